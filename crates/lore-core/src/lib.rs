@@ -1,0 +1,16 @@
+//! Lore's domain vocabulary: languages, symbols, references, chunks, the
+//! code-aware tokenizer, and the storage traits every backend implements.
+//!
+//! This crate does no IO. Everything that touches a disk, a database or a
+//! process lives in the crates that implement these types and traits.
+#![warn(missing_docs)]
+
+mod error;
+mod lang;
+pub mod store;
+mod syntax;
+pub mod tokens;
+
+pub use error::{Error, Result};
+pub use lang::Language;
+pub use syntax::{Chunk, FileSyntax, Import, RefKind, Reference, Symbol, SymbolKind};

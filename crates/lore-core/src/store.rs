@@ -1,0 +1,320 @@
+//! Storage traits: the metadata store (files, symbols, references, chunks,
+//! history) and the lexical index. The indexer and the query layer talk only
+//! to these traits; SQLite and tantivy are today's implementations, and a
+//! PostgreSQL backend implements the same traits.
+//!
+//! Consistency between the two stores rests on one number, the *generation*:
+//! the lexical index is written into a fresh generation, then the metadata
+//! store commits its changes and the new generation number in one
+//! transaction. Readers read the generation from their metadata snapshot and
+//! open that lexical generation, so they always see a matching pair.
+
+use crate::{FileSyntax, Language, RefKind, Result, SymbolKind};
+
+/// What the store remembers about an indexed file, to detect changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileState {
+    /// Path relative to the repository root, `/`-separated.
+    pub path: String,
+    /// Size in bytes when indexed.
+    pub size: u64,
+    /// Modification time in nanoseconds since the epoch when indexed.
+    pub mtime_ns: i64,
+    /// blake3 of the content, hex.
+    pub hash: String,
+}
+
+/// A file to store together with what parsing it produced.
+#[derive(Debug)]
+pub struct FileRecord<'a> {
+    /// Path, size, mtime and hash.
+    pub state: &'a FileState,
+    /// The file's language.
+    pub lang: Language,
+    /// Number of lines.
+    pub lines: u32,
+    /// Symbols, references, imports and chunks.
+    pub syntax: &'a FileSyntax,
+}
+
+/// A chunk as stored, with its storage id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredChunk {
+    /// Storage id; the lexical index refers to chunks by it.
+    pub id: u64,
+    /// File path.
+    pub path: String,
+    /// Language of the file.
+    pub lang: Language,
+    /// First line.
+    pub start_line: u32,
+    /// Last line (inclusive).
+    pub end_line: u32,
+    /// Qualified name of the chunk's symbol.
+    pub symbol: Option<String>,
+    /// Kind of the chunk's symbol.
+    pub kind: Option<SymbolKind>,
+    /// The chunk's text.
+    pub text: String,
+}
+
+/// Why a file was not indexed (or indexed with a caveat).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedFile {
+    /// Path relative to the root (or as reported by the walker).
+    pub path: String,
+    /// A short stable reason code: `binary`, `too-large`, `minified`,
+    /// `generated`, `unreadable`, `non-utf8`, `symlink-loop`,
+    /// `symlink-outside`, `walk-error`.
+    pub reason: String,
+    /// Human detail, e.g. "2.3 MiB > limit 1 MiB".
+    pub detail: String,
+    /// True when the file was still indexed (e.g. lossy UTF-8 decoding).
+    pub indexed: bool,
+}
+
+/// One commit of the repository's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Commit {
+    /// Full hex sha.
+    pub sha: String,
+    /// Author name.
+    pub author: String,
+    /// Author e-mail.
+    pub email: String,
+    /// Author time, seconds since the epoch.
+    pub time: i64,
+    /// Full commit message.
+    pub message: String,
+    /// Paths changed relative to the first parent (all paths for a root).
+    pub files: Vec<String>,
+}
+
+/// New history to record. `replace` clears what was stored before (after a
+/// rewrite of history); otherwise `commits` are appended.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HistoryUpdate {
+    /// HEAD sha at indexing time.
+    pub head: Option<String>,
+    /// Branch name at indexing time.
+    pub branch: Option<String>,
+    /// True for a shallow clone.
+    pub shallow: bool,
+    /// Forget previously stored commits first.
+    pub replace: bool,
+    /// New commits, newest first.
+    pub commits: Vec<Commit>,
+}
+
+/// Summary of an index run, stored for `lore status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RunSummary {
+    /// Start time, seconds since the epoch.
+    pub started_at: i64,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+    /// Files newly indexed.
+    pub added: Vec<String>,
+    /// Files re-indexed because their content changed.
+    pub modified: Vec<String>,
+    /// Files removed from the index.
+    pub deleted: Vec<String>,
+    /// Files moved: (from, to).
+    pub renamed: Vec<(String, String)>,
+    /// Files unchanged.
+    pub unchanged: usize,
+    /// Files skipped or indexed with caveats.
+    pub skipped: usize,
+}
+
+/// Counts for `lore status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Indexed files per language.
+    pub files_per_lang: Vec<(Language, u64, u64)>,
+    /// Symbol count.
+    pub symbols: u64,
+    /// Reference count.
+    pub refs: u64,
+    /// Chunk count.
+    pub chunks: u64,
+    /// Commit count.
+    pub commits: u64,
+    /// Skipped files per reason.
+    pub skipped_per_reason: Vec<(String, u64)>,
+    /// Files with syntax errors (indexed partially).
+    pub files_with_syntax_errors: u64,
+}
+
+/// Repository-level facts recorded with the index.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RepoMeta {
+    /// Absolute, canonical repository root.
+    pub root: String,
+    /// Current lexical generation.
+    pub generation: u64,
+    /// HEAD sha of the last run.
+    pub head: Option<String>,
+    /// Branch of the last run.
+    pub branch: Option<String>,
+    /// True if the repository was a shallow clone.
+    pub shallow: bool,
+    /// The last run's summary.
+    pub last_run: Option<RunSummary>,
+}
+
+/// A symbol as returned by queries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SymbolRow {
+    /// Storage id.
+    pub id: i64,
+    /// Parent symbol's storage id.
+    pub parent_id: Option<i64>,
+    /// File path.
+    pub path: String,
+    /// Language.
+    pub lang: Language,
+    /// Bare name.
+    pub name: String,
+    /// In-file qualified name.
+    pub qualname: String,
+    /// Kind.
+    pub kind: SymbolKind,
+    /// Declaration line(s).
+    pub signature: String,
+    /// Doc comment.
+    pub doc: Option<String>,
+    /// First line.
+    pub start_line: u32,
+    /// Last line.
+    pub end_line: u32,
+}
+
+/// A reference as returned by queries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefRow {
+    /// File path.
+    pub path: String,
+    /// Line.
+    pub line: u32,
+    /// Referenced name.
+    pub name: String,
+    /// Call, use or import.
+    pub kind: RefKind,
+    /// Qualified name of the enclosing symbol (the caller for calls).
+    pub enclosing: Option<String>,
+    /// Language.
+    pub lang: Language,
+}
+
+/// Changes to the metadata store, applied atomically by [`MetaWriter::commit`].
+/// Dropping a writer without committing discards every change.
+pub trait MetaWriter {
+    /// Removes a file and everything derived from it. Unknown paths are a no-op.
+    fn remove_file(&mut self, path: &str) -> Result<()>;
+    /// Inserts or replaces a file; returns the new chunks' ids in chunk order.
+    fn put_file(&mut self, file: &FileRecord<'_>) -> Result<Vec<u64>>;
+    /// Records a new mtime/size for a file whose content did not change.
+    fn touch_file(&mut self, state: &FileState) -> Result<()>;
+    /// Replaces the list of skipped files.
+    fn replace_skipped(&mut self, skipped: &[SkippedFile]) -> Result<()>;
+    /// Records git history.
+    fn add_history(&mut self, history: &HistoryUpdate) -> Result<()>;
+    /// Commits every change together with the run summary and the lexical
+    /// generation that matches it.
+    fn commit(self: Box<Self>, run: &RunSummary, generation: u64) -> Result<()>;
+}
+
+/// The metadata store of one repository.
+pub trait MetaStore {
+    /// Repository facts (root, generation, HEAD, last run).
+    fn meta(&self) -> Result<RepoMeta>;
+    /// Every indexed file's change-detection state.
+    fn file_states(&self) -> Result<Vec<FileState>>;
+    /// Starts a write; only one writer exists at a time.
+    fn begin(&mut self, root: &str) -> Result<Box<dyn MetaWriter + '_>>;
+    /// Chunks by id, in the order given; unknown ids are left out.
+    fn chunks(&self, ids: &[u64]) -> Result<Vec<StoredChunk>>;
+    /// Every indexed path.
+    fn paths(&self) -> Result<Vec<String>>;
+    /// Symbols whose name or qualified name equals `name` (case-insensitive).
+    fn symbols_exact(&self, name: &str, kind: Option<SymbolKind>) -> Result<Vec<SymbolRow>>;
+    /// Symbols whose name starts with `prefix` (case-insensitive).
+    fn symbols_prefix(
+        &self,
+        prefix: &str,
+        kind: Option<SymbolKind>,
+        limit: usize,
+    ) -> Result<Vec<SymbolRow>>;
+    /// Distinct symbol names, for fuzzy matching.
+    fn symbol_names(&self) -> Result<Vec<String>>;
+    /// Symbols of one file in source order.
+    fn outline(&self, path: &str) -> Result<Vec<SymbolRow>>;
+    /// References to `name`.
+    fn refs(&self, name: &str) -> Result<Vec<RefRow>>;
+    /// Counts for status.
+    fn stats(&self) -> Result<StoreStats>;
+    /// Skipped files.
+    fn skipped(&self) -> Result<Vec<SkippedFile>>;
+    /// Churn of a file: (commits touching it, last change time, distinct authors).
+    fn churn(&self, path: &str) -> Result<Option<(u64, i64, u64)>>;
+}
+
+/// A chunk as handed to the lexical index.
+#[derive(Clone, Copy, Debug)]
+pub struct LexicalDoc<'a> {
+    /// Metadata-store id of the chunk.
+    pub chunk_id: u64,
+    /// File path.
+    pub path: &'a str,
+    /// Language.
+    pub lang: Language,
+    /// Bare symbol name, empty for non-symbol chunks.
+    pub name: &'a str,
+    /// Qualified symbol name, empty for non-symbol chunks.
+    pub qualname: &'a str,
+    /// Doc comment of the symbol.
+    pub doc: &'a str,
+    /// Chunk text.
+    pub text: &'a str,
+}
+
+/// Changes to the lexical index, made visible by [`LexicalWriter::commit`].
+pub trait LexicalWriter {
+    /// Deletes every chunk of a file.
+    fn delete_path(&mut self, path: &str) -> Result<()>;
+    /// Adds a chunk.
+    fn add(&mut self, doc: &LexicalDoc<'_>) -> Result<()>;
+    /// Makes the changes durable.
+    fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// A lexical query.
+#[derive(Clone, Debug, Default)]
+pub struct LexicalQuery {
+    /// The user's query text.
+    pub text: String,
+    /// Maximum hits.
+    pub limit: usize,
+    /// Only these languages (empty: all).
+    pub langs: Vec<Language>,
+    /// Only these paths (`None`: all).
+    pub paths: Option<Vec<String>>,
+}
+
+/// A lexical hit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LexicalHit {
+    /// Metadata-store id of the chunk.
+    pub chunk_id: u64,
+    /// BM25 score with field weights.
+    pub score: f32,
+}
+
+/// A read-only view of one lexical generation.
+pub trait LexicalSearcher {
+    /// Runs a query.
+    fn search(&self, query: &LexicalQuery) -> Result<Vec<LexicalHit>>;
+    /// Number of indexed chunks.
+    fn num_docs(&self) -> u64;
+}

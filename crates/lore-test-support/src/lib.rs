@@ -1,0 +1,1 @@
+//! lore-test-support

@@ -1,1 +1,129 @@
-//! lore-git
+//! Git history: HEAD, commits, and the paths each commit touched, read with
+//! git2 (vendored libgit2, no network features).
+//!
+//! A directory that is not in a git repository has no history; a shallow
+//! clone has the history it has. Neither is an error.
+
+use std::path::{Path, PathBuf};
+
+use git2::{DiffOptions, Repository, Sort};
+use lore_core::store::{Commit, HistoryUpdate};
+
+/// Errors reading history.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// libgit2 failed.
+    #[error("git repository at {path}: {source}")]
+    Git {
+        path: PathBuf,
+        #[source]
+        source: git2::Error,
+    },
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Limits for reading history.
+#[derive(Clone, Debug)]
+pub struct HistoryConfig {
+    /// Most commits read in one run (newest first); older ones are left out.
+    pub max_commits: usize,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> HistoryConfig {
+        HistoryConfig { max_commits: 20_000 }
+    }
+}
+
+/// The repository containing `root`, and `root`'s path inside its work tree
+/// (`""` at the top, `"sub/dir/"` below it).
+fn open(root: &Path) -> Option<(Repository, String)> {
+    let repo = Repository::discover(root).ok()?;
+    let workdir = repo.workdir()?.canonicalize().ok()?;
+    let root = root.canonicalize().ok()?;
+    let rel = root.strip_prefix(&workdir).ok()?;
+    let mut prefix = rel.to_string_lossy().replace('\\', "/");
+    if !prefix.is_empty() {
+        prefix.push('/');
+    }
+    Some((repo, prefix))
+}
+
+/// The current HEAD commit sha of the repository containing `root`.
+pub fn head(root: &Path) -> Option<String> {
+    let (repo, _) = open(root)?;
+    let head = repo.head().ok()?.peel_to_commit().ok()?;
+    Some(head.id().to_string())
+}
+
+/// Reads the history added since `since` (the HEAD recorded by the last
+/// run). When `since` is not an ancestor of HEAD any more (rebase, reset),
+/// the whole history is read again and `replace` is set. Returns `None`
+/// outside a git repository.
+pub fn read_history(root: &Path, since: Option<&str>, config: &HistoryConfig) -> Result<Option<HistoryUpdate>> {
+    let Some((repo, prefix)) = open(root) else { return Ok(None) };
+    let err = |source| Error::Git { path: root.to_owned(), source };
+    let shallow = repo.is_shallow();
+    let head_ref = repo.head().ok();
+    let branch = head_ref.as_ref().filter(|h| h.is_branch()).and_then(|h| h.shorthand().ok().map(str::to_owned));
+    let Some(head) = head_ref.and_then(|h| h.peel_to_commit().ok()) else {
+        // A repository without commits yet.
+        return Ok(Some(HistoryUpdate { branch, shallow, replace: since.is_some(), ..HistoryUpdate::default() }));
+    };
+    let head_id = head.id();
+
+    let mut walk = repo.revwalk().map_err(err)?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME).map_err(err)?;
+    walk.push(head_id).map_err(err)?;
+    let mut replace = true;
+    if let Some(since) = since.and_then(|s| git2::Oid::from_str(s).ok()) {
+        let is_ancestor = since == head_id || repo.graph_descendant_of(head_id, since).unwrap_or(false);
+        if is_ancestor {
+            walk.hide(since).map_err(err)?;
+            replace = false;
+        }
+    }
+
+    let mut commits = Vec::new();
+    for oid in walk.take(config.max_commits) {
+        // A shallow boundary can make the walk fail past its end; stop there.
+        let Ok(oid) = oid else { break };
+        let commit = repo.find_commit(oid).map_err(err)?;
+        let tree = commit.tree().map_err(err)?;
+        let files = match commit.parent_count() {
+            0 => Some(None),
+            _ => commit.parent(0).ok().and_then(|p| p.tree().ok()).map(Some),
+        };
+        let mut paths = Vec::new();
+        // `None` here: the parent is missing (shallow boundary); the
+        // commit is kept, its touched files unknown.
+        if let Some(parent_tree) = files {
+            let mut opts = DiffOptions::new();
+            opts.skip_binary_check(true);
+            let diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut opts)).map_err(err)?;
+            for delta in diff.deltas() {
+                let file = delta.new_file().path().or_else(|| delta.old_file().path());
+                if let Some(path) = file.and_then(|p| p.to_str()) {
+                    if let Some(rel) = path.strip_prefix(prefix.as_str()) {
+                        paths.push(rel.to_owned());
+                    }
+                }
+            }
+        }
+        if !prefix.is_empty() && paths.is_empty() {
+            continue;
+        }
+        let author = commit.author();
+        commits.push(Commit {
+            sha: oid.to_string(),
+            author: author.name().unwrap_or("").to_owned(),
+            email: author.email().unwrap_or("").to_owned(),
+            time: author.when().seconds(),
+            message: commit.message().unwrap_or("").trim_end().to_owned(),
+            files: paths,
+        });
+    }
+    Ok(Some(HistoryUpdate { head: Some(head_id.to_string()), branch, shallow, replace, commits }))
+}

@@ -1,1 +1,18 @@
-//! lore-store
+//! The embedded metadata store: SQLite (bundled, WAL) holding files,
+//! symbols, references, imports, chunks, commits and per-file history.
+//!
+//! Useful for: exact lookups (symbols by name, references by name, a file's
+//! outline), change detection, history and everything `lore status` shows.
+//! Not useful for: ranked full-text search (that is `lore-search`).
+//!
+//! **Architecture Invariant:** one write transaction per index run; readers
+//! hold a read transaction for their whole life, so they see one committed
+//! run, never a mix.
+
+mod error;
+mod schema;
+mod store;
+
+pub use error::{Error, Result};
+pub use schema::SCHEMA_VERSION;
+pub use store::SqliteStore;

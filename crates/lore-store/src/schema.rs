@@ -1,0 +1,97 @@
+//! Versioned schema migrations, applied in order inside one transaction.
+
+/// The newest schema version this binary writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Migration `i` takes the schema from version `i` to `i + 1`. Never edit a
+/// released migration; append a new one.
+pub(crate) const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE files (
+    id            INTEGER PRIMARY KEY,
+    path          TEXT NOT NULL UNIQUE,
+    lang          TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    mtime_ns      INTEGER NOT NULL,
+    hash          TEXT NOT NULL,
+    lines         INTEGER NOT NULL,
+    syntax_errors INTEGER NOT NULL
+);
+
+CREATE TABLE symbols (
+    id         INTEGER PRIMARY KEY,
+    file_id    INTEGER NOT NULL,
+    parent_id  INTEGER,
+    name       TEXT NOT NULL,
+    qualname   TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    signature  TEXT NOT NULL,
+    doc        TEXT,
+    start_line INTEGER NOT NULL,
+    end_line   INTEGER NOT NULL
+);
+CREATE INDEX symbols_file ON symbols(file_id);
+CREATE INDEX symbols_name ON symbols(name COLLATE NOCASE);
+CREATE INDEX symbols_qualname ON symbols(qualname COLLATE NOCASE);
+
+-- Referenced names are interned: a repository has millions of references
+-- but only tens of thousands of distinct names.
+CREATE TABLE names (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE refs (
+    file_id      INTEGER NOT NULL,
+    name_id      INTEGER NOT NULL,
+    line         INTEGER NOT NULL,
+    kind         INTEGER NOT NULL,
+    enclosing_id INTEGER
+);
+CREATE INDEX refs_name ON refs(name_id);
+CREATE INDEX refs_file ON refs(file_id);
+
+CREATE TABLE imports (
+    file_id INTEGER NOT NULL,
+    module  TEXT NOT NULL,
+    name    TEXT,
+    line    INTEGER NOT NULL
+);
+CREATE INDEX imports_file ON imports(file_id);
+
+CREATE TABLE chunks (
+    id         INTEGER PRIMARY KEY,
+    file_id    INTEGER NOT NULL,
+    symbol_id  INTEGER,
+    start_line INTEGER NOT NULL,
+    end_line   INTEGER NOT NULL,
+    text       TEXT NOT NULL
+);
+CREATE INDEX chunks_file ON chunks(file_id);
+
+CREATE TABLE skipped (
+    path    TEXT NOT NULL,
+    reason  TEXT NOT NULL,
+    detail  TEXT NOT NULL,
+    indexed INTEGER NOT NULL
+);
+
+CREATE TABLE commits (
+    id      INTEGER PRIMARY KEY,
+    sha     TEXT NOT NULL UNIQUE,
+    author  TEXT NOT NULL,
+    email   TEXT NOT NULL,
+    time    INTEGER NOT NULL,
+    message TEXT NOT NULL
+);
+
+CREATE TABLE commit_files (
+    commit_id INTEGER NOT NULL,
+    path      TEXT NOT NULL
+);
+CREATE INDEX commit_files_path ON commit_files(path);
+"#];

@@ -1,0 +1,572 @@
+//! [`SqliteStore`]: the SQLite implementation of [`MetaStore`].
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use lore_core::store::{
+    FileRecord, FileState, HistoryUpdate, MetaStore, MetaWriter, RefRow, RepoMeta, RunSummary,
+    SkippedFile, StoreStats, StoredChunk, SymbolRow,
+};
+use lore_core::{Language, RefKind, SymbolKind};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, params};
+
+use crate::error::{Context, Error, Result};
+use crate::schema::{MIGRATIONS, SCHEMA_VERSION};
+
+/// The metadata store of one repository, in one SQLite file.
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish()
+    }
+}
+
+fn pragmas(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10)).ctx("set busy timeout")?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -65536;",
+    )
+    .ctx("set pragmas")
+}
+
+fn user_version(conn: &Connection) -> Result<u32> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0)).ctx("read schema version")
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) the store for writing.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        let mut conn = Connection::open(path).ctx("open database")?;
+        pragmas(&conn)?;
+        let found = user_version(&conn)?;
+        if found > SCHEMA_VERSION {
+            return Err(Error::SchemaTooNew { path: path.to_owned(), found, supported: SCHEMA_VERSION });
+        }
+        if found < SCHEMA_VERSION {
+            let tx = conn.transaction().ctx("begin migration")?;
+            for migration in &MIGRATIONS[found as usize..] {
+                tx.execute_batch(migration).ctx("migrate schema")?;
+            }
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION).ctx("set schema version")?;
+            tx.commit().ctx("commit migration")?;
+        }
+        Ok(SqliteStore { conn, path: path.to_owned() })
+    }
+
+    /// Opens an existing store for reading and takes a snapshot: every
+    /// query on this handle sees the same committed state.
+    pub fn open_snapshot(path: &Path) -> Result<SqliteStore> {
+        if !path.exists() {
+            return Err(Error::Missing(path.to_owned()));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .ctx("open database")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).ctx("set busy timeout")?;
+        let found = user_version(&conn)?;
+        if found > SCHEMA_VERSION {
+            return Err(Error::SchemaTooNew { path: path.to_owned(), found, supported: SCHEMA_VERSION });
+        }
+        if found < SCHEMA_VERSION {
+            // An older schema: only a writer migrates.
+            drop(conn);
+            let store = SqliteStore::open(path)?;
+            return SqliteStore::open_snapshot(&store.path);
+        }
+        conn.execute_batch("BEGIN").ctx("begin snapshot")?;
+        conn.query_row("SELECT count(*) FROM meta", [], |_| Ok(())).ctx("take snapshot")?;
+        Ok(SqliteStore { conn, path: path.to_owned() })
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn meta_value(&self, key: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .ctx("read meta")
+    }
+
+    fn symbols_where(&self, clause: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<SymbolRow>> {
+        let sql = format!(
+            "SELECT s.id, s.parent_id, f.path, f.lang, s.name, s.qualname, s.kind, s.signature,
+                    s.doc, s.start_line, s.end_line
+             FROM symbols s JOIN files f ON f.id = s.file_id WHERE {clause}"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).ctx("prepare symbol query")?;
+        let rows = stmt.query_map(params, symbol_row).ctx("query symbols")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().ctx("read symbols")
+    }
+}
+
+fn lang_of(name: &str) -> rusqlite::Result<Language> {
+    Language::from_name(name).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, format!("unknown language {name}").into())
+    })
+}
+
+fn kind_of(name: &str) -> rusqlite::Result<SymbolKind> {
+    SymbolKind::from_name(name).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, format!("unknown kind {name}").into())
+    })
+}
+
+fn ref_kind_code(kind: RefKind) -> i64 {
+    match kind {
+        RefKind::Call => 0,
+        RefKind::Use => 1,
+        RefKind::Import => 2,
+    }
+}
+
+fn ref_kind_of(code: i64) -> RefKind {
+    match code {
+        0 => RefKind::Call,
+        2 => RefKind::Import,
+        _ => RefKind::Use,
+    }
+}
+
+fn symbol_row(r: &Row<'_>) -> rusqlite::Result<SymbolRow> {
+    Ok(SymbolRow {
+        id: r.get(0)?,
+        parent_id: r.get(1)?,
+        path: r.get(2)?,
+        lang: lang_of(&r.get::<_, String>(3)?)?,
+        name: r.get(4)?,
+        qualname: r.get(5)?,
+        kind: kind_of(&r.get::<_, String>(6)?)?,
+        signature: r.get(7)?,
+        doc: r.get(8)?,
+        start_line: r.get(9)?,
+        end_line: r.get(10)?,
+    })
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl MetaStore for SqliteStore {
+    fn meta(&self) -> lore_core::Result<RepoMeta> {
+        let get = |k| self.meta_value(k);
+        let last_run = match get("last_run")? {
+            Some(json) => Some(
+                serde_json::from_str::<RunSummary>(&json).map_err(|_| Error::Corrupt("meta.last_run".into()))?,
+            ),
+            None => None,
+        };
+        Ok(RepoMeta {
+            root: get("root")?.unwrap_or_default(),
+            generation: get("generation")?.and_then(|g| g.parse().ok()).unwrap_or(0),
+            head: get("head")?,
+            branch: get("branch")?,
+            shallow: get("shallow")?.is_some_and(|s| s == "1"),
+            last_run,
+        })
+    }
+
+    fn file_states(&self) -> lore_core::Result<Vec<FileState>> {
+        let mut stmt = self.conn.prepare("SELECT path, size, mtime_ns, hash FROM files").ctx("prepare files")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(FileState { path: r.get(0)?, size: r.get(1)?, mtime_ns: r.get(2)?, hash: r.get(3)? })
+            })
+            .ctx("query files")?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>().ctx("read files")?)
+    }
+
+    fn begin(&mut self, root: &str) -> lore_core::Result<Box<dyn MetaWriter + '_>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx("begin write")?;
+        tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('root', ?1)", [root]).ctx("write root")?;
+        Ok(Box::new(SqliteWriter { tx, names: HashMap::new() }))
+    }
+
+    fn chunks(&self, ids: &[u64]) -> lore_core::Result<Vec<StoredChunk>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT c.id, f.path, f.lang, c.start_line, c.end_line, s.qualname, s.kind, c.text
+                 FROM chunks c JOIN files f ON f.id = c.file_id
+                 LEFT JOIN symbols s ON s.id = c.symbol_id WHERE c.id = ?1",
+            )
+            .ctx("prepare chunk query")?;
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let row = stmt
+                .query_row([id as i64], |r| {
+                    Ok(StoredChunk {
+                        id: r.get::<_, i64>(0)? as u64,
+                        path: r.get(1)?,
+                        lang: lang_of(&r.get::<_, String>(2)?)?,
+                        start_line: r.get(3)?,
+                        end_line: r.get(4)?,
+                        symbol: r.get(5)?,
+                        kind: r.get::<_, Option<String>>(6)?.map(|k| kind_of(&k)).transpose()?,
+                        text: r.get(7)?,
+                    })
+                })
+                .optional()
+                .ctx("read chunk")?;
+            out.extend(row);
+        }
+        Ok(out)
+    }
+
+    fn paths(&self) -> lore_core::Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("SELECT path FROM files ORDER BY path").ctx("prepare paths")?;
+        let rows = stmt.query_map([], |r| r.get(0)).ctx("query paths")?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>().ctx("read paths")?)
+    }
+
+    fn symbols_exact(&self, name: &str, kind: Option<SymbolKind>) -> lore_core::Result<Vec<SymbolRow>> {
+        let kind = kind.map(|k| k.name()).unwrap_or("");
+        Ok(self.symbols_where(
+            "(s.name = ?1 COLLATE NOCASE OR s.qualname = ?1 COLLATE NOCASE) AND (?2 = '' OR s.kind = ?2)
+             ORDER BY s.name = ?1 DESC, f.path, s.start_line",
+            &[&name, &kind],
+        )?)
+    }
+
+    fn symbols_prefix(
+        &self,
+        prefix: &str,
+        kind: Option<SymbolKind>,
+        limit: usize,
+    ) -> lore_core::Result<Vec<SymbolRow>> {
+        let kind = kind.map(|k| k.name()).unwrap_or("");
+        let pattern = format!("{}%", like_escape(prefix));
+        Ok(self.symbols_where(
+            "(s.name LIKE ?1 ESCAPE '\\' OR s.qualname LIKE ?1 ESCAPE '\\') AND (?2 = '' OR s.kind = ?2)
+             ORDER BY length(s.name), f.path, s.start_line LIMIT ?3",
+            &[&pattern, &kind, &(limit as i64)],
+        )?)
+    }
+
+    fn symbol_names(&self) -> lore_core::Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("SELECT DISTINCT name FROM symbols").ctx("prepare names")?;
+        let rows = stmt.query_map([], |r| r.get(0)).ctx("query names")?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>().ctx("read names")?)
+    }
+
+    fn outline(&self, path: &str) -> lore_core::Result<Vec<SymbolRow>> {
+        Ok(self.symbols_where("f.path = ?1 ORDER BY s.start_line, s.id", &[&path])?)
+    }
+
+    fn refs(&self, name: &str) -> lore_core::Result<Vec<RefRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT f.path, r.line, n.name, r.kind, s.qualname, f.lang
+                 FROM names n JOIN refs r ON r.name_id = n.id JOIN files f ON f.id = r.file_id
+                 LEFT JOIN symbols s ON s.id = r.enclosing_id
+                 WHERE n.name = ?1 ORDER BY f.path, r.line",
+            )
+            .ctx("prepare refs query")?;
+        let rows = stmt
+            .query_map([name], |r| {
+                Ok(RefRow {
+                    path: r.get(0)?,
+                    line: r.get(1)?,
+                    name: r.get(2)?,
+                    kind: ref_kind_of(r.get(3)?),
+                    enclosing: r.get(4)?,
+                    lang: lang_of(&r.get::<_, String>(5)?)?,
+                })
+            })
+            .ctx("query refs")?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>().ctx("read refs")?)
+    }
+
+    fn stats(&self) -> lore_core::Result<StoreStats> {
+        let count = |sql: &str| -> Result<u64> { self.conn.query_row(sql, [], |r| r.get(0)).ctx("count") };
+        let mut stmt = self
+            .conn
+            .prepare("SELECT lang, count(*), sum(lines) FROM files GROUP BY lang ORDER BY count(*) DESC")
+            .ctx("prepare stats")?;
+        let files_per_lang = stmt
+            .query_map([], |r| Ok((lang_of(&r.get::<_, String>(0)?)?, r.get(1)?, r.get(2)?)))
+            .ctx("query stats")?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("read stats")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT reason, count(*) FROM skipped GROUP BY reason ORDER BY count(*) DESC")
+            .ctx("prepare skipped stats")?;
+        let skipped_per_reason = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .ctx("query skipped stats")?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("read skipped stats")?;
+        Ok(StoreStats {
+            files_per_lang,
+            symbols: count("SELECT count(*) FROM symbols")?,
+            refs: count("SELECT count(*) FROM refs")?,
+            chunks: count("SELECT count(*) FROM chunks")?,
+            commits: count("SELECT count(*) FROM commits")?,
+            skipped_per_reason,
+            files_with_syntax_errors: count("SELECT count(*) FROM files WHERE syntax_errors > 0")?,
+        })
+    }
+
+    fn skipped(&self) -> lore_core::Result<Vec<SkippedFile>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path, reason, detail, indexed FROM skipped ORDER BY path")
+            .ctx("prepare skipped")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(SkippedFile { path: r.get(0)?, reason: r.get(1)?, detail: r.get(2)?, indexed: r.get(3)? })
+            })
+            .ctx("query skipped")?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>().ctx("read skipped")?)
+    }
+
+    fn churn(&self, path: &str) -> lore_core::Result<Option<(u64, i64, u64)>> {
+        let row: (u64, Option<i64>, u64) = self
+            .conn
+            .query_row(
+                "SELECT count(*), max(c.time), count(DISTINCT c.email)
+                 FROM commit_files cf JOIN commits c ON c.id = cf.commit_id WHERE cf.path = ?1",
+                [path],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .ctx("query churn")?;
+        Ok(row.1.map(|last| (row.0, last, row.2)))
+    }
+}
+
+/// One write transaction. Dropped without `commit`, it rolls back.
+struct SqliteWriter<'c> {
+    tx: Transaction<'c>,
+    names: HashMap<String, i64>,
+}
+
+impl SqliteWriter<'_> {
+    fn name_id(&mut self, name: &str) -> Result<i64> {
+        if let Some(&id) = self.names.get(name) {
+            return Ok(id);
+        }
+        let mut insert = self
+            .tx
+            .prepare_cached("INSERT INTO names(name) VALUES (?1) ON CONFLICT(name) DO NOTHING")
+            .ctx("prepare name insert")?;
+        let id = if insert.execute([name]).ctx("insert name")? == 1 {
+            self.tx.last_insert_rowid()
+        } else {
+            self.tx.query_row("SELECT id FROM names WHERE name = ?1", [name], |r| r.get(0)).ctx("read name")?
+        };
+        self.names.insert(name.to_owned(), id);
+        Ok(id)
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.tx
+            .execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", [key, value])
+            .ctx("write meta")?;
+        Ok(())
+    }
+}
+
+impl MetaWriter for SqliteWriter<'_> {
+    fn remove_file(&mut self, path: &str) -> lore_core::Result<()> {
+        let id: Option<i64> = self
+            .tx
+            .query_row("SELECT id FROM files WHERE path = ?1", [path], |r| r.get(0))
+            .optional()
+            .ctx("find file")?;
+        let Some(id) = id else { return Ok(()) };
+        for table in ["symbols", "refs", "imports", "chunks"] {
+            let sql = format!("DELETE FROM {table} WHERE file_id = ?1");
+            self.tx.prepare_cached(&sql).and_then(|mut s| s.execute([id])).ctx("delete file rows")?;
+        }
+        self.tx.execute("DELETE FROM files WHERE id = ?1", [id]).ctx("delete file")?;
+        Ok(())
+    }
+
+    fn put_file(&mut self, file: &FileRecord<'_>) -> lore_core::Result<Vec<u64>> {
+        self.remove_file(&file.state.path)?;
+        let syntax = file.syntax;
+        let state = file.state;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO files(path, lang, size, mtime_ns, hash, lines, syntax_errors)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    state.path,
+                    file.lang.name(),
+                    state.size as i64,
+                    state.mtime_ns,
+                    state.hash,
+                    file.lines,
+                    syntax.syntax_errors
+                ])
+            })
+            .ctx("insert file")?;
+        let file_id = self.tx.last_insert_rowid();
+
+        let mut symbol_ids: Vec<i64> = Vec::with_capacity(syntax.symbols.len());
+        {
+            let mut stmt = self
+                .tx
+                .prepare_cached(
+                    "INSERT INTO symbols(file_id, parent_id, name, qualname, kind, signature, doc,
+                                         start_line, end_line)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .ctx("prepare symbol insert")?;
+            for sym in &syntax.symbols {
+                let parent = sym.parent.map(|p| symbol_ids[p]);
+                stmt.execute(params![
+                    file_id,
+                    parent,
+                    sym.name,
+                    sym.qualname,
+                    sym.kind.name(),
+                    sym.signature,
+                    sym.doc,
+                    sym.start_line,
+                    sym.end_line
+                ])
+                .ctx("insert symbol")?;
+                symbol_ids.push(self.tx.last_insert_rowid());
+            }
+        }
+        let mut refs = Vec::with_capacity(syntax.refs.len());
+        for r in &syntax.refs {
+            refs.push((self.name_id(&r.name)?, r));
+        }
+        {
+            let mut stmt = self
+                .tx
+                .prepare_cached(
+                    "INSERT INTO refs(file_id, name_id, line, kind, enclosing_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .ctx("prepare ref insert")?;
+            for (name_id, r) in refs {
+                let enclosing = r.enclosing.map(|i| symbol_ids[i]);
+                stmt.execute(params![file_id, name_id, r.line, ref_kind_code(r.kind), enclosing])
+                    .ctx("insert ref")?;
+            }
+            let mut stmt = self
+                .tx
+                .prepare_cached("INSERT INTO imports(file_id, module, name, line) VALUES (?1, ?2, ?3, ?4)")
+                .ctx("prepare import insert")?;
+            for imp in &syntax.imports {
+                stmt.execute(params![file_id, imp.module, imp.name, imp.line]).ctx("insert import")?;
+            }
+        }
+        let mut chunk_ids = Vec::with_capacity(syntax.chunks.len());
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO chunks(file_id, symbol_id, start_line, end_line, text) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .ctx("prepare chunk insert")?;
+        for chunk in &syntax.chunks {
+            let symbol = chunk.symbol.map(|i| symbol_ids[i]);
+            stmt.execute(params![file_id, symbol, chunk.start_line, chunk.end_line, chunk.text])
+                .ctx("insert chunk")?;
+            chunk_ids.push(self.tx.last_insert_rowid() as u64);
+        }
+        Ok(chunk_ids)
+    }
+
+    fn touch_file(&mut self, state: &FileState) -> lore_core::Result<()> {
+        self.tx
+            .execute(
+                "UPDATE files SET size = ?2, mtime_ns = ?3 WHERE path = ?1",
+                params![state.path, state.size as i64, state.mtime_ns],
+            )
+            .ctx("touch file")?;
+        Ok(())
+    }
+
+    fn replace_skipped(&mut self, skipped: &[SkippedFile]) -> lore_core::Result<()> {
+        self.tx.execute("DELETE FROM skipped", []).ctx("clear skipped")?;
+        let mut stmt = self
+            .tx
+            .prepare_cached("INSERT INTO skipped(path, reason, detail, indexed) VALUES (?1, ?2, ?3, ?4)")
+            .ctx("prepare skipped insert")?;
+        for s in skipped {
+            stmt.execute(params![s.path, s.reason, s.detail, s.indexed]).ctx("insert skipped")?;
+        }
+        Ok(())
+    }
+
+    fn add_history(&mut self, history: &HistoryUpdate) -> lore_core::Result<()> {
+        if history.replace {
+            self.tx.execute_batch("DELETE FROM commit_files; DELETE FROM commits;").ctx("clear history")?;
+        }
+        {
+            let mut commit_stmt = self
+                .tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO commits(sha, author, email, time, message) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .ctx("prepare commit insert")?;
+            let mut file_stmt = self
+                .tx
+                .prepare_cached("INSERT INTO commit_files(commit_id, path) VALUES (?1, ?2)")
+                .ctx("prepare commit file insert")?;
+            for c in &history.commits {
+                if commit_stmt.execute(params![c.sha, c.author, c.email, c.time, c.message]).ctx("insert commit")?
+                    == 0
+                {
+                    continue;
+                }
+                let id = self.tx.last_insert_rowid();
+                for path in &c.files {
+                    file_stmt.execute(params![id, path]).ctx("insert commit file")?;
+                }
+            }
+        }
+        match &history.head {
+            Some(head) => self.set_meta("head", head)?,
+            None => {
+                self.tx.execute("DELETE FROM meta WHERE key = 'head'", []).ctx("clear head")?;
+            }
+        }
+        match &history.branch {
+            Some(branch) => self.set_meta("branch", branch)?,
+            None => {
+                self.tx.execute("DELETE FROM meta WHERE key = 'branch'", []).ctx("clear branch")?;
+            }
+        }
+        self.set_meta("shallow", if history.shallow { "1" } else { "0" })?;
+        Ok(())
+    }
+
+    fn commit(self: Box<Self>, run: &RunSummary, generation: u64) -> lore_core::Result<()> {
+        let json = serde_json::to_string(run).map_err(|e| lore_core::Error::backend("encode run summary", e))?;
+        self.set_meta("last_run", &json)?;
+        self.set_meta("generation", &generation.to_string())?;
+        self.tx.commit().ctx("commit")?;
+        Ok(())
+    }
+}

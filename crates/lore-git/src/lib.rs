@@ -33,7 +33,9 @@ pub struct HistoryConfig {
 
 impl Default for HistoryConfig {
     fn default() -> HistoryConfig {
-        HistoryConfig { max_commits: 20_000 }
+        HistoryConfig {
+            max_commits: 20_000,
+        }
     }
 }
 
@@ -62,24 +64,43 @@ pub fn head(root: &Path) -> Option<String> {
 /// run). When `since` is not an ancestor of HEAD any more (rebase, reset),
 /// the whole history is read again and `replace` is set. Returns `None`
 /// outside a git repository.
-pub fn read_history(root: &Path, since: Option<&str>, config: &HistoryConfig) -> Result<Option<HistoryUpdate>> {
-    let Some((repo, prefix)) = open(root) else { return Ok(None) };
-    let err = |source| Error::Git { path: root.to_owned(), source };
+pub fn read_history(
+    root: &Path,
+    since: Option<&str>,
+    config: &HistoryConfig,
+) -> Result<Option<HistoryUpdate>> {
+    let Some((repo, prefix)) = open(root) else {
+        return Ok(None);
+    };
+    let err = |source| Error::Git {
+        path: root.to_owned(),
+        source,
+    };
     let shallow = repo.is_shallow();
     let head_ref = repo.head().ok();
-    let branch = head_ref.as_ref().filter(|h| h.is_branch()).and_then(|h| h.shorthand().ok().map(str::to_owned));
+    let branch = head_ref
+        .as_ref()
+        .filter(|h| h.is_branch())
+        .and_then(|h| h.shorthand().ok().map(str::to_owned));
     let Some(head) = head_ref.and_then(|h| h.peel_to_commit().ok()) else {
         // A repository without commits yet.
-        return Ok(Some(HistoryUpdate { branch, shallow, replace: since.is_some(), ..HistoryUpdate::default() }));
+        return Ok(Some(HistoryUpdate {
+            branch,
+            shallow,
+            replace: since.is_some(),
+            ..HistoryUpdate::default()
+        }));
     };
     let head_id = head.id();
 
     let mut walk = repo.revwalk().map_err(err)?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME).map_err(err)?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
+        .map_err(err)?;
     walk.push(head_id).map_err(err)?;
     let mut replace = true;
     if let Some(since) = since.and_then(|s| git2::Oid::from_str(s).ok()) {
-        let is_ancestor = since == head_id || repo.graph_descendant_of(head_id, since).unwrap_or(false);
+        let is_ancestor =
+            since == head_id || repo.graph_descendant_of(head_id, since).unwrap_or(false);
         if is_ancestor {
             walk.hide(since).map_err(err)?;
             replace = false;
@@ -102,7 +123,9 @@ pub fn read_history(root: &Path, since: Option<&str>, config: &HistoryConfig) ->
         if let Some(parent_tree) = files {
             let mut opts = DiffOptions::new();
             opts.skip_binary_check(true);
-            let diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut opts)).map_err(err)?;
+            let diff = repo
+                .diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut opts))
+                .map_err(err)?;
             for delta in diff.deltas() {
                 let file = delta.new_file().path().or_else(|| delta.old_file().path());
                 if let Some(path) = file.and_then(|p| p.to_str()) {
@@ -125,5 +148,11 @@ pub fn read_history(root: &Path, since: Option<&str>, config: &HistoryConfig) ->
             files: paths,
         });
     }
-    Ok(Some(HistoryUpdate { head: Some(head_id.to_string()), branch, shallow, replace, commits }))
+    Ok(Some(HistoryUpdate {
+        head: Some(head_id.to_string()),
+        branch,
+        shallow,
+        replace,
+        commits,
+    }))
 }

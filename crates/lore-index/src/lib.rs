@@ -1,1 +1,32 @@
-//! lore-index
+//! Indexing and reading one repository's index.
+//!
+//! [`index_repo`] walks the repository, parses what changed, writes the
+//! metadata store and a new lexical generation, and switches to them
+//! atomically. [`RepoIndex`] opens a consistent snapshot for queries.
+//!
+//! Data layout under `LORE_HOME` (nothing is written inside a repository):
+//! ```text
+//! repos/<name>-<hash of root>/
+//!     lore.db          metadata store (SQLite, WAL)
+//!     lexical/g<N>/    lexical index generation N (tantivy)
+//!     write.lock       held by the one running index run
+//! ```
+//!
+//! **Architecture Invariant:** the metadata store's `generation` names the
+//! lexical generation matching it. A run builds generation N+1 beside N,
+//! then commits the store with N+1 in one transaction: a kill at any moment
+//! leaves either N or N+1, complete. Generations older than the previous
+//! one are removed after the switch; stray newer ones are removed at the
+//! next run's start.
+
+mod classify;
+mod error;
+mod home;
+mod pipeline;
+mod query;
+mod walk;
+
+pub use error::{Error, Result};
+pub use home::{Home, RepoEntry};
+pub use pipeline::{IndexConfig, IndexReport, Progress, index_repo};
+pub use query::{RefHit, RepoIndex, RepoStatus, SearchHit, SearchOptions, SymbolHit};

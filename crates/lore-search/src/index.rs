@@ -4,9 +4,11 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use lore_core::store::{LexicalDoc, LexicalHit, LexicalQuery, LexicalSearcher, LexicalWriter};
-use tantivy::query::{BooleanQuery, BoostQuery, DisjunctionMaxQuery, Occur, Query, TermQuery, TermSetQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, DisjunctionMaxQuery, Occur, Query, TermQuery, TermSetQuery,
+};
 use tantivy::schema::{
-    Field, FAST, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
+    FAST, Field, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
 
@@ -16,8 +18,13 @@ use crate::tokenizer::CodeTokenizer;
 const TOKENIZER: &str = "lore_code";
 
 /// Field weights: a symbol-name match outranks a body match.
-const WEIGHTS: [(&str, f32); 5] =
-    [("name", 6.0), ("qualname", 3.0), ("doc", 1.5), ("path_text", 1.5), ("body", 1.0)];
+const WEIGHTS: [(&str, f32); 5] = [
+    ("name", 6.0),
+    ("qualname", 3.0),
+    ("doc", 1.5),
+    ("path_text", 1.5),
+    ("body", 1.0),
+];
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -69,15 +76,24 @@ fn fields_of(schema: &Schema) -> Fields {
 /// `from` is `None`): immutable segment files are hard-linked (copied where
 /// the filesystem cannot link), metadata files copied, locks left behind.
 pub fn fork(from: Option<&Path>, to: &Path) -> Result<()> {
-    let io = |source| Error::Io { path: to.to_owned(), source };
+    let io = |source| Error::Io {
+        path: to.to_owned(),
+        source,
+    };
     if to.exists() {
         std::fs::remove_dir_all(to).map_err(io)?;
     }
     std::fs::create_dir_all(to).map_err(io)?;
     let Some(from) = from else { return Ok(()) };
-    let entries = std::fs::read_dir(from).map_err(|source| Error::Io { path: from.to_owned(), source })?;
+    let entries = std::fs::read_dir(from).map_err(|source| Error::Io {
+        path: from.to_owned(),
+        source,
+    })?;
     for entry in entries {
-        let entry = entry.map_err(|source| Error::Io { path: from.to_owned(), source })?;
+        let entry = entry.map_err(|source| Error::Io {
+            path: from.to_owned(),
+            source,
+        })?;
         let name = entry.file_name();
         let name_str = name.to_string_lossy();
         if name_str.ends_with(".lock") || name_str.starts_with(".tmp") {
@@ -102,7 +118,9 @@ pub struct TantivyIndex {
 
 impl std::fmt::Debug for TantivyIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TantivyIndex").field("dir", &self.dir).finish()
+        f.debug_struct("TantivyIndex")
+            .field("dir", &self.dir)
+            .finish()
     }
 }
 
@@ -117,32 +135,56 @@ pub struct WriterConfig {
 
 impl Default for WriterConfig {
     fn default() -> WriterConfig {
-        WriterConfig { threads: 1, memory: 96 << 20 }
+        WriterConfig {
+            threads: 1,
+            memory: 96 << 20,
+        }
     }
 }
 
 impl TantivyIndex {
     /// Opens the generation in `dir`, creating an empty index if there is none.
     pub fn open_or_create(dir: &Path) -> Result<TantivyIndex> {
-        let err = |source| Error::Tantivy { path: dir.to_owned(), source };
+        let err = |source| Error::Tantivy {
+            path: dir.to_owned(),
+            source,
+        };
         let index = if dir.join("meta.json").exists() {
             Index::open_in_dir(dir).map_err(err)?
         } else {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_owned(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
             Index::create_in_dir(dir, schema().0).map_err(err)?
         };
-        index.tokenizers().register(TOKENIZER, CodeTokenizer::default());
+        index
+            .tokenizers()
+            .register(TOKENIZER, CodeTokenizer::default());
         let fields = fields_of(&index.schema());
-        Ok(TantivyIndex { index, fields, dir: dir.to_owned() })
+        Ok(TantivyIndex {
+            index,
+            fields,
+            dir: dir.to_owned(),
+        })
     }
 
     /// Opens an existing generation for searching.
     pub fn open(dir: &Path) -> Result<TantivyIndex> {
-        let err = |source| Error::Tantivy { path: dir.to_owned(), source };
+        let err = |source| Error::Tantivy {
+            path: dir.to_owned(),
+            source,
+        };
         let index = Index::open_in_dir(dir).map_err(err)?;
-        index.tokenizers().register(TOKENIZER, CodeTokenizer::default());
+        index
+            .tokenizers()
+            .register(TOKENIZER, CodeTokenizer::default());
         let fields = fields_of(&index.schema());
-        Ok(TantivyIndex { index, fields, dir: dir.to_owned() })
+        Ok(TantivyIndex {
+            index,
+            fields,
+            dir: dir.to_owned(),
+        })
     }
 
     /// Starts a writer. Only one writer may exist per generation.
@@ -150,8 +192,15 @@ impl TantivyIndex {
         let writer = self
             .index
             .writer_with_num_threads(config.threads.max(1), config.memory)
-            .map_err(|source| Error::Tantivy { path: self.dir.clone(), source })?;
-        Ok(TantivyWriter { writer, fields: self.fields, dir: self.dir.clone() })
+            .map_err(|source| Error::Tantivy {
+                path: self.dir.clone(),
+                source,
+            })?;
+        Ok(TantivyWriter {
+            writer,
+            fields: self.fields,
+            dir: self.dir.clone(),
+        })
     }
 
     /// Opens a searcher on the committed state.
@@ -161,8 +210,15 @@ impl TantivyIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
-            .map_err(|source| Error::Tantivy { path: self.dir.clone(), source })?;
-        Ok(TantivySearcher { reader, fields: self.fields, dir: self.dir.clone() })
+            .map_err(|source| Error::Tantivy {
+                path: self.dir.clone(),
+                source,
+            })?;
+        Ok(TantivySearcher {
+            reader,
+            fields: self.fields,
+            dir: self.dir.clone(),
+        })
     }
 }
 
@@ -175,13 +231,17 @@ pub struct TantivyWriter {
 
 impl TantivyWriter {
     fn err(&self, source: tantivy::TantivyError) -> Error {
-        Error::Tantivy { path: self.dir.clone(), source }
+        Error::Tantivy {
+            path: self.dir.clone(),
+            source,
+        }
     }
 }
 
 impl LexicalWriter for TantivyWriter {
     fn delete_path(&mut self, path: &str) -> lore_core::Result<()> {
-        self.writer.delete_term(Term::from_field_text(self.fields.path, path));
+        self.writer
+            .delete_term(Term::from_field_text(self.fields.path, path));
         Ok(())
     }
 
@@ -197,14 +257,18 @@ impl LexicalWriter for TantivyWriter {
             f.doc => d.doc,
             f.body => d.text,
         );
-        self.writer.add_document(document).map_err(|e| self.err(e))?;
+        self.writer
+            .add_document(document)
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
     fn commit(mut self: Box<Self>) -> lore_core::Result<()> {
         self.writer.commit().map_err(|e| self.err(e))?;
         let dir = self.dir.clone();
-        self.writer.wait_merging_threads().map_err(|source| Error::Tantivy { path: dir, source })?;
+        self.writer
+            .wait_merging_threads()
+            .map_err(|source| Error::Tantivy { path: dir, source })?;
         Ok(())
     }
 }
@@ -239,33 +303,57 @@ impl TantivySearcher {
                     Box::new(BoostQuery::new(Box::new(query), weight)) as Box<dyn Query>
                 })
                 .collect();
-            per_token.push((Occur::Should, Box::new(DisjunctionMaxQuery::with_tie_breaker(alternatives, 0.2))));
+            per_token.push((
+                Occur::Should,
+                Box::new(DisjunctionMaxQuery::with_tie_breaker(alternatives, 0.2)),
+            ));
         });
-        if per_token.is_empty() { None } else { Some(Box::new(BooleanQuery::new(per_token))) }
+        if per_token.is_empty() {
+            None
+        } else {
+            Some(Box::new(BooleanQuery::new(per_token)))
+        }
     }
 }
 
 impl LexicalSearcher for TantivySearcher {
     fn search(&self, query: &LexicalQuery) -> lore_core::Result<Vec<LexicalHit>> {
-        let err = |source| Error::Tantivy { path: self.dir.clone(), source };
-        let Some(text_query) = self.text_query(&query.text) else { return Ok(Vec::new()) };
+        let err = |source| Error::Tantivy {
+            path: self.dir.clone(),
+            source,
+        };
+        let Some(text_query) = self.text_query(&query.text) else {
+            return Ok(Vec::new());
+        };
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query)];
         if !query.langs.is_empty() {
-            let terms = query.langs.iter().map(|l| Term::from_field_text(self.fields.lang, l.name()));
+            let terms = query
+                .langs
+                .iter()
+                .map(|l| Term::from_field_text(self.fields.lang, l.name()));
             clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
         }
         if let Some(paths) = &query.paths {
-            let terms = paths.iter().map(|p| Term::from_field_text(self.fields.path, p));
+            let terms = paths
+                .iter()
+                .map(|p| Term::from_field_text(self.fields.path, p));
             clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
         }
         let query_all = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
         let top = searcher
-            .search(&query_all, &tantivy::collector::TopDocs::with_limit(query.limit.max(1)).order_by_score())
+            .search(
+                &query_all,
+                &tantivy::collector::TopDocs::with_limit(query.limit.max(1)).order_by_score(),
+            )
             .map_err(err)?;
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
-            let column = searcher.segment_reader(address.segment_ord).fast_fields().u64("chunk_id").map_err(err)?;
+            let column = searcher
+                .segment_reader(address.segment_ord)
+                .fast_fields()
+                .u64("chunk_id")
+                .map_err(err)?;
             if let Some(chunk_id) = column.first(address.doc_id) {
                 hits.push(LexicalHit { chunk_id, score });
             }
@@ -284,7 +372,15 @@ mod tests {
     use lore_core::Language;
 
     fn add(w: &mut TantivyWriter, id: u64, path: &str, name: &str, text: &str) {
-        let doc = LexicalDoc { chunk_id: id, path, lang: Language::Python, name, qualname: name, doc: "", text };
+        let doc = LexicalDoc {
+            chunk_id: id,
+            path,
+            lang: Language::Python,
+            name,
+            qualname: name,
+            doc: "",
+            text,
+        };
         w.add(&doc).unwrap();
     }
 
@@ -293,15 +389,37 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let index = TantivyIndex::open_or_create(dir.path()).unwrap();
         let mut w = index.writer(&WriterConfig::default()).unwrap();
-        add(&mut w, 1, "a.py", "", "x = retry_request(3)  # calls the retry helper");
-        add(&mut w, 2, "b.py", "retry_request", "def retry_request(n): pass");
+        add(
+            &mut w,
+            1,
+            "a.py",
+            "",
+            "x = retry_request(3)  # calls the retry helper",
+        );
+        add(
+            &mut w,
+            2,
+            "b.py",
+            "retry_request",
+            "def retry_request(n): pass",
+        );
         add(&mut w, 3, "c.py", "unrelated", "def unrelated(): pass");
         Box::new(w).commit().unwrap();
 
         let searcher = index.searcher().unwrap();
         let q = |text: &str, paths: Option<Vec<String>>| {
-            let q = LexicalQuery { text: text.into(), limit: 10, langs: vec![], paths };
-            searcher.search(&q).unwrap().iter().map(|h| h.chunk_id).collect::<Vec<_>>()
+            let q = LexicalQuery {
+                text: text.into(),
+                limit: 10,
+                langs: vec![],
+                paths,
+            };
+            searcher
+                .search(&q)
+                .unwrap()
+                .iter()
+                .map(|h| h.chunk_id)
+                .collect::<Vec<_>>()
         };
         assert_eq!(q("retryRequest", None), [2, 1]);
         assert_eq!(q("retry", None), [2, 1]);
@@ -329,7 +447,13 @@ mod tests {
 
         let count = |dir: &Path, text: &str| {
             let s = TantivyIndex::open(dir).unwrap().searcher().unwrap();
-            s.search(&LexicalQuery { text: text.into(), limit: 10, ..Default::default() }).unwrap().len()
+            s.search(&LexicalQuery {
+                text: text.into(),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap()
+            .len()
         };
         assert_eq!((count(&g1, "alpha"), count(&g1, "beta")), (1, 0));
         assert_eq!((count(&g2, "alpha"), count(&g2, "beta")), (0, 1));

@@ -29,7 +29,10 @@ impl Tokenizer for CodeTokenizer {
                 position_length: 1,
             });
         });
-        CodeTokenStream { tokens: &mut self.tokens, index: 0 }
+        CodeTokenStream {
+            tokens: &mut self.tokens,
+            index: 0,
+        }
     }
 }
 

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 pub enum Error {
     /// The schema on disk is newer than this binary.
     #[error("{path}: schema version {found} is newer than {supported} supported by this lore")]
-    SchemaTooNew { path: PathBuf, found: u32, supported: u32 },
+    SchemaTooNew {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
     /// There is no index at this path.
     #[error("no index at {0}")]
     Missing(PathBuf),
@@ -39,7 +43,11 @@ impl<T> Context<T> for rusqlite::Result<T> {
 impl From<Error> for lore_core::Error {
     fn from(err: Error) -> lore_core::Error {
         match err {
-            Error::SchemaTooNew { path, found, supported } => lore_core::Error::SchemaTooNew {
+            Error::SchemaTooNew {
+                path,
+                found,
+                supported,
+            } => lore_core::Error::SchemaTooNew {
                 path: path.display().to_string(),
                 found,
                 supported,

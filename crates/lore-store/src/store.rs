@@ -21,12 +21,15 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.path).finish()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
 fn pragmas(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(10)).ctx("set busy timeout")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .ctx("set busy timeout")?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
@@ -37,7 +40,8 @@ fn pragmas(conn: &Connection) -> Result<()> {
 }
 
 fn user_version(conn: &Connection) -> Result<u32> {
-    conn.query_row("PRAGMA user_version", [], |r| r.get(0)).ctx("read schema version")
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .ctx("read schema version")
 }
 
 impl SqliteStore {
@@ -47,17 +51,25 @@ impl SqliteStore {
         pragmas(&conn)?;
         let found = user_version(&conn)?;
         if found > SCHEMA_VERSION {
-            return Err(Error::SchemaTooNew { path: path.to_owned(), found, supported: SCHEMA_VERSION });
+            return Err(Error::SchemaTooNew {
+                path: path.to_owned(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
         }
         if found < SCHEMA_VERSION {
             let tx = conn.transaction().ctx("begin migration")?;
             for migration in &MIGRATIONS[found as usize..] {
                 tx.execute_batch(migration).ctx("migrate schema")?;
             }
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION).ctx("set schema version")?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .ctx("set schema version")?;
             tx.commit().ctx("commit migration")?;
         }
-        Ok(SqliteStore { conn, path: path.to_owned() })
+        Ok(SqliteStore {
+            conn,
+            path: path.to_owned(),
+        })
     }
 
     /// Opens an existing store for reading and takes a snapshot: every
@@ -71,10 +83,15 @@ impl SqliteStore {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .ctx("open database")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).ctx("set busy timeout")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .ctx("set busy timeout")?;
         let found = user_version(&conn)?;
         if found > SCHEMA_VERSION {
-            return Err(Error::SchemaTooNew { path: path.to_owned(), found, supported: SCHEMA_VERSION });
+            return Err(Error::SchemaTooNew {
+                path: path.to_owned(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
         }
         if found < SCHEMA_VERSION {
             // An older schema: only a writer migrates.
@@ -83,8 +100,12 @@ impl SqliteStore {
             return SqliteStore::open_snapshot(&store.path);
         }
         conn.execute_batch("BEGIN").ctx("begin snapshot")?;
-        conn.query_row("SELECT count(*) FROM meta", [], |_| Ok(())).ctx("take snapshot")?;
-        Ok(SqliteStore { conn, path: path.to_owned() })
+        conn.query_row("SELECT count(*) FROM meta", [], |_| Ok(()))
+            .ctx("take snapshot")?;
+        Ok(SqliteStore {
+            conn,
+            path: path.to_owned(),
+        })
     }
 
     /// Path of the database file.
@@ -99,7 +120,11 @@ impl SqliteStore {
             .ctx("read meta")
     }
 
-    fn symbols_where(&self, clause: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<SymbolRow>> {
+    fn symbols_where(
+        &self,
+        clause: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<SymbolRow>> {
         let sql = format!(
             "SELECT s.id, s.parent_id, f.path, f.lang, s.name, s.qualname, s.kind, s.signature,
                     s.doc, s.start_line, s.end_line
@@ -107,19 +132,28 @@ impl SqliteStore {
         );
         let mut stmt = self.conn.prepare_cached(&sql).ctx("prepare symbol query")?;
         let rows = stmt.query_map(params, symbol_row).ctx("query symbols")?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().ctx("read symbols")
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("read symbols")
     }
 }
 
 fn lang_of(name: &str) -> rusqlite::Result<Language> {
     Language::from_name(name).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, format!("unknown language {name}").into())
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("unknown language {name}").into(),
+        )
     })
 }
 
 fn kind_of(name: &str) -> rusqlite::Result<SymbolKind> {
     SymbolKind::from_name(name).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, format!("unknown kind {name}").into())
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("unknown kind {name}").into(),
+        )
     })
 }
 
@@ -172,7 +206,8 @@ impl MetaStore for SqliteStore {
         let get = |k| self.meta_value(k);
         let last_run = match get("last_run")? {
             Some(json) => Some(
-                serde_json::from_str::<RunSummary>(&json).map_err(|_| Error::Corrupt("meta.last_run".into()))?,
+                serde_json::from_str::<RunSummary>(&json)
+                    .map_err(|_| Error::Corrupt("meta.last_run".into()))?,
             ),
             None => None,
         };
@@ -187,13 +222,23 @@ impl MetaStore for SqliteStore {
     }
 
     fn file_states(&self) -> lore_core::Result<Vec<FileState>> {
-        let mut stmt = self.conn.prepare("SELECT path, size, mtime_ns, hash FROM files").ctx("prepare files")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path, size, mtime_ns, hash FROM files")
+            .ctx("prepare files")?;
         let rows = stmt
             .query_map([], |r| {
-                Ok(FileState { path: r.get(0)?, size: r.get(1)?, mtime_ns: r.get(2)?, hash: r.get(3)? })
+                Ok(FileState {
+                    path: r.get(0)?,
+                    size: r.get(1)?,
+                    mtime_ns: r.get(2)?,
+                    hash: r.get(3)?,
+                })
             })
             .ctx("query files")?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>().ctx("read files")?)
+        Ok(rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("read files")?)
     }
 
     fn begin(&mut self, root: &str) -> lore_core::Result<Box<dyn MetaWriter + '_>> {
@@ -201,8 +246,15 @@ impl MetaStore for SqliteStore {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .ctx("begin write")?;
-        tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('root', ?1)", [root]).ctx("write root")?;
-        Ok(Box::new(SqliteWriter { tx, names: HashMap::new() }))
+        tx.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('root', ?1)",
+            [root],
+        )
+        .ctx("write root")?;
+        Ok(Box::new(SqliteWriter {
+            tx,
+            names: HashMap::new(),
+        }))
     }
 
     fn chunks(&self, ids: &[u64]) -> lore_core::Result<Vec<StoredChunk>> {
@@ -225,7 +277,10 @@ impl MetaStore for SqliteStore {
                         start_line: r.get(3)?,
                         end_line: r.get(4)?,
                         symbol: r.get(5)?,
-                        kind: r.get::<_, Option<String>>(6)?.map(|k| kind_of(&k)).transpose()?,
+                        kind: r
+                            .get::<_, Option<String>>(6)?
+                            .map(|k| kind_of(&k))
+                            .transpose()?,
                         text: r.get(7)?,
                     })
                 })
@@ -237,12 +292,21 @@ impl MetaStore for SqliteStore {
     }
 
     fn paths(&self) -> lore_core::Result<Vec<String>> {
-        let mut stmt = self.conn.prepare("SELECT path FROM files ORDER BY path").ctx("prepare paths")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path FROM files ORDER BY path")
+            .ctx("prepare paths")?;
         let rows = stmt.query_map([], |r| r.get(0)).ctx("query paths")?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>().ctx("read paths")?)
+        Ok(rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("read paths")?)
     }
 
-    fn symbols_exact(&self, name: &str, kind: Option<SymbolKind>) -> lore_core::Result<Vec<SymbolRow>> {
+    fn symbols_exact(
+        &self,
+        name: &str,
+        kind: Option<SymbolKind>,
+    ) -> lore_core::Result<Vec<SymbolRow>> {
         let kind = kind.map(|k| k.name()).unwrap_or("");
         Ok(self.symbols_where(
             "(s.name = ?1 COLLATE NOCASE OR s.qualname = ?1 COLLATE NOCASE) AND (?2 = '' OR s.kind = ?2)
@@ -267,9 +331,14 @@ impl MetaStore for SqliteStore {
     }
 
     fn symbol_names(&self) -> lore_core::Result<Vec<String>> {
-        let mut stmt = self.conn.prepare("SELECT DISTINCT name FROM symbols").ctx("prepare names")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT name FROM symbols")
+            .ctx("prepare names")?;
         let rows = stmt.query_map([], |r| r.get(0)).ctx("query names")?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>().ctx("read names")?)
+        Ok(rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("read names")?)
     }
 
     fn outline(&self, path: &str) -> lore_core::Result<Vec<SymbolRow>> {
@@ -298,17 +367,24 @@ impl MetaStore for SqliteStore {
                 })
             })
             .ctx("query refs")?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>().ctx("read refs")?)
+        Ok(rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("read refs")?)
     }
 
     fn stats(&self) -> lore_core::Result<StoreStats> {
-        let count = |sql: &str| -> Result<u64> { self.conn.query_row(sql, [], |r| r.get(0)).ctx("count") };
+        let count =
+            |sql: &str| -> Result<u64> { self.conn.query_row(sql, [], |r| r.get(0)).ctx("count") };
         let mut stmt = self
             .conn
-            .prepare("SELECT lang, count(*), sum(lines) FROM files GROUP BY lang ORDER BY count(*) DESC")
+            .prepare(
+                "SELECT lang, count(*), sum(lines) FROM files GROUP BY lang ORDER BY count(*) DESC",
+            )
             .ctx("prepare stats")?;
         let files_per_lang = stmt
-            .query_map([], |r| Ok((lang_of(&r.get::<_, String>(0)?)?, r.get(1)?, r.get(2)?)))
+            .query_map([], |r| {
+                Ok((lang_of(&r.get::<_, String>(0)?)?, r.get(1)?, r.get(2)?))
+            })
             .ctx("query stats")?
             .collect::<rusqlite::Result<Vec<_>>>()
             .ctx("read stats")?;
@@ -339,10 +415,17 @@ impl MetaStore for SqliteStore {
             .ctx("prepare skipped")?;
         let rows = stmt
             .query_map([], |r| {
-                Ok(SkippedFile { path: r.get(0)?, reason: r.get(1)?, detail: r.get(2)?, indexed: r.get(3)? })
+                Ok(SkippedFile {
+                    path: r.get(0)?,
+                    reason: r.get(1)?,
+                    detail: r.get(2)?,
+                    indexed: r.get(3)?,
+                })
             })
             .ctx("query skipped")?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>().ctx("read skipped")?)
+        Ok(rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("read skipped")?)
     }
 
     fn churn(&self, path: &str) -> lore_core::Result<Option<(u64, i64, u64)>> {
@@ -377,7 +460,9 @@ impl SqliteWriter<'_> {
         let id = if insert.execute([name]).ctx("insert name")? == 1 {
             self.tx.last_insert_rowid()
         } else {
-            self.tx.query_row("SELECT id FROM names WHERE name = ?1", [name], |r| r.get(0)).ctx("read name")?
+            self.tx
+                .query_row("SELECT id FROM names WHERE name = ?1", [name], |r| r.get(0))
+                .ctx("read name")?
         };
         self.names.insert(name.to_owned(), id);
         Ok(id)
@@ -385,7 +470,10 @@ impl SqliteWriter<'_> {
 
     fn set_meta(&self, key: &str, value: &str) -> Result<()> {
         self.tx
-            .execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", [key, value])
+            .execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
+                [key, value],
+            )
             .ctx("write meta")?;
         Ok(())
     }
@@ -401,9 +489,14 @@ impl MetaWriter for SqliteWriter<'_> {
         let Some(id) = id else { return Ok(()) };
         for table in ["symbols", "refs", "imports", "chunks"] {
             let sql = format!("DELETE FROM {table} WHERE file_id = ?1");
-            self.tx.prepare_cached(&sql).and_then(|mut s| s.execute([id])).ctx("delete file rows")?;
+            self.tx
+                .prepare_cached(&sql)
+                .and_then(|mut s| s.execute([id]))
+                .ctx("delete file rows")?;
         }
-        self.tx.execute("DELETE FROM files WHERE id = ?1", [id]).ctx("delete file")?;
+        self.tx
+            .execute("DELETE FROM files WHERE id = ?1", [id])
+            .ctx("delete file")?;
         Ok(())
     }
 
@@ -470,15 +563,24 @@ impl MetaWriter for SqliteWriter<'_> {
                 .ctx("prepare ref insert")?;
             for (name_id, r) in refs {
                 let enclosing = r.enclosing.map(|i| symbol_ids[i]);
-                stmt.execute(params![file_id, name_id, r.line, ref_kind_code(r.kind), enclosing])
-                    .ctx("insert ref")?;
+                stmt.execute(params![
+                    file_id,
+                    name_id,
+                    r.line,
+                    ref_kind_code(r.kind),
+                    enclosing
+                ])
+                .ctx("insert ref")?;
             }
             let mut stmt = self
                 .tx
-                .prepare_cached("INSERT INTO imports(file_id, module, name, line) VALUES (?1, ?2, ?3, ?4)")
+                .prepare_cached(
+                    "INSERT INTO imports(file_id, module, name, line) VALUES (?1, ?2, ?3, ?4)",
+                )
                 .ctx("prepare import insert")?;
             for imp in &syntax.imports {
-                stmt.execute(params![file_id, imp.module, imp.name, imp.line]).ctx("insert import")?;
+                stmt.execute(params![file_id, imp.module, imp.name, imp.line])
+                    .ctx("insert import")?;
             }
         }
         let mut chunk_ids = Vec::with_capacity(syntax.chunks.len());
@@ -490,8 +592,14 @@ impl MetaWriter for SqliteWriter<'_> {
             .ctx("prepare chunk insert")?;
         for chunk in &syntax.chunks {
             let symbol = chunk.symbol.map(|i| symbol_ids[i]);
-            stmt.execute(params![file_id, symbol, chunk.start_line, chunk.end_line, chunk.text])
-                .ctx("insert chunk")?;
+            stmt.execute(params![
+                file_id,
+                symbol,
+                chunk.start_line,
+                chunk.end_line,
+                chunk.text
+            ])
+            .ctx("insert chunk")?;
             chunk_ids.push(self.tx.last_insert_rowid() as u64);
         }
         Ok(chunk_ids)
@@ -508,20 +616,27 @@ impl MetaWriter for SqliteWriter<'_> {
     }
 
     fn replace_skipped(&mut self, skipped: &[SkippedFile]) -> lore_core::Result<()> {
-        self.tx.execute("DELETE FROM skipped", []).ctx("clear skipped")?;
+        self.tx
+            .execute("DELETE FROM skipped", [])
+            .ctx("clear skipped")?;
         let mut stmt = self
             .tx
-            .prepare_cached("INSERT INTO skipped(path, reason, detail, indexed) VALUES (?1, ?2, ?3, ?4)")
+            .prepare_cached(
+                "INSERT INTO skipped(path, reason, detail, indexed) VALUES (?1, ?2, ?3, ?4)",
+            )
             .ctx("prepare skipped insert")?;
         for s in skipped {
-            stmt.execute(params![s.path, s.reason, s.detail, s.indexed]).ctx("insert skipped")?;
+            stmt.execute(params![s.path, s.reason, s.detail, s.indexed])
+                .ctx("insert skipped")?;
         }
         Ok(())
     }
 
     fn add_history(&mut self, history: &HistoryUpdate) -> lore_core::Result<()> {
         if history.replace {
-            self.tx.execute_batch("DELETE FROM commit_files; DELETE FROM commits;").ctx("clear history")?;
+            self.tx
+                .execute_batch("DELETE FROM commit_files; DELETE FROM commits;")
+                .ctx("clear history")?;
         }
         {
             let mut commit_stmt = self
@@ -535,27 +650,35 @@ impl MetaWriter for SqliteWriter<'_> {
                 .prepare_cached("INSERT INTO commit_files(commit_id, path) VALUES (?1, ?2)")
                 .ctx("prepare commit file insert")?;
             for c in &history.commits {
-                if commit_stmt.execute(params![c.sha, c.author, c.email, c.time, c.message]).ctx("insert commit")?
+                if commit_stmt
+                    .execute(params![c.sha, c.author, c.email, c.time, c.message])
+                    .ctx("insert commit")?
                     == 0
                 {
                     continue;
                 }
                 let id = self.tx.last_insert_rowid();
                 for path in &c.files {
-                    file_stmt.execute(params![id, path]).ctx("insert commit file")?;
+                    file_stmt
+                        .execute(params![id, path])
+                        .ctx("insert commit file")?;
                 }
             }
         }
         match &history.head {
             Some(head) => self.set_meta("head", head)?,
             None => {
-                self.tx.execute("DELETE FROM meta WHERE key = 'head'", []).ctx("clear head")?;
+                self.tx
+                    .execute("DELETE FROM meta WHERE key = 'head'", [])
+                    .ctx("clear head")?;
             }
         }
         match &history.branch {
             Some(branch) => self.set_meta("branch", branch)?,
             None => {
-                self.tx.execute("DELETE FROM meta WHERE key = 'branch'", []).ctx("clear branch")?;
+                self.tx
+                    .execute("DELETE FROM meta WHERE key = 'branch'", [])
+                    .ctx("clear branch")?;
             }
         }
         self.set_meta("shallow", if history.shallow { "1" } else { "0" })?;
@@ -563,7 +686,8 @@ impl MetaWriter for SqliteWriter<'_> {
     }
 
     fn commit(self: Box<Self>, run: &RunSummary, generation: u64) -> lore_core::Result<()> {
-        let json = serde_json::to_string(run).map_err(|e| lore_core::Error::backend("encode run summary", e))?;
+        let json = serde_json::to_string(run)
+            .map_err(|e| lore_core::Error::backend("encode run summary", e))?;
         self.set_meta("last_run", &json)?;
         self.set_meta("generation", &generation.to_string())?;
         self.tx.commit().ctx("commit")?;

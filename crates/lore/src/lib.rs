@@ -1,1 +1,24 @@
-//! lore
+//! The `lore` command line: argument handling, repository discovery, and
+//! rendering results as text or JSON. All work is done by library crates.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod cli;
+mod commands;
+mod progress;
+
+use std::process::ExitCode;
+
+pub use commands::run;
+
+/// Prints an error and each of its causes to stderr.
+pub fn report_error(err: &anyhow::Error) {
+    eprintln!("error: {err}");
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+}
+
+/// Exit code for a successful command.
+pub(crate) fn success() -> ExitCode {
+    ExitCode::SUCCESS
+}

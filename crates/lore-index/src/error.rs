@@ -1,0 +1,57 @@
+//! Errors from indexing and querying.
+
+use std::path::PathBuf;
+
+/// Errors that stop an index run or a query. Problems with single files
+/// never do: they are reported in [`crate::IndexReport`] instead.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The repository path does not exist.
+    #[error("{0}: no such directory")]
+    RootMissing(PathBuf),
+    /// The repository path is not a directory.
+    #[error("{0}: not a directory")]
+    NotADirectory(PathBuf),
+    /// The repository has never been indexed.
+    #[error("{0} is not indexed yet; run `lore index` first")]
+    NotIndexed(PathBuf),
+    /// The file is not in the index.
+    #[error("{0}: not in the index")]
+    UnknownFile(String),
+    /// A bad argument, e.g. an invalid glob.
+    #[error("{0}")]
+    Invalid(String),
+    /// A storage backend failed.
+    #[error(transparent)]
+    Store(#[from] lore_core::Error),
+    /// Filesystem trouble with Lore's own data directory.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading git history failed.
+    #[error(transparent)]
+    Git(#[from] lore_git::Error),
+}
+
+impl From<lore_store::Error> for Error {
+    fn from(err: lore_store::Error) -> Error {
+        Error::Store(err.into())
+    }
+}
+
+impl From<lore_search::Error> for Error {
+    fn from(err: lore_search::Error) -> Error {
+        Error::Store(err.into())
+    }
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.into();
+    move |source| Error::Io { path, source }
+}

@@ -1,0 +1,521 @@
+//! One index run: walk, detect changes, parse in parallel, write both
+//! stores, switch generations atomically.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use lore_core::store::{
+    FileRecord, FileState, LexicalDoc, LexicalWriter, MetaStore, RunSummary, SkippedFile,
+};
+use lore_core::{FileSyntax, Language};
+use lore_git::HistoryConfig;
+use lore_search::{TantivyIndex, WriterConfig};
+use lore_store::SqliteStore;
+use lore_syntax::ChunkLimits;
+use rayon::prelude::*;
+
+use crate::classify::{Verdict, classify, looks_binary};
+use crate::error::{Error, Result, io};
+use crate::home::{Home, repo_key};
+use crate::walk::{Walked, walk};
+
+/// Settings of an index run.
+#[derive(Clone, Debug)]
+pub struct IndexConfig {
+    /// Files larger than this many bytes are skipped.
+    pub max_file_size: u64,
+    /// Chunk size limits.
+    pub chunk_limits: ChunkLimits,
+    /// How much git history to read.
+    pub history: HistoryConfig,
+    /// Lexical writer resources.
+    pub lexical: WriterConfig,
+    /// Parser threads (0: one per core).
+    pub threads: usize,
+}
+
+impl Default for IndexConfig {
+    fn default() -> IndexConfig {
+        IndexConfig {
+            max_file_size: 1 << 20,
+            chunk_limits: ChunkLimits::default(),
+            history: HistoryConfig::default(),
+            lexical: WriterConfig::default(),
+            threads: 0,
+        }
+    }
+}
+
+/// Receives progress of the parse stage. Implementations must be cheap.
+pub trait Progress: Sync {
+    /// The number of files to read and parse is known.
+    fn start(&self, _total: u64) {}
+    /// `n` more files are done.
+    fn advance(&self, _n: u64) {}
+    /// The parse stage is over; writing and committing follow.
+    fn finish(&self) {}
+}
+
+impl Progress for () {}
+
+/// What an index run did.
+#[derive(Clone, Debug)]
+pub struct IndexReport {
+    /// Canonical repository root.
+    pub root: PathBuf,
+    /// Data directory of the repository.
+    pub data_dir: PathBuf,
+    /// Added, modified, deleted, renamed and unchanged files.
+    pub summary: RunSummary,
+    /// Files skipped (or indexed with caveats) and why.
+    pub skipped: Vec<SkippedFile>,
+    /// Files with syntax errors, indexed partially.
+    pub syntax_errors: Vec<String>,
+    /// Lexical generation now current.
+    pub generation: u64,
+    /// Files in the index after the run.
+    pub files: usize,
+    /// Lines parsed in this run.
+    pub parsed_lines: u64,
+    /// Bytes parsed in this run.
+    pub parsed_bytes: u64,
+    /// HEAD commit recorded.
+    pub head: Option<String>,
+}
+
+impl IndexReport {
+    /// True if the run changed the index.
+    pub fn changed(&self) -> bool {
+        let s = &self.summary;
+        !(s.added.is_empty()
+            && s.modified.is_empty()
+            && s.deleted.is_empty()
+            && s.renamed.is_empty())
+    }
+}
+
+/// The lock held by the one index run of a repository. Released by the OS
+/// when the process dies, so a killed run never blocks the next.
+pub(crate) struct WriteLock(#[allow(dead_code)] File);
+
+impl WriteLock {
+    fn open(dir: &Path) -> Result<File> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let path = dir.join("write.lock");
+        File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io(&path))
+    }
+
+    pub(crate) fn acquire(dir: &Path) -> Result<WriteLock> {
+        let file = WriteLock::open(dir)?;
+        if file.try_lock().is_err() {
+            tracing::info!(dir = %dir.display(), "waiting for another index run to finish");
+            file.lock().map_err(io(dir.join("write.lock")))?;
+        }
+        Ok(WriteLock(file))
+    }
+
+    pub(crate) fn try_acquire(dir: &Path) -> Result<WriteLock> {
+        let file = WriteLock::open(dir)?;
+        file.try_lock().map_err(|_| {
+            Error::Invalid(format!("{}: an index run is in progress", dir.display()))
+        })?;
+        Ok(WriteLock(file))
+    }
+}
+
+/// Test hook: `LORE_FAULT=<point>` aborts the process at that point, to
+/// prove that a crash there leaves a usable index.
+fn fault(point: &str) {
+    if std::env::var_os("LORE_FAULT").is_some_and(|v| v == point) {
+        eprintln!("LORE_FAULT: aborting at {point}");
+        std::process::abort();
+    }
+}
+
+/// Test hook: `LORE_THROTTLE_MS` slows each parsed file, to hold a run open.
+fn throttle() {
+    if let Some(ms) = std::env::var("LORE_THROTTLE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
+pub(crate) fn generation_dir(data_dir: &Path, generation: u64) -> PathBuf {
+    data_dir.join("lexical").join(format!("g{generation}"))
+}
+
+/// Removes lexical generations other than `keep`.
+fn prune_generations(data_dir: &Path, keep: &[u64]) {
+    let Ok(entries) = std::fs::read_dir(data_dir.join("lexical")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let generation = name
+            .to_str()
+            .and_then(|n| n.strip_prefix('g'))
+            .and_then(|n| n.parse::<u64>().ok());
+        if generation.is_some_and(|g| !keep.contains(&g)) {
+            if let Err(err) = std::fs::remove_dir_all(entry.path()) {
+                tracing::warn!(path = %entry.path().display(), cause = %err, "could not remove old generation");
+            }
+        }
+    }
+}
+
+enum Outcome {
+    Parsed {
+        state: FileState,
+        lang: Language,
+        lines: u32,
+        bytes: u64,
+        syntax: FileSyntax,
+        warning: Option<SkippedFile>,
+    },
+    Unchanged {
+        state: FileState,
+    },
+    Skipped(SkippedFile),
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+fn process(
+    walked: &Walked,
+    stored: Option<&FileState>,
+    config: &IndexConfig,
+    racy_after: i64,
+) -> Outcome {
+    let skipped = |reason: &str, detail: String| {
+        Outcome::Skipped(SkippedFile {
+            path: walked.rel.clone(),
+            reason: reason.into(),
+            detail,
+            indexed: false,
+        })
+    };
+    // Probe for binary content before reading a whole large file.
+    let bytes = match std::fs::read(&walked.abs) {
+        Ok(bytes) => bytes,
+        Err(err) => return skipped("unreadable", err.to_string()),
+    };
+    if looks_binary(&bytes) {
+        return skipped("binary", "contains NUL bytes".into());
+    }
+    let hash = blake3::hash(&bytes).to_hex().to_string();
+    // A file modified within the last moments may change again without its
+    // mtime moving; store mtime 0 so the next run re-checks its content.
+    let mtime_ns = if walked.mtime_ns >= racy_after {
+        0
+    } else {
+        walked.mtime_ns
+    };
+    let state = FileState {
+        path: walked.rel.clone(),
+        size: walked.size,
+        mtime_ns,
+        hash,
+    };
+    if stored.is_some_and(|s| s.hash == state.hash) {
+        return Outcome::Unchanged { state };
+    }
+    let n_bytes = bytes.len() as u64;
+    let (text, warning) = match classify(&walked.rel, bytes) {
+        Verdict::Skip(s) => return Outcome::Skipped(s),
+        Verdict::Index { text, warning } => (text, warning),
+    };
+    throttle();
+    let lang = Language::from_path(Path::new(&walked.rel));
+    let syntax = {
+        let _span = tracing::debug_span!("parse", path = %walked.rel).entered();
+        lore_syntax::parse_with(&text, lang, &config.chunk_limits)
+    };
+    let lines = text.lines().count() as u32;
+    Outcome::Parsed {
+        state,
+        lang,
+        lines,
+        bytes: n_bytes,
+        syntax,
+        warning,
+    }
+}
+
+/// Indexes the repository at `root` into its data directory under `home`:
+/// a full index the first time, only what changed afterwards.
+pub fn index_repo(
+    home: &Home,
+    root: &Path,
+    config: &IndexConfig,
+    progress: &dyn Progress,
+) -> Result<IndexReport> {
+    let started = Instant::now();
+    let started_at = now_ns();
+    if !root.exists() {
+        return Err(Error::RootMissing(root.to_owned()));
+    }
+    if !root.is_dir() {
+        return Err(Error::NotADirectory(root.to_owned()));
+    }
+    let root = root.canonicalize().map_err(io(root))?;
+    let root_str = repo_key(&root);
+    let data_dir = home.repo_dir(&root);
+    let _lock = WriteLock::acquire(&data_dir)?;
+    let _span = tracing::info_span!("index", root = %root.display()).entered();
+
+    let mut store = SqliteStore::open(&data_dir.join("lore.db"))?;
+    let meta = store.meta()?;
+    let current_gen = meta.generation;
+    // Leftovers of a crashed run are newer than the committed generation.
+    prune_generations(&data_dir, &[current_gen, current_gen.saturating_sub(1)]);
+
+    let walked = walk(&root, config.max_file_size);
+    let stored: HashMap<String, FileState> = store
+        .file_states()?
+        .into_iter()
+        .map(|s| (s.path.clone(), s))
+        .collect();
+
+    let mut candidates = Vec::new();
+    let mut unchanged = 0usize;
+    let mut present: HashSet<String> = HashSet::with_capacity(walked.files.len());
+    for file in &walked.files {
+        match stored.get(&file.rel) {
+            Some(s) if s.size == file.size && s.mtime_ns == file.mtime_ns && s.mtime_ns != 0 => {
+                unchanged += 1;
+                present.insert(file.rel.clone());
+            }
+            _ => candidates.push(file),
+        }
+    }
+    tracing::info!(
+        files = walked.files.len(),
+        candidates = candidates.len(),
+        "walked"
+    );
+
+    let threads = if config.threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        config.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("lore-parse-{i}"))
+        .build()
+        .map_err(|e| Error::Invalid(format!("cannot start parser threads: {e}")))?;
+    let racy_after = started_at - 2_000_000_000;
+    progress.start(candidates.len() as u64);
+
+    let mut summary = RunSummary {
+        started_at: started_at / 1_000_000_000,
+        unchanged,
+        ..RunSummary::default()
+    };
+    let mut skipped = walked.skipped.clone();
+    let mut syntax_errors = Vec::new();
+    let (mut parsed_lines, mut parsed_bytes) = (0u64, 0u64);
+    let mut added_hashes: Vec<(String, String)> = Vec::new();
+    let next_gen = current_gen + 1;
+    let mut lexical: Option<Box<dyn LexicalWriter>> = None;
+    let open_lexical = |lexical: &mut Option<Box<dyn LexicalWriter>>| -> Result<()> {
+        if lexical.is_none() {
+            let previous = generation_dir(&data_dir, current_gen);
+            let from = (current_gen > 0 && previous.join("meta.json").exists())
+                .then_some(previous.as_path());
+            let dir = generation_dir(&data_dir, next_gen);
+            lore_search::fork(from, &dir)?;
+            let index = TantivyIndex::open_or_create(&dir)?;
+            *lexical = Some(Box::new(index.writer(&config.lexical)?));
+        }
+        Ok(())
+    };
+
+    let history_since = meta.head.clone();
+    let (history, write_result) = std::thread::scope(|scope| {
+        let history = scope
+            .spawn(|| lore_git::read_history(&root, history_since.as_deref(), &config.history));
+        let (tx, rx) = crossbeam_channel::bounded::<Outcome>(256);
+        let stored_ref = &stored;
+        let candidates_ref = &candidates;
+        let pool_ref = &pool;
+        scope.spawn(move || {
+            pool_ref.install(|| {
+                candidates_ref.par_iter().for_each_with(tx, |tx, file| {
+                    let outcome = process(file, stored_ref.get(&file.rel), config, racy_after);
+                    let _ = tx.send(outcome);
+                });
+            });
+        });
+
+        let write = (|| -> Result<Box<dyn lore_core::store::MetaWriter + '_>> {
+            let mut writer = store.begin(&root_str)?;
+            for outcome in rx {
+                progress.advance(1);
+                match outcome {
+                    Outcome::Unchanged { state } => {
+                        writer.touch_file(&state)?;
+                        present.insert(state.path);
+                    }
+                    Outcome::Skipped(s) => skipped.push(s),
+                    Outcome::Parsed {
+                        state,
+                        lang,
+                        lines,
+                        bytes,
+                        syntax,
+                        warning,
+                    } => {
+                        open_lexical(&mut lexical)?;
+                        let lex = lexical.as_mut().expect("lexical writer opened");
+                        if stored.contains_key(&state.path) {
+                            lex.delete_path(&state.path)?;
+                            summary.modified.push(state.path.clone());
+                        } else {
+                            added_hashes.push((state.path.clone(), state.hash.clone()));
+                        }
+                        let record = FileRecord {
+                            state: &state,
+                            lang,
+                            lines,
+                            syntax: &syntax,
+                        };
+                        let ids = writer.put_file(&record)?;
+                        for (chunk, id) in syntax.chunks.iter().zip(ids) {
+                            let symbol = syntax.chunk_symbol(chunk);
+                            lex.add(&LexicalDoc {
+                                chunk_id: id,
+                                path: &state.path,
+                                lang,
+                                name: symbol.map_or("", |s| s.name.as_str()),
+                                qualname: symbol.map_or("", |s| s.qualname.as_str()),
+                                doc: symbol.and_then(|s| s.doc.as_deref()).unwrap_or(""),
+                                text: &chunk.text,
+                            })?;
+                        }
+                        if syntax.syntax_errors > 0 {
+                            syntax_errors.push(state.path.clone());
+                        }
+                        parsed_lines += lines as u64;
+                        parsed_bytes += bytes;
+                        skipped.extend(warning);
+                        present.insert(state.path);
+                    }
+                }
+            }
+            Ok(writer)
+        })();
+        (history.join().expect("history thread"), write)
+    });
+    progress.finish();
+    let mut writer = write_result?;
+
+    // Deleted: stored but not present (gone, ignored, or now skipped).
+    let mut deleted: Vec<&FileState> = stored
+        .values()
+        .filter(|s| !present.contains(s.path.as_str()))
+        .collect();
+    deleted.sort_by(|a, b| a.path.cmp(&b.path));
+    for state in &deleted {
+        writer.remove_file(&state.path)?;
+        open_lexical(&mut lexical)?;
+        lexical
+            .as_mut()
+            .expect("lexical writer opened")
+            .delete_path(&state.path)?;
+    }
+    // A deleted file whose content reappears under a new path was renamed.
+    let mut deleted_by_hash: HashMap<&str, Vec<&str>> = HashMap::new();
+    for state in &deleted {
+        deleted_by_hash
+            .entry(state.hash.as_str())
+            .or_default()
+            .push(state.path.as_str());
+    }
+    let mut renamed_from = HashSet::new();
+    added_hashes.sort();
+    for (path, hash) in &added_hashes {
+        match deleted_by_hash
+            .get_mut(hash.as_str())
+            .and_then(|paths| paths.pop())
+        {
+            Some(from) => {
+                renamed_from.insert(from.to_owned());
+                summary.renamed.push((from.to_owned(), path.clone()));
+            }
+            None => summary.added.push(path.clone()),
+        }
+    }
+    summary.deleted = deleted
+        .iter()
+        .map(|s| s.path.clone())
+        .filter(|p| !renamed_from.contains(p))
+        .collect();
+    summary.modified.sort();
+
+    match history {
+        Ok(Some(update)) => writer.add_history(&update)?,
+        Ok(None) => writer.add_history(&Default::default())?,
+        Err(err) => {
+            tracing::warn!(cause = %err, "git history unavailable");
+            skipped.push(SkippedFile {
+                path: ".git".into(),
+                reason: "git-error".into(),
+                detail: err.to_string(),
+                indexed: false,
+            });
+        }
+    }
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    writer.replace_skipped(&skipped)?;
+    summary.skipped = skipped.len();
+    summary.duration_ms = started.elapsed().as_millis() as u64;
+
+    if current_gen == 0 {
+        // The first run writes a generation even for an empty repository.
+        open_lexical(&mut lexical)?;
+    }
+    let generation = match lexical {
+        Some(lexical) => {
+            lexical.commit()?;
+            fault("after-lexical-commit");
+            next_gen
+        }
+        None => current_gen,
+    };
+    writer.commit(&summary, generation)?;
+    fault("after-store-commit");
+    prune_generations(&data_dir, &[generation, generation.saturating_sub(1)]);
+
+    let head = store.meta()?.head;
+    tracing::info!(
+        ms = started.elapsed().as_millis() as u64,
+        generation,
+        "index run committed"
+    );
+    Ok(IndexReport {
+        root,
+        data_dir,
+        files: present.len(),
+        summary,
+        skipped,
+        syntax_errors,
+        generation,
+        parsed_lines,
+        parsed_bytes,
+        head,
+    })
+}

@@ -1,0 +1,495 @@
+//! Reading an index: search, symbols, references, outlines and status, all
+//! from one consistent snapshot.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSetBuilder};
+use lore_core::store::{
+    LexicalQuery, LexicalSearcher, MetaStore, RepoMeta, SkippedFile, StoreStats, SymbolRow,
+};
+use lore_core::{Language, RefKind, SymbolKind};
+use lore_search::{TantivyIndex, TantivySearcher};
+use lore_store::SqliteStore;
+
+use crate::error::{Error, Result, io};
+use crate::home::{Home, repo_key};
+use crate::pipeline::generation_dir;
+
+/// At most this many chunks of one file in search results.
+const MAX_PER_FILE: usize = 3;
+/// Lines of context in a snippet.
+const SNIPPET_LINES: usize = 3;
+
+/// A consistent read-only view of one repository's index.
+pub struct RepoIndex {
+    root: PathBuf,
+    data_dir: PathBuf,
+    store: SqliteStore,
+    lexical: TantivySearcher,
+    meta: RepoMeta,
+}
+
+impl std::fmt::Debug for RepoIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RepoIndex")
+            .field("root", &self.root)
+            .finish()
+    }
+}
+
+/// Search filters.
+#[derive(Clone, Debug, Default)]
+pub struct SearchOptions {
+    /// Maximum results.
+    pub limit: usize,
+    /// Only these languages.
+    pub langs: Vec<Language>,
+    /// Only paths matching this glob (relative to the root).
+    pub path_glob: Option<String>,
+}
+
+/// A search result. Lines are 1-based and inclusive.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SearchHit {
+    /// Path relative to the repository root.
+    pub path: String,
+    /// First line of the chunk.
+    pub start_line: u32,
+    /// Last line of the chunk.
+    pub end_line: u32,
+    /// Qualified name of the chunk's symbol.
+    pub symbol: Option<String>,
+    /// Kind of the chunk's symbol.
+    pub kind: Option<String>,
+    /// Language.
+    pub lang: String,
+    /// Relevance score (higher is better).
+    pub score: f32,
+    /// The best-matching lines of the chunk.
+    pub snippet: String,
+}
+
+/// A symbol lookup result.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SymbolHit {
+    /// Bare name.
+    pub name: String,
+    /// Qualified name.
+    pub qualname: String,
+    /// Kind.
+    pub kind: String,
+    /// Path relative to the root.
+    pub path: String,
+    /// First line.
+    pub start_line: u32,
+    /// Last line.
+    pub end_line: u32,
+    /// Declaration line(s).
+    pub signature: String,
+    /// Doc comment.
+    pub doc: Option<String>,
+    /// Language.
+    pub lang: String,
+    /// `exact`, `prefix` or `fuzzy`.
+    pub matched: &'static str,
+    /// Nested symbols (outline only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<SymbolHit>,
+}
+
+/// A reference lookup result.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RefHit {
+    /// Path relative to the root.
+    pub path: String,
+    /// Line.
+    pub line: u32,
+    /// `call`, `use` or `import`.
+    pub kind: String,
+    /// The enclosing symbol (the caller, for calls).
+    pub symbol: Option<String>,
+    /// Language.
+    pub lang: String,
+    /// The line's text.
+    pub text: String,
+}
+
+/// Everything `lore status` shows.
+#[derive(Clone, Debug)]
+pub struct RepoStatus {
+    /// Repository root.
+    pub root: String,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Facts stored with the index.
+    pub meta: RepoMeta,
+    /// Current HEAD of the repository, if it is a git repository.
+    pub current_head: Option<String>,
+    /// Counts.
+    pub stats: StoreStats,
+    /// Chunks in the lexical index.
+    pub lexical_docs: u64,
+    /// Bytes used by the data directory.
+    pub index_bytes: u64,
+    /// Skipped files.
+    pub skipped: Vec<SkippedFile>,
+}
+
+impl RepoIndex {
+    /// Opens the index of the repository at `root`.
+    pub fn open(home: &Home, root: &Path) -> Result<RepoIndex> {
+        let data_dir = home.repo_dir(root);
+        let db = data_dir.join("lore.db");
+        if !db.exists() {
+            return Err(Error::NotIndexed(root.to_owned()));
+        }
+        let store = SqliteStore::open_snapshot(&db)?;
+        let meta = store.meta()?;
+        if meta.generation == 0 {
+            return Err(Error::NotIndexed(root.to_owned()));
+        }
+        let lexical =
+            TantivyIndex::open(&generation_dir(&data_dir, meta.generation))?.searcher()?;
+        Ok(RepoIndex {
+            root: PathBuf::from(repo_key(root)),
+            data_dir,
+            store,
+            lexical,
+            meta,
+        })
+    }
+
+    /// The repository root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Lexical search over chunks.
+    pub fn search(&self, query: &str, options: &SearchOptions) -> Result<Vec<SearchHit>> {
+        let limit = options.limit.max(1);
+        let paths = match &options.path_glob {
+            Some(glob) => Some(self.matching_paths(glob)?),
+            None => None,
+        };
+        let lexical_query = LexicalQuery {
+            text: query.to_owned(),
+            limit: limit * MAX_PER_FILE + 16,
+            langs: options.langs.clone(),
+            paths,
+        };
+        let hits = self.lexical.search(&lexical_query)?;
+        let scores: HashMap<u64, f32> = hits.iter().map(|h| (h.chunk_id, h.score)).collect();
+        let ids: Vec<u64> = hits.iter().map(|h| h.chunk_id).collect();
+        let chunks = self.store.chunks(&ids)?;
+        let terms: Vec<String> = lore_core::tokens::token_texts(query);
+        let mut per_file: HashMap<String, usize> = HashMap::new();
+        let mut out = Vec::with_capacity(limit);
+        for chunk in chunks {
+            let seen = per_file.entry(chunk.path.clone()).or_default();
+            if *seen >= MAX_PER_FILE {
+                continue;
+            }
+            *seen += 1;
+            out.push(SearchHit {
+                snippet: snippet(&chunk.text, &terms),
+                path: chunk.path,
+                start_line: chunk.start_line,
+                end_line: chunk.end_line,
+                symbol: chunk.symbol,
+                kind: chunk.kind.map(|k| k.name().to_owned()),
+                lang: chunk.lang.name().to_owned(),
+                score: scores.get(&chunk.id).copied().unwrap_or(0.0),
+            });
+            if out.len() == limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn matching_paths(&self, glob: &str) -> Result<Vec<String>> {
+        let mut builder = GlobSetBuilder::new();
+        let pattern = Glob::new(glob)
+            .map_err(|e| Error::Invalid(format!("invalid --path glob {glob:?}: {e}")))?;
+        builder.add(pattern);
+        // A glob without a slash matches at any depth, like .gitignore.
+        if !glob.contains('/') {
+            let deep =
+                Glob::new(&format!("**/{glob}")).map_err(|e| Error::Invalid(e.to_string()))?;
+            builder.add(deep);
+        }
+        let set = builder.build().map_err(|e| Error::Invalid(e.to_string()))?;
+        Ok(self
+            .store
+            .paths()?
+            .into_iter()
+            .filter(|p| set.is_match(p))
+            .collect())
+    }
+
+    /// Definitions named `name`: exact matches, else prefix matches, else
+    /// fuzzy matches (small edit distance or subsequence).
+    pub fn symbols(
+        &self,
+        name: &str,
+        kind: Option<SymbolKind>,
+        limit: usize,
+    ) -> Result<Vec<SymbolHit>> {
+        let exact = self.store.symbols_exact(name, kind)?;
+        if !exact.is_empty() {
+            return Ok(exact
+                .into_iter()
+                .take(limit)
+                .map(|s| symbol_hit(s, "exact"))
+                .collect());
+        }
+        let prefix = self.store.symbols_prefix(name, kind, limit)?;
+        if !prefix.is_empty() {
+            return Ok(prefix
+                .into_iter()
+                .map(|s| symbol_hit(s, "prefix"))
+                .collect());
+        }
+        let mut scored: Vec<(usize, String)> = self
+            .store
+            .symbol_names()?
+            .into_iter()
+            .filter_map(|candidate| fuzzy_score(name, &candidate).map(|score| (score, candidate)))
+            .collect();
+        scored.sort();
+        let mut out = Vec::new();
+        for (_, candidate) in scored.into_iter().take(limit) {
+            for row in self.store.symbols_exact(&candidate, kind)? {
+                if out.len() < limit {
+                    out.push(symbol_hit(row, "fuzzy"));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// References to `name` (a bare or qualified name; the last segment is used).
+    pub fn refs(&self, name: &str) -> Result<Vec<RefHit>> {
+        let bare = name.rsplit("::").next().unwrap_or(name);
+        let bare = bare.rsplit('.').next().unwrap_or(bare);
+        let rows = self.store.refs(bare)?;
+        let mut lines_cache: HashMap<String, Option<Vec<String>>> = HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let lines = lines_cache.entry(row.path.clone()).or_insert_with(|| {
+                std::fs::read(self.root.join(&row.path)).ok().map(|b| {
+                    String::from_utf8_lossy(&b)
+                        .lines()
+                        .map(str::to_owned)
+                        .collect()
+                })
+            });
+            let text = lines
+                .as_ref()
+                .and_then(|l| l.get(row.line as usize - 1))
+                .map(|l| l.trim().to_owned())
+                .unwrap_or_default();
+            out.push(RefHit {
+                path: row.path,
+                line: row.line,
+                kind: row.kind.name().to_owned(),
+                symbol: row.enclosing,
+                lang: row.lang.name().to_owned(),
+                text,
+            });
+        }
+        // Calls first, then imports, then other uses; each by location.
+        let order = |k: &str| match RefKind::from_name(k) {
+            Some(RefKind::Call) => 0,
+            Some(RefKind::Import) => 1,
+            _ => 2,
+        };
+        out.sort_by(|a, b| {
+            (order(&a.kind), &a.path, a.line).cmp(&(order(&b.kind), &b.path, b.line))
+        });
+        Ok(out)
+    }
+
+    /// The symbols of one file as a tree. `path` may be relative to the root
+    /// or to the current directory.
+    pub fn outline(&self, path: &str) -> Result<Vec<SymbolHit>> {
+        let rel = self.relative(path);
+        let rows = self.store.outline(&rel)?;
+        if rows.is_empty() && !self.store.paths()?.contains(&rel) {
+            return Err(Error::UnknownFile(path.to_owned()));
+        }
+        Ok(build_tree(rows))
+    }
+
+    fn relative(&self, path: &str) -> String {
+        let p = Path::new(path);
+        let absolute = if p.is_absolute() {
+            p.to_owned()
+        } else {
+            std::env::current_dir()
+                .map(|d| d.join(p))
+                .unwrap_or_else(|_| p.to_owned())
+        };
+        let absolute = absolute.canonicalize().unwrap_or(absolute);
+        match absolute.strip_prefix(&self.root) {
+            Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
+            Err(_) => path.trim_start_matches("./").to_owned(),
+        }
+    }
+
+    /// Index status.
+    pub fn status(&self) -> Result<RepoStatus> {
+        Ok(RepoStatus {
+            root: self.meta.root.clone(),
+            data_dir: self.data_dir.clone(),
+            meta: self.meta.clone(),
+            current_head: lore_git::head(&self.root),
+            stats: self.store.stats()?,
+            lexical_docs: self.lexical.num_docs(),
+            index_bytes: dir_size(&self.data_dir)?,
+            skipped: self.store.skipped()?,
+        })
+    }
+
+    /// Churn of a file: (commits touching it, last change, distinct authors).
+    pub fn churn(&self, path: &str) -> Result<Option<(u64, i64, u64)>> {
+        Ok(self.store.churn(path)?)
+    }
+}
+
+fn symbol_hit(s: SymbolRow, matched: &'static str) -> SymbolHit {
+    SymbolHit {
+        name: s.name,
+        qualname: s.qualname,
+        kind: s.kind.name().to_owned(),
+        path: s.path,
+        start_line: s.start_line,
+        end_line: s.end_line,
+        signature: s.signature,
+        doc: s.doc,
+        lang: s.lang.name().to_owned(),
+        matched,
+        children: Vec::new(),
+    }
+}
+
+fn build_tree(rows: Vec<SymbolRow>) -> Vec<SymbolHit> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let parents: Vec<Option<usize>> = rows
+        .iter()
+        .map(|r| r.parent_id.and_then(|p| ids.iter().position(|&id| id == p)))
+        .collect();
+    let mut nodes: Vec<Option<SymbolHit>> = rows
+        .into_iter()
+        .map(|r| Some(symbol_hit(r, "exact")))
+        .collect();
+    // Attach children deepest-first: later rows are nested in earlier ones.
+    for i in (0..nodes.len()).rev() {
+        if let Some(p) = parents[i] {
+            let child = nodes[i].take().expect("each node attached once");
+            nodes[p]
+                .as_mut()
+                .expect("parent precedes child")
+                .children
+                .insert(0, child);
+        }
+    }
+    nodes.into_iter().flatten().collect()
+}
+
+/// Lower is better; `None` means no match.
+fn fuzzy_score(query: &str, candidate: &str) -> Option<usize> {
+    let q = query.to_lowercase();
+    let c = candidate.to_lowercase();
+    let distance = levenshtein(&q, &c);
+    let allowed = (q.chars().count() / 4).clamp(1, 3);
+    if distance <= allowed {
+        return Some(distance);
+    }
+    // Subsequence: `snd_req` finds `send_request`.
+    let mut chars = c.chars();
+    if q.chars().all(|qc| chars.by_ref().any(|cc| cc == qc)) {
+        return Some(10 + c.len() - q.len());
+    }
+    None
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// The `SNIPPET_LINES` lines of `text` with the most query-term matches.
+fn snippet(text: &str, terms: &[String]) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let score = |line: &str| {
+        let tokens = lore_core::tokens::token_texts(line);
+        terms.iter().filter(|t| tokens.contains(t)).count()
+    };
+    let scores: Vec<usize> = lines.iter().map(|l| score(l)).collect();
+    let window = SNIPPET_LINES.min(lines.len());
+    let best = (0..=lines.len() - window)
+        .max_by_key(|&start| {
+            (
+                scores[start..start + window].iter().sum::<usize>(),
+                std::cmp::Reverse(start),
+            )
+        })
+        .unwrap_or(0);
+    lines[best..best + window]
+        .iter()
+        .map(|l| {
+            if l.len() > 200 {
+                &l[..l.floor_char_boundary(200)]
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn dir_size(dir: &Path) -> Result<u64> {
+    let mut total = 0;
+    let entries = std::fs::read_dir(dir).map_err(io(dir))?;
+    for entry in entries.flatten() {
+        let meta = entry.metadata().map_err(io(entry.path()))?;
+        total += if meta.is_dir() {
+            dir_size(&entry.path())?
+        } else {
+            meta.len()
+        };
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fuzzy_matching() {
+        assert_eq!(fuzzy_score("sesion", "Session"), Some(1));
+        assert!(fuzzy_score("snd_req", "send_request").is_some());
+        assert_eq!(fuzzy_score("zzz", "Session"), None);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn snippet_picks_matching_lines() {
+        let text = "a\nb\nc\nretry the request\nd\ne";
+        assert_eq!(snippet(text, &["retry".into()]), "c\nretry the request\nd");
+        assert_eq!(snippet("one", &[]), "one");
+    }
+}

@@ -1,0 +1,157 @@
+//! Command-line arguments. The doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Environment variables Lore reads.
+pub mod env {
+    /// Data directory (default: the platform data dir, e.g. ~/.local/share/lore).
+    pub const LORE_HOME: &str = "LORE_HOME";
+    /// Log filter, e.g. `lore=debug`.
+    pub const RUST_LOG: &str = "RUST_LOG";
+}
+
+/// Lore: the resident expert of a codebase. Indexes one repository and
+/// answers with evidence (file:line).
+#[derive(Debug, Parser)]
+#[command(name = "lore", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Repository to use (default: the indexed repository or git work tree
+    /// containing the current directory).
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Global options"
+    )]
+    pub repo: Option<PathBuf>,
+    /// Lore's data directory.
+    #[arg(long, global = true, env = env::LORE_HOME, value_name = "DIR", help_heading = "Global options")]
+    pub home: Option<PathBuf>,
+    /// More logging (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
+    pub verbose: u8,
+    /// No progress bar and no summary.
+    #[arg(short, long, global = true, help_heading = "Global options")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Index a repository: a full index the first time, only what changed later.
+    Index(IndexArgs),
+    /// Search code and text by words and identifiers.
+    Search(SearchArgs),
+    /// Find definitions by name: exact, then prefix, then fuzzy.
+    Symbols(SymbolsArgs),
+    /// Find references and call sites of a name.
+    Refs(RefsArgs),
+    /// Show a file's symbols as a tree.
+    Outline(OutlineArgs),
+    /// Show what is indexed: commit vs HEAD, languages, skipped files, size.
+    Status(StatusArgs),
+    /// List every indexed repository.
+    Repos(JsonArg),
+    /// Delete a repository's index entirely.
+    Forget(ForgetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Repository root (default: current repository or directory).
+    pub path: Option<PathBuf>,
+    /// Skip files larger than this many bytes.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub max_file_size: u64,
+    /// Parser threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Most git commits read on a first run.
+    #[arg(long, default_value_t = 20_000, value_name = "N")]
+    pub max_commits: usize,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Words, identifiers or both.
+    #[arg(required = true)]
+    pub query: Vec<String>,
+    /// Number of results.
+    #[arg(short = 'k', long, default_value_t = 10)]
+    pub limit: usize,
+    /// Only this language (repeatable): python, rust, typescript, markdown...
+    #[arg(long = "lang", value_name = "L")]
+    pub langs: Vec<String>,
+    /// Only paths matching this glob, e.g. 'src/**/*.rs' or '*.py'.
+    #[arg(long = "path", value_name = "GLOB")]
+    pub path_glob: Option<String>,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct SymbolsArgs {
+    /// Name or qualified name, e.g. `send` or `Session.send`.
+    pub name: String,
+    /// Only this kind: function, method, class, struct, enum, trait,
+    /// interface, module, namespace, constant, static, type, macro.
+    #[arg(long, value_name = "K")]
+    pub kind: Option<String>,
+    /// Maximum results.
+    #[arg(short = 'k', long, default_value_t = 50)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct RefsArgs {
+    /// Name of the symbol.
+    pub name: String,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct OutlineArgs {
+    /// File, relative to the repository root or the current directory.
+    pub file: String,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Repository root (default: current repository).
+    pub path: Option<PathBuf>,
+    /// List every skipped file with its reason.
+    #[arg(long)]
+    pub errors: bool,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// Repository root whose index to delete.
+    pub path: PathBuf,
+}

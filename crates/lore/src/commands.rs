@@ -1,0 +1,470 @@
+//! One function per command.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use lore_core::{Language, SymbolKind};
+use lore_index::{Home, IndexConfig, RepoIndex, SearchOptions, SymbolHit};
+use serde_json::json;
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::progress::Bar;
+use crate::success;
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    init_tracing(cli.global.verbose);
+    let home = Home::resolve(cli.global.home.clone())?;
+    let g = &cli.global;
+    match cli.command {
+        Command::Index(args) => {
+            let root = match args.path.as_deref().or(g.repo.as_deref()) {
+                Some(path) => path.to_owned(),
+                None => discover_root(&home)?,
+            };
+            let mut config = IndexConfig {
+                max_file_size: args.max_file_size,
+                ..IndexConfig::default()
+            };
+            config.history.max_commits = args.max_commits;
+            if let Some(threads) = args.threads {
+                config.threads = threads;
+            }
+            let bar = Bar::new(!g.quiet && std::io::stderr().is_terminal());
+            let report = lore_index::index_repo(&home, &root, &config, &bar)?;
+            print_index_report(&report, args.json.json, g.quiet)?;
+        }
+        Command::Search(args) => {
+            let index = open(&home, g)?;
+            let langs = args
+                .langs
+                .iter()
+                .map(|l| Language::from_name(l).with_context(|| format!("unknown language {l:?}")))
+                .collect::<Result<Vec<_>>>()?;
+            let options = SearchOptions {
+                limit: args.limit,
+                langs,
+                path_glob: args.path_glob,
+            };
+            let hits = index.search(&args.query.join(" "), &options)?;
+            if args.json.json {
+                return print_json(&hits);
+            }
+            let mut out = std::io::stdout().lock();
+            if hits.is_empty() {
+                eprintln!("no results");
+            }
+            for hit in hits {
+                let symbol = match (&hit.symbol, &hit.kind) {
+                    (Some(s), Some(k)) => format!("  {s} [{k}]"),
+                    _ => String::new(),
+                };
+                writeln!(
+                    out,
+                    "{}:{}-{}{symbol}  ({:.2})",
+                    hit.path, hit.start_line, hit.end_line, hit.score
+                )?;
+                for line in hit.snippet.lines() {
+                    writeln!(out, "    {line}")?;
+                }
+            }
+        }
+        Command::Symbols(args) => {
+            let index = open(&home, g)?;
+            let kind = parse_kind(args.kind.as_deref())?;
+            let hits = index.symbols(&args.name, kind, args.limit)?;
+            if args.json.json {
+                return print_json(&hits);
+            }
+            if hits.is_empty() {
+                eprintln!("no symbol matches {:?}", args.name);
+            }
+            let mut out = std::io::stdout().lock();
+            for hit in hits {
+                writeln!(
+                    out,
+                    "{}:{}-{}  {} {}",
+                    hit.path, hit.start_line, hit.end_line, hit.kind, hit.qualname
+                )?;
+                writeln!(out, "    {}", hit.signature)?;
+            }
+        }
+        Command::Refs(args) => {
+            let index = open(&home, g)?;
+            let hits = index.refs(&args.name)?;
+            if args.json.json {
+                return print_json(&hits);
+            }
+            if hits.is_empty() {
+                eprintln!("no references to {:?}", args.name);
+            }
+            let mut out = std::io::stdout().lock();
+            for hit in hits {
+                let within = hit
+                    .symbol
+                    .as_deref()
+                    .map(|s| format!(" in {s}"))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "{}:{}  [{}]{within}  {}",
+                    hit.path, hit.line, hit.kind, hit.text
+                )?;
+            }
+        }
+        Command::Outline(args) => {
+            let index = open(&home, g)?;
+            let tree = index.outline(&args.file)?;
+            if args.json.json {
+                return print_json(&tree);
+            }
+            let mut out = std::io::stdout().lock();
+            print_tree(&mut out, &tree, 0)?;
+        }
+        Command::Status(args) => {
+            let index = match args.path.as_deref().or(g.repo.as_deref()) {
+                Some(path) => RepoIndex::open(&home, path)?,
+                None => RepoIndex::open(&home, &discover_root(&home)?)?,
+            };
+            print_status(&index, args.errors, args.json.json)?;
+        }
+        Command::Repos(args) => {
+            let repos = home.repos()?;
+            if args.json {
+                let list: Vec<_> = repos
+                    .iter()
+                    .map(|r| {
+                        json!({"root": r.root, "data_dir": r.data_dir, "files": r.files,
+                               "head": r.head, "indexed_at": r.indexed_at})
+                    })
+                    .collect();
+                return print_json(&list);
+            }
+            if repos.is_empty() {
+                eprintln!("no indexed repositories in {}", home.path().display());
+            }
+            let mut out = std::io::stdout().lock();
+            for r in repos {
+                let head = r
+                    .head
+                    .as_deref()
+                    .map(|h| &h[..h.len().min(10)])
+                    .unwrap_or("-");
+                writeln!(
+                    out,
+                    "{}  {} files  {head}  {}",
+                    r.root,
+                    r.files,
+                    ago(r.indexed_at)
+                )?;
+            }
+        }
+        Command::Forget(args) => match home.forget(&args.path)? {
+            Some(dir) => {
+                if !g.quiet {
+                    println!(
+                        "removed index of {} ({})",
+                        args.path.display(),
+                        dir.display()
+                    );
+                }
+            }
+            None => bail!("{} is not indexed", args.path.display()),
+        },
+    }
+    Ok(success())
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env(crate::cli::env::RUST_LOG)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The repository the current directory belongs to: the nearest ancestor
+/// that is indexed, else the enclosing git work tree, else the directory.
+fn discover_root(home: &Home) -> Result<PathBuf> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    if let Some(indexed) = cwd
+        .ancestors()
+        .find(|d| home.repo_dir(d).join("lore.db").exists())
+    {
+        return Ok(indexed.to_owned());
+    }
+    if let Some(git) = cwd.ancestors().find(|d| d.join(".git").exists()) {
+        return Ok(git.to_owned());
+    }
+    Ok(cwd)
+}
+
+fn open(home: &Home, g: &GlobalArgs) -> Result<RepoIndex> {
+    let root = match &g.repo {
+        Some(repo) => repo.clone(),
+        None => discover_root(home)?,
+    };
+    if !root.exists() {
+        bail!("{}: no such directory", root.display());
+    }
+    Ok(RepoIndex::open(home, &root)?)
+}
+
+fn parse_kind(kind: Option<&str>) -> Result<Option<SymbolKind>> {
+    kind.map(|k| {
+        SymbolKind::from_name(k).with_context(|| {
+            let known: Vec<_> = SymbolKind::ALL.iter().map(|k| k.name()).collect();
+            format!("unknown kind {k:?}; expected one of {}", known.join(", "))
+        })
+    })
+    .transpose()
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(success())
+}
+
+fn print_tree(out: &mut impl Write, nodes: &[SymbolHit], depth: usize) -> Result<()> {
+    for node in nodes {
+        let indent = "  ".repeat(depth);
+        writeln!(
+            out,
+            "{indent}{} {}  {}-{}",
+            node.kind, node.name, node.start_line, node.end_line
+        )?;
+        print_tree(out, &node.children, depth + 1)?;
+    }
+    Ok(())
+}
+
+fn ago(time: Option<i64>) -> String {
+    let Some(time) = time else {
+        return "never".into();
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let secs = (now - time).max(0);
+    match secs {
+        0..60 => format!("{secs}s ago"),
+        60..3600 => format!("{}m ago", secs / 60),
+        3600..86400 => format!("{}h ago", secs / 3600),
+        _ => format!("{}d ago", secs / 86400),
+    }
+}
+
+fn print_index_report(report: &lore_index::IndexReport, as_json: bool, quiet: bool) -> Result<()> {
+    let s = &report.summary;
+    if as_json {
+        let value = json!({
+            "root": report.root,
+            "files": report.files,
+            "added": s.added, "modified": s.modified, "deleted": s.deleted,
+            "renamed": s.renamed.iter().map(|(a, b)| json!({"from": a, "to": b})).collect::<Vec<_>>(),
+            "unchanged": s.unchanged,
+            "skipped": report.skipped.len(),
+            "syntax_errors": report.syntax_errors,
+            "generation": report.generation,
+            "head": report.head,
+            "duration_ms": s.duration_ms,
+            "parsed_lines": report.parsed_lines,
+        });
+        print_json(&value)?;
+        return Ok(());
+    }
+    if quiet {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    let secs = s.duration_ms as f64 / 1000.0;
+    writeln!(
+        out,
+        "indexed {}: {} files ({} added, {} modified, {} deleted, {} renamed, {} unchanged), {} skipped in {secs:.2}s",
+        report.root.display(),
+        report.files,
+        s.added.len(),
+        s.modified.len(),
+        s.deleted.len(),
+        s.renamed.len(),
+        s.unchanged,
+        report.skipped.len(),
+    )?;
+    const LIST: usize = 20;
+    let changes = s.added.len() + s.modified.len() + s.deleted.len() + s.renamed.len();
+    if changes > 0 && changes <= LIST {
+        for p in &s.added {
+            writeln!(out, "  A {p}")?;
+        }
+        for p in &s.modified {
+            writeln!(out, "  M {p}")?;
+        }
+        for p in &s.deleted {
+            writeln!(out, "  D {p}")?;
+        }
+        for (from, to) in &s.renamed {
+            writeln!(out, "  R {from} -> {to}")?;
+        }
+    }
+    if report.parsed_lines > 0 && secs > 0.0 {
+        writeln!(
+            out,
+            "  parsed {} lines ({:.0} lines/s)",
+            report.parsed_lines,
+            report.parsed_lines as f64 / secs
+        )?;
+    }
+    if !report.syntax_errors.is_empty() {
+        writeln!(
+            out,
+            "  {} files had syntax errors and were indexed partially",
+            report.syntax_errors.len()
+        )?;
+    }
+    if !report.skipped.is_empty() {
+        writeln!(out, "  see `lore status --errors` for skipped files")?;
+    }
+    Ok(())
+}
+
+fn print_status(index: &RepoIndex, errors: bool, as_json: bool) -> Result<()> {
+    let st = index.status()?;
+    let m = &st.meta;
+    let fresh = match (&m.head, &st.current_head) {
+        (Some(a), Some(b)) if a == b => "up to date",
+        (Some(_), Some(_)) => "HEAD has moved; run `lore index`",
+        (None, None) => "not a git repository",
+        _ => "HEAD changed",
+    };
+    if as_json {
+        let value = json!({
+            "root": st.root,
+            "data_dir": st.data_dir,
+            "indexed_commit": m.head,
+            "head": st.current_head,
+            "branch": m.branch,
+            "shallow": m.shallow,
+            "fresh": fresh,
+            "files": st.stats.files_per_lang.iter().map(|(l, n, lines)| json!({"lang": l.name(), "files": n, "lines": lines})).collect::<Vec<_>>(),
+            "symbols": st.stats.symbols,
+            "references": st.stats.refs,
+            "chunks": st.stats.chunks,
+            "lexical_docs": st.lexical_docs,
+            "commits": st.stats.commits,
+            "files_with_syntax_errors": st.stats.files_with_syntax_errors,
+            "skipped": st.stats.skipped_per_reason.iter().map(|(r, n)| json!({"reason": r, "files": n})).collect::<Vec<_>>(),
+            "skipped_files": if errors { st.skipped.iter().map(|s| json!({"path": s.path, "reason": s.reason, "detail": s.detail, "indexed": s.indexed})).collect::<Vec<_>>() } else { Vec::new() },
+            "index_bytes": st.index_bytes,
+            "generation": m.generation,
+            "last_run": m.last_run.as_ref().map(|r| json!({
+                "started_at": r.started_at, "duration_ms": r.duration_ms,
+                "added": r.added.len(), "modified": r.modified.len(), "deleted": r.deleted.len(),
+                "renamed": r.renamed.len(), "unchanged": r.unchanged, "skipped": r.skipped,
+            })),
+        });
+        print_json(&value)?;
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    let short = |h: &Option<String>| {
+        h.as_deref()
+            .map(|h| h[..h.len().min(10)].to_owned())
+            .unwrap_or("-".into())
+    };
+    writeln!(out, "repository  {}", st.root)?;
+    writeln!(
+        out,
+        "commit      {} (HEAD {}, {fresh}){}",
+        short(&m.head),
+        short(&st.current_head),
+        if m.shallow { ", shallow clone" } else { "" }
+    )?;
+    let total: u64 = st.stats.files_per_lang.iter().map(|(_, n, _)| n).sum();
+    writeln!(out, "files       {total}")?;
+    for (lang, n, lines) in &st.stats.files_per_lang {
+        writeln!(out, "  {:<12}{n:>7} files {lines:>9} lines", lang.name())?;
+    }
+    writeln!(
+        out,
+        "symbols     {}   references {}   chunks {}   commits {}",
+        st.stats.symbols, st.stats.refs, st.stats.chunks, st.stats.commits
+    )?;
+    if st.stats.files_with_syntax_errors > 0 {
+        writeln!(
+            out,
+            "partial     {} files with syntax errors",
+            st.stats.files_with_syntax_errors
+        )?;
+    }
+    let skipped: u64 = st.stats.skipped_per_reason.iter().map(|(_, n)| n).sum();
+    let reasons: Vec<String> = st
+        .stats
+        .skipped_per_reason
+        .iter()
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect();
+    writeln!(
+        out,
+        "skipped     {skipped}{}",
+        if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", reasons.join(", "))
+        }
+    )?;
+    writeln!(
+        out,
+        "index size  {}  ({})",
+        human_bytes(st.index_bytes),
+        st.data_dir.display()
+    )?;
+    if let Some(run) = &m.last_run {
+        writeln!(
+            out,
+            "last run    {} took {:.2}s: {} added, {} modified, {} deleted, {} renamed",
+            ago(Some(run.started_at)),
+            run.duration_ms as f64 / 1000.0,
+            run.added.len(),
+            run.modified.len(),
+            run.deleted.len(),
+            run.renamed.len()
+        )?;
+    }
+    if errors {
+        writeln!(out)?;
+        if st.skipped.is_empty() {
+            writeln!(out, "no skipped files")?;
+        }
+        for s in &st.skipped {
+            let note = if s.indexed { " (indexed)" } else { "" };
+            writeln!(out, "{}  {}{note}: {}", s.path, s.reason, s.detail)?;
+        }
+    }
+    Ok(())
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

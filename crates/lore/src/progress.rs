@@ -1,0 +1,47 @@
+//! A progress bar on stderr for long index runs.
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Shows files parsed and files/s while an index run parses.
+pub(crate) struct Bar {
+    bar: ProgressBar,
+}
+
+impl Bar {
+    pub(crate) fn new(enabled: bool) -> Bar {
+        let bar = ProgressBar::with_draw_target(
+            None,
+            if enabled {
+                ProgressDrawTarget::stderr_with_hz(10)
+            } else {
+                ProgressDrawTarget::hidden()
+            },
+        );
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} parsing {bar:30} {pos}/{len} files  {per_sec}  {eta} left",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        Bar { bar }
+    }
+}
+
+impl lore_index::Progress for Bar {
+    fn start(&self, total: u64) {
+        self.bar.set_length(total);
+        // Short runs finish before the bar is worth drawing.
+        self.bar.enable_steady_tick(Duration::from_millis(200));
+    }
+
+    fn advance(&self, n: u64) {
+        self.bar.inc(n);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

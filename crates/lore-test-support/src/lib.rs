@@ -1,1 +1,126 @@
-//! lore-test-support
+//! Test doubles shared by Lore's test suites: temporary git repositories
+//! with scripted commits, and a temporary `LORE_HOME`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::TempDir;
+
+/// A temporary repository (a git repository unless made with
+/// [`TestRepo::plain`]) plus a temporary Lore data directory.
+#[derive(Debug)]
+pub struct TestRepo {
+    repo: TempDir,
+    home: TempDir,
+    clock: std::cell::Cell<i64>,
+}
+
+impl TestRepo {
+    /// An empty git repository.
+    pub fn new() -> TestRepo {
+        let repo = TestRepo::plain();
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    /// An empty directory that is not a git repository.
+    pub fn plain() -> TestRepo {
+        TestRepo {
+            repo: tempfile::Builder::new()
+                .prefix("lore-repo-")
+                .tempdir()
+                .expect("temp repo"),
+            home: tempfile::Builder::new()
+                .prefix("lore-home-")
+                .tempdir()
+                .expect("temp home"),
+            clock: std::cell::Cell::new(1_700_000_000),
+        }
+    }
+
+    /// The repository root.
+    pub fn path(&self) -> &Path {
+        self.repo.path()
+    }
+
+    /// The `LORE_HOME` to use with this repository.
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// Absolute path of a file in the repository.
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.repo.path().join(rel)
+    }
+
+    /// Writes a file, creating parent directories.
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> &TestRepo {
+        let path = self.join(rel);
+        std::fs::create_dir_all(path.parent().expect("file has a parent")).expect("create dirs");
+        std::fs::write(&path, content).expect("write file");
+        self
+    }
+
+    /// Deletes a file.
+    pub fn remove(&self, rel: &str) -> &TestRepo {
+        std::fs::remove_file(self.join(rel)).expect("remove file");
+        self
+    }
+
+    /// Moves a file.
+    pub fn rename(&self, from: &str, to: &str) -> &TestRepo {
+        let target = self.join(to);
+        std::fs::create_dir_all(target.parent().expect("file has a parent")).expect("create dirs");
+        std::fs::rename(self.join(from), target).expect("rename file");
+        self
+    }
+
+    /// Runs git in the repository and returns its trimmed stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        let date = format!("{} +0000", self.clock.get());
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(self.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .env("GIT_COMMITTER_NAME", "Lore Tests")
+            .env("GIT_COMMITTER_EMAIL", "tests@lore.invalid")
+            .output()
+            .expect("git must be installed to run these tests");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Commits everything as `author` (`Name <email>`) and returns the sha.
+    pub fn commit_as(&self, author: &str, message: &str) -> String {
+        self.clock.set(self.clock.get() + 3600);
+        self.git(&["add", "-A"]);
+        self.git(&[
+            "commit",
+            "-q",
+            "--allow-empty",
+            "--author",
+            author,
+            "-m",
+            message,
+        ]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Commits everything and returns the sha.
+    pub fn commit(&self, message: &str) -> String {
+        self.commit_as("Ada Example <ada@example.com>", message)
+    }
+}
+
+impl Default for TestRepo {
+    fn default() -> TestRepo {
+        TestRepo::new()
+    }
+}

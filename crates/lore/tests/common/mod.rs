@@ -1,0 +1,71 @@
+//! Helpers for driving the `lore` binary against a [`TestRepo`].
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub use lore_test_support::TestRepo;
+use serde_json::Value;
+
+/// A `lore` command run inside the repository with its own LORE_HOME.
+pub fn lore(repo: &TestRepo) -> Command {
+    lore_in(repo, repo.path())
+}
+
+/// A `lore` command run from `cwd`.
+pub fn lore_in(repo: &TestRepo, cwd: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lore"));
+    cmd.current_dir(cwd)
+        .env("LORE_HOME", repo.home())
+        .env_remove("RUST_LOG")
+        .env_remove("LORE_FAULT");
+    cmd
+}
+
+/// Runs and asserts success; returns stdout.
+pub fn ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run lore");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// Runs and asserts failure; returns the output.
+pub fn fails(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run lore");
+    assert!(
+        !out.status.success(),
+        "{cmd:?} unexpectedly succeeded: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    out
+}
+
+/// Runs `lore ARGS --json` in the repository and parses the output.
+pub fn json(repo: &TestRepo, args: &[&str]) -> Value {
+    let stdout = ok(lore(repo).args(args).arg("--json"));
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}\n{stdout}"))
+}
+
+/// The paths of search hits.
+pub fn hit_paths(hits: &Value) -> Vec<String> {
+    hits.as_array()
+        .expect("array")
+        .iter()
+        .map(|h| h["path"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// 1-based line number of the first line of `content` containing `needle`.
+pub fn line_of(content: &str, needle: &str) -> u64 {
+    content
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not found")) as u64
+        + 1
+}

@@ -151,6 +151,12 @@ fn describe_walk_error(root: &Path, err: &ignore::Error) -> (&'static str, Strin
             ignore::Error::WithDepth { err: inner, .. }
             | ignore::Error::WithLineNumber { err: inner, .. } => err = inner,
             ignore::Error::Loop { child, .. } => return ("symlink-loop", rel_path(root, child)),
+            ignore::Error::Io(_) => {
+                return (
+                    "unreadable",
+                    path.map(|p| rel_path(root, &p)).unwrap_or_default(),
+                );
+            }
             _ => break,
         }
     }

@@ -128,10 +128,11 @@ pub fn read_history(
                 .map_err(err)?;
             for delta in diff.deltas() {
                 let file = delta.new_file().path().or_else(|| delta.old_file().path());
-                if let Some(path) = file.and_then(|p| p.to_str()) {
-                    if let Some(rel) = path.strip_prefix(prefix.as_str()) {
-                        paths.push(rel.to_owned());
-                    }
+                if let Some(rel) = file
+                    .and_then(|p| p.to_str())
+                    .and_then(|p| p.strip_prefix(prefix.as_str()))
+                {
+                    paths.push(rel.to_owned());
                 }
             }
         }

@@ -134,7 +134,7 @@ impl WriteLock {
 /// prove that a crash there leaves a usable index.
 fn fault(point: &str) {
     if std::env::var_os("LORE_FAULT").is_some_and(|v| v == point) {
-        eprintln!("LORE_FAULT: aborting at {point}");
+        tracing::error!(point, "LORE_FAULT: aborting");
         std::process::abort();
     }
 }
@@ -164,10 +164,10 @@ fn prune_generations(data_dir: &Path, keep: &[u64]) {
             .to_str()
             .and_then(|n| n.strip_prefix('g'))
             .and_then(|n| n.parse::<u64>().ok());
-        if generation.is_some_and(|g| !keep.contains(&g)) {
-            if let Err(err) = std::fs::remove_dir_all(entry.path()) {
-                tracing::warn!(path = %entry.path().display(), cause = %err, "could not remove old generation");
-            }
+        if generation.is_some_and(|g| !keep.contains(&g))
+            && let Err(err) = std::fs::remove_dir_all(entry.path())
+        {
+            tracing::warn!(path = %entry.path().display(), cause = %err, "could not remove old generation");
         }
     }
 }

@@ -441,8 +441,11 @@ fn snippet(text: &str, terms: &[String]) -> String {
     let window = SNIPPET_LINES.min(lines.len());
     let best = (0..=lines.len() - window)
         .max_by_key(|&start| {
+            // Most matches, then a match on the middle line, then earliest.
+            let middle = scores[start + window / 2];
             (
                 scores[start..start + window].iter().sum::<usize>(),
+                middle,
                 std::cmp::Reverse(start),
             )
         })

@@ -66,6 +66,9 @@ struct Def<'t> {
     pattern: usize,
 }
 
+/// An import statement: its byte range, line, and (module, name) pairs.
+type RawImport = (std::ops::Range<usize>, u32, Vec<(String, Option<String>)>);
+
 struct RawRef {
     name: String,
     kind: RefKind,
@@ -121,8 +124,7 @@ impl<'a> Extractor<'a> {
         let mut raw_refs: Vec<RawRef> = Vec::new();
         let mut def_names: HashSet<usize> = HashSet::new();
         // Per import statement: its node range and (module, name) pairs.
-        let mut imports: Vec<(std::ops::Range<usize>, u32, Vec<(String, Option<String>)>)> =
-            Vec::new();
+        let mut imports: Vec<RawImport> = Vec::new();
 
         let mut cursor = QueryCursor::new();
         let mut matches = cursor.matches(query, self.tree.root_node(), bytes);
@@ -429,7 +431,7 @@ impl<'a> Extractor<'a> {
         let root = self.tree.root_node();
         collect_starts(root, 1, &mut out);
         for owner in owners {
-            if owner.end - owner.start + 1 <= limits.max_lines
+            if owner.end - owner.start < limits.max_lines
                 && lines.text(owner.start, owner.end).len() <= limits.max_bytes
             {
                 continue;
@@ -467,7 +469,7 @@ fn collect_starts(node: Node<'_>, depth: u32, out: &mut HashSet<u32>) {
 fn resolve_refs(
     raw: Vec<RawRef>,
     def_names: &HashSet<usize>,
-    imports: &[(std::ops::Range<usize>, u32, Vec<(String, Option<String>)>)],
+    imports: &[RawImport],
     symbols: &[Symbol],
     ranges: &[std::ops::Range<usize>],
 ) -> Vec<Reference> {
@@ -509,9 +511,7 @@ fn resolve_refs(
     refs
 }
 
-fn flatten_imports(
-    imports: Vec<(std::ops::Range<usize>, u32, Vec<(String, Option<String>)>)>,
-) -> Vec<Import> {
+fn flatten_imports(imports: Vec<RawImport>) -> Vec<Import> {
     let mut out = Vec::new();
     for (_, line, mut pairs) in imports {
         let named: HashSet<String> = pairs

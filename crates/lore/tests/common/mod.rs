@@ -1,4 +1,5 @@
 //! Helpers for driving the `lore` binary against a [`TestRepo`].
+#![allow(dead_code)] // Each test binary uses a different subset.
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -56,7 +56,7 @@ def ctags_defs(tags_file, corpus):
         if len(parts) < 4 or not parts[1].endswith(".py"):
             continue
         fields = dict(p.split(":", 1) for p in parts[3:] if ":" in p)
-        kind = fields.get("kind", parts[3] if len(parts[3]) == 1 else "")
+        kind = fields.get("kind") or parts[3]
         if kind in ("class", "function", "member", "c", "f", "m"):
             path = os.path.relpath(os.path.join(corpus, parts[1]), corpus)
             defs.append((path, parts[0]))

@@ -158,15 +158,20 @@ impl TantivyIndex {
             })?;
             Index::create_in_dir(dir, schema().0).map_err(err)?
         };
+        Ok(TantivyIndex::wrap(index, dir))
+    }
+
+    /// Registers the code tokenizer and resolves the schema's fields.
+    fn wrap(index: Index, dir: &Path) -> TantivyIndex {
         index
             .tokenizers()
             .register(TOKENIZER, CodeTokenizer::default());
         let fields = fields_of(&index.schema());
-        Ok(TantivyIndex {
+        TantivyIndex {
             index,
             fields,
             dir: dir.to_owned(),
-        })
+        }
     }
 
     /// Opens an existing generation for searching.
@@ -176,15 +181,7 @@ impl TantivyIndex {
             source,
         };
         let index = Index::open_in_dir(dir).map_err(err)?;
-        index
-            .tokenizers()
-            .register(TOKENIZER, CodeTokenizer::default());
-        let fields = fields_of(&index.schema());
-        Ok(TantivyIndex {
-            index,
-            fields,
-            dir: dir.to_owned(),
-        })
+        Ok(TantivyIndex::wrap(index, dir))
     }
 
     /// Starts a writer. Only one writer may exist per generation.

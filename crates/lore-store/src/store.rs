@@ -120,6 +120,19 @@ impl SqliteStore {
             .ctx("read meta")
     }
 
+    /// Runs a query and collects every row mapped by `f`.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+        context: &'static str,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self.conn.prepare_cached(sql).ctx(context)?;
+        let rows = stmt.query_map(params, f).ctx(context)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().ctx(context)
+    }
+
     fn symbols_where(
         &self,
         clause: &str,
@@ -222,23 +235,19 @@ impl MetaStore for SqliteStore {
     }
 
     fn file_states(&self) -> lore_core::Result<Vec<FileState>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT path, size, mtime_ns, hash FROM files")
-            .ctx("prepare files")?;
-        let rows = stmt
-            .query_map([], |r| {
+        Ok(self.rows(
+            "SELECT path, size, mtime_ns, hash FROM files",
+            [],
+            |r| {
                 Ok(FileState {
                     path: r.get(0)?,
                     size: r.get(1)?,
                     mtime_ns: r.get(2)?,
                     hash: r.get(3)?,
                 })
-            })
-            .ctx("query files")?;
-        Ok(rows
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .ctx("read files")?)
+            },
+            "prepare files",
+        )?)
     }
 
     fn begin(&mut self, root: &str) -> lore_core::Result<Box<dyn MetaWriter + '_>> {
@@ -292,14 +301,12 @@ impl MetaStore for SqliteStore {
     }
 
     fn paths(&self) -> lore_core::Result<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT path FROM files ORDER BY path")
-            .ctx("prepare paths")?;
-        let rows = stmt.query_map([], |r| r.get(0)).ctx("query paths")?;
-        Ok(rows
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .ctx("read paths")?)
+        Ok(self.rows(
+            "SELECT path FROM files ORDER BY path",
+            [],
+            |r| r.get(0),
+            "prepare paths",
+        )?)
     }
 
     fn symbols_exact(
@@ -331,14 +338,12 @@ impl MetaStore for SqliteStore {
     }
 
     fn symbol_names(&self) -> lore_core::Result<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT DISTINCT name FROM symbols")
-            .ctx("prepare names")?;
-        let rows = stmt.query_map([], |r| r.get(0)).ctx("query names")?;
-        Ok(rows
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .ctx("read names")?)
+        Ok(self.rows(
+            "SELECT DISTINCT name FROM symbols",
+            [],
+            |r| r.get(0),
+            "prepare names",
+        )?)
     }
 
     fn outline(&self, path: &str) -> lore_core::Result<Vec<SymbolRow>> {
@@ -346,17 +351,13 @@ impl MetaStore for SqliteStore {
     }
 
     fn refs(&self, name: &str) -> lore_core::Result<Vec<RefRow>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT f.path, r.line, n.name, r.kind, s.qualname, f.lang
+        Ok(self.rows(
+            "SELECT f.path, r.line, n.name, r.kind, s.qualname, f.lang
                  FROM names n JOIN refs r ON r.name_id = n.id JOIN files f ON f.id = r.file_id
                  LEFT JOIN symbols s ON s.id = r.enclosing_id
                  WHERE n.name = ?1 ORDER BY f.path, r.line",
-            )
-            .ctx("prepare refs query")?;
-        let rows = stmt
-            .query_map([name], |r| {
+            [name],
+            |r| {
                 Ok(RefRow {
                     path: r.get(0)?,
                     line: r.get(1)?,
@@ -365,38 +366,26 @@ impl MetaStore for SqliteStore {
                     enclosing: r.get(4)?,
                     lang: lang_of(&r.get::<_, String>(5)?)?,
                 })
-            })
-            .ctx("query refs")?;
-        Ok(rows
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .ctx("read refs")?)
+            },
+            "prepare refs query",
+        )?)
     }
 
     fn stats(&self) -> lore_core::Result<StoreStats> {
         let count =
             |sql: &str| -> Result<u64> { self.conn.query_row(sql, [], |r| r.get(0)).ctx("count") };
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT lang, count(*), sum(lines) FROM files GROUP BY lang ORDER BY count(*) DESC",
-            )
-            .ctx("prepare stats")?;
-        let files_per_lang = stmt
-            .query_map([], |r| {
-                Ok((lang_of(&r.get::<_, String>(0)?)?, r.get(1)?, r.get(2)?))
-            })
-            .ctx("query stats")?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .ctx("read stats")?;
-        let mut stmt = self
-            .conn
-            .prepare("SELECT reason, count(*) FROM skipped GROUP BY reason ORDER BY count(*) DESC")
-            .ctx("prepare skipped stats")?;
-        let skipped_per_reason = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .ctx("query skipped stats")?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .ctx("read skipped stats")?;
+        let files_per_lang = self.rows(
+            "SELECT lang, count(*), sum(lines) FROM files GROUP BY lang ORDER BY count(*) DESC",
+            [],
+            |r| Ok((lang_of(&r.get::<_, String>(0)?)?, r.get(1)?, r.get(2)?)),
+            "prepare stats",
+        )?;
+        let skipped_per_reason = self.rows(
+            "SELECT reason, count(*) FROM skipped GROUP BY reason ORDER BY count(*) DESC",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+            "prepare skipped stats",
+        )?;
         Ok(StoreStats {
             files_per_lang,
             symbols: count("SELECT count(*) FROM symbols")?,
@@ -409,23 +398,19 @@ impl MetaStore for SqliteStore {
     }
 
     fn skipped(&self) -> lore_core::Result<Vec<SkippedFile>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT path, reason, detail, indexed FROM skipped ORDER BY path")
-            .ctx("prepare skipped")?;
-        let rows = stmt
-            .query_map([], |r| {
+        Ok(self.rows(
+            "SELECT path, reason, detail, indexed FROM skipped ORDER BY path",
+            [],
+            |r| {
                 Ok(SkippedFile {
                     path: r.get(0)?,
                     reason: r.get(1)?,
                     detail: r.get(2)?,
                     indexed: r.get(3)?,
                 })
-            })
-            .ctx("query skipped")?;
-        Ok(rows
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .ctx("read skipped")?)
+            },
+            "prepare skipped",
+        )?)
     }
 
     fn churn(&self, path: &str) -> lore_core::Result<Option<(u64, i64, u64)>> {

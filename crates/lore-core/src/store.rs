@@ -280,7 +280,8 @@ pub struct LexicalDoc<'a> {
 }
 
 /// Changes to the lexical index, made visible by [`LexicalWriter::commit`].
-pub trait LexicalWriter {
+/// `Send` so that its commit can overlap other work.
+pub trait LexicalWriter: Send {
     /// Deletes every chunk of a file.
     fn delete_path(&mut self, path: &str) -> Result<()>;
     /// Adds a chunk.

@@ -276,7 +276,15 @@ pub fn index_repo(
     let _lock = WriteLock::acquire(&data_dir)?;
     let _span = tracing::info_span!("index", root = %root.display()).entered();
 
-    let mut store = SqliteStore::open(&data_dir.join("lore.db"))?;
+    // A first index is bulk-loaded into a scratch file and moved into place
+    // at commit; later runs update the store in one WAL transaction.
+    let db_path = data_dir.join("lore.db");
+    let fresh = !db_path.exists();
+    let mut store = if fresh {
+        SqliteStore::create_fresh(&data_dir.join("lore.db.new"))?
+    } else {
+        SqliteStore::open(&db_path)?
+    };
     let meta = store.meta()?;
     let current_gen = meta.generation;
     // Leftovers of a crashed run are newer than the committed generation.
@@ -304,6 +312,7 @@ pub fn index_repo(
     tracing::info!(
         files = walked.files.len(),
         candidates = candidates.len(),
+        ms = started.elapsed().as_millis() as u64,
         "walked"
     );
 
@@ -422,6 +431,10 @@ pub fn index_repo(
     });
     progress.finish();
     let mut writer = write_result?;
+    tracing::info!(
+        ms = started.elapsed().as_millis() as u64,
+        "parsed and written"
+    );
 
     // Deleted: stored but not present (gone, ignored, or now skipped).
     let mut deleted: Vec<&FileState> = stored
@@ -488,15 +501,38 @@ pub fn index_repo(
         // The first run writes a generation even for an empty repository.
         open_lexical(&mut lexical)?;
     }
-    let generation = match lexical {
-        Some(lexical) => {
-            lexical.commit()?;
-            fault("after-lexical-commit");
-            next_gen
-        }
-        None => current_gen,
+    let generation = if lexical.is_some() {
+        next_gen
+    } else {
+        current_gen
     };
-    writer.commit(&summary, generation)?;
+    let commit_lexical = move || -> Result<()> {
+        if let Some(lexical) = lexical {
+            lexical.commit()?;
+        }
+        Ok(())
+    };
+    if fresh {
+        // The scratch store stays invisible until installed, so its indexes
+        // are built while tantivy writes its segments; the rename after both
+        // is the commit point.
+        let lexical_thread = std::thread::Builder::new()
+            .name("lore-lexical-commit".into())
+            .spawn(commit_lexical)
+            .map_err(|e| Error::Invalid(format!("cannot start a thread: {e}")))?;
+        let store_result = writer
+            .commit(&summary, generation)
+            .map_err(Error::from)
+            .and_then(|()| store.seal().map_err(Error::from));
+        lexical_thread.join().expect("lexical commit thread")?;
+        fault("after-lexical-commit");
+        store_result?.install(&db_path)?;
+        store = SqliteStore::open(&db_path)?;
+    } else {
+        commit_lexical()?;
+        fault("after-lexical-commit");
+        writer.commit(&summary, generation)?;
+    }
     fault("after-store-commit");
     prune_generations(&data_dir, &[generation, generation.saturating_sub(1)]);
 

@@ -22,6 +22,13 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
+    /// A file operation on the database failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// A stored value could not be decoded.
     #[error("corrupt value in {0}")]
     Corrupt(String),

@@ -10,9 +10,10 @@
 //! run, never a mix.
 
 mod error;
+mod occurrences;
 mod schema;
 mod store;
 
 pub use error::{Error, Result};
 pub use schema::SCHEMA_VERSION;
-pub use store::SqliteStore;
+pub use store::{FreshStore, SqliteStore};

@@ -45,12 +45,13 @@ CREATE TABLE names (
     name TEXT NOT NULL UNIQUE
 );
 
+-- One row per (file, name); `occurrences` encodes every use of the name in
+-- the file (line, kind, enclosing symbol), see occurrences.rs.
 CREATE TABLE refs (
-    file_id      INTEGER NOT NULL,
-    name_id      INTEGER NOT NULL,
-    line         INTEGER NOT NULL,
-    kind         INTEGER NOT NULL,
-    enclosing_id INTEGER
+    file_id     INTEGER NOT NULL,
+    name_id     INTEGER NOT NULL,
+    count       INTEGER NOT NULL,
+    occurrences BLOB NOT NULL
 );
 CREATE INDEX refs_name ON refs(name_id);
 CREATE INDEX refs_file ON refs(file_id);

@@ -11,12 +11,15 @@ use lore_core::{Language, RefKind, SymbolKind};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, params};
 
 use crate::error::{Context, Error, Result};
+use crate::occurrences::{self, Occurrence};
 use crate::schema::{MIGRATIONS, SCHEMA_VERSION};
 
 /// The metadata store of one repository, in one SQLite file.
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
+    /// Secondary indexes dropped for a bulk load, recreated at commit.
+    deferred_indexes: Vec<String>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -37,6 +40,39 @@ fn pragmas(conn: &Connection) -> Result<()> {
          PRAGMA cache_size = -65536;",
     )
     .ctx("set pragmas")
+}
+
+/// A sealed bulk-loaded store, not yet visible at its final path.
+#[derive(Debug)]
+pub struct FreshStore {
+    path: PathBuf,
+}
+
+impl FreshStore {
+    /// Atomically moves the store to `target`, where no store exists yet.
+    /// This rename is the commit point of a first index run.
+    pub fn install(self, target: &Path) -> Result<()> {
+        for stale in [sidecar(target, "-wal"), sidecar(target, "-shm")] {
+            let _ = std::fs::remove_file(stale);
+        }
+        std::fs::rename(&self.path, target).map_err(|source| Error::Io {
+            path: target.to_owned(),
+            source,
+        })?;
+        if let Some(dir) = target.parent() {
+            // Make the rename itself durable; not every platform can open a
+            // directory for this, and the data is already safe without it.
+            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+        }
+        Ok(())
+    }
+}
+
+/// `lore.db` + `-wal` → `lore.db-wal`.
+fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 fn user_version(conn: &Connection) -> Result<u32> {
@@ -69,7 +105,84 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn,
             path: path.to_owned(),
+            deferred_indexes: Vec::new(),
         })
+    }
+
+    /// Creates a new store at `path` (replacing any file there) for one
+    /// bulk load: no journal, no fsync, and secondary indexes built once at
+    /// commit instead of row by row. Until [`SqliteStore::persist`] moves it
+    /// into place the file is scratch: a crash leaves only garbage that the
+    /// next fresh build overwrites.
+    pub fn create_fresh(path: &Path) -> Result<SqliteStore> {
+        for stale in [
+            path.to_owned(),
+            sidecar(path, "-wal"),
+            sidecar(path, "-shm"),
+        ] {
+            match std::fs::remove_file(&stale) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(Error::Io {
+                        path: stale,
+                        source: e,
+                    });
+                }
+            }
+        }
+        let mut conn = Connection::open(path).ctx("create database")?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = OFF;
+             PRAGMA synchronous = OFF;
+             PRAGMA temp_store = MEMORY;
+             PRAGMA cache_size = -65536;",
+        )
+        .ctx("set bulk pragmas")?;
+        let tx = conn.transaction().ctx("begin migration")?;
+        for migration in MIGRATIONS {
+            tx.execute_batch(migration).ctx("migrate schema")?;
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .ctx("set schema version")?;
+        tx.commit().ctx("commit migration")?;
+        let indexes: Vec<(String, String)> = {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL",
+                )
+                .ctx("list indexes")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .ctx("list indexes")?
+                .collect::<rusqlite::Result<_>>()
+                .ctx("list indexes")?
+        };
+        for (name, _) in &indexes {
+            conn.execute_batch(&format!("DROP INDEX \"{name}\""))
+                .ctx("drop index for bulk load")?;
+        }
+        Ok(SqliteStore {
+            conn,
+            path: path.to_owned(),
+            deferred_indexes: indexes.into_iter().map(|(_, sql)| sql).collect(),
+        })
+    }
+
+    /// Makes a store made by [`SqliteStore::create_fresh`] durable and
+    /// switches it to WAL; [`FreshStore::install`] then moves it into place.
+    pub fn seal(self) -> Result<FreshStore> {
+        self.conn
+            .execute_batch("PRAGMA journal_mode = WAL;")
+            .ctx("switch to WAL")?;
+        let SqliteStore { conn, path, .. } = self;
+        conn.close().map_err(|(_, e)| e).ctx("close database")?;
+        std::fs::File::open(&path)
+            .and_then(|f| f.sync_all())
+            .map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(FreshStore { path })
     }
 
     /// Opens an existing store for reading and takes a snapshot: every
@@ -105,6 +218,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn,
             path: path.to_owned(),
+            deferred_indexes: Vec::new(),
         })
     }
 
@@ -170,7 +284,7 @@ fn kind_of(name: &str) -> rusqlite::Result<SymbolKind> {
     })
 }
 
-fn ref_kind_code(kind: RefKind) -> i64 {
+fn ref_kind_code(kind: RefKind) -> u8 {
     match kind {
         RefKind::Call => 0,
         RefKind::Use => 1,
@@ -178,7 +292,7 @@ fn ref_kind_code(kind: RefKind) -> i64 {
     }
 }
 
-fn ref_kind_of(code: i64) -> RefKind {
+fn ref_kind_of(code: u8) -> RefKind {
     match code {
         0 => RefKind::Call,
         2 => RefKind::Import,
@@ -263,6 +377,7 @@ impl MetaStore for SqliteStore {
         Ok(Box::new(SqliteWriter {
             tx,
             names: HashMap::new(),
+            deferred_indexes: &self.deferred_indexes,
         }))
     }
 
@@ -351,24 +466,57 @@ impl MetaStore for SqliteStore {
     }
 
     fn refs(&self, name: &str) -> lore_core::Result<Vec<RefRow>> {
-        Ok(self.rows(
-            "SELECT f.path, r.line, n.name, r.kind, s.qualname, f.lang
+        let groups = self.rows(
+            "SELECT f.path, f.lang, r.occurrences
                  FROM names n JOIN refs r ON r.name_id = n.id JOIN files f ON f.id = r.file_id
-                 LEFT JOIN symbols s ON s.id = r.enclosing_id
-                 WHERE n.name = ?1 ORDER BY f.path, r.line",
+                 WHERE n.name = ?1 ORDER BY f.path",
             [name],
             |r| {
-                Ok(RefRow {
-                    path: r.get(0)?,
-                    line: r.get(1)?,
-                    name: r.get(2)?,
-                    kind: ref_kind_of(r.get(3)?),
-                    enclosing: r.get(4)?,
-                    lang: lang_of(&r.get::<_, String>(5)?)?,
-                })
+                Ok((
+                    r.get::<_, String>(0)?,
+                    lang_of(&r.get::<_, String>(1)?)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
             },
             "prepare refs query",
-        )?)
+        )?;
+        let mut qualnames: HashMap<i64, String> = HashMap::new();
+        let mut qualname_stmt = self
+            .conn
+            .prepare_cached("SELECT qualname FROM symbols WHERE id = ?1")
+            .ctx("prepare enclosing query")?;
+        let mut out = Vec::new();
+        for (path, lang, blob) in groups {
+            let occurrences = occurrences::decode(&blob)
+                .ok_or_else(|| Error::Corrupt(format!("references to {name} in {path}")))?;
+            for o in occurrences {
+                let enclosing = match o.enclosing {
+                    None => None,
+                    Some(id) => match qualnames.get(&id) {
+                        Some(q) => Some(q.clone()),
+                        None => {
+                            let q: Option<String> = qualname_stmt
+                                .query_row([id], |r| r.get(0))
+                                .optional()
+                                .ctx("read enclosing symbol")?;
+                            if let Some(q) = &q {
+                                qualnames.insert(id, q.clone());
+                            }
+                            q
+                        }
+                    },
+                };
+                out.push(RefRow {
+                    path: path.clone(),
+                    line: o.line,
+                    name: name.to_owned(),
+                    kind: ref_kind_of(o.kind),
+                    enclosing,
+                    lang,
+                });
+            }
+        }
+        Ok(out)
     }
 
     fn stats(&self) -> lore_core::Result<StoreStats> {
@@ -389,7 +537,7 @@ impl MetaStore for SqliteStore {
         Ok(StoreStats {
             files_per_lang,
             symbols: count("SELECT count(*) FROM symbols")?,
-            refs: count("SELECT count(*) FROM refs")?,
+            refs: count("SELECT coalesce(sum(count), 0) FROM refs")?,
             chunks: count("SELECT count(*) FROM chunks")?,
             commits: count("SELECT count(*) FROM commits")?,
             skipped_per_reason,
@@ -431,6 +579,7 @@ impl MetaStore for SqliteStore {
 struct SqliteWriter<'c> {
     tx: Transaction<'c>,
     names: HashMap<String, i64>,
+    deferred_indexes: &'c [String],
 }
 
 impl SqliteWriter<'_> {
@@ -535,27 +684,34 @@ impl MetaWriter for SqliteWriter<'_> {
                 symbol_ids.push(self.tx.last_insert_rowid());
             }
         }
-        let mut refs = Vec::with_capacity(syntax.refs.len());
+        // Group the file's references by name, in line order.
+        let mut by_name: Vec<(i64, Occurrence)> = Vec::with_capacity(syntax.refs.len());
         for r in &syntax.refs {
-            refs.push((self.name_id(&r.name)?, r));
+            by_name.push((
+                self.name_id(&r.name)?,
+                Occurrence {
+                    line: r.line,
+                    kind: ref_kind_code(r.kind),
+                    enclosing: r.enclosing.map(|i| symbol_ids[i]),
+                },
+            ));
         }
+        by_name.sort_by_key(|(name, o)| (*name, o.line, o.kind));
         {
             let mut stmt = self
                 .tx
                 .prepare_cached(
-                    "INSERT INTO refs(file_id, name_id, line, kind, enclosing_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO refs(file_id, name_id, count, occurrences) VALUES (?1, ?2, ?3, ?4)",
                 )
                 .ctx("prepare ref insert")?;
-            for (name_id, r) in refs {
-                let enclosing = r.enclosing.map(|i| symbol_ids[i]);
-                stmt.execute(params![
-                    file_id,
-                    name_id,
-                    r.line,
-                    ref_kind_code(r.kind),
-                    enclosing
-                ])
-                .ctx("insert ref")?;
+            let mut blob = Vec::new();
+            let mut group = Vec::new();
+            for run in by_name.chunk_by(|a, b| a.0 == b.0) {
+                group.clear();
+                group.extend(run.iter().map(|(_, o)| *o));
+                occurrences::encode(&group, &mut blob);
+                stmt.execute(params![file_id, run[0].0, group.len() as i64, blob])
+                    .ctx("insert ref")?;
             }
             let mut stmt = self
                 .tx
@@ -675,6 +831,9 @@ impl MetaWriter for SqliteWriter<'_> {
             .map_err(|e| lore_core::Error::backend("encode run summary", e))?;
         self.set_meta("last_run", &json)?;
         self.set_meta("generation", &generation.to_string())?;
+        for sql in self.deferred_indexes {
+            self.tx.execute_batch(sql).ctx("build index")?;
+        }
         self.tx.commit().ctx("commit")?;
         Ok(())
     }

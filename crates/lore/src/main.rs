@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// Parsing and indexing allocate many small short-lived objects on several
+// threads; mimalloc is markedly faster at that than the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = lore::cli::Cli::parse();
     match lore::run(cli) {

@@ -82,6 +82,63 @@ fn crash_after_switch_keeps_new_index() {
     );
 }
 
+/// A first run is bulk-loaded into a scratch store; until it is moved into
+/// place the repository is simply not indexed.
+#[test]
+fn crash_during_a_first_run_leaves_no_index_then_recovers() {
+    let repo = TestRepo::new();
+    add_many(&repo, 5);
+    repo.commit("Initial");
+    let not_indexed = |repo: &TestRepo| {
+        let out = fails(lore(repo).args(["search", "fresh_fn_1"]));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("not indexed yet"), "{stderr}");
+    };
+    let out = lore(&repo)
+        .arg("index")
+        .env("LORE_FAULT", "after-lexical-commit")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the fault point must abort the run");
+    not_indexed(&repo);
+
+    let mut child = lore(&repo)
+        .args(["index", "--threads", "1", "--quiet"])
+        .env("LORE_THROTTLE_MS", "100")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(250));
+    not_indexed(&repo);
+    child.kill().unwrap();
+    assert!(
+        !child.wait().unwrap().success(),
+        "run finished before the kill"
+    );
+    not_indexed(&repo);
+
+    let report = json(&repo, &["index"]);
+    assert_eq!(report["added"].as_array().unwrap().len(), 5);
+    assert!(defines(&repo, "fresh_fn_3"));
+    assert_eq!(json(&repo, &["status"])["generation"], 1);
+}
+
+#[test]
+fn crash_right_after_a_first_run_commits_keeps_it() {
+    let repo = TestRepo::new();
+    add_many(&repo, 5);
+    repo.commit("Initial");
+    fails(
+        lore(&repo)
+            .arg("index")
+            .env("LORE_FAULT", "after-store-commit"),
+    );
+    assert!(defines(&repo, "fresh_fn_4"));
+    let report = json(&repo, &["index"]);
+    assert_eq!(report["added"], Value::Array(vec![]), "{report}");
+}
+
 #[test]
 fn kill_9_at_any_moment_leaves_a_usable_index() {
     let repo = small_repo();

@@ -181,6 +181,9 @@ impl<'a> Extractor<'a> {
             }
         }
 
+        // Import statements never nest: sorted by start, a binary search
+        // finds the one containing a reference.
+        imports.sort_by_key(|(range, _, _)| range.start);
         let (symbols, owners, byte_ranges) = self.symbols(defs);
         let refs = resolve_refs(raw_refs, &def_names, &imports, &symbols, &byte_ranges);
         let imports = flatten_imports(imports);
@@ -481,9 +484,11 @@ fn resolve_refs(
         if r.name.is_empty() || matches!(r.name.as_str(), "self" | "this" | "cls" | "_") {
             continue;
         }
-        let kind = if r.kind == RefKind::Use
-            && imports.iter().any(|(range, _, _)| range.contains(&r.byte))
-        {
+        let in_import = || {
+            let i = imports.partition_point(|(range, _, _)| range.start <= r.byte);
+            i > 0 && imports[i - 1].0.contains(&r.byte)
+        };
+        let kind = if r.kind == RefKind::Use && in_import() {
             RefKind::Import
         } else {
             r.kind

@@ -23,68 +23,85 @@ pub struct Token {
     pub position: usize,
 }
 
-/// Splits one identifier into its parts, as byte ranges into `word`.
+#[derive(Clone, Copy, PartialEq)]
+enum Class {
+    Upper,
+    Lower,
+    Digit,
+    Sep,
+}
+
+fn class(c: char) -> Class {
+    if c.is_ascii() {
+        match c {
+            'A'..='Z' => Class::Upper,
+            '0'..='9' => Class::Digit,
+            '_' | '-' => Class::Sep,
+            _ => Class::Lower,
+        }
+    } else if c.is_numeric() {
+        Class::Digit
+    } else if c.is_uppercase() {
+        Class::Upper
+    } else {
+        Class::Lower
+    }
+}
+
+/// Calls `f` with the byte range of each part of one identifier, in order.
 ///
 /// Boundaries: `_` and `-` separators, lower→upper (`camelCase`), the last
 /// capital of a capital run followed by lower case (`HTTPServer` →
 /// `HTTP`,`Server`), and letter↔digit (`sha256` → `sha`,`256`).
-pub fn split_identifier(word: &str) -> Vec<(usize, usize)> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Class {
-        Upper,
-        Lower,
-        Digit,
-        Sep,
-    }
-    fn class(c: char) -> Class {
-        if c == '_' || c == '-' {
-            Class::Sep
-        } else if c.is_numeric() {
-            Class::Digit
-        } else if c.is_uppercase() {
-            Class::Upper
-        } else {
-            Class::Lower
-        }
-    }
-
-    let chars: Vec<(usize, char)> = word.char_indices().collect();
-    let mut parts = Vec::new();
+pub fn for_each_part(word: &str, mut f: impl FnMut(usize, usize)) {
+    let mut chars = word.char_indices().map(|(i, c)| (i, class(c))).peekable();
     let mut start: Option<usize> = None;
-    for (i, &(offset, c)) in chars.iter().enumerate() {
-        let cur = class(c);
+    let mut prev = Class::Sep;
+    while let Some((offset, cur)) = chars.next() {
         if cur == Class::Sep {
             if let Some(s) = start.take() {
-                parts.push((s, offset));
+                f(s, offset);
             }
+            prev = cur;
             continue;
         }
-        let Some(s) = start else {
-            start = Some(offset);
-            continue;
-        };
-        let prev = class(chars[i - 1].1);
-        let next = chars.get(i + 1).map(|&(_, c)| class(c));
-        let boundary = match (prev, cur) {
-            (Class::Lower, Class::Upper) => true,
-            (Class::Upper, Class::Upper) => next == Some(Class::Lower),
-            (Class::Digit, Class::Upper | Class::Lower) => true,
-            (Class::Upper | Class::Lower, Class::Digit) => true,
-            _ => false,
-        };
-        if boundary {
-            parts.push((s, offset));
-            start = Some(offset);
+        match start {
+            None => start = Some(offset),
+            Some(s) => {
+                let next = chars.peek().map(|&(_, c)| c);
+                let boundary = match (prev, cur) {
+                    (Class::Lower, Class::Upper) => true,
+                    (Class::Upper, Class::Upper) => next == Some(Class::Lower),
+                    (Class::Digit, Class::Upper | Class::Lower) => true,
+                    (Class::Upper | Class::Lower, Class::Digit) => true,
+                    _ => false,
+                };
+                if boundary {
+                    f(s, offset);
+                    start = Some(offset);
+                }
+            }
         }
+        prev = cur;
     }
     if let Some(s) = start {
-        parts.push((s, word.len()));
+        f(s, word.len());
     }
+}
+
+/// The parts of one identifier as byte ranges into `word`; see [`for_each_part`].
+pub fn split_identifier(word: &str) -> Vec<(usize, usize)> {
+    let mut parts = Vec::new();
+    for_each_part(word, |s, e| parts.push((s, e)));
     parts
 }
 
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric() || c == '_'
+    } else {
+        c.is_alphanumeric()
+    }
 }
 
 /// Calls `f` for each word of `text`: maximal runs of alphanumerics and `_`,
@@ -116,40 +133,85 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
     }
 }
 
-/// Tokenizes `text` into parts and whole identifiers. See the module docs.
-pub fn tokenize(text: &str, mut emit: impl FnMut(Token)) {
+/// Appends `s` lower-cased to `out`, leaving out `_` and `-` if `strip`.
+fn push_lower(out: &mut String, s: &str, strip: bool) {
+    if s.is_ascii() {
+        out.extend(
+            s.bytes()
+                .filter(|&b| !(strip && (b == b'_' || b == b'-')))
+                .map(|b| b.to_ascii_lowercase() as char),
+        );
+    } else {
+        out.extend(
+            s.chars()
+                .filter(|&c| !(strip && (c == '_' || c == '-')))
+                .flat_map(char::to_lowercase),
+        );
+    }
+}
+
+/// A token lent to the callback of [`tokenize_with`].
+#[derive(Clone, Copy, Debug)]
+pub struct TokenRef<'a> {
+    /// Lower-cased token text.
+    pub text: &'a str,
+    /// Byte offset of the token's source in the input.
+    pub start: usize,
+    /// Byte offset one past the token's source.
+    pub end: usize,
+    /// Token position; the whole-identifier token shares its first part's.
+    pub position: usize,
+}
+
+/// Tokenizes `text` into parts and whole identifiers (see the module docs)
+/// without allocating per token: each token is lent to `emit`.
+pub fn tokenize_with(text: &str, mut emit: impl FnMut(TokenRef<'_>)) {
     let mut position = 0;
+    let mut buf = String::with_capacity(MAX_WORD_LEN);
+    let mut parts: Vec<(usize, usize)> = Vec::with_capacity(8);
     for_each_word(text, |start, end| {
         let word = &text[start..end];
         if word.len() > MAX_WORD_LEN {
             return;
         }
-        let parts = split_identifier(word);
+        parts.clear();
+        for_each_part(word, |s, e| parts.push((s, e)));
         if parts.is_empty() {
             return;
         }
         if parts.len() > 1 {
-            let whole: String = word
-                .chars()
-                .filter(|&c| c != '_' && c != '-')
-                .flat_map(char::to_lowercase)
-                .collect();
-            emit(Token {
-                text: whole,
+            buf.clear();
+            push_lower(&mut buf, word, true);
+            emit(TokenRef {
+                text: &buf,
                 start,
                 end,
                 position,
             });
         }
-        for (s, e) in parts {
-            emit(Token {
-                text: word[s..e].to_lowercase(),
+        for &(s, e) in &parts {
+            buf.clear();
+            push_lower(&mut buf, &word[s..e], false);
+            emit(TokenRef {
+                text: &buf,
                 start: start + s,
                 end: start + e,
                 position,
             });
             position += 1;
         }
+    });
+}
+
+/// Tokenizes `text` into parts and whole identifiers. See the module docs.
+pub fn tokenize(text: &str, mut emit: impl FnMut(Token)) {
+    tokenize_with(text, |t| {
+        emit(Token {
+            text: t.text.to_owned(),
+            start: t.start,
+            end: t.end,
+            position: t.position,
+        })
     });
 }
 

@@ -6,12 +6,14 @@ use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 /// lower-cases, and also keeps the whole identifier.
 #[derive(Clone, Debug, Default)]
 pub struct CodeTokenizer {
+    /// Token slots reused across texts, so their strings keep their
+    /// capacity; only the first `len` are current.
     tokens: Vec<Token>,
 }
 
 /// The tokens of one text.
 pub struct CodeTokenStream<'a> {
-    tokens: &'a mut Vec<Token>,
+    tokens: &'a mut [Token],
     index: usize,
 }
 
@@ -19,18 +21,23 @@ impl Tokenizer for CodeTokenizer {
     type TokenStream<'a> = CodeTokenStream<'a>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> CodeTokenStream<'a> {
-        self.tokens.clear();
-        lore_core::tokens::tokenize(text, |t| {
-            self.tokens.push(Token {
-                offset_from: t.start,
-                offset_to: t.end,
-                position: t.position,
-                text: t.text,
-                position_length: 1,
-            });
+        let mut len = 0;
+        let tokens = &mut self.tokens;
+        lore_core::tokens::tokenize_with(text, |t| {
+            if len == tokens.len() {
+                tokens.push(Token::default());
+            }
+            let slot = &mut tokens[len];
+            slot.offset_from = t.start;
+            slot.offset_to = t.end;
+            slot.position = t.position;
+            slot.position_length = 1;
+            slot.text.clear();
+            slot.text.push_str(t.text);
+            len += 1;
         });
         CodeTokenStream {
-            tokens: &mut self.tokens,
+            tokens: &mut self.tokens[..len],
             index: 0,
         }
     }

@@ -22,6 +22,7 @@ fn python_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+#[allow(clippy::print_stdout)] // A command-line tool.
 fn main() {
     let dir = std::env::args().nth(1).expect("usage: parse_corpus DIR");
     let mut files = Vec::new();

@@ -18,6 +18,15 @@ pub fn report_error(err: &anyhow::Error) {
     }
 }
 
+/// True if `err` comes from writing to a closed pipe.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// Exit code for a successful command.
 pub(crate) fn success() -> ExitCode {
     ExitCode::SUCCESS

@@ -13,6 +13,8 @@ fn main() -> ExitCode {
     let cli = lore::cli::Cli::parse();
     match lore::run(cli) {
         Ok(code) => code,
+        // The reader of our output went away (`lore refs x | head`): not an error.
+        Err(err) if lore::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             lore::report_error(&err);
             ExitCode::FAILURE

@@ -250,6 +250,8 @@ pub trait MetaStore {
     fn symbol_names(&self) -> Result<Vec<String>>;
     /// Symbols of one file in source order.
     fn outline(&self, path: &str) -> Result<Vec<SymbolRow>>;
+    /// Every symbol of one of `kinds` that has a doc comment, by path and line.
+    fn documented_symbols(&self, kinds: &[SymbolKind]) -> Result<Vec<SymbolRow>>;
     /// References to `name`.
     fn refs(&self, name: &str) -> Result<Vec<RefRow>>;
     /// Counts for status.

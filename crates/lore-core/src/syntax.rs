@@ -133,6 +133,8 @@ pub struct Symbol {
     pub signature: String,
     /// The doc comment or docstring, markers stripped.
     pub doc: Option<String>,
+    /// Lines (first, last) the doc comment or docstring occupies in the file.
+    pub doc_lines: Option<(u32, u32)>,
     /// First line of the definition (1-based).
     pub start_line: u32,
     /// Last line of the definition (inclusive).

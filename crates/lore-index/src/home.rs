@@ -41,6 +41,13 @@ impl Home {
         Ok(Home { root })
     }
 
+    /// A data root at `root`.
+    pub fn at(root: &Path) -> Home {
+        Home {
+            root: root.to_owned(),
+        }
+    }
+
     /// The data root.
     pub fn path(&self) -> &Path {
         &self.root

@@ -21,12 +21,17 @@
 
 mod classify;
 mod error;
+mod eval;
 mod home;
 mod pipeline;
 mod query;
 mod walk;
 
 pub use error::{Error, Result};
+pub use eval::{
+    DocQueries, EvalQuery, EvalReport, Latency, QueryResult, evaluate, evaluate_from_docs,
+    first_sentence, load_queries, queries_from_docs,
+};
 pub use home::{Home, RepoEntry};
 pub use pipeline::{IndexConfig, IndexReport, Progress, index_repo};
 pub use query::{RefHit, RepoIndex, RepoStatus, SearchHit, SearchOptions, SymbolHit};

@@ -34,6 +34,10 @@ pub struct IndexConfig {
     pub lexical: WriterConfig,
     /// Parser threads (0: one per core).
     pub threads: usize,
+    /// Line ranges (first, last) blanked out of files before parsing, by
+    /// path. Line numbers are kept. `lore eval --from-docs` hides doc
+    /// comments this way.
+    pub masks: HashMap<String, Vec<(u32, u32)>>,
 }
 
 impl Default for IndexConfig {
@@ -44,6 +48,7 @@ impl Default for IndexConfig {
             history: HistoryConfig::default(),
             lexical: WriterConfig::default(),
             threads: 0,
+            masks: HashMap::new(),
         }
     }
 }
@@ -238,6 +243,10 @@ fn process(
         Verdict::Index { text, warning } => (text, warning),
     };
     throttle();
+    let text = match config.masks.get(&walked.rel) {
+        Some(ranges) => mask_lines(&text, ranges),
+        None => text,
+    };
     let lang = Language::from_path(Path::new(&walked.rel));
     let syntax = {
         let _span = tracing::debug_span!("parse", path = %walked.rel).entered();
@@ -252,6 +261,25 @@ fn process(
         syntax,
         warning,
     }
+}
+
+/// `text` with the lines in `ranges` (1-based, inclusive) emptied; line
+/// breaks are kept so every other line keeps its number.
+fn mask_lines(text: &str, ranges: &[(u32, u32)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let n = i as u32 + 1;
+        if ranges.iter().any(|&(first, last)| first <= n && n <= last) {
+            if line.ends_with("\r\n") {
+                out.push_str("\r\n");
+            } else if line.ends_with('\n') {
+                out.push('\n');
+            }
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 /// Indexes the repository at `root` into its data directory under `home`:
@@ -554,4 +582,17 @@ pub fn index_repo(
         parsed_bytes,
         head,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masking_keeps_line_numbers() {
+        let text = "a\nb\r\nc\nd";
+        assert_eq!(mask_lines(text, &[(2, 3)]), "a\n\r\n\nd");
+        assert_eq!(mask_lines(text, &[(4, 9)]), "a\nb\r\nc\n");
+        assert_eq!(mask_lines(text, &[]), text);
+    }
 }

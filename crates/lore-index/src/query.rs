@@ -139,6 +139,9 @@ pub struct RepoStatus {
 impl RepoIndex {
     /// Opens the index of the repository at `root`.
     pub fn open(home: &Home, root: &Path) -> Result<RepoIndex> {
+        // The data directory is keyed by the canonical root, as indexing does.
+        let canonical = root.canonicalize().ok();
+        let root = canonical.as_deref().unwrap_or(root);
         let data_dir = home.repo_dir(root);
         let db = data_dir.join("lore.db");
         if !db.exists() {
@@ -163,6 +166,11 @@ impl RepoIndex {
     /// The repository root.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The metadata store snapshot.
+    pub(crate) fn store(&self) -> &SqliteStore {
+        &self.store
     }
 
     /// Lexical search over chunks.

@@ -465,6 +465,17 @@ impl MetaStore for SqliteStore {
         Ok(self.symbols_where("f.path = ?1 ORDER BY s.start_line, s.id", &[&path])?)
     }
 
+    fn documented_symbols(&self, kinds: &[SymbolKind]) -> lore_core::Result<Vec<SymbolRow>> {
+        let kinds: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+        let list = serde_json::to_string(&kinds)
+            .map_err(|e| lore_core::Error::backend("encode kinds", e))?;
+        Ok(self.symbols_where(
+            "s.doc IS NOT NULL AND s.kind IN (SELECT value FROM json_each(?1))
+             ORDER BY f.path, s.start_line",
+            &[&list],
+        )?)
+    }
+
     fn refs(&self, name: &str) -> lore_core::Result<Vec<RefRow>> {
         let groups = self.rows(
             "SELECT f.path, f.lang, r.occurrences

@@ -317,15 +317,20 @@ impl<'a> Extractor<'a> {
             let outer = outer_node(def.node);
             let start_line = outer.start_position().row as u32 + 1;
             let end_line = end_line(def.node);
-            let doc = match def.doc_node {
-                Some(doc) => clean_docstring(self.text(doc)),
-                None => self.doc_comment(outer).map(|(_, doc)| doc),
-            };
-            let chunk_start = self
-                .doc_comment(outer)
-                .map(|(line, _)| line)
-                .unwrap_or(start_line)
+            let comment = self.doc_comment(outer);
+            let chunk_start = comment
+                .as_ref()
+                .map_or(start_line, |&(line, _, _)| line)
                 .min(start_line);
+            let (doc, doc_lines) = match (def.doc_node, comment) {
+                (Some(node), _) => (
+                    clean_docstring(self.text(node)),
+                    Some((node.start_position().row as u32 + 1, self::end_line(node))),
+                ),
+                (None, Some((first, last, doc))) => (Some(doc), Some((first, last))),
+                (None, None) => (None, None),
+            };
+            let doc_lines = doc.as_ref().and(doc_lines);
             let (bare, _) = split_qualified(&def.name);
             index_of[i] = Some(symbols.len());
             if (kind.is_callable() || kind.is_container()) && !in_callable[i] {
@@ -351,6 +356,7 @@ impl<'a> Extractor<'a> {
                 kind,
                 signature: self.signature(def.node),
                 doc,
+                doc_lines,
                 start_line,
                 end_line,
                 parent,
@@ -387,12 +393,13 @@ impl<'a> Extractor<'a> {
     }
 
     /// The comment block right above `node` (no blank line between), as
-    /// (first line, cleaned text).
-    fn doc_comment(&self, node: Node<'_>) -> Option<(u32, String)> {
+    /// (first line, last line, cleaned text).
+    fn doc_comment(&self, node: Node<'_>) -> Option<(u32, u32, String)> {
         let mut next_start = node.start_position().row;
         let mut sibling = node.prev_sibling();
         let mut lines: Vec<&str> = Vec::new();
         let mut first_line = None;
+        let mut last_line = None;
         while let Some(s) = sibling {
             let kind = s.kind();
             if kind.contains("comment") {
@@ -403,8 +410,10 @@ impl<'a> Extractor<'a> {
                 {
                     break;
                 }
-                lines.push(text);
+                // Some grammars include the line break in a line comment.
+                lines.push(text.trim_end());
                 first_line = Some(s.start_position().row as u32 + 1);
+                last_line = last_line.or(Some(end_line(s)));
                 next_start = s.start_position().row;
             } else if kind == "attribute_item" || kind == "decorator" {
                 next_start = s.start_position().row;
@@ -418,7 +427,7 @@ impl<'a> Extractor<'a> {
         if doc.is_empty() {
             None
         } else {
-            Some((first_line?, doc))
+            Some((first_line?, last_line?, doc))
         }
     }
 
@@ -741,6 +750,24 @@ mod tests {
             ]
         );
         assert_eq!(rust_use_pairs("foo::*"), [("foo".into(), None)]);
+    }
+
+    #[test]
+    fn doc_lines_locate_docstrings_and_comments() {
+        let py = "class A:\n    def f(self):\n        \"\"\"Do it.\n\n        More.\n        \"\"\"\n        return 1\n";
+        let syntax = crate::parse(py, Language::Python);
+        let f = syntax.symbols.iter().find(|s| s.name == "f").unwrap();
+        assert_eq!(f.doc_lines, Some((3, 6)));
+        let a = syntax.symbols.iter().find(|s| s.name == "A").unwrap();
+        assert_eq!(a.doc_lines, None);
+
+        let rs = "/// Adds.\n/// Twice.\n#[inline]\nfn add() {}\n\n// not a doc\n\nfn other() {}\n";
+        let syntax = crate::parse(rs, Language::Rust);
+        let add = syntax.symbols.iter().find(|s| s.name == "add").unwrap();
+        assert_eq!(add.doc_lines, Some((1, 2)));
+        assert_eq!(add.doc.as_deref(), Some("Adds.\nTwice."));
+        let other = syntax.symbols.iter().find(|s| s.name == "other").unwrap();
+        assert_eq!(other.doc_lines, None);
     }
 
     #[test]

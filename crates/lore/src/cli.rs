@@ -64,6 +64,9 @@ pub enum Command {
     Repos(JsonArg),
     /// Delete a repository's index entirely.
     Forget(ForgetArgs),
+    /// Measure retrieval quality (Recall@1/5/10, MRR@10 at file and span
+    /// level) and latency on a query set.
+    Eval(EvalArgs),
 }
 
 #[derive(Debug, Args)]
@@ -154,4 +157,24 @@ pub struct StatusArgs {
 pub struct ForgetArgs {
     /// Repository root whose index to delete.
     pub path: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["file", "from_docs"])))]
+pub struct EvalArgs {
+    /// JSONL query set: one {"query": "...", "expected": [{"path": "...",
+    /// "start_line": N, "end_line": M}]} per line.
+    pub file: Option<PathBuf>,
+    /// Build queries from the first sentences of documented functions; their
+    /// doc comments are hidden from a scratch index used for the evaluation.
+    #[arg(long)]
+    pub from_docs: bool,
+    /// Number of queries to build.
+    #[arg(long, default_value_t = 300, value_name = "N")]
+    pub n: usize,
+    /// Write the query set used to this JSONL file.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    #[command(flatten)]
+    pub json: JsonArg,
 }

@@ -161,6 +161,30 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 )?;
             }
         }
+        Command::Eval(args) => {
+            let index = open(&home, g)?;
+            let report = if args.from_docs {
+                let root = index.root().to_owned();
+                drop(index);
+                let report = lore_index::evaluate_from_docs(&home, &root, args.n)?;
+                if let Some(save) = &args.save {
+                    save_queries(save, &report)?;
+                }
+                report
+            } else {
+                let file = args.file.as_deref().expect("clap requires a source");
+                let queries = lore_index::load_queries(file)?;
+                let report = lore_index::evaluate(&index, &queries)?;
+                if let Some(save) = &args.save {
+                    save_queries(save, &report)?;
+                }
+                report
+            };
+            if args.json.json {
+                return print_json(&report);
+            }
+            print_eval(&report)?;
+        }
         Command::Forget(args) => match home.forget(&args.path)? {
             Some(dir) => {
                 if !g.quiet {
@@ -227,6 +251,38 @@ fn parse_kind(kind: Option<&str>) -> Result<Option<SymbolKind>> {
         })
     })
     .transpose()
+}
+
+fn save_queries(path: &std::path::Path, report: &lore_index::EvalReport) -> Result<()> {
+    let mut out = String::new();
+    for r in &report.results {
+        let q = lore_index::EvalQuery {
+            query: r.query.clone(),
+            expected: r.expected.clone(),
+        };
+        out.push_str(&serde_json::to_string(&q)?);
+        out.push('\n');
+    }
+    std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn print_eval(report: &lore_index::EvalReport) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "queries {}", report.queries)?;
+    writeln!(out, "level   R@1    R@5    R@10   MRR@10")?;
+    for (name, m) in [("file", &report.file), ("span", &report.span)] {
+        writeln!(
+            out,
+            "{name:<6}  {:.3}  {:.3}  {:.3}  {:.3}",
+            m.recall_at_1, m.recall_at_5, m.recall_at_10, m.mrr_at_10
+        )?;
+    }
+    writeln!(
+        out,
+        "latency p50 {:.1} ms  p95 {:.1} ms",
+        report.latency.p50_ms, report.latency.p95_ms
+    )?;
+    Ok(())
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> Result<ExitCode> {

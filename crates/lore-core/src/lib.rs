@@ -5,6 +5,7 @@
 //! process lives in the crates that implement these types and traits.
 #![warn(missing_docs)]
 
+pub mod embed;
 mod error;
 mod lang;
 pub mod store;

@@ -1,0 +1,540 @@
+//! The learned per-repository model: word vectors trained on the
+//! repository itself, in seconds, with no download.
+//!
+//! 1. Tokens are the code-aware tokens of `lore_core::tokens` (identifier
+//!    parts and whole identifiers, lower-cased), so `retry_request` and
+//!    "retry the request" share `retry` and `request`.
+//! 2. Co-occurrence counts within a small window of each training text,
+//!    weighted 1/distance, plus a *vocabulary bridge*: every word of a doc
+//!    comment co-occurs with every token of the name and signature it
+//!    documents, so the words people write about code land next to the
+//!    identifiers the code uses.
+//! 3. Positive PMI with context-distribution smoothing (α = 0.75), then a
+//!    randomised truncated SVD (one power iteration); word vectors are the
+//!    left singular vectors scaled by √σ.
+//! 4. A text's vector is the IDF-weighted mean of its tokens' vectors,
+//!    normalised. Queries go through the same function, so a question and
+//!    the code answering it meet even without a shared word.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::Path;
+
+use lore_core::embed::{Embedder, normalize};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::linalg::{Csr, gaussian, gram, mul_small, orthonormalize, symmetric_eigen};
+
+const MAGIC: &[u8; 8] = b"LOREWV01";
+
+/// One training text: a chunk, and the symbol it belongs to if any.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrainingText<'a> {
+    /// The chunk text.
+    pub text: &'a str,
+    /// The symbol's name and signature (code side of the bridge).
+    pub name: &'a str,
+    /// The symbol's doc comment (word side of the bridge).
+    pub doc: &'a str,
+}
+
+/// Training settings.
+#[derive(Clone, Copy, Debug)]
+pub struct TrainConfig {
+    /// Vector length.
+    pub dims: usize,
+    /// Most frequent tokens kept.
+    pub max_vocab: usize,
+    /// Tokens seen fewer times are dropped.
+    pub min_count: u32,
+    /// Co-occurrence window, in token positions either side.
+    pub window: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> TrainConfig {
+        TrainConfig {
+            dims: 128,
+            max_vocab: 30_000,
+            min_count: 2,
+            window: 4,
+        }
+    }
+}
+
+/// Word vectors and IDF weights learned from one repository.
+#[derive(Clone)]
+pub struct LearnedModel {
+    id: String,
+    dims: usize,
+    vocab: HashMap<String, u32>,
+    idf: Vec<f32>,
+    /// Row-major `vocab × dims`.
+    vectors: Vec<f32>,
+}
+
+impl std::fmt::Debug for LearnedModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LearnedModel")
+            .field("id", &self.id)
+            .field("dims", &self.dims)
+            .field("vocab", &self.vocab.len())
+            .finish()
+    }
+}
+
+/// Token ids of a text with their positions; unknown tokens are skipped.
+fn token_ids(vocab: &HashMap<String, u32>, text: &str) -> Vec<(u32, usize)> {
+    let mut out = Vec::new();
+    lore_core::tokens::tokenize_with(text, |t| {
+        if let Some(&id) = vocab.get(t.text) {
+            out.push((id, t.position));
+        }
+    });
+    out
+}
+
+fn keep_token(token: &str) -> bool {
+    token.len() >= 2 && token.bytes().any(|b| b.is_ascii_alphabetic() || b >= 0x80)
+}
+
+impl LearnedModel {
+    /// Trains on `texts`. Deterministic for the same input.
+    pub fn train(texts: &[TrainingText<'_>], config: &TrainConfig) -> LearnedModel {
+        let _span = tracing::info_span!("train_learned", texts = texts.len()).entered();
+        // Vocabulary by frequency, and document frequency for IDF.
+        let counts: HashMap<String, (u32, u32)> = texts
+            .par_iter()
+            .fold(HashMap::new, |mut acc: HashMap<String, (u32, u32)>, t| {
+                let mut seen: Vec<String> = Vec::new();
+                lore_core::tokens::tokenize_with(t.text, |tok| {
+                    if !keep_token(tok.text) {
+                        return;
+                    }
+                    let entry = acc.entry(tok.text.to_owned()).or_default();
+                    entry.0 += 1;
+                    seen.push(tok.text.to_owned());
+                });
+                seen.sort_unstable();
+                seen.dedup();
+                for s in seen {
+                    acc.entry(s).or_default().1 += 1;
+                }
+                acc
+            })
+            .reduce(HashMap::new, |mut a, b| {
+                for (k, (c, d)) in b {
+                    let e = a.entry(k).or_default();
+                    e.0 += c;
+                    e.1 += d;
+                }
+                a
+            });
+        let mut words: Vec<(String, u32, u32)> = counts
+            .into_iter()
+            .filter(|(_, (c, _))| *c >= config.min_count)
+            .map(|(w, (c, d))| (w, c, d))
+            .collect();
+        words.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        words.truncate(config.max_vocab);
+        let n_texts = texts.len().max(1) as f32;
+        let vocab: HashMap<String, u32> = words
+            .iter()
+            .enumerate()
+            .map(|(i, (w, _, _))| (w.clone(), i as u32))
+            .collect();
+        let idf: Vec<f32> = words
+            .iter()
+            .map(|(_, _, df)| (1.0 + n_texts / (*df as f32)).ln())
+            .collect();
+        let v = vocab.len();
+        if v < 2 {
+            return LearnedModel::from_parts(config.dims, vocab, idf, vec![0.0; v * config.dims]);
+        }
+
+        // Co-occurrence (i < j keys), window pairs and bridge pairs.
+        let window = config.window;
+        let pairs: HashMap<u64, f32> = texts
+            .par_iter()
+            .fold(HashMap::new, |mut acc: HashMap<u64, f32>, t| {
+                let ids = token_ids(&vocab, t.text);
+                for (a, &(i, pa)) in ids.iter().enumerate() {
+                    for &(j, pb) in ids[a + 1..].iter() {
+                        let distance = pb.saturating_sub(pa);
+                        if distance > window {
+                            break;
+                        }
+                        if i != j {
+                            *acc.entry(pair_key(i, j)).or_default() += 1.0 / distance.max(1) as f32;
+                        }
+                    }
+                }
+                if !t.doc.is_empty() && !t.name.is_empty() {
+                    let doc = token_ids(&vocab, t.doc);
+                    let name = token_ids(&vocab, t.name);
+                    let weight = 1.0 / (doc.len().max(1) as f32).sqrt();
+                    for &(i, _) in &doc {
+                        for &(j, _) in &name {
+                            if i != j {
+                                *acc.entry(pair_key(i, j)).or_default() += weight;
+                            }
+                        }
+                    }
+                }
+                acc
+            })
+            .reduce(HashMap::new, |a, b| {
+                if a.len() < b.len() {
+                    return merge(b, a);
+                }
+                merge(a, b)
+            });
+
+        // PPMI with α-smoothed marginals on both sides (keeps it symmetric).
+        let mut marginal = vec![0.0f64; v];
+        for (&key, &c) in &pairs {
+            let (i, j) = split_key(key);
+            marginal[i as usize] += f64::from(c);
+            marginal[j as usize] += f64::from(c);
+        }
+        let total: f64 = marginal.iter().sum::<f64>().max(1e-12);
+        let alpha = 0.75;
+        let smoothed_total: f64 = marginal
+            .iter()
+            .map(|m| m.powf(alpha))
+            .sum::<f64>()
+            .max(1e-12);
+        let p_alpha: Vec<f64> = marginal
+            .iter()
+            .map(|m| m.powf(alpha) / smoothed_total)
+            .collect();
+        let mut triplets = Vec::with_capacity(pairs.len() * 2);
+        for (&key, &c) in &pairs {
+            let (i, j) = split_key(key);
+            // Symmetric counts: each unordered pair was counted once.
+            let p_ij = 2.0 * f64::from(c) / total;
+            let pmi = (p_ij / (p_alpha[i as usize] * p_alpha[j as usize])).ln();
+            if pmi > 0.0 {
+                triplets.push((i, j, pmi as f32));
+                triplets.push((j, i, pmi as f32));
+            }
+        }
+        drop(pairs);
+        let matrix = Csr::from_triplets(v, triplets);
+        tracing::debug!(vocab = v, nnz = matrix.col.len(), "ppmi matrix");
+
+        // Randomised truncated SVD of the symmetric PPMI matrix.
+        let k = (config.dims + 16).min(v);
+        let omega = gaussian(v, k, 0x5eed_1ea5);
+        let (q, k) = orthonormalize(&matrix.mul_dense(&omega, k), k);
+        let (q, k) = orthonormalize(&matrix.mul_dense(&q, k), k);
+        let z = matrix.mul_dense(&q, k); // = (Qᵀ M)ᵀ
+        let (values, vectors) = symmetric_eigen(&gram(&z, k), k);
+        let dims = config.dims.min(k);
+        // U = Q · Ub; scale column c by σ_c^½ = (λ_c)^¼.
+        let mut ub = vec![0.0f64; k * dims];
+        for r in 0..k {
+            for c in 0..dims {
+                ub[r * dims + c] = vectors[r * k + c] * values[c].max(0.0).powf(0.25);
+            }
+        }
+        let mut word_vectors = mul_small(&q, k, &ub, dims);
+        if dims < config.dims {
+            word_vectors = pad_rows(&word_vectors, dims, config.dims);
+        }
+        LearnedModel::from_parts(config.dims, vocab, idf, word_vectors)
+    }
+
+    fn from_parts(
+        dims: usize,
+        vocab: HashMap<String, u32>,
+        idf: Vec<f32>,
+        vectors: Vec<f32>,
+    ) -> LearnedModel {
+        let mut model = LearnedModel {
+            id: String::new(),
+            dims,
+            vocab,
+            idf,
+            vectors,
+        };
+        let mut bytes = Vec::new();
+        model.write_to(&mut bytes).expect("writing to memory");
+        let hash = blake3::hash(&bytes).to_hex();
+        model.id = format!("learned:v1:{}", &hash[..16]);
+        model
+    }
+
+    /// Number of words with a vector.
+    pub fn vocab_len(&self) -> usize {
+        self.vocab.len()
+    }
+
+    /// The vector of one token, if known.
+    pub fn word_vector(&self, token: &str) -> Option<&[f32]> {
+        let id = *self.vocab.get(token)? as usize;
+        Some(&self.vectors[id * self.dims..][..self.dims])
+    }
+
+    /// The normalised IDF-weighted mean of the text's token vectors.
+    pub fn embed_one(&self, text: &str) -> Vec<f32> {
+        let mut out = vec![0.0f32; self.dims];
+        let mut tf: HashMap<u32, u32> = HashMap::new();
+        for (id, _) in token_ids(&self.vocab, text) {
+            *tf.entry(id).or_default() += 1;
+        }
+        for (id, n) in tf {
+            let weight = self.idf[id as usize] * (1.0 + (n as f32).ln());
+            let row = &self.vectors[id as usize * self.dims..][..self.dims];
+            for (o, &x) in out.iter_mut().zip(row) {
+                *o += weight * x;
+            }
+        }
+        normalize(&mut out);
+        out
+    }
+
+    fn write_to(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let mut words: Vec<(&String, &u32)> = self.vocab.iter().collect();
+        words.sort_by_key(|(_, id)| **id);
+        out.write_all(MAGIC)?;
+        out.write_all(&(self.dims as u32).to_le_bytes())?;
+        out.write_all(&(words.len() as u32).to_le_bytes())?;
+        for (word, id) in words {
+            out.write_all(&(word.len() as u16).to_le_bytes())?;
+            out.write_all(word.as_bytes())?;
+            out.write_all(&self.idf[*id as usize].to_le_bytes())?;
+        }
+        for x in &self.vectors {
+            out.write_all(&x.to_le_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Writes the model to `path` atomically (temporary file, fsync, rename).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let tmp = path.with_extension("tmp");
+        let io = |e| Error::Io {
+            path: path.to_owned(),
+            source: e,
+        };
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
+        self.write_to(&mut file).map_err(io)?;
+        let file = file.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Reads a model written by [`LearnedModel::save`].
+    pub fn load(path: &Path) -> Result<LearnedModel> {
+        let corrupt = |what: &str| Error::Corrupt {
+            path: path.to_owned(),
+            what: what.to_owned(),
+        };
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(|e| Error::Io {
+                path: path.to_owned(),
+                source: e,
+            })?;
+        let mut r = Reader {
+            bytes: &bytes,
+            pos: 0,
+        };
+        if r.take(8) != Some(MAGIC.as_slice()) {
+            return Err(corrupt("not a learned model"));
+        }
+        let dims = r.u32().ok_or_else(|| corrupt("header"))? as usize;
+        let n = r.u32().ok_or_else(|| corrupt("header"))? as usize;
+        let mut vocab = HashMap::with_capacity(n);
+        let mut idf = Vec::with_capacity(n);
+        for id in 0..n {
+            let len = r.u16().ok_or_else(|| corrupt("vocabulary"))? as usize;
+            let word = r
+                .take(len)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .ok_or_else(|| corrupt("vocabulary"))?;
+            vocab.insert(word.to_owned(), id as u32);
+            idf.push(r.f32().ok_or_else(|| corrupt("vocabulary"))?);
+        }
+        let mut vectors = Vec::with_capacity(n * dims);
+        for _ in 0..n * dims {
+            vectors.push(r.f32().ok_or_else(|| corrupt("vectors"))?);
+        }
+        if r.pos != bytes.len() {
+            return Err(corrupt("trailing bytes"));
+        }
+        Ok(LearnedModel::from_parts(dims, vocab, idf, vectors))
+    }
+}
+
+impl Embedder for LearnedModel {
+    fn model_id(&self) -> &str {
+        &self.id
+    }
+
+    fn dims(&self) -> usize {
+        self.dims
+    }
+
+    fn embed(&self, texts: &[&str]) -> lore_core::Result<Vec<Vec<f32>>> {
+        Ok(texts.par_iter().map(|t| self.embed_one(t)).collect())
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let out = self.bytes.get(self.pos..self.pos + n)?;
+        self.pos += n;
+        Some(out)
+    }
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_le_bytes(self.take(2)?.try_into().ok()?))
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn f32(&mut self) -> Option<f32> {
+        Some(f32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+}
+
+fn pair_key(i: u32, j: u32) -> u64 {
+    let (a, b) = if i < j { (i, j) } else { (j, i) };
+    (u64::from(a) << 32) | u64::from(b)
+}
+
+fn split_key(key: u64) -> (u32, u32) {
+    ((key >> 32) as u32, key as u32)
+}
+
+fn merge(mut into: HashMap<u64, f32>, from: HashMap<u64, f32>) -> HashMap<u64, f32> {
+    for (k, v) in from {
+        *into.entry(k).or_default() += v;
+    }
+    into
+}
+
+fn pad_rows(rows: &[f32], from: usize, to: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(rows.len() / from.max(1) * to);
+    for row in rows.chunks(from) {
+        out.extend_from_slice(row);
+        out.resize(out.len() + to - from, 0.0);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lore_core::embed::dot;
+
+    /// A tiny corpus with two topics: retrying requests and parsing dates.
+    fn corpus() -> Vec<String> {
+        let mut texts = Vec::new();
+        for i in 0..40 {
+            texts.push(format!(
+                "def retry_request_{i}(session, request):\n    \"\"\"Give up after too many attempts.\"\"\"\n    for attempt in range(max_retries):\n        if session.send(request): return True\n        backoff(attempt)\n"
+            ));
+            texts.push(format!(
+                "def parse_date_{i}(text):\n    \"\"\"Read a calendar day from a string.\"\"\"\n    year, month, day = text.split('-')\n    return date(int(year), int(month), int(day))\n"
+            ));
+        }
+        texts
+    }
+
+    fn model() -> LearnedModel {
+        let texts = corpus();
+        let training: Vec<TrainingText<'_>> = texts
+            .iter()
+            .map(|t| TrainingText {
+                text: t,
+                ..TrainingText::default()
+            })
+            .collect();
+        LearnedModel::train(
+            &training,
+            &TrainConfig {
+                dims: 8,
+                ..TrainConfig::default()
+            },
+        )
+    }
+
+    #[test]
+    fn related_words_are_closer_than_unrelated_ones() {
+        let m = model();
+        assert!(m.vocab_len() > 10);
+        let cos = |a: &str, b: &str| {
+            let mut x = m.word_vector(a).unwrap().to_vec();
+            let mut y = m.word_vector(b).unwrap().to_vec();
+            normalize(&mut x);
+            normalize(&mut y);
+            dot(&x, &y)
+        };
+        let retrying = ["attempt", "backoff", "session", "request"];
+        let dates = ["year", "month", "day", "date"];
+        let mean = |xs: &[&str], ys: &[&str]| {
+            let mut sum = 0.0;
+            let mut n = 0.0;
+            for x in xs {
+                for y in ys {
+                    if x != y {
+                        sum += cos(x, y);
+                        n += 1.0;
+                    }
+                }
+            }
+            sum / n
+        };
+        let within = (mean(&retrying, &retrying) + mean(&dates, &dates)) / 2.0;
+        let across = mean(&retrying, &dates);
+        assert!(within > across + 0.2, "within {within}, across {across}");
+    }
+
+    #[test]
+    fn a_question_without_shared_words_finds_its_code() {
+        let m = model();
+        // "give up" and "attempts" appear only in the docs of the retry code.
+        let q = m.embed_one("when do we give up attempts");
+        let retry = m.embed_one("for attempt in range(max_retries): backoff(attempt)");
+        let date = m.embed_one("year, month, day = text.split('-')");
+        assert!(
+            dot(&q, &retry) > dot(&q, &date),
+            "{} vs {}",
+            dot(&q, &retry),
+            dot(&q, &date)
+        );
+        let norm: f32 = retry.iter().map(|x| x * x).sum();
+        assert!((norm - 1.0).abs() < 1e-4);
+        assert!(m.embed_one("zzzz unknown").iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn training_is_deterministic_and_saves_round_trip() {
+        let a = model();
+        let b = model();
+        assert_eq!(a.model_id(), b.model_id());
+        let dir = std::env::temp_dir().join(format!("lore-embed-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("model.bin");
+        a.save(&path).unwrap();
+        let loaded = LearnedModel::load(&path).unwrap();
+        assert_eq!(loaded.model_id(), a.model_id());
+        assert_eq!(
+            loaded.embed_one("retry request"),
+            a.embed_one("retry request")
+        );
+        std::fs::write(&path, b"garbage").unwrap();
+        let err = LearnedModel::load(&path).unwrap_err().to_string();
+        assert!(err.contains("model.bin"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

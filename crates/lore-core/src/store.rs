@@ -250,6 +250,13 @@ pub trait MetaStore {
     fn symbol_names(&self) -> Result<Vec<String>>;
     /// Symbols of one file in source order.
     fn outline(&self, path: &str) -> Result<Vec<SymbolRow>>;
+    /// A free-form metadata value (e.g. which vector file is current).
+    fn get_meta(&self, key: &str) -> Result<Option<String>>;
+    /// Sets (or, with `None`, removes) metadata values in one transaction.
+    fn set_meta(&mut self, pairs: &[(&str, Option<&str>)]) -> Result<()>;
+    /// Every chunk with its text and its symbol's name, signature and doc,
+    /// in id order: the input of embedders.
+    fn chunk_texts(&self) -> Result<Vec<ChunkText>>;
     /// Every symbol of one of `kinds` that has a doc comment, by path and line.
     fn documented_symbols(&self, kinds: &[SymbolKind]) -> Result<Vec<SymbolRow>>;
     /// References to `name`.
@@ -260,6 +267,21 @@ pub trait MetaStore {
     fn skipped(&self) -> Result<Vec<SkippedFile>>;
     /// Churn of a file: (commits touching it, last change time, distinct authors).
     fn churn(&self, path: &str) -> Result<Option<(u64, i64, u64)>>;
+}
+
+/// A chunk as handed to embedders.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkText {
+    /// Storage id.
+    pub id: u64,
+    /// Language of the file.
+    pub lang: Language,
+    /// Chunk text.
+    pub text: String,
+    /// The chunk symbol's name and signature, empty if none.
+    pub name: String,
+    /// The chunk symbol's doc comment, empty if none.
+    pub doc: String,
 }
 
 /// A chunk as handed to the lexical index.

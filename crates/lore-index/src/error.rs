@@ -48,6 +48,18 @@ impl From<lore_search::Error> for Error {
     }
 }
 
+impl From<lore_embed::Error> for Error {
+    fn from(err: lore_embed::Error) -> Error {
+        Error::Store(err.into())
+    }
+}
+
+impl From<lore_vector::Error> for Error {
+    fn from(err: lore_vector::Error) -> Error {
+        Error::Store(err.into())
+    }
+}
+
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result, io};
 use crate::home::Home;
 use crate::pipeline::{IndexConfig, index_repo};
-use crate::query::{RepoIndex, SearchOptions};
+use crate::query::{RepoIndex, SearchMode, SearchOptions};
 
 /// One evaluation query and where its answer is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -186,6 +186,10 @@ pub struct QueryResult {
 /// What `lore eval` reports.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EvalReport {
+    /// The signals that ranked: `hybrid`, `lexical` or `vector`.
+    pub mode: &'static str,
+    /// Version of the ranking policy (hybrid mode).
+    pub policy_version: u32,
     /// Number of queries.
     pub queries: usize,
     /// File-level metrics.
@@ -198,10 +202,12 @@ pub struct EvalReport {
     pub results: Vec<QueryResult>,
 }
 
-/// Runs every query against `index` (top 10) and computes the metrics.
-pub fn evaluate(index: &RepoIndex, queries: &[EvalQuery]) -> Result<EvalReport> {
+/// Runs every query against `index` (top 10) in `mode` and computes the
+/// metrics.
+pub fn evaluate(index: &RepoIndex, queries: &[EvalQuery], mode: SearchMode) -> Result<EvalReport> {
     let options = SearchOptions {
         limit: 10,
+        mode,
         ..SearchOptions::default()
     };
     let mut results = Vec::with_capacity(queries.len());
@@ -231,6 +237,8 @@ pub fn evaluate(index: &RepoIndex, queries: &[EvalQuery]) -> Result<EvalReport> 
     }
     let latencies: Vec<f64> = results.iter().map(|r| r.ms).collect();
     Ok(EvalReport {
+        mode: mode.name(),
+        policy_version: index.policy().version,
         queries: results.len(),
         file: LevelMetrics::from_ranks(results.iter().map(|r| r.outcome.file_rank)),
         span: LevelMetrics::from_ranks(results.iter().map(|r| r.outcome.span_rank)),
@@ -244,8 +252,13 @@ pub fn evaluate(index: &RepoIndex, queries: &[EvalQuery]) -> Result<EvalReport> 
 
 /// `lore eval --from-docs`: samples `n` documented functions of the
 /// repository at `root` (already indexed in `home`), builds a scratch index
-/// with their doc comments blanked out, and evaluates on it.
-pub fn evaluate_from_docs(home: &Home, root: &Path, n: usize) -> Result<EvalReport> {
+/// with their doc comments blanked out, and evaluates on it in each mode.
+pub fn evaluate_from_docs(
+    home: &Home,
+    root: &Path,
+    n: usize,
+    modes: &[SearchMode],
+) -> Result<Vec<EvalReport>> {
     let index = RepoIndex::open(home, root)?;
     let docs = queries_from_docs(&index, n)?;
     if docs.queries.is_empty() {
@@ -266,7 +279,10 @@ pub fn evaluate_from_docs(home: &Home, root: &Path, n: usize) -> Result<EvalRepo
     let _span = tracing::info_span!("eval_index", queries = docs.queries.len()).entered();
     index_repo(&scratch_home, index.root(), &config, &())?;
     let masked = RepoIndex::open(&scratch_home, index.root())?;
-    evaluate(&masked, &docs.queries)
+    modes
+        .iter()
+        .map(|&mode| evaluate(&masked, &docs.queries, mode))
+        .collect()
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@
 //! next run's start.
 
 mod classify;
+mod embed;
 mod error;
 mod eval;
 mod home;
@@ -27,6 +28,7 @@ mod pipeline;
 mod query;
 mod walk;
 
+pub use embed::{EmbedConfig, EmbedReport};
 pub use error::{Error, Result};
 pub use eval::{
     DocQueries, EvalQuery, EvalReport, Latency, QueryResult, evaluate, evaluate_from_docs,
@@ -34,4 +36,4 @@ pub use eval::{
 };
 pub use home::{Home, RepoEntry};
 pub use pipeline::{IndexConfig, IndexReport, Progress, index_repo};
-pub use query::{RefHit, RepoIndex, RepoStatus, SearchHit, SearchOptions, SymbolHit};
+pub use query::{RefHit, RepoIndex, RepoStatus, SearchHit, SearchMode, SearchOptions, SymbolHit};

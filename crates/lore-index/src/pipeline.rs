@@ -17,6 +17,7 @@ use lore_syntax::ChunkLimits;
 use rayon::prelude::*;
 
 use crate::classify::{Verdict, classify, looks_binary};
+use crate::embed::{EmbedConfig, EmbedReport, refresh_vectors};
 use crate::error::{Error, Result, io};
 use crate::home::{Home, repo_key};
 use crate::walk::{Walked, walk};
@@ -34,6 +35,8 @@ pub struct IndexConfig {
     pub lexical: WriterConfig,
     /// Parser threads (0: one per core).
     pub threads: usize,
+    /// Vectors after the run.
+    pub embed: EmbedConfig,
     /// Line ranges (first, last) blanked out of files before parsing, by
     /// path. Line numbers are kept. `lore eval --from-docs` hides doc
     /// comments this way.
@@ -48,6 +51,7 @@ impl Default for IndexConfig {
             history: HistoryConfig::default(),
             lexical: WriterConfig::default(),
             threads: 0,
+            embed: EmbedConfig::default(),
             masks: HashMap::new(),
         }
     }
@@ -88,6 +92,10 @@ pub struct IndexReport {
     pub parsed_bytes: u64,
     /// HEAD commit recorded.
     pub head: Option<String>,
+    /// What the embedding step did, if it ran and succeeded.
+    pub embed: Option<EmbedReport>,
+    /// Why the embedding step failed; the index itself is committed.
+    pub embed_error: Option<String>,
 }
 
 impl IndexReport {
@@ -565,6 +573,16 @@ pub fn index_repo(
     prune_generations(&data_dir, &[generation, generation.saturating_sub(1)]);
 
     let head = store.meta()?.head;
+    let (mut embed, mut embed_error) = (None, None);
+    if config.embed.enabled {
+        match refresh_vectors(&data_dir, &mut store, &config.embed) {
+            Ok(report) => embed = Some(report),
+            Err(err) => {
+                tracing::warn!(cause = %err, "embedding failed; search stays lexical");
+                embed_error = Some(err.to_string());
+            }
+        }
+    }
     tracing::info!(
         ms = started.elapsed().as_millis() as u64,
         generation,
@@ -581,6 +599,8 @@ pub fn index_repo(
         parsed_lines,
         parsed_bytes,
         head,
+        embed,
+        embed_error,
     })
 }
 

@@ -1,23 +1,28 @@
 //! Reading an index: search, symbols, references, outlines and status, all
 //! from one consistent snapshot.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use globset::{Glob, GlobSetBuilder};
+use lore_core::embed::{Embedder, dot};
 use lore_core::store::{
-    LexicalQuery, LexicalSearcher, MetaStore, RepoMeta, SkippedFile, StoreStats, SymbolRow,
+    LexicalQuery, LexicalSearcher, MetaStore, RepoMeta, SkippedFile, StoreStats, StoredChunk,
+    SymbolRow,
 };
 use lore_core::{Language, RefKind, SymbolKind};
+use lore_embed::LearnedModel;
+use lore_retrieve::fusion::{Contribution, Feature, Features, Policy, rrf, top_per_group};
 use lore_search::{TantivyIndex, TantivySearcher};
 use lore_store::SqliteStore;
+use lore_vector::FlatVectors;
 
+use crate::embed::{keys, models_dir, vectors_dir};
 use crate::error::{Error, Result, io};
 use crate::home::{Home, repo_key};
 use crate::pipeline::generation_dir;
 
-/// At most this many chunks of one file in search results.
-const MAX_PER_FILE: usize = 3;
 /// Lines of context in a snippet.
 const SNIPPET_LINES: usize = 3;
 
@@ -28,6 +33,48 @@ pub struct RepoIndex {
     store: SqliteStore,
     lexical: TantivySearcher,
     meta: RepoMeta,
+    /// Loaded on first use: many commands never need them.
+    semantic: OnceLock<Option<Semantic>>,
+    policy: Policy,
+}
+
+/// The learned model and the vectors it produced.
+struct Semantic {
+    model: LearnedModel,
+    vectors: FlatVectors,
+}
+
+/// Which signals rank the results.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SearchMode {
+    /// Every signal, fused and scored by the policy (vectors if available).
+    #[default]
+    Hybrid,
+    /// BM25 only.
+    Lexical,
+    /// Vector similarity only.
+    Vector,
+}
+
+impl SearchMode {
+    /// Stable lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SearchMode::Hybrid => "hybrid",
+            SearchMode::Lexical => "lexical",
+            SearchMode::Vector => "vector",
+        }
+    }
+
+    /// Parses `hybrid`, `lexical` (or `bm25`) and `vector`.
+    pub fn from_name(name: &str) -> Option<SearchMode> {
+        match name {
+            "hybrid" => Some(SearchMode::Hybrid),
+            "lexical" | "bm25" => Some(SearchMode::Lexical),
+            "vector" | "semantic" => Some(SearchMode::Vector),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for RepoIndex {
@@ -47,6 +94,10 @@ pub struct SearchOptions {
     pub langs: Vec<Language>,
     /// Only paths matching this glob (relative to the root).
     pub path_glob: Option<String>,
+    /// Which signals rank the results.
+    pub mode: SearchMode,
+    /// Attach each feature's part in the score to every hit.
+    pub explain: bool,
 }
 
 /// A search result. Lines are 1-based and inclusive.
@@ -68,6 +119,9 @@ pub struct SearchHit {
     pub score: f32,
     /// The best-matching lines of the chunk.
     pub snippet: String,
+    /// Each feature's part in the score (with `--explain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain: Option<Vec<Contribution>>,
 }
 
 /// A symbol lookup result.
@@ -160,7 +214,41 @@ impl RepoIndex {
             store,
             lexical,
             meta,
+            semantic: OnceLock::new(),
+            policy: Policy::default(),
         })
+    }
+
+    /// The model and vectors named by this snapshot, if any; an unreadable
+    /// file degrades search to lexical with a warning.
+    fn semantic(&self) -> Option<&Semantic> {
+        self.semantic
+            .get_or_init(|| {
+                let vectors = self.store.get_meta(keys::VECTORS).ok()??;
+                let model = self.store.get_meta(keys::LEARNED).ok()??;
+                let load = || -> Result<Semantic> {
+                    let model = LearnedModel::load(&models_dir(&self.data_dir).join(&model))?;
+                    let vectors = FlatVectors::load(&vectors_dir(&self.data_dir).join(&vectors))?;
+                    Ok(Semantic { model, vectors })
+                };
+                match load() {
+                    Ok(s) if s.vectors.model_id() == s.model.model_id() => Some(s),
+                    Ok(_) => {
+                        tracing::warn!("vectors and model disagree; search is lexical only");
+                        None
+                    }
+                    Err(err) => {
+                        tracing::warn!(cause = %err, "vectors unavailable; search is lexical only");
+                        None
+                    }
+                }
+            })
+            .as_ref()
+    }
+
+    /// The ranking policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// The repository root.
@@ -173,47 +261,139 @@ impl RepoIndex {
         &self.store
     }
 
-    /// Lexical search over chunks.
+    /// Search over chunks: lexical, vector or both fused (see [`SearchMode`]).
     pub fn search(&self, query: &str, options: &SearchOptions) -> Result<Vec<SearchHit>> {
         let limit = options.limit.max(1);
+        let policy = &self.policy;
+        let max_per_file = policy.max_per_file;
         let paths = match &options.path_glob {
             Some(glob) => Some(self.matching_paths(glob)?),
             None => None,
         };
-        let lexical_query = LexicalQuery {
-            text: query.to_owned(),
-            limit: limit * MAX_PER_FILE + 16,
-            langs: options.langs.clone(),
-            paths,
+        let wanted = policy.candidates_per_signal.max(limit * max_per_file + 16);
+        let semantic = match options.mode {
+            SearchMode::Lexical => None,
+            _ => self.semantic(),
         };
-        let hits = self.lexical.search(&lexical_query)?;
-        let scores: HashMap<u64, f32> = hits.iter().map(|h| (h.chunk_id, h.score)).collect();
-        let ids: Vec<u64> = hits.iter().map(|h| h.chunk_id).collect();
-        let chunks = self.store.chunks(&ids)?;
-        let terms: Vec<String> = lore_core::tokens::token_texts(query);
-        let mut per_file: HashMap<String, usize> = HashMap::new();
-        let mut out = Vec::with_capacity(limit);
-        for chunk in chunks {
-            let seen = per_file.entry(chunk.path.clone()).or_default();
-            if *seen >= MAX_PER_FILE {
-                continue;
+
+        let lexical: Vec<(u64, f32)> = if options.mode == SearchMode::Vector {
+            Vec::new()
+        } else {
+            let lexical_query = LexicalQuery {
+                text: query.to_owned(),
+                limit: wanted,
+                langs: options.langs.clone(),
+                paths: paths.clone(),
+            };
+            self.lexical
+                .search(&lexical_query)?
+                .into_iter()
+                .map(|h| (h.chunk_id, h.score))
+                .collect()
+        };
+        let query_vector = semantic.map(|s| s.model.embed_one(query));
+        let vector: Vec<(u64, f32)> = match (semantic, &query_vector) {
+            (Some(s), Some(q)) if q.iter().any(|&x| x != 0.0) => {
+                // Filters apply after the scan; take extra to make up for them.
+                let filtered = !options.langs.is_empty() || paths.is_some();
+                let k = if filtered { wanted * 4 } else { wanted };
+                s.vectors.search(q, k, |_| true)
             }
-            *seen += 1;
-            out.push(SearchHit {
-                snippet: snippet(&chunk.text, &terms),
-                path: chunk.path,
-                start_line: chunk.start_line,
-                end_line: chunk.end_line,
-                symbol: chunk.symbol,
-                kind: chunk.kind.map(|k| k.name().to_owned()),
-                lang: chunk.lang.name().to_owned(),
-                score: scores.get(&chunk.id).copied().unwrap_or(0.0),
-            });
-            if out.len() == limit {
-                break;
+            _ => Vec::new(),
+        };
+
+        let mut ids: Vec<u64> = lexical.iter().chain(&vector).map(|&(id, _)| id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let path_set: Option<HashSet<&str>> = paths
+            .as_ref()
+            .map(|p| p.iter().map(String::as_str).collect());
+        let chunks: HashMap<u64, StoredChunk> = self
+            .store
+            .chunks(&ids)?
+            .into_iter()
+            .filter(|c| options.langs.is_empty() || options.langs.contains(&c.lang))
+            .filter(|c| {
+                path_set
+                    .as_ref()
+                    .is_none_or(|p| p.contains(c.path.as_str()))
+            })
+            .map(|c| (c.id, c))
+            .collect();
+        let lexical: Vec<(u64, f32)> = lexical
+            .into_iter()
+            .filter(|(id, _)| chunks.contains_key(id))
+            .collect();
+        let vector: Vec<(u64, f32)> = vector
+            .into_iter()
+            .filter(|(id, _)| chunks.contains_key(id))
+            .take(wanted)
+            .collect();
+
+        let terms: Vec<String> = lore_core::tokens::token_texts(query);
+        let mut features: HashMap<u64, Features> = HashMap::new();
+        let best_bm25 = lexical.iter().map(|&(_, s)| s).fold(0.0f32, f32::max);
+        let lexical_ids: Vec<u64> = lexical.iter().map(|&(id, _)| id).collect();
+        let vector_ids: Vec<u64> = vector.iter().map(|&(id, _)| id).collect();
+        let fused = rrf(&[&lexical_ids, &vector_ids], policy.rrf_k);
+        let words = query_words(&terms);
+        for (&id, &rrf_score) in &fused {
+            let chunk = &chunks[&id];
+            let f = features.entry(id).or_default();
+            f.set(Feature::Rrf, rrf_score);
+            if let (Some(s), Some(q)) = (semantic, &query_vector)
+                && let Some(v) = s.vectors.get(id)
+            {
+                f.set(Feature::Vector, f64::from(dot(q, v).max(0.0)));
+            }
+            f.set(
+                Feature::Name,
+                coverage(&words, chunk.symbol.as_deref().unwrap_or("")),
+            );
+            f.set(Feature::Path, coverage(&words, &chunk.path));
+        }
+        for &(id, score) in &lexical {
+            if best_bm25 > 0.0 {
+                features
+                    .entry(id)
+                    .or_default()
+                    .set(Feature::Lexical, f64::from(score / best_bm25));
             }
         }
-        Ok(out)
+
+        let scored: Vec<(u64, f64)> = match options.mode {
+            SearchMode::Lexical => lexical.iter().map(|&(id, s)| (id, f64::from(s))).collect(),
+            SearchMode::Vector => vector.iter().map(|&(id, s)| (id, f64::from(s))).collect(),
+            SearchMode::Hybrid => features
+                .iter()
+                .map(|(&id, f)| (id, f.score(policy).0))
+                .collect(),
+        };
+        let top = top_per_group(scored, |id| chunks[&id].path.as_str(), max_per_file, limit);
+        Ok(top
+            .into_iter()
+            .map(|(id, score)| {
+                let chunk = &chunks[&id];
+                SearchHit {
+                    snippet: snippet(&chunk.text, &terms),
+                    path: chunk.path.clone(),
+                    start_line: chunk.start_line,
+                    end_line: chunk.end_line,
+                    symbol: chunk.symbol.clone(),
+                    kind: chunk.kind.map(|k| k.name().to_owned()),
+                    lang: chunk.lang.name().to_owned(),
+                    score: score as f32,
+                    explain: options.explain.then(|| {
+                        features
+                            .get(&id)
+                            .cloned()
+                            .unwrap_or_default()
+                            .score(policy)
+                            .1
+                    }),
+                }
+            })
+            .collect())
     }
 
     fn matching_paths(&self, glob: &str) -> Result<Vec<String>> {
@@ -483,6 +663,28 @@ fn dir_size(dir: &Path) -> Result<u64> {
         };
     }
     Ok(total)
+}
+
+/// The distinct query words worth matching against names and paths.
+fn query_words(terms: &[String]) -> Vec<&str> {
+    let mut words: Vec<&str> = terms
+        .iter()
+        .map(String::as_str)
+        .filter(|t| t.len() >= 3)
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+/// Share of `words` among the tokens of `text` (a symbol or a path).
+fn coverage(words: &[&str], text: &str) -> f64 {
+    if words.is_empty() || text.is_empty() {
+        return 0.0;
+    }
+    let tokens: HashSet<String> = lore_core::tokens::token_texts(text).into_iter().collect();
+    let found = words.iter().filter(|w| tokens.contains(**w)).count();
+    found as f64 / words.len() as f64
 }
 
 #[cfg(test)]

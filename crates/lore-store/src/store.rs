@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use lore_core::store::{
-    FileRecord, FileState, HistoryUpdate, MetaStore, MetaWriter, RefRow, RepoMeta, RunSummary,
-    SkippedFile, StoreStats, StoredChunk, SymbolRow,
+    ChunkText, FileRecord, FileState, HistoryUpdate, MetaStore, MetaWriter, RefRow, RepoMeta,
+    RunSummary, SkippedFile, StoreStats, StoredChunk, SymbolRow,
 };
 use lore_core::{Language, RefKind, SymbolKind};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, params};
@@ -463,6 +463,48 @@ impl MetaStore for SqliteStore {
 
     fn outline(&self, path: &str) -> lore_core::Result<Vec<SymbolRow>> {
         Ok(self.symbols_where("f.path = ?1 ORDER BY s.start_line, s.id", &[&path])?)
+    }
+
+    fn get_meta(&self, key: &str) -> lore_core::Result<Option<String>> {
+        Ok(self.meta_value(key)?)
+    }
+
+    fn set_meta(&mut self, pairs: &[(&str, Option<&str>)]) -> lore_core::Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx("begin meta write")?;
+        for (key, value) in pairs {
+            match value {
+                Some(value) => tx.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
+                    [key, value],
+                ),
+                None => tx.execute("DELETE FROM meta WHERE key = ?1", [key]),
+            }
+            .ctx("write meta")?;
+        }
+        tx.commit().ctx("commit meta")?;
+        Ok(())
+    }
+
+    fn chunk_texts(&self) -> lore_core::Result<Vec<ChunkText>> {
+        Ok(self.rows(
+            "SELECT c.id, f.lang, c.text, coalesce(s.name || ' ' || s.signature, ''), coalesce(s.doc, '')
+             FROM chunks c JOIN files f ON f.id = c.file_id
+             LEFT JOIN symbols s ON s.id = c.symbol_id ORDER BY c.id",
+            [],
+            |r| {
+                Ok(ChunkText {
+                    id: r.get::<_, i64>(0)? as u64,
+                    lang: lang_of(&r.get::<_, String>(1)?)?,
+                    text: r.get(2)?,
+                    name: r.get(3)?,
+                    doc: r.get(4)?,
+                })
+            },
+            "read chunk texts",
+        )?)
     }
 
     fn documented_symbols(&self, kinds: &[SymbolKind]) -> lore_core::Result<Vec<SymbolRow>> {

@@ -107,6 +107,12 @@ pub struct SearchArgs {
     /// Only paths matching this glob, e.g. 'src/**/*.rs' or '*.py'.
     #[arg(long = "path", value_name = "GLOB")]
     pub path_glob: Option<String>,
+    /// Ranking signals: hybrid (all, fused), lexical (BM25) or vector.
+    #[arg(long, default_value = "hybrid", value_name = "MODE")]
+    pub mode: String,
+    /// Show each ranking feature's part in every result's score.
+    #[arg(long)]
+    pub explain: bool,
     #[command(flatten)]
     pub json: JsonArg,
 }
@@ -172,6 +178,10 @@ pub struct EvalArgs {
     /// Number of queries to build.
     #[arg(long, default_value_t = 300, value_name = "N")]
     pub n: usize,
+    /// Ranking modes to evaluate, comma-separated: hybrid, lexical, vector.
+    /// With several, the JSON output is an array of reports.
+    #[arg(long, default_value = "hybrid", value_name = "MODES")]
+    pub mode: String,
     /// Write the query set used to this JSONL file.
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,

@@ -47,6 +47,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 limit: args.limit,
                 langs,
                 path_glob: args.path_glob,
+                mode: parse_mode(&args.mode)?,
+                explain: args.explain,
             };
             let hits = index.search(&args.query.join(" "), &options)?;
             if args.json.json {
@@ -68,6 +70,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 )?;
                 for line in hit.snippet.lines() {
                     writeln!(out, "    {line}")?;
+                }
+                if let Some(parts) = &hit.explain {
+                    let shown: Vec<String> = parts
+                        .iter()
+                        .filter(|p| p.value != 0.0)
+                        .map(|p| {
+                            format!(
+                                "{} {:.3}×{} = {:.3}",
+                                p.feature.name(),
+                                p.value,
+                                p.weight,
+                                p.contribution
+                            )
+                        })
+                        .collect();
+                    writeln!(out, "    why: {}", shown.join(" + "))?;
                 }
             }
         }
@@ -162,28 +180,36 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Eval(args) => {
+            let modes = args
+                .mode
+                .split(',')
+                .map(|m| parse_mode(m.trim()))
+                .collect::<Result<Vec<_>>>()?;
             let index = open(&home, g)?;
-            let report = if args.from_docs {
+            let reports = if args.from_docs {
                 let root = index.root().to_owned();
                 drop(index);
-                let report = lore_index::evaluate_from_docs(&home, &root, args.n)?;
-                if let Some(save) = &args.save {
-                    save_queries(save, &report)?;
-                }
-                report
+                lore_index::evaluate_from_docs(&home, &root, args.n, &modes)?
             } else {
                 let file = args.file.as_deref().expect("clap requires a source");
                 let queries = lore_index::load_queries(file)?;
-                let report = lore_index::evaluate(&index, &queries)?;
-                if let Some(save) = &args.save {
-                    save_queries(save, &report)?;
-                }
-                report
+                modes
+                    .iter()
+                    .map(|&mode| lore_index::evaluate(&index, &queries, mode))
+                    .collect::<lore_index::Result<Vec<_>>>()?
             };
-            if args.json.json {
-                return print_json(&report);
+            if let (Some(save), Some(first)) = (&args.save, reports.first()) {
+                save_queries(save, first)?;
             }
-            print_eval(&report)?;
+            if args.json.json {
+                return match reports.as_slice() {
+                    [one] => print_json(one),
+                    many => print_json(&many),
+                };
+            }
+            for report in &reports {
+                print_eval(report)?;
+            }
         }
         Command::Forget(args) => match home.forget(&args.path)? {
             Some(dir) => {
@@ -243,6 +269,11 @@ fn open(home: &Home, g: &GlobalArgs) -> Result<RepoIndex> {
     Ok(RepoIndex::open(home, &root)?)
 }
 
+fn parse_mode(mode: &str) -> Result<lore_index::SearchMode> {
+    lore_index::SearchMode::from_name(mode)
+        .with_context(|| format!("unknown mode {mode:?}; expected hybrid, lexical or vector"))
+}
+
 fn parse_kind(kind: Option<&str>) -> Result<Option<SymbolKind>> {
     kind.map(|k| {
         SymbolKind::from_name(k).with_context(|| {
@@ -268,7 +299,11 @@ fn save_queries(path: &std::path::Path, report: &lore_index::EvalReport) -> Resu
 
 fn print_eval(report: &lore_index::EvalReport) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "queries {}", report.queries)?;
+    writeln!(
+        out,
+        "mode {}  policy v{}  queries {}",
+        report.mode, report.policy_version, report.queries
+    )?;
     writeln!(out, "level   R@1    R@5    R@10   MRR@10")?;
     for (name, m) in [("file", &report.file), ("span", &report.span)] {
         writeln!(

@@ -254,6 +254,8 @@ pub trait MetaStore {
     fn get_meta(&self, key: &str) -> Result<Option<String>>;
     /// Sets (or, with `None`, removes) metadata values in one transaction.
     fn set_meta(&mut self, pairs: &[(&str, Option<&str>)]) -> Result<()>;
+    /// Every chunk id, ascending.
+    fn chunk_ids(&self) -> Result<Vec<u64>>;
     /// Every chunk with its text and its symbol's name, signature and doc,
     /// in id order: the input of embedders.
     fn chunk_texts(&self) -> Result<Vec<ChunkText>>;

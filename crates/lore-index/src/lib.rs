@@ -36,4 +36,6 @@ pub use eval::{
 };
 pub use home::{Home, RepoEntry};
 pub use pipeline::{IndexConfig, IndexReport, Progress, index_repo};
-pub use query::{RefHit, RepoIndex, RepoStatus, SearchHit, SearchMode, SearchOptions, SymbolHit};
+pub use query::{
+    RefHit, RepoIndex, RepoStatus, SearchHit, SearchMode, SearchOptions, SemanticStatus, SymbolHit,
+};

@@ -188,6 +188,21 @@ pub struct RepoStatus {
     pub index_bytes: u64,
     /// Skipped files.
     pub skipped: Vec<SkippedFile>,
+    /// Vector search state.
+    pub semantic: SemanticStatus,
+}
+
+/// Whether vector search is ready.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SemanticStatus {
+    /// `ready`, `partial` (some chunks have no vector yet) or `lexical only`.
+    pub state: &'static str,
+    /// Model of the vectors.
+    pub model: Option<String>,
+    /// Chunks with a vector.
+    pub embedded: u64,
+    /// Chunks without one.
+    pub pending: u64,
 }
 
 impl RepoIndex {
@@ -537,6 +552,36 @@ impl RepoIndex {
             lexical_docs: self.lexical.num_docs(),
             index_bytes: dir_size(&self.data_dir)?,
             skipped: self.store.skipped()?,
+            semantic: self.semantic_status()?,
+        })
+    }
+
+    fn semantic_status(&self) -> Result<SemanticStatus> {
+        let chunks = self.store.stats()?.chunks;
+        Ok(match self.semantic() {
+            Some(s) => {
+                let ids = self.store.chunk_ids()?;
+                let embedded = ids
+                    .iter()
+                    .filter(|&&id| s.vectors.get(id).is_some())
+                    .count() as u64;
+                SemanticStatus {
+                    state: if embedded >= chunks {
+                        "ready"
+                    } else {
+                        "partial"
+                    },
+                    model: Some(s.vectors.model_id().to_owned()),
+                    embedded,
+                    pending: chunks.saturating_sub(embedded),
+                }
+            }
+            None => SemanticStatus {
+                state: "lexical only",
+                model: None,
+                embedded: 0,
+                pending: chunks,
+            },
         })
     }
 

@@ -488,6 +488,15 @@ impl MetaStore for SqliteStore {
         Ok(())
     }
 
+    fn chunk_ids(&self) -> lore_core::Result<Vec<u64>> {
+        Ok(self.rows(
+            "SELECT id FROM chunks ORDER BY id",
+            [],
+            |r| Ok(r.get::<_, i64>(0)? as u64),
+            "read chunk ids",
+        )?)
+    }
+
     fn chunk_texts(&self) -> lore_core::Result<Vec<ChunkText>> {
         Ok(self.rows(
             "SELECT c.id, f.lang, c.text, coalesce(s.name || ' ' || s.signature, ''), coalesce(s.doc, '')

@@ -371,6 +371,8 @@ fn print_index_report(report: &lore_index::IndexReport, as_json: bool, quiet: bo
             "head": report.head,
             "duration_ms": s.duration_ms,
             "parsed_lines": report.parsed_lines,
+            "embed": report.embed,
+            "embed_error": report.embed_error,
         });
         print_json(&value)?;
         return Ok(());
@@ -423,6 +425,19 @@ fn print_index_report(report: &lore_index::IndexReport, as_json: bool, quiet: bo
             report.syntax_errors.len()
         )?;
     }
+    if let Some(e) = &report.embed {
+        writeln!(
+            out,
+            "  vectors: {} embedded, {} reused{} ({})",
+            e.embedded,
+            e.reused,
+            if e.trained { ", model trained" } else { "" },
+            e.model
+        )?;
+    }
+    if let Some(err) = &report.embed_error {
+        writeln!(out, "  vectors not updated, search stays lexical: {err}")?;
+    }
     if !report.skipped.is_empty() {
         writeln!(out, "  see `lore status --errors` for skipped files")?;
     }
@@ -452,6 +467,7 @@ fn print_status(index: &RepoIndex, errors: bool, as_json: bool) -> Result<()> {
             "references": st.stats.refs,
             "chunks": st.stats.chunks,
             "lexical_docs": st.lexical_docs,
+            "semantic": st.semantic,
             "commits": st.stats.commits,
             "files_with_syntax_errors": st.stats.files_with_syntax_errors,
             "skipped": st.stats.skipped_per_reason.iter().map(|(r, n)| json!({"reason": r, "files": n})).collect::<Vec<_>>(),
@@ -491,6 +507,15 @@ fn print_status(index: &RepoIndex, errors: bool, as_json: bool) -> Result<()> {
         "symbols     {}   references {}   chunks {}   commits {}",
         st.stats.symbols, st.stats.refs, st.stats.chunks, st.stats.commits
     )?;
+    let sem = &st.semantic;
+    match &sem.model {
+        Some(model) => writeln!(
+            out,
+            "search      lexical + vectors ({}; {model}; {} embedded, {} pending)",
+            sem.state, sem.embedded, sem.pending
+        )?,
+        None => writeln!(out, "search      lexical only (no vectors yet)")?,
+    }
     if st.stats.files_with_syntax_errors > 0 {
         writeln!(
             out,

@@ -1,0 +1,127 @@
+//! Hybrid search: vectors after indexing, fusion with `--explain`, vector
+//! reuse across runs, and the semantic state in `lore status`.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn repo() -> TestRepo {
+    let repo = TestRepo::new();
+    for i in 0..6 {
+        repo.write(
+            &format!("net/client_{i}.py"),
+            format!(
+                "def send_with_retries_{i}(session, request):\n    \"\"\"Give up after too many attempts.\"\"\"\n    for attempt in range(MAX_ATTEMPTS):\n        if session.send(request):\n            return True\n        backoff(attempt)\n    return False\n"
+            ),
+        );
+        repo.write(
+            &format!("time/dates_{i}.py"),
+            format!(
+                "def parse_day_{i}(text):\n    \"\"\"Read a calendar day from a string.\"\"\"\n    year, month, day = text.split('-')\n    return make_date(year, month, day)\n"
+            ),
+        );
+    }
+    repo.commit("Initial");
+    repo
+}
+
+fn data_files(repo: &TestRepo, sub: &str) -> Vec<String> {
+    let repos = repo.home().join("repos");
+    let dir = std::fs::read_dir(&repos)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let mut names: Vec<String> = std::fs::read_dir(dir.join(sub))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn vectors_are_built_reused_and_reported() {
+    let repo = repo();
+    let report = json(&repo, &["index"]);
+    let embed = &report["embed"];
+    assert_eq!(embed["trained"], true, "{report}");
+    assert_eq!(embed["reused"], 0);
+    let embedded = embed["embedded"].as_u64().unwrap();
+    assert!(embedded >= 12, "{report}");
+    assert_eq!(data_files(&repo, "vectors"), ["v1.bin"]);
+
+    let status = json(&repo, &["status"]);
+    assert_eq!(status["semantic"]["state"], "ready", "{status}");
+    assert_eq!(status["semantic"]["pending"], 0);
+
+    // Nothing changed: no new vector file.
+    let report = json(&repo, &["index"]);
+    assert_eq!(report["embed"]["embedded"], 0, "{report}");
+    assert_eq!(data_files(&repo, "vectors"), ["v1.bin"]);
+
+    // One file changed: its chunks are embedded, the rest reused.
+    repo.write(
+        "time/dates_0.py",
+        "def parse_day_0(text):\n    return text\n",
+    );
+    let report = json(&repo, &["index"]);
+    let embed = &report["embed"];
+    assert_eq!(embed["trained"], false, "{report}");
+    assert!(embed["embedded"].as_u64().unwrap() >= 1, "{report}");
+    assert!(
+        embed["reused"].as_u64().unwrap() >= embedded - 2,
+        "{report}"
+    );
+    // The previous file stays for readers that opened before the switch.
+    assert_eq!(data_files(&repo, "vectors"), ["v1.bin", "v2.bin"]);
+}
+
+#[test]
+fn explain_shows_each_feature_and_sums_to_the_score() {
+    let repo = repo();
+    ok(lore(&repo).arg("index"));
+    let hits = json(&repo, &["search", "give up attempts", "--explain"]);
+    let hits = hits.as_array().unwrap();
+    assert!(!hits.is_empty());
+    for hit in hits {
+        let parts = hit["explain"].as_array().expect("explain");
+        let names: Vec<&str> = parts
+            .iter()
+            .map(|p| p["feature"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["rrf", "lexical", "vector", "name", "path", "graph"]);
+        let sum: f64 = parts
+            .iter()
+            .map(|p| p["contribution"].as_f64().unwrap())
+            .sum();
+        let score = hit["score"].as_f64().unwrap();
+        assert!((sum - score).abs() < 1e-3 * score.abs().max(1.0), "{hit}");
+    }
+    assert!(
+        hits[0]["path"].as_str().unwrap().starts_with("net/"),
+        "{hits:?}"
+    );
+    // Without --explain the field is absent (the JSON contract is unchanged).
+    let plain = json(&repo, &["search", "give up attempts"]);
+    assert_eq!(plain[0].get("explain"), None);
+}
+
+#[test]
+fn vector_mode_ranks_by_the_learned_model() {
+    let repo = repo();
+    ok(lore(&repo).arg("index"));
+    // Ranked by the learned vectors alone.
+    let hits = json(&repo, &["search", "--mode", "vector", "calendar string"]);
+    let first = hits[0]["path"].as_str().unwrap();
+    assert!(first.starts_with("time/"), "{hits}");
+    let err = fails(lore(&repo).args(["search", "--mode", "psychic", "x"]));
+    assert!(String::from_utf8_lossy(&err.stderr).contains("unknown mode"));
+    assert_ne!(
+        json(&repo, &["search", "--mode", "lexical", "attempt"]),
+        Value::Null
+    );
+}

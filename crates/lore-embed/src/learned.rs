@@ -26,7 +26,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::linalg::{Csr, gaussian, gram, mul_small, orthonormalize, symmetric_eigen};
 
-const MAGIC: &[u8; 8] = b"LOREWV01";
+const MAGIC: &[u8; 8] = b"LOREWV02";
 
 /// One training text: a chunk, and the symbol it belongs to if any.
 #[derive(Clone, Copy, Debug, Default)]
@@ -246,6 +246,7 @@ impl LearnedModel {
         LearnedModel::from_parts(config.dims, vocab, idf, word_vectors)
     }
 
+    /// A trained model; its id is a hash of its contents.
     fn from_parts(
         dims: usize,
         vocab: HashMap<String, u32>,
@@ -260,7 +261,7 @@ impl LearnedModel {
             vectors,
         };
         let mut bytes = Vec::new();
-        model.write_to(&mut bytes).expect("writing to memory");
+        model.write_body(&mut bytes).expect("writing to memory");
         let hash = blake3::hash(&bytes).to_hex();
         model.id = format!("learned:v1:{}", &hash[..16]);
         model
@@ -295,10 +296,10 @@ impl LearnedModel {
         out
     }
 
-    fn write_to(&self, out: &mut impl Write) -> std::io::Result<()> {
+    /// Everything but the magic and the id.
+    fn write_body(&self, out: &mut impl Write) -> std::io::Result<()> {
         let mut words: Vec<(&String, &u32)> = self.vocab.iter().collect();
         words.sort_by_key(|(_, id)| **id);
-        out.write_all(MAGIC)?;
         out.write_all(&(self.dims as u32).to_le_bytes())?;
         out.write_all(&(words.len() as u32).to_le_bytes())?;
         for (word, id) in words {
@@ -306,10 +307,21 @@ impl LearnedModel {
             out.write_all(word.as_bytes())?;
             out.write_all(&self.idf[*id as usize].to_le_bytes())?;
         }
-        for x in &self.vectors {
-            out.write_all(&x.to_le_bytes())?;
+        if cfg!(target_endian = "little") {
+            out.write_all(bytemuck::cast_slice(&self.vectors))?;
+        } else {
+            for x in &self.vectors {
+                out.write_all(&x.to_le_bytes())?;
+            }
         }
         Ok(())
+    }
+
+    fn write_to(&self, out: &mut impl Write) -> std::io::Result<()> {
+        out.write_all(MAGIC)?;
+        out.write_all(&(self.id.len() as u16).to_le_bytes())?;
+        out.write_all(self.id.as_bytes())?;
+        self.write_body(out)
     }
 
     /// Writes the model to `path` atomically (temporary file, fsync, rename).
@@ -346,6 +358,12 @@ impl LearnedModel {
         if r.take(8) != Some(MAGIC.as_slice()) {
             return Err(corrupt("not a learned model"));
         }
+        let id_len = r.u16().ok_or_else(|| corrupt("header"))? as usize;
+        let id = r
+            .take(id_len)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .ok_or_else(|| corrupt("header"))?
+            .to_owned();
         let dims = r.u32().ok_or_else(|| corrupt("header"))? as usize;
         let n = r.u32().ok_or_else(|| corrupt("header"))? as usize;
         let mut vocab = HashMap::with_capacity(n);
@@ -359,14 +377,23 @@ impl LearnedModel {
             vocab.insert(word.to_owned(), id as u32);
             idf.push(r.f32().ok_or_else(|| corrupt("vocabulary"))?);
         }
-        let mut vectors = Vec::with_capacity(n * dims);
-        for _ in 0..n * dims {
-            vectors.push(r.f32().ok_or_else(|| corrupt("vectors"))?);
-        }
+        let raw = r
+            .take(n.saturating_mul(dims).saturating_mul(4))
+            .ok_or_else(|| corrupt("vectors"))?;
         if r.pos != bytes.len() {
             return Err(corrupt("trailing bytes"));
         }
-        Ok(LearnedModel::from_parts(dims, vocab, idf, vectors))
+        let vectors: Vec<f32> = raw
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        Ok(LearnedModel {
+            id,
+            dims,
+            vocab,
+            idf,
+            vectors,
+        })
     }
 }
 

@@ -198,11 +198,16 @@ impl FlatVectors {
             out.write_all(self.model_id.as_bytes())?;
             out.write_all(&(self.dims as u32).to_le_bytes())?;
             out.write_all(&(self.ids.len() as u64).to_le_bytes())?;
-            for id in &self.ids {
-                out.write_all(&id.to_le_bytes())?;
-            }
-            for x in &self.data {
-                out.write_all(&x.to_le_bytes())?;
+            if cfg!(target_endian = "little") {
+                out.write_all(bytemuck::cast_slice(&self.ids))?;
+                out.write_all(bytemuck::cast_slice(&self.data))?;
+            } else {
+                for id in &self.ids {
+                    out.write_all(&id.to_le_bytes())?;
+                }
+                for x in &self.data {
+                    out.write_all(&x.to_le_bytes())?;
+                }
             }
             out.flush()
         })()
@@ -214,49 +219,55 @@ impl FlatVectors {
 
     /// Reads a file written by [`FlatVectors::save`].
     pub fn load(path: &Path) -> Result<FlatVectors> {
-        let mut bytes = Vec::new();
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .map_err(|source| Error::Io {
-                path: path.to_owned(),
-                source,
-            })?;
+        let io = |source| Error::Io {
+            path: path.to_owned(),
+            source,
+        };
         let corrupt = |what| Error::Corrupt {
             path: path.to_owned(),
             what,
         };
-        let mut pos = 0usize;
-        let mut take = |n: usize| -> Option<&[u8]> {
-            let out = bytes.get(pos..pos + n)?;
-            pos += n;
-            Some(out)
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        let size = file.metadata().map_err(io)?.len();
+        let mut reader = std::io::BufReader::new(&mut file);
+        let mut read = |buf: &mut [u8], what| -> Result<()> {
+            reader.read_exact(buf).map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => corrupt(what),
+                _ => io(e),
+            })
         };
-        if take(8) != Some(MAGIC.as_slice()) {
+        let mut magic = [0u8; 8];
+        read(&mut magic, "header")?;
+        if &magic != MAGIC {
             return Err(corrupt("not a vector file"));
         }
-        let len = u32::from_le_bytes(take(4).ok_or(corrupt("header"))?.try_into().unwrap());
-        let model_id = std::str::from_utf8(take(len as usize).ok_or(corrupt("header"))?)
-            .map_err(|_| corrupt("model id"))?
-            .to_owned();
-        let dims =
-            u32::from_le_bytes(take(4).ok_or(corrupt("header"))?.try_into().unwrap()) as usize;
-        let n = u64::from_le_bytes(take(8).ok_or(corrupt("header"))?.try_into().unwrap()) as usize;
-        let id_bytes = take(n.checked_mul(8).ok_or(corrupt("header"))?).ok_or(corrupt("ids"))?;
-        let ids: Vec<u64> = id_bytes
-            .chunks_exact(8)
-            .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
-            .collect();
-        let data_len = n
-            .checked_mul(dims)
-            .and_then(|x| x.checked_mul(4))
-            .ok_or(corrupt("header"))?;
-        let data: Vec<f32> = take(data_len)
-            .ok_or(corrupt("vectors"))?
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect();
-        if pos != bytes.len() {
-            return Err(corrupt("trailing bytes"));
+        let mut u32_buf = [0u8; 4];
+        read(&mut u32_buf, "header")?;
+        let len = u32::from_le_bytes(u32_buf) as usize;
+        if len as u64 > size {
+            return Err(corrupt("header"));
+        }
+        let mut model = vec![0u8; len];
+        read(&mut model, "header")?;
+        let model_id = String::from_utf8(model).map_err(|_| corrupt("model id"))?;
+        read(&mut u32_buf, "header")?;
+        let dims = u32::from_le_bytes(u32_buf) as usize;
+        let mut u64_buf = [0u8; 8];
+        read(&mut u64_buf, "header")?;
+        let n = u64::from_le_bytes(u64_buf) as usize;
+        let expected = (8 + 4 + len + 4 + 8) as u64 + n as u64 * 8 + (n as u64 * dims as u64) * 4;
+        if expected != size {
+            return Err(corrupt("size does not match the header"));
+        }
+        // Read straight into the typed buffers (the format is little-endian).
+        let mut ids = vec![0u64; n];
+        read(bytemuck::cast_slice_mut(&mut ids), "ids")?;
+        let mut data = vec![0f32; n * dims];
+        read(bytemuck::cast_slice_mut(&mut data), "vectors")?;
+        if cfg!(target_endian = "big") {
+            ids.iter_mut().for_each(|x| *x = u64::from_le(*x));
+            data.iter_mut()
+                .for_each(|x| *x = f32::from_bits(u32::from_le(x.to_bits())));
         }
         if ids.windows(2).any(|w| w[0] >= w[1]) {
             return Err(corrupt("ids out of order"));

@@ -89,6 +89,9 @@ pub struct IndexArgs {
     /// Most git commits read on a first run.
     #[arg(long, default_value_t = 20_000, value_name = "N")]
     pub max_commits: usize,
+    /// Do not compute vectors (search stays lexical until a run with them).
+    #[arg(long)]
+    pub no_vectors: bool,
     #[command(flatten)]
     pub json: JsonArg,
 }

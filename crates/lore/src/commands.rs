@@ -29,6 +29,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 ..IndexConfig::default()
             };
             config.history.max_commits = args.max_commits;
+            config.embed.enabled = !args.no_vectors;
             if let Some(threads) = args.threads {
                 config.threads = threads;
             }

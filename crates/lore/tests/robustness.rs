@@ -33,6 +33,12 @@ fn finds(repo: &TestRepo, query: &str) -> bool {
         .is_empty()
 }
 
+/// Runs `lore index` with the `LORE_FAULT` hook set to `point`; the run
+/// must abort there.
+fn crash_at(repo: &TestRepo, point: &str) {
+    fails(lore(repo).arg("index").env("LORE_FAULT", point));
+}
+
 /// True if a search for `name` returns the chunk of the function `name`.
 fn defines(repo: &TestRepo, name: &str) -> bool {
     json(repo, &["search", name, "-k", "3"])
@@ -46,12 +52,7 @@ fn defines(repo: &TestRepo, name: &str) -> bool {
 fn crash_before_switch_keeps_previous_index() {
     let repo = small_repo();
     add_many(&repo, 5);
-    let out = lore(&repo)
-        .arg("index")
-        .env("LORE_FAULT", "after-lexical-commit")
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "the fault point must abort the run");
+    crash_at(&repo, "after-lexical-commit");
     // The previous index is intact and consistent.
     assert!(finds(&repo, "old_marker_function"));
     assert!(!defines(&repo, "fresh_fn_3"));
@@ -67,12 +68,7 @@ fn crash_before_switch_keeps_previous_index() {
 fn crash_after_switch_keeps_new_index() {
     let repo = small_repo();
     add_many(&repo, 5);
-    let out = lore(&repo)
-        .arg("index")
-        .env("LORE_FAULT", "after-store-commit")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    crash_at(&repo, "after-store-commit");
     assert!(defines(&repo, "fresh_fn_3"));
     let report = json(&repo, &["index"]);
     assert_eq!(
@@ -94,12 +90,7 @@ fn crash_during_a_first_run_leaves_no_index_then_recovers() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("not indexed yet"), "{stderr}");
     };
-    let out = lore(&repo)
-        .arg("index")
-        .env("LORE_FAULT", "after-lexical-commit")
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "the fault point must abort the run");
+    crash_at(&repo, "after-lexical-commit");
     not_indexed(&repo);
 
     let mut child = lore(&repo)
@@ -129,11 +120,7 @@ fn crash_right_after_a_first_run_commits_keeps_it() {
     let repo = TestRepo::new();
     add_many(&repo, 5);
     repo.commit("Initial");
-    fails(
-        lore(&repo)
-            .arg("index")
-            .env("LORE_FAULT", "after-store-commit"),
-    );
+    crash_at(&repo, "after-store-commit");
     assert!(defines(&repo, "fresh_fn_4"));
     let report = json(&repo, &["index"]);
     assert_eq!(report["added"], Value::Array(vec![]), "{report}");

@@ -138,21 +138,26 @@ pub(crate) fn refresh_vectors(
                 }
             });
 
-    let chunks = store.chunk_texts()?;
+    // Ids decide what to do; texts are read only for what needs them (all
+    // of them to train, else just the chunks without a vector), so a small
+    // change stays cheap on a large repository.
+    let ids = store.chunk_ids()?;
     let reusable = |model: &LearnedModel| {
         previous.model_id() == model.model_id() && previous.dims() == model.dims()
     };
     let new_chunks = match &model {
-        Some(m) if reusable(m) => chunks
-            .iter()
-            .filter(|c| previous.get(c.id).is_none())
-            .count(),
-        _ => chunks.len(),
+        Some(m) if reusable(m) => ids.iter().filter(|&&id| previous.get(id).is_none()).count(),
+        _ => ids.len(),
     };
     let retrain =
-        model.is_none() || new_chunks as f64 > config.retrain_share * chunks.len().max(1) as f64;
+        model.is_none() || new_chunks as f64 > config.retrain_share * ids.len().max(1) as f64;
+    let all_texts = if retrain {
+        store.chunk_texts()?
+    } else {
+        Vec::new()
+    };
     let (model, model_name) = if retrain {
-        let model = train(&chunks, &config.learned);
+        let model = train(&all_texts, &config.learned);
         let name = next_name(&mdir, "learned-", current_model.as_deref());
         model.save(&mdir.join(&name))?;
         (model, name)
@@ -162,19 +167,34 @@ pub(crate) fn refresh_vectors(
     };
 
     let carry = reusable(&model);
-    let mut rows: Vec<(u64, Vec<f32>)> = Vec::with_capacity(chunks.len());
-    let mut todo: Vec<&ChunkText> = Vec::new();
-    for chunk in &chunks {
-        match previous.get(chunk.id).filter(|_| carry) {
-            Some(v) => rows.push((chunk.id, v.to_vec())),
-            None => todo.push(chunk),
+    let mut rows: Vec<(u64, Vec<f32>)> = Vec::with_capacity(ids.len());
+    let mut todo: Vec<u64> = Vec::new();
+    for &id in &ids {
+        match previous.get(id).filter(|_| carry) {
+            Some(v) => rows.push((id, v.to_vec())),
+            None => todo.push(id),
         }
     }
     let reused = rows.len();
-    let texts: Vec<&str> = todo.iter().map(|c| c.text.as_str()).collect();
+    let todo_texts: Vec<(u64, String)> = if retrain {
+        // Usually every chunk: a retrained model has a new id.
+        let wanted: std::collections::HashSet<u64> = todo.iter().copied().collect();
+        all_texts
+            .into_iter()
+            .filter(|c| wanted.contains(&c.id))
+            .map(|c| (c.id, c.text))
+            .collect()
+    } else {
+        store
+            .chunks(&todo)?
+            .into_iter()
+            .map(|c| (c.id, c.text))
+            .collect()
+    };
+    let texts: Vec<&str> = todo_texts.iter().map(|(_, t)| t.as_str()).collect();
     let vectors = model.embed(&texts)?;
-    rows.extend(todo.iter().map(|c| c.id).zip(vectors));
-    let embedded = todo.len();
+    rows.extend(todo_texts.iter().map(|(id, _)| *id).zip(vectors));
+    let embedded = todo_texts.len();
 
     let unchanged = !retrain && embedded == 0 && reused == previous.len();
     if !unchanged {

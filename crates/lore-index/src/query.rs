@@ -543,21 +543,22 @@ impl RepoIndex {
 
     /// Index status.
     pub fn status(&self) -> Result<RepoStatus> {
+        let stats = self.store.stats()?;
+        let semantic = self.semantic_status(stats.chunks)?;
         Ok(RepoStatus {
             root: self.meta.root.clone(),
             data_dir: self.data_dir.clone(),
             meta: self.meta.clone(),
             current_head: lore_git::head(&self.root),
-            stats: self.store.stats()?,
+            stats,
             lexical_docs: self.lexical.num_docs(),
             index_bytes: dir_size(&self.data_dir)?,
             skipped: self.store.skipped()?,
-            semantic: self.semantic_status()?,
+            semantic,
         })
     }
 
-    fn semantic_status(&self) -> Result<SemanticStatus> {
-        let chunks = self.store.stats()?.chunks;
+    fn semantic_status(&self, chunks: u64) -> Result<SemanticStatus> {
         Ok(match self.semantic() {
             Some(s) => {
                 let ids = self.store.chunk_ids()?;

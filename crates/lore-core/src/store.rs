@@ -263,6 +263,13 @@ pub trait MetaStore {
     fn documented_symbols(&self, kinds: &[SymbolKind]) -> Result<Vec<SymbolRow>>;
     /// References to `name`.
     fn refs(&self, name: &str) -> Result<Vec<RefRow>>;
+    /// Edges of the file graph (see [`FileEdge`]) that touch one of
+    /// `paths`, or every edge with `None`.
+    fn file_edges(&self, paths: Option<&[String]>) -> Result<Vec<FileEdge>>;
+    /// For each name that `path` defines, how often other files use it,
+    /// divided by the number of files defining the name (names defined in
+    /// more than [`MAX_DEFINING_FILES`] files are left out).
+    fn defined_name_uses(&self, path: &str) -> Result<Vec<(String, f64)>>;
     /// Counts for status.
     fn stats(&self) -> Result<StoreStats>;
     /// Skipped files.
@@ -270,6 +277,24 @@ pub trait MetaStore {
     /// Churn of a file: (commits touching it, last change time, distinct authors).
     fn churn(&self, path: &str) -> Result<Option<(u64, i64, u64)>>;
 }
+
+/// An edge of the file graph: `src` uses names that `dst` defines.
+///
+/// The weight sums, over those names, the uses in `src` divided by the
+/// number of files defining the name; names defined in more than
+/// [`MAX_DEFINING_FILES`] files are too ambiguous to link anything.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileEdge {
+    /// The referring file.
+    pub src: String,
+    /// The defining file.
+    pub dst: String,
+    /// Strength of the link.
+    pub weight: f64,
+}
+
+/// Names defined in more files than this make no graph edges.
+pub const MAX_DEFINING_FILES: u32 = 20;
 
 /// A chunk as handed to embedders.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -282,6 +307,8 @@ pub struct ChunkText {
     pub text: String,
     /// The chunk symbol's name and signature, empty if none.
     pub name: String,
+    /// The chunk symbol's qualified name, empty if none.
+    pub symbol: String,
     /// The chunk symbol's doc comment, empty if none.
     pub doc: String,
 }

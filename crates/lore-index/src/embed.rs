@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use lore_core::Language;
-use lore_core::embed::Embedder;
+use lore_core::embed::{Embedder, normalize};
 use lore_core::store::{ChunkText, MetaStore};
 use lore_embed::{LearnedModel, TrainConfig, TrainingText};
 use lore_vector::FlatVectors;
@@ -176,24 +176,24 @@ pub(crate) fn refresh_vectors(
         }
     }
     let reused = rows.len();
-    let todo_texts: Vec<(u64, String)> = if retrain {
+    // (id, text, qualified symbol name or "").
+    let todo_texts: Vec<(u64, String, String)> = if retrain {
         // Usually every chunk: a retrained model has a new id.
         let wanted: std::collections::HashSet<u64> = todo.iter().copied().collect();
         all_texts
             .into_iter()
             .filter(|c| wanted.contains(&c.id))
-            .map(|c| (c.id, c.text))
+            .map(|c| (c.id, c.text, c.symbol))
             .collect()
     } else {
         store
             .chunks(&todo)?
             .into_iter()
-            .map(|c| (c.id, c.text))
+            .map(|c| (c.id, c.text, c.symbol.unwrap_or_default()))
             .collect()
     };
-    let texts: Vec<&str> = todo_texts.iter().map(|(_, t)| t.as_str()).collect();
-    let vectors = model.embed(&texts)?;
-    rows.extend(todo_texts.iter().map(|(id, _)| *id).zip(vectors));
+    let vectors = chunk_vectors(&model, &todo_texts)?;
+    rows.extend(todo_texts.iter().map(|(id, _, _)| *id).zip(vectors));
     let embedded = todo_texts.len();
 
     let unchanged = !retrain && embedded == 0 && reused == previous.len();
@@ -227,6 +227,23 @@ pub(crate) fn refresh_vectors(
     };
     tracing::info!(?report, "vectors current");
     Ok(report)
+}
+
+/// A chunk's vector: its text's vector plus its symbol name's, so that
+/// the name — what a question's words most often map to — is not drowned
+/// by the body.
+fn chunk_vectors(model: &LearnedModel, chunks: &[(u64, String, String)]) -> Result<Vec<Vec<f32>>> {
+    let texts: Vec<&str> = chunks.iter().map(|(_, t, _)| t.as_str()).collect();
+    let names: Vec<&str> = chunks.iter().map(|(_, _, n)| n.as_str()).collect();
+    let mut vectors = model.embed(&texts)?;
+    let name_vectors = model.embed(&names)?;
+    for (v, n) in vectors.iter_mut().zip(&name_vectors) {
+        for (x, y) in v.iter_mut().zip(n) {
+            *x += y;
+        }
+        normalize(v);
+    }
+    Ok(vectors)
 }
 
 fn train(chunks: &[ChunkText], config: &TrainConfig) -> LearnedModel {

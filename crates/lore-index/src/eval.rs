@@ -250,6 +250,51 @@ pub fn evaluate(index: &RepoIndex, queries: &[EvalQuery], mode: SearchMode) -> R
     })
 }
 
+/// Writes, per query, every hybrid candidate with its feature values and
+/// whether it is expected (JSONL): the data to fit a ranking policy on.
+pub fn write_features(index: &RepoIndex, queries: &[EvalQuery], path: &Path) -> Result<()> {
+    use std::io::Write;
+    let file = std::fs::File::create(path).map_err(io(path))?;
+    let mut out = std::io::BufWriter::new(file);
+    let options = SearchOptions::default();
+    for q in queries {
+        let candidates = index.candidates(&q.query, &options)?;
+        let mut ids: Vec<u64> = candidates.chunks.keys().copied().collect();
+        ids.sort_unstable();
+        let rows: Vec<serde_json::Value> = ids
+            .iter()
+            .map(|id| {
+                let c = &candidates.chunks[id];
+                let span = Span {
+                    path: c.path.clone(),
+                    start_line: c.start_line,
+                    end_line: c.end_line,
+                };
+                let expected = judge(std::slice::from_ref(&span), &q.expected)
+                    .span_rank
+                    .is_some();
+                let features: serde_json::Map<String, serde_json::Value> = candidates
+                    .features
+                    .get(id)
+                    .map(|f| {
+                        f.0.iter()
+                            .map(|(k, v)| (k.name().to_owned(), (*v).into()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                serde_json::json!({
+                    "path": c.path, "start_line": c.start_line, "end_line": c.end_line,
+                    "expected": expected, "features": features,
+                })
+            })
+            .collect();
+        let line = serde_json::json!({"query": q.query, "candidates": rows});
+        writeln!(out, "{line}").map_err(io(path))?;
+    }
+    out.flush().map_err(io(path))?;
+    Ok(())
+}
+
 /// `lore eval --from-docs`: samples `n` documented functions of the
 /// repository at `root` (already indexed in `home`), builds a scratch index
 /// with their doc comments blanked out, and evaluates on it in each mode.
@@ -258,6 +303,7 @@ pub fn evaluate_from_docs(
     root: &Path,
     n: usize,
     modes: &[SearchMode],
+    features: Option<&Path>,
 ) -> Result<Vec<EvalReport>> {
     let index = RepoIndex::open(home, root)?;
     let docs = queries_from_docs(&index, n)?;
@@ -279,6 +325,9 @@ pub fn evaluate_from_docs(
     let _span = tracing::info_span!("eval_index", queries = docs.queries.len()).entered();
     index_repo(&scratch_home, index.root(), &config, &())?;
     let masked = RepoIndex::open(&scratch_home, index.root())?;
+    if let Some(path) = features {
+        write_features(&masked, &docs.queries, path)?;
+    }
     modes
         .iter()
         .map(|&mode| evaluate(&masked, &docs.queries, mode))

@@ -24,6 +24,7 @@ mod embed;
 mod error;
 mod eval;
 mod home;
+mod map;
 mod pipeline;
 mod query;
 mod walk;
@@ -32,10 +33,12 @@ pub use embed::{EmbedConfig, EmbedReport};
 pub use error::{Error, Result};
 pub use eval::{
     DocQueries, EvalQuery, EvalReport, Latency, QueryResult, evaluate, evaluate_from_docs,
-    first_sentence, load_queries, queries_from_docs,
+    first_sentence, load_queries, queries_from_docs, write_features,
 };
 pub use home::{Home, RepoEntry};
+pub use map::{MapFile, MapOptions, MapSymbol, RepoMap, count_tokens, render};
 pub use pipeline::{IndexConfig, IndexReport, Progress, index_repo};
 pub use query::{
-    RefHit, RepoIndex, RepoStatus, SearchHit, SearchMode, SearchOptions, SemanticStatus, SymbolHit,
+    Candidates, RefHit, RepoIndex, RepoStatus, SearchHit, SearchMode, SearchOptions,
+    SemanticStatus, SymbolHit,
 };

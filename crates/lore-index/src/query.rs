@@ -14,6 +14,8 @@ use lore_core::store::{
 use lore_core::{Language, RefKind, SymbolKind};
 use lore_embed::LearnedModel;
 use lore_retrieve::fusion::{Contribution, Feature, Features, Policy, rrf, top_per_group};
+use lore_retrieve::graph::{Graph, PageRankConfig, pagerank};
+use lore_retrieve::text::{name_match, query_terms};
 use lore_search::{TantivyIndex, TantivySearcher};
 use lore_store::SqliteStore;
 use lore_vector::FlatVectors;
@@ -98,6 +100,17 @@ pub struct SearchOptions {
     pub mode: SearchMode,
     /// Attach each feature's part in the score to every hit.
     pub explain: bool,
+}
+
+/// The candidates of one search (see [`RepoIndex::candidates`]).
+#[derive(Clone, Debug, Default)]
+pub struct Candidates {
+    /// Every candidate chunk by id.
+    pub chunks: HashMap<u64, StoredChunk>,
+    /// Feature values by chunk id (vector features only when the mode uses vectors).
+    pub features: HashMap<u64, Features>,
+    /// Candidate ids with their score in the search's mode, unordered.
+    pub scored: Vec<(u64, f64)>,
 }
 
 /// A search result. Lines are 1-based and inclusive.
@@ -278,6 +291,49 @@ impl RepoIndex {
 
     /// Search over chunks: lexical, vector or both fused (see [`SearchMode`]).
     pub fn search(&self, query: &str, options: &SearchOptions) -> Result<Vec<SearchHit>> {
+        let policy = &self.policy;
+        let Candidates {
+            chunks,
+            features,
+            scored,
+        } = self.candidates(query, options)?;
+        let terms: Vec<String> = lore_core::tokens::token_texts(query);
+        let top = top_per_group(
+            scored,
+            |id| chunks[&id].path.as_str(),
+            policy.max_per_file,
+            options.limit.max(1),
+        );
+        Ok(top
+            .into_iter()
+            .map(|(id, score)| {
+                let chunk = &chunks[&id];
+                SearchHit {
+                    snippet: snippet(&chunk.text, &terms),
+                    path: chunk.path.clone(),
+                    start_line: chunk.start_line,
+                    end_line: chunk.end_line,
+                    symbol: chunk.symbol.clone(),
+                    kind: chunk.kind.map(|k| k.name().to_owned()),
+                    lang: chunk.lang.name().to_owned(),
+                    score: score as f32,
+                    explain: options.explain.then(|| {
+                        features
+                            .get(&id)
+                            .cloned()
+                            .unwrap_or_default()
+                            .score(policy)
+                            .1
+                    }),
+                }
+            })
+            .collect())
+    }
+
+    /// Every candidate of a search with its features and its score in
+    /// `options.mode`, before the per-file cap and the limit: what a
+    /// learned ranker would be fitted on (`lore eval --features`).
+    pub fn candidates(&self, query: &str, options: &SearchOptions) -> Result<Candidates> {
         let limit = options.limit.max(1);
         let policy = &self.policy;
         let max_per_file = policy.max_per_file;
@@ -352,6 +408,7 @@ impl RepoIndex {
         let vector_ids: Vec<u64> = vector.iter().map(|&(id, _)| id).collect();
         let fused = rrf(&[&lexical_ids, &vector_ids], policy.rrf_k);
         let words = query_words(&terms);
+        let name_terms = query_terms(query);
         for (&id, &rrf_score) in &fused {
             let chunk = &chunks[&id];
             let f = features.entry(id).or_default();
@@ -361,11 +418,14 @@ impl RepoIndex {
             {
                 f.set(Feature::Vector, f64::from(dot(q, v).max(0.0)));
             }
-            f.set(
-                Feature::Name,
-                coverage(&words, chunk.symbol.as_deref().unwrap_or("")),
-            );
+            let name = name_match(&name_terms, chunk.symbol.as_deref().unwrap_or(""));
+            f.set(Feature::Name, name.precision);
+            f.set(Feature::NameRecall, name.recall);
             f.set(Feature::Path, coverage(&words, &chunk.path));
+            if let (Some(s), Some(q), Some(name)) = (semantic, &query_vector, &chunk.symbol) {
+                let v = s.model.embed_one(name);
+                f.set(Feature::NameVector, f64::from(dot(q, &v).max(0.0)));
+            }
         }
         for &(id, score) in &lexical {
             if best_bm25 > 0.0 {
@@ -374,6 +434,16 @@ impl RepoIndex {
                     .or_default()
                     .set(Feature::Lexical, f64::from(score / best_bm25));
             }
+        }
+        for (id, f) in features.iter_mut() {
+            // The prior scales with the evidence, so that it orders
+            // relevant chunks but never outweighs an exact match.
+            let evidence = f.get(Feature::Lexical).max(f.get(Feature::Vector));
+            f.set(Feature::Kind, kind_prior(chunks[id].kind) * evidence);
+        }
+
+        if options.mode == SearchMode::Hybrid && policy.weight(Feature::Graph) != 0.0 {
+            self.graph_feature(&chunks, &mut features)?;
         }
 
         let scored: Vec<(u64, f64)> = match options.mode {
@@ -384,31 +454,70 @@ impl RepoIndex {
                 .map(|(&id, f)| (id, f.score(policy).0))
                 .collect(),
         };
-        let top = top_per_group(scored, |id| chunks[&id].path.as_str(), max_per_file, limit);
-        Ok(top
-            .into_iter()
-            .map(|(id, score)| {
-                let chunk = &chunks[&id];
-                SearchHit {
-                    snippet: snippet(&chunk.text, &terms),
-                    path: chunk.path.clone(),
-                    start_line: chunk.start_line,
-                    end_line: chunk.end_line,
-                    symbol: chunk.symbol.clone(),
-                    kind: chunk.kind.map(|k| k.name().to_owned()),
-                    lang: chunk.lang.name().to_owned(),
-                    score: score as f32,
-                    explain: options.explain.then(|| {
-                        features
-                            .get(&id)
-                            .cloned()
-                            .unwrap_or_default()
-                            .score(policy)
-                            .1
-                    }),
+        Ok(Candidates {
+            chunks,
+            features,
+            scored,
+        })
+    }
+
+    /// Sets [`Feature::Graph`]: personalised PageRank over the file graph,
+    /// seeded by the files of the best candidates so far, so that files
+    /// linked to them (callers, callees, definitions) rise.
+    fn graph_feature(
+        &self,
+        chunks: &HashMap<u64, StoredChunk>,
+        features: &mut HashMap<u64, Features>,
+    ) -> Result<()> {
+        let mut ranked: Vec<(u64, f64)> = features
+            .iter()
+            .map(|(&id, f)| (id, f.score(&self.policy).0))
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut seeds: Vec<String> = Vec::new();
+        for (id, _) in ranked {
+            let path = &chunks[&id].path;
+            if !seeds.contains(path) {
+                seeds.push(path.clone());
+                if seeds.len() == self.policy.graph_seeds {
+                    break;
                 }
-            })
-            .collect())
+            }
+        }
+        let edges = self.store.file_edges(Some(&seeds))?;
+        if edges.is_empty() {
+            return Ok(());
+        }
+        let mut nodes: HashMap<&str, usize> = HashMap::new();
+        for path in seeds
+            .iter()
+            .map(String::as_str)
+            .chain(edges.iter().flat_map(|e| [e.src.as_str(), e.dst.as_str()]))
+        {
+            let next = nodes.len();
+            nodes.entry(path).or_insert(next);
+        }
+        let mut graph = Graph::new(nodes.len());
+        for e in &edges {
+            // Both directions: a caller is as related as a callee.
+            graph.add_edge(nodes[e.src.as_str()], nodes[e.dst.as_str()], e.weight);
+            graph.add_edge(nodes[e.dst.as_str()], nodes[e.src.as_str()], e.weight);
+        }
+        let mut personalization = vec![0.0; nodes.len()];
+        for seed in &seeds {
+            personalization[nodes[seed.as_str()]] = 1.0;
+        }
+        let rank = pagerank(&graph, &personalization, &PageRankConfig::default());
+        let best = rank.iter().copied().fold(0.0f64, f64::max);
+        if best <= 0.0 {
+            return Ok(());
+        }
+        for (id, f) in features.iter_mut() {
+            if let Some(&node) = nodes.get(chunks[id].path.as_str()) {
+                f.set(Feature::Graph, rank[node] / best);
+            }
+        }
+        Ok(())
     }
 
     fn matching_paths(&self, glob: &str) -> Result<Vec<String>> {
@@ -721,6 +830,24 @@ fn query_words(terms: &[String]) -> Vec<&str> {
     words.sort_unstable();
     words.dedup();
     words
+}
+
+/// How likely a chunk of this kind answers a question: behaviour lives in
+/// functions; types and modules describe it; plain text only mentions it.
+fn kind_prior(kind: Option<SymbolKind>) -> f64 {
+    match kind {
+        Some(SymbolKind::Function | SymbolKind::Method) => 1.0,
+        Some(
+            SymbolKind::Class
+            | SymbolKind::Struct
+            | SymbolKind::Enum
+            | SymbolKind::Trait
+            | SymbolKind::Interface
+            | SymbolKind::Macro,
+        ) => 0.5,
+        Some(_) => 0.25,
+        None => 0.0,
+    }
 }
 
 /// Share of `words` among the tokens of `text` (a symbol or a path).

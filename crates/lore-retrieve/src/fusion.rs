@@ -23,23 +23,35 @@ pub enum Feature {
     Lexical,
     /// Cosine similarity of query and chunk vectors, clamped to 0..1.
     Vector,
-    /// Share of the query's words that name the chunk's symbol.
+    /// Share of the parts of the chunk's symbol name that the query's words
+    /// match (see [`crate::text::name_match`]).
     Name,
+    /// Share of the query's words that match a part of the symbol's name.
+    NameRecall,
     /// Share of the query's words found in the chunk's path.
     Path,
     /// Personalised PageRank from the query's best hits, divided by the best.
     Graph,
+    /// Cosine similarity of the query and the chunk's symbol name, clamped to 0..1.
+    NameVector,
+    /// Prior by what the chunk is (a function or method is the usual
+    /// answer), times the chunk's lexical or vector evidence, whichever is
+    /// larger.
+    Kind,
 }
 
 impl Feature {
     /// Every feature, in explain order.
-    pub const ALL: [Feature; 6] = [
+    pub const ALL: [Feature; 9] = [
         Feature::Rrf,
         Feature::Lexical,
         Feature::Vector,
         Feature::Name,
+        Feature::NameRecall,
         Feature::Path,
         Feature::Graph,
+        Feature::NameVector,
+        Feature::Kind,
     ];
 
     /// Stable lower-case name.
@@ -49,8 +61,11 @@ impl Feature {
             Feature::Lexical => "lexical",
             Feature::Vector => "vector",
             Feature::Name => "name",
+            Feature::NameRecall => "name_recall",
             Feature::Path => "path",
             Feature::Graph => "graph",
+            Feature::NameVector => "name_vector",
+            Feature::Kind => "kind",
         }
     }
 }
@@ -73,18 +88,22 @@ pub struct Policy {
 }
 
 impl Default for Policy {
-    /// The hand-set baseline, policy version 1.
+    /// Policy version 2: weights fitted by coordinate ascent on `lore eval
+    /// --from-docs` over two corpora and checked on two others (NOTES.md).
     fn default() -> Policy {
         let weights = [
-            (Feature::Rrf, 30.0),
-            (Feature::Lexical, 0.6),
-            (Feature::Vector, 1.0),
-            (Feature::Name, 0.5),
-            (Feature::Path, 0.2),
+            (Feature::Rrf, 10.0),
+            (Feature::Lexical, 1.0),
+            (Feature::Vector, 2.0),
+            (Feature::Name, 1.5),
+            (Feature::NameRecall, 1.5),
+            (Feature::Path, 2.0),
             (Feature::Graph, 0.15),
+            (Feature::NameVector, 3.0),
+            (Feature::Kind, 3.0),
         ];
         Policy {
-            version: 1,
+            version: 2,
             rrf_k: 60.0,
             candidates_per_signal: 100,
             max_per_file: 3,
@@ -222,7 +241,7 @@ mod tests {
     fn policy_round_trips_through_json() {
         let policy = Policy::default();
         let json = serde_json::to_string(&policy).unwrap();
-        assert!(json.contains("\"rrf\":30.0"), "{json}");
+        assert!(json.contains("\"name_vector\":3.0"), "{json}");
         let back: Policy = serde_json::from_str(&json).unwrap();
         assert_eq!(back, policy);
     }

@@ -1,7 +1,7 @@
 //! Retrieval algorithms, free of IO: fusing ranked lists, scoring
 //! candidates with a versioned policy, ranking a reference graph with
 //! personalised PageRank, fitting text to a token budget, and the metrics
-//! `lore eval` reports.
+//! `lore eval` reports, and matching question words to code names.
 //!
 //! Useful for: everything between "each signal produced a ranked list" and
 //! "here are the results, with why". Not useful for: producing the signals
@@ -16,3 +16,4 @@ pub mod budget;
 pub mod fusion;
 pub mod graph;
 pub mod metrics;
+pub mod text;

@@ -5,7 +5,8 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`. Never edit a
 /// released migration; append a new one.
-pub(crate) const MIGRATIONS: &[&str] = &[r#"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -95,4 +96,15 @@ CREATE TABLE commit_files (
     path      TEXT NOT NULL
 );
 CREATE INDEX commit_files_path ON commit_files(path);
-"#];
+"#,
+    // 2: the file graph — who references names that whom defines.
+    r#"
+CREATE TABLE file_edges (
+    src    INTEGER NOT NULL,
+    dst    INTEGER NOT NULL,
+    weight REAL NOT NULL
+);
+CREATE INDEX file_edges_src ON file_edges(src);
+CREATE INDEX file_edges_dst ON file_edges(dst);
+"#,
+];

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use lore_core::store::{
-    ChunkText, FileRecord, FileState, HistoryUpdate, MetaStore, MetaWriter, RefRow, RepoMeta,
-    RunSummary, SkippedFile, StoreStats, StoredChunk, SymbolRow,
+    ChunkText, FileEdge, FileRecord, FileState, HistoryUpdate, MAX_DEFINING_FILES, MetaStore,
+    MetaWriter, RefRow, RepoMeta, RunSummary, SkippedFile, StoreStats, StoredChunk, SymbolRow,
 };
 use lore_core::{Language, RefKind, SymbolKind};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, params};
@@ -499,7 +499,8 @@ impl MetaStore for SqliteStore {
 
     fn chunk_texts(&self) -> lore_core::Result<Vec<ChunkText>> {
         Ok(self.rows(
-            "SELECT c.id, f.lang, c.text, coalesce(s.name || ' ' || s.signature, ''), coalesce(s.doc, '')
+            "SELECT c.id, f.lang, c.text, coalesce(s.name || ' ' || s.signature, ''), coalesce(s.doc, ''),
+                    coalesce(s.qualname, '')
              FROM chunks c JOIN files f ON f.id = c.file_id
              LEFT JOIN symbols s ON s.id = c.symbol_id ORDER BY c.id",
             [],
@@ -510,6 +511,7 @@ impl MetaStore for SqliteStore {
                     text: r.get(2)?,
                     name: r.get(3)?,
                     doc: r.get(4)?,
+                    symbol: r.get(5)?,
                 })
             },
             "read chunk texts",
@@ -579,6 +581,57 @@ impl MetaStore for SqliteStore {
             }
         }
         Ok(out)
+    }
+
+    fn file_edges(&self, paths: Option<&[String]>) -> lore_core::Result<Vec<FileEdge>> {
+        let select = "SELECT s.path, d.path, e.weight FROM file_edges e \
+                      JOIN files s ON s.id = e.src JOIN files d ON d.id = e.dst";
+        let row = |r: &rusqlite::Row<'_>| {
+            Ok(FileEdge {
+                src: r.get(0)?,
+                dst: r.get(1)?,
+                weight: r.get(2)?,
+            })
+        };
+        let Some(paths) = paths else {
+            return Ok(self.rows(select, [], row, "read file graph")?);
+        };
+        let mut out = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "{select} WHERE e.src = (SELECT id FROM files WHERE path = ?1) \
+                 OR e.dst = (SELECT id FROM files WHERE path = ?1)"
+            ))
+            .ctx("prepare file edges")?;
+        for path in paths {
+            let rows = stmt.query_map([path], row).ctx("read file edges")?;
+            for edge in rows {
+                out.push(edge.ctx("read file edge")?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn defined_name_uses(&self, path: &str) -> lore_core::Result<Vec<(String, f64)>> {
+        Ok(self.rows(
+            &format!(
+                "WITH f AS (SELECT id FROM files WHERE path = ?1),
+                  defs AS (
+                      SELECT name, count(DISTINCT file_id) AS n FROM symbols
+                      WHERE name IN (SELECT name FROM symbols WHERE file_id = (SELECT id FROM f))
+                      GROUP BY name
+                  )
+             SELECT nm.name, sum({DAMPED}) * {SPECIFICITY} / d.n FROM names nm
+             JOIN defs d ON d.name = nm.name
+             JOIN refs r ON r.name_id = nm.id
+             WHERE r.file_id != (SELECT id FROM f) AND d.n <= ?2
+             GROUP BY nm.name"
+            ),
+            params![path, MAX_DEFINING_FILES],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+            "read name uses",
+        )?)
     }
 
     fn stats(&self) -> lore_core::Result<StoreStats> {
@@ -896,7 +949,44 @@ impl MetaWriter for SqliteWriter<'_> {
         for sql in self.deferred_indexes {
             self.tx.execute_batch(sql).ctx("build index")?;
         }
+        rebuild_file_edges(&self.tx)?;
         self.tx.commit().ctx("commit")?;
         Ok(())
     }
+}
+
+/// How much a use of a name says about which file it means: short
+/// lower-case names (`get`, `push`, `len`) are shared with libraries and
+/// say little; long or capitalised ones (`parse_header`, `Session`) are
+/// specific. As in aider's repository map.
+const SPECIFICITY: &str =
+    "(CASE WHEN length(nm.name) >= 8 OR nm.name GLOB '*[A-Z]*' THEN 1.0 ELSE 0.1 END)";
+
+/// Uses of a name in one file, damped (about 1 + log₄): a file calling a
+/// helper twenty times is not twenty times as tied to it.
+const DAMPED: &str = "(1 + (r.count > 1) + (r.count > 4) + (r.count > 16))";
+
+/// Recomputes the file graph from symbols and references (see
+/// [`FileEdge`]); runs inside the commit, so it always matches the snapshot.
+fn rebuild_file_edges(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute("DELETE FROM file_edges", [])
+        .ctx("clear file graph")?;
+    tx.execute(
+        &format!(
+            "INSERT INTO file_edges (src, dst, weight)
+         WITH defs AS (
+             SELECT name, file_id, count(*) OVER (PARTITION BY name) AS n
+             FROM (SELECT DISTINCT name, file_id FROM symbols)
+         )
+         SELECT r.file_id, d.file_id, sum({DAMPED} * {SPECIFICITY} / d.n)
+         FROM refs r
+         JOIN names nm ON nm.id = r.name_id
+         JOIN defs d ON d.name = nm.name
+         WHERE d.file_id != r.file_id AND d.n <= ?1
+         GROUP BY r.file_id, d.file_id"
+        ),
+        [MAX_DEFINING_FILES],
+    )
+    .ctx("build file graph")?;
+    Ok(())
 }

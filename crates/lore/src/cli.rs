@@ -58,6 +58,9 @@ pub enum Command {
     Refs(RefsArgs),
     /// Show a file's symbols as a tree.
     Outline(OutlineArgs),
+    /// A ranked map of the repository's files and symbols that fits a token
+    /// budget (PageRank over the reference graph).
+    Map(MapArgs),
     /// Show what is indexed: commit vs HEAD, languages, skipped files, size.
     Status(StatusArgs),
     /// List every indexed repository.
@@ -152,6 +155,18 @@ pub struct OutlineArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct MapArgs {
+    /// Token budget (o200k_base tokens).
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub tokens: usize,
+    /// Centre the map on a file, a directory or a symbol name.
+    #[arg(long, value_name = "PATH|SYMBOL")]
+    pub focus: Option<String>,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Repository root (default: current repository).
     pub path: Option<PathBuf>,
@@ -188,6 +203,10 @@ pub struct EvalArgs {
     /// Write the query set used to this JSONL file.
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
+    /// Write every hybrid candidate of every query with its feature values
+    /// and whether it was expected (JSONL), to fit a ranking policy on.
+    #[arg(long, value_name = "FILE")]
+    pub features: Option<PathBuf>,
     #[command(flatten)]
     pub json: JsonArg,
 }

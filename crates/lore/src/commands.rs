@@ -142,6 +142,26 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let mut out = std::io::stdout().lock();
             print_tree(&mut out, &tree, 0)?;
         }
+        Command::Map(args) => {
+            let index = open(&home, g)?;
+            let map = index.map(&lore_index::MapOptions {
+                tokens: args.tokens,
+                focus: args.focus,
+            })?;
+            if args.json.json {
+                return print_json(&map);
+            }
+            let mut out = std::io::stdout().lock();
+            out.write_all(map.text.as_bytes())?;
+            if !g.quiet {
+                eprintln!(
+                    "{} files, {} tokens of {}",
+                    map.files.len(),
+                    map.tokens,
+                    map.budget
+                );
+            }
+        }
         Command::Status(args) => {
             let index = match args.path.as_deref().or(g.repo.as_deref()) {
                 Some(path) => RepoIndex::open(&home, path)?,
@@ -190,10 +210,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let reports = if args.from_docs {
                 let root = index.root().to_owned();
                 drop(index);
-                lore_index::evaluate_from_docs(&home, &root, args.n, &modes)?
+                lore_index::evaluate_from_docs(
+                    &home,
+                    &root,
+                    args.n,
+                    &modes,
+                    args.features.as_deref(),
+                )?
             } else {
                 let file = args.file.as_deref().expect("clap requires a source");
                 let queries = lore_index::load_queries(file)?;
+                if let Some(path) = &args.features {
+                    lore_index::write_features(&index, &queries, path)?;
+                }
                 modes
                     .iter()
                     .map(|&mode| lore_index::evaluate(&index, &queries, mode))

@@ -93,7 +93,20 @@ fn explain_shows_each_feature_and_sums_to_the_score() {
             .iter()
             .map(|p| p["feature"].as_str().unwrap())
             .collect();
-        assert_eq!(names, ["rrf", "lexical", "vector", "name", "path", "graph"]);
+        assert_eq!(
+            names,
+            [
+                "rrf",
+                "lexical",
+                "vector",
+                "name",
+                "name_recall",
+                "path",
+                "graph",
+                "name_vector",
+                "kind"
+            ]
+        );
         let sum: f64 = parts
             .iter()
             .map(|p| p["contribution"].as_f64().unwrap())

@@ -39,6 +39,6 @@ pub use home::{Home, RepoEntry};
 pub use map::{MapFile, MapOptions, MapSymbol, RepoMap, count_tokens, render};
 pub use pipeline::{IndexConfig, IndexReport, Progress, index_repo};
 pub use query::{
-    Candidates, RefHit, RepoIndex, RepoStatus, SearchHit, SearchMode, SearchOptions,
-    SemanticStatus, SymbolHit,
+    Candidates, DataFile, EmbedStatus, RefHit, RepoIndex, RepoStatus, SearchHit, SearchMode,
+    SearchOptions, SemanticStatus, SymbolHit,
 };

@@ -218,6 +218,38 @@ pub struct SemanticStatus {
     pub pending: u64,
 }
 
+/// What `lore embed status` reports.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EmbedStatus {
+    /// `ready`, `partial` or `lexical only`, as in [`SemanticStatus`].
+    pub state: &'static str,
+    /// The embedder kind: `learned` (trained on this repository).
+    pub embedder: &'static str,
+    /// Model id of the current vectors.
+    pub model: Option<String>,
+    /// Vector dimensions.
+    pub dims: Option<usize>,
+    /// Words the learned model knows.
+    pub vocabulary: Option<usize>,
+    /// Chunks with a vector.
+    pub embedded: u64,
+    /// Chunks without one.
+    pub pending: u64,
+    /// The current vector file.
+    pub vectors_file: Option<DataFile>,
+    /// The current model file.
+    pub model_file: Option<DataFile>,
+}
+
+/// A file of the index's data directory.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DataFile {
+    /// File name.
+    pub name: String,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
 impl RepoIndex {
     /// Opens the index of the repository at `root`.
     pub fn open(home: &Home, root: &Path) -> Result<RepoIndex> {
@@ -692,6 +724,30 @@ impl RepoIndex {
                 embedded: 0,
                 pending: chunks,
             },
+        })
+    }
+
+    /// Which embedder produced the vectors and how far embedding got.
+    pub fn embed_status(&self) -> Result<EmbedStatus> {
+        let chunks = self.store.chunk_ids()?.len() as u64;
+        let semantic = self.semantic_status(chunks)?;
+        let file = |dir: PathBuf, key: &str| -> Result<Option<DataFile>> {
+            Ok(self.store.get_meta(key)?.map(|name| {
+                let bytes = std::fs::metadata(dir.join(&name)).map_or(0, |m| m.len());
+                DataFile { name, bytes }
+            }))
+        };
+        let loaded = self.semantic();
+        Ok(EmbedStatus {
+            state: semantic.state,
+            embedder: "learned",
+            model: semantic.model,
+            dims: loaded.map(|s| s.vectors.dims()),
+            vocabulary: loaded.map(|s| s.model.vocab_len()),
+            embedded: semantic.embedded,
+            pending: semantic.pending,
+            vectors_file: file(vectors_dir(&self.data_dir), keys::VECTORS)?,
+            model_file: file(models_dir(&self.data_dir), keys::LEARNED)?,
         })
     }
 

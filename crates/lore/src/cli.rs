@@ -67,9 +67,18 @@ pub enum Command {
     Repos(JsonArg),
     /// Delete a repository's index entirely.
     Forget(ForgetArgs),
+    /// Embeddings: which embedder, how many chunks are embedded, pending.
+    #[command(subcommand)]
+    Embed(EmbedCommand),
     /// Measure retrieval quality (Recall@1/5/10, MRR@10 at file and span
     /// level) and latency on a query set.
     Eval(EvalArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EmbedCommand {
+    /// Show the embedder, its model, and embedded and pending chunk counts.
+    Status(JsonArg),
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,7 @@ use lore_core::{Language, SymbolKind};
 use lore_index::{Home, IndexConfig, RepoIndex, SearchOptions, SymbolHit};
 use serde_json::json;
 
-use crate::cli::{Cli, Command, GlobalArgs};
+use crate::cli::{Cli, Command, EmbedCommand, GlobalArgs};
 use crate::progress::Bar;
 use crate::success;
 
@@ -198,6 +198,35 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     r.files,
                     ago(r.indexed_at)
                 )?;
+            }
+        }
+        Command::Embed(EmbedCommand::Status(args)) => {
+            let index = open(&home, g)?;
+            let status = index.embed_status()?;
+            if args.json {
+                return print_json(&status);
+            }
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "embedder   {}", status.embedder)?;
+            writeln!(out, "state      {}", status.state)?;
+            if let Some(model) = &status.model {
+                writeln!(out, "model      {model}")?;
+            }
+            if let (Some(dims), Some(vocabulary)) = (status.dims, status.vocabulary) {
+                writeln!(out, "dims       {dims}  vocabulary {vocabulary} words")?;
+            }
+            writeln!(
+                out,
+                "chunks     {} embedded, {} pending",
+                status.embedded, status.pending
+            )?;
+            for (label, file) in [
+                ("vectors", &status.vectors_file),
+                ("model", &status.model_file),
+            ] {
+                if let Some(f) = file {
+                    writeln!(out, "{label:<10} {} ({})", f.name, human_bytes(f.bytes))?;
+                }
             }
         }
         Command::Eval(args) => {

@@ -57,6 +57,14 @@ fn vectors_are_built_reused_and_reported() {
     let status = json(&repo, &["status"]);
     assert_eq!(status["semantic"]["state"], "ready", "{status}");
     assert_eq!(status["semantic"]["pending"], 0);
+    let embed_status = json(&repo, &["embed", "status"]);
+    assert_eq!(embed_status["state"], "ready", "{embed_status}");
+    assert_eq!(embed_status["embedder"], "learned");
+    assert_eq!(embed_status["embedded"].as_u64(), Some(embedded));
+    assert_eq!(embed_status["pending"], 0);
+    assert_eq!(embed_status["model"], embed["model"]);
+    assert_eq!(embed_status["vectors_file"]["name"], "v1.bin");
+    assert!(embed_status["model_file"]["bytes"].as_u64().unwrap() > 0);
 
     // Nothing changed: no new vector file.
     let report = json(&repo, &["index"]);
@@ -137,4 +145,20 @@ fn vector_mode_ranks_by_the_learned_model() {
         json(&repo, &["search", "--mode", "lexical", "attempt"]),
         Value::Null
     );
+}
+
+#[test]
+fn without_vectors_the_index_is_lexical_only_and_says_so() {
+    let repo = repo();
+    ok(lore(&repo).args(["index", "--no-vectors"]));
+    let status = json(&repo, &["embed", "status"]);
+    assert_eq!(status["state"], "lexical only", "{status}");
+    assert_eq!(status["embedded"], 0);
+    assert!(status["pending"].as_u64().unwrap() >= 12, "{status}");
+    assert_eq!(status["model"], Value::Null);
+    let text = ok(lore(&repo).args(["embed", "status"]));
+    assert!(text.contains("lexical only"), "{text}");
+    // Search still answers, lexically.
+    let hits = json(&repo, &["search", "calendar day"]);
+    assert!(hit_paths(&hits)[0].starts_with("time/"), "{hits}");
 }

@@ -157,3 +157,95 @@ pub fn read_history(
         commits,
     }))
 }
+
+/// A commit's subject and the lines it changed that are still where they
+/// were: hunks (new-side line ranges, 1-based inclusive) in files whose
+/// content at HEAD is the content the commit left.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitHunks {
+    /// Commit sha.
+    pub sha: String,
+    /// First line of the message.
+    pub subject: String,
+    /// (path relative to the root, first line, last line).
+    pub hunks: Vec<(String, u32, u32)>,
+}
+
+/// Recent non-merge commits (newest first, at most `max_commits` looked
+/// at) that touched at most `max_files` files, with their still-valid
+/// hunks; commits left with no hunk are dropped. Pure deletions count as
+/// the line where the text was removed. `None` outside a git repository.
+pub fn commit_hunks(
+    root: &Path,
+    max_commits: usize,
+    max_files: usize,
+) -> Result<Option<Vec<CommitHunks>>> {
+    let Some((repo, prefix)) = open(root) else {
+        return Ok(None);
+    };
+    let err = |source| Error::Git {
+        path: root.to_owned(),
+        source,
+    };
+    let Some(head) = repo.head().ok().and_then(|h| h.peel_to_commit().ok()) else {
+        return Ok(Some(Vec::new()));
+    };
+    let head_tree = head.tree().map_err(err)?;
+    let mut walk = repo.revwalk().map_err(err)?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
+        .map_err(err)?;
+    walk.push(head.id()).map_err(err)?;
+    let mut out = Vec::new();
+    for oid in walk.take(max_commits) {
+        let Ok(oid) = oid else { break };
+        let commit = repo.find_commit(oid).map_err(err)?;
+        if commit.parent_count() != 1 {
+            continue;
+        }
+        let Ok(parent) = commit.parent(0).and_then(|p| p.tree()) else {
+            continue;
+        };
+        let tree = commit.tree().map_err(err)?;
+        let mut opts = DiffOptions::new();
+        opts.context_lines(0);
+        let diff = repo
+            .diff_tree_to_tree(Some(&parent), Some(&tree), Some(&mut opts))
+            .map_err(err)?;
+        if diff.deltas().len() > max_files {
+            continue;
+        }
+        let mut hunks: Vec<(String, u32, u32)> = Vec::new();
+        diff.foreach(
+            &mut |_, _| true,
+            None,
+            Some(&mut |delta, hunk| {
+                let Some(path) = delta.new_file().path().and_then(|p| p.to_str()) else {
+                    return true;
+                };
+                // Still valid only if HEAD has exactly this version.
+                let unchanged = head_tree
+                    .get_path(Path::new(path))
+                    .is_ok_and(|e| e.id() == delta.new_file().id());
+                if let (true, Some(rel)) = (unchanged, path.strip_prefix(prefix.as_str())) {
+                    let start = hunk.new_start().max(1);
+                    let end = start + hunk.new_lines().max(1) - 1;
+                    hunks.push((rel.to_owned(), start, end));
+                }
+                true
+            }),
+            None,
+        )
+        .map_err(err)?;
+        if hunks.is_empty() {
+            continue;
+        }
+        let message = commit.message().unwrap_or("");
+        let subject = message.lines().next().unwrap_or("").trim().to_owned();
+        out.push(CommitHunks {
+            sha: oid.to_string(),
+            subject,
+            hunks,
+        });
+    }
+    Ok(Some(out))
+}

@@ -250,6 +250,45 @@ pub fn evaluate(index: &RepoIndex, queries: &[EvalQuery], mode: SearchMode) -> R
     })
 }
 
+/// `lore eval --from-history`: up to `n` recent commits as queries — the
+/// subject is the question, the lines the commit changed are the answer.
+/// Only hunks still valid at HEAD (the file unchanged since) and in
+/// indexed files count; merges, commits touching more than 20 files and
+/// subjects under three words are left out.
+pub fn queries_from_history(index: &RepoIndex, n: usize) -> Result<Vec<EvalQuery>> {
+    let root = index.root();
+    let commits = lore_git::commit_hunks(root, (n * 20).clamp(200, 20_000), 20)?
+        .ok_or_else(|| Error::Invalid(format!("{}: not a git repository", root.display())))?;
+    let indexed: std::collections::HashSet<String> = index.store().paths()?.into_iter().collect();
+    let mut queries = Vec::new();
+    for commit in commits {
+        if commit.subject.split_whitespace().count() < 3 || commit.subject.starts_with("Merge ") {
+            continue;
+        }
+        let expected: Vec<Span> = commit
+            .hunks
+            .into_iter()
+            .filter(|(path, _, _)| indexed.contains(path))
+            .map(|(path, start_line, end_line)| Span {
+                path,
+                start_line,
+                end_line,
+            })
+            .collect();
+        if expected.is_empty() {
+            continue;
+        }
+        queries.push(EvalQuery {
+            query: commit.subject,
+            expected,
+        });
+        if queries.len() == n {
+            break;
+        }
+    }
+    Ok(queries)
+}
+
 /// Writes, per query, every hybrid candidate with its feature values and
 /// whether it is expected (JSONL): the data to fit a ranking policy on.
 pub fn write_features(index: &RepoIndex, queries: &[EvalQuery], path: &Path) -> Result<()> {

@@ -33,7 +33,7 @@ pub use embed::{EmbedConfig, EmbedReport};
 pub use error::{Error, Result};
 pub use eval::{
     DocQueries, EvalQuery, EvalReport, Latency, QueryResult, evaluate, evaluate_from_docs,
-    first_sentence, load_queries, queries_from_docs, write_features,
+    first_sentence, load_queries, queries_from_docs, queries_from_history, write_features,
 };
 pub use home::{Home, RepoEntry};
 pub use map::{MapFile, MapOptions, MapSymbol, RepoMap, count_tokens, render};

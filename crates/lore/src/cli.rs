@@ -193,7 +193,7 @@ pub struct ForgetArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["file", "from_docs"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["file", "from_docs", "from_history"])))]
 pub struct EvalArgs {
     /// JSONL query set: one {"query": "...", "expected": [{"path": "...",
     /// "start_line": N, "end_line": M}]} per line.
@@ -202,9 +202,13 @@ pub struct EvalArgs {
     /// doc comments are hidden from a scratch index used for the evaluation.
     #[arg(long)]
     pub from_docs: bool,
-    /// Number of queries to build.
-    #[arg(long, default_value_t = 300, value_name = "N")]
-    pub n: usize,
+    /// Use recent commit subjects as queries and the lines each commit
+    /// changed (where still unchanged at HEAD) as the expected answers.
+    #[arg(long)]
+    pub from_history: bool,
+    /// Number of queries to build (default: 300 from docs, 200 from history).
+    #[arg(long, value_name = "N")]
+    pub n: Option<usize>,
     /// Ranking modes to evaluate, comma-separated: hybrid, lexical, vector.
     /// With several, the JSON output is an array of reports.
     #[arg(long, default_value = "hybrid", value_name = "MODES")]

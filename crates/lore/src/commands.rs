@@ -242,13 +242,24 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 lore_index::evaluate_from_docs(
                     &home,
                     &root,
-                    args.n,
+                    args.n.unwrap_or(300),
                     &modes,
                     args.features.as_deref(),
                 )?
             } else {
-                let file = args.file.as_deref().expect("clap requires a source");
-                let queries = lore_index::load_queries(file)?;
+                let queries = if args.from_history {
+                    let queries = lore_index::queries_from_history(&index, args.n.unwrap_or(200))?;
+                    if queries.is_empty() {
+                        bail!(
+                            "{}: no commit has changes still present at HEAD to build queries from",
+                            index.root().display()
+                        );
+                    }
+                    queries
+                } else {
+                    let file = args.file.as_deref().expect("clap requires a source");
+                    lore_index::load_queries(file)?
+                };
                 if let Some(path) = &args.features {
                     lore_index::write_features(&index, &queries, path)?;
                 }

@@ -133,3 +133,78 @@ fn repo_option_accepts_a_relative_path() {
     let out = ok(lore_in(&repo, parent).args(["--repo", name, "search", "parse_request"]));
     assert!(out.contains("src/parser.rs"), "{out}");
 }
+
+#[test]
+fn from_history_asks_commit_subjects_and_expects_their_surviving_hunks() {
+    let repo = TestRepo::new();
+    let retry_v1 = "def send(request):\n    return request.go()\n\n\ndef retry_request(request):\n    for _ in range(3):\n        send(request)\n";
+    let retry_v2 = retry_v1.replace("range(3)", "range(MAX_ATTEMPTS)");
+    repo.write("net/retry.py", retry_v1)
+        .write("util/dates.py", "def today():\n    return 1\n");
+    repo.commit("Initial import of the project");
+    repo.write("net/retry.py", &retry_v2);
+    repo.commit("Limit retries to MAX_ATTEMPTS attempts");
+    // Changed again later: its hunk no longer describes HEAD.
+    repo.write("util/dates.py", "def today():\n    return 2\n");
+    repo.commit("Return the second day today");
+    repo.write("util/dates.py", "def today():\n    return 3\n");
+    repo.commit("Return the third day today");
+    repo.write("NOTES.md", "tidy\n");
+    repo.commit("wip"); // Too short to be a question.
+    ok(lore(&repo).arg("index"));
+
+    let saved = repo.home().join("history.jsonl");
+    let report = json(
+        &repo,
+        &[
+            "eval",
+            "--from-history",
+            "--mode",
+            "lexical",
+            "--save",
+            saved.to_str().unwrap(),
+        ],
+    );
+    let queries: Vec<Value> = std::fs::read_to_string(&saved)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let subjects: Vec<&str> = queries
+        .iter()
+        .map(|q| q["query"].as_str().unwrap())
+        .collect();
+    // Newest first; the short subject, the superseded change and the root
+    // commit (nothing to diff against) are left out.
+    assert_eq!(
+        subjects,
+        [
+            "Return the third day today",
+            "Limit retries to MAX_ATTEMPTS attempts"
+        ],
+        "{report}"
+    );
+    let retry = &queries[1]["expected"];
+    assert_eq!(retry.as_array().unwrap().len(), 1, "{retry}");
+    assert_eq!(retry[0]["path"], "net/retry.py");
+    assert_eq!(retry[0]["start_line"], 6);
+    assert_eq!(retry[0]["end_line"], 6);
+    assert_eq!(report["queries"], 2);
+    // The changed line is inside `retry_request`, which BM25 finds.
+    assert_eq!(results_rank(&report, 1), Some(1), "{report}");
+}
+
+fn results_rank(report: &Value, i: usize) -> Option<u64> {
+    report["results"][i]["span_rank"].as_u64()
+}
+
+#[test]
+fn from_history_outside_git_is_a_clear_error() {
+    let repo = TestRepo::new();
+    repo.write("a.py", "def f():\n    return 1\n");
+    std::fs::remove_dir_all(repo.path().join(".git")).ok();
+    ok(lore(&repo).arg("index"));
+    let out = fails(lore(&repo).args(["eval", "--from-history"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a git repository"), "{err}");
+}

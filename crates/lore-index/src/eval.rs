@@ -64,6 +64,17 @@ pub fn load_queries(path: &Path) -> Result<Vec<EvalQuery>> {
 /// three words, at most 40.
 pub fn first_sentence(doc: &str) -> Option<String> {
     let paragraph = doc.split("\n\n").next()?.trim();
+    // A block tag at the start of a line (`@param`, `@return` in JSDoc and
+    // Javadoc) ends the description.
+    let tag = paragraph.match_indices('@').find(|&(i, _)| {
+        let line_start = paragraph[..i].rfind('\n').map_or(0, |n| n + 1);
+        paragraph[line_start..i].trim().is_empty()
+            && paragraph[i + 1..].starts_with(char::is_alphabetic)
+    });
+    let paragraph = match tag {
+        Some((i, _)) => paragraph[..i].trim(),
+        None => paragraph,
+    };
     let mut end = paragraph.len();
     for (i, c) in paragraph.char_indices() {
         if matches!(c, '.' | '!' | '?') {
@@ -393,6 +404,20 @@ mod tests {
             Some("Parse a version like 1.2.3 into parts")
         );
         assert_eq!(first_sentence("Too short."), None);
+        // JSDoc and Javadoc block tags end the description.
+        assert_eq!(
+            first_sentence("Report the error message\n@param {ASTNode} node node to report")
+                .as_deref(),
+            Some("Report the error message")
+        );
+        assert_eq!(
+            first_sentence("Wrap it with\n @cached and a@b.org too").as_deref(),
+            Some("Wrap it with")
+        );
+        assert_eq!(
+            first_sentence("Apply the @cached decorator to a@b.org").as_deref(),
+            Some("Apply the @cached decorator to a@b.org")
+        );
         assert_eq!(first_sentence(""), None);
     }
 }

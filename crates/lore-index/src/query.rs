@@ -15,7 +15,7 @@ use lore_core::{Language, RefKind, SymbolKind};
 use lore_embed::LearnedModel;
 use lore_retrieve::fusion::{Contribution, Feature, Features, Policy, rrf, top_per_group};
 use lore_retrieve::graph::{Graph, PageRankConfig, pagerank};
-use lore_retrieve::text::{name_match, query_terms};
+use lore_retrieve::text::{name_match, path_match, query_terms};
 use lore_search::{TantivyIndex, TantivySearcher};
 use lore_store::SqliteStore;
 use lore_vector::FlatVectors;
@@ -433,13 +433,11 @@ impl RepoIndex {
             .take(wanted)
             .collect();
 
-        let terms: Vec<String> = lore_core::tokens::token_texts(query);
         let mut features: HashMap<u64, Features> = HashMap::new();
         let best_bm25 = lexical.iter().map(|&(_, s)| s).fold(0.0f32, f32::max);
         let lexical_ids: Vec<u64> = lexical.iter().map(|&(id, _)| id).collect();
         let vector_ids: Vec<u64> = vector.iter().map(|&(id, _)| id).collect();
         let fused = rrf(&[&lexical_ids, &vector_ids], policy.rrf_k);
-        let words = query_words(&terms);
         let name_terms = query_terms(query);
         for (&id, &rrf_score) in &fused {
             let chunk = &chunks[&id];
@@ -453,7 +451,7 @@ impl RepoIndex {
             let name = name_match(&name_terms, chunk.symbol.as_deref().unwrap_or(""));
             f.set(Feature::Name, name.precision);
             f.set(Feature::NameRecall, name.recall);
-            f.set(Feature::Path, coverage(&words, &chunk.path));
+            f.set(Feature::Path, path_match(&name_terms, &chunk.path));
             if let (Some(s), Some(q), Some(name)) = (semantic, &query_vector, &chunk.symbol) {
                 let v = s.model.embed_one(name);
                 f.set(Feature::NameVector, f64::from(dot(q, &v).max(0.0)));
@@ -876,18 +874,6 @@ fn dir_size(dir: &Path) -> Result<u64> {
     Ok(total)
 }
 
-/// The distinct query words worth matching against names and paths.
-fn query_words(terms: &[String]) -> Vec<&str> {
-    let mut words: Vec<&str> = terms
-        .iter()
-        .map(String::as_str)
-        .filter(|t| t.len() >= 3)
-        .collect();
-    words.sort_unstable();
-    words.dedup();
-    words
-}
-
 /// How likely a chunk of this kind answers a question: behaviour lives in
 /// functions; types and modules describe it; plain text only mentions it.
 fn kind_prior(kind: Option<SymbolKind>) -> f64 {
@@ -904,16 +890,6 @@ fn kind_prior(kind: Option<SymbolKind>) -> f64 {
         Some(_) => 0.25,
         None => 0.0,
     }
-}
-
-/// Share of `words` among the tokens of `text` (a symbol or a path).
-fn coverage(words: &[&str], text: &str) -> f64 {
-    if words.is_empty() || text.is_empty() {
-        return 0.0;
-    }
-    let tokens: HashSet<String> = lore_core::tokens::token_texts(text).into_iter().collect();
-    let found = words.iter().filter(|w| tokens.contains(**w)).count();
-    found as f64 / words.len() as f64
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ pub enum Feature {
     Name,
     /// Share of the query's words that match a part of the symbol's name.
     NameRecall,
-    /// Share of the query's words found in the chunk's path.
+    /// Share of the query's words that match a word of the chunk's path.
     Path,
     /// Personalised PageRank from the query's best hits, divided by the best.
     Graph,

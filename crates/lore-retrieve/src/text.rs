@@ -97,6 +97,24 @@ pub fn name_match(terms: &[String], symbol: &str) -> NameMatch {
     NameMatch { precision, recall }
 }
 
+/// Share of the query `terms` that match a word of `path` (directory and
+/// file names split into their parts, the extension included).
+pub fn path_match(terms: &[String], path: &str) -> f64 {
+    if terms.is_empty() {
+        return 0.0;
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for_each_word(path, |start, end| {
+        let word = &path[start..end];
+        for_each_part(word, |s, e| parts.push(word[s..e].to_lowercase()));
+    });
+    let found = terms
+        .iter()
+        .filter(|t| parts.iter().any(|p| words_match(t, p)))
+        .count();
+    found as f64 / terms.len() as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +142,14 @@ mod tests {
         assert!(words_match("merged", "merge"));
         assert!(!words_match("is", "isolate"));
         assert!(!words_match("segment", "sequence"));
+    }
+
+    #[test]
+    fn path_match_by_hand() {
+        let terms = query_terms("parse the request headers");
+        assert_eq!(path_match(&terms, "src/http/request_parser.rs"), 2.0 / 3.0);
+        assert_eq!(path_match(&terms, "docs/index.md"), 0.0);
+        assert_eq!(path_match(&[], "src/a.rs"), 0.0);
     }
 
     #[test]

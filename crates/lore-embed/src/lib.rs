@@ -5,6 +5,7 @@
 //!   bridge); nothing to download.
 //! - [`LocalModel`] (feature `local`, on by default): a sentence-transformers
 //!   model directory (BERT family) run on the CPU with candle.
+//! - [`RemoteEmbedder`]: OpenAI-compatible and Ollama HTTP endpoints.
 //!
 //! Useful for: turning chunks and queries into vectors. Not useful for:
 //! storing or searching vectors (`lore-vector`).
@@ -16,8 +17,10 @@ mod learned;
 mod linalg;
 #[cfg(feature = "local")]
 mod local;
+mod remote;
 
 pub use error::{Error, Result};
 pub use learned::{LearnedModel, TrainConfig, TrainingText};
 #[cfg(feature = "local")]
 pub use local::{LocalConfig, LocalModel};
+pub use remote::{RemoteApi, RemoteConfig, RemoteEmbedder};

@@ -161,3 +161,142 @@ pub fn minilm_dir() -> PathBuf {
          or set LORE_TEST_MODEL to a sentence-transformers model directory"
     );
 }
+
+/// A request received by [`FakeHttp`].
+#[derive(Clone, Debug)]
+pub struct FakeRequest {
+    pub method: String,
+    pub path: String,
+    /// Header names lowercased.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl FakeRequest {
+    /// The value of a header, by lowercase name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A scripted response: status, extra headers and body.
+#[derive(Clone, Debug)]
+pub struct FakeResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl FakeResponse {
+    pub fn json(status: u16, body: impl Into<String>) -> FakeResponse {
+        FakeResponse {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.into(),
+        }
+    }
+}
+
+type Handler = dyn Fn(&FakeRequest) -> FakeResponse + Send + Sync;
+
+/// A minimal HTTP/1.1 server on loopback for protocol tests: answers each
+/// request with `handler` (one request per connection) and records every
+/// request it received.
+pub struct FakeHttp {
+    addr: std::net::SocketAddr,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<FakeRequest>>>,
+}
+
+impl std::fmt::Debug for FakeHttp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeHttp")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl FakeHttp {
+    /// Starts serving on an ephemeral loopback port; the server thread
+    /// lives as long as the test process.
+    pub fn start(
+        handler: impl Fn(&FakeRequest) -> FakeResponse + Send + Sync + 'static,
+    ) -> FakeHttp {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let addr = listener.local_addr().unwrap();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        let handler: std::sync::Arc<Handler> = std::sync::Arc::new(handler);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let seen = seen.clone();
+                let handler = handler.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut parts = line.split_whitespace();
+                    let method = parts.next().unwrap_or("").to_owned();
+                    let path = parts.next().unwrap_or("").to_owned();
+                    let mut headers = Vec::new();
+                    loop {
+                        let mut h = String::new();
+                        if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                            break;
+                        }
+                        if let Some((n, v)) = h.split_once(':') {
+                            headers.push((n.trim().to_ascii_lowercase(), v.trim().to_owned()));
+                        }
+                    }
+                    let length = headers
+                        .iter()
+                        .find(|(n, _)| n == "content-length")
+                        .and_then(|(_, v)| v.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let request = FakeRequest {
+                        method,
+                        path,
+                        headers,
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                    };
+                    seen.lock().unwrap().push(request.clone());
+                    let response = handler(&request);
+                    let mut out = stream;
+                    let mut head = format!(
+                        "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n",
+                        response.status,
+                        response.body.len()
+                    );
+                    for (n, v) in &response.headers {
+                        head.push_str(&format!("{n}: {v}\r\n"));
+                    }
+                    head.push_str("\r\n");
+                    let _ = out.write_all(head.as_bytes());
+                    let _ = out.write_all(response.body.as_bytes());
+                    let _ = out.flush();
+                });
+            }
+        });
+        FakeHttp { addr, requests }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<FakeRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+}

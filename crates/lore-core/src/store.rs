@@ -10,6 +10,7 @@
 //! open that lexical generation, so they always see a matching pair.
 
 use crate::{FileSyntax, Language, RefKind, Result, SymbolKind};
+use std::collections::HashMap;
 
 /// What the store remembers about an indexed file, to detect changes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -371,4 +372,20 @@ pub trait LexicalSearcher {
     fn search(&self, query: &LexicalQuery) -> Result<Vec<LexicalHit>>;
     /// Number of indexed chunks.
     fn num_docs(&self) -> u64;
+}
+
+/// Content hash of an embedder's input text: the key, with the model id,
+/// of a cached vector.
+pub type ContentHash = [u8; 16];
+
+/// Vectors already computed, by (model id, hash of the exact input text),
+/// shared by every repository of a data root: an unchanged chunk is never
+/// embedded twice, whatever re-indexing did to its id.
+pub trait EmbeddingCache: Send {
+    /// The cached vectors of `hashes` for `model` (missing ones absent).
+    fn get(&self, model: &str, hashes: &[ContentHash]) -> Result<HashMap<ContentHash, Vec<f32>>>;
+    /// Stores vectors durably (committed when this returns).
+    fn put(&mut self, model: &str, rows: &[(ContentHash, Vec<f32>)]) -> Result<()>;
+    /// Number of vectors cached for `model`.
+    fn count(&self, model: &str) -> Result<u64>;
 }

@@ -18,6 +18,9 @@ pub enum Error {
     /// A model directory or one of its files cannot be used.
     #[error("{path}: {what}")]
     Model { path: PathBuf, what: String },
+    /// An embedder spec cannot be parsed.
+    #[error("embedder {spec:?}: {what}")]
+    Spec { spec: String, what: String },
     /// A remote embedding endpoint failed.
     #[error("{url}: {what}")]
     Remote { url: String, what: String },

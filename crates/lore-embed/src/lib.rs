@@ -18,9 +18,11 @@ mod linalg;
 #[cfg(feature = "local")]
 mod local;
 mod remote;
+mod spec;
 
 pub use error::{Error, Result};
 pub use learned::{LearnedModel, TrainConfig, TrainingText};
 #[cfg(feature = "local")]
 pub use local::{LocalConfig, LocalModel};
 pub use remote::{RemoteApi, RemoteConfig, RemoteEmbedder};
+pub use spec::EmbedderSpec;

@@ -99,6 +99,24 @@ impl RemoteEmbedder {
     /// Connects: embeds one probe text to learn the vector length, so a
     /// wrong URL, model or key fails here with the server's message.
     pub fn connect(config: RemoteConfig) -> Result<RemoteEmbedder> {
+        let mut embedder = RemoteEmbedder::unconnected(config);
+        let probe = embedder.request_with_retries(&["dimension probe"])?;
+        embedder.dims = probe.first().map_or(0, Vec::len);
+        if embedder.dims == 0 {
+            return Err(embedder.error("the server returned an empty vector"));
+        }
+        Ok(embedder)
+    }
+
+    /// An embedder for an endpoint whose vector length is known (from
+    /// vectors it made before): no probe request.
+    pub fn with_dims(config: RemoteConfig, dims: usize) -> RemoteEmbedder {
+        let mut embedder = RemoteEmbedder::unconnected(config);
+        embedder.dims = dims;
+        embedder
+    }
+
+    fn unconnected(config: RemoteConfig) -> RemoteEmbedder {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(config.timeout))
             .http_status_as_error(false)
@@ -111,19 +129,13 @@ impl RemoteEmbedder {
             .and_then(|rest| rest.split('/').next())
             .unwrap_or(&url)
             .to_owned();
-        let mut embedder = RemoteEmbedder {
+        RemoteEmbedder {
             id: format!("{}:{}@{host}", config.api.name(), config.model),
             config,
             agent,
             url,
             dims: 0,
-        };
-        let probe = embedder.request_with_retries(&["dimension probe"])?;
-        embedder.dims = probe.first().map_or(0, Vec::len);
-        if embedder.dims == 0 {
-            return Err(embedder.error("the server returned an empty vector"));
         }
-        Ok(embedder)
     }
 
     fn error(&self, what: impl std::fmt::Display) -> Error {

@@ -53,6 +53,11 @@ impl Home {
         &self.root
     }
 
+    /// The embedding cache shared by every repository of this data root.
+    pub fn embedding_cache(&self) -> PathBuf {
+        self.root.join("embeddings.db")
+    }
+
     /// The data directory of the repository at `root` (which need not exist).
     pub fn repo_dir(&self, root: &Path) -> PathBuf {
         let key = repo_key(root);

@@ -10,6 +10,10 @@
 //!     lore.db          metadata store (SQLite, WAL)
 //!     lexical/g<N>/    lexical index generation N (tantivy)
 //!     write.lock       held by the one running index run
+//!     vectors/v<N>.bin learned-model vectors; models/learned-<N>.bin its model
+//!     dense/d<N>.bin   transformer vectors (local or remote embedder)
+//!     embed.lock       held by the one running embedding run
+//! embeddings.db        embedding cache shared by all repositories
 //! ```
 //!
 //! **Architecture Invariant:** the metadata store's `generation` names the
@@ -20,6 +24,7 @@
 //! next run's start.
 
 mod classify;
+mod dense;
 mod embed;
 mod error;
 mod eval;
@@ -29,6 +34,7 @@ mod pipeline;
 mod query;
 mod walk;
 
+pub use dense::{DenseOptions, DenseReport, embed_dense, set_embedder};
 pub use embed::{EmbedConfig, EmbedReport};
 pub use error::{Error, Result};
 pub use eval::{
@@ -39,6 +45,6 @@ pub use home::{Home, RepoEntry};
 pub use map::{MapFile, MapOptions, MapSymbol, RepoMap, count_tokens, render};
 pub use pipeline::{IndexConfig, IndexReport, Progress, index_repo};
 pub use query::{
-    Candidates, DataFile, EmbedStatus, RefHit, RepoIndex, RepoStatus, SearchHit, SearchMode,
-    SearchOptions, SemanticStatus, SymbolHit,
+    Candidates, DataFile, DenseStatus, EmbedStatus, RefHit, RepoIndex, RepoStatus, SearchHit,
+    SearchMode, SearchOptions, SemanticStatus, SymbolHit,
 };

@@ -20,6 +20,7 @@ use lore_search::{TantivyIndex, TantivySearcher};
 use lore_store::SqliteStore;
 use lore_vector::FlatVectors;
 
+use crate::dense::{dense_dir, embedding_running, keys as dense_keys, recorded_spec};
 use crate::embed::{keys, models_dir, vectors_dir};
 use crate::error::{Error, Result, io};
 use crate::home::{Home, repo_key};
@@ -37,7 +38,15 @@ pub struct RepoIndex {
     meta: RepoMeta,
     /// Loaded on first use: many commands never need them.
     semantic: OnceLock<Option<Semantic>>,
+    /// Transformer vectors and their embedder, loaded on first use.
+    dense: OnceLock<Option<Dense>>,
     policy: Policy,
+}
+
+/// Transformer vectors and the embedder that made them (for queries).
+struct Dense {
+    embedder: Box<dyn Embedder>,
+    vectors: FlatVectors,
 }
 
 /// The learned model and the vectors it produced.
@@ -54,8 +63,10 @@ pub enum SearchMode {
     Hybrid,
     /// BM25 only.
     Lexical,
-    /// Vector similarity only.
+    /// Learned-model vector similarity only.
     Vector,
+    /// Transformer (local or remote embedder) vector similarity only.
+    Dense,
 }
 
 impl SearchMode {
@@ -65,15 +76,17 @@ impl SearchMode {
             SearchMode::Hybrid => "hybrid",
             SearchMode::Lexical => "lexical",
             SearchMode::Vector => "vector",
+            SearchMode::Dense => "dense",
         }
     }
 
-    /// Parses `hybrid`, `lexical` (or `bm25`) and `vector`.
+    /// Parses `hybrid`, `lexical` (or `bm25`), `vector` and `dense`.
     pub fn from_name(name: &str) -> Option<SearchMode> {
         match name {
             "hybrid" => Some(SearchMode::Hybrid),
             "lexical" | "bm25" => Some(SearchMode::Lexical),
-            "vector" | "semantic" => Some(SearchMode::Vector),
+            "vector" | "semantic" | "learned" => Some(SearchMode::Vector),
+            "dense" | "transformer" => Some(SearchMode::Dense),
             _ => None,
         }
     }
@@ -216,6 +229,28 @@ pub struct SemanticStatus {
     pub embedded: u64,
     /// Chunks without one.
     pub pending: u64,
+    /// Transformer vectors, if an embedder other than `learned` is set.
+    pub dense: Option<DenseStatus>,
+}
+
+/// How far the configured transformer embedder got.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DenseStatus {
+    /// The embedder spec (`local:DIR`, `openai:MODEL@URL`, …).
+    pub spec: String,
+    /// `ready`, `partial` (search uses the vectors there are) or `pending`
+    /// (none yet: search runs on the other signals).
+    pub state: &'static str,
+    /// Model id of the current vectors file.
+    pub model: Option<String>,
+    /// Chunks with a transformer vector.
+    pub embedded: u64,
+    /// Chunks without one.
+    pub pending: u64,
+    /// True while an embedding run is working on this repository.
+    pub running: bool,
+    /// The current vectors file.
+    pub file: Option<DataFile>,
 }
 
 /// What `lore embed status` reports.
@@ -223,7 +258,8 @@ pub struct SemanticStatus {
 pub struct EmbedStatus {
     /// `ready`, `partial` or `lexical only`, as in [`SemanticStatus`].
     pub state: &'static str,
-    /// The embedder kind: `learned` (trained on this repository).
+    /// The embedder kind: `learned` (trained on this repository), or the
+    /// transformer's: `local`, `openai`, `ollama`.
     pub embedder: &'static str,
     /// Model id of the current vectors.
     pub model: Option<String>,
@@ -239,6 +275,8 @@ pub struct EmbedStatus {
     pub vectors_file: Option<DataFile>,
     /// The current model file.
     pub model_file: Option<DataFile>,
+    /// Transformer vectors, if an embedder other than `learned` is set.
+    pub dense: Option<DenseStatus>,
 }
 
 /// A file of the index's data directory.
@@ -275,6 +313,7 @@ impl RepoIndex {
             lexical,
             meta,
             semantic: OnceLock::new(),
+            dense: OnceLock::new(),
             policy: Policy::default(),
         })
     }
@@ -302,6 +341,37 @@ impl RepoIndex {
                         None
                     }
                 }
+            })
+            .as_ref()
+    }
+
+    /// The transformer vectors and their embedder, if the configured
+    /// embedder made the current vectors file. Anything else degrades
+    /// search to the other signals with a warning, never to mixed models.
+    fn dense(&self) -> Option<&Dense> {
+        self.dense
+            .get_or_init(|| {
+                let file = self.store.get_meta(dense_keys::FILE).ok()??;
+                let load = || -> Result<Option<Dense>> {
+                    let spec = recorded_spec(&self.store)?;
+                    let vectors = FlatVectors::load(&dense_dir(&self.data_dir).join(&file))?;
+                    let Some(embedder) = spec.open(Some(vectors.dims()))? else {
+                        return Ok(None);
+                    };
+                    if embedder.model_id() != vectors.model_id() {
+                        tracing::warn!(
+                            configured = embedder.model_id(),
+                            vectors = vectors.model_id(),
+                            "transformer vectors are of another model; run `lore embed run`"
+                        );
+                        return Ok(None);
+                    }
+                    Ok(Some(Dense { embedder, vectors }))
+                };
+                load().unwrap_or_else(|err| {
+                    tracing::warn!(cause = %err, "transformer vectors unavailable");
+                    None
+                })
             })
             .as_ref()
     }
@@ -375,25 +445,37 @@ impl RepoIndex {
         };
         let wanted = policy.candidates_per_signal.max(limit * max_per_file + 16);
         let semantic = match options.mode {
-            SearchMode::Lexical => None,
-            _ => self.semantic(),
+            SearchMode::Hybrid | SearchMode::Vector => self.semantic(),
+            SearchMode::Lexical | SearchMode::Dense => None,
         };
+        let dense = match options.mode {
+            SearchMode::Hybrid | SearchMode::Dense => self.dense(),
+            SearchMode::Lexical | SearchMode::Vector => None,
+        };
+        if options.mode == SearchMode::Dense && dense.is_none() {
+            return Err(Error::Invalid(format!(
+                "{}: no transformer vectors; choose an embedder with `lore embed use SPEC` \
+                 and run `lore embed run`",
+                self.root.display()
+            )));
+        }
 
-        let lexical: Vec<(u64, f32)> = if options.mode == SearchMode::Vector {
-            Vec::new()
-        } else {
-            let lexical_query = LexicalQuery {
-                text: query.to_owned(),
-                limit: wanted,
-                langs: options.langs.clone(),
-                paths: paths.clone(),
+        let lexical: Vec<(u64, f32)> =
+            if matches!(options.mode, SearchMode::Vector | SearchMode::Dense) {
+                Vec::new()
+            } else {
+                let lexical_query = LexicalQuery {
+                    text: query.to_owned(),
+                    limit: wanted,
+                    langs: options.langs.clone(),
+                    paths: paths.clone(),
+                };
+                self.lexical
+                    .search(&lexical_query)?
+                    .into_iter()
+                    .map(|h| (h.chunk_id, h.score))
+                    .collect()
             };
-            self.lexical
-                .search(&lexical_query)?
-                .into_iter()
-                .map(|h| (h.chunk_id, h.score))
-                .collect()
-        };
         let query_vector = semantic.map(|s| s.model.embed_one(query));
         let vector: Vec<(u64, f32)> = match (semantic, &query_vector) {
             (Some(s), Some(q)) if q.iter().any(|&x| x != 0.0) => {
@@ -404,8 +486,25 @@ impl RepoIndex {
             }
             _ => Vec::new(),
         };
+        let dense_query: Option<Vec<f32>> = match dense {
+            Some(d) => Some(d.embedder.embed(&[query])?.remove(0)),
+            None => None,
+        };
+        let dense_hits: Vec<(u64, f32)> = match (dense, &dense_query) {
+            (Some(d), Some(q)) => {
+                let filtered = !options.langs.is_empty() || paths.is_some();
+                let k = if filtered { wanted * 4 } else { wanted };
+                d.vectors.search(q, k, |_| true)
+            }
+            _ => Vec::new(),
+        };
 
-        let mut ids: Vec<u64> = lexical.iter().chain(&vector).map(|&(id, _)| id).collect();
+        let mut ids: Vec<u64> = lexical
+            .iter()
+            .chain(&vector)
+            .chain(&dense_hits)
+            .map(|&(id, _)| id)
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         let path_set: Option<HashSet<&str>> = paths
@@ -432,12 +531,18 @@ impl RepoIndex {
             .filter(|(id, _)| chunks.contains_key(id))
             .take(wanted)
             .collect();
+        let dense_hits: Vec<(u64, f32)> = dense_hits
+            .into_iter()
+            .filter(|(id, _)| chunks.contains_key(id))
+            .take(wanted)
+            .collect();
 
         let mut features: HashMap<u64, Features> = HashMap::new();
         let best_bm25 = lexical.iter().map(|&(_, s)| s).fold(0.0f32, f32::max);
         let lexical_ids: Vec<u64> = lexical.iter().map(|&(id, _)| id).collect();
         let vector_ids: Vec<u64> = vector.iter().map(|&(id, _)| id).collect();
-        let fused = rrf(&[&lexical_ids, &vector_ids], policy.rrf_k);
+        let dense_ids: Vec<u64> = dense_hits.iter().map(|&(id, _)| id).collect();
+        let fused = rrf(&[&lexical_ids, &vector_ids, &dense_ids], policy.rrf_k);
         let name_terms = query_terms(query);
         for (&id, &rrf_score) in &fused {
             let chunk = &chunks[&id];
@@ -447,6 +552,11 @@ impl RepoIndex {
                 && let Some(v) = s.vectors.get(id)
             {
                 f.set(Feature::Vector, f64::from(dot(q, v).max(0.0)));
+            }
+            if let (Some(d), Some(q)) = (dense, &dense_query)
+                && let Some(v) = d.vectors.get(id)
+            {
+                f.set(Feature::Dense, f64::from(dot(q, v).max(0.0)));
             }
             let name = name_match(&name_terms, chunk.symbol.as_deref().unwrap_or(""));
             f.set(Feature::Name, name.precision);
@@ -468,7 +578,10 @@ impl RepoIndex {
         for (id, f) in features.iter_mut() {
             // The prior scales with the evidence, so that it orders
             // relevant chunks but never outweighs an exact match.
-            let evidence = f.get(Feature::Lexical).max(f.get(Feature::Vector));
+            let evidence = f
+                .get(Feature::Lexical)
+                .max(f.get(Feature::Vector))
+                .max(f.get(Feature::Dense));
             f.set(Feature::Kind, kind_prior(chunks[id].kind) * evidence);
         }
 
@@ -479,6 +592,10 @@ impl RepoIndex {
         let scored: Vec<(u64, f64)> = match options.mode {
             SearchMode::Lexical => lexical.iter().map(|&(id, s)| (id, f64::from(s))).collect(),
             SearchMode::Vector => vector.iter().map(|&(id, s)| (id, f64::from(s))).collect(),
+            SearchMode::Dense => dense_hits
+                .iter()
+                .map(|&(id, s)| (id, f64::from(s)))
+                .collect(),
             SearchMode::Hybrid => features
                 .iter()
                 .map(|(&id, f)| (id, f.score(policy).0))
@@ -697,10 +814,47 @@ impl RepoIndex {
         })
     }
 
+    /// Status of the transformer vectors, read from the files alone (the
+    /// embedder itself is not loaded).
+    fn dense_status(&self, ids: &[u64]) -> Result<Option<DenseStatus>> {
+        let spec = recorded_spec(&self.store)?;
+        if spec.is_learned() {
+            return Ok(None);
+        }
+        let name = self.store.get_meta(dense_keys::FILE)?;
+        let dir = dense_dir(&self.data_dir);
+        let vectors = name
+            .as_ref()
+            .and_then(|n| FlatVectors::load(&dir.join(n)).ok());
+        let embedded = vectors.as_ref().map_or(0, |v| {
+            ids.iter().filter(|&&id| v.get(id).is_some()).count() as u64
+        });
+        let chunks = ids.len() as u64;
+        Ok(Some(DenseStatus {
+            spec: spec.to_string(),
+            state: if embedded == 0 {
+                "pending"
+            } else if embedded >= chunks {
+                "ready"
+            } else {
+                "partial"
+            },
+            model: vectors.as_ref().map(|v| v.model_id().to_owned()),
+            embedded,
+            pending: chunks.saturating_sub(embedded),
+            running: embedding_running(&self.data_dir),
+            file: name.map(|name| {
+                let bytes = std::fs::metadata(dir.join(&name)).map_or(0, |m| m.len());
+                DataFile { name, bytes }
+            }),
+        }))
+    }
+
     fn semantic_status(&self, chunks: u64) -> Result<SemanticStatus> {
+        let ids = self.store.chunk_ids()?;
+        let dense = self.dense_status(&ids)?;
         Ok(match self.semantic() {
             Some(s) => {
-                let ids = self.store.chunk_ids()?;
                 let embedded = ids
                     .iter()
                     .filter(|&&id| s.vectors.get(id).is_some())
@@ -714,6 +868,7 @@ impl RepoIndex {
                     model: Some(s.vectors.model_id().to_owned()),
                     embedded,
                     pending: chunks.saturating_sub(embedded),
+                    dense,
                 }
             }
             None => SemanticStatus {
@@ -721,6 +876,7 @@ impl RepoIndex {
                 model: None,
                 embedded: 0,
                 pending: chunks,
+                dense,
             },
         })
     }
@@ -736,9 +892,10 @@ impl RepoIndex {
             }))
         };
         let loaded = self.semantic();
+        let kind = recorded_spec(&self.store)?.kind();
         Ok(EmbedStatus {
             state: semantic.state,
-            embedder: "learned",
+            embedder: kind,
             model: semantic.model,
             dims: loaded.map(|s| s.vectors.dims()),
             vocabulary: loaded.map(|s| s.model.vocab_len()),
@@ -746,6 +903,7 @@ impl RepoIndex {
             pending: semantic.pending,
             vectors_file: file(vectors_dir(&self.data_dir), keys::VECTORS)?,
             model_file: file(models_dir(&self.data_dir), keys::LEARNED)?,
+            dense: semantic.dense,
         })
     }
 

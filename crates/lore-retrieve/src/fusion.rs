@@ -34,6 +34,9 @@ pub enum Feature {
     Graph,
     /// Cosine similarity of the query and the chunk's symbol name, clamped to 0..1.
     NameVector,
+    /// Cosine similarity of query and chunk vectors of the configured
+    /// transformer embedder (local or remote), clamped to 0..1.
+    Dense,
     /// Prior by what the chunk is (a function or method is the usual
     /// answer), times the chunk's lexical or vector evidence, whichever is
     /// larger.
@@ -42,7 +45,7 @@ pub enum Feature {
 
 impl Feature {
     /// Every feature, in explain order.
-    pub const ALL: [Feature; 9] = [
+    pub const ALL: [Feature; 10] = [
         Feature::Rrf,
         Feature::Lexical,
         Feature::Vector,
@@ -51,6 +54,7 @@ impl Feature {
         Feature::Path,
         Feature::Graph,
         Feature::NameVector,
+        Feature::Dense,
         Feature::Kind,
     ];
 
@@ -65,6 +69,7 @@ impl Feature {
             Feature::Path => "path",
             Feature::Graph => "graph",
             Feature::NameVector => "name_vector",
+            Feature::Dense => "dense",
             Feature::Kind => "kind",
         }
     }
@@ -100,6 +105,7 @@ impl Default for Policy {
             (Feature::Path, 2.0),
             (Feature::Graph, 0.15),
             (Feature::NameVector, 3.0),
+            (Feature::Dense, 3.0),
             (Feature::Kind, 3.0),
         ];
         Policy {

@@ -9,11 +9,13 @@
 //! hold a read transaction for their whole life, so they see one committed
 //! run, never a mix.
 
+mod cache;
 mod error;
 mod occurrences;
 mod schema;
 mod store;
 
+pub use cache::SqliteEmbeddingCache;
 pub use error::{Error, Result};
 pub use schema::SCHEMA_VERSION;
 pub use store::{FreshStore, SqliteStore};

@@ -79,6 +79,42 @@ pub enum Command {
 pub enum EmbedCommand {
     /// Show the embedder, its model, and embedded and pending chunk counts.
     Status(JsonArg),
+    /// Choose the transformer embedder of the repository: `learned` (none,
+    /// the default), `local:DIR[?tokens=N]` (a sentence-transformers model
+    /// directory), `openai:MODEL[@URL]` or `ollama:MODEL[@URL]`.
+    Use(EmbedUseArgs),
+    /// Compute the missing transformer vectors now (resumable: stop it any
+    /// time; the next run goes on where it stopped).
+    Run(EmbedRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EmbedUseArgs {
+    /// The embedder spec.
+    pub spec: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EmbedRunArgs {
+    /// Embed at most this many chunks.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Chunks per batch (each batch is saved before the next starts).
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub batch: usize,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+/// When `lore index` computes transformer vectors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum EmbedWhen {
+    /// In a background process after the index is committed.
+    Background,
+    /// In this process after the index is committed.
+    Wait,
+    /// Not now (`lore embed run` later).
+    Off,
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +140,12 @@ pub struct IndexArgs {
     /// Do not compute vectors (search stays lexical until a run with them).
     #[arg(long)]
     pub no_vectors: bool,
+    /// Set the transformer embedder first (see `lore embed use`).
+    #[arg(long, value_name = "SPEC")]
+    pub embedder: Option<String>,
+    /// When to compute transformer vectors, if an embedder is set.
+    #[arg(long, value_enum, default_value = "background", value_name = "WHEN")]
+    pub embed: EmbedWhen,
     #[command(flatten)]
     pub json: JsonArg,
 }

@@ -9,7 +9,7 @@ use lore_core::{Language, SymbolKind};
 use lore_index::{Home, IndexConfig, RepoIndex, SearchOptions, SymbolHit};
 use serde_json::json;
 
-use crate::cli::{Cli, Command, EmbedCommand, GlobalArgs};
+use crate::cli::{Cli, Command, EmbedCommand, EmbedWhen, GlobalArgs};
 use crate::progress::Bar;
 use crate::success;
 
@@ -33,9 +33,43 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(threads) = args.threads {
                 config.threads = threads;
             }
+            // Parse the spec before a long run, so a typo fails at once.
+            let spec = args
+                .embedder
+                .as_deref()
+                .map(lore_embed::EmbedderSpec::parse)
+                .transpose()?;
             let bar = Bar::new(!g.quiet && std::io::stderr().is_terminal());
             let report = lore_index::index_repo(&home, &root, &config, &bar)?;
+            if let Some(spec) = &spec {
+                lore_index::set_embedder(&home, &report.root, spec)?;
+            }
             print_index_report(&report, args.json.json, g.quiet)?;
+            let index = RepoIndex::open(&home, &report.root)?;
+            if let Some(dense) = index.embed_status()?.dense
+                && dense.pending > 0
+                && !args.no_vectors
+            {
+                match args.embed {
+                    EmbedWhen::Off => {}
+                    EmbedWhen::Wait => {
+                        let report = run_dense(&home, &report.root, &Default::default(), g)?;
+                        if !g.quiet && !args.json.json {
+                            print_dense_report(&report)?;
+                        }
+                    }
+                    EmbedWhen::Background => {
+                        spawn_embedding(&home, &report.root)?;
+                        if !g.quiet && !args.json.json {
+                            eprintln!(
+                                "transformer vectors: {} chunks pending for {}; embedding in the \
+                                 background (`lore embed status` shows progress)",
+                                dense.pending, dense.spec
+                            );
+                        }
+                    }
+                }
+            }
         }
         Command::Search(args) => {
             let index = open(&home, g)?;
@@ -200,6 +234,36 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 )?;
             }
         }
+        Command::Embed(EmbedCommand::Use(args)) => {
+            let root = repo_root(&home, g)?;
+            let spec = lore_embed::EmbedderSpec::parse(&args.spec)?;
+            lore_index::set_embedder(&home, &root, &spec)?;
+            if !g.quiet {
+                eprintln!(
+                    "embedder set to {spec}; {}",
+                    if spec.is_learned() {
+                        "search uses the learned model only"
+                    } else {
+                        "run `lore embed run` (or `lore index`) to compute its vectors"
+                    }
+                );
+            }
+        }
+        Command::Embed(EmbedCommand::Run(args)) => {
+            let root = repo_root(&home, g)?;
+            let options = lore_index::DenseOptions {
+                batch: args.batch,
+                limit: args.limit,
+                ..Default::default()
+            };
+            let report = run_dense(&home, &root, &options, g)?;
+            if args.json.json {
+                return print_json(&report);
+            }
+            if !g.quiet {
+                print_dense_report(&report)?;
+            }
+        }
         Command::Embed(EmbedCommand::Status(args)) => {
             let index = open(&home, g)?;
             let status = index.embed_status()?;
@@ -226,6 +290,26 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             ] {
                 if let Some(f) = file {
                     writeln!(out, "{label:<10} {} ({})", f.name, human_bytes(f.bytes))?;
+                }
+            }
+            if let Some(d) = &status.dense {
+                writeln!(out, "transformer {}", d.spec)?;
+                writeln!(
+                    out,
+                    "  state    {}{}",
+                    d.state,
+                    if d.running { " (embedding now)" } else { "" }
+                )?;
+                if let Some(model) = &d.model {
+                    writeln!(out, "  model    {model}")?;
+                }
+                writeln!(
+                    out,
+                    "  chunks   {} embedded, {} pending",
+                    d.embedded, d.pending
+                )?;
+                if let Some(f) = &d.file {
+                    writeln!(out, "  vectors  {} ({})", f.name, human_bytes(f.bytes))?;
                 }
             }
         }
@@ -328,7 +412,7 @@ fn discover_root(home: &Home) -> Result<PathBuf> {
     Ok(cwd)
 }
 
-fn open(home: &Home, g: &GlobalArgs) -> Result<RepoIndex> {
+fn repo_root(home: &Home, g: &GlobalArgs) -> Result<PathBuf> {
     let root = match &g.repo {
         Some(repo) => repo.clone(),
         None => discover_root(home)?,
@@ -336,12 +420,67 @@ fn open(home: &Home, g: &GlobalArgs) -> Result<RepoIndex> {
     if !root.exists() {
         bail!("{}: no such directory", root.display());
     }
-    Ok(RepoIndex::open(home, &root)?)
+    Ok(root)
+}
+
+fn open(home: &Home, g: &GlobalArgs) -> Result<RepoIndex> {
+    Ok(RepoIndex::open(home, &repo_root(home, g)?)?)
+}
+
+/// Runs an embedding run in this process with a progress bar.
+fn run_dense(
+    home: &Home,
+    root: &std::path::Path,
+    options: &lore_index::DenseOptions,
+    g: &GlobalArgs,
+) -> Result<lore_index::DenseReport> {
+    let bar = crate::progress::EmbedBar::new(!g.quiet && std::io::stderr().is_terminal());
+    let report =
+        lore_index::embed_dense(home, root, options, &|done, total| bar.update(done, total))?;
+    bar.finish();
+    Ok(report)
+}
+
+fn print_dense_report(report: &lore_index::DenseReport) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "transformer vectors ({}): {} embedded now ({:.1} chunks/s), {} from cache, {} pending, in {:.1}s",
+        report.model,
+        report.embedded,
+        report.chunks_per_sec,
+        report.from_cache,
+        report.pending,
+        report.ms as f64 / 1000.0
+    )?;
+    Ok(())
+}
+
+/// Starts `lore embed run` for `root` as a detached background process
+/// writing to `embed.log` in the repository's data directory.
+fn spawn_embedding(home: &Home, root: &std::path::Path) -> Result<()> {
+    let exe = std::env::current_exe().context("cannot find the lore executable")?;
+    let log_path = home.repo_dir(root).join("embed.log");
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("{}: cannot create", log_path.display()))?;
+    std::process::Command::new(exe)
+        .arg("--home")
+        .arg(home.path())
+        .arg("--repo")
+        .arg(root)
+        .args(["--quiet", "embed", "run"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .context("cannot start the background embedding run")?;
+    Ok(())
 }
 
 fn parse_mode(mode: &str) -> Result<lore_index::SearchMode> {
-    lore_index::SearchMode::from_name(mode)
-        .with_context(|| format!("unknown mode {mode:?}; expected hybrid, lexical or vector"))
+    lore_index::SearchMode::from_name(mode).with_context(|| {
+        format!("unknown mode {mode:?}; expected hybrid, lexical, vector or dense")
+    })
 }
 
 fn parse_kind(kind: Option<&str>) -> Result<Option<SymbolKind>> {

@@ -45,3 +45,38 @@ impl lore_index::Progress for Bar {
         self.bar.finish_and_clear();
     }
 }
+
+/// Shows chunks embedded and chunks/s during an embedding run.
+pub(crate) struct EmbedBar {
+    bar: ProgressBar,
+}
+
+impl EmbedBar {
+    pub(crate) fn new(enabled: bool) -> EmbedBar {
+        let bar = ProgressBar::with_draw_target(
+            None,
+            if enabled {
+                ProgressDrawTarget::stderr_with_hz(4)
+            } else {
+                ProgressDrawTarget::hidden()
+            },
+        );
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} embedding {bar:30} {pos}/{len} chunks  {per_sec}  {eta} left",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        EmbedBar { bar }
+    }
+
+    pub(crate) fn update(&self, done: usize, total: usize) {
+        self.bar.set_length(total as u64);
+        self.bar.set_position(done as u64);
+    }
+
+    pub(crate) fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

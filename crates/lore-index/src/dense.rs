@@ -296,6 +296,7 @@ pub(crate) fn refresh_dense(
         cache.put(&model, &rows)?;
         known.extend(rows);
         embedded += batch.len();
+        crate::pipeline::fault("dense-after-batch");
         progress(embedded, total);
         if last_flush.elapsed() >= options.flush_every {
             written = write(store, &known)?;

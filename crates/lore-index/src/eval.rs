@@ -374,6 +374,17 @@ pub fn evaluate_from_docs(
     };
     let _span = tracing::info_span!("eval_index", queries = docs.queries.len()).entered();
     index_repo(&scratch_home, index.root(), &config, &())?;
+    // The same transformer embedder, if any: the shared cache holds the
+    // vectors of every chunk whose text the masks did not change.
+    let spec = crate::dense::recorded_spec(index.store())?;
+    if !spec.is_learned() {
+        crate::dense::set_embedder(&scratch_home, index.root(), &spec)?;
+        let options = crate::dense::DenseOptions {
+            cache: Some(home.embedding_cache()),
+            ..Default::default()
+        };
+        crate::dense::embed_dense(&scratch_home, index.root(), &options, &|_, _| {})?;
+    }
     let masked = RepoIndex::open(&scratch_home, index.root())?;
     if let Some(path) = features {
         write_features(&masked, &docs.queries, path)?;

@@ -145,7 +145,7 @@ impl WriteLock {
 
 /// Test hook: `LORE_FAULT=<point>` aborts the process at that point, to
 /// prove that a crash there leaves a usable index.
-fn fault(point: &str) {
+pub(crate) fn fault(point: &str) {
     if std::env::var_os("LORE_FAULT").is_some_and(|v| v == point) {
         tracing::error!(point, "LORE_FAULT: aborting");
         std::process::abort();

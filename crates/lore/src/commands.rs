@@ -44,8 +44,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(spec) = &spec {
                 lore_index::set_embedder(&home, &report.root, spec)?;
             }
-            print_index_report(&report, args.json.json, g.quiet)?;
             let index = RepoIndex::open(&home, &report.root)?;
+            let mut dense_report = None;
+            let mut background = None;
             if let Some(dense) = index.embed_status()?.dense
                 && dense.pending > 0
                 && !args.no_vectors
@@ -53,22 +54,25 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 match args.embed {
                     EmbedWhen::Off => {}
                     EmbedWhen::Wait => {
-                        let report = run_dense(&home, &report.root, &Default::default(), g)?;
-                        if !g.quiet && !args.json.json {
-                            print_dense_report(&report)?;
-                        }
+                        dense_report =
+                            Some(run_dense(&home, &report.root, &Default::default(), g)?);
                     }
                     EmbedWhen::Background => {
                         spawn_embedding(&home, &report.root)?;
-                        if !g.quiet && !args.json.json {
-                            eprintln!(
-                                "transformer vectors: {} chunks pending for {}; embedding in the \
-                                 background (`lore embed status` shows progress)",
-                                dense.pending, dense.spec
-                            );
-                        }
+                        background = Some(dense);
                     }
                 }
+            }
+            print_index_report(&report, dense_report.as_ref(), args.json.json, g.quiet)?;
+            if let Some(dense) = background
+                && !g.quiet
+                && !args.json.json
+            {
+                eprintln!(
+                    "transformer vectors: {} chunks pending for {}; embedding in the \
+                     background (`lore embed status` shows progress)",
+                    dense.pending, dense.spec
+                );
             }
         }
         Command::Search(args) => {
@@ -565,7 +569,12 @@ fn ago(time: Option<i64>) -> String {
     }
 }
 
-fn print_index_report(report: &lore_index::IndexReport, as_json: bool, quiet: bool) -> Result<()> {
+fn print_index_report(
+    report: &lore_index::IndexReport,
+    dense: Option<&lore_index::DenseReport>,
+    as_json: bool,
+    quiet: bool,
+) -> Result<()> {
     let s = &report.summary;
     if as_json {
         let value = json!({
@@ -582,6 +591,7 @@ fn print_index_report(report: &lore_index::IndexReport, as_json: bool, quiet: bo
             "parsed_lines": report.parsed_lines,
             "embed": report.embed,
             "embed_error": report.embed_error,
+            "dense": dense,
         });
         print_json(&value)?;
         return Ok(());
@@ -647,6 +657,11 @@ fn print_index_report(report: &lore_index::IndexReport, as_json: bool, quiet: bo
     if let Some(err) = &report.embed_error {
         writeln!(out, "  vectors not updated, search stays lexical: {err}")?;
     }
+    drop(out);
+    if let Some(dense) = dense {
+        print_dense_report(dense)?;
+    }
+    let mut out = std::io::stdout().lock();
     if !report.skipped.is_empty() {
         writeln!(out, "  see `lore status --errors` for skipped files")?;
     }

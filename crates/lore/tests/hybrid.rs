@@ -112,6 +112,7 @@ fn explain_shows_each_feature_and_sums_to_the_score() {
                 "path",
                 "graph",
                 "name_vector",
+                "dense",
                 "kind"
             ]
         );

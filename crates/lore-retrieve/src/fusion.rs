@@ -125,8 +125,10 @@ impl Policy {
     /// with the `dense` feature (NOTES.md). Without transformer vectors the
     /// default (version 2) ranks.
     pub fn with_transformer() -> Policy {
-        let mut policy = Policy::default();
-        policy.version = 3;
+        let mut policy = Policy {
+            version: 3,
+            ..Policy::default()
+        };
         for (feature, weight) in [
             (Feature::Vector, 2.5),
             (Feature::Name, 2.0),

@@ -105,7 +105,6 @@ impl Default for Policy {
             (Feature::Path, 2.0),
             (Feature::Graph, 0.15),
             (Feature::NameVector, 3.0),
-            (Feature::Dense, 3.0),
             (Feature::Kind, 3.0),
         ];
         Policy {
@@ -121,8 +120,10 @@ impl Default for Policy {
 
 impl Policy {
     /// Policy version 3, in force when transformer vectors (a local or
-    /// remote embedder) are available: the weights of version 2 refitted
-    /// with the `dense` feature (NOTES.md). Without transformer vectors the
+    /// remote embedder) are available: version 2 with the `dense` feature,
+    /// refitted by coordinate ascent (rrf, lexical and kind held fixed so
+    /// identifier queries keep their lexical footing) on two corpora with
+    /// all-MiniLM-L6-v2 and checked on a third (NOTES.md). Without transformer vectors the
     /// default (version 2) ranks.
     pub fn with_transformer() -> Policy {
         let mut policy = Policy {
@@ -130,13 +131,9 @@ impl Policy {
             ..Policy::default()
         };
         for (feature, weight) in [
-            (Feature::Vector, 2.5),
-            (Feature::Name, 2.0),
-            (Feature::NameRecall, 2.0),
-            (Feature::Path, 0.25),
-            (Feature::Graph, 1.0),
-            (Feature::NameVector, 1.0),
-            (Feature::Dense, 6.0),
+            (Feature::NameRecall, 1.0),
+            (Feature::Graph, 0.75),
+            (Feature::Dense, 10.0),
         ] {
             policy.weights.insert(feature, weight);
         }

@@ -4,7 +4,7 @@
 #   tokio   tokio 1.47.1 (crates.io, Rust)
 #   eslint  eslint 9.17.0 (npm, JavaScript with JSDoc)
 #   click   click 8.1.8 (PyPI sdist, Python; small enough for local-model rows)
-#   express express 4.21.2 (npm, JavaScript; small enough for local-model rows)
+#   commander commander 12.1.0 (npm, JavaScript with JSDoc; small enough for local-model rows)
 #   bench/fetch.sh [NAME...]   # default: all
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,11 +45,11 @@ fetch_click() {
     rm -rf "$tmp"
 }
 
-fetch_express() {
+fetch_commander() {
     local tmp; tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack -q express@4.21.2 >/dev/null)
-    tar -xzf "$tmp"/express-4.21.2.tgz -C "$tmp"
-    mv "$tmp/package" "$corpus/express"
+    (cd "$tmp" && npm pack -q commander@12.1.0 >/dev/null)
+    tar -xzf "$tmp"/commander-12.1.0.tgz -C "$tmp"
+    mv "$tmp/package" "$corpus/commander"
     rm -rf "$tmp"
 }
 

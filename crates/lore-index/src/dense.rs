@@ -239,14 +239,21 @@ pub(crate) fn refresh_dense(
         .filter(|(_, _, h)| known.contains_key(h))
         .count();
 
+    // The current file is stale if any chunk's presence in it differs
+    // from whether its vector is known (a re-index changed ids, or the
+    // cache already holds vectors another repository or run computed).
     let current_file = store.get_meta(keys::FILE)?;
     let current_model = store.get_meta(keys::MODEL)?;
-    let current_len = match (&current_file, &current_model) {
-        (Some(file), Some(m)) if *m == model => FlatVectors::load(&dir.join(file))
-            .map(|v| v.len())
-            .unwrap_or(0),
-        _ => 0,
+    let current = match (&current_file, &current_model) {
+        (Some(file), Some(m)) if *m == model => FlatVectors::load(&dir.join(file)).ok(),
+        _ => None,
     };
+    let stale = inputs.iter().any(|(id, _, h)| {
+        known.contains_key(h) != current.as_ref().is_some_and(|c| c.get(*id).is_some())
+    }) || current
+        .as_ref()
+        .is_some_and(|c| c.len() != known_count(&inputs, &known));
+    drop(current);
     let write = |store: &mut dyn MetaStore,
                  known: &std::collections::HashMap<ContentHash, Vec<f32>>|
      -> Result<usize> {
@@ -279,9 +286,8 @@ pub(crate) fn refresh_dense(
     if let Some(limit) = options.limit {
         todo.truncate(limit);
     }
-    let ids_now: HashSet<u64> = inputs.iter().map(|(id, _, _)| *id).collect();
-    let mut written = current_len;
-    if from_cache > current_len || (current_len > 0 && ids_now.len() != current_len) {
+    let mut written = known_count(&inputs, &known);
+    if stale {
         written = write(store, &known)?;
     }
     let total = todo.len();
@@ -303,7 +309,7 @@ pub(crate) fn refresh_dense(
             last_flush = Instant::now();
         }
     }
-    if embedded > 0 && written != known_count(&inputs, &known) {
+    if embedded > 0 {
         written = write(store, &known)?;
     }
     let elapsed = started.elapsed();

@@ -26,6 +26,7 @@ use lore_embed::EmbedderSpec;
 use lore_store::{SqliteEmbeddingCache, SqliteStore};
 use lore_vector::FlatVectors;
 
+use crate::embed::{next_name, prune};
 use crate::error::{Error, Result, io};
 use crate::home::Home;
 
@@ -264,7 +265,7 @@ pub(crate) fn refresh_dense(
         let n = rows.len();
         let flat = FlatVectors::from_rows(&model, dims, rows)?;
         let previous = store.get_meta(keys::FILE)?;
-        let name = next_dense_name(&dir);
+        let name = next_name(&dir, "d", previous.as_deref());
         flat.save(&dir.join(&name))?;
         store.set_meta(&[(keys::FILE, Some(&name)), (keys::MODEL, Some(&model))])?;
         // Keep the previous file for readers that opened before the switch.
@@ -334,37 +335,4 @@ fn known_count(
         .iter()
         .filter(|(_, _, h)| known.contains_key(h))
         .count()
-}
-
-fn next_dense_name(dir: &Path) -> String {
-    let mut n = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.strip_prefix('d')?
-                .strip_suffix(".bin")?
-                .parse::<u64>()
-                .ok()
-        })
-        .max()
-        .unwrap_or(0)
-        + 1;
-    while dir.join(format!("d{n}.bin")).exists() {
-        n += 1;
-    }
-    format!("d{n}.bin")
-}
-
-fn prune(dir: &Path, keep: &[&str]) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if !keep.iter().any(|k| name == std::ffi::OsStr::new(k)) {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
 }

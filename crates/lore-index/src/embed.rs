@@ -79,7 +79,7 @@ fn trains(lang: Language) -> bool {
     lang.is_parsed() || lang == Language::Markdown
 }
 
-fn next_name(dir: &Path, prefix: &str, current: Option<&str>) -> String {
+pub(crate) fn next_name(dir: &Path, prefix: &str, current: Option<&str>) -> String {
     let n = current
         .and_then(|c| c.strip_prefix(prefix))
         .and_then(|c| c.split('.').next())
@@ -93,7 +93,7 @@ fn next_name(dir: &Path, prefix: &str, current: Option<&str>) -> String {
 }
 
 /// Removes files in `dir` other than `keep`.
-fn prune(dir: &Path, keep: &[&str]) {
+pub(crate) fn prune(dir: &Path, keep: &[&str]) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

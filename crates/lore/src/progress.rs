@@ -4,6 +4,22 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// A bar on stderr with `template`, or a hidden one.
+fn stderr_bar(enabled: bool, template: &str) -> ProgressBar {
+    let target = if enabled {
+        ProgressDrawTarget::stderr_with_hz(10)
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(None, target);
+    bar.set_style(
+        ProgressStyle::with_template(template)
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
 /// Shows files parsed and files/s while an index run parses.
 pub(crate) struct Bar {
     bar: ProgressBar,
@@ -11,22 +27,12 @@ pub(crate) struct Bar {
 
 impl Bar {
     pub(crate) fn new(enabled: bool) -> Bar {
-        let bar = ProgressBar::with_draw_target(
-            None,
-            if enabled {
-                ProgressDrawTarget::stderr_with_hz(10)
-            } else {
-                ProgressDrawTarget::hidden()
-            },
-        );
-        bar.set_style(
-            ProgressStyle::with_template(
+        Bar {
+            bar: stderr_bar(
+                enabled,
                 "{spinner} parsing {bar:30} {pos}/{len} files  {per_sec}  {eta} left",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        Bar { bar }
+            ),
+        }
     }
 }
 
@@ -53,22 +59,12 @@ pub(crate) struct EmbedBar {
 
 impl EmbedBar {
     pub(crate) fn new(enabled: bool) -> EmbedBar {
-        let bar = ProgressBar::with_draw_target(
-            None,
-            if enabled {
-                ProgressDrawTarget::stderr_with_hz(4)
-            } else {
-                ProgressDrawTarget::hidden()
-            },
-        );
-        bar.set_style(
-            ProgressStyle::with_template(
+        EmbedBar {
+            bar: stderr_bar(
+                enabled,
                 "{spinner} embedding {bar:30} {pos}/{len} chunks  {per_sec}  {eta} left",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        EmbedBar { bar }
+            ),
+        }
     }
 
     pub(crate) fn update(&self, done: usize, total: usize) {

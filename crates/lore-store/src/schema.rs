@@ -107,4 +107,23 @@ CREATE TABLE file_edges (
 CREATE INDEX file_edges_src ON file_edges(src);
 CREATE INDEX file_edges_dst ON file_edges(dst);
 "#,
+    // 3: chunk ids are never reused. Vectors, the lexical index and the
+    // embedding caches are keyed by chunk id; SQLite hands a deleted
+    // maximum rowid out again, so a changed file's new chunk could inherit
+    // the old chunk's vector.
+    r#"
+CREATE TABLE chunks_v3 (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    file_id    INTEGER NOT NULL,
+    symbol_id  INTEGER,
+    start_line INTEGER NOT NULL,
+    end_line   INTEGER NOT NULL,
+    text       TEXT NOT NULL
+);
+INSERT INTO chunks_v3(id, file_id, symbol_id, start_line, end_line, text)
+    SELECT id, file_id, symbol_id, start_line, end_line, text FROM chunks;
+DROP TABLE chunks;
+ALTER TABLE chunks_v3 RENAME TO chunks;
+CREATE INDEX chunks_file ON chunks(file_id);
+"#,
 ];

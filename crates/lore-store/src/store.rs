@@ -997,3 +997,52 @@ fn rebuild_file_edges(tx: &Transaction<'_>) -> Result<()> {
     .ctx("build file graph")?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lore_core::{Chunk, FileSyntax};
+
+    fn put(store: &mut SqliteStore, path: &str, text: &str) -> Vec<u64> {
+        let state = FileState {
+            path: path.to_owned(),
+            size: text.len() as u64,
+            mtime_ns: 0,
+            hash: format!("{:x}", text.len()),
+        };
+        let syntax = FileSyntax {
+            chunks: vec![Chunk {
+                start_line: 1,
+                end_line: 1,
+                symbol: None,
+                text: text.to_owned(),
+            }],
+            ..FileSyntax::default()
+        };
+        let mut writer = store.begin("/repo").unwrap();
+        let ids = writer
+            .put_file(&FileRecord {
+                state: &state,
+                lang: Language::Python,
+                lines: 1,
+                syntax: &syntax,
+            })
+            .unwrap();
+        writer.commit(&RunSummary::default(), 1).unwrap();
+        ids
+    }
+
+    #[test]
+    fn a_rewritten_file_never_gets_its_old_chunk_id_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("index.db")).unwrap();
+        let first = put(&mut store, "a.py", "x = 1");
+        // The only chunk holds the largest id: a plain rowid would be
+        // handed out again once it is deleted.
+        let second = put(&mut store, "a.py", "x = 2");
+        assert_eq!(first.len(), 1);
+        assert_eq!(second.len(), 1);
+        assert!(second[0] > first[0], "{first:?} then {second:?}");
+        assert_eq!(store.chunk_ids().unwrap(), second);
+    }
+}

@@ -355,6 +355,9 @@ pub struct LexicalQuery {
     pub langs: Vec<Language>,
     /// Only these paths (`None`: all).
     pub paths: Option<Vec<String>>,
+    /// Extra tokens (already in index form) that may match, each with a
+    /// weight relative to a query token: query expansion.
+    pub expansions: Vec<(String, f32)>,
 }
 
 /// A lexical hit.

@@ -72,6 +72,10 @@ pub struct LearnedModel {
     idf: Vec<f32>,
     /// Row-major `vocab × dims`.
     vectors: Vec<f32>,
+    /// Id → word, for neighbour lookups.
+    words: Vec<String>,
+    /// Euclidean norm of each word vector.
+    norms: Vec<f32>,
 }
 
 impl std::fmt::Debug for LearnedModel {
@@ -253,18 +257,69 @@ impl LearnedModel {
         idf: Vec<f32>,
         vectors: Vec<f32>,
     ) -> LearnedModel {
-        let mut model = LearnedModel {
-            id: String::new(),
-            dims,
-            vocab,
-            idf,
-            vectors,
-        };
+        let mut model = LearnedModel::assemble(String::new(), dims, vocab, idf, vectors);
         let mut bytes = Vec::new();
         model.write_body(&mut bytes).expect("writing to memory");
         let hash = blake3::hash(&bytes).to_hex();
         model.id = format!("learned:v1:{}", &hash[..16]);
         model
+    }
+
+    fn assemble(
+        id: String,
+        dims: usize,
+        vocab: HashMap<String, u32>,
+        idf: Vec<f32>,
+        vectors: Vec<f32>,
+    ) -> LearnedModel {
+        let mut words = vec![String::new(); vocab.len()];
+        for (word, &id) in &vocab {
+            words[id as usize] = word.clone();
+        }
+        let norms = vectors
+            .chunks_exact(dims.max(1))
+            .map(|row| row.iter().map(|x| x * x).sum::<f32>().sqrt())
+            .collect();
+        LearnedModel {
+            id,
+            dims,
+            vocab,
+            idf,
+            vectors,
+            words,
+            norms,
+        }
+    }
+
+    /// The `k` words nearest to `token` by cosine, at least `min_cosine`,
+    /// best first; the token itself excluded. Empty for unknown tokens.
+    pub fn neighbours(&self, token: &str, k: usize, min_cosine: f32) -> Vec<(&str, f32)> {
+        let Some(&id) = self.vocab.get(token) else {
+            return Vec::new();
+        };
+        let id = id as usize;
+        let norm = self.norms[id];
+        if norm == 0.0 || k == 0 {
+            return Vec::new();
+        }
+        let query = &self.vectors[id * self.dims..][..self.dims];
+        let mut best: Vec<(usize, f32)> = Vec::with_capacity(k + 1);
+        for (other, row) in self.vectors.chunks_exact(self.dims).enumerate() {
+            let other_norm = self.norms[other];
+            if other == id || other_norm == 0.0 {
+                continue;
+            }
+            let cosine = lore_core::embed::dot(query, row) / (norm * other_norm);
+            if cosine < min_cosine || (best.len() == k && cosine <= best[k - 1].1) {
+                continue;
+            }
+            let at = best.partition_point(|&(_, c)| c >= cosine);
+            best.insert(at, (other, cosine));
+            best.truncate(k);
+        }
+        best.into_iter()
+            .map(|(other, cosine)| (self.words[other].as_str(), cosine))
+            .collect()
     }
 
     /// Number of words with a vector.
@@ -387,13 +442,7 @@ impl LearnedModel {
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
-        Ok(LearnedModel {
-            id,
-            dims,
-            vocab,
-            idf,
-            vectors,
-        })
+        Ok(LearnedModel::assemble(id, dims, vocab, idf, vectors))
     }
 }
 
@@ -524,6 +573,31 @@ mod tests {
         let within = (mean(&retrying, &retrying) + mean(&dates, &dates)) / 2.0;
         let across = mean(&retrying, &dates);
         assert!(within > across + 0.2, "within {within}, across {across}");
+    }
+
+    #[test]
+    fn neighbours_are_ranked_bounded_and_exclude_the_word() {
+        let m = model();
+        let near = m.neighbours("month", 3, -1.0);
+        assert_eq!(near.len(), 3);
+        assert!(near.iter().all(|(w, _)| *w != "month"));
+        assert!(near.windows(2).all(|p| p[0].1 >= p[1].1), "{near:?}");
+        let dates = [
+            "year", "day", "date", "text", "split", "int", "parse", "read", "calendar",
+        ];
+        assert!(dates.contains(&near[0].0), "{near:?}");
+        assert!(m.neighbours("month", 5, 1.01).is_empty());
+        assert!(m.neighbours("zzzz", 5, 0.0).is_empty());
+        // Loading rebuilds the lookup tables.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.bin");
+        m.save(&path).unwrap();
+        assert_eq!(
+            LearnedModel::load(&path)
+                .unwrap()
+                .neighbours("month", 3, -1.0),
+            near
+        );
     }
 
     #[test]

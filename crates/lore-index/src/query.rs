@@ -13,9 +13,11 @@ use lore_core::store::{
 };
 use lore_core::{Language, RefKind, SymbolKind};
 use lore_embed::LearnedModel;
-use lore_retrieve::fusion::{Contribution, Feature, Features, Policy, rrf, top_per_group};
+use lore_retrieve::fusion::{
+    Contribution, Expansion, Feature, Features, Policy, rrf, top_per_group,
+};
 use lore_retrieve::graph::{Graph, PageRankConfig, pagerank};
-use lore_retrieve::text::{name_match, path_match, query_terms};
+use lore_retrieve::text::{is_stop_word, name_match, path_match, query_terms};
 use lore_search::{TantivyIndex, TantivySearcher};
 use lore_store::SqliteStore;
 use lore_vector::FlatVectors;
@@ -480,11 +482,16 @@ impl RepoIndex {
             if matches!(options.mode, SearchMode::Vector | SearchMode::Dense) {
                 Vec::new()
             } else {
+                let expansions = match (options.mode, semantic) {
+                    (SearchMode::Hybrid, Some(s)) => expand(&s.model, query, &policy.expansion),
+                    _ => Vec::new(),
+                };
                 let lexical_query = LexicalQuery {
                     text: query.to_owned(),
                     limit: wanted,
                     langs: options.langs.clone(),
                     paths: paths.clone(),
+                    expansions,
                 };
                 self.lexical
                     .search(&lexical_query)?
@@ -1066,6 +1073,25 @@ fn kind_prior(kind: Option<SymbolKind>) -> f64 {
         Some(_) => 0.25,
         None => 0.0,
     }
+}
+
+/// Query expansion from the learned model: each query word's nearest
+/// words in this repository's vocabulary, weighted by similarity.
+fn expand(model: &LearnedModel, query: &str, expansion: &Expansion) -> Vec<(String, f32)> {
+    let mut out: Vec<(String, f32)> = Vec::new();
+    for term in query_terms(query) {
+        for (word, cosine) in model.neighbours(&term, expansion.neighbours, expansion.min_cosine) {
+            if is_stop_word(word) {
+                continue;
+            }
+            let weight = expansion.weight * cosine;
+            match out.iter_mut().find(|(w, _)| w == word) {
+                Some((_, w)) => *w = w.max(weight),
+                None => out.push((word.to_owned(), weight)),
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -278,38 +278,44 @@ pub struct TantivySearcher {
 }
 
 impl TantivySearcher {
-    fn text_query(&self, text: &str) -> Option<Box<dyn Query>> {
+    /// One token matched in any field, the best field counting most.
+    fn token_query(&self, token: &str) -> Box<dyn Query> {
+        let alternatives: Vec<Box<dyn Query>> = WEIGHTS
+            .iter()
+            .map(|&(name, weight)| {
+                let field = match name {
+                    "name" => self.fields.name,
+                    "qualname" => self.fields.qualname,
+                    "doc" => self.fields.doc,
+                    "path_text" => self.fields.path_text,
+                    _ => self.fields.body,
+                };
+                let term = Term::from_field_text(field, token);
+                let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                Box::new(BoostQuery::new(Box::new(query), weight)) as Box<dyn Query>
+            })
+            .collect();
+        Box::new(DisjunctionMaxQuery::with_tie_breaker(alternatives, 0.2))
+    }
+
+    fn text_query(&self, text: &str, expansions: &[(String, f32)]) -> Option<Box<dyn Query>> {
         let mut seen = HashSet::new();
         let mut per_token: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         lore_core::tokens::tokenize(text, |token| {
-            if !seen.insert(token.text.clone()) {
-                return;
+            if seen.insert(token.text.clone()) {
+                per_token.push((Occur::Should, self.token_query(&token.text)));
             }
-            let alternatives: Vec<Box<dyn Query>> = WEIGHTS
-                .iter()
-                .map(|&(name, weight)| {
-                    let field = match name {
-                        "name" => self.fields.name,
-                        "qualname" => self.fields.qualname,
-                        "doc" => self.fields.doc,
-                        "path_text" => self.fields.path_text,
-                        _ => self.fields.body,
-                    };
-                    let term = Term::from_field_text(field, &token.text);
-                    let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                    Box::new(BoostQuery::new(Box::new(query), weight)) as Box<dyn Query>
-                })
-                .collect();
-            per_token.push((
-                Occur::Should,
-                Box::new(DisjunctionMaxQuery::with_tie_breaker(alternatives, 0.2)),
-            ));
         });
         if per_token.is_empty() {
-            None
-        } else {
-            Some(Box::new(BooleanQuery::new(per_token)))
+            return None;
         }
+        for (token, weight) in expansions {
+            if *weight > 0.0 && seen.insert(token.clone()) {
+                let query = BoostQuery::new(self.token_query(token), *weight);
+                per_token.push((Occur::Should, Box::new(query)));
+            }
+        }
+        Some(Box::new(BooleanQuery::new(per_token)))
     }
 }
 
@@ -319,7 +325,7 @@ impl LexicalSearcher for TantivySearcher {
             path: self.dir.clone(),
             source,
         };
-        let Some(text_query) = self.text_query(&query.text) else {
+        let Some(text_query) = self.text_query(&query.text, &query.expansions) else {
             return Ok(Vec::new());
         };
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query)];
@@ -410,6 +416,7 @@ mod tests {
                 limit: 10,
                 langs: vec![],
                 paths,
+                expansions: vec![],
             };
             searcher
                 .search(&q)
@@ -423,6 +430,26 @@ mod tests {
         assert_eq!(q("retry", Some(vec!["a.py".into()])), [1]);
         assert!(q("nothing_here", None).is_empty());
         assert_eq!(searcher.num_docs(), 3);
+
+        // Expansions match too, below the query's own words.
+        let expanded = |text: &str, expansions: Vec<(String, f32)>| {
+            searcher
+                .search(&LexicalQuery {
+                    text: text.into(),
+                    limit: 10,
+                    expansions,
+                    ..Default::default()
+                })
+                .unwrap()
+                .iter()
+                .map(|h| h.chunk_id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            expanded("unrelated", vec![("retry".into(), 0.3)]),
+            [3, 2, 1]
+        );
+        assert_eq!(expanded("unrelated", vec![("retry".into(), 0.0)]), [3]);
     }
 
     #[test]

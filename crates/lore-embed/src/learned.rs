@@ -399,49 +399,64 @@ impl LearnedModel {
             path: path.to_owned(),
             what: what.to_owned(),
         };
-        let mut bytes = Vec::new();
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .map_err(|e| Error::Io {
-                path: path.to_owned(),
-                source: e,
-            })?;
-        let mut r = Reader {
-            bytes: &bytes,
-            pos: 0,
+        let io = |e: std::io::Error| Error::Io {
+            path: path.to_owned(),
+            source: e,
         };
-        if r.take(8) != Some(MAGIC.as_slice()) {
+        let file = std::fs::File::open(path).map_err(io)?;
+        let size = file.metadata().map_err(io)?.len();
+        let mut r = std::io::BufReader::with_capacity(1 << 16, file);
+        // Vectors are read straight into their buffer: no second copy of
+        // the largest part (this load is on every CLI search's path).
+        let mut read = |buf: &mut [u8], what: &str| -> Result<()> {
+            r.read_exact(buf).map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => corrupt(what),
+                _ => io(e),
+            })
+        };
+        let mut magic = [0u8; 8];
+        read(&mut magic, "not a learned model")?;
+        if &magic != MAGIC {
             return Err(corrupt("not a learned model"));
         }
-        let id_len = r.u16().ok_or_else(|| corrupt("header"))? as usize;
-        let id = r
-            .take(id_len)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .ok_or_else(|| corrupt("header"))?
-            .to_owned();
-        let dims = r.u32().ok_or_else(|| corrupt("header"))? as usize;
-        let n = r.u32().ok_or_else(|| corrupt("header"))? as usize;
+        let mut u16_buf = [0u8; 2];
+        let mut u32_buf = [0u8; 4];
+        read(&mut u16_buf, "header")?;
+        let mut id = vec![0u8; u16::from_le_bytes(u16_buf) as usize];
+        read(&mut id, "header")?;
+        let id = String::from_utf8(id).map_err(|_| corrupt("header"))?;
+        read(&mut u32_buf, "header")?;
+        let dims = u32::from_le_bytes(u32_buf) as usize;
+        read(&mut u32_buf, "header")?;
+        let n = u32::from_le_bytes(u32_buf) as usize;
+        if (n as u64).saturating_mul(dims as u64).saturating_mul(4) > size {
+            return Err(corrupt("header"));
+        }
         let mut vocab = HashMap::with_capacity(n);
         let mut idf = Vec::with_capacity(n);
+        let mut word = Vec::new();
         for id in 0..n {
-            let len = r.u16().ok_or_else(|| corrupt("vocabulary"))? as usize;
-            let word = r
-                .take(len)
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .ok_or_else(|| corrupt("vocabulary"))?;
-            vocab.insert(word.to_owned(), id as u32);
-            idf.push(r.f32().ok_or_else(|| corrupt("vocabulary"))?);
+            read(&mut u16_buf, "vocabulary")?;
+            word.resize(u16::from_le_bytes(u16_buf) as usize, 0);
+            read(&mut word, "vocabulary")?;
+            let text = std::str::from_utf8(&word).map_err(|_| corrupt("vocabulary"))?;
+            vocab.insert(text.to_owned(), id as u32);
+            read(&mut u32_buf, "vocabulary")?;
+            idf.push(f32::from_le_bytes(u32_buf));
         }
-        let raw = r
-            .take(n.saturating_mul(dims).saturating_mul(4))
-            .ok_or_else(|| corrupt("vectors"))?;
-        if r.pos != bytes.len() {
-            return Err(corrupt("trailing bytes"));
+        let mut vectors = vec![0f32; n * dims];
+        read(bytemuck::cast_slice_mut(&mut vectors), "vectors")?;
+        if cfg!(target_endian = "big") {
+            vectors
+                .iter_mut()
+                .for_each(|x| *x = f32::from_bits(u32::from_le(x.to_bits())));
         }
-        let vectors: Vec<f32> = raw
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let mut rest = [0u8; 1];
+        match r.read(&mut rest) {
+            Ok(0) => {}
+            Ok(_) => return Err(corrupt("trailing bytes")),
+            Err(e) => return Err(io(e)),
+        }
         Ok(LearnedModel::assemble(id, dims, vocab, idf, vectors))
     }
 }
@@ -457,28 +472,6 @@ impl Embedder for LearnedModel {
 
     fn embed(&self, texts: &[&str]) -> lore_core::Result<Vec<Vec<f32>>> {
         Ok(texts.par_iter().map(|t| self.embed_one(t)).collect())
-    }
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let out = self.bytes.get(self.pos..self.pos + n)?;
-        self.pos += n;
-        Some(out)
-    }
-    fn u16(&mut self) -> Option<u16> {
-        Some(u16::from_le_bytes(self.take(2)?.try_into().ok()?))
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn f32(&mut self) -> Option<f32> {
-        Some(f32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }
 }
 

@@ -565,9 +565,13 @@ pub fn index_repo(
         store_result?.install(&db_path)?;
         store = SqliteStore::open(&db_path)?;
     } else {
+        let t = Instant::now();
         commit_lexical()?;
+        tracing::info!(ms = t.elapsed().as_millis() as u64, "lexical committed");
         fault("after-lexical-commit");
+        let t = Instant::now();
         writer.commit(&summary, generation)?;
+        tracing::info!(ms = t.elapsed().as_millis() as u64, "store committed");
     }
     fault("after-store-commit");
     prune_generations(&data_dir, &[generation, generation.saturating_sub(1)]);

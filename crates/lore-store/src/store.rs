@@ -1,6 +1,6 @@
 //! [`SqliteStore`]: the SQLite implementation of [`MetaStore`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use lore_core::store::{
@@ -386,6 +386,7 @@ impl MetaStore for SqliteStore {
             names: HashMap::new(),
             deferred_indexes: &self.deferred_indexes,
             touched_files: Vec::new(),
+            removed: 0,
         }))
     }
 
@@ -706,17 +707,49 @@ struct SqliteWriter<'c> {
     /// Files written by this run (new ids); their defined names, old and
     /// new, are in `temp.touched_names`. Drives the incremental file graph.
     touched_files: Vec<i64>,
+    /// Files removed by this run.
+    removed: usize,
 }
 
 impl SqliteWriter<'_> {
-    /// Records the names `file_id` defines for the file graph update.
-    fn touch_names(&self, file_id: i64) -> Result<()> {
+    /// Whether this run updates the file graph incrementally (not a bulk
+    /// load, which builds it whole).
+    fn tracking(&self) -> bool {
+        self.deferred_indexes.is_empty()
+    }
+
+    fn file_id(&self, path: &str) -> Result<Option<i64>> {
         self.tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO temp.touched_names SELECT DISTINCT name FROM symbols WHERE file_id = ?1",
-            )
+            .prepare_cached("SELECT id FROM files WHERE path = ?1")
+            .and_then(|mut s| s.query_row([path], |r| r.get(0)).optional())
+            .ctx("find file")
+    }
+
+    fn defined_names(&self, file_id: i64) -> Result<HashSet<String>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT DISTINCT name FROM symbols WHERE file_id = ?1")
+            .ctx("read defined names")?;
+        let names = stmt
+            .query_map([file_id], |r| r.get(0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<HashSet<String>>>())
+            .ctx("read defined names")?;
+        Ok(names)
+    }
+
+    /// Deletes a file's row and everything extracted from it.
+    fn delete_rows(&self, file_id: i64) -> Result<()> {
+        for table in ["symbols", "refs", "imports", "chunks"] {
+            let sql = format!("DELETE FROM {table} WHERE file_id = ?1");
+            self.tx
+                .prepare_cached(&sql)
+                .and_then(|mut s| s.execute([file_id]))
+                .ctx("delete file rows")?;
+        }
+        self.tx
+            .prepare_cached("DELETE FROM files WHERE id = ?1")
             .and_then(|mut s| s.execute([file_id]))
-            .ctx("record changed names")?;
+            .ctx("delete file")?;
         Ok(())
     }
 
@@ -752,43 +785,53 @@ impl SqliteWriter<'_> {
 
 impl MetaWriter for SqliteWriter<'_> {
     fn remove_file(&mut self, path: &str) -> lore_core::Result<()> {
-        let id: Option<i64> = self
-            .tx
-            .query_row("SELECT id FROM files WHERE path = ?1", [path], |r| r.get(0))
-            .optional()
-            .ctx("find file")?;
-        let Some(id) = id else { return Ok(()) };
-        if self.deferred_indexes.is_empty() {
-            self.touch_names(id)?;
+        let Some(id) = self.file_id(path)? else {
+            return Ok(());
+        };
+        if self.tracking() {
+            // Every name it defined is lost; edges from and to it go.
+            self.tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO temp.touched_names
+                     SELECT DISTINCT name FROM symbols WHERE file_id = ?1",
+                )
+                .and_then(|mut s| s.execute([id]))
+                .ctx("record changed names")?;
             self.tx
                 .prepare_cached("DELETE FROM file_edges WHERE src = ?1 OR dst = ?1")
                 .and_then(|mut s| s.execute([id]))
                 .ctx("delete file edges")?;
         }
-        for table in ["symbols", "refs", "imports", "chunks"] {
-            let sql = format!("DELETE FROM {table} WHERE file_id = ?1");
-            self.tx
-                .prepare_cached(&sql)
-                .and_then(|mut s| s.execute([id]))
-                .ctx("delete file rows")?;
-        }
-        self.tx
-            .execute("DELETE FROM files WHERE id = ?1", [id])
-            .ctx("delete file")?;
+        self.delete_rows(id)?;
+        self.removed += 1;
         Ok(())
     }
 
     fn put_file(&mut self, file: &FileRecord<'_>) -> lore_core::Result<Vec<u64>> {
-        self.remove_file(&file.state.path)?;
         let syntax = file.syntax;
         let state = file.state;
+        // A rewritten file keeps its id, so that edges into it stay valid
+        // when the names it defines stay the same (the usual edit).
+        let previous = self.file_id(&state.path)?;
+        let mut old_names: HashSet<String> = HashSet::new();
+        if let Some(id) = previous {
+            if self.tracking() {
+                old_names = self.defined_names(id)?;
+                self.tx
+                    .prepare_cached("DELETE FROM file_edges WHERE src = ?1")
+                    .and_then(|mut s| s.execute([id]))
+                    .ctx("delete file edges")?;
+            }
+            self.delete_rows(id)?;
+        }
         self.tx
             .prepare_cached(
-                "INSERT INTO files(path, lang, size, mtime_ns, hash, lines, syntax_errors)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO files(id, path, lang, size, mtime_ns, hash, lines, syntax_errors)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .and_then(|mut s| {
                 s.execute(params![
+                    previous,
                     state.path,
                     file.lang.name(),
                     state.size as i64,
@@ -800,6 +843,22 @@ impl MetaWriter for SqliteWriter<'_> {
             })
             .ctx("insert file")?;
         let file_id = self.tx.last_insert_rowid();
+        if self.tracking() {
+            // Names gained or lost move other files' edges; the rest do not.
+            let new_names: HashSet<&str> = syntax.symbols.iter().map(|s| s.name.as_str()).collect();
+            let mut insert = self
+                .tx
+                .prepare_cached("INSERT OR IGNORE INTO temp.touched_names VALUES (?1)")
+                .ctx("record changed names")?;
+            for name in old_names.iter().filter(|n| !new_names.contains(n.as_str())) {
+                insert.execute([name]).ctx("record changed names")?;
+            }
+            for name in new_names.iter().filter(|n| !old_names.contains(**n)) {
+                insert.execute([name]).ctx("record changed names")?;
+            }
+            drop(insert);
+            self.touched_files.push(file_id);
+        }
 
         let mut symbol_ids: Vec<i64> = Vec::with_capacity(syntax.symbols.len());
         {
@@ -827,10 +886,6 @@ impl MetaWriter for SqliteWriter<'_> {
                 .ctx("insert symbol")?;
                 symbol_ids.push(self.tx.last_insert_rowid());
             }
-        }
-        if self.deferred_indexes.is_empty() {
-            self.touch_names(file_id)?;
-            self.touched_files.push(file_id);
         }
         // Group the file's references by name, in line order.
         let mut by_name: Vec<(i64, Occurrence)> = Vec::with_capacity(syntax.refs.len());
@@ -988,7 +1043,7 @@ impl MetaWriter for SqliteWriter<'_> {
         if bulk_load {
             rebuild_file_edges(&self.tx)?;
         } else {
-            update_file_edges(&self.tx, &self.touched_files)?;
+            update_file_edges(&self.tx, &self.touched_files, self.removed)?;
         }
         self.tx.commit().ctx("commit")?;
         Ok(())
@@ -1010,14 +1065,15 @@ const DAMPED: &str = "(1 + (r.count > 1) + (r.count > 4) + (r.count > 16))";
 ///
 /// An edge (src, dst) sums, over the names src uses and dst defines, a
 /// weight that depends on src's uses and on how many files define the
-/// name. So it can move only if src changed, or a name it uses is defined
-/// by a changed file before or after the change (which covers dst
-/// changing and a name's defining files changing). Those sources' edges
-/// are recomputed; edges touching removed files went with them. Names
-/// defined by more than `MAX_DEFINING_FILES` files both before and after
-/// carry no weight and are skipped: one run moves a name's count by at
-/// most the number of files it wrote.
-fn update_file_edges(tx: &Transaction<'_>, written: &[i64]) -> Result<()> {
+/// name. A written file keeps its id, so the edge can move only if src was
+/// written, or a name it uses was gained or lost by a written or removed
+/// file (`temp.touched_names`: that covers dst changing what it defines and
+/// a name's number of defining files changing). Those sources' edges are
+/// recomputed; edges touching removed files went with them. Names defined
+/// by more than `MAX_DEFINING_FILES` files both before and after carry no
+/// weight and are skipped: one run moves a name's count by at most the
+/// number of files it wrote or removed.
+fn update_file_edges(tx: &Transaction<'_>, written: &[i64], removed: usize) -> Result<()> {
     let touched: i64 = tx
         .query_row("SELECT count(*) FROM temp.touched_names", [], |r| r.get(0))
         .ctx("count changed names")?;
@@ -1037,7 +1093,7 @@ fn update_file_edges(tx: &Transaction<'_>, written: &[i64]) -> Result<()> {
          JOIN refs r ON r.name_id = nm.id
          WHERE (SELECT count(DISTINCT s.file_id) FROM symbols s
                 WHERE s.name = t.name COLLATE NOCASE AND s.name = t.name) <= ?1",
-        [i64::from(MAX_DEFINING_FILES) + written.len() as i64],
+        [i64::from(MAX_DEFINING_FILES) + (written.len() + removed) as i64],
     )
     .ctx("find affected files")?;
     {
@@ -1247,6 +1303,14 @@ mod tests {
         assert_eq!(edges(&store), rebuilt_edges(&mut store));
         // A caller changes what it uses.
         put_code(&mut store, "app.py", &["main"], &["format_header"]);
+        assert_eq!(edges(&store), rebuilt_edges(&mut store));
+        // A callee is edited without changing what it defines.
+        put_code(
+            &mut store,
+            "headers.py",
+            &["format_header"],
+            &["send_request"],
+        );
         assert_eq!(edges(&store), rebuilt_edges(&mut store));
         assert!(
             edges(&store)

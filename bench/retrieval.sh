@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Retrieval benchmark: `lore eval --from-docs` for BM25 only, the learned
 # vectors only and hybrid, on Django (Python), tokio (Rust), eslint
-# (JavaScript), click (Python) and commander (JavaScript); on the two small
-# ones also the local transformer model (all-MiniLM-L6-v2) alone and
+# (JavaScript), click (Python) and commander (JavaScript); on the three small
+# ones (eslint, click, commander: ≤ 5k chunks) also the local transformer
+# model (all-MiniLM-L6-v2) alone and
 # hybrid with it. One run; prints a table; writes JSON to bench/out/.
 #   bench/retrieval.sh [NAME...]     # default: all five
 set -euo pipefail
@@ -12,7 +13,7 @@ names=("$@")
 bench/fetch.sh "${names[@]}" model
 local=()
 for n in "${names[@]}"; do
-    case $n in click|commander) local+=("$n") ;; esac
+    case $n in click|commander|eslint) local+=("$n") ;; esac
 done
 cargo build -q --release -p lore
 mkdir -p bench/out

@@ -1,0 +1,16 @@
+//! Ask: answers with verified citations, offline or with any LLM.
+//!
+//! The flow of one question: retrieve evidence (hybrid search of
+//! `lore-index`), pack it into the model's token budget with numbered ids
+//! ([`pack`]), ask the provider ([`provider`]), then check every citation
+//! of the answer against the packed evidence ([`cite`]). With no provider,
+//! or when it cannot be reached, an extractive answer is built from the
+//! same evidence instead.
+
+pub mod cite;
+mod error;
+pub mod pack;
+pub mod provider;
+pub mod tokens;
+
+pub use error::{Error, Result};

@@ -151,6 +151,9 @@ pub struct SearchHit {
     pub score: f32,
     /// The best-matching lines of the chunk.
     pub snippet: String,
+    /// The chunk's whole text (for answers; not in JSON output).
+    #[serde(skip)]
+    pub text: String,
     /// Each feature's part in the score (with `--explain`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explain: Option<Vec<Contribution>>,
@@ -402,6 +405,23 @@ impl RepoIndex {
         &self.root
     }
 
+    /// Whether `path` differs on disk from what was indexed (changed,
+    /// deleted or unreadable), judged by content hash.
+    pub fn is_stale(&self, path: &str) -> Result<bool> {
+        let Some(state) = self
+            .store
+            .file_states()?
+            .into_iter()
+            .find(|f| f.path == path)
+        else {
+            return Ok(true);
+        };
+        Ok(match std::fs::read(self.root.join(path)) {
+            Ok(bytes) => blake3::hash(&bytes).to_hex().as_str() != state.hash,
+            Err(_) => true,
+        })
+    }
+
     /// The metadata store snapshot.
     pub(crate) fn store(&self) -> &SqliteStore {
         &self.store
@@ -429,6 +449,7 @@ impl RepoIndex {
                 let chunk = &chunks[&id];
                 SearchHit {
                     snippet: snippet(&chunk.text, &terms),
+                    text: chunk.text.clone(),
                     path: chunk.path.clone(),
                     start_line: chunk.start_line,
                     end_line: chunk.end_line,

@@ -11,6 +11,7 @@
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
+use lore_core::retry;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -299,16 +300,15 @@ impl HttpProvider {
                 .headers()
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .map(Duration::from_secs_f64);
+                .and_then(retry::parse_retry_after);
             let text = response
                 .body_mut()
                 .with_config()
                 .limit(1 << 20)
                 .read_to_string()
                 .unwrap_or_default();
-            let what = format!("HTTP {status}: {}", snippet(&text));
-            return Err(if status == 429 || status >= 500 {
+            let what = format!("HTTP {status}: {}", retry::snippet(&text));
+            return Err(if retry::is_retryable(status) {
                 Attempt::Retry(what, retry_after)
             } else {
                 Attempt::Fatal(what)
@@ -375,8 +375,12 @@ struct Event {
 }
 
 fn parse_openai_event(data: &str) -> std::result::Result<Event, String> {
-    let value: serde_json::Value = serde_json::from_str(data)
-        .map_err(|e| format!("malformed JSON in the stream ({e}): {}", snippet(data)))?;
+    let value: serde_json::Value = serde_json::from_str(data).map_err(|e| {
+        format!(
+            "malformed JSON in the stream ({e}): {}",
+            retry::snippet(data)
+        )
+    })?;
     if let Some(error) = value.get("error") {
         return Err(format!("the server reported an error: {error}"));
     }
@@ -405,8 +409,12 @@ fn parse_openai_event(data: &str) -> std::result::Result<Event, String> {
 }
 
 fn parse_ollama_event(line: &str) -> std::result::Result<Event, String> {
-    let value: serde_json::Value = serde_json::from_str(line)
-        .map_err(|e| format!("malformed JSON in the stream ({e}): {}", snippet(line)))?;
+    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| {
+        format!(
+            "malformed JSON in the stream ({e}): {}",
+            retry::snippet(line)
+        )
+    })?;
     if let Some(error) = value.get("error") {
         return Err(format!("the server reported an error: {error}"));
     }
@@ -474,12 +482,7 @@ impl ChatProvider for HttpProvider {
                     );
                 }
                 Err(Attempt::Retry(what, after)) => {
-                    let backoff = self.config.backoff * 2u32.saturating_pow(attempt);
-                    // Up to a quarter more, so that many clients spread out.
-                    let jitter = backoff.mul_f64(jitter_fraction() * 0.25);
-                    let wait = after
-                        .unwrap_or(backoff + jitter)
-                        .min(Duration::from_secs(60));
+                    let wait = retry::backoff(self.config.backoff, attempt, after);
                     tracing::warn!(%url, %what, ?wait, "chat request failed; retrying");
                     std::thread::sleep(wait);
                     attempt += 1;
@@ -504,10 +507,10 @@ impl ChatProvider for HttpProvider {
                 .read_to_string()
                 .map_err(|e| e.to_string())?;
             if status != 200 {
-                return Err(format!("HTTP {status}: {}", snippet(&text)));
+                return Err(format!("HTTP {status}: {}", retry::snippet(&text)));
             }
             let value: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| format!("malformed JSON ({e}): {}", snippet(&text)))?;
+                .map_err(|e| format!("malformed JSON ({e}): {}", retry::snippet(&text)))?;
             let (list, key) = match self.config.kind {
                 ProviderKind::OpenAi => ("data", "id"),
                 ProviderKind::Ollama => ("models", "name"),
@@ -547,21 +550,6 @@ impl ChatProvider for HttpProvider {
             },
         }
     }
-}
-
-fn jitter_fraction() -> f64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    f64::from(nanos % 1000) / 1000.0
-}
-
-fn snippet(text: &str) -> String {
-    let mut end = text.len().min(300);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].trim().to_owned()
 }
 
 #[cfg(test)]

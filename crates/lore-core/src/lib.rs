@@ -8,6 +8,7 @@
 pub mod embed;
 mod error;
 mod lang;
+pub mod retry;
 pub mod store;
 mod syntax;
 pub mod tokens;

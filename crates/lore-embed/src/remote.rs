@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use lore_core::embed::{Embedder, normalize};
+use lore_core::retry;
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
@@ -155,12 +156,7 @@ impl RemoteEmbedder {
                     return Err(self.error(format!("{what} (gave up after {attempt} retries)")));
                 }
                 Err(Attempt::Retry(what, after)) => {
-                    let backoff = self.config.backoff * 2u32.saturating_pow(attempt);
-                    // Up to a quarter more, so that many clients spread out.
-                    let jitter = backoff.mul_f64(jitter_fraction() * 0.25);
-                    let wait = after
-                        .unwrap_or(backoff + jitter)
-                        .min(Duration::from_secs(60));
+                    let wait = retry::backoff(self.config.backoff, attempt, after);
                     tracing::warn!(url = %self.url, %what, ?wait, "embedding request failed; retrying");
                     std::thread::sleep(wait);
                     attempt += 1;
@@ -184,30 +180,33 @@ impl RemoteEmbedder {
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .map(Duration::from_secs_f64);
+            .and_then(retry::parse_retry_after);
         let text = response
             .body_mut()
             .with_config()
             .limit(256 << 20)
             .read_to_string()
             .map_err(|e| Attempt::Retry(format!("reading the response: {e}"), None))?;
-        if status == 429 || status >= 500 {
+        if retry::is_retryable(status) {
             return Err(Attempt::Retry(
-                format!("HTTP {status}: {}", snippet(&text)),
+                format!("HTTP {status}: {}", retry::snippet(&text)),
                 retry_after,
             ));
         }
         if status != 200 {
-            return Err(Attempt::Fatal(format!("HTTP {status}: {}", snippet(&text))));
+            return Err(Attempt::Fatal(format!(
+                "HTTP {status}: {}",
+                retry::snippet(&text)
+            )));
         }
-        let value: Value = serde_json::from_str(&text)
-            .map_err(|e| Attempt::Fatal(format!("malformed JSON ({e}): {}", snippet(&text))))?;
+        let value: Value = serde_json::from_str(&text).map_err(|e| {
+            Attempt::Fatal(format!("malformed JSON ({e}): {}", retry::snippet(&text)))
+        })?;
         let vectors = match self.config.api {
             RemoteApi::OpenAi => parse_openai(&value),
             RemoteApi::Ollama => parse_ollama(&value),
         }
-        .ok_or_else(|| Attempt::Fatal(format!("unexpected response: {}", snippet(&text))))?;
+        .ok_or_else(|| Attempt::Fatal(format!("unexpected response: {}", retry::snippet(&text))))?;
         if vectors.len() != texts.len() {
             return Err(Attempt::Fatal(format!(
                 "{} vectors for {} texts",
@@ -217,21 +216,6 @@ impl RemoteEmbedder {
         }
         Ok(vectors)
     }
-}
-
-fn jitter_fraction() -> f64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    f64::from(nanos % 1000) / 1000.0
-}
-
-fn snippet(text: &str) -> String {
-    let mut end = text.len().min(300);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].trim().to_owned()
 }
 
 fn floats(value: &Value) -> Option<Vec<f32>> {

@@ -232,6 +232,8 @@ pub trait MetaStore {
     fn meta(&self) -> Result<RepoMeta>;
     /// Every indexed file's change-detection state.
     fn file_states(&self) -> Result<Vec<FileState>>;
+    /// One indexed file's change-detection state.
+    fn file_state(&self, path: &str) -> Result<Option<FileState>>;
     /// Starts a write; only one writer exists at a time.
     fn begin(&mut self, root: &str) -> Result<Box<dyn MetaWriter + '_>>;
     /// Chunks by id, in the order given; unknown ids are left out.

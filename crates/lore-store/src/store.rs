@@ -669,6 +669,24 @@ impl MetaStore for SqliteStore {
         })
     }
 
+    fn file_state(&self, path: &str) -> lore_core::Result<Option<FileState>> {
+        Ok(self
+            .rows(
+                "SELECT path, size, mtime_ns, hash FROM files WHERE path = ?1",
+                [path],
+                |r| {
+                    Ok(FileState {
+                        path: r.get(0)?,
+                        size: r.get(1)?,
+                        mtime_ns: r.get(2)?,
+                        hash: r.get(3)?,
+                    })
+                },
+                "prepare file",
+            )?
+            .pop())
+    }
+
     fn skipped(&self) -> lore_core::Result<Vec<SkippedFile>> {
         Ok(self.rows(
             "SELECT path, reason, detail, indexed FROM skipped ORDER BY path",

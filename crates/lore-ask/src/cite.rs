@@ -211,6 +211,68 @@ pub fn check(
     }
 }
 
+/// Checks citations while an answer streams in: text is passed on as soon
+/// as no citation can still be forming in it, with unverifiable citations
+/// already removed, so nothing unverified is ever shown.
+pub struct StreamCheck<'a> {
+    packed: &'a [Packed],
+    text: String,
+    shown: usize,
+}
+
+impl std::fmt::Debug for StreamCheck<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamCheck")
+            .field("shown", &self.shown)
+            .finish()
+    }
+}
+
+impl<'a> StreamCheck<'a> {
+    /// A check against `packed` evidence.
+    pub fn new(packed: &'a [Packed]) -> StreamCheck<'a> {
+        StreamCheck {
+            packed,
+            text: String::new(),
+            shown: 0,
+        }
+    }
+
+    /// Adds streamed text; returns what can be shown now.
+    pub fn push(&mut self, chunk: &str) -> String {
+        self.text.push_str(chunk);
+        let code = code_ranges(&self.text);
+        let in_code = |at: usize| code.iter().any(|&(a, b)| at >= a && at < b);
+        // Hold back from an open bracket that may still become a citation,
+        // and trailing spaces (a removed citation takes the space before it).
+        let mut end = self.text.len();
+        if let Some(open) = self.text.rfind('[')
+            && !in_code(open)
+            && !self.text[open..].contains(']')
+            && self.text.len() - open <= 60
+        {
+            end = open;
+        }
+        end = self.text[..end].trim_end_matches(' ').len();
+        self.show(end)
+    }
+
+    /// Everything not shown yet, once the stream has ended.
+    pub fn finish(&mut self) -> String {
+        self.show(self.text.len())
+    }
+
+    fn show(&mut self, end: usize) -> String {
+        let checked = check(&self.text[..end], self.packed, "", &|_| false).text;
+        if checked.len() <= self.shown {
+            return String::new();
+        }
+        let new = checked[self.shown..].to_owned();
+        self.shown = checked.len();
+        new
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,6 +383,28 @@ mod tests {
             (c.citations[1].start_line, c.citations[1].end_line),
             (11, 12)
         );
+    }
+
+    #[test]
+    fn streamed_text_never_shows_an_unverified_citation() {
+        let answer = "Retries stop [1:12-14] and it logs [7]; `a[2]` is code [2].";
+        let packed = packed();
+        for size in [1, 2, 3, 5, 8, 13, 100] {
+            let mut stream = StreamCheck::new(&packed);
+            let mut shown = String::new();
+            let chars: Vec<char> = answer.chars().collect();
+            for piece in chars.chunks(size) {
+                let out = stream.push(&piece.iter().collect::<String>());
+                assert!(!out.contains("[7"), "size {size}: {out}");
+                shown.push_str(&out);
+            }
+            shown.push_str(&stream.finish());
+            assert_eq!(
+                shown,
+                check(answer, &packed, "", &fresh).text,
+                "size {size}"
+            );
+        }
     }
 
     #[test]

@@ -7,10 +7,17 @@
 //! or when it cannot be reached, an extractive answer is built from the
 //! same evidence instead.
 
+mod ask;
 pub mod cite;
+pub mod cost;
 mod error;
+mod extractive;
+pub mod gather;
 pub mod pack;
 pub mod provider;
+pub mod question;
+pub mod redact;
 pub mod tokens;
 
+pub use ask::{Answer, AskOptions, Conversation, Exchange, Mode, Tokens, ask};
 pub use error::{Error, Result};

@@ -266,6 +266,9 @@ pub trait MetaStore {
     fn documented_symbols(&self, kinds: &[SymbolKind]) -> Result<Vec<SymbolRow>>;
     /// References to `name`.
     fn refs(&self, name: &str) -> Result<Vec<RefRow>>;
+    /// Calls made on lines `start..=end` of `path`: (called name, line),
+    /// by line.
+    fn calls_in(&self, path: &str, start: u32, end: u32) -> Result<Vec<(String, u32)>>;
     /// Edges of the file graph (see [`FileEdge`]) that touch one of
     /// `paths`, or every edge with `None`.
     fn file_edges(&self, paths: Option<&[String]>) -> Result<Vec<FileEdge>>;

@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 use globset::{Glob, GlobSetBuilder};
 use lore_core::embed::{Embedder, dot};
 use lore_core::store::{
-    LexicalQuery, LexicalSearcher, MetaStore, RepoMeta, SkippedFile, StoreStats, StoredChunk,
-    SymbolRow,
+    LexicalQuery, LexicalSearcher, MetaStore, RefRow, RepoMeta, SkippedFile, StoreStats,
+    StoredChunk, SymbolRow,
 };
 use lore_core::{Language, RefKind, SymbolKind};
 use lore_embed::LearnedModel;
@@ -408,18 +408,41 @@ impl RepoIndex {
     /// Whether `path` differs on disk from what was indexed (changed,
     /// deleted or unreadable), judged by content hash.
     pub fn is_stale(&self, path: &str) -> Result<bool> {
-        let Some(state) = self
-            .store
-            .file_states()?
-            .into_iter()
-            .find(|f| f.path == path)
-        else {
+        let Some(state) = self.store.file_state(path)? else {
             return Ok(true);
         };
         Ok(match std::fs::read(self.root.join(path)) {
             Ok(bytes) => blake3::hash(&bytes).to_hex().as_str() != state.hash,
             Err(_) => true,
         })
+    }
+
+    /// The commit the index was built at (`None` outside git).
+    pub fn indexed_commit(&self) -> Option<&str> {
+        self.meta.head.as_deref()
+    }
+
+    /// Calls made on lines `start..=end` of `path`: (called name, line).
+    pub fn calls_in(&self, path: &str, start: u32, end: u32) -> Result<Vec<(String, u32)>> {
+        Ok(self.store.calls_in(path, start, end)?)
+    }
+
+    /// References to `name` without their line text (cheap: no file is
+    /// read), calls first, then imports, then other uses.
+    pub fn ref_rows(&self, name: &str) -> Result<Vec<RefRow>> {
+        let mut rows = self.store.refs(bare_name(name))?;
+        rows.sort_by_key(|r| (ref_order(r.kind), r.path.clone(), r.line));
+        Ok(rows)
+    }
+
+    /// The definition of `qualname` in `path` (the first, if several).
+    pub fn definition(&self, path: &str, qualname: &str) -> Result<Option<SymbolHit>> {
+        Ok(self
+            .store
+            .outline(path)?
+            .into_iter()
+            .find(|s| s.qualname == qualname)
+            .map(|s| symbol_hit(s, "exact")))
     }
 
     /// The metadata store snapshot.
@@ -776,9 +799,7 @@ impl RepoIndex {
 
     /// References to `name` (a bare or qualified name; the last segment is used).
     pub fn refs(&self, name: &str) -> Result<Vec<RefHit>> {
-        let bare = name.rsplit("::").next().unwrap_or(name);
-        let bare = bare.rsplit('.').next().unwrap_or(bare);
-        let rows = self.store.refs(bare)?;
+        let rows = self.store.refs(bare_name(name))?;
         let mut lines_cache: HashMap<String, Option<Vec<String>>> = HashMap::new();
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -805,11 +826,7 @@ impl RepoIndex {
             });
         }
         // Calls first, then imports, then other uses; each by location.
-        let order = |k: &str| match RefKind::from_name(k) {
-            Some(RefKind::Call) => 0,
-            Some(RefKind::Import) => 1,
-            _ => 2,
-        };
+        let order = |k: &str| RefKind::from_name(k).map_or(2, ref_order);
         out.sort_by(|a, b| {
             (order(&a.kind), &a.path, a.line).cmp(&(order(&b.kind), &b.path, b.line))
         });
@@ -956,6 +973,22 @@ impl RepoIndex {
     /// Churn of a file: (commits touching it, last change, distinct authors).
     pub fn churn(&self, path: &str) -> Result<Option<(u64, i64, u64)>> {
         Ok(self.store.churn(path)?)
+    }
+}
+
+/// The last segment of a qualified name: `send` for `Session.send` or
+/// `http::Client::send`.
+fn bare_name(name: &str) -> &str {
+    let bare = name.rsplit("::").next().unwrap_or(name);
+    bare.rsplit('.').next().unwrap_or(bare)
+}
+
+/// Calls first, then imports, then other uses.
+fn ref_order(kind: RefKind) -> u8 {
+    match kind {
+        RefKind::Call => 0,
+        RefKind::Import => 1,
+        RefKind::Use => 2,
     }
 }
 

@@ -592,6 +592,28 @@ impl MetaStore for SqliteStore {
         Ok(out)
     }
 
+    fn calls_in(&self, path: &str, start: u32, end: u32) -> lore_core::Result<Vec<(String, u32)>> {
+        let groups = self.rows(
+            "SELECT n.name, r.occurrences FROM refs r JOIN names n ON n.id = r.name_id
+             WHERE r.file_id = (SELECT id FROM files WHERE path = ?1)",
+            [path],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)),
+            "prepare calls query",
+        )?;
+        let mut out = Vec::new();
+        for (name, blob) in groups {
+            let occurrences = occurrences::decode(&blob)
+                .ok_or_else(|| Error::Corrupt(format!("references to {name} in {path}")))?;
+            for o in occurrences {
+                if (start..=end).contains(&o.line) && ref_kind_of(o.kind) == RefKind::Call {
+                    out.push((name.clone(), o.line));
+                }
+            }
+        }
+        out.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        Ok(out)
+    }
+
     fn file_edges(&self, paths: Option<&[String]>) -> lore_core::Result<Vec<FileEdge>> {
         let select = "SELECT s.path, d.path, e.weight FROM file_edges e \
                       JOIN files s ON s.id = e.src JOIN files d ON d.id = e.dst";
@@ -1359,5 +1381,23 @@ mod tests {
         assert_eq!(second.len(), 1);
         assert!(second[0] > first[0], "{first:?} then {second:?}");
         assert_eq!(store.chunk_ids().unwrap(), second);
+    }
+
+    #[test]
+    fn calls_in_a_line_range_are_read_back_from_the_occurrences() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("index.db")).unwrap();
+        put_code(
+            &mut store,
+            "app.py",
+            &["main"],
+            &["parse", "send", "parse", "close"],
+        );
+        assert_eq!(
+            store.calls_in("app.py", 2, 3).unwrap(),
+            vec![("send".to_owned(), 2), ("parse".to_owned(), 3)]
+        );
+        assert_eq!(store.calls_in("app.py", 1, 100).unwrap().len(), 4);
+        assert!(store.calls_in("other.py", 1, 100).unwrap().is_empty());
     }
 }

@@ -1,0 +1,369 @@
+//! The extractive answer: built from the evidence alone, with no model.
+//!
+//! A lead sentence names the most relevant symbols and where they are (or,
+//! for "what calls X", how many call sites there are and the first ones);
+//! then a card per symbol — signature, first doc line, location, callers
+//! and callees, churn — and the key lines of its code. Every statement
+//! cites the evidence it comes from with the same `[n]` / `[n:a-b]`
+//! syntax a model uses, so the answer goes through the same verifier.
+
+use std::collections::HashSet;
+use std::fmt::Write;
+
+use lore_core::RefKind;
+use lore_index::RepoIndex;
+
+use crate::Result;
+use crate::gather::Gathered;
+use crate::pack::Packed;
+use crate::question::{Intent, Question};
+
+/// Symbols named in the lead sentence.
+const LEAD_SYMBOLS: usize = 3;
+/// Cards shown.
+const CARDS: usize = 4;
+/// Key lines shown per card.
+const KEY_LINES: usize = 3;
+/// Callees named per card.
+const CALLEES_NAMED: usize = 4;
+/// Characters of a signature or doc line shown.
+const LINE_CHARS: usize = 160;
+
+/// Builds the extractive answer from packed evidence (ids `[n]`).
+pub fn answer(
+    index: &RepoIndex,
+    question: &Question,
+    gathered: &Gathered,
+    packed: &[Packed],
+) -> Result<String> {
+    if packed.is_empty() {
+        return Ok(format!(
+            "Nothing in the index matches “{}”. Try the names of the code involved, or `lore search`.",
+            question.text
+        ));
+    }
+    let mut out = String::new();
+    let terms = terms(&question.text);
+
+    // Lead sentence.
+    if question.intent == Intent::Callers
+        && let Some((name, sites, files)) = &gathered.call_sites
+    {
+        let sites_packed: Vec<&Packed> = packed
+            .iter()
+            .filter(|p| p.evidence.kind.is_none() && p.evidence.text.contains(name.as_str()))
+            .collect();
+        if *sites == 0 {
+            let _ = write!(out, "No call site of `{name}` is in the index.");
+        } else {
+            let _ = write!(
+                out,
+                "`{name}` has {sites} call site{} in {files} file{}",
+                plural(*sites),
+                plural(*files)
+            );
+            let named: Vec<String> = sites_packed
+                .iter()
+                .take(LEAD_SYMBOLS)
+                .map(|p| {
+                    let line = call_line(p, name);
+                    let who = p
+                        .evidence
+                        .symbol
+                        .as_deref()
+                        .map_or_else(|| "module level".to_owned(), |s| format!("`{s}`"));
+                    format!("{who} at {}:{line} [{}:{line}]", p.evidence.path, p.n)
+                })
+                .collect();
+            if named.is_empty() {
+                out.push('.');
+            } else {
+                let _ = write!(out, "; the first: {}.", join_and(&named));
+            }
+        }
+    } else {
+        let named: Vec<String> = packed
+            .iter()
+            .filter(|p| p.evidence.symbol.is_some())
+            .take(LEAD_SYMBOLS)
+            .map(|p| {
+                let e = &p.evidence;
+                format!(
+                    "`{}`{} in {}:{} [{}]",
+                    e.symbol.as_deref().unwrap_or_default(),
+                    e.kind
+                        .as_deref()
+                        .map(|k| format!(" ({k})"))
+                        .unwrap_or_default(),
+                    e.path,
+                    e.start_line,
+                    p.n
+                )
+            })
+            .collect();
+        if named.is_empty() {
+            let e = &packed[0].evidence;
+            let _ = write!(
+                out,
+                "The closest match is {}:{}-{} [1].",
+                e.path, e.start_line, e.end_line
+            );
+        } else {
+            let _ = write!(out, "Most relevant: {}.", join_and(&named));
+        }
+    }
+    out.push_str("\n\n");
+
+    // Cards, one per distinct symbol.
+    let mut seen = HashSet::new();
+    let mut cards = 0;
+    for p in packed {
+        if cards >= CARDS {
+            break;
+        }
+        let e = &p.evidence;
+        let Some(symbol) = &e.symbol else { continue };
+        if e.kind.is_none() || !seen.insert((e.path.clone(), symbol.clone())) {
+            continue;
+        }
+        cards += 1;
+        card(index, p, symbol, &terms, &mut out)?;
+    }
+    if cards == 0 {
+        // No symbol: show the best evidence's key lines.
+        let p = &packed[0];
+        let _ = writeln!(
+            out,
+            "{}:{}-{} [{}]",
+            p.evidence.path, p.evidence.start_line, p.evidence.end_line, p.n
+        );
+        key_lines(p, &terms, &mut out);
+    }
+    let more: Vec<String> = packed
+        .iter()
+        .skip(cards.max(1))
+        .filter(|p| p.evidence.kind.is_some() || p.evidence.symbol.is_none())
+        .filter(|p| {
+            !seen.contains(&(
+                p.evidence.path.clone(),
+                p.evidence.symbol.clone().unwrap_or_default(),
+            ))
+        })
+        .take(4)
+        .map(|p| format!("{}:{} [{}]", p.evidence.path, p.evidence.start_line, p.n))
+        .collect();
+    if !more.is_empty() {
+        let _ = writeln!(out, "See also: {}.", more.join(", "));
+    }
+    Ok(out.trim_end().to_owned())
+}
+
+/// One symbol's card.
+fn card(
+    index: &RepoIndex,
+    p: &Packed,
+    symbol: &str,
+    terms: &[String],
+    out: &mut String,
+) -> Result<()> {
+    let e = &p.evidence;
+    let definition = index.definition(&e.path, symbol)?;
+    let (start, end) = definition
+        .as_ref()
+        .map_or((e.start_line, e.end_line), |d| (d.start_line, d.end_line));
+    let _ = writeln!(
+        out,
+        "[{}] `{symbol}` — {}, {}:{start}-{end}",
+        p.n,
+        e.kind.as_deref().unwrap_or("code"),
+        e.path
+    );
+    if let Some(d) = &definition {
+        let signature = d.signature.lines().next().unwrap_or_default().trim();
+        if !signature.is_empty() && (e.start_line..=e.end_line).contains(&d.start_line) {
+            let _ = writeln!(out, "    {} [{}:{}]", clip(signature), p.n, d.start_line);
+        }
+        if let Some(doc) = d.doc.as_deref().and_then(first_sentence) {
+            let _ = writeln!(out, "    {}", clip(&doc));
+        }
+    }
+
+    let bare = symbol.rsplit(['.', ':']).next().unwrap_or(symbol);
+    let rows = index.ref_rows(bare)?;
+    let calls = rows.iter().filter(|r| r.kind == RefKind::Call).count();
+    let mut caller_files: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.kind == RefKind::Call)
+        .map(|r| r.path.as_str())
+        .collect();
+    caller_files.dedup();
+    let mut callees: Vec<String> = Vec::new();
+    for (name, _) in index.calls_in(&e.path, start, end)? {
+        if !callees.contains(&name) {
+            callees.push(name);
+        }
+    }
+    let mut facts = vec![format!(
+        "{calls} call site{} of `{bare}` in {} file{}",
+        plural(calls),
+        caller_files.len(),
+        plural(caller_files.len())
+    )];
+    if !callees.is_empty() {
+        let named: Vec<String> = callees
+            .iter()
+            .take(CALLEES_NAMED)
+            .map(|c| format!("`{c}`"))
+            .collect();
+        let rest = callees.len().saturating_sub(CALLEES_NAMED);
+        facts.push(format!(
+            "calls {}{}",
+            named.join(", "),
+            if rest > 0 {
+                format!(" and {rest} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    if let Some((commits, last, authors)) = index.churn(&e.path)? {
+        facts.push(format!(
+            "file changed in {commits} commit{} by {authors} author{}, last {}",
+            plural(commits as usize),
+            plural(authors as usize),
+            date(last)
+        ));
+    }
+    let _ = writeln!(out, "    {}", facts.join(" · "));
+    key_lines(p, terms, out);
+    out.push('\n');
+    Ok(())
+}
+
+/// The evidence lines sharing most words with the question (the
+/// declaration line excluded), in line order, each cited.
+fn key_lines(p: &Packed, terms: &[String], out: &mut String) {
+    let e = &p.evidence;
+    let mut scored: Vec<(usize, u32, &str)> = e
+        .text
+        .lines()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let words = lore_core::tokens::token_texts(l);
+            let hits = terms.iter().filter(|t| words.contains(t)).count();
+            (hits, e.start_line + i as u32, l)
+        })
+        .filter(|(hits, _, _)| *hits > 0)
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.truncate(KEY_LINES);
+    scored.sort_by_key(|s| s.1);
+    let width = scored
+        .iter()
+        .map(|s| s.1.to_string().len())
+        .max()
+        .unwrap_or(0);
+    for (_, line, text) in scored {
+        let _ = writeln!(
+            out,
+            "    {line:>width$} │ {} [{}:{line}]",
+            clip(text.trim_end()),
+            p.n
+        );
+    }
+}
+
+/// The line of a call-site evidence that calls `name`.
+fn call_line(p: &Packed, name: &str) -> u32 {
+    let e = &p.evidence;
+    e.text
+        .lines()
+        .position(|l| l.contains(name))
+        .map_or(e.start_line, |i| e.start_line + i as u32)
+}
+
+/// The question's content words, as the code tokenizer splits them.
+fn terms(question: &str) -> Vec<String> {
+    let mut terms: Vec<String> = lore_core::tokens::token_texts(question)
+        .into_iter()
+        .filter(|t| t.len() > 2 && !lore_retrieve::text::is_stop_word(t))
+        .collect();
+    terms.sort();
+    terms.dedup();
+    terms
+}
+
+fn first_sentence(doc: &str) -> Option<String> {
+    let line = doc
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.chars().all(|c| "\"'/*#-=".contains(c)))?;
+    let line = line
+        .trim_start_matches(['"', '\'', '/', '*', '#', '!'])
+        .trim();
+    let end = line.find(". ").map_or(line.len(), |i| i + 1);
+    (!line.is_empty()).then(|| line[..end].to_owned())
+}
+
+fn clip(s: &str) -> String {
+    if s.chars().count() <= LINE_CHARS {
+        s.to_owned()
+    } else {
+        let mut c: String = s.chars().take(LINE_CHARS - 1).collect();
+        c.push('…');
+        c
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// `YYYY-MM-DD` of a Unix time (UTC).
+pub(crate) fn date(time: i64) -> String {
+    // Days to civil date (proleptic Gregorian), after H. Hinnant.
+    let z = time.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_civil_utc() {
+        assert_eq!(date(0), "1970-01-01");
+        assert_eq!(date(951_782_400), "2000-02-29");
+        assert_eq!(date(1_700_000_000), "2023-11-14");
+    }
+
+    #[test]
+    fn first_doc_sentences_skip_comment_markers() {
+        assert_eq!(
+            first_sentence("/// Sends a request. Retries on 503.\n/// More.").as_deref(),
+            Some("Sends a request.")
+        );
+        assert_eq!(
+            first_sentence("\"\"\"\n    Return the user.\n    \"\"\"").as_deref(),
+            Some("Return the user.")
+        );
+    }
+}

@@ -1,0 +1,295 @@
+//! Evidence for a question: definitions of the code names it mentions,
+//! their call sites when it asks for callers, the hybrid search's best
+//! chunks, and (one graph hop) definitions the best evidence calls.
+//!
+//! Every candidate is kept with where it came from and its retrieval
+//! features, for the retrieval log.
+
+use std::collections::HashMap;
+
+use lore_core::RefKind;
+use lore_index::{RepoIndex, SearchMode, SearchOptions};
+use lore_retrieve::fusion::Contribution;
+use serde::Serialize;
+
+use crate::Result;
+use crate::pack::{ContextPolicy, Evidence};
+use crate::question::{Intent, Question};
+
+/// Lines of a definition taken as evidence when the symbol is longer.
+const MAX_DEFINITION_LINES: u32 = 60;
+/// Lines of context on each side of a call site.
+const CALL_CONTEXT: u32 = 1;
+/// Call sites taken as evidence for a "what calls X" question.
+const MAX_CALLERS: usize = 8;
+/// Definitions of one name taken (a name defined in many places is vague).
+const MAX_DEFINITIONS: usize = 3;
+/// Search hits retrieved beyond the chunks packed, for the log.
+const SEARCH_EXTRA: usize = 8;
+
+/// Where a candidate came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The definition of a name the question mentions.
+    Definition,
+    /// A call site of a name the question asks about.
+    Caller,
+    /// The hybrid search.
+    Search,
+    /// A definition called by the best evidence (one graph hop).
+    Graph,
+}
+
+/// One candidate, kept or not, with what ranked it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Candidate {
+    /// The evidence.
+    pub evidence: Evidence,
+    /// Where it came from.
+    pub source: Source,
+    /// Rank in its source, from 0.
+    pub rank: usize,
+    /// Each retrieval feature's part in the search score.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<Contribution>,
+    /// Position in the evidence offered for packing, if chosen.
+    pub chosen: Option<usize>,
+}
+
+/// What was gathered for one question.
+#[derive(Clone, Debug, Default)]
+pub struct Gathered {
+    /// Evidence in the order it should be packed (best first).
+    pub evidence: Vec<Evidence>,
+    /// Every candidate considered.
+    pub candidates: Vec<Candidate>,
+    /// Call sites of the asked-about name (all of them, not only those
+    /// taken as evidence): (name, sites, files).
+    pub call_sites: Option<(String, usize, usize)>,
+}
+
+/// File lines read once per question.
+#[derive(Default)]
+pub(crate) struct Lines {
+    files: HashMap<String, Option<Vec<String>>>,
+}
+
+impl Lines {
+    /// Lines `start..=end` of `path` (1-based), `None` if unreadable.
+    pub(crate) fn get(
+        &mut self,
+        index: &RepoIndex,
+        path: &str,
+        start: u32,
+        end: u32,
+    ) -> Option<String> {
+        let lines = self
+            .files
+            .entry(path.to_owned())
+            .or_insert_with(|| {
+                std::fs::read(index.root().join(path)).ok().map(|bytes| {
+                    String::from_utf8_lossy(&bytes)
+                        .lines()
+                        .map(str::to_owned)
+                        .collect()
+                })
+            })
+            .as_ref()?;
+        let a = start.max(1) as usize - 1;
+        let b = (end as usize).min(lines.len());
+        (a < b).then(|| lines[a..b].join("\n"))
+    }
+}
+
+/// Gathers evidence for `question`. `context` holds names from the
+/// conversation a follow-up refers to.
+pub fn gather(
+    index: &RepoIndex,
+    question: &Question,
+    context: &[String],
+    policy: &ContextPolicy,
+) -> Result<Gathered> {
+    let mut lines = Lines::default();
+    let mut gathered = Gathered::default();
+    let mut names: Vec<String> = question.identifiers.clone();
+    if names.is_empty() && question.follow_up {
+        names.extend(context.iter().take(2).cloned());
+    }
+
+    // Definitions of the names the question mentions.
+    let mut definitions = Vec::new();
+    for name in names.iter().take(3) {
+        let hits = index.symbols(name, None, MAX_DEFINITIONS + 1)?;
+        let exact: Vec<_> = hits.into_iter().filter(|h| h.matched == "exact").collect();
+        for (rank, hit) in exact.iter().take(MAX_DEFINITIONS).enumerate() {
+            let end = hit.end_line.min(hit.start_line + MAX_DEFINITION_LINES - 1);
+            let Some(text) = lines.get(index, &hit.path, hit.start_line, end) else {
+                continue;
+            };
+            definitions.push(Candidate {
+                evidence: Evidence {
+                    path: hit.path.clone(),
+                    start_line: hit.start_line,
+                    end_line: hit.start_line + text.lines().count().max(1) as u32 - 1,
+                    symbol: Some(hit.qualname.clone()),
+                    kind: Some(hit.kind.clone()),
+                    lang: hit.lang.clone(),
+                    text,
+                    score: 1.0,
+                },
+                source: Source::Definition,
+                rank,
+                features: Vec::new(),
+                chosen: None,
+            });
+        }
+    }
+
+    // Call sites, when the question asks for them.
+    let mut callers = Vec::new();
+    if question.intent == Intent::Callers
+        && let Some(name) = names.first()
+    {
+        let rows = index.ref_rows(name)?;
+        let calls: Vec<_> = rows.iter().filter(|r| r.kind == RefKind::Call).collect();
+        let sites: Vec<_> = if calls.is_empty() {
+            rows.iter().filter(|r| r.kind == RefKind::Use).collect()
+        } else {
+            calls
+        };
+        let mut files: Vec<&str> = sites.iter().map(|r| r.path.as_str()).collect();
+        files.dedup();
+        gathered.call_sites = Some((name.clone(), sites.len(), files.len()));
+        for (rank, row) in sites.iter().take(MAX_CALLERS).enumerate() {
+            let start = row.line.saturating_sub(CALL_CONTEXT).max(1);
+            let Some(text) = lines.get(index, &row.path, start, row.line + CALL_CONTEXT) else {
+                continue;
+            };
+            callers.push(Candidate {
+                evidence: Evidence {
+                    path: row.path.clone(),
+                    start_line: start,
+                    end_line: start + text.lines().count().max(1) as u32 - 1,
+                    symbol: row.enclosing.clone(),
+                    kind: None,
+                    lang: row.lang.name().to_owned(),
+                    text,
+                    score: 1.0,
+                },
+                source: Source::Caller,
+                rank,
+                features: Vec::new(),
+                chosen: None,
+            });
+        }
+    }
+
+    // The hybrid search, with the conversation's names for a follow-up.
+    let mut query = question.text.clone();
+    if question.follow_up {
+        for name in context.iter().take(2) {
+            query.push(' ');
+            query.push_str(name);
+        }
+    }
+    let hits = index.search(
+        &query,
+        &SearchOptions {
+            limit: policy.chunks + SEARCH_EXTRA,
+            mode: SearchMode::Hybrid,
+            explain: true,
+            ..SearchOptions::default()
+        },
+    )?;
+    let searched: Vec<Candidate> = hits
+        .into_iter()
+        .enumerate()
+        .map(|(rank, hit)| Candidate {
+            evidence: Evidence {
+                path: hit.path,
+                start_line: hit.start_line,
+                end_line: hit.end_line,
+                symbol: hit.symbol,
+                kind: hit.kind,
+                lang: hit.lang,
+                text: hit.text,
+                score: f64::from(hit.score),
+            },
+            source: Source::Search,
+            rank,
+            features: hit.explain.unwrap_or_default(),
+            chosen: None,
+        })
+        .collect();
+
+    // Callers first for a callers question, else definitions first; then
+    // search hits, skipping what overlaps evidence already chosen.
+    let ordered: Vec<Candidate> = if question.intent == Intent::Callers {
+        let mut first: Vec<Candidate> = definitions.into_iter().take(1).collect();
+        first.extend(callers);
+        first
+    } else {
+        definitions.into_iter().chain(callers).collect()
+    };
+    for candidate in ordered.into_iter().chain(searched) {
+        choose(&mut gathered, candidate, policy.chunks);
+    }
+
+    // One graph hop: definitions the best evidence calls, when they are
+    // unambiguous (one definition of the name in the repository).
+    if policy.graph_hops > 0 {
+        let mut hop = Vec::new();
+        for e in gathered.evidence.iter().take(2) {
+            for (name, _) in index.calls_in(&e.path, e.start_line, e.end_line)? {
+                if hop.len() >= 2 {
+                    break;
+                }
+                let defs = index.symbols(&name, None, 2)?;
+                if defs.len() != 1 || defs[0].matched != "exact" {
+                    continue;
+                }
+                let d = &defs[0];
+                let end = d.end_line.min(d.start_line + MAX_DEFINITION_LINES / 4 - 1);
+                let Some(text) = lines.get(index, &d.path, d.start_line, end) else {
+                    continue;
+                };
+                hop.push(Candidate {
+                    evidence: Evidence {
+                        path: d.path.clone(),
+                        start_line: d.start_line,
+                        end_line: d.start_line + text.lines().count().max(1) as u32 - 1,
+                        symbol: Some(d.qualname.clone()),
+                        kind: Some(d.kind.clone()),
+                        lang: d.lang.clone(),
+                        text,
+                        score: 0.0,
+                    },
+                    source: Source::Graph,
+                    rank: hop.len(),
+                    features: Vec::new(),
+                    chosen: None,
+                });
+            }
+        }
+        for candidate in hop {
+            choose(&mut gathered, candidate, policy.chunks + 2);
+        }
+    }
+    Ok(gathered)
+}
+
+/// Adds `candidate` to the log, and to the evidence if there is room and
+/// it does not overlap evidence already chosen.
+fn choose(gathered: &mut Gathered, mut candidate: Candidate, limit: usize) {
+    let e = &candidate.evidence;
+    let overlaps = gathered
+        .evidence
+        .iter()
+        .any(|o| o.path == e.path && o.start_line <= e.end_line && e.start_line <= o.end_line);
+    if !overlaps && gathered.evidence.len() < limit {
+        candidate.chosen = Some(gathered.evidence.len());
+        gathered.evidence.push(candidate.evidence.clone());
+    }
+    gathered.candidates.push(candidate);
+}

@@ -66,6 +66,9 @@ pub struct AskOptions {
     pub policy: ContextPolicy,
     /// Refuse providers that are not on loopback.
     pub no_remote: bool,
+    /// Redact secrets for loopback providers too (they always are for
+    /// remote ones).
+    pub redact_local: bool,
 }
 
 /// Tokens of an answer.
@@ -182,7 +185,7 @@ pub fn ask(
                 &gathered.evidence,
                 &commit,
                 &policy,
-                answer.remote.then_some(redactor),
+                (answer.remote || options.redact_local).then_some(redactor),
                 on_text,
             ) {
                 Ok(done) => answered = Some(done),

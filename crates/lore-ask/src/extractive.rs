@@ -14,7 +14,7 @@ use lore_core::RefKind;
 use lore_index::RepoIndex;
 
 use crate::Result;
-use crate::gather::Gathered;
+use crate::gather::{Gathered, Source};
 use crate::pack::Packed;
 use crate::question::{Intent, Question};
 
@@ -51,7 +51,12 @@ pub fn answer(
     {
         let sites_packed: Vec<&Packed> = packed
             .iter()
-            .filter(|p| p.evidence.kind.is_none() && p.evidence.text.contains(name.as_str()))
+            .filter(|p| {
+                gathered
+                    .candidates
+                    .iter()
+                    .any(|c| c.source == Source::Caller && c.chosen == Some(p.n - 1))
+            })
             .collect();
         if *sites == 0 {
             let _ = write!(out, "No call site of `{name}` is in the index.");
@@ -79,6 +84,25 @@ pub fn answer(
                 out.push('.');
             } else {
                 let _ = write!(out, "; the first: {}.", join_and(&named));
+            }
+            // Each call site's line.
+            out.push('\n');
+            for p in &sites_packed {
+                let line = call_line(p, name);
+                let text = p
+                    .evidence
+                    .text
+                    .lines()
+                    .nth((line - p.evidence.start_line) as usize)
+                    .unwrap_or_default()
+                    .trim();
+                let _ = write!(
+                    out,
+                    "\n    {}:{line} │ {} [{}:{line}]",
+                    p.evidence.path,
+                    clip(text),
+                    p.n
+                );
             }
         }
     } else {
@@ -137,7 +161,7 @@ pub fn answer(
             "{}:{}-{} [{}]",
             p.evidence.path, p.evidence.start_line, p.evidence.end_line, p.n
         );
-        key_lines(p, &terms, &mut out);
+        key_lines(p, &terms, None, &mut out);
     }
     let more: Vec<String> = packed
         .iter()
@@ -168,6 +192,8 @@ fn card(
 ) -> Result<()> {
     let e = &p.evidence;
     let definition = index.definition(&e.path, symbol)?;
+    // The doc sentence already shown is no key line.
+    let mut skip: Option<String> = None;
     let (start, end) = definition
         .as_ref()
         .map_or((e.start_line, e.end_line), |d| (d.start_line, d.end_line));
@@ -185,6 +211,7 @@ fn card(
         }
         if let Some(doc) = d.doc.as_deref().and_then(first_sentence) {
             let _ = writeln!(out, "    {}", clip(&doc));
+            skip = Some(doc);
         }
     }
 
@@ -235,21 +262,21 @@ fn card(
         ));
     }
     let _ = writeln!(out, "    {}", facts.join(" · "));
-    key_lines(p, terms, out);
+    key_lines(p, terms, skip.as_deref(), out);
     out.push('\n');
     Ok(())
 }
 
 /// The evidence lines sharing most words with the question (the
 /// declaration line excluded), in line order, each cited.
-fn key_lines(p: &Packed, terms: &[String], out: &mut String) {
+fn key_lines(p: &Packed, terms: &[String], skip: Option<&str>, out: &mut String) {
     let e = &p.evidence;
     let mut scored: Vec<(usize, u32, &str)> = e
         .text
         .lines()
         .enumerate()
         .skip(1)
-        .filter(|(_, l)| !l.trim().is_empty())
+        .filter(|(_, l)| !l.trim().is_empty() && skip.is_none_or(|s| !l.contains(s)))
         .map(|(i, l)| {
             let words = lore_core::tokens::token_texts(l);
             let hits = terms.iter().filter(|t| words.contains(t)).count();

@@ -1,0 +1,341 @@
+//! Whole questions on a fixture repository: extractive answers (snapshot),
+//! callers, follow-ups, model answers with checked citations, the fallback
+//! when the provider is down, and redaction of what is sent.
+
+use lore_ask::provider::{self, ProviderConfig, ProviderKind};
+use lore_ask::redact::Redactor;
+use lore_ask::{AskOptions, Conversation, Exchange, Mode, ask};
+use lore_index::{Home, IndexConfig, RepoIndex, index_repo};
+use lore_test_support::{FakeHttp, FakeResponse, TestRepo};
+
+fn fixture() -> (TestRepo, Home) {
+    let repo = TestRepo::new();
+    repo.write(
+        "net/session.py",
+        r#"from net.retry import backoff_delay
+
+
+class Session:
+    """A connection pool with cookie persistence."""
+
+    max_redirects = 30
+
+    def send(self, request):
+        """Send a request and follow redirects up to max_redirects."""
+        response = self.adapter.send(request)
+        history = []
+        while response.is_redirect:
+            if len(history) >= self.max_redirects:
+                raise TooManyRedirects(len(history))
+            history.append(response)
+            response = self.follow_redirect(response)
+        return response
+
+    def follow_redirect(self, response):
+        """Build the next request from a redirect response."""
+        location = response.headers["location"]
+        return self.adapter.send(response.request.copy(url=location))
+
+
+class TooManyRedirects(Exception):
+    """Raised when a request is redirected more than max_redirects times."""
+"#,
+    );
+    repo.write(
+        "net/retry.py",
+        r#"MAX_ATTEMPTS = 5
+
+
+def backoff_delay(attempt, base=0.5):
+    """Seconds to wait before retry number `attempt`."""
+    return base * (2 ** attempt)
+
+
+def send_with_retries(session, request):
+    """Send a request, retrying failed attempts with exponential backoff."""
+    for attempt in range(MAX_ATTEMPTS):
+        response = session.send(request)
+        if response.ok:
+            return response
+        sleep(backoff_delay(attempt))
+    return response
+"#,
+    );
+    repo.write(
+        "app/client.py",
+        r#"from net.session import Session
+from net.retry import send_with_retries
+
+
+def fetch(url):
+    """Fetch a URL with retries."""
+    session = Session()
+    return send_with_retries(session, Request(url))
+
+
+def fetch_once(url):
+    session = Session()
+    return session.send(Request(url))
+"#,
+    );
+    repo.write("settings.env", "DB_HOST=db\nDB_PASSWORD=hunter2-secret\n");
+    repo.commit("Initial");
+    repo.write(
+        "net/retry.py",
+        std::fs::read_to_string(repo.join("net/retry.py")).unwrap() + "\n",
+    );
+    repo.commit("Touch retry");
+    let home = Home::resolve(Some(repo.home().to_owned())).unwrap();
+    index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
+    (repo, home)
+}
+
+fn extractive(index: &RepoIndex, question: &str) -> lore_ask::Answer {
+    let mut shown = String::new();
+    let answer = ask(
+        index,
+        question,
+        &Conversation::default(),
+        None,
+        &Redactor::builtin(),
+        &AskOptions::default(),
+        &mut |t| shown.push_str(t),
+    )
+    .unwrap();
+    assert_eq!(shown, answer.text, "what is shown is the checked answer");
+    assert_eq!(answer.mode, Mode::Extractive);
+    assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+    answer
+}
+
+#[test]
+fn extractive_answers_name_symbols_with_cards_and_verified_citations() {
+    let (repo, home) = fixture();
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+
+    let answer = extractive(
+        &index,
+        "where are redirects followed and how is the limit enforced?",
+    );
+    insta::assert_snapshot!("redirects", answer.text);
+    let first = &answer.citations[0];
+    assert_eq!(first.path, "net/session.py");
+    assert_eq!(first.commit.len(), 40);
+    assert!(answer.citations.iter().all(|c| !c.stale));
+    for c in &answer.citations {
+        let p = answer.packed.iter().find(|p| p.n == c.n).unwrap();
+        assert!(c.start_line >= p.evidence.start_line && c.end_line <= p.evidence.end_line);
+    }
+    // Every candidate is logged with its source; chosen ones are packed.
+    assert!(answer.candidates.len() >= answer.packed.len());
+    assert!(answer.candidates.iter().any(|c| !c.features.is_empty()));
+}
+
+#[test]
+fn what_calls_lists_the_call_sites() {
+    let (repo, home) = fixture();
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let answer = extractive(&index, "what calls `send_with_retries`?");
+    insta::assert_snapshot!("callers", answer.text);
+    assert!(
+        answer
+            .text
+            .starts_with("`send_with_retries` has 1 call site in 1 file"),
+        "{}",
+        answer.text
+    );
+    assert!(
+        answer
+            .citations
+            .iter()
+            .any(|c| c.path == "app/client.py" && c.start_line == 8 && c.end_line == 8),
+        "{:?}",
+        answer.citations
+    );
+}
+
+#[test]
+fn a_follow_up_resolves_against_the_previous_answer() {
+    let (repo, home) = fixture();
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let conversation = Conversation {
+        summary: None,
+        exchanges: vec![Exchange {
+            question: "how is the retry delay computed?".into(),
+            answer: "`backoff_delay` [1]".into(),
+            symbols: vec!["backoff_delay".into()],
+        }],
+    };
+    let answer = ask(
+        &index,
+        "and what calls it?",
+        &conversation,
+        None,
+        &Redactor::builtin(),
+        &AskOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(answer.question.follow_up);
+    assert!(
+        answer.text.starts_with("`backoff_delay` has 1 call site"),
+        "{}",
+        answer.text
+    );
+    assert!(
+        answer
+            .citations
+            .iter()
+            .any(|c| c.path == "net/retry.py" && c.start_line == 15)
+    );
+}
+
+#[test]
+fn stale_files_are_flagged_in_citations() {
+    let (repo, home) = fixture();
+    repo.write("net/session.py", "# rewritten\n");
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let answer = extractive(&index, "TooManyRedirects");
+    let c = answer
+        .citations
+        .iter()
+        .find(|c| c.path == "net/session.py")
+        .unwrap();
+    assert!(c.stale);
+}
+
+fn sse(text: &[&str]) -> FakeResponse {
+    let mut body = String::new();
+    for t in text {
+        body.push_str(&format!(
+            "data: {}\n\n",
+            serde_json::json!({"model": "local-model", "choices": [{"delta": {"content": t}}]})
+        ));
+    }
+    body.push_str("data: [DONE]\n\n");
+    FakeResponse {
+        status: 200,
+        headers: vec![("content-type".into(), "text/event-stream".into())],
+        body,
+    }
+}
+
+#[test]
+fn model_answers_keep_verified_citations_and_drop_invented_ones() {
+    let (repo, home) = fixture();
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let server = FakeHttp::start(|_| {
+        sse(&[
+            "`Session.send` follows redirects [1:13-17] ",
+            "and raises `TooManyRedirects` [42]; see also [1:900].",
+        ])
+    });
+    let p = provider::open(ProviderConfig::new(
+        ProviderKind::OpenAi,
+        &server.url(),
+        "local-model",
+    ));
+    let mut shown = String::new();
+    let answer = ask(
+        &index,
+        "how does `Session.send` limit redirects?",
+        &Conversation::default(),
+        Some(p.as_ref()),
+        &Redactor::builtin(),
+        &AskOptions::default(),
+        &mut |t| shown.push_str(t),
+    )
+    .unwrap();
+    assert_eq!(answer.mode, Mode::Llm);
+    assert_eq!(answer.model.as_deref(), Some("local-model"));
+    assert_eq!(
+        answer.packed[0].evidence.symbol.as_deref(),
+        Some("Session.send")
+    );
+    assert_eq!(answer.citations.len(), 1, "{:?}", answer.citations);
+    assert_eq!(answer.citations[0].path, "net/session.py");
+    assert_eq!(
+        (answer.citations[0].start_line, answer.citations[0].end_line),
+        (13, 17)
+    );
+    assert_eq!(answer.rejected.len(), 2, "{:?}", answer.rejected);
+    assert!(
+        !shown.contains("[42]") && !shown.contains("[1:900]"),
+        "{shown}"
+    );
+    assert_eq!(shown, answer.text);
+    assert!(answer.tokens.prompt > 0 && answer.tokens.completion > 0);
+    assert_eq!(answer.cost, Some(0.0), "loopback models cost nothing");
+
+    // The prompt numbered the evidence with paths, lines and the commit.
+    let body = &server.requests()[0].body;
+    assert!(body.contains("[1] net/session.py:9-"), "{body}");
+    assert!(body.contains(&answer.commit[..12]));
+}
+
+#[test]
+fn an_unreachable_provider_falls_back_to_an_extractive_answer_with_a_notice() {
+    let (repo, home) = fixture();
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut config = ProviderConfig::new(
+        ProviderKind::Ollama,
+        &format!("http://127.0.0.1:{port}"),
+        "m",
+    );
+    config.retries = 0;
+    let p = provider::open(config);
+    let answer = ask(
+        &index,
+        "where is backoff_delay defined?",
+        &Conversation::default(),
+        Some(p.as_ref()),
+        &Redactor::builtin(),
+        &AskOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(answer.mode, Mode::Extractive);
+    let notice = answer.notice.unwrap();
+    assert!(
+        notice.contains(&port.to_string()) && notice.contains("evidence alone"),
+        "{notice}"
+    );
+    assert_eq!(answer.citations[0].path, "net/retry.py");
+    assert_eq!(answer.citations[0].start_line, 4);
+}
+
+#[test]
+fn secrets_are_redacted_from_what_is_sent() {
+    let (repo, home) = fixture();
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let server = FakeHttp::start(|_| sse(&["The password is in settings.env [1]."]));
+    let p = provider::open(ProviderConfig::new(
+        ProviderKind::OpenAi,
+        &server.url(),
+        "m",
+    ));
+    let options = AskOptions {
+        redact_local: true,
+        ..AskOptions::default()
+    };
+    let answer = ask(
+        &index,
+        "what is DB_PASSWORD in settings.env?",
+        &Conversation::default(),
+        Some(p.as_ref()),
+        &Redactor::builtin(),
+        &options,
+        &mut |_| {},
+    )
+    .unwrap();
+    let body = &server.requests()[0].body;
+    assert!(body.contains("DB_HOST=db"), "{body}");
+    assert!(!body.contains("hunter2"), "{body}");
+    assert!(body.contains("[REDACTED:config-secret]"));
+    assert_eq!(answer.redactions, 1);
+}

@@ -100,7 +100,7 @@ pub fn answer(
                     out,
                     "\n    {}:{line} │ {} [{}:{line}]",
                     p.evidence.path,
-                    clip(text),
+                    code(text),
                     p.n
                 );
             }
@@ -207,7 +207,7 @@ fn card(
     if let Some(d) = &definition {
         let signature = d.signature.lines().next().unwrap_or_default().trim();
         if !signature.is_empty() && (e.start_line..=e.end_line).contains(&d.start_line) {
-            let _ = writeln!(out, "    {} [{}:{}]", clip(signature), p.n, d.start_line);
+            let _ = writeln!(out, "    {} [{}:{}]", code(signature), p.n, d.start_line);
         }
         if let Some(doc) = d.doc.as_deref().and_then(first_sentence) {
             let _ = writeln!(out, "    {}", clip(&doc));
@@ -296,7 +296,7 @@ fn key_lines(p: &Packed, terms: &[String], skip: Option<&str>, out: &mut String)
         let _ = writeln!(
             out,
             "    {line:>width$} │ {} [{}:{line}]",
-            clip(text.trim_end()),
+            code(text.trim()),
             p.n
         );
     }
@@ -332,6 +332,16 @@ fn first_sentence(doc: &str) -> Option<String> {
         .trim();
     let end = line.find(". ").map_or(line.len(), |i| i + 1);
     (!line.is_empty()).then(|| line[..end].to_owned())
+}
+
+/// A code span, so that brackets in code are never read as citations.
+fn code(s: &str) -> String {
+    let s = clip(s);
+    if s.contains('`') {
+        format!("`` {s} ``")
+    } else {
+        format!("`{s}`")
+    }
 }
 
 fn clip(s: &str) -> String {

@@ -118,7 +118,7 @@ pub fn gather(
     }
 
     // Definitions of the names the question mentions.
-    let mut definitions = Vec::new();
+    let mut definitions: Vec<Candidate> = Vec::new();
     for name in names.iter().take(3) {
         let hits = index.symbols(name, None, MAX_DEFINITIONS + 1)?;
         let exact: Vec<_> = hits.into_iter().filter(|h| h.matched == "exact").collect();
@@ -223,6 +223,15 @@ pub fn gather(
         })
         .collect();
 
+    // Test code answers "where" and "how" questions worse than the code
+    // under test: it goes after the rest, unless the question is about tests.
+    let about_tests = question.text.to_lowercase().contains("test");
+    let mut searched = searched;
+    if !about_tests {
+        searched.sort_by_key(|c| is_test(&c.evidence.path, c.evidence.symbol.as_deref()));
+        definitions.sort_by_key(|c| is_test(&c.evidence.path, c.evidence.symbol.as_deref()));
+    }
+
     // Callers first for a callers question, else definitions first; then
     // search hits, skipping what overlaps evidence already chosen.
     let ordered: Vec<Candidate> = if question.intent == Intent::Callers {
@@ -279,6 +288,37 @@ pub fn gather(
     Ok(gathered)
 }
 
+/// Whether a chunk is test code, by the usual conventions of its path
+/// (`tests/`, `test_x.py`, `x_test.go`, `x.spec.ts`) or symbol (`tests::`,
+/// `test_`).
+pub fn is_test(path: &str, symbol: Option<&str>) -> bool {
+    let lower = path.to_lowercase();
+    let file = lower.rsplit('/').next().unwrap_or(&lower);
+    let stem = file.split('.').next().unwrap_or(file);
+    let dir_test = lower.split('/').rev().skip(1).any(|d| {
+        matches!(
+            d,
+            "test" | "tests" | "testing" | "__tests__" | "spec" | "specs"
+        )
+    });
+    let file_test = stem.starts_with("test_")
+        || stem.ends_with("_test")
+        || stem.ends_with("_tests")
+        || stem == "tests"
+        || stem == "test"
+        || stem == "conftest"
+        || file.contains(".test.")
+        || file.contains(".spec.");
+    let symbol_test = symbol.is_some_and(|s| {
+        s.starts_with("tests::")
+            || s.contains("::tests::")
+            || s.rsplit(['.', ':'])
+                .next()
+                .is_some_and(|n| n.starts_with("test_"))
+    });
+    dir_test || file_test || symbol_test
+}
+
 /// Adds `candidate` to the log, and to the evidence if there is room and
 /// it does not overlap evidence already chosen.
 fn choose(gathered: &mut Gathered, mut candidate: Candidate, limit: usize) {
@@ -292,4 +332,32 @@ fn choose(gathered: &mut Gathered, mut candidate: Candidate, limit: usize) {
         gathered.evidence.push(candidate.evidence.clone());
     }
     gathered.candidates.push(candidate);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_test;
+
+    #[test]
+    fn test_code_is_recognised_by_convention() {
+        for (path, symbol) in [
+            ("tests/test_http.py", None),
+            ("django/contrib/auth/tests/utils.py", None),
+            ("pkg/client_test.go", None),
+            ("src/app.spec.ts", None),
+            ("src/lib.rs", Some("tests::parses_a_header")),
+            ("conftest.py", None),
+        ] {
+            assert!(is_test(path, symbol), "{path}");
+        }
+        for (path, symbol) in [
+            ("src/testing_utils_extra/x.rs", None),
+            ("django/test/client.py", Some("Client.get")),
+            ("src/contest.py", None),
+            ("lib/attest.js", Some("attest")),
+        ] {
+            let expected = path.starts_with("django/test/");
+            assert_eq!(is_test(path, symbol), expected, "{path}");
+        }
+    }
 }

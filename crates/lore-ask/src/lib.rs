@@ -9,6 +9,7 @@
 
 mod ask;
 pub mod cite;
+pub mod config;
 pub mod cost;
 mod error;
 mod extractive;
@@ -17,6 +18,7 @@ pub mod pack;
 pub mod provider;
 pub mod question;
 pub mod redact;
+pub mod session;
 pub mod tokens;
 
 pub use ask::{Answer, AskOptions, Conversation, Exchange, Mode, Tokens, ask};

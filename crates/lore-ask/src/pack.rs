@@ -9,6 +9,7 @@ use crate::tokens;
 /// What goes into the context: a versioned record, so a learned policy can
 /// replace it later and every answer says which one it used.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ContextPolicy {
     /// Increases whenever a field changes meaning or value.
     pub version: u32,

@@ -36,6 +36,15 @@ impl ProviderKind {
         }
     }
 
+    /// Where the kind's usual local server listens (llama.cpp server, vLLM
+    /// and LM Studio use other ports: set `provider.base_url`).
+    pub fn default_base_url(self) -> &'static str {
+        match self {
+            ProviderKind::OpenAi => "https://api.openai.com/v1",
+            ProviderKind::Ollama => "http://127.0.0.1:11434",
+        }
+    }
+
     /// Parses a settings name.
     pub fn from_name(name: &str) -> Option<ProviderKind> {
         match name {

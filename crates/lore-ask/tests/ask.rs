@@ -76,6 +76,10 @@ def fetch(url):
 def fetch_once(url):
     session = Session()
     return session.send(Request(url))
+
+
+def first_redirect(url):
+    return fetch(url).history[0]
 "#,
     );
     repo.write("settings.env", "DB_HOST=db\nDB_PASSWORD=hunter2-secret\n");
@@ -151,6 +155,15 @@ fn what_calls_lists_the_call_sites() {
             .any(|c| c.path == "app/client.py" && c.start_line == 8 && c.end_line == 8),
         "{:?}",
         answer.citations
+    );
+    // Brackets in quoted code are code, not citations.
+    let answer = extractive(&index, "what calls `fetch`?");
+    assert!(
+        answer
+            .text
+            .contains("`return fetch(url).history[0]` [2:17]"),
+        "{}",
+        answer.text
     );
 }
 

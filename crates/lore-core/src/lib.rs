@@ -7,6 +7,7 @@
 
 pub mod embed;
 mod error;
+pub mod history;
 mod lang;
 pub mod retry;
 pub mod store;

@@ -400,6 +400,11 @@ impl RepoIndex {
         }
     }
 
+    /// The repository's data directory under `LORE_HOME`.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     /// The repository root.
     pub fn root(&self) -> &Path {
         &self.root

@@ -11,11 +11,13 @@
 
 mod cache;
 mod error;
+mod history;
 mod occurrences;
 mod schema;
 mod store;
 
 pub use cache::SqliteEmbeddingCache;
 pub use error::{Error, Result};
+pub use history::SqliteHistory;
 pub use schema::SCHEMA_VERSION;
 pub use store::{FreshStore, SqliteStore};

@@ -73,6 +73,93 @@ pub enum Command {
     /// Measure retrieval quality (Recall@1/5/10, MRR@10 at file and span
     /// level) and latency on a query set.
     Eval(EvalArgs),
+    /// Ask a question: an answer whose every citation (file:line at a
+    /// commit) was checked against the evidence retrieved. With no provider
+    /// configured, the answer is built from the evidence alone.
+    Ask(AskArgs),
+    /// An interactive session: questions and follow-ups in one conversation
+    /// (/help for commands).
+    Chat(ChatArgs),
+    /// Past questions and answers of this repository.
+    History(HistoryArgs),
+    /// Show or change settings (providers, models, budgets, privacy), kept
+    /// in LORE_HOME/config.toml.
+    Config(ConfigArgs),
+    /// Chat providers: reachability, models available, latency.
+    #[command(subcommand)]
+    Providers(ProvidersCommand),
+}
+
+/// Options shared by `lore ask` and `lore chat`.
+#[derive(Debug, Args)]
+pub struct AnswerArgs {
+    /// The model to ask (overrides routing and provider.model).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Answer from the evidence alone, without a model.
+    #[arg(long)]
+    pub no_llm: bool,
+    /// Refuse providers that are not on this machine.
+    #[arg(long)]
+    pub no_remote: bool,
+    /// Show how the answer was made: the question as read, the route, every
+    /// candidate with its features, whether it was packed and cited.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The question.
+    #[arg(required = true, num_args = 1.., value_name = "QUESTION")]
+    pub question: Vec<String>,
+    /// Continue the latest conversation (follow-up questions).
+    #[arg(short = 'c', long = "continue")]
+    pub continue_: bool,
+    #[command(flatten)]
+    pub answer: AnswerArgs,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// Continue the latest conversation instead of starting one.
+    #[arg(short = 'c', long = "continue")]
+    pub continue_: bool,
+    #[command(flatten)]
+    pub answer: AnswerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// How many answers, newest first.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub limit: usize,
+    /// Show one answer in full, with its retrieval log.
+    #[arg(long, value_name = "ID")]
+    pub show: Option<i64>,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// `get KEY`, `set KEY VALUE`, or nothing to show every setting.
+    #[arg(value_name = "ACTION")]
+    pub action: Option<String>,
+    /// A dotted key, e.g. `provider.model`.
+    #[arg(value_name = "KEY")]
+    pub key: Option<String>,
+    /// The new value.
+    #[arg(value_name = "VALUE")]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProvidersCommand {
+    /// Check the configured provider: reachable, model available, latency.
+    Check(JsonArg),
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,7 +9,7 @@ use lore_core::{Language, SymbolKind};
 use lore_index::{Home, IndexConfig, RepoIndex, SearchOptions, SymbolHit};
 use serde_json::json;
 
-use crate::cli::{Cli, Command, EmbedCommand, EmbedWhen, GlobalArgs};
+use crate::cli::{Cli, Command, EmbedCommand, EmbedWhen, GlobalArgs, ProvidersCommand};
 use crate::progress::Bar;
 use crate::success;
 
@@ -317,6 +317,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
+        Command::Ask(args) => return crate::ask::ask(&home, open(&home, g)?, &args, g),
+        Command::Chat(args) => return crate::ask::chat(&home, open(&home, g)?, &args),
+        Command::History(args) => return crate::ask::history(open(&home, g)?, &args),
+        Command::Config(args) => return crate::ask::config(&home, &args),
+        Command::Providers(ProvidersCommand::Check(args)) => {
+            return crate::ask::providers_check(&home, &args);
+        }
         Command::Eval(args) => {
             let modes = args
                 .mode
@@ -533,7 +540,7 @@ fn print_eval(report: &lore_index::EvalReport) -> Result<()> {
     Ok(())
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> Result<ExitCode> {
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
@@ -553,7 +560,7 @@ fn print_tree(out: &mut impl Write, nodes: &[SymbolHit], depth: usize) -> Result
     Ok(())
 }
 
-fn ago(time: Option<i64>) -> String {
+pub(crate) fn ago(time: Option<i64>) -> String {
     let Some(time) = time else {
         return "never".into();
     };

@@ -2,6 +2,7 @@
 //! rendering results as text or JSON. All work is done by library crates.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod ask;
 pub mod cli;
 mod commands;
 mod progress;

@@ -1,0 +1,113 @@
+//! What Lore remembers of the people who use it: every answer with its
+//! retrieval log, grouped in conversations. The records a learned ranker
+//! and context policy are fitted on later.
+//!
+//! Kept apart from the index (a full rebuild replaces the index, never the
+//! history). Structured fields the store does not query (policy,
+//! citations, features) are JSON text, so the schema does not follow every
+//! change of those types.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Result;
+
+/// One answer as recorded.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AnswerRecord {
+    /// Storage id (0 before it is stored).
+    pub id: i64,
+    /// The conversation it belongs to.
+    pub conversation: i64,
+    /// Unix time of the question.
+    pub time: i64,
+    /// The question.
+    pub question: String,
+    /// The checked answer.
+    pub answer: String,
+    /// `llm` or `extractive`.
+    pub mode: String,
+    /// Model that answered.
+    pub model: Option<String>,
+    /// Provider endpoint.
+    pub provider: Option<String>,
+    /// Context policy (JSON).
+    pub policy: String,
+    /// Commit of the evidence.
+    pub commit: String,
+    /// Prompt tokens.
+    pub prompt_tokens: u64,
+    /// Completion tokens.
+    pub completion_tokens: u64,
+    /// Cost in US dollars, if known.
+    pub cost: Option<f64>,
+    /// Latency.
+    pub latency_ms: u64,
+    /// Verified citations (JSON array).
+    pub citations: String,
+    /// Removed citations (JSON array).
+    pub rejected: String,
+    /// Why an answer is extractive although a provider was configured.
+    pub notice: Option<String>,
+    /// Symbols the answer cited, most relevant first: what a follow-up
+    /// refers to.
+    pub symbols: Vec<String>,
+}
+
+/// One retrieval candidate of an answer.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CandidateRecord {
+    /// Where it came from (`definition`, `caller`, `search`, `graph`).
+    pub source: String,
+    /// Rank within its source.
+    pub rank: u32,
+    /// Path.
+    pub path: String,
+    /// First line.
+    pub start_line: u32,
+    /// Last line.
+    pub end_line: u32,
+    /// Symbol.
+    pub symbol: Option<String>,
+    /// Retrieval score.
+    pub score: f64,
+    /// Feature contributions (JSON).
+    pub features: String,
+    /// Packed into the context.
+    pub packed: bool,
+    /// Cited by the answer.
+    pub cited: bool,
+}
+
+/// A conversation: its exchanges live in the answers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConversationRecord {
+    /// Storage id.
+    pub id: i64,
+    /// Unix time of its first question.
+    pub started: i64,
+    /// Summary of exchanges folded out of the window.
+    pub summary: Option<String>,
+    /// Answers folded into the summary.
+    pub summarised: u64,
+}
+
+/// Storage of answers, retrieval logs and conversations.
+pub trait HistoryStore {
+    /// Starts a conversation and returns its id.
+    fn new_conversation(&mut self, time: i64) -> Result<i64>;
+    /// The most recent conversation.
+    fn latest_conversation(&self) -> Result<Option<ConversationRecord>>;
+    /// A conversation by id.
+    fn conversation(&self, id: i64) -> Result<Option<ConversationRecord>>;
+    /// Stores an answer with its candidates; returns the answer's id.
+    fn add_answer(&mut self, answer: &AnswerRecord, candidates: &[CandidateRecord]) -> Result<i64>;
+    /// Answers of a conversation not folded into its summary, oldest first.
+    fn exchanges(&self, conversation: i64) -> Result<Vec<AnswerRecord>>;
+    /// Folds the oldest `count` unfolded answers of a conversation into
+    /// `summary`.
+    fn fold(&mut self, conversation: i64, count: u64, summary: &str) -> Result<()>;
+    /// The latest answers of all conversations, newest first.
+    fn recent(&self, limit: usize) -> Result<Vec<AnswerRecord>>;
+    /// The retrieval log of an answer.
+    fn candidates(&self, answer: i64) -> Result<Vec<CandidateRecord>>;
+}

@@ -1,0 +1,358 @@
+//! [`SqliteHistory`]: answers, retrieval logs and conversations of one
+//! repository in their own SQLite file (`history.db`), beside the index.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lore_core::history::{AnswerRecord, CandidateRecord, ConversationRecord, HistoryStore};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::error::{Context, Error, Result};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS conversations (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    started    INTEGER NOT NULL,
+    summary    TEXT,
+    summarised INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS answers (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id   INTEGER NOT NULL REFERENCES conversations(id),
+    time              INTEGER NOT NULL,
+    question          TEXT NOT NULL,
+    answer            TEXT NOT NULL,
+    mode              TEXT NOT NULL,
+    model             TEXT,
+    provider          TEXT,
+    policy            TEXT NOT NULL,
+    commit_sha        TEXT NOT NULL,
+    prompt_tokens     INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cost              REAL,
+    latency_ms        INTEGER NOT NULL,
+    citations         TEXT NOT NULL,
+    rejected          TEXT NOT NULL,
+    notice            TEXT,
+    symbols           TEXT NOT NULL,
+    folded            INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS answers_by_conversation ON answers(conversation_id, id);
+CREATE TABLE IF NOT EXISTS retrieval_log (
+    answer_id  INTEGER NOT NULL REFERENCES answers(id),
+    source     TEXT NOT NULL,
+    rank       INTEGER NOT NULL,
+    path       TEXT NOT NULL,
+    start_line INTEGER NOT NULL,
+    end_line   INTEGER NOT NULL,
+    symbol     TEXT,
+    score      REAL NOT NULL,
+    features   TEXT NOT NULL,
+    packed     INTEGER NOT NULL,
+    cited      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS retrieval_log_by_answer ON retrieval_log(answer_id);
+";
+
+const ANSWER_COLUMNS: &str = "id, conversation_id, time, question, answer, mode, model, provider, \
+     policy, commit_sha, prompt_tokens, completion_tokens, cost, latency_ms, citations, rejected, \
+     notice, symbols";
+
+/// History of one repository in SQLite (WAL: `lore serve` and the CLI may
+/// write at once).
+pub struct SqliteHistory {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteHistory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteHistory")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl SqliteHistory {
+    /// Opens (creating if needed) the history at `path`.
+    pub fn open(path: &Path) -> Result<SqliteHistory> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).ctx("open history")?;
+        conn.busy_timeout(Duration::from_secs(30))
+            .ctx("set busy timeout")?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .ctx("configure history")?;
+        conn.execute_batch(SCHEMA).ctx("create history tables")?;
+        Ok(SqliteHistory {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    fn answers_where(
+        &self,
+        clause: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<AnswerRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {ANSWER_COLUMNS} FROM answers {clause}"))
+            .ctx("prepare answers query")?;
+        let rows = stmt.query_map(params, answer_row).ctx("read answers")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("read answer")
+    }
+}
+
+fn answer_row(r: &Row<'_>) -> rusqlite::Result<AnswerRecord> {
+    let symbols: String = r.get(17)?;
+    Ok(AnswerRecord {
+        id: r.get(0)?,
+        conversation: r.get(1)?,
+        time: r.get(2)?,
+        question: r.get(3)?,
+        answer: r.get(4)?,
+        mode: r.get(5)?,
+        model: r.get(6)?,
+        provider: r.get(7)?,
+        policy: r.get(8)?,
+        commit: r.get(9)?,
+        prompt_tokens: r.get(10)?,
+        completion_tokens: r.get(11)?,
+        cost: r.get(12)?,
+        latency_ms: r.get(13)?,
+        citations: r.get(14)?,
+        rejected: r.get(15)?,
+        notice: r.get(16)?,
+        symbols: serde_json::from_str(&symbols).unwrap_or_default(),
+    })
+}
+
+fn conversation_row(r: &Row<'_>) -> rusqlite::Result<ConversationRecord> {
+    Ok(ConversationRecord {
+        id: r.get(0)?,
+        started: r.get(1)?,
+        summary: r.get(2)?,
+        summarised: r.get(3)?,
+    })
+}
+
+impl HistoryStore for SqliteHistory {
+    fn new_conversation(&mut self, time: i64) -> lore_core::Result<i64> {
+        self.conn
+            .execute("INSERT INTO conversations(started) VALUES (?1)", [time])
+            .ctx("start conversation")?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn latest_conversation(&self) -> lore_core::Result<Option<ConversationRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, started, summary, summarised FROM conversations ORDER BY id DESC LIMIT 1",
+                [],
+                conversation_row,
+            )
+            .optional()
+            .ctx("read latest conversation")?)
+    }
+
+    fn conversation(&self, id: i64) -> lore_core::Result<Option<ConversationRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, started, summary, summarised FROM conversations WHERE id = ?1",
+                [id],
+                conversation_row,
+            )
+            .optional()
+            .ctx("read conversation")?)
+    }
+
+    fn add_answer(
+        &mut self,
+        a: &AnswerRecord,
+        candidates: &[CandidateRecord],
+    ) -> lore_core::Result<i64> {
+        let tx = self.conn.transaction().ctx("begin answer write")?;
+        tx.execute(
+            &format!(
+                "INSERT INTO answers({}) VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                ANSWER_COLUMNS
+            ),
+            params![
+                a.conversation,
+                a.time,
+                a.question,
+                a.answer,
+                a.mode,
+                a.model,
+                a.provider,
+                a.policy,
+                a.commit,
+                a.prompt_tokens,
+                a.completion_tokens,
+                a.cost,
+                a.latency_ms,
+                a.citations,
+                a.rejected,
+                a.notice,
+                serde_json::to_string(&a.symbols).unwrap_or_else(|_| "[]".into()),
+            ],
+        )
+        .ctx("store answer")?;
+        let id = tx.last_insert_rowid();
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO retrieval_log(answer_id, source, rank, path, start_line, end_line,
+                         symbol, score, features, packed, cited)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )
+                .ctx("prepare retrieval log")?;
+            for c in candidates {
+                stmt.execute(params![
+                    id,
+                    c.source,
+                    c.rank,
+                    c.path,
+                    c.start_line,
+                    c.end_line,
+                    c.symbol,
+                    c.score,
+                    c.features,
+                    c.packed,
+                    c.cited
+                ])
+                .ctx("store retrieval log")?;
+            }
+        }
+        tx.commit().ctx("commit answer")?;
+        Ok(id)
+    }
+
+    fn exchanges(&self, conversation: i64) -> lore_core::Result<Vec<AnswerRecord>> {
+        Ok(self.answers_where(
+            "WHERE conversation_id = ?1 AND folded = 0 ORDER BY id",
+            [conversation],
+        )?)
+    }
+
+    fn fold(&mut self, conversation: i64, count: u64, summary: &str) -> lore_core::Result<()> {
+        let tx = self.conn.transaction().ctx("begin fold")?;
+        let folded = tx
+            .execute(
+                "UPDATE answers SET folded = 1 WHERE id IN (
+                     SELECT id FROM answers WHERE conversation_id = ?1 AND folded = 0
+                     ORDER BY id LIMIT ?2)",
+                params![conversation, count],
+            )
+            .ctx("fold answers")?;
+        tx.execute(
+            "UPDATE conversations SET summary = ?2, summarised = summarised + ?3 WHERE id = ?1",
+            params![conversation, summary, folded],
+        )
+        .ctx("store summary")?;
+        tx.commit().ctx("commit fold")?;
+        Ok(())
+    }
+
+    fn recent(&self, limit: usize) -> lore_core::Result<Vec<AnswerRecord>> {
+        Ok(self.answers_where("ORDER BY id DESC LIMIT ?1", [limit as i64])?)
+    }
+
+    fn candidates(&self, answer: i64) -> lore_core::Result<Vec<CandidateRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT source, rank, path, start_line, end_line, symbol, score, features, packed, cited
+                 FROM retrieval_log WHERE answer_id = ?1 ORDER BY rowid",
+            )
+            .ctx("prepare retrieval log query")?;
+        let rows = stmt
+            .query_map([answer], |r| {
+                Ok(CandidateRecord {
+                    source: r.get(0)?,
+                    rank: r.get(1)?,
+                    path: r.get(2)?,
+                    start_line: r.get(3)?,
+                    end_line: r.get(4)?,
+                    symbol: r.get(5)?,
+                    score: r.get(6)?,
+                    features: r.get(7)?,
+                    packed: r.get(8)?,
+                    cited: r.get(9)?,
+                })
+            })
+            .ctx("read retrieval log")?;
+        Ok(rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("read retrieval log row")?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(conversation: i64, question: &str) -> AnswerRecord {
+        AnswerRecord {
+            conversation,
+            time: 1_700_000_000,
+            question: question.into(),
+            answer: format!("answer to {question}"),
+            mode: "extractive".into(),
+            policy: "{}".into(),
+            citations: "[]".into(),
+            rejected: "[]".into(),
+            symbols: vec!["Session.send".into()],
+            ..AnswerRecord::default()
+        }
+    }
+
+    #[test]
+    fn answers_logs_and_folding_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.db");
+        let mut h = SqliteHistory::open(&path).unwrap();
+        let c = h.new_conversation(1).unwrap();
+        let candidate = CandidateRecord {
+            source: "search".into(),
+            path: "a.py".into(),
+            start_line: 1,
+            end_line: 9,
+            features: "[]".into(),
+            packed: true,
+            cited: true,
+            ..CandidateRecord::default()
+        };
+        let first = h
+            .add_answer(&answer(c, "q1"), std::slice::from_ref(&candidate))
+            .unwrap();
+        h.add_answer(&answer(c, "q2"), &[]).unwrap();
+        h.add_answer(&answer(c, "q3"), &[]).unwrap();
+        drop(h);
+
+        let mut h = SqliteHistory::open(&path).unwrap();
+        assert_eq!(h.latest_conversation().unwrap().unwrap().id, c);
+        assert_eq!(h.candidates(first).unwrap(), vec![candidate]);
+        assert_eq!(h.exchanges(c).unwrap().len(), 3);
+        h.fold(c, 2, "asked q1 and q2").unwrap();
+        let left = h.exchanges(c).unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].question, "q3");
+        assert_eq!(left[0].symbols, vec!["Session.send".to_owned()]);
+        let conv = h.conversation(c).unwrap().unwrap();
+        assert_eq!(conv.summary.as_deref(), Some("asked q1 and q2"));
+        assert_eq!(conv.summarised, 2);
+        // Folded answers stay on record.
+        let recent = h.recent(10).unwrap();
+        assert_eq!(recent.len(), 3);
+        assert_eq!(recent[0].question, "q3");
+    }
+}

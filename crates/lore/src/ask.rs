@@ -1,0 +1,635 @@
+//! `lore ask`, `lore chat`, `lore history`, `lore config`, `lore providers`.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use lore_ask::config::Config;
+use lore_ask::provider::{self, ChatProvider};
+use lore_ask::question::Question;
+use lore_ask::redact::Redactor;
+use lore_ask::session::{self, AuditEntry};
+use lore_ask::{Answer, AskOptions, Mode};
+use lore_core::history::HistoryStore;
+use lore_index::{Home, RepoIndex};
+use lore_store::SqliteHistory;
+use serde_json::json;
+
+use crate::cli::{AnswerArgs, AskArgs, ChatArgs, ConfigArgs, GlobalArgs, HistoryArgs, JsonArg};
+use crate::success;
+
+/// Everything a question needs, opened once per command.
+struct Asker {
+    index: RepoIndex,
+    config: Config,
+    history: SqliteHistory,
+    redactor: Redactor,
+    audit_path: std::path::PathBuf,
+    conversation: i64,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Asker {
+    fn open(home: &Home, index: RepoIndex, continue_: bool) -> Result<Asker> {
+        let config = load_config(home)?;
+        let path = index.data_dir().join("history.db");
+        let mut history = SqliteHistory::open(&path)
+            .with_context(|| format!("cannot open the history at {}", path.display()))?;
+        let latest = if continue_ {
+            history.latest_conversation()?.map(|c| c.id)
+        } else {
+            None
+        };
+        let conversation = match latest {
+            Some(id) => id,
+            None => history.new_conversation(now())?,
+        };
+        Ok(Asker {
+            index,
+            config,
+            history,
+            redactor: Redactor::builtin(),
+            audit_path: home.path().join("audit.log"),
+            conversation,
+        })
+    }
+
+    /// The provider for `question`, routed; `None` for extractive answers.
+    fn provider(
+        &self,
+        question: &str,
+        args: &AnswerArgs,
+    ) -> Result<Option<(Box<dyn ChatProvider>, &'static str)>> {
+        if args.no_llm {
+            return Ok(None);
+        }
+        let Some(mut config) = self.config.provider(&env)? else {
+            return Ok(None);
+        };
+        let route = self.config.route(
+            &Question::parse(question),
+            args.model.as_deref(),
+            &config.model,
+        );
+        config.model = route.model;
+        Ok(Some((provider::open(config), route.reason)))
+    }
+
+    fn ask(
+        &mut self,
+        question: &str,
+        args: &AnswerArgs,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<(Answer, i64, Option<&'static str>)> {
+        let provider = self.provider(question, args)?;
+        let conversation = session::load(&self.history, self.conversation)?;
+        let options = AskOptions {
+            policy: self.config.context.clone(),
+            no_remote: args.no_remote || self.config.privacy.no_remote,
+            redact_local: self.config.privacy.redact_local,
+        };
+        let answer = lore_ask::ask(
+            &self.index,
+            question,
+            &conversation,
+            provider.as_ref().map(|(p, _)| p.as_ref()),
+            &self.redactor,
+            &options,
+            on_text,
+        )?;
+        let id = session::record(&mut self.history, self.conversation, now(), &answer)?;
+        session::prune(
+            &mut self.history,
+            self.conversation,
+            provider
+                .as_ref()
+                .filter(|_| answer.mode == Mode::Llm)
+                .map(|(p, _)| p.as_ref()),
+        )?;
+        session::audit(
+            &self.audit_path,
+            &AuditEntry {
+                time: now(),
+                repo: &self.index.root().to_string_lossy(),
+                question,
+                mode: session::mode_name(answer.mode),
+                provider: answer.provider.as_deref(),
+                model: answer.model.as_deref(),
+                remote: answer.remote,
+                sent_chars: answer.sent_chars,
+                redactions: answer.redactions,
+                answer_id: Some(id),
+            },
+        )?;
+        Ok((answer, id, provider.map(|(_, reason)| reason)))
+    }
+}
+
+fn load_config(home: &Home) -> Result<Config> {
+    let config = Config::load(&Config::path(home.path()))?;
+    config.check()?;
+    Ok(config)
+}
+
+/// `lore ask`.
+pub fn ask(home: &Home, index: RepoIndex, args: &AskArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    let question = args.question.join(" ");
+    if question.trim().is_empty() {
+        bail!("the question is empty");
+    }
+    let mut asker = Asker::open(home, index, args.continue_)?;
+    let stream = !args.json.json;
+    let mut stdout = std::io::stdout().lock();
+    let (answer, id, route) = asker.ask(&question, &args.answer, &mut |text| {
+        if stream {
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
+        }
+    })?;
+    drop(stdout);
+    if args.json.json {
+        let mut value = json!({
+            "answer_id": id,
+            "answer": answer.text,
+            "citations": answer.citations,
+            "rejected": answer.rejected,
+            "mode": answer.mode,
+            "model": answer.model,
+            "policy": answer.policy,
+            "tokens": answer.tokens,
+            "cost": answer.cost,
+            "latency_ms": answer.latency_ms,
+            "notice": answer.notice,
+            "commit": answer.commit,
+            "conversation": asker.conversation,
+        });
+        if args.answer.explain {
+            value["explain"] = explain_json(&answer, route);
+        }
+        return crate::commands::print_json(&value);
+    }
+    finish(&answer, id, route, args.answer.explain, g.quiet)?;
+    Ok(success())
+}
+
+/// Prints what follows a streamed answer: sources, removed citations, the
+/// footer, and the explanation if asked.
+fn finish(answer: &Answer, id: i64, route: Option<&str>, explain: bool, quiet: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out)?;
+    if !answer.citations.is_empty() {
+        let commit = &answer.commit[..answer.commit.len().min(12)];
+        writeln!(
+            out,
+            "\nSources{}:",
+            if commit.is_empty() {
+                String::new()
+            } else {
+                format!(" at {commit}")
+            }
+        )?;
+        let mut seen = std::collections::HashSet::new();
+        let mut citations: Vec<_> = answer.citations.iter().collect();
+        citations.sort_by_key(|c| c.n);
+        for c in citations {
+            if !seen.insert(c.n) {
+                continue;
+            }
+            let p = answer.packed.iter().find(|p| p.n == c.n);
+            let (a, b) = p.map_or((c.start_line, c.end_line), |p| {
+                (p.evidence.start_line, p.evidence.end_line)
+            });
+            writeln!(
+                out,
+                "  [{}] {}:{a}-{b}{}{}",
+                c.n,
+                c.path,
+                c.symbol
+                    .as_deref()
+                    .map(|s| format!("  {s}"))
+                    .unwrap_or_default(),
+                if c.stale {
+                    "  (file changed since indexed)"
+                } else {
+                    ""
+                }
+            )?;
+        }
+    }
+    drop(out);
+    if let Some(notice) = &answer.notice {
+        eprintln!("note: {notice}");
+    }
+    if !answer.rejected.is_empty() {
+        let what: Vec<String> = answer
+            .rejected
+            .iter()
+            .map(|r| format!("{} ({})", r.text, r.reason))
+            .collect();
+        eprintln!(
+            "warning: {} citation{} removed because {} not match the evidence: {}",
+            answer.rejected.len(),
+            if answer.rejected.len() == 1 { "" } else { "s" },
+            if answer.rejected.len() == 1 {
+                "it did"
+            } else {
+                "they did"
+            },
+            what.join("; ")
+        );
+    }
+    if explain {
+        print_explain(answer, route)?;
+    }
+    if !quiet {
+        let mut footer = vec![match answer.mode {
+            Mode::Llm => format!("llm {}", answer.model.as_deref().unwrap_or("?")),
+            Mode::Extractive => "extractive".to_owned(),
+        }];
+        if answer.mode == Mode::Llm {
+            footer.push(format!(
+                "{}+{} tokens",
+                answer.tokens.prompt, answer.tokens.completion
+            ));
+            footer.push(match answer.cost {
+                Some(c) => format!("${c:.4}"),
+                None => "cost unknown".into(),
+            });
+        }
+        footer.push(format!("{} ms", answer.latency_ms));
+        footer.push(format!("answer {id}"));
+        eprintln!("{}", footer.join(" · "));
+    }
+    Ok(())
+}
+
+fn explain_json(answer: &Answer, route: Option<&str>) -> serde_json::Value {
+    let cited: std::collections::HashSet<usize> = answer.citations.iter().map(|c| c.n).collect();
+    json!({
+        "question": answer.question,
+        "route": route,
+        "provider": answer.provider,
+        "remote": answer.remote,
+        "redactions": answer.redactions,
+        "candidates": answer.candidates.iter().map(|c| {
+            let n = c.chosen.filter(|&i| i < answer.packed.len()).map(|i| i + 1);
+            json!({
+                "n": n,
+                "source": c.source,
+                "rank": c.rank,
+                "path": c.evidence.path,
+                "start_line": c.evidence.start_line,
+                "end_line": c.evidence.end_line,
+                "symbol": c.evidence.symbol,
+                "score": c.evidence.score,
+                "features": c.features,
+                "packed": n.is_some(),
+                "cited": n.is_some_and(|n| cited.contains(&n)),
+            })
+        }).collect::<Vec<_>>(),
+    })
+}
+
+fn print_explain(answer: &Answer, route: Option<&str>) -> Result<()> {
+    let q = &answer.question;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "\nHow this answer was made")?;
+    writeln!(
+        out,
+        "  question: intent {:?}, names {:?}, follow-up {}, complex {}",
+        q.intent, q.identifiers, q.follow_up, q.complex
+    )?;
+    if let Some(route) = route {
+        writeln!(
+            out,
+            "  route: {route} → {}",
+            answer.model.as_deref().unwrap_or("?")
+        )?;
+    }
+    let p = &answer.policy;
+    writeln!(
+        out,
+        "  context policy v{}: {} chunks, {} graph hop(s), budget {} tokens (+{} answer), temperature {}",
+        p.version, p.chunks, p.graph_hops, p.budget_tokens, p.answer_tokens, p.temperature
+    )?;
+    if answer.redactions > 0 {
+        writeln!(
+            out,
+            "  {} secret(s) redacted before sending",
+            answer.redactions
+        )?;
+    }
+    let cited: std::collections::HashSet<usize> = answer.citations.iter().map(|c| c.n).collect();
+    writeln!(out, "  candidates (n = id in the context; * = cited):")?;
+    for c in &answer.candidates {
+        let n = c.chosen.filter(|&i| i < answer.packed.len()).map(|i| i + 1);
+        let mark = match n {
+            Some(n) if cited.contains(&n) => format!("[{n}]*"),
+            Some(n) => format!("[{n}] "),
+            None => "  -  ".into(),
+        };
+        let features: Vec<String> = c
+            .features
+            .iter()
+            .map(|f| format!("{}={:.3}", f.feature.name(), f.value))
+            .collect();
+        writeln!(
+            out,
+            "  {mark:>6} {:<10} #{:<2} {}:{}-{} {} {}",
+            format!("{:?}", c.source).to_lowercase(),
+            c.rank,
+            c.evidence.path,
+            c.evidence.start_line,
+            c.evidence.end_line,
+            c.evidence.symbol.as_deref().unwrap_or(""),
+            features.join(" ")
+        )?;
+    }
+    Ok(())
+}
+
+/// `lore chat`: a read-eval-print loop over one conversation.
+pub fn chat(home: &Home, index: RepoIndex, args: &ChatArgs) -> Result<ExitCode> {
+    let mut asker = Asker::open(home, index, args.continue_)?;
+    let mut explain = args.answer.explain;
+    let mut editor = rustyline::DefaultEditor::new().context("cannot start line editing")?;
+    let history_file = home.path().join("chat_history.txt");
+    let _ = editor.load_history(&history_file);
+    let interactive = std::io::stdin().is_terminal();
+    if interactive {
+        eprintln!(
+            "Lore on {} — ask about the code; /help for commands, Ctrl-D to leave.",
+            asker.index.root().display()
+        );
+    }
+    let mut last: Option<Answer> = None;
+    loop {
+        let line = match editor.readline(if interactive { "lore> " } else { "" }) {
+            Ok(line) => line,
+            Err(rustyline::error::ReadlineError::Interrupted) => continue,
+            Err(rustyline::error::ReadlineError::Eof) => break,
+            Err(e) => return Err(e).context("cannot read the question"),
+        };
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let _ = editor.add_history_entry(line);
+        match line {
+            "/quit" | "/exit" | "/q" => break,
+            "/help" => {
+                println!(
+                    "/new      start a new conversation\n/explain  show how answers are made (toggle)\n/sources  the last answer's sources again\n/history  this conversation's questions\n/quit     leave"
+                );
+                continue;
+            }
+            "/new" => {
+                asker.conversation = asker.history.new_conversation(now())?;
+                println!("(new conversation)");
+                continue;
+            }
+            "/explain" => {
+                explain = !explain;
+                println!("(explain {})", if explain { "on" } else { "off" });
+                continue;
+            }
+            "/sources" => {
+                if let Some(a) = &last {
+                    finish(a, 0, None, false, true)?;
+                }
+                continue;
+            }
+            "/history" => {
+                for e in asker.history.exchanges(asker.conversation)? {
+                    println!("{:>5}  {}", e.id, e.question);
+                }
+                continue;
+            }
+            other if other.starts_with('/') => {
+                eprintln!("unknown command {other}: /help lists them");
+                continue;
+            }
+            _ => {}
+        }
+        let mut stdout = std::io::stdout();
+        let result = asker.ask(line, &args.answer, &mut |text| {
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
+        });
+        match result {
+            Ok((answer, id, route)) => {
+                finish(&answer, id, route, explain, false)?;
+                println!();
+                last = Some(answer);
+            }
+            Err(e) => crate::report_error(&e),
+        }
+    }
+    let _ = editor.save_history(&history_file);
+    Ok(success())
+}
+
+/// `lore history`.
+pub fn history(index: RepoIndex, args: &HistoryArgs) -> Result<ExitCode> {
+    let path = index.data_dir().join("history.db");
+    let history = SqliteHistory::open(&path)
+        .with_context(|| format!("cannot open the history at {}", path.display()))?;
+    if let Some(id) = args.show {
+        let Some(answer) = history.recent(usize::MAX)?.into_iter().find(|a| a.id == id) else {
+            bail!("no answer {id} in this repository's history (see `lore history`)");
+        };
+        let candidates = history.candidates(id)?;
+        if args.json.json {
+            let mut value = serde_json::to_value(&answer)?;
+            value["candidates"] = serde_json::to_value(&candidates)?;
+            return crate::commands::print_json(&value);
+        }
+        println!("Q: {}\n\n{}\n", answer.question, answer.answer);
+        println!(
+            "{} · {} · commit {} · {} ms",
+            answer.mode,
+            answer.model.as_deref().unwrap_or("-"),
+            &answer.commit[..answer.commit.len().min(12)],
+            answer.latency_ms
+        );
+        println!("retrieval log ({} candidates):", candidates.len());
+        for c in candidates {
+            println!(
+                "  {}{} {:<10} #{:<2} {}:{}-{} {}",
+                if c.packed { "packed" } else { "      " },
+                if c.cited { " cited" } else { "      " },
+                c.source,
+                c.rank,
+                c.path,
+                c.start_line,
+                c.end_line,
+                c.symbol.unwrap_or_default()
+            );
+        }
+        return Ok(success());
+    }
+    let recent = history.recent(args.limit)?;
+    if args.json.json {
+        return crate::commands::print_json(&recent);
+    }
+    if recent.is_empty() {
+        println!("No questions asked in this repository yet: `lore ask \"...\"`.");
+        return Ok(success());
+    }
+    for a in recent {
+        let first = a.answer.lines().next().unwrap_or_default();
+        let first: String = first.chars().take(100).collect();
+        println!(
+            "{:>5}  {}  {}  [{}]",
+            a.id,
+            crate::commands::ago(Some(a.time)),
+            a.question,
+            a.mode
+        );
+        println!("       {first}");
+    }
+    Ok(success())
+}
+
+/// `lore config`.
+pub fn config(home: &Home, args: &ConfigArgs) -> Result<ExitCode> {
+    let path = Config::path(home.path());
+    let mut config = Config::load(&path)?;
+    match (args.action.as_deref(), &args.key, &args.value) {
+        (None, None, None) => {
+            print!("{}", toml_text(&config)?);
+            eprintln!("# {}", path.display());
+        }
+        (Some("get"), Some(key), None) => println!("{}", config.get(key)?),
+        (Some("set"), Some(key), Some(value)) => {
+            config.set(key, value)?;
+            config.save(&path)?;
+            eprintln!("{key} = {} ({})", config.get(key)?, path.display());
+        }
+        (Some(action), _, _) if !matches!(action, "get" | "set") => {
+            bail!(
+                "unknown action `{action}`: use `lore config`, `lore config get KEY` or `lore config set KEY VALUE`"
+            )
+        }
+        _ => bail!("usage: `lore config`, `lore config get KEY` or `lore config set KEY VALUE`"),
+    }
+    Ok(success())
+}
+
+fn toml_text(config: &Config) -> Result<String> {
+    let mut out = String::new();
+    for key in [
+        "provider.kind",
+        "provider.base_url",
+        "provider.model",
+        "provider.small_model",
+        "provider.large_model",
+        "provider.api_key_env",
+        "provider.timeout_secs",
+        "provider.retries",
+        "context.version",
+        "context.chunks",
+        "context.graph_hops",
+        "context.symbol_cards",
+        "context.budget_tokens",
+        "context.answer_tokens",
+        "context.temperature",
+        "privacy.no_remote",
+        "privacy.redact_local",
+    ] {
+        out.push_str(&format!("{key} = {}\n", config.get(key)?));
+    }
+    Ok(out)
+}
+
+/// `lore providers check`.
+pub fn providers_check(home: &Home, args: &JsonArg) -> Result<ExitCode> {
+    let config = load_config(home)?;
+    let Some(base) = config.provider(&env)? else {
+        if args.json {
+            return crate::commands::print_json(&json!({"provider": null}));
+        }
+        println!(
+            "No provider is configured: answers are extractive. Set one with\n  lore config set provider.kind ollama   (or openai)\n  lore config set provider.model NAME"
+        );
+        return Ok(success());
+    };
+    let mut models = vec![base.model.clone()];
+    for m in [&config.provider.small_model, &config.provider.large_model] {
+        if !m.is_empty() && !models.contains(m) {
+            models.push(m.clone());
+        }
+    }
+    let health = provider::open(base.clone()).health();
+    let available: Vec<(String, bool)> = models
+        .iter()
+        .map(|m| {
+            (
+                m.clone(),
+                health
+                    .models
+                    .iter()
+                    .any(|h| h == m || h.starts_with(&format!("{m}:"))),
+            )
+        })
+        .collect();
+    if args.json {
+        return crate::commands::print_json(&json!({
+            "provider": base.kind.name(),
+            "url": health.url,
+            "remote": !base.is_loopback(),
+            "reachable": health.reachable,
+            "latency_ms": health.latency_ms,
+            "error": health.error,
+            "models": available.iter().map(|(m, ok)| json!({"model": m, "available": ok})).collect::<Vec<_>>(),
+            "served_models": health.models,
+        }));
+    }
+    println!(
+        "{} at {} ({})",
+        base.kind.name(),
+        health.url,
+        if base.is_loopback() {
+            "this machine"
+        } else {
+            "remote: secrets are redacted before sending"
+        }
+    );
+    if health.reachable {
+        println!(
+            "  reachable in {} ms, {} model(s) served",
+            health.latency_ms,
+            health.models.len()
+        );
+        for (m, ok) in &available {
+            println!(
+                "  {m}: {}",
+                if *ok {
+                    "available"
+                } else {
+                    "NOT served by this provider"
+                }
+            );
+        }
+    } else {
+        println!(
+            "  unreachable: {}",
+            health.error.as_deref().unwrap_or("no answer")
+        );
+        println!("  answers fall back to the evidence alone (extractive) until it is back");
+    }
+    Ok(if health.reachable {
+        success()
+    } else {
+        ExitCode::from(1)
+    })
+}

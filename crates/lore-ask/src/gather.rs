@@ -24,6 +24,8 @@ const CALL_CONTEXT: u32 = 1;
 const MAX_CALLERS: usize = 8;
 /// Definitions of one name taken (a name defined in many places is vague).
 const MAX_DEFINITIONS: usize = 3;
+/// Definitions of one name considered before choosing.
+const MAX_DEFINITION_CANDIDATES: usize = 50;
 /// Search hits retrieved beyond the chunks packed, for the log.
 const SEARCH_EXTRA: usize = 8;
 
@@ -117,11 +119,78 @@ pub fn gather(
         names.extend(context.iter().take(2).cloned());
     }
 
+    // The hybrid search, with the conversation's names for a follow-up.
+    let mut query = question.text.clone();
+    if question.follow_up {
+        for name in context.iter().take(2) {
+            query.push(' ');
+            query.push_str(name);
+        }
+    }
+    let hits = index.search(
+        &query,
+        &SearchOptions {
+            limit: policy.chunks + SEARCH_EXTRA,
+            mode: SearchMode::Hybrid,
+            explain: true,
+            ..SearchOptions::default()
+        },
+    )?;
+    let searched: Vec<Candidate> = hits
+        .into_iter()
+        .enumerate()
+        .map(|(rank, hit)| Candidate {
+            evidence: Evidence {
+                path: hit.path,
+                start_line: hit.start_line,
+                end_line: hit.end_line,
+                symbol: hit.symbol,
+                kind: hit.kind,
+                lang: hit.lang,
+                text: hit.text,
+                score: f64::from(hit.score),
+            },
+            source: Source::Search,
+            rank,
+            features: hit.explain.unwrap_or_default(),
+            chosen: None,
+        })
+        .collect();
+
+    // Test code answers "where" and "how" questions worse than the code
+    // under test: it goes after the rest, unless the question is about tests.
+    let about_tests = question.text.to_lowercase().contains("test");
+    let mut searched = searched;
+    if !about_tests {
+        searched.sort_by_key(|c| is_test(&c.evidence.path, c.evidence.symbol.as_deref()));
+    }
+
     // Definitions of the names the question mentions.
     let mut definitions: Vec<Candidate> = Vec::new();
     for name in names.iter().take(3) {
-        let hits = index.symbols(name, None, MAX_DEFINITIONS + 1)?;
-        let exact: Vec<_> = hits.into_iter().filter(|h| h.matched == "exact").collect();
+        let hits = index.symbols(name, None, MAX_DEFINITION_CANDIDATES)?;
+        let mut exact: Vec<_> = hits.into_iter().filter(|h| h.matched == "exact").collect();
+        // A name defined in several places: the definition the search
+        // ranked best first, then documented ones, then longer ones (the
+        // main implementation rather than a thin override); never by path.
+        let search_rank = |h: &lore_index::SymbolHit| {
+            searched
+                .iter()
+                .position(|c| {
+                    c.evidence.path == h.path
+                        && c.evidence.start_line <= h.end_line
+                        && h.start_line <= c.evidence.end_line
+                })
+                .unwrap_or(usize::MAX)
+        };
+        exact.sort_by_key(|h| {
+            (
+                is_test(&h.path, Some(&h.qualname)) && !about_tests,
+                search_rank(h),
+                h.doc.is_none(),
+                std::cmp::Reverse(h.end_line - h.start_line),
+            )
+        });
         for (rank, hit) in exact.iter().take(MAX_DEFINITIONS).enumerate() {
             let end = hit.end_line.min(hit.start_line + MAX_DEFINITION_LINES - 1);
             let Some(text) = lines.get(index, &hit.path, hit.start_line, end) else {
@@ -183,53 +252,6 @@ pub fn gather(
                 chosen: None,
             });
         }
-    }
-
-    // The hybrid search, with the conversation's names for a follow-up.
-    let mut query = question.text.clone();
-    if question.follow_up {
-        for name in context.iter().take(2) {
-            query.push(' ');
-            query.push_str(name);
-        }
-    }
-    let hits = index.search(
-        &query,
-        &SearchOptions {
-            limit: policy.chunks + SEARCH_EXTRA,
-            mode: SearchMode::Hybrid,
-            explain: true,
-            ..SearchOptions::default()
-        },
-    )?;
-    let searched: Vec<Candidate> = hits
-        .into_iter()
-        .enumerate()
-        .map(|(rank, hit)| Candidate {
-            evidence: Evidence {
-                path: hit.path,
-                start_line: hit.start_line,
-                end_line: hit.end_line,
-                symbol: hit.symbol,
-                kind: hit.kind,
-                lang: hit.lang,
-                text: hit.text,
-                score: f64::from(hit.score),
-            },
-            source: Source::Search,
-            rank,
-            features: hit.explain.unwrap_or_default(),
-            chosen: None,
-        })
-        .collect();
-
-    // Test code answers "where" and "how" questions worse than the code
-    // under test: it goes after the rest, unless the question is about tests.
-    let about_tests = question.text.to_lowercase().contains("test");
-    let mut searched = searched;
-    if !about_tests {
-        searched.sort_by_key(|c| is_test(&c.evidence.path, c.evidence.symbol.as_deref()));
-        definitions.sort_by_key(|c| is_test(&c.evidence.path, c.evidence.symbol.as_deref()));
     }
 
     // Callers first for a callers question, else definitions first; then

@@ -12,6 +12,7 @@ pub mod cite;
 pub mod config;
 pub mod cost;
 mod error;
+pub mod eval;
 mod extractive;
 pub mod gather;
 pub mod pack;

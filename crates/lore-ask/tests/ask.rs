@@ -352,3 +352,46 @@ fn secrets_are_redacted_from_what_is_sent() {
     assert!(body.contains("[REDACTED:config-secret]"));
     assert_eq!(answer.redactions, 1);
 }
+
+#[test]
+fn a_conversation_keeps_its_last_50_exchanges_and_summarises_the_rest() {
+    use lore_ask::session;
+    use lore_core::history::HistoryStore;
+
+    let (repo, home) = fixture();
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let mut history = lore_store::SqliteHistory::open(&repo.home().join("history.db")).unwrap();
+    let conversation = history.new_conversation(0).unwrap();
+    for i in 0..52 {
+        let question = format!("where is backoff_delay used, take {i}?");
+        let answer = ask(
+            &index,
+            &question,
+            &session::load(&history, conversation).unwrap(),
+            None,
+            &Redactor::builtin(),
+            &AskOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+        session::record(&mut history, conversation, i, &answer).unwrap();
+        session::prune(&mut history, conversation, None).unwrap();
+    }
+    let loaded = session::load(&history, conversation).unwrap();
+    assert_eq!(loaded.exchanges.len(), session::WINDOW);
+    assert_eq!(
+        loaded.exchanges[0].question,
+        "where is backoff_delay used, take 2?"
+    );
+    assert_eq!(
+        loaded.summary.as_deref(),
+        Some(
+            "Earlier questions: where is backoff_delay used, take 0? | where is backoff_delay used, take 1?"
+        )
+    );
+    assert_eq!(loaded.exchanges[0].symbols[0], "backoff_delay");
+    // Every answer stays on record, with its retrieval log.
+    let all = history.recent(100).unwrap();
+    assert_eq!(all.len(), 52);
+    assert!(!history.candidates(all[51].id).unwrap().is_empty());
+}

@@ -633,3 +633,54 @@ pub fn providers_check(home: &Home, args: &JsonArg) -> Result<ExitCode> {
         ExitCode::from(1)
     })
 }
+
+/// `lore eval FILE --ask`.
+pub fn eval(
+    home: &Home,
+    index: RepoIndex,
+    file: &std::path::Path,
+    no_llm: bool,
+    as_json: bool,
+) -> Result<ExitCode> {
+    let config = load_config(home)?;
+    let queries = lore_index::load_queries(file)?;
+    let provider = if no_llm {
+        None
+    } else {
+        config.provider(&env)?.map(provider::open)
+    };
+    let options = AskOptions {
+        policy: config.context.clone(),
+        no_remote: config.privacy.no_remote,
+        redact_local: config.privacy.redact_local,
+    };
+    let report = lore_ask::eval::evaluate_answers(&index, &queries, provider.as_deref(), &options)?;
+    if as_json {
+        return crate::commands::print_json(&report);
+    }
+    let mut out = std::io::stdout().lock();
+    for r in &report.results {
+        writeln!(
+            out,
+            "{:>4} {:>7.1} ms  {}",
+            r.hit.map_or("miss".to_owned(), |h| format!("@{h}")),
+            r.latency_ms,
+            r.question
+        )?;
+        if r.hit.is_none() {
+            writeln!(out, "                   cited: {}", r.cited.join(", "))?;
+        }
+    }
+    writeln!(
+        out,
+        "\n{} questions ({} answered by a model): acceptable location in the first {} citations {:.1}%, citation precision {:.1}%, latency p50 {:.1} ms, p95 {:.1} ms",
+        report.questions,
+        report.llm_answers,
+        lore_ask::eval::FIRST_CITATIONS,
+        report.hit_at_3 * 100.0,
+        report.citation_precision * 100.0,
+        report.p50_ms,
+        report.p95_ms
+    )?;
+    Ok(success())
+}

@@ -349,6 +349,14 @@ pub struct EvalArgs {
     /// and whether it was expected (JSONL), to fit a ranking policy on.
     #[arg(long, value_name = "FILE")]
     pub features: Option<PathBuf>,
+    /// Evaluate answers instead of search: the share of questions with an
+    /// acceptable location among the first 3 citations, citation precision
+    /// and answer latency (with the configured provider unless --no-llm).
+    #[arg(long, requires = "file")]
+    pub ask: bool,
+    /// With --ask: extractive answers only.
+    #[arg(long, requires = "ask")]
+    pub no_llm: bool,
     #[command(flatten)]
     pub json: JsonArg,
 }

@@ -331,6 +331,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 .map(|m| parse_mode(m.trim()))
                 .collect::<Result<Vec<_>>>()?;
             let index = open(&home, g)?;
+            if args.ask {
+                let file = args.file.as_deref().expect("clap requires a file");
+                return crate::ask::eval(&home, index, file, args.no_llm, args.json.json);
+            }
             let reports = if args.from_docs {
                 let root = index.root().to_owned();
                 drop(index);

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::cite::{self, Citation, Rejected, StreamCheck};
 use crate::cost::cost;
 use crate::gather::{Candidate, gather};
-use crate::pack::{ContextPolicy, Packed, pack, render_all};
+use crate::pack::{ContextPolicy, Packed, number, pack, render_all};
 use crate::provider::{ChatProvider, ChatRequest, Message};
 use crate::question::Question;
 use crate::redact::Redactor;
@@ -214,15 +214,7 @@ pub fn ask(
             done.text
         }
         None => {
-            answer.packed = gathered
-                .evidence
-                .iter()
-                .enumerate()
-                .map(|(i, e)| Packed {
-                    n: i + 1,
-                    evidence: e.clone(),
-                })
-                .collect();
+            answer.packed = number(&gathered.evidence);
             let text = extractive::answer(index, &question, &gathered, &answer.packed)?;
             let shown = cite::check(&text, &answer.packed, &commit, &|_| false).text;
             on_text(&shown);

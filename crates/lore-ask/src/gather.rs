@@ -192,26 +192,14 @@ pub fn gather(
             )
         });
         for (rank, hit) in exact.iter().take(MAX_DEFINITIONS).enumerate() {
-            let end = hit.end_line.min(hit.start_line + MAX_DEFINITION_LINES - 1);
-            let Some(text) = lines.get(index, &hit.path, hit.start_line, end) else {
-                continue;
-            };
-            definitions.push(Candidate {
-                evidence: Evidence {
-                    path: hit.path.clone(),
-                    start_line: hit.start_line,
-                    end_line: hit.start_line + text.lines().count().max(1) as u32 - 1,
-                    symbol: Some(hit.qualname.clone()),
-                    kind: Some(hit.kind.clone()),
-                    lang: hit.lang.clone(),
-                    text,
-                    score: 1.0,
-                },
-                source: Source::Definition,
+            definitions.extend(definition(
+                index,
+                &mut lines,
+                hit,
+                MAX_DEFINITION_LINES,
+                Source::Definition,
                 rank,
-                features: Vec::new(),
-                chosen: None,
-            });
+            ));
         }
     }
 
@@ -280,27 +268,15 @@ pub fn gather(
                 if defs.len() != 1 || defs[0].matched != "exact" {
                     continue;
                 }
-                let d = &defs[0];
-                let end = d.end_line.min(d.start_line + MAX_DEFINITION_LINES / 4 - 1);
-                let Some(text) = lines.get(index, &d.path, d.start_line, end) else {
-                    continue;
-                };
-                hop.push(Candidate {
-                    evidence: Evidence {
-                        path: d.path.clone(),
-                        start_line: d.start_line,
-                        end_line: d.start_line + text.lines().count().max(1) as u32 - 1,
-                        symbol: Some(d.qualname.clone()),
-                        kind: Some(d.kind.clone()),
-                        lang: d.lang.clone(),
-                        text,
-                        score: 0.0,
-                    },
-                    source: Source::Graph,
-                    rank: hop.len(),
-                    features: Vec::new(),
-                    chosen: None,
-                });
+                let rank = hop.len();
+                hop.extend(definition(
+                    index,
+                    &mut lines,
+                    &defs[0],
+                    MAX_DEFINITION_LINES / 4,
+                    Source::Graph,
+                    rank,
+                ));
             }
         }
         for candidate in hop {
@@ -308,6 +284,36 @@ pub fn gather(
         }
     }
     Ok(gathered)
+}
+
+/// A definition's first `max_lines` lines as a candidate; `None` if its
+/// file cannot be read.
+fn definition(
+    index: &RepoIndex,
+    lines: &mut Lines,
+    hit: &lore_index::SymbolHit,
+    max_lines: u32,
+    source: Source,
+    rank: usize,
+) -> Option<Candidate> {
+    let end = hit.end_line.min(hit.start_line + max_lines - 1);
+    let text = lines.get(index, &hit.path, hit.start_line, end)?;
+    Some(Candidate {
+        evidence: Evidence {
+            path: hit.path.clone(),
+            start_line: hit.start_line,
+            end_line: hit.start_line + text.lines().count().max(1) as u32 - 1,
+            symbol: Some(hit.qualname.clone()),
+            kind: Some(hit.kind.clone()),
+            lang: hit.lang.clone(),
+            text,
+            score: if source == Source::Graph { 0.0 } else { 1.0 },
+        },
+        source,
+        rank,
+        features: Vec::new(),
+        chosen: None,
+    })
 }
 
 /// Whether a chunk is test code, by the usual conventions of its path

@@ -99,6 +99,19 @@ pub fn render_all(packed: &[Packed], commit: &str) -> String {
         .join("\n")
 }
 
+/// Evidence numbered from 1 in order, all of it (extractive answers have
+/// no budget).
+pub fn number(evidence: &[Evidence]) -> Vec<Packed> {
+    evidence
+        .iter()
+        .enumerate()
+        .map(|(i, e)| Packed {
+            n: i + 1,
+            evidence: e.clone(),
+        })
+        .collect()
+}
+
 /// Takes evidence best first while the whole prompt — `frame(block)` with
 /// the rendered evidence — stays within `budget` tokens. When not even the
 /// first chunk fits whole, its first lines are packed instead. Never over
@@ -109,14 +122,7 @@ pub fn pack(
     budget: usize,
     frame: impl Fn(&str) -> String,
 ) -> Vec<Packed> {
-    let numbered: Vec<Packed> = evidence
-        .iter()
-        .enumerate()
-        .map(|(i, e)| Packed {
-            n: i + 1,
-            evidence: e.clone(),
-        })
-        .collect();
+    let numbered = number(evidence);
     let cost = |items: &[Packed]| tokens::count(&frame(&render_all(items, commit)));
     let k = lore_retrieve::budget::fit_prefix(numbered.len(), budget, |k| cost(&numbered[..k]));
     if k > 0 || numbered.is_empty() {

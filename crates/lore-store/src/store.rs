@@ -300,6 +300,15 @@ fn ref_kind_of(code: u8) -> RefKind {
     }
 }
 
+fn file_state_row(r: &Row<'_>) -> rusqlite::Result<FileState> {
+    Ok(FileState {
+        path: r.get(0)?,
+        size: r.get(1)?,
+        mtime_ns: r.get(2)?,
+        hash: r.get(3)?,
+    })
+}
+
 fn symbol_row(r: &Row<'_>) -> rusqlite::Result<SymbolRow> {
     Ok(SymbolRow {
         id: r.get(0)?,
@@ -352,14 +361,7 @@ impl MetaStore for SqliteStore {
         Ok(self.rows(
             "SELECT path, size, mtime_ns, hash FROM files",
             [],
-            |r| {
-                Ok(FileState {
-                    path: r.get(0)?,
-                    size: r.get(1)?,
-                    mtime_ns: r.get(2)?,
-                    hash: r.get(3)?,
-                })
-            },
+            file_state_row,
             "prepare files",
         )?)
     }
@@ -696,14 +698,7 @@ impl MetaStore for SqliteStore {
             .rows(
                 "SELECT path, size, mtime_ns, hash FROM files WHERE path = ?1",
                 [path],
-                |r| {
-                    Ok(FileState {
-                        path: r.get(0)?,
-                        size: r.get(1)?,
-                        mtime_ns: r.get(2)?,
-                        hash: r.get(3)?,
-                    })
-                },
+                file_state_row,
                 "prepare file",
             )?
             .pop())

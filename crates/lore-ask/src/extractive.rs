@@ -10,7 +10,6 @@
 use std::collections::HashSet;
 use std::fmt::Write;
 
-use lore_core::RefKind;
 use lore_index::RepoIndex;
 
 use crate::Result;
@@ -216,14 +215,7 @@ fn card(
     }
 
     let bare = symbol.rsplit(['.', ':']).next().unwrap_or(symbol);
-    let rows = index.ref_rows(bare)?;
-    let calls = rows.iter().filter(|r| r.kind == RefKind::Call).count();
-    let mut caller_files: Vec<&str> = rows
-        .iter()
-        .filter(|r| r.kind == RefKind::Call)
-        .map(|r| r.path.as_str())
-        .collect();
-    caller_files.dedup();
+    let (calls, caller_files) = index.call_counts(bare)?;
     let mut callees: Vec<String> = Vec::new();
     for (name, _) in index.calls_in(&e.path, start, end)? {
         if !callees.contains(&name) {
@@ -233,8 +225,8 @@ fn card(
     let mut facts = vec![format!(
         "{calls} call site{} of `{bare}` in {} file{}",
         plural(calls),
-        caller_files.len(),
-        plural(caller_files.len())
+        caller_files,
+        plural(caller_files)
     )];
     if !callees.is_empty() {
         let named: Vec<String> = callees

@@ -266,6 +266,9 @@ pub trait MetaStore {
     fn documented_symbols(&self, kinds: &[SymbolKind]) -> Result<Vec<SymbolRow>>;
     /// References to `name`.
     fn refs(&self, name: &str) -> Result<Vec<RefRow>>;
+    /// Call sites of `name` and the files they are in, counted without
+    /// resolving callers (cheap even for common names).
+    fn call_counts(&self, name: &str) -> Result<(usize, usize)>;
     /// Calls made on lines `start..=end` of `path`: (called name, line),
     /// by line.
     fn calls_in(&self, path: &str, start: u32, end: u32) -> Result<Vec<(String, u32)>>;

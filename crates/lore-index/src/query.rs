@@ -432,6 +432,11 @@ impl RepoIndex {
         Ok(self.store.calls_in(path, start, end)?)
     }
 
+    /// Call sites of `name` (bare or qualified) and the files they are in.
+    pub fn call_counts(&self, name: &str) -> Result<(usize, usize)> {
+        Ok(self.store.call_counts(bare_name(name))?)
+    }
+
     /// References to `name` without their line text (cheap: no file is
     /// read), calls first, then imports, then other uses.
     pub fn ref_rows(&self, name: &str) -> Result<Vec<RefRow>> {

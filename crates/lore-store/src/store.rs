@@ -594,6 +594,26 @@ impl MetaStore for SqliteStore {
         Ok(out)
     }
 
+    fn call_counts(&self, name: &str) -> lore_core::Result<(usize, usize)> {
+        let blobs = self.rows(
+            "SELECT r.occurrences FROM names n JOIN refs r ON r.name_id = n.id WHERE n.name = ?1",
+            [name],
+            |r| r.get::<_, Vec<u8>>(0),
+            "prepare call counts",
+        )?;
+        let (mut sites, mut files) = (0, 0);
+        for blob in blobs {
+            let calls = occurrences::decode(&blob)
+                .ok_or_else(|| Error::Corrupt(format!("references to {name}")))?
+                .iter()
+                .filter(|o| ref_kind_of(o.kind) == RefKind::Call)
+                .count();
+            sites += calls;
+            files += usize::from(calls > 0);
+        }
+        Ok((sites, files))
+    }
+
     fn calls_in(&self, path: &str, start: u32, end: u32) -> lore_core::Result<Vec<(String, u32)>> {
         let groups = self.rows(
             "SELECT n.name, r.occurrences FROM refs r JOIN names n ON n.id = r.name_id
@@ -1393,6 +1413,8 @@ mod tests {
             vec![("send".to_owned(), 2), ("parse".to_owned(), 3)]
         );
         assert_eq!(store.calls_in("app.py", 1, 100).unwrap().len(), 4);
+        assert_eq!(store.call_counts("parse").unwrap(), (2, 1));
+        assert_eq!(store.call_counts("nothing").unwrap(), (0, 0));
         assert!(store.calls_in("other.py", 1, 100).unwrap().is_empty());
     }
 }

@@ -37,6 +37,17 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+    /// The history of answers cannot be opened.
+    #[error("cannot open the history at {path}: {what}")]
+    History {
+        /// The history file.
+        path: PathBuf,
+        /// Why.
+        what: String,
+    },
+    /// A conversation id that the history does not have.
+    #[error("no conversation {0} in this repository's history")]
+    NoConversation(i64),
     /// The index underneath failed.
     #[error(transparent)]
     Index(#[from] lore_index::Error),

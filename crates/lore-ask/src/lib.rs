@@ -8,6 +8,7 @@
 //! same evidence instead.
 
 mod ask;
+pub mod asker;
 pub mod cite;
 pub mod config;
 pub mod cost;
@@ -23,4 +24,5 @@ pub mod session;
 pub mod tokens;
 
 pub use ask::{Answer, AskOptions, Conversation, Exchange, Mode, Tokens, ask};
+pub use asker::{AskRequest, Asked, Asker, Thread};
 pub use error::{Error, Result};

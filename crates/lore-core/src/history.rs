@@ -91,6 +91,23 @@ pub struct ConversationRecord {
     pub summarised: u64,
 }
 
+/// A person's verdict on an answer: the signal the ranker and the context
+/// policy learn from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FeedbackRecord {
+    /// The answer judged.
+    pub answer: i64,
+    /// Unix time of the verdict.
+    pub time: i64,
+    /// +1 (helpful) or -1 (not helpful); 0 for a note alone.
+    pub vote: i8,
+    /// Free text.
+    pub note: Option<String>,
+    /// Locations the person says the answer should have cited (JSON array
+    /// of `{path, start_line, end_line}`).
+    pub correct_citations: String,
+}
+
 /// Storage of answers, retrieval logs and conversations.
 pub trait HistoryStore {
     /// Starts a conversation and returns its id.
@@ -110,4 +127,10 @@ pub trait HistoryStore {
     fn recent(&self, limit: usize) -> Result<Vec<AnswerRecord>>;
     /// The retrieval log of an answer.
     fn candidates(&self, answer: i64) -> Result<Vec<CandidateRecord>>;
+    /// An answer by id.
+    fn answer(&self, id: i64) -> Result<Option<AnswerRecord>>;
+    /// Stores a verdict on an existing answer; returns its id.
+    fn add_feedback(&mut self, feedback: &FeedbackRecord) -> Result<i64>;
+    /// The verdicts on an answer, oldest first.
+    fn feedback(&self, answer: i64) -> Result<Vec<FeedbackRecord>>;
 }

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lore_core::history::{AnswerRecord, CandidateRecord, ConversationRecord, HistoryStore};
+use lore_core::history::{
+    AnswerRecord, CandidateRecord, ConversationRecord, FeedbackRecord, HistoryStore,
+};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::error::{Context, Error, Result};
@@ -52,6 +54,15 @@ CREATE TABLE IF NOT EXISTS retrieval_log (
     cited      INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS retrieval_log_by_answer ON retrieval_log(answer_id);
+CREATE TABLE IF NOT EXISTS feedback (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    answer_id          INTEGER NOT NULL REFERENCES answers(id),
+    time               INTEGER NOT NULL,
+    vote               INTEGER NOT NULL,
+    note               TEXT,
+    correct_citations  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feedback_by_answer ON feedback(answer_id);
 ";
 
 const ANSWER_COLUMNS: &str = "id, conversation_id, time, question, answer, mode, model, provider, \
@@ -294,6 +305,57 @@ impl HistoryStore for SqliteHistory {
             .collect::<rusqlite::Result<Vec<_>>>()
             .ctx("read retrieval log row")?)
     }
+
+    fn answer(&self, id: i64) -> lore_core::Result<Option<AnswerRecord>> {
+        Ok(self.answers_where("WHERE id = ?1", [id])?.pop())
+    }
+
+    fn add_feedback(&mut self, f: &FeedbackRecord) -> lore_core::Result<i64> {
+        let tx = self.conn.transaction().ctx("begin feedback write")?;
+        let exists: bool = tx
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM answers WHERE id = ?1)",
+                [f.answer],
+                |r| r.get(0),
+            )
+            .ctx("find answer")?;
+        if !exists {
+            return Err(lore_core::Error::Invalid(format!("no answer {}", f.answer)));
+        }
+        tx.execute(
+            "INSERT INTO feedback(answer_id, time, vote, note, correct_citations)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![f.answer, f.time, f.vote, f.note, f.correct_citations],
+        )
+        .ctx("store feedback")?;
+        let id = tx.last_insert_rowid();
+        tx.commit().ctx("commit feedback")?;
+        Ok(id)
+    }
+
+    fn feedback(&self, answer: i64) -> lore_core::Result<Vec<FeedbackRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT answer_id, time, vote, note, correct_citations FROM feedback
+                 WHERE answer_id = ?1 ORDER BY id",
+            )
+            .ctx("prepare feedback query")?;
+        let rows = stmt
+            .query_map([answer], |r| {
+                Ok(FeedbackRecord {
+                    answer: r.get(0)?,
+                    time: r.get(1)?,
+                    vote: r.get(2)?,
+                    note: r.get(3)?,
+                    correct_citations: r.get(4)?,
+                })
+            })
+            .ctx("read feedback")?;
+        Ok(rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("read feedback row")?)
+    }
 }
 
 #[cfg(test)]
@@ -354,5 +416,31 @@ mod tests {
         let recent = h.recent(10).unwrap();
         assert_eq!(recent.len(), 3);
         assert_eq!(recent[0].question, "q3");
+    }
+
+    #[test]
+    fn feedback_is_stored_for_existing_answers_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut h = SqliteHistory::open(&dir.path().join("history.db")).unwrap();
+        let c = h.new_conversation(1).unwrap();
+        let id = h.add_answer(&answer(c, "q1"), &[]).unwrap();
+        assert_eq!(h.answer(id).unwrap().unwrap().question, "q1");
+        assert!(h.answer(id + 1).unwrap().is_none());
+        let verdict = FeedbackRecord {
+            answer: id,
+            time: 5,
+            vote: -1,
+            note: Some("cites the test, not the code".into()),
+            correct_citations: r#"[{"path":"a.py","start_line":3,"end_line":9}]"#.into(),
+        };
+        h.add_feedback(&verdict).unwrap();
+        assert_eq!(h.feedback(id).unwrap(), vec![verdict.clone()]);
+        let missing = FeedbackRecord {
+            answer: id + 7,
+            ..verdict
+        };
+        let err = h.add_feedback(&missing).unwrap_err().to_string();
+        assert!(err.contains(&format!("no answer {}", id + 7)), "{err}");
+        assert!(h.feedback(id + 7).unwrap().is_empty());
     }
 }

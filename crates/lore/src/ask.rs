@@ -4,12 +4,10 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use lore_ask::asker::{env, load_config};
 use lore_ask::config::Config;
-use lore_ask::provider::{self, ChatProvider};
-use lore_ask::question::Question;
-use lore_ask::redact::Redactor;
-use lore_ask::session::{self, AuditEntry};
-use lore_ask::{Answer, AskOptions, Mode};
+use lore_ask::provider;
+use lore_ask::{Answer, AskOptions, AskRequest, Asked, Asker, Mode, Thread};
 use lore_core::history::HistoryStore;
 use lore_index::{Home, RepoIndex};
 use lore_store::SqliteHistory;
@@ -18,126 +16,20 @@ use serde_json::json;
 use crate::cli::{AnswerArgs, AskArgs, ChatArgs, ConfigArgs, GlobalArgs, HistoryArgs, JsonArg};
 use crate::success;
 
-/// Everything a question needs, opened once per command.
-struct Asker {
-    index: RepoIndex,
-    config: Config,
-    history: SqliteHistory,
-    redactor: Redactor,
-    audit_path: std::path::PathBuf,
-    conversation: i64,
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-impl Asker {
-    fn open(home: &Home, index: RepoIndex, continue_: bool) -> Result<Asker> {
-        let config = load_config(home)?;
-        let path = index.data_dir().join("history.db");
-        let mut history = SqliteHistory::open(&path)
-            .with_context(|| format!("cannot open the history at {}", path.display()))?;
-        let latest = if continue_ {
-            history.latest_conversation()?.map(|c| c.id)
-        } else {
-            None
-        };
-        let conversation = match latest {
-            Some(id) => id,
-            None => history.new_conversation(now())?,
-        };
-        Ok(Asker {
-            index,
-            config,
-            history,
-            redactor: Redactor::builtin(),
-            audit_path: home.path().join("audit.log"),
-            conversation,
-        })
-    }
-
-    /// The provider for `question`, routed; `None` for extractive answers.
-    fn provider(
-        &self,
-        question: &str,
-        args: &AnswerArgs,
-    ) -> Result<Option<(Box<dyn ChatProvider>, &'static str)>> {
-        if args.no_llm {
-            return Ok(None);
-        }
-        let Some(mut config) = self.config.provider(&env)? else {
-            return Ok(None);
-        };
-        let route = self.config.route(
-            &Question::parse(question),
-            args.model.as_deref(),
-            &config.model,
-        );
-        config.model = route.model;
-        Ok(Some((provider::open(config), route.reason)))
-    }
-
-    fn ask(
-        &mut self,
-        question: &str,
-        args: &AnswerArgs,
-        on_text: &mut dyn FnMut(&str),
-    ) -> Result<(Answer, i64, Option<&'static str>)> {
-        let provider = self.provider(question, args)?;
-        let conversation = session::load(&self.history, self.conversation)?;
-        let options = AskOptions {
-            policy: self.config.context.clone(),
-            no_remote: args.no_remote || self.config.privacy.no_remote,
-            redact_local: self.config.privacy.redact_local,
-        };
-        let answer = lore_ask::ask(
-            &self.index,
-            question,
-            &conversation,
-            provider.as_ref().map(|(p, _)| p.as_ref()),
-            &self.redactor,
-            &options,
-            on_text,
-        )?;
-        let id = session::record(&mut self.history, self.conversation, now(), &answer)?;
-        session::prune(
-            &mut self.history,
-            self.conversation,
-            provider
-                .as_ref()
-                .filter(|_| answer.mode == Mode::Llm)
-                .map(|(p, _)| p.as_ref()),
-        )?;
-        session::audit(
-            &self.audit_path,
-            &AuditEntry {
-                time: now(),
-                repo: &self.index.root().to_string_lossy(),
-                question,
-                mode: session::mode_name(answer.mode),
-                provider: answer.provider.as_deref(),
-                model: answer.model.as_deref(),
-                remote: answer.remote,
-                sent_chars: answer.sent_chars,
-                redactions: answer.redactions,
-                answer_id: Some(id),
-            },
-        )?;
-        Ok((answer, id, provider.map(|(_, reason)| reason)))
+fn request(args: &AnswerArgs) -> AskRequest {
+    AskRequest {
+        no_llm: args.no_llm,
+        no_remote: args.no_remote,
+        model: args.model.clone(),
     }
 }
 
-fn load_config(home: &Home) -> Result<Config> {
-    let config = Config::load(&Config::path(home.path()))?;
-    config.check()?;
-    Ok(config)
+fn thread(continue_: bool) -> Thread {
+    if continue_ {
+        Thread::Latest
+    } else {
+        Thread::New
+    }
 }
 
 /// `lore ask`.
@@ -146,10 +38,10 @@ pub fn ask(home: &Home, index: RepoIndex, args: &AskArgs, g: &GlobalArgs) -> Res
     if question.trim().is_empty() {
         bail!("the question is empty");
     }
-    let mut asker = Asker::open(home, index, args.continue_)?;
+    let mut asker = Asker::open(home.path(), &index, thread(args.continue_))?;
     let stream = !args.json.json;
     let mut stdout = std::io::stdout().lock();
-    let (answer, id, route) = asker.ask(&question, &args.answer, &mut |text| {
+    let asked = asker.ask(&index, &question, &request(&args.answer), &mut |text| {
         if stream {
             let _ = stdout.write_all(text.as_bytes());
             let _ = stdout.flush();
@@ -157,27 +49,15 @@ pub fn ask(home: &Home, index: RepoIndex, args: &AskArgs, g: &GlobalArgs) -> Res
     })?;
     drop(stdout);
     if args.json.json {
-        let mut value = json!({
-            "answer_id": id,
-            "answer": answer.text,
-            "citations": answer.citations,
-            "rejected": answer.rejected,
-            "mode": answer.mode,
-            "model": answer.model,
-            "policy": answer.policy,
-            "tokens": answer.tokens,
-            "cost": answer.cost,
-            "latency_ms": answer.latency_ms,
-            "notice": answer.notice,
-            "commit": answer.commit,
-            "conversation": asker.conversation,
-        });
+        let mut value = asked.to_json(asker.conversation());
         if args.answer.explain {
-            value["explain"] = explain_json(&answer, route);
+            value["explain"] = asked.explain_json();
         }
         return crate::commands::print_json(&value);
     }
-    finish(&answer, id, route, args.answer.explain, g.quiet)?;
+    let Asked { answer, id, route } = &asked;
+    let (id, route) = (*id, *route);
+    finish(answer, id, route, args.answer.explain, g.quiet)?;
     Ok(success())
 }
 
@@ -272,33 +152,6 @@ fn finish(answer: &Answer, id: i64, route: Option<&str>, explain: bool, quiet: b
     Ok(())
 }
 
-fn explain_json(answer: &Answer, route: Option<&str>) -> serde_json::Value {
-    let cited: std::collections::HashSet<usize> = answer.citations.iter().map(|c| c.n).collect();
-    json!({
-        "question": answer.question,
-        "route": route,
-        "provider": answer.provider,
-        "remote": answer.remote,
-        "redactions": answer.redactions,
-        "candidates": answer.candidates.iter().map(|c| {
-            let n = c.chosen.filter(|&i| i < answer.packed.len()).map(|i| i + 1);
-            json!({
-                "n": n,
-                "source": c.source,
-                "rank": c.rank,
-                "path": c.evidence.path,
-                "start_line": c.evidence.start_line,
-                "end_line": c.evidence.end_line,
-                "symbol": c.evidence.symbol,
-                "score": c.evidence.score,
-                "features": c.features,
-                "packed": n.is_some(),
-                "cited": n.is_some_and(|n| cited.contains(&n)),
-            })
-        }).collect::<Vec<_>>(),
-    })
-}
-
 fn print_explain(answer: &Answer, route: Option<&str>) -> Result<()> {
     let q = &answer.question;
     let mut out = std::io::stdout().lock();
@@ -359,7 +212,7 @@ fn print_explain(answer: &Answer, route: Option<&str>) -> Result<()> {
 
 /// `lore chat`: a read-eval-print loop over one conversation.
 pub fn chat(home: &Home, index: RepoIndex, args: &ChatArgs) -> Result<ExitCode> {
-    let mut asker = Asker::open(home, index, args.continue_)?;
+    let mut asker = Asker::open(home.path(), &index, thread(args.continue_))?;
     let mut explain = args.answer.explain;
     let mut editor = rustyline::DefaultEditor::new().context("cannot start line editing")?;
     let history_file = home.path().join("chat_history.txt");
@@ -368,7 +221,7 @@ pub fn chat(home: &Home, index: RepoIndex, args: &ChatArgs) -> Result<ExitCode> 
     if interactive {
         eprintln!(
             "Lore on {} — ask about the code; /help for commands, Ctrl-D to leave.",
-            asker.index.root().display()
+            index.root().display()
         );
     }
     let mut last: Option<Answer> = None;
@@ -393,7 +246,7 @@ pub fn chat(home: &Home, index: RepoIndex, args: &ChatArgs) -> Result<ExitCode> 
                 continue;
             }
             "/new" => {
-                asker.conversation = asker.history.new_conversation(now())?;
+                asker.restart()?;
                 println!("(new conversation)");
                 continue;
             }
@@ -409,7 +262,7 @@ pub fn chat(home: &Home, index: RepoIndex, args: &ChatArgs) -> Result<ExitCode> 
                 continue;
             }
             "/history" => {
-                for e in asker.history.exchanges(asker.conversation)? {
+                for e in asker.history().exchanges(asker.conversation())? {
                     println!("{:>5}  {}", e.id, e.question);
                 }
                 continue;
@@ -421,17 +274,17 @@ pub fn chat(home: &Home, index: RepoIndex, args: &ChatArgs) -> Result<ExitCode> 
             _ => {}
         }
         let mut stdout = std::io::stdout();
-        let result = asker.ask(line, &args.answer, &mut |text| {
+        let result = asker.ask(&index, line, &request(&args.answer), &mut |text| {
             let _ = stdout.write_all(text.as_bytes());
             let _ = stdout.flush();
         });
         match result {
-            Ok((answer, id, route)) => {
-                finish(&answer, id, route, explain, false)?;
+            Ok(asked) => {
+                finish(&asked.answer, asked.id, asked.route, explain, false)?;
                 println!();
-                last = Some(answer);
+                last = Some(asked.answer);
             }
-            Err(e) => crate::report_error(&e),
+            Err(e) => crate::report_error(&e.into()),
         }
     }
     let _ = editor.save_history(&history_file);
@@ -553,7 +406,7 @@ fn toml_text(config: &Config) -> Result<String> {
 
 /// `lore providers check`.
 pub fn providers_check(home: &Home, args: &JsonArg) -> Result<ExitCode> {
-    let config = load_config(home)?;
+    let config = load_config(home.path())?;
     let Some(base) = config.provider(&env)? else {
         if args.json {
             return crate::commands::print_json(&json!({"provider": null}));
@@ -642,7 +495,7 @@ pub fn eval(
     no_llm: bool,
     as_json: bool,
 ) -> Result<ExitCode> {
-    let config = load_config(home)?;
+    let config = load_config(home.path())?;
     let queries = lore_index::load_queries(file)?;
     let provider = if no_llm {
         None

@@ -1,0 +1,278 @@
+//! [`Asker`]: one conversation of one repository with everything a question
+//! needs around [`ask`](crate::ask) — configuration, routing, the history,
+//! the audit log. Shared by `lore ask`/`lore chat`, the HTTP API and MCP.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use lore_core::history::HistoryStore;
+use lore_index::RepoIndex;
+use lore_store::SqliteHistory;
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::provider::{self, ChatProvider};
+use crate::question::Question;
+use crate::redact::Redactor;
+use crate::session::{self, AuditEntry};
+use crate::{Answer, AskOptions, Mode};
+
+/// Which conversation a question continues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Thread {
+    /// A new conversation.
+    New,
+    /// The repository's most recent conversation (a new one if none).
+    Latest,
+    /// This conversation.
+    Id(i64),
+}
+
+/// Per-question choices of the caller.
+#[derive(Clone, Debug, Default)]
+pub struct AskRequest {
+    /// Answer from the evidence alone.
+    pub no_llm: bool,
+    /// Refuse providers that are not on this machine.
+    pub no_remote: bool,
+    /// The model (overrides routing and `provider.model`).
+    pub model: Option<String>,
+}
+
+/// An answer as stored.
+#[derive(Debug)]
+pub struct Asked {
+    /// The answer.
+    pub answer: Answer,
+    /// Its id in the repository's history.
+    pub id: i64,
+    /// Why the model was chosen, when one answered.
+    pub route: Option<&'static str>,
+}
+
+/// A conversation of one repository.
+pub struct Asker {
+    config: Config,
+    history: SqliteHistory,
+    redactor: Redactor,
+    audit_path: PathBuf,
+    conversation: i64,
+}
+
+impl std::fmt::Debug for Asker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Asker")
+            .field("conversation", &self.conversation)
+            .finish()
+    }
+}
+
+/// A non-empty environment variable (for [`Config::provider`]).
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The configuration in `home` (LORE_HOME), checked.
+pub fn load_config(home: &Path) -> Result<Config> {
+    let config = Config::load(&Config::path(home))?;
+    config.check()?;
+    Ok(config)
+}
+
+/// The history of the repository whose data directory is `data_dir`.
+pub fn open_history(data_dir: &Path) -> Result<SqliteHistory> {
+    let path = data_dir.join("history.db");
+    SqliteHistory::open(&path).map_err(|e| Error::History {
+        path,
+        what: e.to_string(),
+    })
+}
+
+impl Asker {
+    /// Opens the conversation `thread` of `index`'s repository, with the
+    /// configuration and audit log of `home` (LORE_HOME).
+    pub fn open(home: &Path, index: &RepoIndex, thread: Thread) -> Result<Asker> {
+        let config = load_config(home)?;
+        let mut history = open_history(index.data_dir())?;
+        let conversation = match thread {
+            Thread::Id(id) => match history.conversation(id).map_err(history_error)? {
+                Some(c) => c.id,
+                None => return Err(Error::NoConversation(id)),
+            },
+            Thread::Latest => match history.latest_conversation().map_err(history_error)? {
+                Some(c) => c.id,
+                None => history.new_conversation(now()).map_err(history_error)?,
+            },
+            Thread::New => history.new_conversation(now()).map_err(history_error)?,
+        };
+        Ok(Asker {
+            config,
+            history,
+            redactor: Redactor::builtin(),
+            audit_path: home.join("audit.log"),
+            conversation,
+        })
+    }
+
+    /// The current conversation.
+    pub fn conversation(&self) -> i64 {
+        self.conversation
+    }
+
+    /// The history underneath.
+    pub fn history(&self) -> &SqliteHistory {
+        &self.history
+    }
+
+    /// Starts a new conversation.
+    pub fn restart(&mut self) -> Result<()> {
+        self.conversation = self
+            .history
+            .new_conversation(now())
+            .map_err(history_error)?;
+        Ok(())
+    }
+
+    /// The provider for `question`, routed; `None` for extractive answers.
+    fn provider(
+        &self,
+        question: &str,
+        request: &AskRequest,
+    ) -> Result<Option<(Box<dyn ChatProvider>, &'static str)>> {
+        if request.no_llm {
+            return Ok(None);
+        }
+        let Some(mut config) = self.config.provider(&env)? else {
+            return Ok(None);
+        };
+        let route = self.config.route(
+            &Question::parse(question),
+            request.model.as_deref(),
+            &config.model,
+        );
+        config.model = route.model;
+        Ok(Some((provider::open(config), route.reason)))
+    }
+
+    /// Answers `question` in this conversation, streaming verified text to
+    /// `on_text`, and records the answer, its retrieval log and an audit
+    /// line.
+    pub fn ask(
+        &mut self,
+        index: &RepoIndex,
+        question: &str,
+        request: &AskRequest,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Asked> {
+        let provider = self.provider(question, request)?;
+        let conversation = session::load(&self.history, self.conversation)?;
+        let options = AskOptions {
+            policy: self.config.context.clone(),
+            no_remote: request.no_remote || self.config.privacy.no_remote,
+            redact_local: self.config.privacy.redact_local,
+        };
+        let answer = crate::ask(
+            index,
+            question,
+            &conversation,
+            provider.as_ref().map(|(p, _)| p.as_ref()),
+            &self.redactor,
+            &options,
+            on_text,
+        )?;
+        let id = session::record(&mut self.history, self.conversation, now(), &answer)?;
+        session::prune(
+            &mut self.history,
+            self.conversation,
+            provider
+                .as_ref()
+                .filter(|_| answer.mode == Mode::Llm)
+                .map(|(p, _)| p.as_ref()),
+        )?;
+        session::audit(
+            &self.audit_path,
+            &AuditEntry {
+                time: now(),
+                repo: &index.root().to_string_lossy(),
+                question,
+                mode: session::mode_name(answer.mode),
+                provider: answer.provider.as_deref(),
+                model: answer.model.as_deref(),
+                remote: answer.remote,
+                sent_chars: answer.sent_chars,
+                redactions: answer.redactions,
+                answer_id: Some(id),
+            },
+        )?;
+        Ok(Asked {
+            answer,
+            id,
+            route: provider.map(|(_, reason)| reason),
+        })
+    }
+}
+
+fn history_error(e: lore_core::Error) -> Error {
+    Error::Index(lore_index::Error::from(e))
+}
+
+impl Asked {
+    /// The answer as the CLI (`--json`), the HTTP API and MCP return it.
+    pub fn to_json(&self, conversation: i64) -> Value {
+        let a = &self.answer;
+        json!({
+            "answer_id": self.id,
+            "answer": a.text,
+            "citations": a.citations,
+            "rejected": a.rejected,
+            "mode": a.mode,
+            "model": a.model,
+            "policy": a.policy,
+            "policy_version": a.policy.version,
+            "tokens": a.tokens,
+            "cost": a.cost,
+            "latency_ms": a.latency_ms,
+            "notice": a.notice,
+            "commit": a.commit,
+            "conversation": conversation,
+        })
+    }
+
+    /// How the answer was made: the question as read, the route, and every
+    /// candidate with its features and whether it was packed and cited.
+    pub fn explain_json(&self) -> Value {
+        let answer = &self.answer;
+        let cited: HashSet<usize> = answer.citations.iter().map(|c| c.n).collect();
+        json!({
+            "question": answer.question,
+            "route": self.route,
+            "provider": answer.provider,
+            "remote": answer.remote,
+            "redactions": answer.redactions,
+            "candidates": answer.candidates.iter().map(|c| {
+                let n = c.chosen.filter(|&i| i < answer.packed.len()).map(|i| i + 1);
+                json!({
+                    "n": n,
+                    "source": c.source,
+                    "rank": c.rank,
+                    "path": c.evidence.path,
+                    "start_line": c.evidence.start_line,
+                    "end_line": c.evidence.end_line,
+                    "symbol": c.evidence.symbol,
+                    "score": c.evidence.score,
+                    "features": c.features,
+                    "packed": n.is_some(),
+                    "cited": n.is_some_and(|n| cited.contains(&n)),
+                })
+            }).collect::<Vec<_>>(),
+        })
+    }
+}

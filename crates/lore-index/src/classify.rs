@@ -1,5 +1,5 @@
-//! Deciding whether a file's content is worth indexing: binary, minified
-//! and generated files are skipped; invalid UTF-8 is decoded lossily.
+//! Deciding whether a file's content is worth indexing: secrets, binary,
+//! minified and generated files are skipped; invalid UTF-8 is decoded lossily.
 
 use lore_core::store::SkippedFile;
 
@@ -21,6 +21,51 @@ const GENERATED_NAMES: &[&str] = &[
     "go.sum",
     "flake.lock",
 ];
+
+/// File names that hold credentials by convention.
+const SECRET_NAMES: &[&str] = &[
+    ".env",
+    ".netrc",
+    ".pgpass",
+    ".npmrc",
+    ".pypirc",
+    ".git-credentials",
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "credentials.json",
+    "service-account.json",
+];
+
+/// Extensions of key and certificate stores.
+const SECRET_EXTENSIONS: &[&str] = &["pem", "key", "p12", "pfx", "jks", "keystore"];
+
+/// Why a file is a secret, if it is one: credential files by name, keys by
+/// extension, and any file holding a private key block. Templates
+/// (`.env.example`) are not secrets.
+fn secret(file_name: &str, bytes: &[u8]) -> Option<String> {
+    let lower = file_name.to_ascii_lowercase();
+    let template = ["example", "sample", "template", "dist"]
+        .iter()
+        .any(|t| lower.ends_with(&format!(".{t}")));
+    if !template {
+        if SECRET_NAMES.contains(&lower.as_str()) || lower.starts_with(".env.") {
+            return Some(format!("{file_name} holds credentials by convention"));
+        }
+        if let Some((_, ext)) = lower.rsplit_once('.')
+            && SECRET_EXTENSIONS.contains(&ext)
+        {
+            return Some(format!("*.{ext} files hold keys or certificates"));
+        }
+    }
+    let probe = &bytes[..bytes.len().min(64 * 1024)];
+    let marker = b"PRIVATE KEY-----";
+    probe
+        .windows(marker.len())
+        .any(|w| w == marker)
+        .then(|| "contains a private key block".to_owned())
+}
 
 /// The verdict on one file's content.
 pub(crate) enum Verdict {
@@ -49,6 +94,9 @@ pub(crate) fn looks_binary(bytes: &[u8]) -> bool {
 
 pub(crate) fn classify(path: &str, bytes: Vec<u8>) -> Verdict {
     let file_name = path.rsplit('/').next().unwrap_or(path);
+    if let Some(why) = secret(file_name, &bytes) {
+        return skip(path, "secret", why);
+    }
     if looks_binary(&bytes) {
         return skip(path, "binary", "contains NUL bytes".into());
     }
@@ -139,5 +187,19 @@ mod tests {
         let minified = format!("var a={};", "1+".repeat(3000));
         assert_eq!(reason("app.js", minified.as_bytes()), "minified");
         assert_eq!(reason("latin1.py", b"# caf\xe9\nx = 1\n"), "non-utf8");
+        assert_eq!(reason(".env", b"TOKEN=abc\n"), "secret");
+        assert_eq!(reason("deploy/.env.production", b"TOKEN=abc\n"), "secret");
+        assert_eq!(reason(".env.example", b"TOKEN=\n"), "index");
+        assert_eq!(
+            reason("certs/server.pem", b"-----BEGIN CERTIFICATE-----\n"),
+            "secret"
+        );
+        assert_eq!(
+            reason(
+                "tests/keys.py",
+                b"KEY = \"-----BEGIN RSA PRIVATE KEY-----\"\n"
+            ),
+            "secret"
+        );
     }
 }

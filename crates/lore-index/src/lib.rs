@@ -45,6 +45,6 @@ pub use home::{Home, RepoEntry};
 pub use map::{MapFile, MapOptions, MapSymbol, RepoMap, count_tokens, render};
 pub use pipeline::{IndexConfig, IndexReport, Progress, index_repo};
 pub use query::{
-    Candidates, DataFile, DenseStatus, EmbedStatus, RefHit, RepoIndex, RepoStatus, SearchHit,
-    SearchMode, SearchOptions, SemanticStatus, SymbolHit,
+    Candidates, DataFile, DenseStatus, EmbedStatus, FileStatus, RefHit, RepoIndex, RepoStatus,
+    SearchHit, SearchMode, SearchOptions, SemanticStatus, SymbolHit,
 };

@@ -204,6 +204,20 @@ pub struct RefHit {
     pub text: String,
 }
 
+/// What the index knows of one path.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FileStatus {
+    /// Indexed, with the content hash.
+    Indexed {
+        /// blake3 of the indexed content.
+        hash: String,
+    },
+    /// Seen and skipped (binary, generated, secret, …).
+    Skipped(SkippedFile),
+    /// Never seen (ignored, outside the repository, or new).
+    Unknown,
+}
+
 /// Everything `lore status` shows.
 #[derive(Clone, Debug)]
 pub struct RepoStatus {
@@ -225,6 +239,50 @@ pub struct RepoStatus {
     pub skipped: Vec<SkippedFile>,
     /// Vector search state.
     pub semantic: SemanticStatus,
+}
+
+impl RepoStatus {
+    /// How fresh the index is against the repository's HEAD.
+    pub fn freshness(&self) -> &'static str {
+        match (&self.meta.head, &self.current_head) {
+            (Some(a), Some(b)) if a == b => "up to date",
+            (Some(_), Some(_)) => "HEAD has moved; run `lore index`",
+            (None, None) => "not a git repository",
+            _ => "HEAD changed",
+        }
+    }
+
+    /// The status as `lore status --json` and the HTTP API show it; with
+    /// `errors`, every skipped file too.
+    pub fn to_json(&self, errors: bool) -> serde_json::Value {
+        let fresh = self.freshness();
+        serde_json::json!({
+            "root": self.root,
+            "data_dir": self.data_dir,
+            "indexed_commit": self.meta.head,
+            "head": self.current_head,
+            "branch": self.meta.branch,
+            "shallow": self.meta.shallow,
+            "fresh": fresh,
+            "files": self.stats.files_per_lang.iter().map(|(l, n, lines)| serde_json::json!({"lang": l.name(), "files": n, "lines": lines})).collect::<Vec<_>>(),
+            "symbols": self.stats.symbols,
+            "references": self.stats.refs,
+            "chunks": self.stats.chunks,
+            "lexical_docs": self.lexical_docs,
+            "semantic": self.semantic,
+            "commits": self.stats.commits,
+            "files_with_syntax_errors": self.stats.files_with_syntax_errors,
+            "skipped": self.stats.skipped_per_reason.iter().map(|(r, n)| serde_json::json!({"reason": r, "files": n})).collect::<Vec<_>>(),
+            "skipped_files": if errors { self.skipped.iter().map(|s| serde_json::json!({"path": s.path, "reason": s.reason, "detail": s.detail, "indexed": s.indexed})).collect::<Vec<_>>() } else { Vec::new() },
+            "index_bytes": self.index_bytes,
+            "generation": self.meta.generation,
+            "last_run": self.meta.last_run.as_ref().map(|r| serde_json::json!({
+                "started_at": r.started_at, "duration_ms": r.duration_ms,
+                "added": r.added.len(), "modified": r.modified.len(), "deleted": r.deleted.len(),
+                "renamed": r.renamed.len(), "unchanged": r.unchanged, "skipped": r.skipped,
+            })),
+        })
+    }
 }
 
 /// Whether vector search is ready.
@@ -420,6 +478,34 @@ impl RepoIndex {
             Ok(bytes) => blake3::hash(&bytes).to_hex().as_str() != state.hash,
             Err(_) => true,
         })
+    }
+
+    /// What the index knows of `path` (relative to the root).
+    pub fn file_status(&self, path: &str) -> Result<FileStatus> {
+        if let Some(state) = self.store.file_state(path)? {
+            return Ok(FileStatus::Indexed { hash: state.hash });
+        }
+        Ok(
+            match self.store.skipped()?.into_iter().find(|s| s.path == path) {
+                Some(skipped) => FileStatus::Skipped(skipped),
+                None => FileStatus::Unknown,
+            },
+        )
+    }
+
+    /// The generation of this snapshot (it grows with every committed run).
+    pub fn generation(&self) -> u64 {
+        self.meta.generation
+    }
+
+    /// The generation committed now for the repository at `root` (0 if not
+    /// indexed): cheaper than opening, to tell whether a snapshot is behind.
+    pub fn current_generation(home: &Home, root: &Path) -> Result<u64> {
+        let db = home.repo_dir(root).join("lore.db");
+        if !db.exists() {
+            return Ok(0);
+        }
+        Ok(SqliteStore::open_snapshot(&db)?.meta()?.generation)
     }
 
     /// The commit the index was built at (`None` outside git).

@@ -1,1 +1,397 @@
-//! MCP server.
+//! Lore over the Model Context Protocol (`lore mcp`), for agents and IDEs.
+//!
+//! One repository per server process (the one `lore mcp` is started in, or
+//! `--repo`). Every tool answers with `structuredContent` whose locations
+//! carry a `citation` string `path:start-end` (or `path:line`) at the
+//! `commit` of the index, and with the same JSON as text for clients that
+//! read only text. Long lists are paginated with `offset`/`limit` and a
+//! `next_offset` in the result.
+//!
+//! Tools run on blocking threads; the open index is reopened when a newer
+//! generation has been committed (e.g. by `lore index` in a terminal).
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use lore_ask::{AskRequest, Asker, Thread};
+use lore_core::SymbolKind;
+use lore_index::{Home, MapOptions, RepoIndex, SearchOptions, SymbolHit};
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::{ErrorData, ServerHandler, ServiceExt, schemars, tool, tool_handler, tool_router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Default page size.
+const PAGE: usize = 20;
+/// Largest page.
+const MAX_PAGE: usize = 200;
+
+/// The MCP server of one repository.
+#[derive(Clone)]
+pub struct LoreMcp {
+    home: Home,
+    root: PathBuf,
+    no_llm: bool,
+    index: Arc<Mutex<Option<RepoIndex>>>,
+}
+
+impl std::fmt::Debug for LoreMcp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoreMcp").field("root", &self.root).finish()
+    }
+}
+
+/// Serves `root`'s index over stdin/stdout until the client disconnects.
+pub async fn serve_stdio(home: Home, root: PathBuf, no_llm: bool) -> std::io::Result<()> {
+    let server = LoreMcp::new(home, root, no_llm);
+    let running = server
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    running
+        .waiting()
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(())
+}
+
+/// Page parameters shared by list tools.
+fn page(offset: Option<usize>, limit: Option<usize>) -> (usize, usize) {
+    (
+        offset.unwrap_or(0),
+        limit.unwrap_or(PAGE).clamp(1, MAX_PAGE),
+    )
+}
+
+/// `items[offset..offset+limit]` and the next offset if more remain.
+fn paginate<T>(items: Vec<T>, offset: usize, limit: usize) -> (Vec<T>, Option<usize>) {
+    let total = items.len();
+    let next = (offset + limit < total).then_some(offset + limit);
+    (items.into_iter().skip(offset).take(limit).collect(), next)
+}
+
+fn span(path: &str, a: u32, b: u32) -> String {
+    if a == b {
+        format!("{path}:{a}")
+    } else {
+        format!("{path}:{a}-{b}")
+    }
+}
+
+fn symbol_json(s: &SymbolHit) -> Value {
+    json!({
+        "citation": span(&s.path, s.start_line, s.end_line),
+        "name": s.name,
+        "qualname": s.qualname,
+        "kind": s.kind,
+        "path": s.path,
+        "start_line": s.start_line,
+        "end_line": s.end_line,
+        "signature": s.signature,
+        "doc": s.doc,
+        "lang": s.lang,
+        "matched": s.matched,
+        "children": s.children.iter().map(symbol_json).collect::<Vec<_>>(),
+    })
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct SearchParams {
+    /// Words, identifiers or a question.
+    query: String,
+    /// Results per page (default 20, at most 200).
+    limit: Option<usize>,
+    /// Results to skip (from `next_offset` of the previous page).
+    offset: Option<usize>,
+    /// Only these languages, e.g. ["python"].
+    #[serde(default)]
+    langs: Vec<String>,
+    /// Only paths matching this glob, e.g. "src/**/*.rs".
+    path: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct SymbolsParams {
+    /// A symbol name: exact, else prefix, else fuzzy matches.
+    name: String,
+    /// Only this kind: function, method, class, struct, enum, trait, interface, module, …
+    kind: Option<String>,
+    /// Results per page (default 20).
+    limit: Option<usize>,
+    /// Results to skip.
+    offset: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct RefsParams {
+    /// The name referenced or called.
+    name: String,
+    /// Results per page (default 20).
+    limit: Option<usize>,
+    /// Results to skip.
+    offset: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct OutlineParams {
+    /// A file path relative to the repository root.
+    path: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct AskParams {
+    /// The question about the code.
+    question: String,
+    /// Continue this conversation (from a previous answer's `conversation_id`).
+    conversation_id: Option<i64>,
+    /// Answer from the evidence alone, without a language model.
+    #[serde(default)]
+    no_llm: bool,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct MapParams {
+    /// Token budget of the map (default 1024).
+    tokens: Option<usize>,
+    /// A path or symbol name to centre the map on.
+    focus: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct StatusParams {}
+
+/// A tool's outcome: structured JSON, or an error the caller should see.
+fn done(result: Result<Value, String>) -> Result<CallToolResult, ErrorData> {
+    Ok(match result {
+        Ok(value) => CallToolResult::structured(value),
+        Err(message) => CallToolResult::error(vec![ContentBlock::text(message)]),
+    })
+}
+
+impl LoreMcp {
+    /// A server for the repository at `root`.
+    pub fn new(home: Home, root: PathBuf, no_llm: bool) -> LoreMcp {
+        LoreMcp {
+            home,
+            root,
+            no_llm,
+            index: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Runs `f` with the current index on a blocking thread.
+    async fn with_index(
+        &self,
+        f: impl FnOnce(&RepoIndex) -> Result<Value, String> + Send + 'static,
+    ) -> Result<CallToolResult, ErrorData> {
+        let this = self.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let mut slot = this.index.lock().unwrap_or_else(|e| e.into_inner());
+            let current =
+                RepoIndex::current_generation(&this.home, &this.root).map_err(|e| e.to_string())?;
+            if slot.as_ref().is_none_or(|i| i.generation() != current) {
+                *slot = Some(RepoIndex::open(&this.home, &this.root).map_err(|e| e.to_string())?);
+            }
+            f(slot.as_ref().expect("index opened above"))
+        })
+        .await
+        .map_err(|e| ErrorData::internal_error(format!("tool task failed: {e}"), None))?;
+        done(result)
+    }
+}
+
+#[tool_router]
+impl LoreMcp {
+    /// Search the repository's code and docs (lexical + vectors + symbols +
+    /// graph). Returns ranked chunks with `citation` (path:start-end) and the
+    /// best-matching lines.
+    #[tool(annotations(read_only_hint = true))]
+    async fn search(
+        &self,
+        Parameters(p): Parameters<SearchParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (offset, limit) = page(p.offset, p.limit);
+        self.with_index(move |index| {
+            let langs = p
+                .langs
+                .iter()
+                .map(|l| lore_core::Language::from_name(l).ok_or(format!("unknown language {l:?}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let options = SearchOptions {
+                limit: offset + limit + 1,
+                langs,
+                path_glob: p.path.filter(|g| !g.is_empty()),
+                ..SearchOptions::default()
+            };
+            let hits = index
+                .search(&p.query, &options)
+                .map_err(|e| e.to_string())?;
+            let (hits, next) = paginate(hits, offset, limit);
+            Ok(json!({
+                "commit": index.indexed_commit(),
+                "hits": hits.iter().map(|h| json!({
+                    "citation": span(&h.path, h.start_line, h.end_line),
+                    "path": h.path,
+                    "start_line": h.start_line,
+                    "end_line": h.end_line,
+                    "symbol": h.symbol,
+                    "kind": h.kind,
+                    "lang": h.lang,
+                    "score": h.score,
+                    "snippet": h.snippet,
+                })).collect::<Vec<_>>(),
+                "next_offset": next,
+            }))
+        })
+        .await
+    }
+
+    /// Find definitions by name (exact, then prefix, then fuzzy), with
+    /// signature, doc and `citation`.
+    #[tool(annotations(read_only_hint = true))]
+    async fn symbols(
+        &self,
+        Parameters(p): Parameters<SymbolsParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (offset, limit) = page(p.offset, p.limit);
+        self.with_index(move |index| {
+            let kind = match p.kind.as_deref() {
+                Some(k) => Some(SymbolKind::from_name(k).ok_or(format!("unknown kind {k:?}"))?),
+                None => None,
+            };
+            let hits = index
+                .symbols(&p.name, kind, offset + limit + 1)
+                .map_err(|e| e.to_string())?;
+            let (hits, next) = paginate(hits, offset, limit);
+            Ok(json!({
+                "commit": index.indexed_commit(),
+                "symbols": hits.iter().map(symbol_json).collect::<Vec<_>>(),
+                "next_offset": next,
+            }))
+        })
+        .await
+    }
+
+    /// Find references and call sites of a name: each with `citation`
+    /// (path:line), kind (call, use, import), the enclosing symbol and the line.
+    #[tool(annotations(read_only_hint = true))]
+    async fn refs(
+        &self,
+        Parameters(p): Parameters<RefsParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (offset, limit) = page(p.offset, p.limit);
+        self.with_index(move |index| {
+            let refs = index.refs(&p.name).map_err(|e| e.to_string())?;
+            let total = refs.len();
+            let (refs, next) = paginate(refs, offset, limit);
+            Ok(json!({
+                "commit": index.indexed_commit(),
+                "total": total,
+                "refs": refs.iter().map(|r| json!({
+                    "citation": span(&r.path, r.line, r.line),
+                    "path": r.path,
+                    "line": r.line,
+                    "kind": r.kind,
+                    "symbol": r.symbol,
+                    "text": r.text,
+                })).collect::<Vec<_>>(),
+                "next_offset": next,
+            }))
+        })
+        .await
+    }
+
+    /// A file's symbols as a tree (classes with their methods), each with
+    /// `citation`.
+    #[tool(annotations(read_only_hint = true))]
+    async fn outline(
+        &self,
+        Parameters(p): Parameters<OutlineParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.with_index(move |index| {
+            let symbols = index.outline(&p.path).map_err(|e| e.to_string())?;
+            Ok(json!({
+                "commit": index.indexed_commit(),
+                "path": p.path,
+                "symbols": symbols.iter().map(symbol_json).collect::<Vec<_>>(),
+            }))
+        })
+        .await
+    }
+
+    /// Ask a question about the code. The answer cites evidence as [n];
+    /// every citation was checked against the evidence and is listed with
+    /// path, lines and commit. Without a configured model the answer is
+    /// built from the evidence alone.
+    #[tool]
+    async fn ask(&self, Parameters(p): Parameters<AskParams>) -> Result<CallToolResult, ErrorData> {
+        let home = self.home.path().to_owned();
+        let no_llm = p.no_llm || self.no_llm;
+        self.with_index(move |index| {
+            let thread = p.conversation_id.map_or(Thread::New, Thread::Id);
+            let mut asker = Asker::open(&home, index, thread).map_err(|e| e.to_string())?;
+            let request = AskRequest {
+                no_llm,
+                ..AskRequest::default()
+            };
+            let asked = asker
+                .ask(index, &p.question, &request, &mut |_| {})
+                .map_err(|e| e.to_string())?;
+            let mut value = asked.to_json(asker.conversation());
+            value["conversation_id"] = json!(asker.conversation());
+            if let Some(citations) = value["citations"].as_array_mut() {
+                for c in citations {
+                    let (Some(path), Some(a), Some(b)) = (
+                        c["path"].as_str().map(str::to_owned),
+                        c["start_line"].as_u64(),
+                        c["end_line"].as_u64(),
+                    ) else {
+                        continue;
+                    };
+                    c["citation"] = json!(span(&path, a as u32, b as u32));
+                }
+            }
+            Ok(value)
+        })
+        .await
+    }
+
+    /// A ranked map of the repository (files and their most important
+    /// symbols by PageRank over references) that fits a token budget.
+    #[tool(annotations(read_only_hint = true))]
+    async fn repo_map(
+        &self,
+        Parameters(p): Parameters<MapParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.with_index(move |index| {
+            let map = index
+                .map(&MapOptions {
+                    tokens: p.tokens.unwrap_or(1024).clamp(64, 32_768),
+                    focus: p.focus,
+                })
+                .map_err(|e| e.to_string())?;
+            let mut value = serde_json::to_value(&map).map_err(|e| e.to_string())?;
+            value["commit"] = json!(index.indexed_commit());
+            Ok(value)
+        })
+        .await
+    }
+
+    /// What is indexed: commit vs HEAD, files per language, symbols,
+    /// search signals, skipped files.
+    #[tool(annotations(read_only_hint = true))]
+    async fn status(
+        &self,
+        Parameters(_): Parameters<StatusParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.with_index(|index| Ok(index.status().map_err(|e| e.to_string())?.to_json(false)))
+            .await
+    }
+}
+
+#[tool_handler(
+    name = "lore",
+    instructions = "Lore knows this repository: search code, find definitions (symbols), references and call sites (refs), file outlines, a ranked repository map, and ask questions answered with verified file:line citations."
+)]
+impl ServerHandler for LoreMcp {}

@@ -1,1 +1,282 @@
-//! HTTP API and web UI.
+//! Lore's HTTP API and web UI (`lore serve`).
+//!
+//! [`router`] builds the whole application from an [`AppState`]; tests
+//! drive it with `tower::ServiceExt::oneshot`, [`serve`] binds it to a
+//! socket. Requests pass, outermost first: tracing → body limit → CORS (only
+//! if origins are allowed) → rate limit → bearer token (non-loopback binds)
+//! → routing → metrics (per matched route) → handler.
+//!
+//! **Architecture Invariant:** handlers never block the async runtime:
+//! index work runs on blocking threads with a pooled snapshot.
+
+mod api;
+pub mod error;
+mod files;
+pub mod jobs;
+pub mod metrics;
+pub mod repos;
+pub mod security;
+mod ui;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method};
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+use lore_index::Home;
+use tower_http::cors::CorsLayer;
+use tower_http::trace::TraceLayer;
+
+pub use api::ApiDoc;
+pub use error::{ApiError, ApiResult};
+
+use crate::jobs::{JobKind, Jobs};
+use crate::metrics::Metrics;
+use crate::repos::Registry;
+use crate::security::RateLimiter;
+
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 1 << 20;
+
+/// How the server runs.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Lore's data root.
+    pub home: Home,
+    /// Bearer token every API request must carry (required when bound to
+    /// anything but loopback).
+    pub token: Option<String>,
+    /// Origins allowed to call the API from a browser (CORS); none by
+    /// default.
+    pub allow_origins: Vec<String>,
+    /// Requests per second per client (0: no limit).
+    pub rate_per_second: f64,
+    /// Burst per client.
+    pub rate_burst: f64,
+    /// Limit loopback clients too.
+    pub limit_loopback: bool,
+    /// Answer without models even if one is configured.
+    pub no_llm: bool,
+}
+
+impl ServerConfig {
+    /// Defaults for `home`: no token, no CORS, 50 requests/s per
+    /// non-loopback client with bursts of 100.
+    pub fn new(home: Home) -> ServerConfig {
+        ServerConfig {
+            home,
+            token: None,
+            allow_origins: Vec::new(),
+            rate_per_second: 50.0,
+            rate_burst: 100.0,
+            limit_loopback: false,
+            no_llm: false,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Inner>);
+
+/// The shared parts.
+#[derive(Debug)]
+pub struct Inner {
+    /// Settings.
+    pub config: ServerConfig,
+    /// Repositories and open snapshots.
+    pub registry: Registry,
+    /// Index runs.
+    pub jobs: Jobs,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Rate limit.
+    pub limiter: RateLimiter,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// State for `config`.
+    pub fn new(config: ServerConfig) -> AppState {
+        AppState(Arc::new(Inner {
+            registry: Registry::new(config.home.clone()),
+            jobs: Jobs::default(),
+            metrics: Metrics::default(),
+            limiter: RateLimiter::new(
+                config.rate_per_second,
+                config.rate_burst,
+                config.limit_loopback,
+            ),
+            config,
+        }))
+    }
+}
+
+/// The application: API, UI, middleware.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
+        .route("/openapi.json", get(api::openapi))
+        .route("/repos", get(api::list_repos).post(api::add_repo))
+        .route("/index/{repo}/initial", post(api::index_initial))
+        .route("/index/{repo}/diff", post(api::index_diff))
+        .route("/index/{repo}/status", get(api::index_status))
+        .route("/index/{repo}/events", get(api::index_events))
+        .route("/search", post(api::search))
+        .route("/chat", post(api::chat))
+        .route("/feedback", post(api::feedback))
+        .route("/files/{repo}/{*path}", get(api::file))
+        .route("/", get(ui::index))
+        .route("/ui/{asset}", get(ui::asset))
+        .route_layer(from_fn_with_state(state.clone(), metrics::track))
+        .fallback(api::not_found);
+    let mut app = api
+        .layer(from_fn_with_state(state.clone(), security::require_token))
+        .layer(from_fn_with_state(state.clone(), security::rate_limit));
+    if !state.config.allow_origins.is_empty() {
+        let origins: Vec<HeaderValue> = state
+            .config
+            .allow_origins
+            .iter()
+            .filter_map(|o| o.parse().ok())
+            .collect();
+        app = app.layer(
+            CorsLayer::new()
+                .allow_origin(origins)
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::header::AUTHORIZATION,
+                ]),
+        );
+    }
+    app.layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Errors of starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Binding failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The token file cannot be written.
+    #[error("cannot create the server token in {path}: {source}")]
+    Token {
+        /// LORE_HOME.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A repository given on the command line is unusable.
+    #[error("{0}")]
+    Repo(ApiError),
+    /// Serving failed.
+    #[error("server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What [`serve`] tells its caller once listening.
+#[derive(Debug)]
+pub struct Started {
+    /// The bound address (the port is real when 0 was asked).
+    pub addr: SocketAddr,
+    /// The token, when one was created now (printed once).
+    pub new_token: Option<String>,
+    /// Repository ids being indexed.
+    pub repos: Vec<String>,
+}
+
+/// Binds `addr`, registers and indexes `roots` in the background, and
+/// serves until `shutdown` resolves; then stops accepting, finishes open
+/// requests and waits for index runs to commit.
+pub async fn serve(
+    mut config: ServerConfig,
+    addr: SocketAddr,
+    roots: Vec<PathBuf>,
+    on_start: impl FnOnce(&Started),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let mut new_token = None;
+    if !addr.ip().is_loopback() && config.token.is_none() {
+        let home = config.home.path().to_owned();
+        let (token, created) =
+            security::load_or_create_token(&home).map_err(|source| ServeError::Token {
+                path: home.clone(),
+                source,
+            })?;
+        if created {
+            new_token = Some(token.clone());
+        }
+        config.token = Some(token);
+    }
+    let state = AppState::new(config);
+    let mut repos = Vec::new();
+    for root in roots {
+        let root = std::path::absolute(&root).unwrap_or(root);
+        let repo = state.registry.register(&root).map_err(ServeError::Repo)?;
+        state
+            .jobs
+            .start(&state, repo.clone(), JobKind::Initial)
+            .map_err(ServeError::Repo)?;
+        repos.push(repo.id);
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let bound = listener.local_addr()?;
+    on_start(&Started {
+        addr: bound,
+        new_token,
+        repos,
+    });
+    let app = router(state.clone());
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    tracing::info!("waiting for index runs to finish");
+    state.jobs.drain().await;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

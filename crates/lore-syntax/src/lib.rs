@@ -12,9 +12,11 @@
 mod chunk;
 mod extract;
 mod grammar;
+mod highlight;
 
 pub use chunk::{ChunkLimits, chunk_text};
 pub use grammar::check_queries;
+pub use highlight::{Highlight, HighlightClass, highlight};
 use lore_core::{FileSyntax, Language};
 
 /// Parses `source` written in `lang`. Never fails: a file with syntax errors

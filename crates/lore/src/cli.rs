@@ -88,6 +88,42 @@ pub enum Command {
     /// Chat providers: reachability, models available, latency.
     #[command(subcommand)]
     Providers(ProvidersCommand),
+    /// The HTTP API and web UI; indexes the given repositories in the
+    /// background.
+    Serve(ServeArgs),
+    /// The MCP server over stdio, for agents and IDEs.
+    Mcp(McpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Repositories to register and index at start.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Address to listen on. Anything but loopback requires a bearer token
+    /// (created in LORE_HOME/server.token on first start).
+    #[arg(long, default_value = "127.0.0.1:7878", value_name = "HOST:PORT")]
+    pub addr: std::net::SocketAddr,
+    /// Origins allowed to call the API from a browser (CORS); none by default.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origins: Vec<String>,
+    /// Requests per second per client (0: no limit). Loopback clients are
+    /// not limited unless --limit-loopback.
+    #[arg(long, default_value_t = 50.0, value_name = "N")]
+    pub rate_limit: f64,
+    /// Apply the rate limit to loopback clients too.
+    #[arg(long)]
+    pub limit_loopback: bool,
+    /// Answer from the evidence alone, even if a model is configured.
+    #[arg(long)]
+    pub no_llm: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Answer `ask` from the evidence alone, even if a model is configured.
+    #[arg(long)]
+    pub no_llm: bool,
 }
 
 /// Options shared by `lore ask` and `lore chat`.

@@ -321,6 +321,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Chat(args) => return crate::ask::chat(&home, open(&home, g)?, &args),
         Command::History(args) => return crate::ask::history(open(&home, g)?, &args),
         Command::Config(args) => return crate::ask::config(&home, &args),
+        Command::Serve(args) => return crate::serve::serve(home, args),
+        Command::Mcp(args) => {
+            let root = repo_root(&home, g)?;
+            return crate::serve::mcp(home, root, args);
+        }
         Command::Providers(ProvidersCommand::Check(args)) => {
             return crate::ask::providers_check(&home, &args);
         }
@@ -682,40 +687,9 @@ fn print_index_report(
 fn print_status(index: &RepoIndex, errors: bool, as_json: bool) -> Result<()> {
     let st = index.status()?;
     let m = &st.meta;
-    let fresh = match (&m.head, &st.current_head) {
-        (Some(a), Some(b)) if a == b => "up to date",
-        (Some(_), Some(_)) => "HEAD has moved; run `lore index`",
-        (None, None) => "not a git repository",
-        _ => "HEAD changed",
-    };
+    let fresh = st.freshness();
     if as_json {
-        let value = json!({
-            "root": st.root,
-            "data_dir": st.data_dir,
-            "indexed_commit": m.head,
-            "head": st.current_head,
-            "branch": m.branch,
-            "shallow": m.shallow,
-            "fresh": fresh,
-            "files": st.stats.files_per_lang.iter().map(|(l, n, lines)| json!({"lang": l.name(), "files": n, "lines": lines})).collect::<Vec<_>>(),
-            "symbols": st.stats.symbols,
-            "references": st.stats.refs,
-            "chunks": st.stats.chunks,
-            "lexical_docs": st.lexical_docs,
-            "semantic": st.semantic,
-            "commits": st.stats.commits,
-            "files_with_syntax_errors": st.stats.files_with_syntax_errors,
-            "skipped": st.stats.skipped_per_reason.iter().map(|(r, n)| json!({"reason": r, "files": n})).collect::<Vec<_>>(),
-            "skipped_files": if errors { st.skipped.iter().map(|s| json!({"path": s.path, "reason": s.reason, "detail": s.detail, "indexed": s.indexed})).collect::<Vec<_>>() } else { Vec::new() },
-            "index_bytes": st.index_bytes,
-            "generation": m.generation,
-            "last_run": m.last_run.as_ref().map(|r| json!({
-                "started_at": r.started_at, "duration_ms": r.duration_ms,
-                "added": r.added.len(), "modified": r.modified.len(), "deleted": r.deleted.len(),
-                "renamed": r.renamed.len(), "unchanged": r.unchanged, "skipped": r.skipped,
-            })),
-        });
-        print_json(&value)?;
+        print_json(&st.to_json(errors))?;
         return Ok(());
     }
     let mut out = std::io::stdout().lock();

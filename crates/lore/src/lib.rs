@@ -6,6 +6,7 @@ mod ask;
 pub mod cli;
 mod commands;
 mod progress;
+mod serve;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,702 @@
+//! The HTTP API handlers, each documented for `/openapi.json`.
+//!
+//! Handlers parse and check the request, then run index work on a blocking
+//! thread with a pooled snapshot ([`crate::repos::Registry::lease`]).
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use lore_ask::{AskRequest, Asker, Thread};
+use lore_core::Language;
+use lore_core::history::{FeedbackRecord, HistoryStore};
+use lore_index::{SearchMode, SearchOptions};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::files::{FileQuery, FileView, Line};
+use crate::jobs::{Job, JobKind, JobState};
+
+/// The OpenAPI document of the API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Lore",
+        description = "The resident expert of a codebase: search, answers with verified citations, index runs."
+    ),
+    paths(
+        healthz,
+        metrics,
+        list_repos,
+        add_repo,
+        index_initial,
+        index_diff,
+        index_status,
+        index_events,
+        search,
+        chat,
+        feedback,
+        file
+    ),
+    components(schemas(
+        ErrorBody,
+        Health,
+        RepoInfo,
+        AddRepo,
+        SearchRequest,
+        SearchResponse,
+        Hit,
+        ChatRequest,
+        ChatResponse,
+        CitationOut,
+        FeedbackRequest,
+        Vote,
+        FeedbackResponse,
+        Job,
+        JobKind,
+        JobState,
+        FileView,
+        Line
+    ))
+)]
+pub struct ApiDoc;
+
+fn body<T>(payload: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
+    payload.map(|Json(t)| t).map_err(ApiError::from)
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f).await?
+}
+
+/// Health of the server.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: &'static str,
+    /// Server version.
+    pub version: &'static str,
+}
+
+/// Liveness: the server answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// Prometheus metrics in the text format.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
+
+/// A repository with its index state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RepoInfo {
+    /// Id used in every other route.
+    pub id: String,
+    /// Root directory.
+    pub root: String,
+    /// Whether it has an index.
+    pub indexed: bool,
+    /// Files indexed.
+    pub files: u64,
+    /// Commit of the index.
+    pub commit: Option<String>,
+    /// Unix time of the last index run.
+    pub indexed_at: Option<i64>,
+    /// `lexical+vectors`, `lexical` or `none`.
+    pub search: String,
+    /// The current or last index run started here.
+    pub job: Option<Job>,
+}
+
+fn repo_info(state: &AppState, repo: &crate::repos::Repo) -> RepoInfo {
+    let job = state.jobs.current(&repo.id);
+    let status = state
+        .registry
+        .lease(&repo.id)
+        .ok()
+        .and_then(|index| index.status().ok());
+    match status {
+        Some(st) => RepoInfo {
+            id: repo.id.clone(),
+            root: repo.root.display().to_string(),
+            indexed: true,
+            files: st.stats.files_per_lang.iter().map(|(_, n, _)| n).sum(),
+            commit: st.meta.head.clone(),
+            indexed_at: st.meta.last_run.as_ref().map(|r| r.started_at),
+            search: if st.semantic.model.is_some() {
+                "lexical+vectors".into()
+            } else {
+                "lexical".into()
+            },
+            job,
+        },
+        None => RepoInfo {
+            id: repo.id.clone(),
+            root: repo.root.display().to_string(),
+            indexed: false,
+            files: 0,
+            commit: None,
+            indexed_at: None,
+            search: "none".into(),
+            job,
+        },
+    }
+}
+
+/// Every repository: indexed under LORE_HOME or registered with this server.
+#[utoipa::path(get, path = "/repos", responses((status = 200, body = Vec<RepoInfo>)))]
+pub async fn list_repos(State(state): State<AppState>) -> ApiResult<Json<Vec<RepoInfo>>> {
+    blocking(move || {
+        let repos = state.registry.list()?;
+        Ok(Json(repos.iter().map(|r| repo_info(&state, r)).collect()))
+    })
+    .await
+}
+
+/// Registers a repository by path.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddRepo {
+    /// Absolute path of the repository on the server's machine.
+    pub path: String,
+    /// Start its initial index run at once.
+    #[serde(default)]
+    pub index: bool,
+}
+
+/// Registers a repository (a local path), optionally starting its index run.
+#[utoipa::path(post, path = "/repos", request_body = AddRepo,
+    responses((status = 201, body = RepoInfo), (status = 400, body = ErrorBody)))]
+pub async fn add_repo(
+    State(state): State<AppState>,
+    payload: Result<Json<AddRepo>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<RepoInfo>)> {
+    let req = body(payload)?;
+    let repo = state.registry.register(&PathBuf::from(&req.path))?;
+    if req.index {
+        state.jobs.start(&state, repo.clone(), JobKind::Initial)?;
+    }
+    blocking(move || Ok((StatusCode::CREATED, Json(repo_info(&state, &repo))))).await
+}
+
+async fn start_job(
+    state: AppState,
+    id: String,
+    kind: JobKind,
+) -> ApiResult<(StatusCode, Json<Job>)> {
+    let repo = state.registry.get(&id)?;
+    let job = blocking({
+        let state = state.clone();
+        move || state.jobs.start(&state, repo, kind)
+    })
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// Starts the first index run of a repository (or brings it up to date).
+#[utoipa::path(post, path = "/index/{repo}/initial", params(("repo" = String, Path, description = "Repository id")),
+    responses((status = 202, body = Job), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn index_initial(
+    State(state): State<AppState>,
+    Path(repo): Path<String>,
+) -> ApiResult<(StatusCode, Json<Job>)> {
+    start_job(state, repo, JobKind::Initial).await
+}
+
+/// Starts an incremental index run: only files changed since the last run.
+#[utoipa::path(post, path = "/index/{repo}/diff", params(("repo" = String, Path, description = "Repository id")),
+    responses((status = 202, body = Job), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn index_diff(
+    State(state): State<AppState>,
+    Path(repo): Path<String>,
+) -> ApiResult<(StatusCode, Json<Job>)> {
+    start_job(state, repo, JobKind::Diff).await
+}
+
+/// The index of a repository: counts, commit, freshness, search signals,
+/// and the current or last run.
+#[utoipa::path(get, path = "/index/{repo}/status", params(("repo" = String, Path, description = "Repository id")),
+    responses((status = 200, description = "Status as `lore status --json`, with `id`, `indexed` and `job`", body = Object), (status = 404, body = ErrorBody)))]
+pub async fn index_status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let repo = state.registry.get(&id)?;
+        let job = state.jobs.current(&id);
+        let mut value = match state.registry.lease(&id) {
+            Ok(index) => {
+                let mut v = index.status()?.to_json(false);
+                v["indexed"] = json!(true);
+                v
+            }
+            Err(ApiError::Conflict(_)) => json!({"root": repo.root, "indexed": false}),
+            Err(e) => return Err(e),
+        };
+        value["id"] = json!(id);
+        value["job"] = json!(job);
+        Ok(Json(value))
+    })
+    .await
+}
+
+/// Live progress of the current or last index run, as server-sent events
+/// (`event: progress`, data: a Job), ending when the run is over.
+#[utoipa::path(get, path = "/index/{repo}/events", params(("repo" = String, Path, description = "Repository id")),
+    responses((status = 200, description = "text/event-stream of Job objects", content_type = "text/event-stream"), (status = 404, body = ErrorBody)))]
+pub async fn index_events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    state.registry.get(&id)?;
+    let Some(rx) = state.jobs.watch(&id) else {
+        return Err(ApiError::NotFound(format!(
+            "no index run of {id} yet: POST /index/{id}/initial starts one"
+        )));
+    };
+    // Send the state at once, then every change, and stop after the end.
+    let stream =
+        futures_util::stream::unfold((rx, true, false), |(mut rx, first, over)| async move {
+            if over {
+                return None;
+            }
+            if !first && rx.changed().await.is_err() {
+                return None;
+            }
+            let job = rx.borrow_and_update().clone();
+            let finished = job.finished();
+            let event = Event::default()
+                .event("progress")
+                .json_data(&job)
+                .unwrap_or_else(|_| Event::default().event("progress"));
+            Some((Ok(event), (rx, false, finished)))
+        });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// A search.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    /// Repository id.
+    pub repo_id: String,
+    /// Words, names, or a question.
+    pub query: String,
+    /// Maximum results (default 10, at most 100).
+    pub limit: Option<usize>,
+    /// Only these languages (e.g. `python`, `rust`).
+    #[serde(default)]
+    pub langs: Vec<String>,
+    /// Only paths matching this glob (e.g. `src/**/*.py`).
+    pub path: Option<String>,
+    /// `hybrid` (default), `lexical` or `semantic`.
+    pub mode: Option<String>,
+    /// Include each feature's part in every score.
+    #[serde(default)]
+    pub explain: bool,
+}
+
+/// A search result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Hit {
+    /// Path relative to the root.
+    pub path: String,
+    /// First line (1-based).
+    pub start_line: u32,
+    /// Last line (inclusive).
+    pub end_line: u32,
+    /// Qualified name of the enclosing symbol.
+    pub symbol: Option<String>,
+    /// Its kind.
+    pub kind: Option<String>,
+    /// Language.
+    pub lang: String,
+    /// Score (higher is better).
+    pub score: f32,
+    /// Best-matching lines.
+    pub snippet: String,
+    /// Feature contributions (with `explain`).
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub explain: Option<Value>,
+}
+
+/// Search results.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResponse {
+    /// Results, best first.
+    pub hits: Vec<Hit>,
+    /// The mode used.
+    pub mode: String,
+    /// The commit of the index searched.
+    pub commit: Option<String>,
+    /// Time spent searching.
+    pub took_ms: f64,
+}
+
+/// Searches a repository's index (lexical, vectors, symbols and graph).
+#[utoipa::path(post, path = "/search", request_body = SearchRequest,
+    responses((status = 200, body = SearchResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn search(
+    State(state): State<AppState>,
+    payload: Result<Json<SearchRequest>, JsonRejection>,
+) -> ApiResult<Json<SearchResponse>> {
+    let req = body(payload)?;
+    if req.query.trim().is_empty() {
+        return Err(ApiError::BadRequest("query is empty".into()));
+    }
+    let langs = req
+        .langs
+        .iter()
+        .map(|l| {
+            Language::from_name(l)
+                .ok_or_else(|| ApiError::BadRequest(format!("unknown language {l:?}")))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let mode_name = req.mode.as_deref().unwrap_or("hybrid");
+    let mode = SearchMode::from_name(mode_name).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "unknown mode {mode_name:?}: use hybrid, lexical or semantic"
+        ))
+    })?;
+    let options = SearchOptions {
+        limit: req.limit.unwrap_or(10).clamp(1, 100),
+        langs,
+        path_glob: req.path.clone().filter(|p| !p.is_empty()),
+        mode,
+        explain: req.explain,
+    };
+    blocking(move || {
+        let index = state.registry.lease(&req.repo_id)?;
+        let started = Instant::now();
+        let hits = index.search(&req.query, &options)?;
+        let took_ms = started.elapsed().as_secs_f64() * 1000.0;
+        Ok(Json(SearchResponse {
+            hits: hits
+                .into_iter()
+                .map(|h| Hit {
+                    explain: h.explain.map(|e| json!(e)),
+                    path: h.path,
+                    start_line: h.start_line,
+                    end_line: h.end_line,
+                    symbol: h.symbol,
+                    kind: h.kind,
+                    lang: h.lang,
+                    score: h.score,
+                    snippet: h.snippet,
+                })
+                .collect(),
+            mode: mode.name().to_owned(),
+            commit: index.indexed_commit().map(str::to_owned),
+            took_ms,
+        }))
+    })
+    .await
+}
+
+/// A question.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatRequest {
+    /// Repository id.
+    pub repo_id: String,
+    /// The question.
+    pub question: String,
+    /// Continue this conversation (a new one if absent).
+    pub conversation_id: Option<i64>,
+    /// Answer from the evidence alone, without a model.
+    #[serde(default)]
+    pub no_llm: bool,
+    /// Refuse providers that are not on this machine.
+    #[serde(default)]
+    pub no_remote: bool,
+    /// The model (overrides routing).
+    pub model: Option<String>,
+}
+
+/// A verified citation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CitationOut {
+    /// Evidence id as written in the answer (`[n]`).
+    pub n: usize,
+    /// Path relative to the root.
+    pub path: String,
+    /// First cited line.
+    pub start_line: u32,
+    /// Last cited line.
+    pub end_line: u32,
+    /// Commit of the evidence.
+    pub commit: String,
+    /// Symbol of the evidence.
+    pub symbol: Option<String>,
+    /// The file changed since it was indexed.
+    pub stale: bool,
+}
+
+/// An answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChatResponse {
+    /// Id for feedback.
+    pub answer_id: i64,
+    /// Conversation to continue with `conversation_id`.
+    pub conversation_id: i64,
+    /// The answer with `[n]` citations.
+    pub answer: String,
+    /// Verified citations.
+    pub citations: Vec<CitationOut>,
+    /// Citations removed because they did not match the evidence.
+    #[schema(value_type = Vec<Object>)]
+    pub rejected: Value,
+    /// Version of the context policy.
+    pub policy_version: u32,
+    /// `llm` or `extractive`.
+    pub mode: String,
+    /// The model that answered.
+    pub model: Option<String>,
+    /// Tokens used.
+    #[schema(value_type = Object)]
+    pub tokens: Value,
+    /// Cost in US dollars, when known.
+    pub cost: Option<f64>,
+    /// Wall time.
+    pub latency_ms: u64,
+    /// Why the answer is extractive although a model is configured.
+    pub notice: Option<String>,
+    /// Commit of the evidence.
+    pub commit: String,
+    /// How the answer was made: question as read, route, policy, every
+    /// retrieval candidate with features, packed and cited.
+    #[schema(value_type = Object)]
+    pub explain: Value,
+}
+
+/// Answers a question about a repository with verified file:line citations.
+#[utoipa::path(post, path = "/chat", request_body = ChatRequest,
+    responses((status = 200, body = ChatResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn chat(
+    State(state): State<AppState>,
+    payload: Result<Json<ChatRequest>, JsonRejection>,
+) -> ApiResult<Json<ChatResponse>> {
+    let req = body(payload)?;
+    if req.question.trim().is_empty() {
+        return Err(ApiError::BadRequest("question is empty".into()));
+    }
+    blocking(move || {
+        let index = state.registry.lease(&req.repo_id)?;
+        let thread = req.conversation_id.map_or(Thread::New, Thread::Id);
+        let mut asker = Asker::open(state.registry.home().path(), &index, thread)?;
+        let request = AskRequest {
+            no_llm: req.no_llm || state.config.no_llm,
+            no_remote: req.no_remote,
+            model: req.model.clone(),
+        };
+        let asked = asker.ask(&index, &req.question, &request, &mut |_| {})?;
+        let a = &asked.answer;
+        state.metrics.answer(
+            lore_ask::session::mode_name(a.mode),
+            a.latency_ms as f64 / 1000.0,
+            a.tokens.prompt,
+            a.tokens.completion,
+        );
+        let mut explain = asked.explain_json();
+        explain["policy"] = json!(a.policy);
+        explain["model"] = json!(a.model);
+        explain["tokens"] = json!(a.tokens);
+        explain["cost"] = json!(a.cost);
+        Ok(Json(ChatResponse {
+            answer_id: asked.id,
+            conversation_id: asker.conversation(),
+            answer: a.text.clone(),
+            citations: a
+                .citations
+                .iter()
+                .map(|c| CitationOut {
+                    n: c.n,
+                    path: c.path.clone(),
+                    start_line: c.start_line,
+                    end_line: c.end_line,
+                    commit: a.commit.clone(),
+                    symbol: c.symbol.clone(),
+                    stale: c.stale,
+                })
+                .collect(),
+            rejected: json!(a.rejected),
+            policy_version: a.policy.version,
+            mode: lore_ask::session::mode_name(a.mode).to_owned(),
+            model: a.model.clone(),
+            tokens: json!(a.tokens),
+            cost: a.cost,
+            latency_ms: a.latency_ms,
+            notice: a.notice.clone(),
+            commit: a.commit.clone(),
+            explain,
+        }))
+    })
+    .await
+}
+
+/// Helpful or not.
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Vote {
+    /// Helpful.
+    Up,
+    /// Not helpful.
+    Down,
+    /// No verdict (a note alone).
+    None,
+}
+
+/// A verdict on an answer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackRequest {
+    /// Repository id.
+    pub repo_id: String,
+    /// The answer.
+    pub answer_id: i64,
+    /// `up`, `down` or `none`.
+    pub vote: Vote,
+    /// Free text.
+    pub note: Option<String>,
+    /// Locations the answer should have cited: `[{path, start_line, end_line}]`.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub correct_citations: Option<Value>,
+}
+
+/// A stored verdict.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedbackResponse {
+    /// Id of the stored verdict.
+    pub feedback_id: i64,
+}
+
+/// Stores a thumbs up/down and a note on an answer.
+#[utoipa::path(post, path = "/feedback", request_body = FeedbackRequest,
+    responses((status = 201, body = FeedbackResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn feedback(
+    State(state): State<AppState>,
+    payload: Result<Json<FeedbackRequest>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<FeedbackResponse>)> {
+    let req = body(payload)?;
+    if let Some(note) = &req.note
+        && note.len() > 10_000
+    {
+        return Err(ApiError::BadRequest(
+            "note is longer than 10000 bytes".into(),
+        ));
+    }
+    let correct = match &req.correct_citations {
+        None => "[]".to_owned(),
+        Some(v @ Value::Array(items))
+            if items.iter().all(|i| {
+                i.get("path").is_some_and(Value::is_string)
+                    && i.get("start_line").is_some_and(Value::is_u64)
+                    && i.get("end_line").is_some_and(Value::is_u64)
+            }) =>
+        {
+            v.to_string()
+        }
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "correct_citations: give an array of {path, start_line, end_line}".into(),
+            ));
+        }
+    };
+    blocking(move || {
+        let repo = state.registry.get(&req.repo_id)?;
+        let data_dir = state.registry.home().repo_dir(&repo.root);
+        let mut history = lore_ask::asker::open_history(&data_dir)?;
+        if history
+            .answer(req.answer_id)
+            .map_err(ApiError::internal)?
+            .is_none()
+        {
+            return Err(ApiError::NotFound(format!(
+                "no answer {} in the history of {}",
+                req.answer_id, req.repo_id
+            )));
+        }
+        let record = FeedbackRecord {
+            answer: req.answer_id,
+            time: lore_ask::asker::now(),
+            vote: match req.vote {
+                Vote::Up => 1,
+                Vote::Down => -1,
+                Vote::None => 0,
+            },
+            note: req.note.clone().filter(|n| !n.trim().is_empty()),
+            correct_citations: correct,
+        };
+        let id = history.add_feedback(&record).map_err(ApiError::internal)?;
+        Ok((
+            StatusCode::CREATED,
+            Json(FeedbackResponse { feedback_id: id }),
+        ))
+    })
+    .await
+}
+
+/// Path of a file of a repository.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct FilePath {
+    /// Repository id.
+    pub repo: String,
+    /// Path relative to the root.
+    pub path: String,
+}
+
+/// A file of a repository, highlighted, for the code viewer. Only files in
+/// the index are served.
+#[utoipa::path(get, path = "/files/{repo}/{path}", params(FilePath, FileQuery),
+    responses((status = 200, body = FileView), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn file(
+    State(state): State<AppState>,
+    Path(FilePath { repo, path }): Path<FilePath>,
+    query: Result<Query<FileQuery>, QueryRejection>,
+) -> ApiResult<Json<FileView>> {
+    let Query(query) = query?;
+    blocking(move || {
+        let index = state.registry.lease(&repo)?;
+        Ok(Json(crate::files::view(&index, &repo, &path, &query)?))
+    })
+    .await
+}
+
+/// The OpenAPI document.
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// Unknown routes.
+pub async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!(
+        "no route {}: GET /openapi.json lists the API",
+        uri.path()
+    ))
+}

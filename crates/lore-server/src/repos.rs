@@ -1,0 +1,228 @@
+//! The repositories the server knows, by id, and a pool of open index
+//! snapshots per repository.
+//!
+//! A repository's id is the name of its data directory under LORE_HOME
+//! (`django-3f2a…`): stable, URL-safe, and the same for the CLI. A
+//! [`RepoIndex`] holds a SQLite connection, so it is used by one request at
+//! a time; the pool keeps a few open so that requests skip the open and the
+//! lazily loaded vectors. A snapshot behind the committed generation is
+//! dropped instead of reused.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use lore_index::{Home, RepoIndex};
+
+use crate::error::{ApiError, ApiResult};
+
+/// Snapshots kept open per repository.
+const POOL_SIZE: usize = 4;
+/// How often a pool checks the committed generation.
+const GENERATION_CHECK: Duration = Duration::from_secs(1);
+
+/// A repository the server serves.
+#[derive(Clone, Debug)]
+pub struct Repo {
+    /// Its id (data directory name).
+    pub id: String,
+    /// Its root.
+    pub root: PathBuf,
+}
+
+struct Pool {
+    idle: Vec<RepoIndex>,
+    /// The committed generation, as last checked.
+    generation: u64,
+    checked: Option<Instant>,
+}
+
+/// Known repositories and their open snapshots.
+pub struct Registry {
+    home: Home,
+    /// Repositories registered in this process (by `lore serve PATH` or
+    /// `POST /repos`) besides the indexed ones under LORE_HOME.
+    registered: Mutex<BTreeMap<String, PathBuf>>,
+    pools: Mutex<HashMap<String, Pool>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("home", &self.home)
+            .finish()
+    }
+}
+
+/// A snapshot checked out of the pool; returned to it on drop.
+pub struct Lease<'a> {
+    registry: &'a Registry,
+    id: String,
+    index: Option<RepoIndex>,
+}
+
+impl std::ops::Deref for Lease<'_> {
+    type Target = RepoIndex;
+    fn deref(&self) -> &RepoIndex {
+        self.index.as_ref().expect("leased index")
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(index) = self.index.take() {
+            self.registry.give_back(&self.id, index);
+        }
+    }
+}
+
+impl Registry {
+    /// A registry over `home`.
+    pub fn new(home: Home) -> Registry {
+        Registry {
+            home,
+            registered: Mutex::new(BTreeMap::new()),
+            pools: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Lore's data root.
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    /// The id of the repository at `root`.
+    pub fn id_of(&self, root: &Path) -> String {
+        self.home
+            .repo_dir(root)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Registers the repository at `root` (which must be a directory);
+    /// returns it.
+    pub fn register(&self, root: &Path) -> ApiResult<Repo> {
+        if !root.is_absolute() {
+            return Err(ApiError::BadRequest(format!(
+                "{}: give the repository as an absolute path",
+                root.display()
+            )));
+        }
+        let root = root
+            .canonicalize()
+            .map_err(|e| ApiError::BadRequest(format!("{}: {e}", root.display())))?;
+        if !root.is_dir() {
+            return Err(ApiError::BadRequest(format!(
+                "{}: not a directory",
+                root.display()
+            )));
+        }
+        let id = self.id_of(&root);
+        lock(&self.registered).insert(id.clone(), root.clone());
+        Ok(Repo { id, root })
+    }
+
+    /// Every repository: indexed under LORE_HOME or registered.
+    pub fn list(&self) -> ApiResult<Vec<Repo>> {
+        let mut all: BTreeMap<String, PathBuf> = lock(&self.registered).clone();
+        for entry in self.home.repos()? {
+            let id = entry
+                .data_dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            all.entry(id).or_insert_with(|| PathBuf::from(entry.root));
+        }
+        Ok(all
+            .into_iter()
+            .map(|(id, root)| Repo { id, root })
+            .collect())
+    }
+
+    /// The repository with id `id`.
+    pub fn get(&self, id: &str) -> ApiResult<Repo> {
+        if let Some(root) = lock(&self.registered).get(id) {
+            return Ok(Repo {
+                id: id.to_owned(),
+                root: root.clone(),
+            });
+        }
+        self.list()?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| {
+                ApiError::NotFound(format!("no repository {id:?}: GET /repos lists them"))
+            })
+    }
+
+    /// An open snapshot of repository `id`, current as of the last second.
+    pub fn lease(&self, id: &str) -> ApiResult<Lease<'_>> {
+        let repo = self.get(id)?;
+        let generation = self.generation(&repo)?;
+        let reused = {
+            let mut pools = lock(&self.pools);
+            let pool = pools.get_mut(id);
+            pool.and_then(|p| {
+                p.idle.retain(|i| i.generation() == generation);
+                p.idle.pop()
+            })
+        };
+        let index = match reused {
+            Some(index) => index,
+            None => RepoIndex::open(&self.home, &repo.root)?,
+        };
+        Ok(Lease {
+            registry: self,
+            id: id.to_owned(),
+            index: Some(index),
+        })
+    }
+
+    /// The committed generation of `repo`, checked at most once a second.
+    fn generation(&self, repo: &Repo) -> ApiResult<u64> {
+        {
+            let pools = lock(&self.pools);
+            if let Some(pool) = pools.get(&repo.id)
+                && pool.checked.is_some_and(|t| t.elapsed() < GENERATION_CHECK)
+            {
+                return Ok(pool.generation);
+            }
+        }
+        let generation = RepoIndex::current_generation(&self.home, &repo.root)?;
+        let mut pools = lock(&self.pools);
+        let pool = pools.entry(repo.id.clone()).or_insert_with(|| Pool {
+            idle: Vec::new(),
+            generation,
+            checked: None,
+        });
+        pool.generation = generation;
+        pool.checked = Some(Instant::now());
+        Ok(generation)
+    }
+
+    fn give_back(&self, id: &str, index: RepoIndex) {
+        let mut pools = lock(&self.pools);
+        if let Some(pool) = pools.get_mut(id)
+            && pool.idle.len() < POOL_SIZE
+            && index.generation() == pool.generation
+        {
+            pool.idle.push(index);
+        }
+    }
+
+    /// Forgets the open snapshots of `id` (after an index run).
+    pub fn invalidate(&self, id: &str) {
+        lock(&self.pools).remove(id);
+    }
+}
+
+/// Locks a mutex, recovering from a panicked holder (the data are caches
+/// and maps that stay consistent between statements).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The registry shared by handlers.
+pub type SharedRegistry = Arc<Registry>;

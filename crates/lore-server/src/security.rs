@@ -1,0 +1,255 @@
+//! Bearer tokens, the per-client rate limit, and checks of file paths.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Component, Path};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::repos::lock;
+
+/// The file in LORE_HOME that holds the server's bearer token.
+pub const TOKEN_FILE: &str = "server.token";
+
+/// The bearer token in `home`, created (random, 0600) if missing. Returns
+/// the token and whether it was created now.
+pub fn load_or_create_token(home: &Path) -> std::io::Result<(String, bool)> {
+    let path = home.join(TOKEN_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => {
+            restrict(&path)?;
+            return Ok((text.trim().to_owned(), false));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::create_dir_all(home)?;
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(&path, &token)?;
+    Ok((token, true))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())?;
+    restrict(path)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+#[cfg(unix)]
+fn restrict(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn restrict(_: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Paths served without a token: the UI's static shell (it holds no data)
+/// and the health check.
+fn public(path: &str) -> bool {
+    path == "/" || path == "/healthz" || path.starts_with("/ui/")
+}
+
+/// Equality that does not stop at the first difference.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Middleware: when the server has a token, every non-public request must
+/// carry it as `Authorization: Bearer …` (or `?access_token=` for
+/// EventSource, which cannot send headers).
+pub async fn require_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = &state.config.token else {
+        return next.run(request).await;
+    };
+    if public(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let header = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let query = request.uri().query().and_then(|q| {
+        q.split('&')
+            .find_map(|pair| pair.strip_prefix("access_token="))
+    });
+    match header.or(query) {
+        Some(given) if same(given.as_bytes(), token.as_bytes()) => next.run(request).await,
+        _ => ApiError::Unauthorized.into_response(),
+    }
+}
+
+/// A token bucket per client address.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_second: f64,
+    burst: f64,
+    limit_loopback: bool,
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// `per_second` requests sustained with bursts of `burst`; loopback
+    /// clients are limited only if `limit_loopback`. `per_second == 0`
+    /// switches the limit off.
+    pub fn new(per_second: f64, burst: f64, limit_loopback: bool) -> RateLimiter {
+        RateLimiter {
+            per_second,
+            burst: burst.max(1.0),
+            limit_loopback,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one token for `client`; `Err(seconds)` to wait if none is left.
+    pub fn check(&self, client: IpAddr) -> Result<(), u64> {
+        if self.per_second <= 0.0 || (client.is_loopback() && !self.limit_loopback) {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut buckets = lock(&self.buckets);
+        if buckets.len() > 10_000 {
+            // Forget clients that have been quiet long enough to be full.
+            let full = self.burst / self.per_second;
+            buckets.retain(|_, (_, at)| now.duration_since(*at).as_secs_f64() < full);
+        }
+        let (tokens, at) = buckets.entry(client).or_insert((self.burst, now));
+        *tokens =
+            (*tokens + now.duration_since(*at).as_secs_f64() * self.per_second).min(self.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - *tokens) / self.per_second).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+/// Middleware: the per-client rate limit.
+pub async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    if let Some(client) = client
+        && let Err(after) = state.limiter.check(client)
+    {
+        return ApiError::RateLimited(after).into_response();
+    }
+    next.run(request).await
+}
+
+/// Checks a repository-relative path from a URL: no absolute paths, no
+/// `..` or `.` components, no backslashes or NUL.
+pub fn relative_path(path: &str) -> Result<&str, ApiError> {
+    let refuse = |why: &str| {
+        Err(ApiError::Forbidden(format!(
+            "{path:?}: {why}; give a path relative to the repository root"
+        )))
+    };
+    if path.is_empty() {
+        return Err(ApiError::BadRequest("no file path given".into()));
+    }
+    if path.contains('\\') || path.contains('\0') {
+        return refuse("backslashes and NUL are not allowed");
+    }
+    let p = Path::new(path);
+    if p.is_absolute() || path.starts_with('/') {
+        return refuse("absolute paths are refused");
+    }
+    for component in p.components() {
+        match component {
+            Component::Normal(_) => {}
+            Component::ParentDir => return refuse("`..` leaves the repository"),
+            _ => return refuse("only plain path components are allowed"),
+        }
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_only() {
+        assert!(relative_path("src/lib.rs").is_ok());
+        for bad in [
+            "../etc/passwd",
+            "a/../../b",
+            "/etc/passwd",
+            "./a",
+            "a\\..\\b",
+            "a\0",
+        ] {
+            assert!(relative_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bucket_refills_and_refuses() {
+        let limiter = RateLimiter::new(1.0, 2.0, true);
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        assert!(limiter.check(ip).is_ok());
+        assert!(limiter.check(ip).is_ok());
+        assert_eq!(limiter.check(ip), Err(1));
+        // Another client has its own bucket.
+        assert!(limiter.check("10.0.0.2".parse().unwrap()).is_ok());
+        // Loopback is exempt unless asked.
+        let lenient = RateLimiter::new(1.0, 1.0, false);
+        for _ in 0..5 {
+            assert!(lenient.check("127.0.0.1".parse().unwrap()).is_ok());
+        }
+    }
+
+    #[test]
+    fn token_is_created_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (token, created) = load_or_create_token(dir.path()).unwrap();
+        assert!(created);
+        assert_eq!(token.len(), 64);
+        let (again, created) = load_or_create_token(dir.path()).unwrap();
+        assert!(!created);
+        assert_eq!(again, token);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(TOKEN_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

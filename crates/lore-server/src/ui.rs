@@ -1,0 +1,35 @@
+//! The web UI: one HTML shell with a hand-written script and stylesheet,
+//! embedded in the binary. The script renders from the JSON API; no build
+//! step, no third-party code.
+
+use axum::extract::Path;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::error::ApiError;
+
+const INDEX: &str = include_str!("../ui/index.html");
+const APP_JS: &str = include_str!("../ui/app.js");
+const APP_CSS: &str = include_str!("../ui/app.css");
+
+/// The shell.
+pub async fn index() -> Html<&'static str> {
+    Html(INDEX)
+}
+
+/// A static asset.
+pub async fn asset(Path(name): Path<String>) -> Response {
+    let (body, kind) = match name.as_str() {
+        "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
+        "app.css" => (APP_CSS, "text/css; charset=utf-8"),
+        _ => return ApiError::NotFound(format!("no asset {name:?}")).into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}

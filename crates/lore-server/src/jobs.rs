@@ -4,7 +4,7 @@
 //! previous index in one transaction, so waiting is only for a clean exit.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -172,7 +172,7 @@ impl Jobs {
     }
 }
 
-fn run(state: &AppState, id: &str, root: &PathBuf, kind: JobKind, tx: &watch::Sender<Job>) {
+fn run(state: &AppState, id: &str, root: &Path, kind: JobKind, tx: &watch::Sender<Job>) {
     let reporter = Reporter {
         tx,
         started: Instant::now(),

@@ -555,7 +555,7 @@ async fn files_are_served_highlighted_and_only_from_the_index() {
 
     // A changed file is served marked stale.
     f.repo
-        .write("net/session.py", &format!("{SESSION}\n# changed\n"));
+        .write("net/session.py", format!("{SESSION}\n# changed\n"));
     let (_, file, _) = send(&app, get(&format!("/files/{}/net/session.py", f.id))).await;
     assert_eq!(file["stale"], true);
 }

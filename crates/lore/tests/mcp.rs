@@ -1,0 +1,178 @@
+//! `lore mcp` as a child process, driven by rmcp's client over stdio:
+//! initialize → tools/list → tools/call for every tool.
+
+mod common;
+
+use common::{TestRepo, lore};
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
+use rmcp::transport::TokioChildProcess;
+use serde_json::{Value, json};
+
+fn fixture() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(
+        "shop/cart.py",
+        r#"from shop.tax import vat
+
+
+class Cart:
+    """A shopping cart of priced items."""
+
+    def total(self):
+        """Sum of the items with VAT."""
+        return sum(vat(item.price) for item in self.items)
+
+
+def checkout(cart):
+    """Charge the cart's total."""
+    return cart.total()
+"#,
+    );
+    repo.write(
+        "shop/tax.py",
+        "RATE = 0.2\n\n\ndef vat(price):\n    \"\"\"Price with value added tax.\"\"\"\n    return price * (1 + RATE)\n",
+    );
+    repo.commit("shop");
+    common::ok(lore(&repo).arg("index"));
+    repo
+}
+
+async fn call(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, ()>,
+    name: &'static str,
+    args: Value,
+) -> (Value, bool) {
+    let params =
+        CallToolRequestParams::new(name).with_arguments(args.as_object().expect("object").clone());
+    let result = client.call_tool(params).await.expect("tools/call");
+    let error = result.is_error.unwrap_or(false);
+    let value = match result.structured_content {
+        Some(v) => v,
+        None => json!(format!("{:?}", result.content)),
+    };
+    (value, error)
+}
+
+#[tokio::test]
+async fn every_tool_answers_with_citations_over_stdio() {
+    let repo = fixture();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_lore"));
+    cmd.arg("mcp")
+        .current_dir(repo.path())
+        .env("LORE_HOME", repo.home())
+        .env_remove("RUST_LOG");
+    let client = ().serve(TokioChildProcess::new(cmd).unwrap()).await.expect("initialize");
+    let info = client.peer_info().expect("server info");
+    assert_eq!(
+        info.server_info.as_ref().expect("implementation").name,
+        "lore"
+    );
+    assert!(info.capabilities.tools.is_some());
+
+    let tools = client.list_all_tools().await.expect("tools/list");
+    let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "ask", "outline", "refs", "repo_map", "search", "status", "symbols"
+        ]
+    );
+    let search_tool = tools.iter().find(|t| t.name == "search").unwrap();
+    let schema = serde_json::to_value(&*search_tool.input_schema).unwrap();
+    assert_eq!(schema["required"], json!(["query"]), "{schema}");
+    assert!(schema["properties"]["offset"].is_object());
+
+    let (found, error) = call(
+        &client,
+        "search",
+        json!({"query": "value added tax", "limit": 1}),
+    )
+    .await;
+    assert!(!error, "{found}");
+    assert_eq!(found["hits"].as_array().unwrap().len(), 1);
+    assert!(
+        found["hits"][0]["citation"]
+            .as_str()
+            .unwrap()
+            .starts_with("shop/tax.py:"),
+        "{found}"
+    );
+    assert_eq!(found["next_offset"], 1, "a second page exists: {found}");
+    let (page2, _) = call(
+        &client,
+        "search",
+        json!({"query": "value added tax", "limit": 1, "offset": 1}),
+    )
+    .await;
+    assert_ne!(page2["hits"][0]["citation"], found["hits"][0]["citation"]);
+
+    let (symbols, _) = call(&client, "symbols", json!({"name": "vat"})).await;
+    assert_eq!(
+        symbols["symbols"][0]["citation"], "shop/tax.py:4-6",
+        "{symbols}"
+    );
+    assert_eq!(symbols["symbols"][0]["doc"], "Price with value added tax.");
+
+    let (refs, _) = call(&client, "refs", json!({"name": "vat"})).await;
+    let citations: Vec<&str> = refs["refs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["citation"].as_str().unwrap())
+        .collect();
+    assert!(citations.contains(&"shop/cart.py:9"), "{refs}");
+
+    let (outline, _) = call(&client, "outline", json!({"path": "shop/cart.py"})).await;
+    let cart = &outline["symbols"][0];
+    assert_eq!(cart["name"], "Cart");
+    assert_eq!(cart["children"][0]["name"], "total");
+    assert_eq!(cart["children"][0]["citation"], "shop/cart.py:7-9");
+
+    let (answer, error) = call(
+        &client,
+        "ask",
+        json!({"question": "What does vat return?", "no_llm": true}),
+    )
+    .await;
+    assert!(!error, "{answer}");
+    assert_eq!(answer["mode"], "extractive");
+    let cited: Vec<&str> = answer["citations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["citation"].as_str().unwrap())
+        .collect();
+    assert!(
+        cited.iter().any(|c| c.starts_with("shop/tax.py:")),
+        "{answer}"
+    );
+    assert!(answer["conversation_id"].as_i64().is_some());
+
+    let (map, _) = call(&client, "repo_map", json!({"tokens": 256})).await;
+    assert!(
+        map["text"].as_str().unwrap().contains("shop/cart.py"),
+        "{map}"
+    );
+
+    let (status, _) = call(&client, "status", json!({})).await;
+    assert_eq!(status["fresh"], "up to date");
+    assert_eq!(
+        status["indexed_commit"].as_str().map(str::len),
+        Some(40),
+        "{status}"
+    );
+
+    // A tool error reaches the caller as an error result naming the value.
+    let (bad, error) = call(
+        &client,
+        "symbols",
+        json!({"name": "vat", "kind": "spaceship"}),
+    )
+    .await;
+    assert!(error, "{bad}");
+    assert!(bad.to_string().contains("spaceship"), "{bad}");
+
+    client.cancel().await.expect("shutdown");
+}

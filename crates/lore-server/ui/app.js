@@ -1,1 +1,370 @@
+// Lore's web UI: renders from the JSON API (see /openapi.json). Routes:
+//   #/                    repositories, index runs with live progress
+//   #/repo/ID             chat with sources panel and code viewer
+//   #/repo/ID/search      search with filters
 
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+
+// ---- API ---------------------------------------------------------------
+
+function token() { return localStorage.getItem("lore.token") || ""; }
+
+async function api(path, options = {}) {
+  const headers = Object.assign({}, options.headers || {});
+  if (token()) headers["Authorization"] = "Bearer " + token();
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method: options.method || (options.body !== undefined ? "POST" : "GET"),
+    headers,
+    body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+  });
+  if (response.status === 401) {
+    const given = prompt("This server needs its bearer token (LORE_HOME/server.token):");
+    if (given) { localStorage.setItem("lore.token", given.trim()); return api(path, options); }
+  }
+  const text = await response.text();
+  let data;
+  try { data = JSON.parse(text); } catch { data = text; }
+  if (!response.ok) throw new Error((data && data.error) || response.statusText);
+  return data;
+}
+
+// ---- helpers -----------------------------------------------------------
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k === "class") node.className = v;
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function ago(seconds) {
+  if (!seconds) return "never";
+  const d = Math.max(0, Date.now() / 1000 - seconds);
+  if (d < 60) return `${Math.round(d)}s ago`;
+  if (d < 3600) return `${Math.round(d / 60)}m ago`;
+  if (d < 86400) return `${Math.round(d / 3600)}h ago`;
+  return `${Math.round(d / 86400)}d ago`;
+}
+
+const short = (c) => (c ? c.slice(0, 7) : "no commit");
+const fmt = (n) => Number(n).toLocaleString("en-US");
+
+function statusText(repo) {
+  if (!repo.indexed) return "not indexed";
+  return `indexed ${ago(repo.indexed_at)} at ${short(repo.commit)} · ${fmt(repo.files)} files · ${repo.search}`;
+}
+
+function errorBox(err) { return el("p", { class: "error" }, String(err.message || err)); }
+
+function setNav(id, active) {
+  nav.replaceChildren(
+    el("a", { href: "#/", class: active === "repos" ? "active" : "" }, "Repos"),
+    id && el("a", { href: `#/repo/${id}`, class: active === "chat" ? "active" : "" }, "Chat"),
+    id && el("a", { href: `#/repo/${id}/search`, class: active === "search" ? "active" : "" }, "Search"),
+  );
+}
+
+// ---- index runs --------------------------------------------------------
+
+function watchJob(id, bar, label, onDone) {
+  const url = `/index/${id}/events` + (token() ? `?access_token=${encodeURIComponent(token())}` : "");
+  const source = new EventSource(url);
+  source.addEventListener("progress", (event) => {
+    const job = JSON.parse(event.data);
+    const pct = job.total ? Math.round((100 * job.done) / job.total) : 0;
+    bar.style.width = (job.state === "done" ? 100 : pct) + "%";
+    label.textContent = job.state === "failed"
+      ? `failed: ${job.error}`
+      : `${job.state} ${fmt(job.done)}/${fmt(job.total)} files`;
+    if (job.state === "done" || job.state === "failed") { source.close(); onDone(job); }
+  });
+  source.onerror = () => { source.close(); };
+}
+
+function jobWidget(repo, refresh) {
+  const bar = el("div");
+  const label = el("span", { class: "muted job-state" });
+  const box = el("div", { class: "job-progress", hidden: true }, el("div", { class: "progress" }, bar), label);
+  const start = async (kind) => {
+    try {
+      await api(`/index/${repo.id}/${kind}`, { method: "POST", body: {} });
+    } catch (err) {
+      label.textContent = err.message;
+      box.hidden = false;
+      return;
+    }
+    box.hidden = false;
+    watchJob(repo.id, bar, label, refresh);
+  };
+  const running = repo.job && !["done", "failed"].includes(repo.job.state);
+  if (running) { box.hidden = false; watchJob(repo.id, bar, label, refresh); }
+  const button = el("button", {
+    class: "index", disabled: running,
+    onclick: () => { button.disabled = true; start(repo.indexed ? "diff" : "initial"); },
+  }, repo.indexed ? "Re-index" : "Index");
+  return el("div", {}, button, box);
+}
+
+// ---- repositories ------------------------------------------------------
+
+async function showRepos() {
+  setNav(null, "repos");
+  let repos;
+  try { repos = await api("/repos"); } catch (err) { main.replaceChildren(errorBox(err)); return; }
+  const refresh = () => showRepos();
+  const path = el("input", { name: "path", placeholder: "/absolute/path/to/repository", size: 50 });
+  const message = el("span", { class: "muted" });
+  const add = el("form", {
+    class: "search-form",
+    onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        await api("/repos", { body: { path: path.value.trim(), index: true } });
+        refresh();
+      } catch (err) { message.textContent = err.message; message.className = "error"; }
+    },
+  }, path, el("button", { class: "primary", type: "submit" }, "Add and index"), message);
+  const rows = repos.map((repo) => el("tr", { class: "repo-row", "data-id": repo.id },
+    el("td", {}, el("a", { href: `#/repo/${repo.id}` }, repo.id), el("div", { class: "muted" }, repo.root)),
+    el("td", { class: "repo-status" }, statusText(repo)),
+    el("td", {}, jobWidget(repo, refresh)),
+  ));
+  main.replaceChildren(
+    el("h2", {}, "Repositories"),
+    repos.length
+      ? el("table", { id: "repos" }, el("tr", {}, el("th", {}, "Repository"), el("th", {}, "Index"), el("th", {}, "")), rows)
+      : el("p", { class: "muted", id: "repos" }, "No repositories yet: add one below, or start the server with `lore serve PATH`."),
+    el("h3", {}, "Add a repository"),
+    add,
+  );
+}
+
+// ---- code viewer -------------------------------------------------------
+
+function renderLine(line, marked) {
+  const chars = Array.from(line.text);
+  const parts = [];
+  let at = 0;
+  for (const [start, end, cls] of line.spans) {
+    if (start > at) parts.push(chars.slice(at, start).join(""));
+    parts.push(el("span", { class: "t-" + cls }, chars.slice(start, end).join("")));
+    at = end;
+  }
+  if (at < chars.length) parts.push(chars.slice(at).join(""));
+  return el("div", { class: "line" + (marked ? " hl" : ""), "data-n": line.n },
+    el("span", { class: "n" }, line.n), el("span", { class: "src" }, parts));
+}
+
+async function openCode(viewer, repoId, path, start, end, commit) {
+  viewer.replaceChildren(el("p", { class: "muted" }, `Loading ${path}…`));
+  let file;
+  try {
+    file = await api(`/files/${repoId}/${path.split("/").map(encodeURIComponent).join("/")}`);
+  } catch (err) { viewer.replaceChildren(errorBox(err)); return; }
+  const title = el("div", { id: "viewer-title" },
+    `${file.path}:${start}-${end} @ ${short(commit || file.commit)}`,
+    file.stale ? el("span", { class: "stale" }, " · changed since indexed") : "");
+  const code = el("div", { class: "code" }, file.lines.map((l) => renderLine(l, l.n >= start && l.n <= end)));
+  viewer.replaceChildren(title, code);
+  const first = code.querySelector(".line.hl");
+  if (first) code.scrollTop = Math.max(0, first.offsetTop - code.offsetTop - 60);
+}
+
+// ---- chat --------------------------------------------------------------
+
+function answerBody(text, onCite) {
+  // Escape-free rendering: split into text, `code` and [n] / [n:a-b] citations.
+  const out = [];
+  const re = /(`[^`\n]+`)|\[(\d+)(?::(\d+)(?:-(\d+))?)?\]/g;
+  let at = 0, m;
+  while ((m = re.exec(text))) {
+    if (m.index > at) out.push(text.slice(at, m.index));
+    if (m[1]) out.push(el("code", {}, m[1].slice(1, -1)));
+    else {
+      const n = Number(m[2]);
+      const a = m[3] ? Number(m[3]) : null;
+      const b = m[4] ? Number(m[4]) : a;
+      out.push(el("a", { href: "#", class: "cite", "data-n": n, onclick: (e) => { e.preventDefault(); onCite(n, a, b); } }, m[0]));
+    }
+    at = re.lastIndex;
+  }
+  if (at < text.length) out.push(text.slice(at));
+  return out;
+}
+
+function whyPanel(answer) {
+  const x = answer.explain || {};
+  const p = x.policy || {};
+  const rows = (x.candidates || []).map((c) => el("tr", {},
+    el("td", {}, c.n ? `[${c.n}]${c.cited ? "*" : ""}` : "–"),
+    el("td", {}, c.source), el("td", {}, `${c.path}:${c.start_line}-${c.end_line}`),
+    el("td", {}, c.symbol || ""),
+    el("td", {}, (c.features || []).filter((f) => f.value).map((f) => `${f.feature}=${Number(f.value).toFixed(2)}`).join(" ")),
+  ));
+  return el("details", { class: "why" },
+    el("summary", {}, "Why this answer?"),
+    el("div", {}, `mode ${answer.mode}` + (answer.model ? ` · model ${answer.model}` : "") +
+      (x.route ? ` · route ${x.route}` : "")),
+    el("div", {}, `context policy v${answer.policy_version}: ${p.chunks} chunks, ${p.graph_hops} graph hop(s), budget ${p.budget_tokens} tokens`),
+    el("div", {}, `tokens ${answer.tokens.prompt} prompt + ${answer.tokens.completion} completion · cost ` +
+      (answer.cost === null || answer.cost === undefined ? "unknown" : `$${answer.cost.toFixed(4)}`) +
+      ` · ${answer.latency_ms} ms`),
+    el("div", {}, `question read as: intent ${x.question?.intent}, names ${(x.question?.identifiers || []).join(", ") || "none"}`),
+    el("table", {}, el("tr", {}, el("th", {}, "id"), el("th", {}, "source"), el("th", {}, "location"), el("th", {}, "symbol"), el("th", {}, "features")), rows),
+  );
+}
+
+function feedbackBox(repoId, answer) {
+  const note = el("textarea", { class: "note", placeholder: "A note on this answer (optional)" });
+  const saved = el("span", { class: "muted" });
+  let vote = "none";
+  const up = el("button", { class: "vote vote-up", title: "Helpful", onclick: () => choose("up") }, "▲ helpful");
+  const down = el("button", { class: "vote vote-down", title: "Not helpful", onclick: () => choose("down") }, "▼ not helpful");
+  const send = async () => {
+    try {
+      await api("/feedback", { body: { repo_id: repoId, answer_id: answer.answer_id, vote, note: note.value || null } });
+      saved.textContent = "feedback saved";
+      saved.className = "feedback-saved muted";
+    } catch (err) { saved.textContent = err.message; saved.className = "error"; }
+  };
+  function choose(v) {
+    vote = v;
+    up.classList.toggle("on", v === "up");
+    down.classList.toggle("on", v === "down");
+    send();
+  }
+  return el("div", { class: "feedback" }, up, down, el("button", { class: "save-note", onclick: send }, "Save note"), saved, note);
+}
+
+async function showRepo(id) {
+  setNav(id, "chat");
+  const status = el("p", { class: "status-line", id: "status-line" }, "…");
+  const log = el("div", { class: "chat-log", id: "chat-log" });
+  const sources = el("ol", { class: "sources", id: "sources" });
+  const viewer = el("div", { id: "viewer" }, el("p", { class: "muted" }, "Click a citation to see the code."));
+  const question = el("input", { id: "question", placeholder: "Ask about the code, e.g. what calls send?", autocomplete: "off" });
+  const askButton = el("button", { id: "ask", class: "primary", type: "submit" }, "Ask");
+  let conversation = null;
+
+  const showSources = (answer, activeN) => {
+    const seen = new Set();
+    sources.replaceChildren(...answer.citations.filter((c) => !seen.has(c.n) && seen.add(c.n)).map((c) =>
+      el("li", {}, el("a", {
+        href: "#", class: "source" + (c.n === activeN ? " active" : ""), "data-n": c.n,
+        onclick: (e) => { e.preventDefault(); cite(answer, c.n, null, null); },
+      }, `[${c.n}] ${c.path}:${c.start_line}-${c.end_line}`), c.symbol ? el("span", { class: "muted" }, " " + c.symbol) : "")));
+  };
+  const cite = (answer, n, a, b) => {
+    const c = answer.citations.find((x) => x.n === n && (a === null || (x.start_line <= a && a <= x.end_line)))
+      || answer.citations.find((x) => x.n === n);
+    if (!c) return;
+    showSources(answer, n);
+    openCode(viewer, id, c.path, a ?? c.start_line, b ?? c.end_line, c.commit);
+  };
+
+  const form = el("form", {
+    class: "ask-form",
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const q = question.value.trim();
+      if (!q) return;
+      askButton.disabled = true;
+      const entry = el("div", { class: "exchange" }, el("div", { class: "q" }, q), el("p", { class: "muted" }, "Thinking…"));
+      log.append(entry);
+      try {
+        const answer = await api("/chat", { body: { repo_id: id, question: q, conversation_id: conversation } });
+        conversation = answer.conversation_id;
+        entry.lastChild.remove();
+        entry.append(
+          el("div", { class: "answer", "data-answer-id": answer.answer_id }, answerBody(answer.answer, (n, a, b) => cite(answer, n, a, b))),
+          answer.notice ? el("div", { class: "meta" }, "note: " + answer.notice) : "",
+          el("div", { class: "meta" }, `${answer.mode} · ${answer.citations.length} citations checked · at ${short(answer.commit)}`),
+          whyPanel(answer),
+          feedbackBox(id, answer),
+        );
+        showSources(answer, null);
+        question.value = "";
+      } catch (err) {
+        entry.lastChild.replaceWith(errorBox(err));
+      } finally {
+        askButton.disabled = false;
+        log.scrollTop = log.scrollHeight;
+      }
+    },
+  }, question, askButton);
+
+  main.replaceChildren(
+    status,
+    el("div", { class: "split" },
+      el("section", { class: "panel" }, el("h3", {}, "Chat"), log, form,
+        el("div", { class: "meta" }, el("a", { href: "#", onclick: (e) => { e.preventDefault(); conversation = null; log.replaceChildren(); } }, "new conversation"))),
+      el("section", { class: "panel" }, el("h3", {}, "Sources"), sources, viewer),
+    ),
+  );
+  try {
+    const repos = await api("/repos");
+    const repo = repos.find((r) => r.id === id);
+    status.textContent = repo ? statusText(repo) : `no repository ${id}`;
+  } catch (err) { status.replaceWith(errorBox(err)); }
+  question.focus();
+}
+
+// ---- search ------------------------------------------------------------
+
+async function showSearch(id) {
+  setNav(id, "search");
+  const q = el("input", { name: "q", placeholder: "words, names or a question" });
+  const langs = el("input", { name: "langs", placeholder: "languages, e.g. python,rust", size: 18 });
+  const path = el("input", { name: "path", placeholder: "path glob, e.g. src/**", size: 16 });
+  const mode = el("select", { name: "mode" }, ["hybrid", "lexical", "semantic"].map((m) => el("option", { value: m }, m)));
+  const results = el("div", { id: "results" });
+  const viewer = el("div", { id: "viewer" });
+  const form = el("form", {
+    class: "search-form",
+    onsubmit: async (e) => {
+      e.preventDefault();
+      if (!q.value.trim()) return;
+      results.replaceChildren(el("p", { class: "muted" }, "Searching…"));
+      try {
+        const body = {
+          repo_id: id, query: q.value, mode: mode.value, limit: 20,
+          langs: langs.value.split(",").map((s) => s.trim()).filter(Boolean),
+          path: path.value.trim() || null,
+        };
+        const found = await api("/search", { body });
+        results.replaceChildren(
+          el("p", { class: "muted" }, `${found.hits.length} results in ${found.took_ms.toFixed(1)} ms (${found.mode}) at ${short(found.commit)}`),
+          ...found.hits.map((h) => el("div", { class: "hit" },
+            el("a", { href: "#", class: "hit-link", onclick: (ev) => { ev.preventDefault(); openCode(viewer, id, h.path, h.start_line, h.end_line, found.commit); } },
+              `${h.path}:${h.start_line}-${h.end_line}`),
+            h.symbol ? el("span", { class: "muted" }, `  ${h.symbol} [${h.kind}]`) : "",
+            el("div", { class: "snippet" }, h.snippet))));
+      } catch (err) { results.replaceChildren(errorBox(err)); }
+    },
+  }, q, langs, path, mode, el("button", { class: "primary", type: "submit" }, "Search"));
+  main.replaceChildren(el("h2", {}, "Search"), form,
+    el("div", { class: "split" }, el("section", { class: "panel" }, results), el("section", { class: "panel" }, viewer)));
+  q.focus();
+}
+
+// ---- routing -----------------------------------------------------------
+
+function route() {
+  const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
+  if (parts[0] === "repo" && parts[1] && parts[2] === "search") return showSearch(parts[1]);
+  if (parts[0] === "repo" && parts[1]) return showRepo(parts[1]);
+  return showRepos();
+}
+
+window.addEventListener("hashchange", route);
+route();

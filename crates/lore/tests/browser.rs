@@ -1,0 +1,363 @@
+//! The web UI in headless Chromium (driven through chromedriver): add and
+//! index a fixture repository from the Repos page, ask a question, click a
+//! citation and check the code viewer shows the cited lines; thumbs up;
+//! search. Screenshots go to `target/e2e/`.
+//!
+//! Needs `chromium` and `chromedriver` (Debian: chromium, chromium-driver),
+//! which `.ci/run` installs; `LORE_CHROMIUM` and `LORE_CHROMEDRIVER`
+//! override their paths.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TestRepo;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+/// Kills a child process when dropped (also when a test fails).
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn tool(env: &str, default: &str) -> String {
+    std::env::var(env).unwrap_or_else(|_| default.to_owned())
+}
+
+/// `lore serve` on a free port; returns the process and its base URL.
+fn serve(repo: &TestRepo) -> (Reaped, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lore"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--no-llm"])
+        .env("LORE_HOME", repo.home())
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start lore serve");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("lore serve printed its address")
+            .unwrap();
+        if let Some(url) = line.strip_prefix("Lore is serving on ") {
+            break url.trim().to_owned();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (Reaped(child), url)
+}
+
+fn chromedriver() -> (Reaped, String) {
+    let port = free_port();
+    let binary = tool("LORE_CHROMEDRIVER", "chromedriver");
+    let child = Command::new(&binary)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {binary} (install chromium-driver): {e}"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (Reaped(child), format!("http://127.0.0.1:{port}"))
+}
+
+async fn browser(driver: &str) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": tool("LORE_CHROMIUM", "/usr/bin/chromium"),
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", "--window-size=1400,1000"],
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(driver)
+        .await
+        .expect("a Chromium session")
+}
+
+fn artifacts() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits until `script` (a JS expression) is truthy.
+async fn until(client: &Client, what: &str, script: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let value = client
+            .execute(&format!("return !!({script});"), vec![])
+            .await
+            .unwrap();
+        if value == json!(true) {
+            return;
+        }
+        if Instant::now() > deadline {
+            let shot = client.screenshot().await.unwrap_or_default();
+            let _ = std::fs::write(artifacts().join("failure.png"), shot);
+            let body = text_of(client, "body").await;
+            panic!("timed out waiting for {what}; page:\n{body}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+const CART: &str = r#"from shop.tax import vat
+
+
+class Cart:
+    """A shopping cart of priced items."""
+
+    def __init__(self):
+        self.items = []
+
+    def total(self):
+        """Sum of the items with VAT."""
+        return sum(vat(item.price) for item in self.items)
+
+
+def checkout(cart):
+    """Charge the cart's total."""
+    return cart.total()
+"#;
+
+const TAX: &str = "RATE = 0.2\n\n\ndef vat(price):\n    \"\"\"Price with value added tax.\"\"\"\n    return price * (1 + RATE)\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn index_ask_click_a_citation_and_search_in_chromium() {
+    let repo = TestRepo::new();
+    repo.write("shop/cart.py", CART);
+    repo.write("shop/tax.py", TAX);
+    repo.commit("shop");
+    let (_server, url) = serve(&repo);
+    let (_driver, driver_url) = chromedriver();
+    let client = browser(&driver_url).await;
+
+    // Repos: nothing yet; add the fixture and index it from the page.
+    client.goto(&format!("{url}/#/")).await.unwrap();
+    let path = client
+        .wait()
+        .for_element(Locator::Css("input[name=path]"))
+        .await
+        .unwrap();
+    path.send_keys(&repo.path().to_string_lossy())
+        .await
+        .unwrap();
+    client
+        .find(Locator::XPath("//button[text()='Add and index']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        &client,
+        "the index run to finish and the row to show its status",
+        "[...document.querySelectorAll('.repo-row .repo-status')].some(e => e.textContent.startsWith('indexed'))",
+    )
+    .await;
+    let status = text_of(&client, ".repo-row .repo-status").await;
+    assert!(status.contains("2 files"), "{status}");
+    assert!(status.contains(" at "), "{status}");
+
+    // Chat: ask, get an answer with citations.
+    client
+        .find(Locator::Css(".repo-row a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let question = client
+        .wait()
+        .for_element(Locator::Css("#question"))
+        .await
+        .unwrap();
+    until(
+        &client,
+        "the status line",
+        "document.querySelector('#status-line').textContent.includes('files')",
+    )
+    .await;
+    question.send_keys("What does vat return?").await.unwrap();
+    client
+        .find(Locator::Css("#ask"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        &client,
+        "an answer with citations",
+        "document.querySelector('.answer a.cite')",
+    )
+    .await;
+
+    // Click the citation of shop/tax.py: the viewer opens at its lines.
+    let cited = client
+        .execute(
+            "const links = [...document.querySelectorAll('#sources a.source')];
+             const tax = links.find(a => a.textContent.includes('shop/tax.py'));
+             if (!tax) return null;
+             const n = tax.dataset.n;
+             document.querySelector(`.answer a.cite[data-n='${n}']`).click();
+             return tax.textContent;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let cited = cited
+        .as_str()
+        .expect("a citation of shop/tax.py")
+        .to_owned();
+    // "[n] shop/tax.py:a-b"
+    let range = cited.rsplit(':').next().unwrap();
+    let (a, b) = range.split_once('-').unwrap();
+    let (a, b): (usize, usize) = (a.parse().unwrap(), b.parse().unwrap());
+    until(
+        &client,
+        "the code viewer",
+        "document.querySelector('#viewer .line.hl')",
+    )
+    .await;
+    let title = text_of(&client, "#viewer-title").await;
+    assert!(
+        title.starts_with(&format!("shop/tax.py:{a}-{b} @ ")),
+        "{title}"
+    );
+    let marked = client
+        .execute(
+            "return [...document.querySelectorAll('#viewer .line.hl')].map(l => [Number(l.dataset.n), l.querySelector('.src').textContent]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let marked = marked.as_array().unwrap();
+    assert_eq!(marked.len(), b - a + 1, "{marked:?}");
+    let file_lines: Vec<&str> = TAX.lines().collect();
+    for line in marked {
+        let n = line[0].as_u64().unwrap() as usize;
+        assert!((a..=b).contains(&n));
+        assert_eq!(line[1], file_lines[n - 1], "line {n}");
+    }
+    assert!(
+        client
+            .find(Locator::Css("#viewer .line.hl .t-keyword"))
+            .await
+            .is_ok(),
+        "the cited code is highlighted"
+    );
+    let shot = client.screenshot().await.unwrap();
+    std::fs::write(artifacts().join("chat.png"), &shot).unwrap();
+    assert!(shot.starts_with(b"\x89PNG"));
+
+    // "Why this answer?" and feedback.
+    let why = text_of(&client, ".why").await;
+    assert!(why.contains("Why this answer?"), "{why}");
+    client
+        .find(Locator::Css(".vote-up"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        &client,
+        "feedback to be saved",
+        "document.querySelector('.feedback-saved')",
+    )
+    .await;
+
+    // Search with a language filter; a result opens in the viewer.
+    client
+        .find(Locator::XPath("//nav/a[text()='Search']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let q = client
+        .wait()
+        .for_element(Locator::Css("input[name=q]"))
+        .await
+        .unwrap();
+    q.send_keys("shopping cart").await.unwrap();
+    client
+        .find(Locator::Css("input[name=langs]"))
+        .await
+        .unwrap()
+        .send_keys("python")
+        .await
+        .unwrap();
+    client
+        .find(Locator::XPath("//form//button[text()='Search']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        &client,
+        "search results",
+        "document.querySelector('.hit-link')",
+    )
+    .await;
+    let first = text_of(&client, ".hit-link").await;
+    assert!(first.starts_with("shop/cart.py:"), "{first}");
+    client
+        .find(Locator::Css(".hit-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        &client,
+        "the viewer on the hit",
+        "document.querySelector('#viewer .line.hl')",
+    )
+    .await;
+    std::fs::write(
+        artifacts().join("search.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    client.close().await.unwrap();
+}

@@ -10,15 +10,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use lore_index::{Home, RepoIndex};
 
 use crate::error::{ApiError, ApiResult};
 
-/// Snapshots kept open per repository.
-const POOL_SIZE: usize = 4;
+/// Snapshots open at once per repository: one per core (search is CPU
+/// bound; more snapshots only add memory and reloads of vectors).
+fn pool_size() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+}
 /// How often a pool checks the committed generation.
 const GENERATION_CHECK: Duration = Duration::from_secs(1);
 
@@ -33,6 +36,8 @@ pub struct Repo {
 
 struct Pool {
     idle: Vec<RepoIndex>,
+    /// Snapshots open, idle or leased.
+    open: usize,
     /// The committed generation, as last checked.
     generation: u64,
     checked: Option<Instant>,
@@ -45,6 +50,9 @@ pub struct Registry {
     /// `POST /repos`) besides the indexed ones under LORE_HOME.
     registered: Mutex<BTreeMap<String, PathBuf>>,
     pools: Mutex<HashMap<String, Pool>>,
+    /// Signalled when a snapshot is given back.
+    returned: Condvar,
+    size: usize,
 }
 
 impl std::fmt::Debug for Registry {
@@ -84,6 +92,8 @@ impl Registry {
             home,
             registered: Mutex::new(BTreeMap::new()),
             pools: Mutex::new(HashMap::new()),
+            returned: Condvar::new(),
+            size: pool_size(),
         }
     }
 
@@ -158,26 +168,53 @@ impl Registry {
     }
 
     /// An open snapshot of repository `id`, current as of the last second.
+    /// At most one per core is open; callers beyond wait for one to be
+    /// given back (they run on blocking threads).
     pub fn lease(&self, id: &str) -> ApiResult<Lease<'_>> {
         let repo = self.get(id)?;
         let generation = self.generation(&repo)?;
-        let reused = {
-            let mut pools = lock(&self.pools);
-            let pool = pools.get_mut(id);
-            pool.and_then(|p| {
-                p.idle.retain(|i| i.generation() == generation);
-                p.idle.pop()
-            })
-        };
-        let index = match reused {
-            Some(index) => index,
-            None => RepoIndex::open(&self.home, &repo.root)?,
-        };
-        Ok(Lease {
+        let mut pools = lock(&self.pools);
+        loop {
+            let pool = pools.entry(id.to_owned()).or_insert_with(|| Pool {
+                idle: Vec::new(),
+                open: 0,
+                generation,
+                checked: None,
+            });
+            while let Some(index) = pool.idle.pop() {
+                if index.generation() == generation {
+                    return Ok(self.leased(id, index));
+                }
+                pool.open = pool.open.saturating_sub(1);
+            }
+            if pool.open < self.size {
+                pool.open += 1;
+                break;
+            }
+            pools = self
+                .returned
+                .wait(pools)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        drop(pools);
+        match RepoIndex::open(&self.home, &repo.root) {
+            Ok(index) => Ok(self.leased(id, index)),
+            Err(err) => {
+                if let Some(pool) = lock(&self.pools).get_mut(id) {
+                    pool.open = pool.open.saturating_sub(1);
+                }
+                self.returned.notify_one();
+                Err(err.into())
+            }
+        }
+    }
+
+    fn leased(&self, id: &str, index: RepoIndex) -> Lease<'_> {
+        Lease {
             registry: self,
             id: id.to_owned(),
             index: Some(index),
-        })
+        }
     }
 
     /// The committed generation of `repo`, checked at most once a second.
@@ -194,6 +231,7 @@ impl Registry {
         let mut pools = lock(&self.pools);
         let pool = pools.entry(repo.id.clone()).or_insert_with(|| Pool {
             idle: Vec::new(),
+            open: 0,
             generation,
             checked: None,
         });
@@ -204,17 +242,25 @@ impl Registry {
 
     fn give_back(&self, id: &str, index: RepoIndex) {
         let mut pools = lock(&self.pools);
-        if let Some(pool) = pools.get_mut(id)
-            && pool.idle.len() < POOL_SIZE
-            && index.generation() == pool.generation
-        {
-            pool.idle.push(index);
+        if let Some(pool) = pools.get_mut(id) {
+            if index.generation() == pool.generation {
+                pool.idle.push(index);
+            } else {
+                pool.open = pool.open.saturating_sub(1);
+            }
         }
+        drop(pools);
+        self.returned.notify_one();
     }
 
     /// Forgets the open snapshots of `id` (after an index run).
     pub fn invalidate(&self, id: &str) {
-        lock(&self.pools).remove(id);
+        if let Some(pool) = lock(&self.pools).get_mut(id) {
+            pool.open = pool.open.saturating_sub(pool.idle.len());
+            pool.idle.clear();
+            pool.checked = None;
+        }
+        self.returned.notify_all();
     }
 }
 

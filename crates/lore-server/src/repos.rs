@@ -191,10 +191,7 @@ impl Registry {
                 pool.open += 1;
                 break;
             }
-            pools = self
-                .returned
-                .wait(pools)
-                .unwrap_or_else(|e| e.into_inner());
+            pools = self.returned.wait(pools).unwrap_or_else(|e| e.into_inner());
         }
         drop(pools);
         match RepoIndex::open(&self.home, &repo.root) {

@@ -117,6 +117,27 @@ async fn text_of(client: &Client, css: &str) -> String {
         .unwrap()
 }
 
+async fn click(client: &Client, locator: Locator<'_>) {
+    client
+        .find(locator)
+        .await
+        .unwrap_or_else(|e| panic!("{locator:?}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn type_into(client: &Client, locator: Locator<'_>, text: &str) {
+    client
+        .wait()
+        .for_element(locator)
+        .await
+        .unwrap_or_else(|e| panic!("{locator:?}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
 /// Waits until `script` (a JS expression) is truthy.
 async fn until(client: &Client, what: &str, script: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -171,21 +192,9 @@ async fn index_ask_click_a_citation_and_search_in_chromium() {
 
     // Repos: nothing yet; add the fixture and index it from the page.
     client.goto(&format!("{url}/#/")).await.unwrap();
-    let path = client
-        .wait()
-        .for_element(Locator::Css("input[name=path]"))
-        .await
-        .unwrap();
-    path.send_keys(&repo.path().to_string_lossy())
-        .await
-        .unwrap();
-    client
-        .find(Locator::XPath("//button[text()='Add and index']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let path = repo.path().to_string_lossy().into_owned();
+    type_into(&client, Locator::Css("input[name=path]"), &path).await;
+    click(&client, Locator::XPath("//button[text()='Add and index']")).await;
     until(
         &client,
         "the index run to finish and the row to show its status",
@@ -197,14 +206,8 @@ async fn index_ask_click_a_citation_and_search_in_chromium() {
     assert!(status.contains(" at "), "{status}");
 
     // Chat: ask, get an answer with citations.
+    click(&client, Locator::Css(".repo-row a")).await;
     client
-        .find(Locator::Css(".repo-row a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let question = client
         .wait()
         .for_element(Locator::Css("#question"))
         .await
@@ -215,14 +218,8 @@ async fn index_ask_click_a_citation_and_search_in_chromium() {
         "document.querySelector('#status-line').textContent.includes('files')",
     )
     .await;
-    question.send_keys("What does vat return?").await.unwrap();
-    client
-        .find(Locator::Css("#ask"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&client, Locator::Css("#question"), "What does vat return?").await;
+    click(&client, Locator::Css("#ask")).await;
     until(
         &client,
         "an answer with citations",
@@ -291,13 +288,7 @@ async fn index_ask_click_a_citation_and_search_in_chromium() {
     // "Why this answer?" and feedback.
     let why = text_of(&client, ".why").await;
     assert!(why.contains("Why this answer?"), "{why}");
-    client
-        .find(Locator::Css(".vote-up"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::Css(".vote-up")).await;
     until(
         &client,
         "feedback to be saved",
@@ -306,33 +297,10 @@ async fn index_ask_click_a_citation_and_search_in_chromium() {
     .await;
 
     // Search with a language filter; a result opens in the viewer.
-    client
-        .find(Locator::XPath("//nav/a[text()='Search']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let q = client
-        .wait()
-        .for_element(Locator::Css("input[name=q]"))
-        .await
-        .unwrap();
-    q.send_keys("shopping cart").await.unwrap();
-    client
-        .find(Locator::Css("input[name=langs]"))
-        .await
-        .unwrap()
-        .send_keys("python")
-        .await
-        .unwrap();
-    client
-        .find(Locator::XPath("//form//button[text()='Search']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::XPath("//nav/a[text()='Search']")).await;
+    type_into(&client, Locator::Css("input[name=q]"), "shopping cart").await;
+    type_into(&client, Locator::Css("input[name=langs]"), "python").await;
+    click(&client, Locator::XPath("//form//button[text()='Search']")).await;
     until(
         &client,
         "search results",
@@ -341,13 +309,7 @@ async fn index_ask_click_a_citation_and_search_in_chromium() {
     .await;
     let first = text_of(&client, ".hit-link").await;
     assert!(first.starts_with("shop/cart.py:"), "{first}");
-    client
-        .find(Locator::Css(".hit-link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::Css(".hit-link")).await;
     until(
         &client,
         "the viewer on the hit",

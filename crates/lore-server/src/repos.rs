@@ -47,7 +47,8 @@ struct Pool {
 pub struct Registry {
     home: Home,
     /// Repositories registered in this process (by `lore serve PATH` or
-    /// `POST /repos`) besides the indexed ones under LORE_HOME.
+    /// `POST /repos`) or already looked up among the indexed ones under
+    /// LORE_HOME.
     registered: Mutex<BTreeMap<String, PathBuf>>,
     pools: Mutex<HashMap<String, Pool>>,
     /// Signalled when a snapshot is given back.
@@ -159,12 +160,17 @@ impl Registry {
                 root: root.clone(),
             });
         }
-        self.list()?
+        // Scanning LORE_HOME opens every index: do it once per repository,
+        // not on every request.
+        let repo = self
+            .list()?
             .into_iter()
             .find(|r| r.id == id)
             .ok_or_else(|| {
                 ApiError::NotFound(format!("no repository {id:?}: GET /repos lists them"))
-            })
+            })?;
+        lock(&self.registered).insert(repo.id.clone(), repo.root.clone());
+        Ok(repo)
     }
 
     /// An open snapshot of repository `id`, current as of the last second.

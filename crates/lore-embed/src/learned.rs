@@ -294,31 +294,69 @@ impl LearnedModel {
     /// The `k` words nearest to `token` by cosine, at least `min_cosine`,
     /// best first; the token itself excluded. Empty for unknown tokens.
     pub fn neighbours(&self, token: &str, k: usize, min_cosine: f32) -> Vec<(&str, f32)> {
-        let Some(&id) = self.vocab.get(token) else {
-            return Vec::new();
-        };
-        let id = id as usize;
-        let norm = self.norms[id];
-        if norm == 0.0 || k == 0 {
-            return Vec::new();
+        self.neighbours_of(&[token], k, min_cosine).remove(0)
+    }
+
+    /// [`neighbours`](Self::neighbours) of several tokens in one pass over
+    /// the vocabulary (each row is read once for all of them: the scan is
+    /// bound by memory, not arithmetic). One list per token, in order.
+    pub fn neighbours_of(
+        &self,
+        tokens: &[&str],
+        k: usize,
+        min_cosine: f32,
+    ) -> Vec<Vec<(&str, f32)>> {
+        struct Probe<'a> {
+            id: usize,
+            norm: f32,
+            vector: &'a [f32],
+            best: Vec<(usize, f32)>,
         }
-        let query = &self.vectors[id * self.dims..][..self.dims];
-        let mut best: Vec<(usize, f32)> = Vec::with_capacity(k + 1);
-        for (other, row) in self.vectors.chunks_exact(self.dims).enumerate() {
-            let other_norm = self.norms[other];
-            if other == id || other_norm == 0.0 {
-                continue;
+        let mut probes: Vec<Option<Probe<'_>>> = tokens
+            .iter()
+            .map(|token| {
+                let id = *self.vocab.get(*token)? as usize;
+                let norm = self.norms[id];
+                (norm != 0.0 && k != 0).then(|| Probe {
+                    id,
+                    norm,
+                    vector: &self.vectors[id * self.dims..][..self.dims],
+                    best: Vec::with_capacity(k + 1),
+                })
+            })
+            .collect();
+        if probes.iter().any(Option::is_some) {
+            for (other, row) in self.vectors.chunks_exact(self.dims).enumerate() {
+                let other_norm = self.norms[other];
+                if other_norm == 0.0 {
+                    continue;
+                }
+                for probe in probes.iter_mut().flatten() {
+                    if other == probe.id {
+                        continue;
+                    }
+                    let cosine =
+                        lore_core::embed::dot(probe.vector, row) / (probe.norm * other_norm);
+                    let best = &mut probe.best;
+                    if cosine < min_cosine || (best.len() == k && cosine <= best[k - 1].1) {
+                        continue;
+                    }
+                    let at = best.partition_point(|&(_, c)| c >= cosine);
+                    best.insert(at, (other, cosine));
+                    best.truncate(k);
+                }
             }
-            let cosine = lore_core::embed::dot(query, row) / (norm * other_norm);
-            if cosine < min_cosine || (best.len() == k && cosine <= best[k - 1].1) {
-                continue;
-            }
-            let at = best.partition_point(|&(_, c)| c >= cosine);
-            best.insert(at, (other, cosine));
-            best.truncate(k);
         }
-        best.into_iter()
-            .map(|(other, cosine)| (self.words[other].as_str(), cosine))
+        probes
+            .into_iter()
+            .map(|probe| {
+                probe.map_or_else(Vec::new, |p| {
+                    p.best
+                        .into_iter()
+                        .map(|(other, cosine)| (self.words[other].as_str(), cosine))
+                        .collect()
+                })
+            })
             .collect()
     }
 

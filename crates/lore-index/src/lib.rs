@@ -32,6 +32,7 @@ mod home;
 mod map;
 mod pipeline;
 mod query;
+mod shared;
 mod walk;
 
 pub use dense::{DenseOptions, DenseReport, embed_dense, set_embedder};

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use globset::{Glob, GlobSetBuilder};
 use lore_core::embed::{Embedder, dot};
@@ -27,6 +27,7 @@ use crate::embed::{keys, models_dir, vectors_dir};
 use crate::error::{Error, Result, io};
 use crate::home::{Home, repo_key};
 use crate::pipeline::generation_dir;
+use crate::shared::{FileGraph, file_key, shared};
 
 /// Lines of context in a snippet.
 const SNIPPET_LINES: usize = 3;
@@ -38,10 +39,13 @@ pub struct RepoIndex {
     store: SqliteStore,
     lexical: TantivySearcher,
     meta: RepoMeta,
-    /// Loaded on first use: many commands never need them.
-    semantic: OnceLock<Option<Semantic>>,
+    /// Loaded on first use (many commands never need them) and shared
+    /// with the process's other snapshots of the same files.
+    semantic: OnceLock<Arc<Option<Semantic>>>,
     /// Transformer vectors and their embedder, loaded on first use.
-    dense: OnceLock<Option<Dense>>,
+    dense: OnceLock<Arc<Option<Dense>>>,
+    /// The file graph of this generation, loaded on first use.
+    graph: OnceLock<Arc<FileGraph>>,
     policy: Policy,
     /// The policy when transformer vectors are available.
     transformer_policy: Policy,
@@ -53,10 +57,16 @@ struct Dense {
     vectors: FlatVectors,
 }
 
+/// A word's nearest words with their cosines.
+type Near = Arc<[(String, f32)]>;
+
 /// The learned model and the vectors it produced.
 struct Semantic {
     model: LearnedModel,
     vectors: FlatVectors,
+    /// Nearest words already found, per (word, neighbours, min cosine):
+    /// the model never changes, and finding them scans the vocabulary.
+    near: Mutex<HashMap<(String, usize, u32), Near>>,
 }
 
 /// Which signals rank the results.
@@ -381,6 +391,7 @@ impl RepoIndex {
             meta,
             semantic: OnceLock::new(),
             dense: OnceLock::new(),
+            graph: OnceLock::new(),
             policy: Policy::default(),
             transformer_policy: Policy::with_transformer(),
         })
@@ -391,25 +402,38 @@ impl RepoIndex {
     fn semantic(&self) -> Option<&Semantic> {
         self.semantic
             .get_or_init(|| {
-                let vectors = self.store.get_meta(keys::VECTORS).ok()??;
-                let model = self.store.get_meta(keys::LEARNED).ok()??;
-                let load = || -> Result<Semantic> {
-                    let model = LearnedModel::load(&models_dir(&self.data_dir).join(&model))?;
-                    let vectors = FlatVectors::load(&vectors_dir(&self.data_dir).join(&vectors))?;
-                    Ok(Semantic { model, vectors })
+                let vectors = self.store.get_meta(keys::VECTORS).ok().flatten();
+                let model = self.store.get_meta(keys::LEARNED).ok().flatten();
+                let (Some(vectors), Some(model)) = (vectors, model) else {
+                    return Arc::new(None);
                 };
-                match load() {
-                    Ok(s) if s.vectors.model_id() == s.model.model_id() => Some(s),
-                    Ok(_) => {
-                        tracing::warn!("vectors and model disagree; search is lexical only");
-                        None
+                let model = models_dir(&self.data_dir).join(&model);
+                let vectors = vectors_dir(&self.data_dir).join(&vectors);
+                let key = format!("semantic|{}|{}", file_key(&model), file_key(&vectors));
+                shared(key, || {
+                    let load = || -> Result<Semantic> {
+                        let model = LearnedModel::load(&model)?;
+                        let vectors = FlatVectors::load(&vectors)?;
+                        Ok(Semantic {
+                            model,
+                            vectors,
+                            near: Mutex::default(),
+                        })
+                    };
+                    match load() {
+                        Ok(s) if s.vectors.model_id() == s.model.model_id() => Some(s),
+                        Ok(_) => {
+                            tracing::warn!("vectors and model disagree; search is lexical only");
+                            None
+                        }
+                        Err(err) => {
+                            tracing::warn!(cause = %err, "vectors unavailable; search is lexical only");
+                            None
+                        }
                     }
-                    Err(err) => {
-                        tracing::warn!(cause = %err, "vectors unavailable; search is lexical only");
-                        None
-                    }
-                }
+                })
             })
+            .as_ref()
             .as_ref()
     }
 
@@ -419,29 +443,63 @@ impl RepoIndex {
     fn dense(&self) -> Option<&Dense> {
         self.dense
             .get_or_init(|| {
-                let file = self.store.get_meta(dense_keys::FILE).ok()??;
-                let load = || -> Result<Option<Dense>> {
-                    let spec = recorded_spec(&self.store)?;
-                    let vectors = FlatVectors::load(&dense_dir(&self.data_dir).join(&file))?;
-                    let Some(embedder) = spec.open(Some(vectors.dims()))? else {
-                        return Ok(None);
-                    };
-                    if embedder.model_id() != vectors.model_id() {
-                        tracing::warn!(
-                            configured = embedder.model_id(),
-                            vectors = vectors.model_id(),
-                            "transformer vectors are of another model; run `lore embed run`"
-                        );
-                        return Ok(None);
-                    }
-                    Ok(Some(Dense { embedder, vectors }))
+                let Some(file) = self.store.get_meta(dense_keys::FILE).ok().flatten() else {
+                    return Arc::new(None);
                 };
-                load().unwrap_or_else(|err| {
-                    tracing::warn!(cause = %err, "transformer vectors unavailable");
-                    None
+                let spec = match recorded_spec(&self.store) {
+                    Ok(spec) => spec,
+                    Err(err) => {
+                        tracing::warn!(cause = %err, "transformer vectors unavailable");
+                        return Arc::new(None);
+                    }
+                };
+                let path = dense_dir(&self.data_dir).join(&file);
+                let key = format!("dense|{spec}|{}", file_key(&path));
+                shared(key, || {
+                    let load = || -> Result<Option<Dense>> {
+                        let vectors = FlatVectors::load(&path)?;
+                        let Some(embedder) = spec.open(Some(vectors.dims()))? else {
+                            return Ok(None);
+                        };
+                        if embedder.model_id() != vectors.model_id() {
+                            tracing::warn!(
+                                configured = embedder.model_id(),
+                                vectors = vectors.model_id(),
+                                "transformer vectors are of another model; run `lore embed run`"
+                            );
+                            return Ok(None);
+                        }
+                        Ok(Some(Dense { embedder, vectors }))
+                    };
+                    load().unwrap_or_else(|err| {
+                        tracing::warn!(cause = %err, "transformer vectors unavailable");
+                        None
+                    })
                 })
             })
             .as_ref()
+            .as_ref()
+    }
+
+    /// The file graph of this generation (empty if it cannot be read: the
+    /// graph feature then does nothing).
+    fn file_graph(&self) -> &FileGraph {
+        self.graph.get_or_init(|| {
+            let run = self.meta.last_run.as_ref().map_or(0, |r| r.started_at);
+            let key = format!(
+                "graph|{}|{}|{run}|{}",
+                self.data_dir.display(),
+                self.meta.generation,
+                self.meta.head.as_deref().unwrap_or("")
+            );
+            shared(key, || match self.store.file_edges(None) {
+                Ok(edges) => FileGraph::new(edges),
+                Err(err) => {
+                    tracing::warn!(cause = %err, "file graph unavailable");
+                    FileGraph::default()
+                }
+            })
+        })
     }
 
     /// The ranking policy of hybrid search (it depends on whether
@@ -623,7 +681,7 @@ impl RepoIndex {
                 Vec::new()
             } else {
                 let expansions = match (options.mode, semantic) {
-                    (SearchMode::Hybrid, Some(s)) => expand(&s.model, query, &policy.expansion),
+                    (SearchMode::Hybrid, Some(s)) => expand(s, query, &policy.expansion),
                     _ => Vec::new(),
                 };
                 let lexical_query = LexicalQuery {
@@ -796,24 +854,34 @@ impl RepoIndex {
                 }
             }
         }
-        let edges = self.store.file_edges(Some(&seeds))?;
-        if edges.is_empty() {
+        let files = self.file_graph();
+        // Every edge touching a seed (an edge between two seeds once per
+        // seed), in both directions: a caller is as related as a callee.
+        let mut nodes: HashMap<&str, usize> = HashMap::new();
+        for seed in &seeds {
+            let next = nodes.len();
+            nodes.entry(seed.as_str()).or_insert(next);
+        }
+        let mut weights: HashMap<(usize, usize), f64> = HashMap::new();
+        for seed in &seeds {
+            for (src, dst, weight) in files.touching(seed) {
+                let mut node = |path| {
+                    let next = nodes.len();
+                    *nodes.entry(path).or_insert(next)
+                };
+                let (src, dst) = (node(src), node(dst));
+                *weights.entry((src, dst)).or_default() += weight;
+                *weights.entry((dst, src)).or_default() += weight;
+            }
+        }
+        if weights.is_empty() {
             return Ok(());
         }
-        let mut nodes: HashMap<&str, usize> = HashMap::new();
-        for path in seeds
-            .iter()
-            .map(String::as_str)
-            .chain(edges.iter().flat_map(|e| [e.src.as_str(), e.dst.as_str()]))
-        {
-            let next = nodes.len();
-            nodes.entry(path).or_insert(next);
-        }
+        let mut weights: Vec<((usize, usize), f64)> = weights.into_iter().collect();
+        weights.sort_unstable_by_key(|&(edge, _)| edge);
         let mut graph = Graph::new(nodes.len());
-        for e in &edges {
-            // Both directions: a caller is as related as a callee.
-            graph.add_edge(nodes[e.src.as_str()], nodes[e.dst.as_str()], e.weight);
-            graph.add_edge(nodes[e.dst.as_str()], nodes[e.src.as_str()], e.weight);
+        for ((src, dst), weight) in weights {
+            graph.add_edge(src, dst, weight);
         }
         let mut personalization = vec![0.0; nodes.len()];
         for seed in &seeds {
@@ -1227,18 +1295,51 @@ fn kind_prior(kind: Option<SymbolKind>) -> f64 {
 
 /// Query expansion from the learned model: each query word's nearest
 /// words in this repository's vocabulary, weighted by similarity.
-fn expand(model: &LearnedModel, query: &str, expansion: &Expansion) -> Vec<(String, f32)> {
+fn expand(semantic: &Semantic, query: &str, expansion: &Expansion) -> Vec<(String, f32)> {
+    let terms = query_terms(query);
+    let key = |term: &str| {
+        (
+            term.to_owned(),
+            expansion.neighbours,
+            expansion.min_cosine.to_bits(),
+        )
+    };
+    let mut lists: Vec<Option<Near>> = {
+        let near = semantic.near.lock().unwrap_or_else(|p| p.into_inner());
+        terms.iter().map(|t| near.get(&key(t)).cloned()).collect()
+    };
+    let missing: Vec<&str> = terms
+        .iter()
+        .zip(&lists)
+        .filter(|(_, list)| list.is_none())
+        .map(|(t, _)| t.as_str())
+        .collect();
+    if !missing.is_empty() {
+        let found =
+            semantic
+                .model
+                .neighbours_of(&missing, expansion.neighbours, expansion.min_cosine);
+        let mut near = semantic.near.lock().unwrap_or_else(|p| p.into_inner());
+        let mut found = missing.iter().zip(found);
+        for (term, list) in terms.iter().zip(lists.iter_mut()) {
+            if list.is_none()
+                && let Some((_, words)) = found.next()
+            {
+                let words: Near = words.into_iter().map(|(w, c)| (w.to_owned(), c)).collect();
+                near.insert(key(term), words.clone());
+                *list = Some(words);
+            }
+        }
+    }
     let mut out: Vec<(String, f32)> = Vec::new();
-    for term in query_terms(query) {
-        for (word, cosine) in model.neighbours(&term, expansion.neighbours, expansion.min_cosine) {
-            if is_stop_word(word) {
-                continue;
-            }
-            let weight = expansion.weight * cosine;
-            match out.iter_mut().find(|(w, _)| w == word) {
-                Some((_, w)) => *w = w.max(weight),
-                None => out.push((word.to_owned(), weight)),
-            }
+    for (word, cosine) in lists.iter().flatten().flat_map(|l| l.iter()) {
+        if is_stop_word(word) {
+            continue;
+        }
+        let weight = expansion.weight * cosine;
+        match out.iter_mut().find(|(w, _)| w == word) {
+            Some((_, w)) => *w = w.max(weight),
+            None => out.push((word.clone(), weight)),
         }
     }
     out

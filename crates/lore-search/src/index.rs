@@ -1,6 +1,7 @@
 //! The tantivy index of one generation: schema, writer, searcher.
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use lore_core::store::{LexicalDoc, LexicalHit, LexicalQuery, LexicalSearcher, LexicalWriter};
@@ -350,13 +351,20 @@ impl LexicalSearcher for TantivySearcher {
                 &tantivy::collector::TopDocs::with_limit(query.limit.max(1)).order_by_score(),
             )
             .map_err(err)?;
+        // Opening a column reads its header: once per segment, not per hit.
+        let mut columns = HashMap::new();
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
-            let column = searcher
-                .segment_reader(address.segment_ord)
-                .fast_fields()
-                .u64("chunk_id")
-                .map_err(err)?;
+            let column = match columns.entry(address.segment_ord) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(
+                    searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .u64("chunk_id")
+                        .map_err(err)?,
+                ),
+            };
             if let Some(chunk_id) = column.first(address.doc_id) {
                 hits.push(LexicalHit { chunk_id, score });
             }

@@ -152,35 +152,29 @@ impl FlatVectors {
         if k == 0 || query.len() != self.dims || self.dims == 0 {
             return Vec::new();
         }
-        let best = self
+        // Score every row of a block, keep its best k (selection, not a
+        // sorted insert per row), then merge the blocks' bests.
+        let mut best = self
             .data
-            .par_chunks(self.dims * 1024)
+            .par_chunks(self.dims * BLOCK_ROWS)
             .enumerate()
             .map(|(block, rows)| {
-                let mut top: Vec<(u64, f32)> = Vec::with_capacity(k + 1);
-                for (i, row) in rows.chunks_exact(self.dims).enumerate() {
-                    let id = self.ids[block * 1024 + i];
-                    if !keep(id) {
-                        continue;
-                    }
-                    let score = dot(query, row);
-                    if top.len() == k && score <= top[k - 1].1 {
-                        continue;
-                    }
-                    let at = top.partition_point(|&(_, s)| s >= score);
-                    top.insert(at, (id, score));
-                    top.truncate(k);
-                }
-                top
+                let ids = &self.ids[block * BLOCK_ROWS..];
+                let mut scored: Vec<(u64, f32)> = rows
+                    .chunks_exact(self.dims)
+                    .zip(ids)
+                    .filter(|&(_, &id)| keep(id))
+                    .map(|(row, &id)| (id, dot(query, row)))
+                    .collect();
+                keep_best(&mut scored, k);
+                scored
             })
             .reduce(Vec::new, |mut a, b| {
                 a.extend(b);
-                a.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
-                a.truncate(k);
+                keep_best(&mut a, k);
                 a
             });
-        let mut best = best;
-        best.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+        best.sort_unstable_by(best_first);
         best
     }
 
@@ -278,6 +272,22 @@ impl FlatVectors {
             ids,
             data,
         })
+    }
+}
+
+/// Rows scored per parallel task in [`FlatVectors::search`].
+const BLOCK_ROWS: usize = 4096;
+
+/// Higher score first; ties by id.
+fn best_first(a: &(u64, f32), b: &(u64, f32)) -> std::cmp::Ordering {
+    b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+}
+
+/// Keeps the `k` best of `scored` (in no particular order).
+fn keep_best(scored: &mut Vec<(u64, f32)>, k: usize) {
+    if scored.len() > k {
+        scored.select_nth_unstable_by(k - 1, best_first);
+        scored.truncate(k);
     }
 }
 

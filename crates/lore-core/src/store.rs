@@ -11,6 +11,7 @@
 
 use crate::{FileSyntax, Language, RefKind, Result, SymbolKind};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What the store remembers about an indexed file, to detect changes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +58,27 @@ pub struct StoredChunk {
     pub kind: Option<SymbolKind>,
     /// The chunk's text.
     pub text: String,
+}
+
+/// Where a chunk is and what it defines, without its text: what ranking
+/// reads of every candidate. Strings are shared, so heads clone cheaply
+/// and a table of every chunk's head stores each path once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkHead {
+    /// Storage id.
+    pub id: u64,
+    /// File path.
+    pub path: Arc<str>,
+    /// Language of the file.
+    pub lang: Language,
+    /// First line.
+    pub start_line: u32,
+    /// Last line (inclusive).
+    pub end_line: u32,
+    /// Qualified name of the chunk's symbol.
+    pub symbol: Option<Arc<str>>,
+    /// Kind of the chunk's symbol.
+    pub kind: Option<SymbolKind>,
 }
 
 /// Why a file was not indexed (or indexed with a caveat).
@@ -238,6 +260,10 @@ pub trait MetaStore {
     fn begin(&mut self, root: &str) -> Result<Box<dyn MetaWriter + '_>>;
     /// Chunks by id, in the order given; unknown ids are left out.
     fn chunks(&self, ids: &[u64]) -> Result<Vec<StoredChunk>>;
+    /// Heads of chunks by id, in the order given; unknown ids are left out.
+    fn chunk_heads(&self, ids: &[u64]) -> Result<Vec<ChunkHead>>;
+    /// The head of every chunk, by ascending id.
+    fn all_chunk_heads(&self) -> Result<Vec<ChunkHead>>;
     /// Every indexed path.
     fn paths(&self) -> Result<Vec<String>>;
     /// Symbols whose name or qualified name equals `name` (case-insensitive).

@@ -374,11 +374,16 @@ impl LearnedModel {
     /// The normalised IDF-weighted mean of the text's token vectors.
     pub fn embed_one(&self, text: &str) -> Vec<f32> {
         let mut out = vec![0.0f32; self.dims];
-        let mut tf: HashMap<u32, u32> = HashMap::new();
-        for (id, _) in token_ids(&self.vocab, text) {
-            *tf.entry(id).or_default() += 1;
-        }
-        for (id, n) in tf {
+        // Words summed in id order: the same text always gives the same
+        // bits (hash-map order would change the rounding from run to run,
+        // and with it the order of near-tied results).
+        let mut ids: Vec<u32> = token_ids(&self.vocab, text)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        ids.sort_unstable();
+        for run in ids.chunk_by(|a, b| a == b) {
+            let (id, n) = (run[0], run.len());
             let weight = self.idf[id as usize] * (1.0 + (n as f32).ln());
             let row = &self.vectors[id as usize * self.dims..][..self.dims];
             for (o, &x) in out.iter_mut().zip(row) {
@@ -647,6 +652,16 @@ mod tests {
         let norm: f32 = retry.iter().map(|x| x * x).sum();
         assert!((norm - 1.0).abs() < 1e-4);
         assert!(m.embed_one("zzzz unknown").iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn a_text_always_embeds_to_the_same_bits() {
+        let m = model();
+        let text = "for attempt in range(max_retries): backoff(attempt) year month day text split";
+        let first = m.embed_one(text);
+        for _ in 0..50 {
+            assert_eq!(m.embed_one(text), first);
+        }
     }
 
     #[test]

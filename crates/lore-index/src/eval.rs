@@ -316,7 +316,7 @@ pub fn write_features(index: &RepoIndex, queries: &[EvalQuery], path: &Path) -> 
             .map(|id| {
                 let c = &candidates.chunks[id];
                 let span = Span {
-                    path: c.path.clone(),
+                    path: c.path.to_string(),
                     start_line: c.start_line,
                     end_line: c.end_line,
                 };
@@ -333,7 +333,7 @@ pub fn write_features(index: &RepoIndex, queries: &[EvalQuery], path: &Path) -> 
                     })
                     .unwrap_or_default();
                 serde_json::json!({
-                    "path": c.path, "start_line": c.start_line, "end_line": c.end_line,
+                    "path": &*c.path, "start_line": c.start_line, "end_line": c.end_line,
                     "expected": expected, "features": features,
                 })
             })

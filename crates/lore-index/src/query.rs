@@ -8,15 +8,15 @@ use std::sync::{Arc, Mutex, OnceLock};
 use globset::{Glob, GlobSetBuilder};
 use lore_core::embed::{Embedder, dot};
 use lore_core::store::{
-    LexicalQuery, LexicalSearcher, MetaStore, RefRow, RepoMeta, SkippedFile, StoreStats,
-    StoredChunk, SymbolRow,
+    ChunkHead, LexicalQuery, LexicalSearcher, MetaStore, RefRow, RepoMeta, SkippedFile, StoreStats,
+    SymbolRow,
 };
 use lore_core::{Language, RefKind, SymbolKind};
 use lore_embed::LearnedModel;
 use lore_retrieve::fusion::{
     Contribution, Expansion, Feature, Features, Policy, rrf, top_per_group,
 };
-use lore_retrieve::graph::{Graph, PageRankConfig, pagerank};
+use lore_retrieve::graph::{Graph, PageRankConfig, pagerank_seeded};
 use lore_retrieve::text::{is_stop_word, name_match, path_match, query_terms};
 use lore_search::{TantivyIndex, TantivySearcher};
 use lore_store::SqliteStore;
@@ -27,7 +27,7 @@ use crate::embed::{keys, models_dir, vectors_dir};
 use crate::error::{Error, Result, io};
 use crate::home::{Home, repo_key};
 use crate::pipeline::generation_dir;
-use crate::shared::{FileGraph, file_key, shared};
+use crate::shared::{ChunkTable, FileGraph, file_key, shared};
 
 /// Lines of context in a snippet.
 const SNIPPET_LINES: usize = 3;
@@ -44,8 +44,12 @@ pub struct RepoIndex {
     semantic: OnceLock<Arc<Option<Semantic>>>,
     /// Transformer vectors and their embedder, loaded on first use.
     dense: OnceLock<Arc<Option<Dense>>>,
-    /// The file graph of this generation, loaded on first use.
+    /// Whether this snapshot serves many queries (see [`RepoIndex::resident`]).
+    resident: bool,
+    /// The file graph of this generation, loaded on first use (resident only).
     graph: OnceLock<Arc<FileGraph>>,
+    /// Every chunk's head, loaded on first use (resident only).
+    heads: OnceLock<Arc<ChunkTable>>,
     policy: Policy,
     /// The policy when transformer vectors are available.
     transformer_policy: Policy,
@@ -67,6 +71,29 @@ struct Semantic {
     /// Nearest words already found, per (word, neighbours, min cosine):
     /// the model never changes, and finding them scans the vocabulary.
     near: Mutex<HashMap<(String, usize, u32), Near>>,
+    /// Vectors of symbol names already embedded (the name feature embeds
+    /// every candidate's name); cleared when it reaches [`NAME_CACHE`].
+    names: Mutex<HashMap<Arc<str>, Arc<[f32]>>>,
+}
+
+/// Symbol-name vectors remembered at most (about 0.5 KiB each at 128
+/// dimensions).
+const NAME_CACHE: usize = 1 << 15;
+
+impl Semantic {
+    /// The learned vector of a symbol name, remembered.
+    fn name_vector(&self, name: &Arc<str>) -> Arc<[f32]> {
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(v) = names.get(name) {
+            return v.clone();
+        }
+        if names.len() >= NAME_CACHE {
+            names.clear();
+        }
+        let v: Arc<[f32]> = self.model.embed_one(name).into();
+        names.insert(name.clone(), v.clone());
+        v
+    }
 }
 
 /// Which signals rank the results.
@@ -132,8 +159,8 @@ pub struct SearchOptions {
 /// The candidates of one search (see [`RepoIndex::candidates`]).
 #[derive(Clone, Debug, Default)]
 pub struct Candidates {
-    /// Every candidate chunk by id.
-    pub chunks: HashMap<u64, StoredChunk>,
+    /// Every candidate chunk's head by id.
+    pub chunks: HashMap<u64, ChunkHead>,
     /// Feature values by chunk id (vector features only when the mode uses vectors).
     pub features: HashMap<u64, Features>,
     /// Candidate ids with their score in the search's mode, unordered.
@@ -391,7 +418,9 @@ impl RepoIndex {
             meta,
             semantic: OnceLock::new(),
             dense: OnceLock::new(),
+            resident: false,
             graph: OnceLock::new(),
+            heads: OnceLock::new(),
             policy: Policy::default(),
             transformer_policy: Policy::with_transformer(),
         })
@@ -418,6 +447,7 @@ impl RepoIndex {
                             model,
                             vectors,
                             near: Mutex::default(),
+                            names: Mutex::default(),
                         })
                     };
                     match load() {
@@ -485,13 +515,7 @@ impl RepoIndex {
     /// graph feature then does nothing).
     fn file_graph(&self) -> &FileGraph {
         self.graph.get_or_init(|| {
-            let run = self.meta.last_run.as_ref().map_or(0, |r| r.started_at);
-            let key = format!(
-                "graph|{}|{}|{run}|{}",
-                self.data_dir.display(),
-                self.meta.generation,
-                self.meta.head.as_deref().unwrap_or("")
-            );
+            let key = format!("graph|{}", self.generation_key());
             shared(key, || match self.store.file_edges(None) {
                 Ok(edges) => FileGraph::new(edges),
                 Err(err) => {
@@ -500,6 +524,83 @@ impl RepoIndex {
                 }
             })
         })
+    }
+
+    /// Names this snapshot's generation among every index in the process:
+    /// data read from it may be shared under this key.
+    fn generation_key(&self) -> String {
+        let run = self.meta.last_run.as_ref().map_or(0, |r| r.started_at);
+        format!(
+            "{}|{}|{run}|{}",
+            self.data_dir.display(),
+            self.meta.generation,
+            self.meta.head.as_deref().unwrap_or("")
+        )
+    }
+
+    /// Every chunk's head in this generation (empty if it cannot be read:
+    /// heads are then read from the store per query).
+    fn chunk_table(&self) -> &ChunkTable {
+        self.heads.get_or_init(|| {
+            let key = format!("heads|{}", self.generation_key());
+            shared(key, || match self.store.all_chunk_heads() {
+                Ok(heads) => ChunkTable::new(heads),
+                Err(err) => {
+                    tracing::warn!(cause = %err, "chunk table unavailable");
+                    ChunkTable::default()
+                }
+            })
+        })
+    }
+
+    /// Makes this snapshot fit for many queries, for a server or an MCP
+    /// session: the file graph and every chunk's head are read into memory
+    /// once per generation (and shared with the process's other snapshots
+    /// of it), and vector searches scan 8-bit codes before scoring a short
+    /// list exactly. Each search is then several times cheaper; the
+    /// one-off cost (about 0.1 s on a 50k-chunk repository) is what a
+    /// single command-line search should not pay. Call [`warm`](Self::warm)
+    /// to pay it before the first query.
+    pub fn resident(mut self) -> RepoIndex {
+        self.resident = true;
+        self
+    }
+
+    /// Loads what searches use (vectors, models; with
+    /// [`resident`](Self::resident) also the file graph, chunk heads and
+    /// vector codes) so that the first query does not wait for it.
+    pub fn warm(&self) {
+        let semantic = self.semantic();
+        let dense = self.dense();
+        if self.resident {
+            if let Some(s) = semantic {
+                s.vectors.prepare_fast_search();
+            }
+            if let Some(d) = dense {
+                d.vectors.prepare_fast_search();
+            }
+            self.file_graph();
+            self.chunk_table();
+        }
+    }
+
+    /// Heads of the chunks `ids`, by id; unknown ids are left out.
+    fn heads(&self, ids: &[u64]) -> Result<HashMap<u64, ChunkHead>> {
+        if self.resident {
+            let table = self.chunk_table();
+            if !table.is_empty() {
+                return Ok(ids
+                    .iter()
+                    .filter_map(|&id| Some((id, table.get(id)?.clone())))
+                    .collect());
+            }
+        }
+        Ok(self
+            .store
+            .chunk_heads(ids)?
+            .into_iter()
+            .map(|h| (h.id, h))
+            .collect())
     }
 
     /// The ranking policy of hybrid search (it depends on whether
@@ -616,21 +717,30 @@ impl RepoIndex {
         let terms: Vec<String> = lore_core::tokens::token_texts(query);
         let top = top_per_group(
             scored,
-            |id| chunks[&id].path.as_str(),
+            |id| &*chunks[&id].path,
             policy.max_per_file,
             options.limit.max(1),
         );
+        // Texts only for the results: candidates are ranked on their heads.
+        let top_ids: Vec<u64> = top.iter().map(|&(id, _)| id).collect();
+        let mut texts: HashMap<u64, String> = self
+            .store
+            .chunks(&top_ids)?
+            .into_iter()
+            .map(|c| (c.id, c.text))
+            .collect();
         Ok(top
             .into_iter()
             .map(|(id, score)| {
                 let chunk = &chunks[&id];
+                let text = texts.remove(&id).unwrap_or_default();
                 SearchHit {
-                    snippet: snippet(&chunk.text, &terms),
-                    text: chunk.text.clone(),
-                    path: chunk.path.clone(),
+                    snippet: snippet(&text, &terms),
+                    text,
+                    path: chunk.path.to_string(),
                     start_line: chunk.start_line,
                     end_line: chunk.end_line,
-                    symbol: chunk.symbol.clone(),
+                    symbol: chunk.symbol.as_deref().map(str::to_owned),
                     kind: chunk.kind.map(|k| k.name().to_owned()),
                     lang: chunk.lang.name().to_owned(),
                     score: score as f32,
@@ -703,6 +813,9 @@ impl RepoIndex {
                 // Filters apply after the scan; take extra to make up for them.
                 let filtered = !options.langs.is_empty() || paths.is_some();
                 let k = if filtered { wanted * 4 } else { wanted };
+                if self.resident {
+                    s.vectors.prepare_fast_search();
+                }
                 s.vectors.search(q, k, |_| true)
             }
             _ => Vec::new(),
@@ -715,6 +828,9 @@ impl RepoIndex {
             (Some(d), Some(q)) => {
                 let filtered = !options.langs.is_empty() || paths.is_some();
                 let k = if filtered { wanted * 4 } else { wanted };
+                if self.resident {
+                    d.vectors.prepare_fast_search();
+                }
                 d.vectors.search(q, k, |_| true)
             }
             _ => Vec::new(),
@@ -731,18 +847,11 @@ impl RepoIndex {
         let path_set: Option<HashSet<&str>> = paths
             .as_ref()
             .map(|p| p.iter().map(String::as_str).collect());
-        let chunks: HashMap<u64, StoredChunk> = self
-            .store
-            .chunks(&ids)?
-            .into_iter()
-            .filter(|c| options.langs.is_empty() || options.langs.contains(&c.lang))
-            .filter(|c| {
-                path_set
-                    .as_ref()
-                    .is_none_or(|p| p.contains(c.path.as_str()))
-            })
-            .map(|c| (c.id, c))
-            .collect();
+        let mut chunks = self.heads(&ids)?;
+        chunks.retain(|_, c| {
+            (options.langs.is_empty() || options.langs.contains(&c.lang))
+                && path_set.as_ref().is_none_or(|p| p.contains(&*c.path))
+        });
         let lexical: Vec<(u64, f32)> = lexical
             .into_iter()
             .filter(|(id, _)| chunks.contains_key(id))
@@ -784,7 +893,7 @@ impl RepoIndex {
             f.set(Feature::NameRecall, name.recall);
             f.set(Feature::Path, path_match(&name_terms, &chunk.path));
             if let (Some(s), Some(q), Some(name)) = (semantic, &query_vector, &chunk.symbol) {
-                let v = s.model.embed_one(name);
+                let v = s.name_vector(name);
                 f.set(Feature::NameVector, f64::from(dot(q, &v).max(0.0)));
             }
         }
@@ -836,7 +945,7 @@ impl RepoIndex {
     fn graph_feature(
         &self,
         policy: &Policy,
-        chunks: &HashMap<u64, StoredChunk>,
+        chunks: &HashMap<u64, ChunkHead>,
         features: &mut HashMap<u64, Features>,
     ) -> Result<()> {
         let mut ranked: Vec<(u64, f64)> = features
@@ -844,35 +953,46 @@ impl RepoIndex {
             .map(|(&id, f)| (id, f.score(policy).0))
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let mut seeds: Vec<String> = Vec::new();
+        let mut seeds: Vec<&str> = Vec::new();
         for (id, _) in ranked {
-            let path = &chunks[&id].path;
-            if !seeds.contains(path) {
-                seeds.push(path.clone());
+            let path = &*chunks[&id].path;
+            if !seeds.contains(&path) {
+                seeds.push(path);
                 if seeds.len() == policy.graph_seeds {
                     break;
                 }
             }
         }
-        let files = self.file_graph();
         // Every edge touching a seed (an edge between two seeds once per
-        // seed), in both directions: a caller is as related as a callee.
+        // seed): from memory in a resident snapshot, else from the store.
+        let from_store;
+        let edges: Vec<(&str, &str, f64)> = if self.resident {
+            let files = self.file_graph();
+            seeds.iter().flat_map(|seed| files.touching(seed)).collect()
+        } else {
+            let paths: Vec<String> = seeds.iter().map(|&s| s.to_owned()).collect();
+            from_store = self.store.file_edges(Some(&paths))?;
+            from_store
+                .iter()
+                .map(|e| (e.src.as_str(), e.dst.as_str(), e.weight))
+                .collect()
+        };
+        // Seeds are nodes 0..seeds.len(); edges go both ways: a caller is
+        // as related as a callee.
         let mut nodes: HashMap<&str, usize> = HashMap::new();
-        for seed in &seeds {
+        for &seed in &seeds {
             let next = nodes.len();
-            nodes.entry(seed.as_str()).or_insert(next);
+            nodes.entry(seed).or_insert(next);
         }
         let mut weights: HashMap<(usize, usize), f64> = HashMap::new();
-        for seed in &seeds {
-            for (src, dst, weight) in files.touching(seed) {
-                let mut node = |path| {
-                    let next = nodes.len();
-                    *nodes.entry(path).or_insert(next)
-                };
-                let (src, dst) = (node(src), node(dst));
-                *weights.entry((src, dst)).or_default() += weight;
-                *weights.entry((dst, src)).or_default() += weight;
-            }
+        for (src, dst, weight) in edges {
+            let mut node = |path| {
+                let next = nodes.len();
+                *nodes.entry(path).or_insert(next)
+            };
+            let (src, dst) = (node(src), node(dst));
+            *weights.entry((src, dst)).or_default() += weight;
+            *weights.entry((dst, src)).or_default() += weight;
         }
         if weights.is_empty() {
             return Ok(());
@@ -883,17 +1003,14 @@ impl RepoIndex {
         for ((src, dst), weight) in weights {
             graph.add_edge(src, dst, weight);
         }
-        let mut personalization = vec![0.0; nodes.len()];
-        for seed in &seeds {
-            personalization[nodes[seed.as_str()]] = 1.0;
-        }
-        let rank = pagerank(&graph, &personalization, &PageRankConfig::default());
+        let seed_nodes: Vec<usize> = (0..seeds.len()).collect();
+        let rank = pagerank_seeded(&graph, &seed_nodes, &PageRankConfig::default());
         let best = rank.iter().copied().fold(0.0f64, f64::max);
         if best <= 0.0 {
             return Ok(());
         }
         for (id, f) in features.iter_mut() {
-            if let Some(&node) = nodes.get(chunks[id].path.as_str()) {
+            if let Some(&node) = nodes.get(&*chunks[id].path) {
                 f.set(Feature::Graph, rank[node] / best);
             }
         }

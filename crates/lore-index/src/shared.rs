@@ -115,6 +115,29 @@ impl FileGraph {
     }
 }
 
+/// Every chunk's head of one index generation, by id.
+#[derive(Debug, Default)]
+pub(crate) struct ChunkTable {
+    /// By ascending id.
+    heads: Vec<lore_core::store::ChunkHead>,
+}
+
+impl ChunkTable {
+    pub(crate) fn new(mut heads: Vec<lore_core::store::ChunkHead>) -> ChunkTable {
+        heads.sort_unstable_by_key(|h| h.id);
+        ChunkTable { heads }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.heads.is_empty()
+    }
+
+    pub(crate) fn get(&self, id: u64) -> Option<&lore_core::store::ChunkHead> {
+        let at = self.heads.binary_search_by_key(&id, |h| h.id).ok()?;
+        Some(&self.heads[at])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -191,7 +191,9 @@ impl LoreMcp {
             let current =
                 RepoIndex::current_generation(&this.home, &this.root).map_err(|e| e.to_string())?;
             if slot.as_ref().is_none_or(|i| i.generation() != current) {
-                *slot = Some(RepoIndex::open(&this.home, &this.root).map_err(|e| e.to_string())?);
+                let index = RepoIndex::open(&this.home, &this.root).map_err(|e| e.to_string())?;
+                // A session asks many questions: keep the index's hot data in memory.
+                *slot = Some(index.resident());
             }
             f(slot.as_ref().expect("index opened above"))
         })

@@ -201,7 +201,7 @@ impl Registry {
         }
         drop(pools);
         match RepoIndex::open(&self.home, &repo.root) {
-            Ok(index) => Ok(self.leased(id, index)),
+            Ok(index) => Ok(self.leased(id, index.resident())),
             Err(err) => {
                 if let Some(pool) = lock(&self.pools).get_mut(id) {
                     pool.open = pool.open.saturating_sub(1);

@@ -2,10 +2,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use lore_core::store::{
-    ChunkText, FileEdge, FileRecord, FileState, HistoryUpdate, MAX_DEFINING_FILES, MetaStore,
-    MetaWriter, RefRow, RepoMeta, RunSummary, SkippedFile, StoreStats, StoredChunk, SymbolRow,
+    ChunkHead, ChunkText, FileEdge, FileRecord, FileState, HistoryUpdate, MAX_DEFINING_FILES,
+    MetaStore, MetaWriter, RefRow, RepoMeta, RunSummary, SkippedFile, StoreStats, StoredChunk,
+    SymbolRow,
 };
 use lore_core::{Language, RefKind, SymbolKind};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, params};
@@ -268,6 +270,29 @@ impl SqliteStore {
     }
 }
 
+/// The columns of a [`ChunkHead`], for [`chunk_head`].
+const CHUNK_HEADS: &str =
+    "SELECT c.id, f.path, f.lang, c.start_line, c.end_line, s.qualname, s.kind
+     FROM chunks c JOIN files f ON f.id = c.file_id LEFT JOIN symbols s ON s.id = c.symbol_id";
+
+fn chunk_head(
+    r: &Row<'_>,
+    mut path: impl FnMut(String) -> Arc<str>,
+) -> rusqlite::Result<ChunkHead> {
+    Ok(ChunkHead {
+        id: r.get::<_, i64>(0)? as u64,
+        path: path(r.get(1)?),
+        lang: lang_of(&r.get::<_, String>(2)?)?,
+        start_line: r.get(3)?,
+        end_line: r.get(4)?,
+        symbol: r.get::<_, Option<String>>(5)?.map(Arc::from),
+        kind: r
+            .get::<_, Option<String>>(6)?
+            .map(|k| kind_of(&k))
+            .transpose()?,
+    })
+}
+
 fn lang_of(name: &str) -> rusqlite::Result<Language> {
     Language::from_name(name).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
@@ -428,6 +453,43 @@ impl MetaStore for SqliteStore {
             out.extend(row);
         }
         Ok(out)
+    }
+
+    fn chunk_heads(&self, ids: &[u64]) -> lore_core::Result<Vec<ChunkHead>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{CHUNK_HEADS} WHERE c.id = ?1"))
+            .ctx("prepare chunk head query")?;
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let row = stmt
+                .query_row([id as i64], |r| chunk_head(r, |path| path.into()))
+                .optional()
+                .ctx("read chunk head")?;
+            out.extend(row);
+        }
+        Ok(out)
+    }
+
+    fn all_chunk_heads(&self) -> lore_core::Result<Vec<ChunkHead>> {
+        // One shared string per path.
+        let mut paths: HashMap<String, Arc<str>> = HashMap::new();
+        let mut intern = |path: String| -> Arc<str> {
+            paths
+                .entry(path)
+                .or_insert_with_key(|p| Arc::from(p.as_str()))
+                .clone()
+        };
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{CHUNK_HEADS} ORDER BY c.id"))
+            .ctx("prepare chunk heads")?;
+        let rows = stmt
+            .query_map([], |r| chunk_head(r, &mut intern))
+            .ctx("read chunk heads")?;
+        Ok(rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("read chunk heads")?)
     }
 
     fn paths(&self) -> lore_core::Result<Vec<String>> {
@@ -1386,6 +1448,43 @@ mod tests {
                 .iter()
                 .all(|(s, d, _)| s != "compat.py" && d != "compat.py")
         );
+    }
+
+    #[test]
+    fn chunk_heads_are_chunks_without_their_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("index.db")).unwrap();
+        let a = put(&mut store, "a.py", "x = 1");
+        let b = put(&mut store, "pkg/b.py", "y = 2");
+        let ids = [b[0], 999_999, a[0]];
+        let head = |c: &StoredChunk| {
+            (
+                c.id,
+                c.path.clone(),
+                c.lang,
+                c.start_line,
+                c.end_line,
+                c.symbol.clone(),
+                c.kind,
+            )
+        };
+        let of = |h: &ChunkHead| {
+            (
+                h.id,
+                h.path.to_string(),
+                h.lang,
+                h.start_line,
+                h.end_line,
+                h.symbol.as_deref().map(str::to_owned),
+                h.kind,
+            )
+        };
+        let want: Vec<_> = store.chunks(&ids).unwrap().iter().map(head).collect();
+        assert_eq!(want.len(), 2, "the unknown id is left out");
+        let heads: Vec<_> = store.chunk_heads(&ids).unwrap().iter().map(of).collect();
+        assert_eq!(heads, want, "in the order given");
+        let all: Vec<_> = store.all_chunk_heads().unwrap().iter().map(of).collect();
+        assert_eq!(all, [want[1].clone(), want[0].clone()], "by ascending id");
     }
 
     #[test]

@@ -327,8 +327,8 @@ pub fn write_features(index: &RepoIndex, queries: &[EvalQuery], path: &Path) -> 
                     .features
                     .get(id)
                     .map(|f| {
-                        f.0.iter()
-                            .map(|(k, v)| (k.name().to_owned(), (*v).into()))
+                        f.iter()
+                            .map(|(k, v)| (k.name().to_owned(), v.into()))
                             .collect()
                     })
                     .unwrap_or_default();

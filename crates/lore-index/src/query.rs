@@ -21,6 +21,7 @@ use lore_retrieve::text::{is_stop_word, name_match, path_match, query_terms};
 use lore_search::{TantivyIndex, TantivySearcher};
 use lore_store::SqliteStore;
 use lore_vector::FlatVectors;
+use rustc_hash::FxHashMap;
 
 use crate::dense::{dense_dir, embedding_running, keys as dense_keys, recorded_spec};
 use crate::embed::{keys, models_dir, vectors_dir};
@@ -160,9 +161,9 @@ pub struct SearchOptions {
 #[derive(Clone, Debug, Default)]
 pub struct Candidates {
     /// Every candidate chunk's head by id.
-    pub chunks: HashMap<u64, ChunkHead>,
+    pub chunks: FxHashMap<u64, ChunkHead>,
     /// Feature values by chunk id (vector features only when the mode uses vectors).
-    pub features: HashMap<u64, Features>,
+    pub features: FxHashMap<u64, Features>,
     /// Candidate ids with their score in the search's mode, unordered.
     pub scored: Vec<(u64, f64)>,
     /// True if transformer vectors took part (the policy with them ranked).
@@ -585,7 +586,7 @@ impl RepoIndex {
     }
 
     /// Heads of the chunks `ids`, by id; unknown ids are left out.
-    fn heads(&self, ids: &[u64]) -> Result<HashMap<u64, ChunkHead>> {
+    fn heads(&self, ids: &[u64]) -> Result<FxHashMap<u64, ChunkHead>> {
         if self.resident {
             let table = self.chunk_table();
             if !table.is_empty() {
@@ -867,7 +868,7 @@ impl RepoIndex {
             .take(wanted)
             .collect();
 
-        let mut features: HashMap<u64, Features> = HashMap::new();
+        let mut features: FxHashMap<u64, Features> = FxHashMap::default();
         let best_bm25 = lexical.iter().map(|&(_, s)| s).fold(0.0f32, f32::max);
         let lexical_ids: Vec<u64> = lexical.iter().map(|&(id, _)| id).collect();
         let vector_ids: Vec<u64> = vector.iter().map(|&(id, _)| id).collect();
@@ -926,10 +927,13 @@ impl RepoIndex {
                 .iter()
                 .map(|&(id, s)| (id, f64::from(s)))
                 .collect(),
-            SearchMode::Hybrid => features
-                .iter()
-                .map(|(&id, f)| (id, f.score(policy).0))
-                .collect(),
+            SearchMode::Hybrid => {
+                let weights = policy.weight_table();
+                features
+                    .iter()
+                    .map(|(&id, f)| (id, f.total(&weights)))
+                    .collect()
+            }
         };
         Ok(Candidates {
             chunks,
@@ -945,12 +949,13 @@ impl RepoIndex {
     fn graph_feature(
         &self,
         policy: &Policy,
-        chunks: &HashMap<u64, ChunkHead>,
-        features: &mut HashMap<u64, Features>,
+        chunks: &FxHashMap<u64, ChunkHead>,
+        features: &mut FxHashMap<u64, Features>,
     ) -> Result<()> {
+        let weights = policy.weight_table();
         let mut ranked: Vec<(u64, f64)> = features
             .iter()
-            .map(|(&id, f)| (id, f.score(policy).0))
+            .map(|(&id, f)| (id, f.total(&weights)))
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let mut seeds: Vec<&str> = Vec::new();
@@ -965,53 +970,37 @@ impl RepoIndex {
         }
         // Every edge touching a seed (an edge between two seeds once per
         // seed): from memory in a resident snapshot, else from the store.
-        let from_store;
-        let edges: Vec<(&str, &str, f64)> = if self.resident {
+        if self.resident {
             let files = self.file_graph();
-            seeds.iter().flat_map(|seed| files.touching(seed)).collect()
+            // A seed without edges has no id in the graph but still takes
+            // its share of the jumps: it gets one from the top of the range.
+            let key = |path: &str| {
+                files.id(path).or_else(|| {
+                    let at = seeds.iter().position(|s| *s == path)?;
+                    Some(u32::MAX - at as u32)
+                })
+            };
+            let seed_ids: Vec<u32> = seeds.iter().filter_map(|s| key(s)).collect();
+            let edges = seed_ids.iter().flat_map(|&s| files.touching_ids(s));
+            let rank = neighbourhood_rank(&seed_ids, edges);
+            for (id, f) in features.iter_mut() {
+                if let Some(r) = key(&chunks[id].path).and_then(|file| rank.get(&file)) {
+                    f.set(Feature::Graph, *r);
+                }
+            }
         } else {
             let paths: Vec<String> = seeds.iter().map(|&s| s.to_owned()).collect();
-            from_store = self.store.file_edges(Some(&paths))?;
-            from_store
-                .iter()
-                .map(|e| (e.src.as_str(), e.dst.as_str(), e.weight))
-                .collect()
-        };
-        // Seeds are nodes 0..seeds.len(); edges go both ways: a caller is
-        // as related as a callee.
-        let mut nodes: HashMap<&str, usize> = HashMap::new();
-        for &seed in &seeds {
-            let next = nodes.len();
-            nodes.entry(seed).or_insert(next);
-        }
-        let mut weights: HashMap<(usize, usize), f64> = HashMap::new();
-        for (src, dst, weight) in edges {
-            let mut node = |path| {
-                let next = nodes.len();
-                *nodes.entry(path).or_insert(next)
-            };
-            let (src, dst) = (node(src), node(dst));
-            *weights.entry((src, dst)).or_default() += weight;
-            *weights.entry((dst, src)).or_default() += weight;
-        }
-        if weights.is_empty() {
-            return Ok(());
-        }
-        let mut weights: Vec<((usize, usize), f64)> = weights.into_iter().collect();
-        weights.sort_unstable_by_key(|&(edge, _)| edge);
-        let mut graph = Graph::new(nodes.len());
-        for ((src, dst), weight) in weights {
-            graph.add_edge(src, dst, weight);
-        }
-        let seed_nodes: Vec<usize> = (0..seeds.len()).collect();
-        let rank = pagerank_seeded(&graph, &seed_nodes, &PageRankConfig::default());
-        let best = rank.iter().copied().fold(0.0f64, f64::max);
-        if best <= 0.0 {
-            return Ok(());
-        }
-        for (id, f) in features.iter_mut() {
-            if let Some(&node) = nodes.get(&*chunks[id].path) {
-                f.set(Feature::Graph, rank[node] / best);
+            let edges = self.store.file_edges(Some(&paths))?;
+            let rank = neighbourhood_rank(
+                &seeds,
+                edges
+                    .iter()
+                    .map(|e| (e.src.as_str(), e.dst.as_str(), e.weight)),
+            );
+            for (id, f) in features.iter_mut() {
+                if let Some(r) = rank.get(&*chunks[id].path) {
+                    f.set(Feature::Graph, *r);
+                }
             }
         }
         Ok(())
@@ -1408,6 +1397,44 @@ fn kind_prior(kind: Option<SymbolKind>) -> f64 {
         Some(_) => 0.25,
         None => 0.0,
     }
+}
+
+/// Personalised PageRank from `seeds` over the `edges` touching them (taken
+/// both ways: a caller is as related as a callee), divided by the best
+/// node's rank. Empty when no edge touches a seed.
+fn neighbourhood_rank<K: Copy + Eq + std::hash::Hash>(
+    seeds: &[K],
+    edges: impl Iterator<Item = (K, K, f64)>,
+) -> FxHashMap<K, f64> {
+    // Seeds are nodes 0..seeds.len().
+    let mut nodes: FxHashMap<K, usize> = FxHashMap::default();
+    let mut keys: Vec<K> = Vec::new();
+    let mut node = |key: K| {
+        *nodes.entry(key).or_insert_with(|| {
+            keys.push(key);
+            keys.len() - 1
+        })
+    };
+    let seed_nodes: Vec<usize> = seeds.iter().map(|&s| node(s)).collect();
+    let mut both_ways: Vec<(usize, usize, f64)> = Vec::new();
+    for (src, dst, weight) in edges {
+        let (src, dst) = (node(src), node(dst));
+        both_ways.push((src, dst, weight));
+        both_ways.push((dst, src, weight));
+    }
+    if both_ways.is_empty() {
+        return FxHashMap::default();
+    }
+    let graph = Graph::from_edges(keys.len(), both_ways);
+    let rank = pagerank_seeded(&graph, &seed_nodes, &PageRankConfig::default());
+    let best = rank.iter().copied().fold(0.0f64, f64::max);
+    if best <= 0.0 {
+        return FxHashMap::default();
+    }
+    keys.into_iter()
+        .zip(rank)
+        .map(|(key, r)| (key, r / best))
+        .collect()
 }
 
 /// Query expansion from the learned model: each query word's nearest

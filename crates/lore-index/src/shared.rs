@@ -7,7 +7,6 @@
 //! the memory goes with it.
 
 use std::any::Any;
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
 
@@ -60,8 +59,7 @@ pub(crate) fn file_key(path: &Path) -> String {
 /// few lookups instead of a database query per seed file.
 #[derive(Debug, Default)]
 pub(crate) struct FileGraph {
-    ids: HashMap<String, u32>,
-    paths: Vec<String>,
+    ids: rustc_hash::FxHashMap<String, u32>,
     /// (src, dst, weight)
     edges: Vec<(u32, u32, f64)>,
     /// Per file: indices into `edges` of the edges from or to it.
@@ -88,30 +86,24 @@ impl FileGraph {
         if let Some(&id) = self.ids.get(&path) {
             return id;
         }
-        let id = self.paths.len() as u32;
-        self.ids.insert(path.clone(), id);
-        self.paths.push(path);
+        let id = self.ids.len() as u32;
+        self.ids.insert(path, id);
         self.touching.push(Vec::new());
         id
     }
 
-    /// Every edge from or to `path`, as (src, dst, weight).
-    pub(crate) fn touching<'a>(
-        &'a self,
-        path: &str,
-    ) -> impl Iterator<Item = (&'a str, &'a str, f64)> + 'a {
-        let list = match self.ids.get(path) {
-            Some(&id) => self.touching[id as usize].as_slice(),
-            None => &[],
-        };
-        list.iter().map(|&at| {
-            let (src, dst, weight) = self.edges[at as usize];
-            (
-                self.paths[src as usize].as_str(),
-                self.paths[dst as usize].as_str(),
-                weight,
-            )
-        })
+    /// The id of `path` in this graph (files without edges have none).
+    pub(crate) fn id(&self, path: &str) -> Option<u32> {
+        self.ids.get(path).copied()
+    }
+
+    /// Every edge from or to file `id`, as (src, dst, weight) ids.
+    pub(crate) fn touching_ids(&self, id: u32) -> impl Iterator<Item = (u32, u32, f64)> + '_ {
+        let list = self
+            .touching
+            .get(id as usize)
+            .map_or(&[][..], Vec::as_slice);
+        list.iter().map(|&at| self.edges[at as usize])
     }
 }
 
@@ -159,10 +151,13 @@ mod tests {
             edge("b", "c", 3.0),
             edge("a", "a", 4.0),
         ]);
-        let a: Vec<_> = g.touching("a").collect();
-        assert_eq!(a, [("a", "b", 1.0), ("c", "a", 2.0), ("a", "a", 4.0)]);
-        assert_eq!(g.touching("b").count(), 2);
-        assert_eq!(g.touching("zzz").count(), 0);
+        let id = |path| g.id(path).unwrap();
+        let (a, b, c) = (id("a"), id("b"), id("c"));
+        let edges: Vec<_> = g.touching_ids(a).collect();
+        assert_eq!(edges, [(a, b, 1.0), (c, a, 2.0), (a, a, 4.0)]);
+        assert_eq!(g.touching_ids(b).count(), 2);
+        assert_eq!(g.id("zzz"), None);
+        assert_eq!(g.touching_ids(99).count(), 0);
     }
 
     #[test]

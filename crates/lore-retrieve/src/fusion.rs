@@ -167,6 +167,11 @@ impl Policy {
     pub fn weight(&self, feature: Feature) -> f64 {
         self.weights.get(&feature).copied().unwrap_or(0.0)
     }
+
+    /// Every feature's weight, for [`Features::total`].
+    pub fn weight_table(&self) -> WeightTable {
+        WeightTable(Feature::ALL.map(|f| self.weight(f)))
+    }
 }
 
 /// Reciprocal rank fusion: each id scores `Σ 1 / (k + rank)` over the lists
@@ -194,19 +199,38 @@ pub struct Contribution {
     pub contribution: f64,
 }
 
-/// Feature values of one candidate.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Features(pub HashMap<Feature, f64>);
+/// Feature values of one candidate: one slot per [`Feature`], and which
+/// were set (features a search did not compute stay unset, not 0).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Features {
+    values: [f64; Feature::ALL.len()],
+    set: u16,
+}
 
 impl Features {
     /// Sets a feature's value.
     pub fn set(&mut self, feature: Feature, value: f64) {
-        self.0.insert(feature, value);
+        self.values[feature as usize] = value;
+        self.set |= 1 << feature as usize;
     }
 
     /// A feature's value (0 if unset).
     pub fn get(&self, feature: Feature) -> f64 {
-        self.0.get(&feature).copied().unwrap_or(0.0)
+        self.values[feature as usize]
+    }
+
+    /// The features that were set, with their values, in explain order.
+    pub fn iter(&self) -> impl Iterator<Item = (Feature, f64)> + '_ {
+        Feature::ALL
+            .into_iter()
+            .filter(|&f| self.set & (1 << f as usize) != 0)
+            .map(|f| (f, self.get(f)))
+    }
+
+    /// The score under the weights of [`Policy::weight_table`]: what
+    /// [`score`](Self::score) adds up, without the parts.
+    pub fn total(&self, weights: &WeightTable) -> f64 {
+        self.values.iter().zip(&weights.0).map(|(v, w)| v * w).sum()
     }
 
     /// The score under `policy` and each feature's part in it.
@@ -228,6 +252,10 @@ impl Features {
         (total, parts)
     }
 }
+
+/// A policy's weights by feature, for scoring many candidates.
+#[derive(Clone, Copy, Debug)]
+pub struct WeightTable([f64; Feature::ALL.len()]);
 
 /// Sorts `(id, score)` best first (ties by id for determinism) and keeps at
 /// most `max_per_group` per group and `limit` in all.
@@ -257,6 +285,25 @@ pub fn top_per_group<Id: Copy + Ord, G: Eq + Hash>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn totals_add_up_like_scores() {
+        for (i, f) in Feature::ALL.into_iter().enumerate() {
+            assert_eq!(f as usize, i, "{f:?} is out of explain order");
+        }
+        let policy = Policy::with_transformer();
+        let mut features = Features::default();
+        features.set(Feature::Rrf, 0.03);
+        features.set(Feature::Dense, 0.7);
+        features.set(Feature::Kind, 0.0);
+        assert_eq!(
+            features.total(&policy.weight_table()),
+            features.score(&policy).0
+        );
+        let set: Vec<Feature> = features.iter().map(|(f, _)| f).collect();
+        assert_eq!(set, [Feature::Rrf, Feature::Dense, Feature::Kind]);
+        assert_eq!(features.get(Feature::Graph), 0.0);
+    }
 
     #[test]
     fn rrf_by_hand() {

@@ -375,7 +375,7 @@ mod tests {
         let built = Graph::from_edges(4, edges);
         for node in 0..4 {
             let mut a = one_by_one.edges(node).to_vec();
-            a.sort_by(|x, y| x.0.cmp(&y.0));
+            a.sort_by_key(|x| x.0);
             assert_eq!(built.edges(node), a, "node {node}");
             assert_eq!(built.out_weight[node], one_by_one.out_weight[node]);
         }

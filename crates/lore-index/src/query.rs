@@ -1337,9 +1337,17 @@ fn levenshtein(a: &str, b: &str) -> usize {
 /// The `SNIPPET_LINES` lines of `text` with the most query-term matches.
 fn snippet(text: &str, terms: &[String]) -> String {
     let lines: Vec<&str> = text.lines().collect();
-    let score = |line: &str| {
-        let tokens = lore_core::tokens::token_texts(line);
-        terms.iter().filter(|t| tokens.contains(t)).count()
+    // Per line, how many of the terms occur in it (a term listed twice
+    // counts twice).
+    let mut found = vec![false; terms.len()];
+    let mut score = |line: &str| {
+        found.fill(false);
+        lore_core::tokens::tokenize_with(line, |token| {
+            for (seen, term) in found.iter_mut().zip(terms) {
+                *seen |= term == token.text;
+            }
+        });
+        found.iter().filter(|&&seen| seen).count()
     };
     let scores: Vec<usize> = lines.iter().map(|l| score(l)).collect();
     let window = SNIPPET_LINES.min(lines.len());

@@ -253,6 +253,19 @@ impl SqliteStore {
         rows.collect::<rusqlite::Result<Vec<_>>>().ctx(context)
     }
 
+    /// [`rows`](Self::rows) for a statement used once (not kept in the
+    /// connection's statement cache).
+    fn rows_once<T>(
+        &self,
+        sql: &str,
+        f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+        context: &'static str,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self.conn.prepare(sql).ctx(context)?;
+        let rows = stmt.query_map([], f).ctx(context)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().ctx(context)
+    }
+
     fn symbols_where(
         &self,
         clause: &str,
@@ -268,6 +281,31 @@ impl SqliteStore {
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .ctx("read symbols")
     }
+}
+
+/// `ids` as SQL integer literals, comma-separated ("NULL" for none).
+///
+/// One statement for a whole list: a statement per id, each bound to a
+/// new value, is prepared again by SQLite on every step.
+fn id_list(ids: &[u64]) -> String {
+    if ids.is_empty() {
+        return "NULL".to_owned();
+    }
+    let mut out = String::with_capacity(ids.len() * 7);
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&(*id as i64).to_string());
+    }
+    out
+}
+
+/// `rows` ordered as `ids` lists them (an id listed twice, twice); ids
+/// without a row are left out.
+fn in_given_order<T: Clone>(ids: &[u64], rows: Vec<T>, id: impl Fn(&T) -> u64) -> Vec<T> {
+    let by_id: HashMap<u64, T> = rows.into_iter().map(|r| (id(&r), r)).collect();
+    ids.iter().filter_map(|i| by_id.get(i).cloned()).collect()
 }
 
 /// The columns of a [`ChunkHead`], for [`chunk_head`].
@@ -422,53 +460,42 @@ impl MetaStore for SqliteStore {
     }
 
     fn chunks(&self, ids: &[u64]) -> lore_core::Result<Vec<StoredChunk>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT c.id, f.path, f.lang, c.start_line, c.end_line, s.qualname, s.kind, c.text
-                 FROM chunks c JOIN files f ON f.id = c.file_id
-                 LEFT JOIN symbols s ON s.id = c.symbol_id WHERE c.id = ?1",
-            )
-            .ctx("prepare chunk query")?;
-        let mut out = Vec::with_capacity(ids.len());
-        for &id in ids {
-            let row = stmt
-                .query_row([id as i64], |r| {
-                    Ok(StoredChunk {
-                        id: r.get::<_, i64>(0)? as u64,
-                        path: r.get(1)?,
-                        lang: lang_of(&r.get::<_, String>(2)?)?,
-                        start_line: r.get(3)?,
-                        end_line: r.get(4)?,
-                        symbol: r.get(5)?,
-                        kind: r
-                            .get::<_, Option<String>>(6)?
-                            .map(|k| kind_of(&k))
-                            .transpose()?,
-                        text: r.get(7)?,
-                    })
+        let sql = format!(
+            "SELECT c.id, f.path, f.lang, c.start_line, c.end_line, s.qualname, s.kind, c.text
+             FROM chunks c JOIN files f ON f.id = c.file_id
+             LEFT JOIN symbols s ON s.id = c.symbol_id WHERE c.id IN ({})",
+            id_list(ids)
+        );
+        let rows = self.rows_once(
+            &sql,
+            |r| {
+                Ok(StoredChunk {
+                    id: r.get::<_, i64>(0)? as u64,
+                    path: r.get(1)?,
+                    lang: lang_of(&r.get::<_, String>(2)?)?,
+                    start_line: r.get(3)?,
+                    end_line: r.get(4)?,
+                    symbol: r.get(5)?,
+                    kind: r
+                        .get::<_, Option<String>>(6)?
+                        .map(|k| kind_of(&k))
+                        .transpose()?,
+                    text: r.get(7)?,
                 })
-                .optional()
-                .ctx("read chunk")?;
-            out.extend(row);
-        }
-        Ok(out)
+            },
+            "read chunks",
+        )?;
+        Ok(in_given_order(ids, rows, |c| c.id))
     }
 
     fn chunk_heads(&self, ids: &[u64]) -> lore_core::Result<Vec<ChunkHead>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("{CHUNK_HEADS} WHERE c.id = ?1"))
-            .ctx("prepare chunk head query")?;
-        let mut out = Vec::with_capacity(ids.len());
-        for &id in ids {
-            let row = stmt
-                .query_row([id as i64], |r| chunk_head(r, |path| path.into()))
-                .optional()
-                .ctx("read chunk head")?;
-            out.extend(row);
-        }
-        Ok(out)
+        let sql = format!("{CHUNK_HEADS} WHERE c.id IN ({})", id_list(ids));
+        let rows = self.rows_once(
+            &sql,
+            |r| chunk_head(r, |path| path.into()),
+            "read chunk heads",
+        )?;
+        Ok(in_given_order(ids, rows, |h| h.id))
     }
 
     fn all_chunk_heads(&self) -> lore_core::Result<Vec<ChunkHead>> {

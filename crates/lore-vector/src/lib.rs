@@ -176,30 +176,28 @@ impl FlatVectors {
         // Rounding moves a score by about 1e-3 for unit vectors; the
         // margin covers rows whose order it could change at the k-th place.
         let shortlist = (k * 3).max(k + 64);
-        let mut approx: Vec<(usize, f32)> = codes
-            .codes
-            .par_chunks(self.dims * BLOCK_ROWS)
-            .enumerate()
-            .map(|(block, rows)| {
-                let first = block * BLOCK_ROWS;
-                let mut scored: Vec<(usize, f32)> = rows
-                    .chunks_exact(self.dims)
-                    .enumerate()
-                    .map(|(i, row)| (first + i, row))
-                    .filter(|&(row, _)| keep(self.ids[row]))
-                    .map(|(row, c)| {
-                        let score = dot_i8(&query_codes, c) as f32 * codes.scales[row];
-                        (row, score * query_scale)
-                    })
-                    .collect();
-                keep_best_by(&mut scored, shortlist, |a, b| b.1.total_cmp(&a.1));
-                scored
-            })
-            .reduce(Vec::new, |mut a, b| {
-                a.extend(b);
-                keep_best_by(&mut a, shortlist, |a, b| b.1.total_cmp(&a.1));
-                a
-            });
+        // One thread: this path serves processes answering many queries at
+        // once, where splitting a half-millisecond scan costs more in
+        // wake-ups than it saves. Rows below the shortlist's floor so far
+        // are dropped without being kept.
+        let by_score = |a: &(usize, f32), b: &(usize, f32)| b.1.total_cmp(&a.1);
+        let mut approx: Vec<(usize, f32)> = Vec::with_capacity(2 * shortlist);
+        let mut floor = f32::NEG_INFINITY;
+        for (row, c) in codes.codes.chunks_exact(self.dims).enumerate() {
+            if !keep(self.ids[row]) {
+                continue;
+            }
+            let score = dot_i8(&query_codes, c) as f32 * codes.scales[row] * query_scale;
+            if score < floor {
+                continue;
+            }
+            approx.push((row, score));
+            if approx.len() == 2 * shortlist {
+                keep_best_by(&mut approx, shortlist, by_score);
+                floor = approx.iter().fold(f32::INFINITY, |m, a| m.min(a.1));
+            }
+        }
+        keep_best_by(&mut approx, shortlist, by_score);
         approx.sort_unstable_by_key(|&(row, _)| row);
         let mut best: Vec<(u64, f32)> = approx
             .into_iter()

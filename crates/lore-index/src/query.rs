@@ -875,6 +875,8 @@ impl RepoIndex {
         let dense_ids: Vec<u64> = dense_hits.iter().map(|&(id, _)| id).collect();
         let fused = rrf(&[&lexical_ids, &vector_ids, &dense_ids], policy.rrf_k);
         let name_terms = query_terms(query);
+        // Several candidates share a file: match each path once.
+        let mut path_scores: FxHashMap<&str, f64> = FxHashMap::default();
         for (&id, &rrf_score) in &fused {
             let chunk = &chunks[&id];
             let f = features.entry(id).or_default();
@@ -892,7 +894,10 @@ impl RepoIndex {
             let name = name_match(&name_terms, chunk.symbol.as_deref().unwrap_or(""));
             f.set(Feature::Name, name.precision);
             f.set(Feature::NameRecall, name.recall);
-            f.set(Feature::Path, path_match(&name_terms, &chunk.path));
+            let path_score = *path_scores
+                .entry(&chunk.path)
+                .or_insert_with(|| path_match(&name_terms, &chunk.path));
+            f.set(Feature::Path, path_score);
             if let (Some(s), Some(q), Some(name)) = (semantic, &query_vector, &chunk.symbol) {
                 let v = s.name_vector(name);
                 f.set(Feature::NameVector, f64::from(dot(q, &v).max(0.0)));

@@ -390,6 +390,12 @@ pub async fn search(
         mode,
         explain: req.explain,
     };
+    let slots = state.clone();
+    let _running = slots
+        .searches
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(format!("search slots closed: {e}")))?;
     blocking(move || {
         let index = state.registry.lease(&req.repo_id)?;
         let started = Instant::now();

@@ -96,6 +96,10 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Rate limit.
     pub limiter: RateLimiter,
+    /// Searches running at once: one per core. Searches beyond wait here
+    /// as tasks rather than as blocked threads (search is CPU bound, and
+    /// a parked thread per waiting request only adds context switches).
+    pub searches: tokio::sync::Semaphore,
 }
 
 impl std::ops::Deref for AppState {
@@ -116,6 +120,9 @@ impl AppState {
                 config.rate_per_second,
                 config.rate_burst,
                 config.limit_loopback,
+            ),
+            searches: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
             config,
         }))

@@ -82,18 +82,30 @@ struct Semantic {
 const NAME_CACHE: usize = 1 << 15;
 
 impl Semantic {
-    /// The learned vector of a symbol name, remembered.
-    fn name_vector(&self, name: &Arc<str>) -> Arc<[f32]> {
-        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(v) = names.get(name) {
-            return v.clone();
+    /// The learned vectors of symbol names, remembered: one lock to look
+    /// them all up and one to remember the new ones (a lock per name made
+    /// concurrent searches wait on each other).
+    fn name_vectors(&self, names: &[&Arc<str>]) -> Vec<Arc<[f32]>> {
+        let mut found: Vec<Option<Arc<[f32]>>> = {
+            let cache = self.names.lock().unwrap_or_else(|p| p.into_inner());
+            names.iter().map(|n| cache.get(*n).cloned()).collect()
+        };
+        let mut fresh: Vec<(Arc<str>, Arc<[f32]>)> = Vec::new();
+        for (slot, name) in found.iter_mut().zip(names) {
+            if slot.is_none() {
+                let v: Arc<[f32]> = self.model.embed_one(name).into();
+                fresh.push(((*name).clone(), v.clone()));
+                *slot = Some(v);
+            }
         }
-        if names.len() >= NAME_CACHE {
-            names.clear();
+        if !fresh.is_empty() {
+            let mut cache = self.names.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.len() + fresh.len() > NAME_CACHE {
+                cache.clear();
+            }
+            cache.extend(fresh);
         }
-        let v: Arc<[f32]> = self.model.embed_one(name).into();
-        names.insert(name.clone(), v.clone());
-        v
+        found.into_iter().flatten().collect()
     }
 }
 
@@ -877,6 +889,18 @@ impl RepoIndex {
         let name_terms = query_terms(query);
         // Several candidates share a file: match each path once.
         let mut path_scores: FxHashMap<&str, f64> = FxHashMap::default();
+        let name_vectors: FxHashMap<u64, Arc<[f32]>> = match (semantic, &query_vector) {
+            (Some(s), Some(_)) => {
+                let named: Vec<(u64, &Arc<str>)> = fused
+                    .keys()
+                    .filter_map(|id| Some((*id, chunks[id].symbol.as_ref()?)))
+                    .collect();
+                let names: Vec<&Arc<str>> = named.iter().map(|&(_, n)| n).collect();
+                let ids = named.iter().map(|&(id, _)| id);
+                ids.zip(s.name_vectors(&names)).collect()
+            }
+            _ => FxHashMap::default(),
+        };
         for (&id, &rrf_score) in &fused {
             let chunk = &chunks[&id];
             let f = features.entry(id).or_default();
@@ -898,9 +922,8 @@ impl RepoIndex {
                 .entry(&chunk.path)
                 .or_insert_with(|| path_match(&name_terms, &chunk.path));
             f.set(Feature::Path, path_score);
-            if let (Some(s), Some(q), Some(name)) = (semantic, &query_vector, &chunk.symbol) {
-                let v = s.name_vector(name);
-                f.set(Feature::NameVector, f64::from(dot(q, &v).max(0.0)));
+            if let (Some(q), Some(v)) = (&query_vector, name_vectors.get(&id)) {
+                f.set(Feature::NameVector, f64::from(dot(q, v).max(0.0)));
             }
         }
         for &(id, score) in &lexical {

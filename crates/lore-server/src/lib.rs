@@ -96,7 +96,7 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Rate limit.
     pub limiter: RateLimiter,
-    /// Searches running at once: one per core. Searches beyond wait here
+    /// Searches running at once ([`repos::search_slots`]). Searches beyond wait here
     /// as tasks rather than as blocked threads (search is CPU bound, and
     /// a parked thread per waiting request only adds context switches).
     pub searches: tokio::sync::Semaphore,
@@ -121,9 +121,7 @@ impl AppState {
                 config.rate_burst,
                 config.limit_loopback,
             ),
-            searches: tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get()),
-            ),
+            searches: tokio::sync::Semaphore::new(repos::search_slots()),
             config,
         }))
     }

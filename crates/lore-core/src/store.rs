@@ -81,6 +81,21 @@ pub struct ChunkHead {
     pub kind: Option<SymbolKind>,
 }
 
+impl StoredChunk {
+    /// The chunk's head: everything but its text.
+    pub fn head(&self) -> ChunkHead {
+        ChunkHead {
+            id: self.id,
+            path: self.path.as_str().into(),
+            lang: self.lang,
+            start_line: self.start_line,
+            end_line: self.end_line,
+            symbol: self.symbol.as_deref().map(Arc::from),
+            kind: self.kind,
+        }
+    }
+}
+
 /// Why a file was not indexed (or indexed with a caveat).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SkippedFile {

@@ -1484,33 +1484,15 @@ mod tests {
         let a = put(&mut store, "a.py", "x = 1");
         let b = put(&mut store, "pkg/b.py", "y = 2");
         let ids = [b[0], 999_999, a[0]];
-        let head = |c: &StoredChunk| {
-            (
-                c.id,
-                c.path.clone(),
-                c.lang,
-                c.start_line,
-                c.end_line,
-                c.symbol.clone(),
-                c.kind,
-            )
-        };
-        let of = |h: &ChunkHead| {
-            (
-                h.id,
-                h.path.to_string(),
-                h.lang,
-                h.start_line,
-                h.end_line,
-                h.symbol.as_deref().map(str::to_owned),
-                h.kind,
-            )
-        };
-        let want: Vec<_> = store.chunks(&ids).unwrap().iter().map(head).collect();
+        let want: Vec<ChunkHead> = store
+            .chunks(&ids)
+            .unwrap()
+            .iter()
+            .map(StoredChunk::head)
+            .collect();
         assert_eq!(want.len(), 2, "the unknown id is left out");
-        let heads: Vec<_> = store.chunk_heads(&ids).unwrap().iter().map(of).collect();
-        assert_eq!(heads, want, "in the order given");
-        let all: Vec<_> = store.all_chunk_heads().unwrap().iter().map(of).collect();
+        assert_eq!(store.chunk_heads(&ids).unwrap(), want, "in the order given");
+        let all = store.all_chunk_heads().unwrap();
         assert_eq!(all, [want[1].clone(), want[0].clone()], "by ascending id");
     }
 

@@ -72,8 +72,20 @@ pub fn stem(word: &str) -> std::borrow::Cow<'_, str> {
 /// Whether two lower-case words match: same stem, or one stem a prefix of
 /// the other's with both at least three letters (`num` ~ `number`).
 pub fn words_match(a: &str, b: &str) -> bool {
-    let (a, b) = (stem(a), stem(b));
-    a == b || (a.len() >= 3 && b.len() >= 3 && (a.starts_with(&*b) || b.starts_with(&*a)))
+    stems_match(&stem(a), &stem(b))
+}
+
+/// [`words_match`] on words already stemmed.
+fn stems_match(a: &str, b: &str) -> bool {
+    a == b || (a.len() >= 3 && b.len() >= 3 && (a.starts_with(b) || b.starts_with(a)))
+}
+
+/// How many of `words` match some word of `others` (both stemmed).
+fn matched(words: &[std::borrow::Cow<'_, str>], others: &[std::borrow::Cow<'_, str>]) -> usize {
+    words
+        .iter()
+        .filter(|w| others.iter().any(|o| stems_match(w, o)))
+        .count()
 }
 
 /// How a symbol's name matches a query.
@@ -91,9 +103,11 @@ pub fn name_match(terms: &[String], symbol: &str) -> NameMatch {
     if parts.is_empty() || terms.is_empty() {
         return NameMatch::default();
     }
-    let matched = |x: &String, ys: &[String]| ys.iter().any(|y| words_match(x, y));
-    let precision = parts.iter().filter(|p| matched(p, terms)).count() as f64 / parts.len() as f64;
-    let recall = terms.iter().filter(|t| matched(t, &parts)).count() as f64 / terms.len() as f64;
+    // Each word stemmed once, not once per pair.
+    let parts: Vec<_> = parts.iter().map(|p| stem(p)).collect();
+    let terms: Vec<_> = terms.iter().map(|t| stem(t)).collect();
+    let precision = matched(&parts, &terms) as f64 / parts.len() as f64;
+    let recall = matched(&terms, &parts) as f64 / terms.len() as f64;
     NameMatch { precision, recall }
 }
 
@@ -108,11 +122,9 @@ pub fn path_match(terms: &[String], path: &str) -> f64 {
         let word = &path[start..end];
         for_each_part(word, |s, e| parts.push(word[s..e].to_lowercase()));
     });
-    let found = terms
-        .iter()
-        .filter(|t| parts.iter().any(|p| words_match(t, p)))
-        .count();
-    found as f64 / terms.len() as f64
+    let parts: Vec<_> = parts.iter().map(|p| stem(p)).collect();
+    let terms: Vec<_> = terms.iter().map(|t| stem(t)).collect();
+    matched(&terms, &parts) as f64 / terms.len() as f64
 }
 
 #[cfg(test)]

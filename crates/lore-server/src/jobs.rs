@@ -206,6 +206,12 @@ fn run(state: &AppState, id: &str, root: &Path, kind: JobKind, tx: &watch::Sende
                 j.state = JobState::Done;
                 j.summary = Some(summary);
             });
+            // Load the new generation's resident data now, so that the
+            // first search after the run does not wait for it.
+            match state.registry.lease(id) {
+                Ok(index) => index.warm(),
+                Err(err) => tracing::warn!(cause = %err, "could not warm the new index"),
+            }
         }
         Err(err) => {
             tracing::error!(cause = %err, "index run failed");

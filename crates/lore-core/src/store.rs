@@ -273,9 +273,10 @@ pub trait MetaStore {
     fn file_state(&self, path: &str) -> Result<Option<FileState>>;
     /// Starts a write; only one writer exists at a time.
     fn begin(&mut self, root: &str) -> Result<Box<dyn MetaWriter + '_>>;
-    /// Chunks by id, in the order given; unknown ids are left out.
+    /// Chunks by id, in the order given; unknown ids are left out and a
+    /// repeated id comes once.
     fn chunks(&self, ids: &[u64]) -> Result<Vec<StoredChunk>>;
-    /// Heads of chunks by id, in the order given; unknown ids are left out.
+    /// Heads of chunks by id, as [`chunks`](Self::chunks) orders them.
     fn chunk_heads(&self, ids: &[u64]) -> Result<Vec<ChunkHead>>;
     /// The head of every chunk, by ascending id.
     fn all_chunk_heads(&self) -> Result<Vec<ChunkHead>>;

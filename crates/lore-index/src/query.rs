@@ -597,6 +597,15 @@ impl RepoIndex {
         }
     }
 
+    /// The `k` vectors nearest to `query`; a resident snapshot scans their
+    /// 8-bit codes (built on first use).
+    fn nearest(&self, vectors: &FlatVectors, query: &[f32], k: usize) -> Vec<(u64, f32)> {
+        if self.resident {
+            vectors.prepare_fast_search();
+        }
+        vectors.search(query, k, |_| true)
+    }
+
     /// Heads of the chunks `ids`, by id; unknown ids are left out.
     fn heads(&self, ids: &[u64]) -> Result<FxHashMap<u64, ChunkHead>> {
         if self.resident {
@@ -820,16 +829,13 @@ impl RepoIndex {
                     .map(|h| (h.chunk_id, h.score))
                     .collect()
             };
+        // Filters apply after the vector scans; take extra to make up for them.
+        let filtered = !options.langs.is_empty() || paths.is_some();
+        let vector_k = if filtered { wanted * 4 } else { wanted };
         let query_vector = semantic.map(|s| s.model.embed_one(query));
         let vector: Vec<(u64, f32)> = match (semantic, &query_vector) {
             (Some(s), Some(q)) if q.iter().any(|&x| x != 0.0) => {
-                // Filters apply after the scan; take extra to make up for them.
-                let filtered = !options.langs.is_empty() || paths.is_some();
-                let k = if filtered { wanted * 4 } else { wanted };
-                if self.resident {
-                    s.vectors.prepare_fast_search();
-                }
-                s.vectors.search(q, k, |_| true)
+                self.nearest(&s.vectors, q, vector_k)
             }
             _ => Vec::new(),
         };
@@ -838,14 +844,7 @@ impl RepoIndex {
             None => None,
         };
         let dense_hits: Vec<(u64, f32)> = match (dense, &dense_query) {
-            (Some(d), Some(q)) => {
-                let filtered = !options.langs.is_empty() || paths.is_some();
-                let k = if filtered { wanted * 4 } else { wanted };
-                if self.resident {
-                    d.vectors.prepare_fast_search();
-                }
-                d.vectors.search(q, k, |_| true)
-            }
+            (Some(d), Some(q)) => self.nearest(&d.vectors, q, vector_k),
             _ => Vec::new(),
         };
 

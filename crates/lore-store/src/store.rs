@@ -301,11 +301,12 @@ fn id_list(ids: &[u64]) -> String {
     out
 }
 
-/// `rows` ordered as `ids` lists them (an id listed twice, twice); ids
-/// without a row are left out.
-fn in_given_order<T: Clone>(ids: &[u64], rows: Vec<T>, id: impl Fn(&T) -> u64) -> Vec<T> {
-    let by_id: HashMap<u64, T> = rows.into_iter().map(|r| (id(&r), r)).collect();
-    ids.iter().filter_map(|i| by_id.get(i).cloned()).collect()
+/// `rows` ordered as `ids` first lists them; ids without a row are left
+/// out, and a repeated id comes once (rows are moved, not copied: chunk
+/// texts can be long).
+fn in_given_order<T>(ids: &[u64], rows: Vec<T>, id: impl Fn(&T) -> u64) -> Vec<T> {
+    let mut by_id: HashMap<u64, T> = rows.into_iter().map(|r| (id(&r), r)).collect();
+    ids.iter().filter_map(|i| by_id.remove(i)).collect()
 }
 
 /// The columns of a [`ChunkHead`], for [`chunk_head`].
@@ -1483,14 +1484,18 @@ mod tests {
         let mut store = SqliteStore::open(&dir.path().join("index.db")).unwrap();
         let a = put(&mut store, "a.py", "x = 1");
         let b = put(&mut store, "pkg/b.py", "y = 2");
-        let ids = [b[0], 999_999, a[0]];
+        let ids = [b[0], 999_999, a[0], b[0]];
         let want: Vec<ChunkHead> = store
             .chunks(&ids)
             .unwrap()
             .iter()
             .map(StoredChunk::head)
             .collect();
-        assert_eq!(want.len(), 2, "the unknown id is left out");
+        assert_eq!(
+            want.len(),
+            2,
+            "the unknown id is left out, the repeated one comes once"
+        );
         assert_eq!(store.chunk_heads(&ids).unwrap(), want, "in the order given");
         let all = store.all_chunk_heads().unwrap();
         assert_eq!(all, [want[1].clone(), want[0].clone()], "by ascending id");

@@ -32,6 +32,7 @@ mod home;
 mod map;
 mod pipeline;
 mod query;
+pub mod request;
 mod shared;
 mod walk;
 

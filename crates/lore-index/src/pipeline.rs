@@ -412,7 +412,9 @@ pub fn index_repo(
                 progress.advance(1);
                 match outcome {
                     Outcome::Unchanged { state } => {
+                        // Read and hashed (mtime moved or racily clean), same content.
                         writer.touch_file(&state)?;
+                        summary.unchanged += 1;
                         present.insert(state.path);
                     }
                     Outcome::Skipped(s) => skipped.push(s),

@@ -729,6 +729,8 @@ impl RepoIndex {
 
     /// Search over chunks: lexical, vector or both fused (see [`SearchMode`]).
     pub fn search(&self, query: &str, options: &SearchOptions) -> Result<Vec<SearchHit>> {
+        let query = crate::request::text(query, "search query")?;
+        crate::request::limit(options.limit)?;
         let Candidates {
             chunks,
             features,

@@ -15,9 +15,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use lore_ask::{AskRequest, Asker, Thread};
-use lore_core::Language;
 use lore_core::history::{FeedbackRecord, HistoryStore};
-use lore_index::{SearchMode, SearchOptions};
+use lore_index::{SearchOptions, request};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -314,7 +313,7 @@ pub struct SearchRequest {
     pub langs: Vec<String>,
     /// Only paths matching this glob (e.g. `src/**/*.py`).
     pub path: Option<String>,
-    /// `hybrid` (default), `lexical` or `semantic`.
+    /// `hybrid` (default), `lexical`, `vector` or `dense`.
     pub mode: Option<String>,
     /// Include each feature's part in every score.
     #[serde(default)]
@@ -366,26 +365,11 @@ pub async fn search(
     payload: Result<Json<SearchRequest>, JsonRejection>,
 ) -> ApiResult<Json<SearchResponse>> {
     let req = body(payload)?;
-    if req.query.trim().is_empty() {
-        return Err(ApiError::BadRequest("query is empty".into()));
-    }
-    let langs = req
-        .langs
-        .iter()
-        .map(|l| {
-            Language::from_name(l)
-                .ok_or_else(|| ApiError::BadRequest(format!("unknown language {l:?}")))
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
-    let mode_name = req.mode.as_deref().unwrap_or("hybrid");
-    let mode = SearchMode::from_name(mode_name).ok_or_else(|| {
-        ApiError::BadRequest(format!(
-            "unknown mode {mode_name:?}: use hybrid, lexical or semantic"
-        ))
-    })?;
+    request::text(&req.query, "search query")?;
+    let mode = request::mode(req.mode.as_deref().unwrap_or("hybrid"))?;
     let options = SearchOptions {
-        limit: req.limit.unwrap_or(10).clamp(1, 100),
-        langs,
+        limit: request::limit(req.limit.unwrap_or(10))?.min(100),
+        langs: request::languages(&req.langs)?,
         path_glob: req.path.clone().filter(|p| !p.is_empty()),
         mode,
         explain: req.explain,
@@ -703,6 +687,14 @@ pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 pub async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::NotFound(format!(
         "no route {}: GET /openapi.json lists the API",
+        uri.path()
+    ))
+}
+
+/// A known route called with the wrong method: 405 with a JSON body.
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!(
+        "{method} is not allowed on {}: GET /openapi.json lists each route's methods",
         uri.path()
     ))
 }

@@ -24,6 +24,9 @@ pub enum ApiError {
     /// The request names something that does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The route exists but not with this method.
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// The request conflicts with the state (e.g. an index run is going on).
     #[error("{0}")]
     Conflict(String),
@@ -58,6 +61,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -145,9 +149,8 @@ impl From<lore_ask::Error> for ApiError {
         use lore_ask::Error as E;
         match err {
             E::Index(e) => e.into(),
-            E::NoConversation(_) | E::Config { .. } | E::RemoteRefused { .. } => {
-                ApiError::BadRequest(err.to_string())
-            }
+            E::NoConversation(_) => ApiError::NotFound(err.to_string()),
+            E::Config { .. } | E::RemoteRefused { .. } => ApiError::BadRequest(err.to_string()),
             other => ApiError::internal(other),
         }
     }

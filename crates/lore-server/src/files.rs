@@ -118,6 +118,11 @@ pub fn view(index: &RepoIndex, repo: &str, path: &str, query: &FileQuery) -> Api
     let highlights = lore_syntax::highlight(&text, lang);
     let total_lines = text.lines().count() as u32;
     let (first, last) = range.unwrap_or((1, total_lines.max(1)));
+    if first > total_lines.max(1) {
+        return Err(ApiError::BadRequest(format!(
+            "lines={first}-{last}: outside {path}, which has {total_lines} lines"
+        )));
+    }
     let mut lines = Vec::new();
     let mut spans = highlights.iter().peekable();
     let mut offset = 0usize;

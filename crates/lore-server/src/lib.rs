@@ -144,8 +144,10 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{repo}/{*path}", get(api::file))
         .route("/", get(ui::index))
         .route("/ui/{asset}", get(ui::asset))
+        .route("/favicon.ico", get(ui::favicon))
         .route_layer(from_fn_with_state(state.clone(), metrics::track))
-        .fallback(api::not_found);
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed);
     let mut app = api
         .layer(from_fn_with_state(state.clone(), security::require_token))
         .layer(from_fn_with_state(state.clone(), security::rate_limit));

@@ -71,7 +71,7 @@ fn restrict(_: &Path) -> std::io::Result<()> {
 /// Paths served without a token: the UI's static shell (it holds no data)
 /// and the health check.
 fn public(path: &str) -> bool {
-    path == "/" || path == "/healthz" || path.starts_with("/ui/")
+    path == "/" || path == "/healthz" || path == "/favicon.ico" || path.starts_with("/ui/")
 }
 
 /// Equality that does not stop at the first difference.

@@ -11,6 +11,7 @@ use crate::error::ApiError;
 const INDEX: &str = include_str!("../ui/index.html");
 const APP_JS: &str = include_str!("../ui/app.js");
 const APP_CSS: &str = include_str!("../ui/app.css");
+const FAVICON: &str = include_str!("../ui/favicon.svg");
 
 /// The shell.
 pub async fn index() -> Html<&'static str> {
@@ -22,6 +23,7 @@ pub async fn asset(Path(name): Path<String>) -> Response {
     let (body, kind) = match name.as_str() {
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
+        "favicon.svg" => (FAVICON, "image/svg+xml"),
         _ => return ApiError::NotFound(format!("no asset {name:?}")).into_response(),
     };
     (
@@ -30,6 +32,18 @@ pub async fn asset(Path(name): Path<String>) -> Response {
             (header::CACHE_CONTROL, "no-cache"),
         ],
         body,
+    )
+        .into_response()
+}
+
+/// The icon browsers ask for at `/favicon.ico` (SVG, which they accept there).
+pub async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        FAVICON,
     )
         .into_response()
 }

@@ -130,6 +130,19 @@ async fn health_openapi_metrics_and_unknown_routes() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(error_of(&body).contains("/openapi.json"), "{body}");
 
+    // A known route with the wrong method gets a JSON body too.
+    let (status, body, _) = send(&app, get("/chat")).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(
+        error_of(&body).contains("GET") && error_of(&body).contains("/chat"),
+        "{body}"
+    );
+
+    // Browsers ask for an icon.
+    let (status, _, headers) = send(&app, get("/favicon.ico")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "image/svg+xml");
+
     send(
         &app,
         post("/search", json!({"repo_id": f.id, "query": "send"})),
@@ -343,6 +356,14 @@ async fn search_finds_code_and_rejects_bad_requests() {
         (
             post(
                 "/search",
+                json!({"repo_id": f.id, "query": "x", "limit": 0}),
+            ),
+            StatusCode::BAD_REQUEST,
+            "at least 1",
+        ),
+        (
+            post(
+                "/search",
                 json!({"repo_id": f.id, "query": "x", "path": "[unclosed"}),
             ),
             StatusCode::BAD_REQUEST,
@@ -417,7 +438,7 @@ async fn chat_cites_code_and_feedback_is_stored() {
         ),
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(error_of(&body).contains("999"), "{body}");
 
     let (status, body, _) = send(
@@ -530,6 +551,11 @@ async fn files_are_served_highlighted_and_only_from_the_index() {
             format!("/files/{}/net/session.py?lines=9-2", f.id),
             StatusCode::BAD_REQUEST,
             "lines",
+        ),
+        (
+            format!("/files/{}/net/session.py?lines=9000-9999", f.id),
+            StatusCode::BAD_REQUEST,
+            "has 12 lines",
         ),
     ];
     for (uri, want, mention) in refused {

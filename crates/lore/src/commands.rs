@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use lore_core::{Language, SymbolKind};
-use lore_index::{Home, IndexConfig, RepoIndex, SearchOptions, SymbolHit};
+use lore_index::{Home, IndexConfig, RepoIndex, SearchOptions, SymbolHit, request};
 use serde_json::json;
 
 use crate::cli::{Cli, Command, EmbedCommand, EmbedWhen, GlobalArgs, ProvidersCommand};
@@ -77,16 +76,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Search(args) => {
             let index = open(&home, g)?;
-            let langs = args
-                .langs
-                .iter()
-                .map(|l| Language::from_name(l).with_context(|| format!("unknown language {l:?}")))
-                .collect::<Result<Vec<_>>>()?;
             let options = SearchOptions {
-                limit: args.limit,
-                langs,
+                limit: request::limit(args.limit)?,
+                langs: request::languages(&args.langs)?,
                 path_glob: args.path_glob,
-                mode: parse_mode(&args.mode)?,
+                mode: request::mode(&args.mode)?,
                 explain: args.explain,
             };
             let hits = index.search(&args.query.join(" "), &options)?;
@@ -130,7 +124,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Symbols(args) => {
             let index = open(&home, g)?;
-            let kind = parse_kind(args.kind.as_deref())?;
+            let kind = request::kind(args.kind.as_deref())?;
             let hits = index.symbols(&args.name, kind, args.limit)?;
             if args.json.json {
                 return print_json(&hits);
@@ -333,7 +327,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let modes = args
                 .mode
                 .split(',')
-                .map(|m| parse_mode(m.trim()))
+                .map(|m| Ok(request::mode(m)?))
                 .collect::<Result<Vec<_>>>()?;
             let index = open(&home, g)?;
             if args.ask {
@@ -413,6 +407,7 @@ fn init_tracing(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(crate::colour_stderr())
         .try_init();
 }
 
@@ -495,22 +490,6 @@ fn spawn_embedding(home: &Home, root: &std::path::Path) -> Result<()> {
         .spawn()
         .context("cannot start the background embedding run")?;
     Ok(())
-}
-
-fn parse_mode(mode: &str) -> Result<lore_index::SearchMode> {
-    lore_index::SearchMode::from_name(mode).with_context(|| {
-        format!("unknown mode {mode:?}; expected hybrid, lexical, vector or dense")
-    })
-}
-
-fn parse_kind(kind: Option<&str>) -> Result<Option<SymbolKind>> {
-    kind.map(|k| {
-        SymbolKind::from_name(k).with_context(|| {
-            let known: Vec<_> = SymbolKind::ALL.iter().map(|k| k.name()).collect();
-            format!("unknown kind {k:?}; expected one of {}", known.join(", "))
-        })
-    })
-    .transpose()
 }
 
 fn save_queries(path: &std::path::Path, report: &lore_index::EvalReport) -> Result<()> {

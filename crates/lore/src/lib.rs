@@ -8,16 +8,42 @@ mod commands;
 mod progress;
 mod serve;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 pub use commands::run;
 
-/// Prints an error and each of its causes to stderr.
+/// Prints an error and each of its causes to stderr, with colour only on a
+/// terminal.
 pub fn report_error(err: &anyhow::Error) {
-    eprintln!("error: {err}");
+    eprint!("{}", error_text(err, colour_stderr()));
+}
+
+/// Colour on stderr: only on a terminal, and never with `NO_COLOR` set.
+pub fn colour_stderr() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The text of an error and its causes. A cause already quoted by the
+/// message above it (`path: No such file (os error 2)` wrapping the OS error)
+/// is not repeated.
+pub fn error_text(err: &anyhow::Error, colour: bool) -> String {
+    let label = if colour {
+        "\x1b[1;31merror\x1b[0m"
+    } else {
+        "error"
+    };
+    let mut out = format!("{label}: {err}\n");
+    let mut shown = err.to_string();
     for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+        let text = cause.to_string();
+        if shown.contains(&text) {
+            continue;
+        }
+        out.push_str(&format!("  caused by: {text}\n"));
+        shown = text;
     }
+    out
 }
 
 /// True if `err` comes from writing to a closed pipe.

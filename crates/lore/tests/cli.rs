@@ -341,6 +341,11 @@ fn incremental_add_modify_delete_rename() {
         assert_eq!(report[key], Value::Array(vec![]), "{key}: {report}");
     }
     assert_eq!(report["generation"].as_u64().unwrap(), generation + 1);
+    // Every indexed file is counted unchanged, whether its mtime matched or it
+    // was re-hashed (files written moments before a run are always re-hashed).
+    assert_eq!(report["unchanged"], report["files"], "{report}");
+    let again = index(&repo);
+    assert_eq!(again["unchanged"], again["files"], "{again}");
 
     // Same size, same mtime second: content hashing still sees the edit.
     repo.write("src/new_module.py", "def brand_old():\n    return 42\n");

@@ -43,17 +43,130 @@ impl std::fmt::Debug for LoreMcp {
 }
 
 /// Serves `root`'s index over stdin/stdout until the client disconnects.
+///
+/// Lines from the client pass through [`check_line`] first: a line that is
+/// not JSON gets a JSON-RPC parse error (-32700), one that is not a JSON-RPC
+/// message an invalid-request error (-32600), and the session goes on — a
+/// bad line, even the first, never ends it.
 pub async fn serve_stdio(home: Home, root: PathBuf, no_llm: bool) -> std::io::Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
     let server = LoreMcp::new(home, root, no_llm);
+    let (ours, theirs) = tokio::io::duplex(1 << 16);
+    let (from_server, mut to_server) = tokio::io::split(ours);
+    let (lines_out, mut lines_in) = tokio::sync::mpsc::channel::<String>(64);
+
+    // One writer owns stdout, so replies of rmcp and of the filter never
+    // interleave within a line.
+    let writer = tokio::spawn(async move {
+        let mut stdout = tokio::io::stdout();
+        while let Some(line) = lines_in.recv().await {
+            stdout.write_all(line.as_bytes()).await?;
+            stdout.write_all(b"\n").await?;
+            stdout.flush().await?;
+        }
+        Ok::<_, std::io::Error>(())
+    });
+    let replies = lines_out.clone();
+    let relay = tokio::spawn(async move {
+        let mut lines = BufReader::new(from_server).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if replies.send(line).await.is_err() {
+                break;
+            }
+        }
+    });
+    let reader = tokio::spawn(async move {
+        let mut lines = BufReader::new(tokio::io::stdin()).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            match check_line(&line) {
+                LineCheck::Forward => {
+                    to_server.write_all(line.as_bytes()).await?;
+                    to_server.write_all(b"\n").await?;
+                }
+                LineCheck::Reply(reply) => {
+                    tracing::warn!(%reply, "refused a client line");
+                    if lines_out.send(reply).await.is_err() {
+                        break;
+                    }
+                }
+                LineCheck::Skip => {}
+            }
+        }
+        // End of input: closing our end tells rmcp the client is gone.
+        to_server.shutdown().await
+    });
+
     let running = server
-        .serve(rmcp::transport::stdio())
+        .serve(tokio::io::split(theirs))
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     running
         .waiting()
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
+    reader.abort();
+    let _ = relay.await;
+    writer.await.map_err(std::io::Error::other)??;
     Ok(())
+}
+
+/// What to do with one line a client sent.
+#[derive(Debug, PartialEq)]
+pub enum LineCheck {
+    /// A JSON-RPC message: hand it to the protocol.
+    Forward,
+    /// Not one: send this error response instead.
+    Reply(String),
+    /// A blank line.
+    Skip,
+}
+
+/// Checks one line of the stdio transport (JSON-RPC 2.0, one message per
+/// line) before the protocol sees it.
+pub fn check_line(line: &str) -> LineCheck {
+    if line.trim().is_empty() {
+        return LineCheck::Skip;
+    }
+    let error = |id: &Value, code: i64, message: String| {
+        LineCheck::Reply(
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+                .to_string(),
+        )
+    };
+    let value: Value = match serde_json::from_str(line) {
+        Ok(value) => value,
+        Err(e) => return error(&Value::Null, -32700, format!("parse error: {e}")),
+    };
+    let id = match value.get("id") {
+        Some(id @ (Value::Number(_) | Value::String(_))) => id.clone(),
+        _ => Value::Null,
+    };
+    let Some(object) = value.as_object() else {
+        return error(
+            &id,
+            -32600,
+            "invalid request: expected one JSON-RPC 2.0 message (an object) per line".into(),
+        );
+    };
+    if object.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return error(
+            &id,
+            -32600,
+            "invalid request: `jsonrpc` must be \"2.0\"".into(),
+        );
+    }
+    let is_message = object.get("method").is_some_and(Value::is_string)
+        || object.contains_key("result")
+        || object.contains_key("error");
+    if !is_message {
+        return error(
+            &id,
+            -32600,
+            "invalid request: a message needs a string `method` (or `result`/`error`)".into(),
+        );
+    }
+    LineCheck::Forward
 }
 
 /// Page parameters shared by list tools.
@@ -396,4 +509,66 @@ impl LoreMcp {
     name = "lore",
     instructions = "Lore knows this repository: search code, find definitions (symbols), references and call sites (refs), file outlines, a ranked repository map, and ask questions answered with verified file:line citations."
 )]
-impl ServerHandler for LoreMcp {}
+impl ServerHandler for LoreMcp {
+    /// Calls a tool; an unknown tool's error names it and the tools there are.
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, ErrorData> {
+        let router = Self::tool_router();
+        if !router.has_route(&request.name) {
+            let mut known: Vec<String> = router
+                .list_all()
+                .into_iter()
+                .map(|t| t.name.to_string())
+                .collect();
+            known.sort();
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "unknown tool {:?}: this server has {}",
+                    request.name,
+                    known.join(", ")
+                ),
+                None,
+            ));
+        }
+        let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        router.call(call).await
+    }
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::*;
+
+    fn reply(line: &str) -> Value {
+        match check_line(line) {
+            LineCheck::Reply(text) => serde_json::from_str(&text).unwrap(),
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_lines_get_json_rpc_errors() {
+        let r = reply("{not json");
+        assert_eq!(r["error"]["code"], -32700);
+        assert_eq!(r["id"], Value::Null);
+        let r = reply(r#"{"id": 7, "method": "tools/list"}"#);
+        assert_eq!(r["error"]["code"], -32600);
+        assert_eq!(r["id"], 7);
+        let r = reply(r#"{"jsonrpc": "2.0", "id": "a"}"#);
+        assert_eq!(r["error"]["code"], -32600);
+        assert_eq!(r["id"], "a");
+        assert_eq!(reply("[1, 2]")["error"]["code"], -32600);
+        assert_eq!(check_line("   "), LineCheck::Skip);
+        assert_eq!(
+            check_line(r#"{"jsonrpc": "2.0", "id": 1, "method": "ping"}"#),
+            LineCheck::Forward
+        );
+        assert_eq!(
+            check_line(r#"{"jsonrpc": "2.0", "method": "notifications/initialized"}"#),
+            LineCheck::Forward
+        );
+    }
+}

@@ -176,3 +176,80 @@ async fn every_tool_answers_with_citations_over_stdio() {
 
     client.cancel().await.expect("shutdown");
 }
+
+/// Raw lines over stdio: a malformed line, even the first, gets a JSON-RPC
+/// error and the session goes on; an unknown tool's error names it.
+#[test]
+fn malformed_lines_and_unknown_tools_get_errors_that_say_why() {
+    use std::io::{BufRead, BufReader, Write};
+
+    let repo = fixture();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lore"))
+        .arg("mcp")
+        .current_dir(repo.path())
+        .env("LORE_HOME", repo.home())
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start lore mcp");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut read = || -> Value {
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("a reply line");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+    };
+    let mut send = |line: &str| {
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    };
+
+    send("{this is not json");
+    let reply = read();
+    assert_eq!(reply["error"]["code"], -32700, "{reply}");
+    assert_eq!(reply["id"], Value::Null);
+
+    send(
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "1"}}})
+        .to_string(),
+    );
+    let reply = read();
+    assert_eq!(reply["id"], 1, "{reply}");
+    assert_eq!(reply["result"]["serverInfo"]["name"], "lore", "{reply}");
+    send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string());
+
+    send(r#"{"jsonrpc": "2.0", "id": 2, "method": "tools/list""#);
+    assert_eq!(read()["error"]["code"], -32700);
+    send(r#"{"id": 3, "method": "tools/list"}"#);
+    let reply = read();
+    assert_eq!(reply["error"]["code"], -32600, "{reply}");
+    assert_eq!(reply["id"], 3);
+
+    send(
+        &json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+                "params": {"name": "serach", "arguments": {}}})
+        .to_string(),
+    );
+    let reply = read();
+    assert_eq!(reply["id"], 4, "{reply}");
+    let message = reply["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("\"serach\"") && message.contains("search"),
+        "{reply}"
+    );
+
+    // Still serving.
+    send(&json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"}).to_string());
+    let reply = read();
+    assert_eq!(reply["id"], 5, "{reply}");
+    assert!(reply["result"]["tools"].as_array().is_some_and(|t| t.len() == 7));
+
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}

@@ -179,7 +179,7 @@ impl Asker {
             no_remote: request.no_remote || self.config.privacy.no_remote,
             redact_local: self.config.privacy.redact_local,
         };
-        let answer = crate::ask(
+        let mut answer = crate::ask(
             index,
             question,
             &conversation,
@@ -188,6 +188,18 @@ impl Asker {
             &options,
             on_text,
         )?;
+        if let (Some(model), None) = (&request.model, &provider) {
+            let why = if request.no_llm {
+                "answers come from the evidence alone with --no-llm"
+            } else {
+                "no chat provider is configured (`lore config set provider.kind ollama` or `openai`)"
+            };
+            let ignored = format!("model {model:?} was not used: {why}");
+            answer.notice = Some(match answer.notice.take() {
+                Some(notice) => format!("{ignored}; {notice}"),
+                None => ignored,
+            });
+        }
         let id = session::record(&mut self.history, self.conversation, now(), &answer)?;
         session::prune(
             &mut self.history,

@@ -13,10 +13,10 @@ pub enum Error {
         /// What went wrong, with the server's message.
         what: String,
     },
-    /// A provider setting is wrong.
-    #[error("provider {name}: {what}")]
+    /// A setting, or the config file, is wrong.
+    #[error("{name}: {what}")]
     Config {
-        /// The provider or setting.
+        /// The setting's key or the file's path.
         name: String,
         /// What to fix.
         what: String,

@@ -258,6 +258,8 @@ pub trait MetaWriter {
     fn replace_skipped(&mut self, skipped: &[SkippedFile]) -> Result<()>;
     /// Records git history.
     fn add_history(&mut self, history: &HistoryUpdate) -> Result<()>;
+    /// Sets a metadata value, committed with everything else.
+    fn put_meta(&mut self, key: &str, value: &str) -> Result<()>;
     /// Commits every change together with the run summary and the lexical
     /// generation that matches it.
     fn commit(self: Box<Self>, run: &RunSummary, generation: u64) -> Result<()>;

@@ -18,6 +18,15 @@ pub enum Error {
     /// The file is not in the index.
     #[error("{0}: not in the index")]
     UnknownFile(String),
+    /// The index was written in a format this lore does not read: an older
+    /// one is rebuilt by the next `lore index`; a newer one needs a newer lore.
+    #[error("{}", index_format_message(.root, *.found))]
+    IndexFormat {
+        /// Repository root.
+        root: PathBuf,
+        /// The format on disk.
+        found: u32,
+    },
     /// A bad argument, e.g. an invalid glob.
     #[error("{0}")]
     Invalid(String),
@@ -66,4 +75,22 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.into();
     move |source| Error::Io { path, source }
+}
+
+fn index_format_message(root: &std::path::Path, found: u32) -> String {
+    let current = crate::INDEX_FORMAT;
+    if found < current {
+        format!(
+            "{}: the index was written by an older lore (index format {found}; this lore uses \
+             {current}); run `lore index` to rebuild it",
+            root.display()
+        )
+    } else {
+        format!(
+            "{}: the index was written by a newer lore (index format {found}; this lore reads \
+             up to {current}); upgrade lore, or `lore forget {}` and index again",
+            root.display(),
+            root.display()
+        )
+    }
 }

@@ -29,10 +29,11 @@ pub struct RepoEntry {
 }
 
 impl Home {
-    /// `LORE_HOME` if given, else the platform data directory (e.g.
-    /// `~/.local/share/lore`).
+    /// `explicit` if given, else `LORE_HOME`, else the platform data
+    /// directory (e.g. `~/.local/share/lore`).
     pub fn resolve(explicit: Option<PathBuf>) -> Result<Home> {
-        let root = match explicit.filter(|p| !p.as_os_str().is_empty()) {
+        let from_env = std::env::var_os("LORE_HOME").map(PathBuf::from);
+        let root = match explicit.or(from_env).filter(|p| !p.as_os_str().is_empty()) {
             Some(root) => root,
             None => dirs::data_dir().map(|d| d.join("lore")).ok_or_else(|| {
                 Error::Invalid("no data directory on this platform; set LORE_HOME".into())

@@ -36,6 +36,28 @@ pub mod request;
 mod shared;
 mod walk;
 
+/// The version of everything derived from parsing that a reader depends on
+/// — tag queries, chunking, the tokenizer, the lexical schema. Bump it when
+/// one changes: an index of an older format is rebuilt by the next run
+/// (every file parsed again, a lexical generation from scratch) and refused
+/// by readers until then, never misread. The SQLite schema has its own
+/// migrations (`lore-store`).
+pub const INDEX_FORMAT: u32 = 1;
+
+/// Metadata keys of the index format and the lore that last wrote the index.
+pub(crate) mod format_keys {
+    /// [`crate::INDEX_FORMAT`] of the index on disk (absent: format 1).
+    pub const FORMAT: &str = "index.format";
+    /// Version of the lore that last wrote it.
+    pub const WRITTEN_BY: &str = "index.written_by";
+}
+
+/// The format of an index whose metadata says `value` (absent: 1, the
+/// format of every index written before it was recorded).
+pub(crate) fn stored_format(value: Option<&str>) -> u32 {
+    value.and_then(|v| v.parse().ok()).unwrap_or(1)
+}
+
 pub use dense::{DenseOptions, DenseReport, embed_dense, set_embedder};
 pub use embed::{EmbedConfig, EmbedReport};
 pub use error::{Error, Result};

@@ -8,7 +8,7 @@
 //! rendering fits the budget is kept (binary search over the rendered
 //! text, counted with a real tokenizer).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use lore_core::store::{MetaStore, SymbolRow};
 use lore_retrieve::budget::fit_prefix;
@@ -157,13 +157,21 @@ impl RepoIndex {
             let weight = |s: &SymbolRow| 1.0 + uses.get(&s.name).copied().unwrap_or(0.0);
             let total: f64 = outline.iter().map(weight).sum();
             let depths = depths(&outline);
+            let focused = focused_symbols(&outline, options.focus.as_deref());
             rough_bytes += paths[file].len() + 2;
             for (s, depth) in outline.iter().zip(depths) {
                 let signature = first_line(&s.signature, &s.name);
                 rough_bytes += signature.len() + 8 + 2 * depth;
+                // A focused symbol's definitions (and the containers they
+                // sit in) come before everything else, at any budget.
+                let lift = if focused.contains(&s.id) {
+                    FOCUS_LIFT
+                } else {
+                    0.0
+                };
                 items.push(Item {
                     file,
-                    score: rank[file] * weight(s) / total,
+                    score: lift + rank[file] * weight(s) / total,
                     symbol: MapSymbol {
                         name: s.qualname.clone(),
                         kind: s.kind.name().to_owned(),
@@ -224,6 +232,32 @@ impl RepoIndex {
         }
         Ok(files)
     }
+}
+
+/// Score added to the definitions a focus names: above any PageRank share.
+const FOCUS_LIFT: f64 = 1e9;
+
+/// Ids of the symbols of `outline` that `focus` names (by name or
+/// qualified name), with their enclosing symbols.
+fn focused_symbols(outline: &[SymbolRow], focus: Option<&str>) -> HashSet<i64> {
+    let Some(focus) = focus else {
+        return HashSet::new();
+    };
+    let parent: HashMap<i64, Option<i64>> = outline.iter().map(|s| (s.id, s.parent_id)).collect();
+    let mut ids = HashSet::new();
+    for s in outline
+        .iter()
+        .filter(|s| s.name == focus || s.qualname == focus)
+    {
+        let mut at = Some(s.id);
+        while let Some(id) = at {
+            if !ids.insert(id) {
+                break;
+            }
+            at = parent.get(&id).copied().flatten();
+        }
+    }
+    ids
 }
 
 /// Nesting depth of each symbol of an outline.

@@ -96,6 +96,8 @@ pub struct IndexReport {
     pub embed: Option<EmbedReport>,
     /// Why the embedding step failed; the index itself is committed.
     pub embed_error: Option<String>,
+    /// Set when the run rebuilt an index of an older format: what it was.
+    pub rebuilt: Option<String>,
 }
 
 impl IndexReport {
@@ -323,6 +325,28 @@ pub fn index_repo(
     };
     let meta = store.meta()?;
     let current_gen = meta.generation;
+    // An index of an older format is rebuilt in place: every file parsed
+    // again into a lexical generation started from scratch, in one commit.
+    let format = crate::stored_format(store.get_meta(crate::format_keys::FORMAT)?.as_deref());
+    if !fresh && format > crate::INDEX_FORMAT {
+        return Err(Error::IndexFormat {
+            root: root.clone(),
+            found: format,
+        });
+    }
+    let rebuild = (!fresh && format < crate::INDEX_FORMAT).then(|| {
+        let by = store
+            .get_meta(crate::format_keys::WRITTEN_BY)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "an older lore".into());
+        tracing::info!(format, %by, "rebuilding an index of an older format");
+        format!(
+            "index format {format} (written by {by}) rebuilt as format {}",
+            crate::INDEX_FORMAT
+        )
+    });
+    let rebuilding = rebuild.is_some();
     // Leftovers of a crashed run are newer than the committed generation.
     prune_generations(&data_dir, &[current_gen, current_gen.saturating_sub(1)]);
 
@@ -338,7 +362,12 @@ pub fn index_repo(
     let mut present: HashSet<String> = HashSet::with_capacity(walked.files.len());
     for file in &walked.files {
         match stored.get(&file.rel) {
-            Some(s) if s.size == file.size && s.mtime_ns == file.mtime_ns && s.mtime_ns != 0 => {
+            Some(s)
+                if !rebuilding
+                    && s.size == file.size
+                    && s.mtime_ns == file.mtime_ns
+                    && s.mtime_ns != 0 =>
+            {
                 unchanged += 1;
                 present.insert(file.rel.clone());
             }
@@ -379,7 +408,7 @@ pub fn index_repo(
     let open_lexical = |lexical: &mut Option<Box<dyn LexicalWriter>>| -> Result<()> {
         if lexical.is_none() {
             let previous = generation_dir(&data_dir, current_gen);
-            let from = (current_gen > 0 && previous.join("meta.json").exists())
+            let from = (current_gen > 0 && !rebuilding && previous.join("meta.json").exists())
                 .then_some(previous.as_path());
             let dir = generation_dir(&data_dir, next_gen);
             lore_search::fork(from, &dir)?;
@@ -400,7 +429,8 @@ pub fn index_repo(
         scope.spawn(move || {
             pool_ref.install(|| {
                 candidates_ref.par_iter().for_each_with(tx, |tx, file| {
-                    let outcome = process(file, stored_ref.get(&file.rel), config, racy_after);
+                    let stored = stored_ref.get(&file.rel).filter(|_| !rebuilding);
+                    let outcome = process(file, stored, config, racy_after);
                     let _ = tx.send(outcome);
                 });
             });
@@ -532,10 +562,15 @@ pub fn index_repo(
     }
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     writer.replace_skipped(&skipped)?;
+    writer.put_meta(crate::format_keys::FORMAT, &crate::INDEX_FORMAT.to_string())?;
+    writer.put_meta(
+        crate::format_keys::WRITTEN_BY,
+        concat!("lore ", env!("CARGO_PKG_VERSION")),
+    )?;
     summary.skipped = skipped.len();
     summary.duration_ms = started.elapsed().as_millis() as u64;
 
-    if current_gen == 0 {
+    if current_gen == 0 || rebuilding {
         // The first run writes a generation even for an empty repository.
         open_lexical(&mut lexical)?;
     }
@@ -607,6 +642,7 @@ pub fn index_repo(
         head,
         embed,
         embed_error,
+        rebuilt: rebuild,
     })
 }
 

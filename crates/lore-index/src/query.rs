@@ -421,6 +421,13 @@ impl RepoIndex {
         if meta.generation == 0 {
             return Err(Error::NotIndexed(root.to_owned()));
         }
+        let format = crate::stored_format(store.get_meta(crate::format_keys::FORMAT)?.as_deref());
+        if format != crate::INDEX_FORMAT {
+            return Err(Error::IndexFormat {
+                root: root.to_owned(),
+                found: format,
+            });
+        }
         let lexical =
             TantivyIndex::open(&generation_dir(&data_dir, meta.generation))?.searcher()?;
         Ok(RepoIndex {

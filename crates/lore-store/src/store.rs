@@ -1108,6 +1108,10 @@ impl MetaWriter for SqliteWriter<'_> {
         Ok(())
     }
 
+    fn put_meta(&mut self, key: &str, value: &str) -> lore_core::Result<()> {
+        Ok(self.set_meta(key, value)?)
+    }
+
     fn replace_skipped(&mut self, skipped: &[SkippedFile]) -> lore_core::Result<()> {
         self.tx
             .execute("DELETE FROM skipped", [])

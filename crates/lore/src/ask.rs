@@ -240,19 +240,19 @@ pub fn chat(home: &Home, index: RepoIndex, args: &ChatArgs) -> Result<ExitCode> 
         match line {
             "/quit" | "/exit" | "/q" => break,
             "/help" => {
-                println!(
+                outln!(
                     "/new      start a new conversation\n/explain  show how answers are made (toggle)\n/sources  the last answer's sources again\n/history  this conversation's questions\n/quit     leave"
-                );
+                )?;
                 continue;
             }
             "/new" => {
                 asker.restart()?;
-                println!("(new conversation)");
+                outln!("(new conversation)")?;
                 continue;
             }
             "/explain" => {
                 explain = !explain;
-                println!("(explain {})", if explain { "on" } else { "off" });
+                outln!("(explain {})", if explain { "on" } else { "off" })?;
                 continue;
             }
             "/sources" => {
@@ -263,7 +263,7 @@ pub fn chat(home: &Home, index: RepoIndex, args: &ChatArgs) -> Result<ExitCode> 
             }
             "/history" => {
                 for e in asker.history().exchanges(asker.conversation())? {
-                    println!("{:>5}  {}", e.id, e.question);
+                    outln!("{:>5}  {}", e.id, e.question)?;
                 }
                 continue;
             }
@@ -281,7 +281,7 @@ pub fn chat(home: &Home, index: RepoIndex, args: &ChatArgs) -> Result<ExitCode> 
         match result {
             Ok(asked) => {
                 finish(&asked.answer, asked.id, asked.route, explain, false)?;
-                println!();
+                outln!()?;
                 last = Some(asked.answer);
             }
             Err(e) => crate::report_error(&e.into()),
@@ -306,17 +306,17 @@ pub fn history(index: RepoIndex, args: &HistoryArgs) -> Result<ExitCode> {
             value["candidates"] = serde_json::to_value(&candidates)?;
             return crate::commands::print_json(&value);
         }
-        println!("Q: {}\n\n{}\n", answer.question, answer.answer);
-        println!(
+        outln!("Q: {}\n\n{}\n", answer.question, answer.answer)?;
+        outln!(
             "{} · {} · commit {} · {} ms",
             answer.mode,
             answer.model.as_deref().unwrap_or("-"),
             &answer.commit[..answer.commit.len().min(12)],
             answer.latency_ms
-        );
-        println!("retrieval log ({} candidates):", candidates.len());
+        )?;
+        outln!("retrieval log ({} candidates):", candidates.len())?;
         for c in candidates {
-            println!(
+            outln!(
                 "  {}{} {:<10} #{:<2} {}:{}-{} {}",
                 if c.packed { "packed" } else { "      " },
                 if c.cited { " cited" } else { "      " },
@@ -326,7 +326,7 @@ pub fn history(index: RepoIndex, args: &HistoryArgs) -> Result<ExitCode> {
                 c.start_line,
                 c.end_line,
                 c.symbol.unwrap_or_default()
-            );
+            )?;
         }
         return Ok(success());
     }
@@ -335,20 +335,20 @@ pub fn history(index: RepoIndex, args: &HistoryArgs) -> Result<ExitCode> {
         return crate::commands::print_json(&recent);
     }
     if recent.is_empty() {
-        println!("No questions asked in this repository yet: `lore ask \"...\"`.");
+        outln!("No questions asked in this repository yet: `lore ask \"...\"`.")?;
         return Ok(success());
     }
     for a in recent {
         let first = a.answer.lines().next().unwrap_or_default();
         let first: String = first.chars().take(100).collect();
-        println!(
+        outln!(
             "{:>5}  {}  {}  [{}]",
             a.id,
             crate::commands::ago(Some(a.time)),
             a.question,
             a.mode
-        );
-        println!("       {first}");
+        )?;
+        outln!("       {first}")?;
     }
     Ok(success())
 }
@@ -359,10 +359,10 @@ pub fn config(home: &Home, args: &ConfigArgs) -> Result<ExitCode> {
     let mut config = Config::load(&path)?;
     match (args.action.as_deref(), &args.key, &args.value) {
         (None, None, None) => {
-            print!("{}", toml_text(&config)?);
+            out!("{}", toml_text(&config)?)?;
             eprintln!("# {}", path.display());
         }
-        (Some("get"), Some(key), None) => println!("{}", config.get(key)?),
+        (Some("get"), Some(key), None) => outln!("{}", config.get(key)?)?,
         (Some("set"), Some(key), Some(value)) => {
             config.set(key, value)?;
             config.save(&path)?;
@@ -411,9 +411,9 @@ pub fn providers_check(home: &Home, args: &JsonArg) -> Result<ExitCode> {
         if args.json {
             return crate::commands::print_json(&json!({"provider": null}));
         }
-        println!(
+        outln!(
             "No provider is configured: answers are extractive. Set one with\n  lore config set provider.kind ollama   (or openai)\n  lore config set provider.model NAME"
-        );
+        )?;
         return Ok(success());
     };
     let mut models = vec![base.model.clone()];
@@ -447,7 +447,7 @@ pub fn providers_check(home: &Home, args: &JsonArg) -> Result<ExitCode> {
             "served_models": health.models,
         }));
     }
-    println!(
+    outln!(
         "{} at {} ({})",
         base.kind.name(),
         health.url,
@@ -456,29 +456,29 @@ pub fn providers_check(home: &Home, args: &JsonArg) -> Result<ExitCode> {
         } else {
             "remote: secrets are redacted before sending"
         }
-    );
+    )?;
     if health.reachable {
-        println!(
+        outln!(
             "  reachable in {} ms, {} model(s) served",
             health.latency_ms,
             health.models.len()
-        );
+        )?;
         for (m, ok) in &available {
-            println!(
+            outln!(
                 "  {m}: {}",
                 if *ok {
                     "available"
                 } else {
                     "NOT served by this provider"
                 }
-            );
+            )?;
         }
     } else {
-        println!(
+        outln!(
             "  unreachable: {}",
             health.error.as_deref().unwrap_or("no answer")
-        );
-        println!("  answers fall back to the evidence alone (extractive) until it is back");
+        )?;
+        outln!("  answers fall back to the evidence alone (extractive) until it is back")?;
     }
     Ok(if health.reachable {
         success()

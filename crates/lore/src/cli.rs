@@ -4,6 +4,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// The version and the commit it was built from: `0.5.0 (3f2a1b9c0d4e 2026-12-01)`.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("LORE_BUILT_FROM"),
+    ")"
+);
+
 /// Environment variables Lore reads.
 pub mod env {
     /// Data directory (default: the platform data dir, e.g. ~/.local/share/lore).
@@ -15,7 +23,7 @@ pub mod env {
 /// Lore: the resident expert of a codebase. Indexes one repository and
 /// answers with evidence (file:line).
 #[derive(Debug, Parser)]
-#[command(name = "lore", version, about, max_term_width = 100)]
+#[command(name = "lore", version = VERSION, about, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -35,8 +43,16 @@ pub struct GlobalArgs {
         help_heading = "Global options"
     )]
     pub repo: Option<PathBuf>,
-    /// Lore's data directory.
-    #[arg(long, global = true, env = env::LORE_HOME, value_name = "DIR", help_heading = "Global options")]
+    /// Lore's data directory [env: LORE_HOME] (default: the platform data
+    /// dir, e.g. ~/.local/share/lore).
+    // Read from the environment by `Home::resolve`, not by clap: clap lists
+    // an argument set from the environment in every usage line it prints.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
     pub home: Option<PathBuf>,
     /// More logging (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]

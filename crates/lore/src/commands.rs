@@ -171,6 +171,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if args.json.json {
                 return print_json(&tree);
             }
+            if tree.is_empty() {
+                let lang = lore_core::Language::from_path(std::path::Path::new(&args.file));
+                if lang.is_parsed() {
+                    eprintln!("{}: no definitions in this file", args.file);
+                } else {
+                    eprintln!(
+                        "{}: no symbols ({} is indexed as text; `lore search` finds its contents)",
+                        args.file,
+                        lang.name()
+                    );
+                }
+            }
             let mut out = std::io::stdout().lock();
             print_tree(&mut out, &tree, 0)?;
         }
@@ -195,9 +207,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Status(args) => {
-            let index = match args.path.as_deref().or(g.repo.as_deref()) {
+            let index = match args.path.as_deref() {
                 Some(path) => RepoIndex::open(&home, path)?,
-                None => RepoIndex::open(&home, &discover_root(&home)?)?,
+                None => open(&home, g)?,
             };
             print_status(&index, args.errors, args.json.json)?;
         }
@@ -382,11 +394,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Forget(args) => match home.forget(&args.path)? {
             Some(dir) => {
                 if !g.quiet {
-                    println!(
+                    outln!(
                         "removed index of {} ({})",
                         args.path.display(),
                         dir.display()
-                    );
+                    )?;
                 }
             }
             None => bail!("{} is not indexed", args.path.display()),
@@ -438,8 +450,23 @@ fn repo_root(home: &Home, g: &GlobalArgs) -> Result<PathBuf> {
     Ok(root)
 }
 
+/// The index of the repository the command is about. Outside any indexed
+/// repository or git work tree, says so instead of offering to index the
+/// current directory (which may be a home directory or `/tmp`).
 fn open(home: &Home, g: &GlobalArgs) -> Result<RepoIndex> {
-    Ok(RepoIndex::open(home, &repo_root(home, g)?)?)
+    let root = repo_root(home, g)?;
+    match RepoIndex::open(home, &root) {
+        Err(lore_index::Error::NotIndexed(_))
+            if g.repo.is_none() && !root.ancestors().any(|d| d.join(".git").exists()) =>
+        {
+            bail!(
+                "no indexed repository contains {}: run `lore index PATH` on a repository, \
+                 or pass --repo PATH (`lore repos` lists the indexed ones)",
+                root.display()
+            )
+        }
+        other => Ok(other?),
+    }
 }
 
 /// Runs an embedding run in this process with a progress bar.
@@ -586,6 +613,7 @@ fn print_index_report(
             "parsed_lines": report.parsed_lines,
             "embed": report.embed,
             "embed_error": report.embed_error,
+            "rebuilt": report.rebuilt,
             "dense": dense,
         });
         print_json(&value)?;
@@ -608,6 +636,9 @@ fn print_index_report(
         s.unchanged,
         report.skipped.len(),
     )?;
+    if let Some(rebuilt) = &report.rebuilt {
+        writeln!(out, "  {rebuilt}")?;
+    }
     const LIST: usize = 20;
     let changes = s.added.len() + s.modified.len() + s.deleted.len() + s.renamed.len();
     if changes > 0 && changes <= LIST {

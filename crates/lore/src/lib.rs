@@ -2,6 +2,23 @@
 //! rendering results as text or JSON. All work is done by library crates.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+/// `println!` that returns the write error instead of panicking, so a
+/// reader that goes away (`lore history | head -2`) ends the command quietly.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// `print!` that returns the write error instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 mod ask;
 pub mod cli;
 mod commands;

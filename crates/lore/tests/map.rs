@@ -81,6 +81,26 @@ fn a_focus_ranks_its_neighbourhood_first() {
     let map = json(&repo, &["map", "--tokens", "2000", "--focus", "handler_2"]);
     assert_eq!(paths(&map)[0], "leaf_2.py", "{map}");
 
+    // At any budget, a focused symbol's own definition is shown first, with
+    // the container it sits in.
+    for budget in ["12", "16", "25"] {
+        let map = json(
+            &repo,
+            &["map", "--tokens", budget, "--focus", "parse_settings"],
+        );
+        let text = map["text"].as_str().unwrap();
+        assert!(text.contains("def parse_settings"), "{budget}: {text}");
+    }
+    let map = json(
+        &repo,
+        &["map", "--tokens", "25", "--focus", "acquire_connection"],
+    );
+    let text = map["text"].as_str().unwrap();
+    assert!(
+        text.contains("class ConnectionPool") && text.contains("def acquire_connection"),
+        "{text}"
+    );
+
     let out = fails(lore(&repo).args(["map", "--focus", "no_such_thing"]));
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(err.contains("no_such_thing"), "{err}");

@@ -247,7 +247,11 @@ fn malformed_lines_and_unknown_tools_get_errors_that_say_why() {
     send(&json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"}).to_string());
     let reply = read();
     assert_eq!(reply["id"], 5, "{reply}");
-    assert!(reply["result"]["tools"].as_array().is_some_and(|t| t.len() == 7));
+    assert!(
+        reply["result"]["tools"]
+            .as_array()
+            .is_some_and(|t| t.len() == 7)
+    );
 
     drop(stdin);
     let status = child.wait().unwrap();

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::pack::Packed;
 
 /// A verified citation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Citation {
     /// The evidence id the answer cited.
     pub n: usize,

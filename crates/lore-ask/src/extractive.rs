@@ -323,7 +323,43 @@ fn first_sentence(doc: &str) -> Option<String> {
         .trim_start_matches(['"', '\'', '/', '*', '#', '!'])
         .trim();
     let end = line.find(". ").map_or(line.len(), |i| i + 1);
-    (!line.is_empty()).then(|| line[..end].to_owned())
+    (!line.is_empty()).then(|| markdown_code(&line[..end]))
+}
+
+/// reStructuredText code in a doc line as Markdown code spans, as every
+/// reader of an answer (terminal, web UI, agent) expects: ``x`` and
+/// :role:`x` (Sphinx's :func:, :class:, :meth:…) become `x`.
+fn markdown_code(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("``")
+            && let Some(end) = after.find("``")
+            && end > 0
+            && !after[..end].contains('`')
+        {
+            out.push('`');
+            out.push_str(&after[..end]);
+            out.push('`');
+            rest = &after[end + 2..];
+            continue;
+        }
+        if rest.starts_with(':')
+            && let Some(close) = rest.find(":`")
+            && close > 1
+            && rest[1..close]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-_:".contains(c))
+        {
+            // Drop the role (`:func:`, `:py:meth:`); the code span follows.
+            rest = &rest[close + 1..];
+            continue;
+        }
+        let c = rest.chars().next().expect("not empty");
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
 /// A code span, so that brackets in code are never read as citations.
@@ -382,6 +418,20 @@ mod tests {
         assert_eq!(date(0), "1970-01-01");
         assert_eq!(date(951_782_400), "2000-02-29");
         assert_eq!(date(1_700_000_000), "2023-11-14");
+    }
+
+    #[test]
+    fn rst_code_in_docs_becomes_markdown_code() {
+        assert_eq!(
+            markdown_code("Price at ``RATE`` via :func:`vat` or :py:meth:`Cart.total`."),
+            "Price at `RATE` via `vat` or `Cart.total`."
+        );
+        // Not code: left as written.
+        assert_eq!(
+            markdown_code("ratio 3:4 and `` alone"),
+            "ratio 3:4 and `` alone"
+        );
+        assert_eq!(markdown_code("a ``b`c`` d"), "a ``b`c`` d");
     }
 
     #[test]

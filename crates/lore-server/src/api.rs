@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -44,6 +44,7 @@ use crate::jobs::{Job, JobKind, JobState};
         index_events,
         search,
         chat,
+        conversation,
         feedback,
         file
     ),
@@ -58,6 +59,9 @@ use crate::jobs::{Job, JobKind, JobState};
         ChatRequest,
         ChatResponse,
         CitationOut,
+        ConversationResponse,
+        Exchange,
+        FeedbackOut,
         FeedbackRequest,
         Vote,
         FeedbackResponse,
@@ -482,6 +486,121 @@ pub struct ChatResponse {
     /// retrieval candidate with features, packed and cited.
     #[schema(value_type = Object)]
     pub explain: Value,
+}
+
+/// A conversation as recorded: every exchange with its citations and the
+/// feedback given on it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationResponse {
+    /// The conversation.
+    pub conversation_id: i64,
+    /// Its exchanges, oldest first (those folded into a summary included).
+    pub exchanges: Vec<Exchange>,
+}
+
+/// One recorded question and answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Exchange {
+    /// Id for feedback.
+    pub answer_id: i64,
+    /// When it was asked (Unix seconds).
+    pub time: i64,
+    /// The question.
+    pub question: String,
+    /// The answer as shown, with `[n]` citations.
+    pub answer: String,
+    /// Verified citations.
+    pub citations: Vec<CitationOut>,
+    /// `llm` or `extractive`.
+    pub mode: String,
+    /// The model, for model answers.
+    pub model: Option<String>,
+    /// Commit the evidence was read at.
+    pub commit: String,
+    /// Anything the user should know about how it was answered.
+    pub notice: Option<String>,
+    /// Feedback given on it, oldest first.
+    pub feedback: Vec<FeedbackOut>,
+}
+
+/// Feedback as recorded.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedbackOut {
+    /// 1 up, -1 down, 0 a note only.
+    pub vote: i8,
+    /// The note, if any.
+    pub note: Option<String>,
+    /// When (Unix seconds).
+    pub time: i64,
+}
+
+/// A recorded conversation, so a client (the web UI after a reload) can
+/// show it again.
+#[utoipa::path(get, path = "/conversations/{repo}/{id}",
+    params(("repo" = String, Path, description = "Repository id"), ("id" = i64, Path, description = "Conversation id")),
+    responses((status = 200, body = ConversationResponse), (status = 404, body = ErrorBody)))]
+pub async fn conversation(
+    State(state): State<AppState>,
+    path: Result<Path<(String, i64)>, PathRejection>,
+) -> ApiResult<Json<ConversationResponse>> {
+    let Path((repo_id, id)) = path?;
+    blocking(move || {
+        let repo = state.registry.get(&repo_id)?;
+        let data_dir = state.registry.home().repo_dir(&repo.root);
+        let history = lore_ask::asker::open_history(&data_dir)?;
+        if history
+            .conversation(id)
+            .map_err(ApiError::internal)?
+            .is_none()
+        {
+            return Err(ApiError::NotFound(format!(
+                "no conversation {id} in the history of {repo_id}"
+            )));
+        }
+        let mut exchanges = Vec::new();
+        for a in history.exchanges(id).map_err(ApiError::internal)? {
+            let citations: Vec<lore_ask::cite::Citation> =
+                serde_json::from_str(&a.citations).unwrap_or_default();
+            let feedback = history
+                .feedback(a.id)
+                .map_err(ApiError::internal)?
+                .into_iter()
+                .map(|f| FeedbackOut {
+                    vote: f.vote,
+                    note: f.note,
+                    time: f.time,
+                })
+                .collect();
+            exchanges.push(Exchange {
+                answer_id: a.id,
+                time: a.time,
+                question: a.question,
+                answer: a.answer,
+                citations: citations
+                    .into_iter()
+                    .map(|c| CitationOut {
+                        n: c.n,
+                        path: c.path,
+                        start_line: c.start_line,
+                        end_line: c.end_line,
+                        commit: a.commit.clone(),
+                        symbol: c.symbol,
+                        stale: c.stale,
+                    })
+                    .collect(),
+                mode: a.mode,
+                model: a.model,
+                commit: a.commit,
+                notice: a.notice,
+                feedback,
+            });
+        }
+        Ok(Json(ConversationResponse {
+            conversation_id: id,
+            exchanges,
+        }))
+    })
+    .await
 }
 
 /// Answers a question about a repository with verified file:line citations.

@@ -140,6 +140,7 @@ pub fn router(state: AppState) -> Router {
         .route("/index/{repo}/events", get(api::index_events))
         .route("/search", post(api::search))
         .route("/chat", post(api::chat))
+        .route("/conversations/{repo}/{id}", get(api::conversation))
         .route("/feedback", post(api::feedback))
         .route("/files/{repo}/{*path}", get(api::file))
         .route("/", get(ui::index))

@@ -67,11 +67,12 @@ function statusText(repo) {
 function errorBox(err) { return el("p", { class: "error" }, String(err.message || err)); }
 
 function setNav(id, active) {
-  nav.replaceChildren(
+  // replaceChildren would print a null as the text "null".
+  nav.replaceChildren(...[
     el("a", { href: "#/", class: active === "repos" ? "active" : "" }, "Repos"),
     id && el("a", { href: `#/repo/${id}`, class: active === "chat" ? "active" : "" }, "Chat"),
     id && el("a", { href: `#/repo/${id}/search`, class: active === "search" ? "active" : "" }, "Search"),
-  );
+  ].filter(Boolean));
 }
 
 // ---- index runs --------------------------------------------------------
@@ -183,13 +184,19 @@ async function openCode(viewer, repoId, path, start, end, commit) {
 // ---- chat --------------------------------------------------------------
 
 function answerBody(text, onCite) {
-  // Escape-free rendering: split into text, `code` and [n] / [n:a-b] citations.
+  // Escape-free rendering: split into text, code and [n] / [n:a-b] citations.
+  // Code is `x`, or reStructuredText's ``x`` and :role:`x` (docstrings quote
+  // code that way).
   const out = [];
-  const re = /(`[^`\n]+`)|\[(\d+)(?::(\d+)(?:-(\d+))?)?\]/g;
+  const re = /(?::[\w.-]+:)?(``(?:[^`\n]|`(?!`))+?``|`[^`\n]+`)|\[(\d+)(?::(\d+)(?:-(\d+))?)?\]/g;
   let at = 0, m;
   while ((m = re.exec(text))) {
     if (m.index > at) out.push(text.slice(at, m.index));
-    if (m[1]) out.push(el("code", {}, m[1].slice(1, -1)));
+    if (m[1]) {
+      const double = m[1].startsWith("``");
+      const inner = double ? m[1].slice(2, -2).replace(/^ ([^]*) $/, "$1") : m[1].slice(1, -1);
+      out.push(el("code", {}, inner));
+    }
     else {
       const n = Number(m[2]);
       const a = m[3] ? Number(m[3]) : null;
@@ -202,7 +209,20 @@ function answerBody(text, onCite) {
   return out;
 }
 
-function whyPanel(answer) {
+// The order in which an answer first cites each source.
+function citationOrder(answer) {
+  const order = [];
+  const re = /\[(\d+)(?::\d+(?:-\d+)?)?\]/g;
+  let m;
+  while ((m = re.exec(answer.answer))) {
+    const n = Number(m[1]);
+    if (!order.includes(n)) order.push(n);
+  }
+  for (const c of answer.citations) if (!order.includes(c.n)) order.push(c.n);
+  return order;
+}
+
+function whyPanel(answer, onClose) {
   const x = answer.explain || {};
   const p = x.policy || {};
   const rows = (x.candidates || []).map((c) => el("tr", {},
@@ -211,8 +231,10 @@ function whyPanel(answer) {
     el("td", {}, c.symbol || ""),
     el("td", {}, (c.features || []).filter((f) => f.value).map((f) => `${f.feature}=${Number(f.value).toFixed(2)}`).join(" ")),
   ));
-  return el("details", { class: "why" },
-    el("summary", {}, "Why this answer?"),
+  return el("div", { class: "why" },
+    el("div", { class: "why-head" }, el("h3", {}, "Why this answer?"),
+      el("span", { class: "muted" }, answer.question ? `“${answer.question}”` : ""),
+      el("button", { class: "why-close", onclick: onClose }, "Close")),
     el("div", {}, `mode ${answer.mode}` + (answer.model ? ` · model ${answer.model}` : "") +
       (x.route ? ` · route ${x.route}` : "")),
     el("div", {}, `context policy v${answer.policy_version}: ${p.chunks} chunks, ${p.graph_hops} graph hop(s), budget ${p.budget_tokens} tokens`),
@@ -220,7 +242,8 @@ function whyPanel(answer) {
       (answer.cost === null || answer.cost === undefined ? "unknown" : `$${answer.cost.toFixed(4)}`) +
       ` · ${answer.latency_ms} ms`),
     el("div", {}, `question read as: intent ${x.question?.intent}, names ${(x.question?.identifiers || []).join(", ") || "none"}`),
-    el("table", {}, el("tr", {}, el("th", {}, "id"), el("th", {}, "source"), el("th", {}, "location"), el("th", {}, "symbol"), el("th", {}, "features")), rows),
+    el("div", { class: "why-table" },
+      el("table", {}, el("tr", {}, el("th", {}, "id"), el("th", {}, "source"), el("th", {}, "location"), el("th", {}, "symbol"), el("th", {}, "features")), rows)),
   );
 }
 
@@ -228,6 +251,8 @@ function feedbackBox(repoId, answer) {
   const note = el("textarea", { class: "note", placeholder: "A note on this answer (optional)" });
   const saved = el("span", { class: "muted" });
   let vote = "none";
+  // Feedback given earlier (a reloaded conversation) is shown as it was left.
+  const last = (answer.feedback || []).at(-1);
   const up = el("button", { class: "vote vote-up", title: "Helpful", onclick: () => choose("up") }, "▲ helpful");
   const down = el("button", { class: "vote vote-down", title: "Not helpful", onclick: () => choose("down") }, "▼ not helpful");
   const send = async () => {
@@ -237,32 +262,51 @@ function feedbackBox(repoId, answer) {
       saved.className = "feedback-saved muted";
     } catch (err) { saved.textContent = err.message; saved.className = "error"; }
   };
-  function choose(v) {
+  function mark(v) {
     vote = v;
     up.classList.toggle("on", v === "up");
     down.classList.toggle("on", v === "down");
-    send();
+  }
+  function choose(v) { mark(v); send(); }
+  if (last) {
+    mark(last.vote > 0 ? "up" : last.vote < 0 ? "down" : "none");
+    if (last.note) note.value = last.note;
+    saved.textContent = `feedback given ${ago(last.time)}`;
+    saved.className = "feedback-saved muted";
   }
   return el("div", { class: "feedback" }, up, down, el("button", { class: "save-note", onclick: send }, "Save note"), saved, note);
 }
 
 async function showRepo(id) {
   setNav(id, "chat");
+  const title = el("h2", { id: "repo-title" }, id);
   const status = el("p", { class: "status-line", id: "status-line" }, "…");
   const log = el("div", { class: "chat-log", id: "chat-log" });
-  const sources = el("ol", { class: "sources", id: "sources" });
+  const sources = el("ul", { class: "sources", id: "sources" });
   const viewer = el("div", { id: "viewer" }, el("p", { class: "muted" }, "Click a citation to see the code."));
+  const why = el("section", { class: "panel why-panel", id: "why", hidden: true });
   const question = el("input", { id: "question", placeholder: "Ask about the code, e.g. what calls send?", autocomplete: "off" });
   const askButton = el("button", { id: "ask", class: "primary", type: "submit" }, "Ask");
-  let conversation = null;
+  // The conversation survives a reload: its id is kept per repository and
+  // its exchanges are read back from the server.
+  const conversationKey = `lore.conversation.${id}`;
+  let conversation = Number(localStorage.getItem(conversationKey)) || null;
+  const setConversation = (c) => {
+    conversation = c;
+    if (c) localStorage.setItem(conversationKey, String(c));
+    else localStorage.removeItem(conversationKey);
+  };
 
   const showSources = (answer, activeN) => {
-    const seen = new Set();
-    sources.replaceChildren(...answer.citations.filter((c) => !seen.has(c.n) && seen.add(c.n)).map((c) =>
-      el("li", {}, el("a", {
+    const byN = new Map();
+    for (const c of answer.citations) if (!byN.has(c.n)) byN.set(c.n, c);
+    sources.replaceChildren(...citationOrder(answer).filter((n) => byN.has(n)).map((n) => {
+      const c = byN.get(n);
+      return el("li", {}, el("a", {
         href: "#", class: "source" + (c.n === activeN ? " active" : ""), "data-n": c.n,
         onclick: (e) => { e.preventDefault(); cite(answer, c.n, null, null); },
-      }, `[${c.n}] ${c.path}:${c.start_line}-${c.end_line}`), c.symbol ? el("span", { class: "muted" }, " " + c.symbol) : "")));
+      }, `[${c.n}] ${c.path}:${c.start_line}-${c.end_line}`), c.symbol ? el("span", { class: "muted" }, " " + c.symbol) : "");
+    }));
   };
   const cite = (answer, n, a, b) => {
     const c = answer.citations.find((x) => x.n === n && (a === null || (x.start_line <= a && a <= x.end_line)))
@@ -270,6 +314,25 @@ async function showRepo(id) {
     if (!c) return;
     showSources(answer, n);
     openCode(viewer, id, c.path, a ?? c.start_line, b ?? c.end_line, c.commit);
+  };
+  const showWhy = (answer) => {
+    why.replaceChildren(whyPanel(answer, () => { why.hidden = true; }));
+    why.hidden = false;
+    why.scrollIntoView({ block: "start" });
+  };
+  // One answered exchange in the log.
+  const render = (entry, answer) => {
+    entry.append(
+      el("div", { class: "answer", "data-answer-id": answer.answer_id }, answerBody(answer.answer, (n, a, b) => cite(answer, n, a, b))),
+      answer.notice ? el("div", { class: "meta" }, "note: " + answer.notice) : "",
+      el("div", { class: "meta" }, `${answer.mode} · ${answer.citations.length} citations checked · at ${short(answer.commit)}`,
+        answer.explain ? el("button", { class: "why-open link", onclick: () => showWhy(answer) }, "Why this answer?") : ""),
+      feedbackBox(id, answer),
+    );
+    entry.addEventListener("click", (e) => {
+      if (e.target.closest("a, button, textarea")) return;
+      showSources(answer, null);
+    });
   };
 
   const form = el("form", {
@@ -281,41 +344,57 @@ async function showRepo(id) {
       askButton.disabled = true;
       const entry = el("div", { class: "exchange" }, el("div", { class: "q" }, q), el("p", { class: "muted" }, "Thinking…"));
       log.append(entry);
+      log.scrollTop = entry.offsetTop;
       try {
         const answer = await api("/chat", { body: { repo_id: id, question: q, conversation_id: conversation } });
-        conversation = answer.conversation_id;
+        answer.question = q;
+        setConversation(answer.conversation_id);
         entry.lastChild.remove();
-        entry.append(
-          el("div", { class: "answer", "data-answer-id": answer.answer_id }, answerBody(answer.answer, (n, a, b) => cite(answer, n, a, b))),
-          answer.notice ? el("div", { class: "meta" }, "note: " + answer.notice) : "",
-          el("div", { class: "meta" }, `${answer.mode} · ${answer.citations.length} citations checked · at ${short(answer.commit)}`),
-          whyPanel(answer),
-          feedbackBox(id, answer),
-        );
+        render(entry, answer);
         showSources(answer, null);
         question.value = "";
       } catch (err) {
         entry.lastChild.replaceWith(errorBox(err));
       } finally {
         askButton.disabled = false;
-        log.scrollTop = log.scrollHeight;
+        // The lead sentence first: show the new exchange from its top.
+        log.scrollTop = entry.offsetTop;
       }
     },
   }, question, askButton);
 
   main.replaceChildren(
+    title,
     status,
     el("div", { class: "split" },
       el("section", { class: "panel" }, el("h3", {}, "Chat"), log, form,
-        el("div", { class: "meta" }, el("a", { href: "#", onclick: (e) => { e.preventDefault(); conversation = null; log.replaceChildren(); } }, "new conversation"))),
+        el("div", { class: "meta" }, el("a", { href: "#", onclick: (e) => { e.preventDefault(); setConversation(null); log.replaceChildren(); sources.replaceChildren(); } }, "new conversation"))),
       el("section", { class: "panel" }, el("h3", {}, "Sources"), sources, viewer),
     ),
+    why,
   );
   try {
     const repos = await api("/repos");
     const repo = repos.find((r) => r.id === id);
     status.textContent = repo ? statusText(repo) : `no repository ${id}`;
+    if (repo) title.replaceChildren(repo.root.split("/").filter(Boolean).at(-1) || repo.root, " ", el("span", { class: "muted repo-root" }, repo.root));
   } catch (err) { status.replaceWith(errorBox(err)); }
+  if (conversation) {
+    try {
+      const past = await api(`/conversations/${id}/${conversation}`);
+      let lastAnswer = null;
+      for (const x of past.exchanges) {
+        const entry = el("div", { class: "exchange" }, el("div", { class: "q" }, x.question));
+        log.append(entry);
+        render(entry, x);
+        lastAnswer = x;
+      }
+      if (lastAnswer) { showSources(lastAnswer, null); log.scrollTop = log.lastChild.offsetTop; }
+    } catch (err) {
+      // Gone (a forgotten index, another server): start afresh.
+      setConversation(null);
+    }
+  }
   question.focus();
 }
 
@@ -326,7 +405,7 @@ async function showSearch(id) {
   const q = el("input", { name: "q", placeholder: "words, names or a question" });
   const langs = el("input", { name: "langs", placeholder: "languages, e.g. python,rust", size: 18 });
   const path = el("input", { name: "path", placeholder: "path glob, e.g. src/**", size: 16 });
-  const mode = el("select", { name: "mode" }, ["hybrid", "lexical", "semantic"].map((m) => el("option", { value: m }, m)));
+  const mode = el("select", { name: "mode" }, ["hybrid", "lexical", "vector"].map((m) => el("option", { value: m }, m)));
   const results = el("div", { id: "results" });
   const viewer = el("div", { id: "viewer" });
   const form = el("form", {

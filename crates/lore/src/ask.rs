@@ -297,13 +297,15 @@ pub fn history(index: RepoIndex, args: &HistoryArgs) -> Result<ExitCode> {
     let history = SqliteHistory::open(&path)
         .with_context(|| format!("cannot open the history at {}", path.display()))?;
     if let Some(id) = args.show {
-        let Some(answer) = history.recent(usize::MAX)?.into_iter().find(|a| a.id == id) else {
+        let Some(answer) = history.answer(id)? else {
             bail!("no answer {id} in this repository's history (see `lore history`)");
         };
         let candidates = history.candidates(id)?;
+        let feedback = history.feedback(id)?;
         if args.json.json {
             let mut value = serde_json::to_value(&answer)?;
             value["candidates"] = serde_json::to_value(&candidates)?;
+            value["feedback"] = serde_json::to_value(&feedback)?;
             return crate::commands::print_json(&value);
         }
         outln!("Q: {}\n\n{}\n", answer.question, answer.answer)?;
@@ -314,6 +316,9 @@ pub fn history(index: RepoIndex, args: &HistoryArgs) -> Result<ExitCode> {
             &answer.commit[..answer.commit.len().min(12)],
             answer.latency_ms
         )?;
+        for f in &feedback {
+            outln!("{}", feedback_line(f))?;
+        }
         outln!("retrieval log ({} candidates):", candidates.len())?;
         for c in candidates {
             outln!(
@@ -331,14 +336,27 @@ pub fn history(index: RepoIndex, args: &HistoryArgs) -> Result<ExitCode> {
         return Ok(success());
     }
     let recent = history.recent(args.limit)?;
+    let feedback = recent
+        .iter()
+        .map(|a| history.feedback(a.id))
+        .collect::<lore_core::Result<Vec<_>>>()?;
     if args.json.json {
-        return crate::commands::print_json(&recent);
+        let list: Vec<serde_json::Value> = recent
+            .iter()
+            .zip(&feedback)
+            .map(|(a, f)| {
+                let mut value = serde_json::to_value(a)?;
+                value["feedback"] = serde_json::to_value(f)?;
+                Ok(value)
+            })
+            .collect::<serde_json::Result<_>>()?;
+        return crate::commands::print_json(&list);
     }
     if recent.is_empty() {
         outln!("No questions asked in this repository yet: `lore ask \"...\"`.")?;
         return Ok(success());
     }
-    for a in recent {
+    for (a, feedback) in recent.iter().zip(&feedback) {
         let first = a.answer.lines().next().unwrap_or_default();
         let first: String = first.chars().take(100).collect();
         outln!(
@@ -349,8 +367,40 @@ pub fn history(index: RepoIndex, args: &HistoryArgs) -> Result<ExitCode> {
             a.mode
         )?;
         outln!("       {first}")?;
+        for f in feedback {
+            outln!("       {}", feedback_line(f))?;
+        }
     }
     Ok(success())
+}
+
+/// One piece of feedback as a line: `feedback: helpful · "note"`.
+fn feedback_line(f: &lore_core::history::FeedbackRecord) -> String {
+    let mut parts = vec![match f.vote {
+        1 => "helpful".to_owned(),
+        -1 => "not helpful".to_owned(),
+        _ => "note".to_owned(),
+    }];
+    if let Some(note) = &f.note {
+        parts.push(format!("{note:?}"));
+    }
+    let places: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(&f.correct_citations)
+        .unwrap_or_default()
+        .iter()
+        .map(|c| {
+            format!(
+                "{}:{}-{}",
+                c["path"].as_str().unwrap_or("?"),
+                c["start_line"],
+                c["end_line"]
+            )
+        })
+        .collect();
+    if !places.is_empty() {
+        parts.push(format!("should cite {}", places.join(", ")));
+    }
+    parts.push(crate::commands::ago(Some(f.time)));
+    format!("feedback: {}", parts.join(" · "))
 }
 
 /// `lore config`.

@@ -178,7 +178,7 @@ def checkout(cart):
     return cart.total()
 "#;
 
-const TAX: &str = "RATE = 0.2\n\n\ndef vat(price):\n    \"\"\"Price with value added tax.\"\"\"\n    return price * (1 + RATE)\n";
+const TAX: &str = "RATE = 0.2\n\n\ndef vat(price):\n    \"\"\"Price with value added tax at ``RATE``.\"\"\"\n    return price * (1 + RATE)\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn index_ask_click_a_citation_and_search_in_chromium() {
@@ -194,6 +194,8 @@ async fn index_ask_click_a_citation_and_search_in_chromium() {
     client.goto(&format!("{url}/#/")).await.unwrap();
     let path = repo.path().to_string_lossy().into_owned();
     type_into(&client, Locator::Css("input[name=path]"), &path).await;
+    let nav = text_of(&client, "#nav").await;
+    assert_eq!(nav, "Repos", "the navigation names no repository here");
     click(&client, Locator::XPath("//button[text()='Add and index']")).await;
     until(
         &client,
@@ -226,6 +228,47 @@ async fn index_ask_click_a_citation_and_search_in_chromium() {
         "document.querySelector('.answer a.cite')",
     )
     .await;
+
+    // The view names the repository; the new exchange is shown from its
+    // top; code quoted reStructuredText-style renders as code; sources are
+    // listed by their labels in the order the answer first cites them.
+    let title = text_of(&client, "#repo-title").await;
+    let dir = repo
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(title.starts_with(&dir), "{title}");
+    let checks = client
+        .execute(
+            "const log = document.querySelector('#chat-log');
+             const q = log.querySelector('.exchange:last-child .q');
+             const answer = document.querySelector('.answer');
+             const firstCited = [];
+             for (const m of answer.textContent.matchAll(/\\[(\\d+)/g)) {
+               if (!firstCited.includes(m[1])) firstCited.push(m[1]);
+             }
+             return {
+               top_visible: q.getBoundingClientRect().top >= log.getBoundingClientRect().top - 1,
+               backticks: answer.textContent.includes('``'),
+               code: [...answer.querySelectorAll('code')].map(c => c.textContent),
+               list: document.querySelector('#sources').tagName,
+               sources: [...document.querySelectorAll('#sources a.source')].map(a => a.dataset.n),
+               cited: firstCited,
+             };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(checks["top_visible"], true, "{checks}");
+    assert_eq!(checks["backticks"], false, "{checks}");
+    assert!(
+        checks["code"].as_array().unwrap().contains(&json!("RATE")),
+        "{checks}"
+    );
+    assert_eq!(checks["list"], "UL", "{checks}");
+    assert_eq!(checks["sources"], checks["cited"], "{checks}");
 
     // Click the citation of shop/tax.py: the viewer opens at its lines.
     let cited = client
@@ -285,9 +328,35 @@ async fn index_ask_click_a_citation_and_search_in_chromium() {
     std::fs::write(artifacts().join("chat.png"), &shot).unwrap();
     assert!(shot.starts_with(b"\x89PNG"));
 
-    // "Why this answer?" and feedback.
-    let why = text_of(&client, ".why").await;
-    assert!(why.contains("Why this answer?"), "{why}");
+    // "Why this answer?" opens across the page, with no sideways scrolling.
+    click(&client, Locator::Css(".why-open")).await;
+    until(
+        &client,
+        "the why panel",
+        "!document.querySelector('#why').hidden",
+    )
+    .await;
+    let why = text_of(&client, "#why").await;
+    assert!(
+        why.contains("Why this answer?") && why.contains("shop/tax.py"),
+        "{why}"
+    );
+    let wide = client
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(wide, json!(true), "the page scrolls sideways");
+    std::fs::write(
+        artifacts().join("why.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // Feedback is saved, and shown again with the conversation after a reload.
+    type_into(&client, Locator::Css("textarea.note"), "spot on").await;
     click(&client, Locator::Css(".vote-up")).await;
     until(
         &client,
@@ -295,6 +364,51 @@ async fn index_ask_click_a_citation_and_search_in_chromium() {
         "document.querySelector('.feedback-saved')",
     )
     .await;
+    client.refresh().await.unwrap();
+    until(
+        &client,
+        "the conversation after a reload",
+        "document.querySelector('.answer a.cite') && document.querySelector('.feedback-saved')",
+    )
+    .await;
+    let restored = client
+        .execute(
+            "return {
+               q: document.querySelector('.exchange .q').textContent,
+               up: document.querySelector('.vote-up').classList.contains('on'),
+               note: document.querySelector('textarea.note').value,
+               saved: document.querySelector('.feedback-saved').textContent,
+             };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(restored["q"], "What does vat return?", "{restored}");
+    assert_eq!(restored["up"], true, "{restored}");
+    assert_eq!(restored["note"], "spot on", "{restored}");
+    assert!(
+        restored["saved"]
+            .as_str()
+            .unwrap()
+            .contains("feedback given"),
+        "{restored}"
+    );
+
+    // A narrow window stacks the chat above the sources.
+    client.set_window_size(600, 900).await.unwrap();
+    until(
+        &client,
+        "the columns to stack",
+        "(() => { const [a, b] = document.querySelectorAll('.split > .panel'); \
+          return b.getBoundingClientRect().top >= a.getBoundingClientRect().bottom; })()",
+    )
+    .await;
+    std::fs::write(
+        artifacts().join("narrow.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    client.set_window_size(1400, 1000).await.unwrap();
 
     // Search with a language filter; a result opens in the viewer.
     click(&client, Locator::XPath("//nav/a[text()='Search']")).await;

@@ -460,6 +460,30 @@ async fn chat_cites_code_and_feedback_is_stored() {
     assert_eq!(stored[0].note.as_deref(), Some("should cite retry.py"));
     assert!(stored[0].correct_citations.contains("net/retry.py"));
 
+    // The conversation reads back with its citations and feedback.
+    let (status, past, _) = send(
+        &app,
+        get(&format!("/conversations/{}/{conversation}", f.id)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{past}");
+    let exchanges = past["exchanges"].as_array().unwrap();
+    assert_eq!(exchanges.len(), 2, "{past}");
+    assert_eq!(
+        exchanges[0]["question"],
+        "How long does backoff_delay wait?"
+    );
+    assert_eq!(exchanges[0]["answer_id"], answer_id);
+    assert_eq!(exchanges[0]["citations"], answer["citations"], "{past}");
+    assert_eq!(exchanges[0]["feedback"][0]["vote"], -1, "{past}");
+    assert_eq!(
+        exchanges[0]["feedback"][0]["note"],
+        "should cite retry.py"
+    );
+    let (status, body, _) = send(&app, get(&format!("/conversations/{}/777", f.id))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(error_of(&body).contains("777"), "{body}");
+
     for (body, want, mention) in [
         (
             json!({"repo_id": f.id, "answer_id": 4242, "vote": "up"}),

@@ -42,7 +42,10 @@ mod walk;
 /// (every file parsed again, a lexical generation from scratch) and refused
 /// by readers until then, never misread. The SQLite schema has its own
 /// migrations (`lore-store`).
-pub const INDEX_FORMAT: u32 = 1;
+///
+/// History: 1 — first recorded; 2 — Rust items inside item macros
+/// (`cfg_x! { ... }`) are parsed.
+pub const INDEX_FORMAT: u32 = 2;
 
 /// Metadata keys of the index format and the lore that last wrote the index.
 pub(crate) mod format_keys {

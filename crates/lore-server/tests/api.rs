@@ -476,10 +476,7 @@ async fn chat_cites_code_and_feedback_is_stored() {
     assert_eq!(exchanges[0]["answer_id"], answer_id);
     assert_eq!(exchanges[0]["citations"], answer["citations"], "{past}");
     assert_eq!(exchanges[0]["feedback"][0]["vote"], -1, "{past}");
-    assert_eq!(
-        exchanges[0]["feedback"][0]["note"],
-        "should cite retry.py"
-    );
+    assert_eq!(exchanges[0]["feedback"][0]["note"], "should cite retry.py");
     let (status, body, _) = send(&app, get(&format!("/conversations/{}/777", f.id))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(error_of(&body).contains("777"), "{body}");

@@ -94,13 +94,107 @@ pub(crate) fn extract(
             ..FileSyntax::default()
         };
     };
+    let bodies = if lang == Language::Rust {
+        macro_body_trees(source, grammar, &tree)
+    } else {
+        Vec::new()
+    };
     Extractor {
         source,
         lang,
         grammar,
         tree: &tree,
+        bodies: &bodies,
     }
     .run(limits)
+}
+
+/// Deepest nesting of item macros whose bodies are parsed (`cfg_rt! {
+/// cfg_net! { ... } }`).
+const MACRO_BODY_DEPTH: usize = 4;
+
+/// Rust items written inside macro invocations in item position — `cfg_x!
+/// { pub fn ... }`, the way many crates gate whole modules — are token trees
+/// to the grammar, so their functions would be invisible. Their bodies are
+/// parsed again as Rust (tree-sitter's included ranges, so every position
+/// stays a position in the file), level by level.
+fn macro_body_trees(source: &str, grammar: &Grammar, tree: &Tree) -> Vec<Tree> {
+    let mut trees = Vec::new();
+    let mut ranges = item_macro_bodies(tree.root_node(), source);
+    while !ranges.is_empty() && trees.len() < MACRO_BODY_DEPTH {
+        let parsed = PARSER.with(|parser| {
+            let mut parser = parser.borrow_mut();
+            parser.set_language(&grammar.language).ok()?;
+            parser.set_included_ranges(&ranges).ok()?;
+            let tree = parser.parse(source, None);
+            // Back to whole documents for the next file.
+            let _ = parser.set_included_ranges(&[]);
+            tree
+        });
+        let Some(parsed) = parsed else { break };
+        ranges = item_macro_bodies(parsed.root_node(), source);
+        trees.push(parsed);
+    }
+    trees
+}
+
+/// The inside of every `{ ... }` macro body in item position under `node`
+/// that holds items, in document order.
+fn item_macro_bodies(node: Node<'_>, source: &str) -> Vec<tree_sitter::Range> {
+    const ITEM_STARTS: [&str; 10] = [
+        "fn ", "pub ", "impl", "struct ", "enum ", "trait ", "mod ", "use ", "#[", "const ",
+    ];
+    let mut out = Vec::new();
+    let mut cursor = node.walk();
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        match n.kind() {
+            "macro_invocation" => {
+                let Some(body) = n.children(&mut cursor).find(|c| c.kind() == "token_tree") else {
+                    continue;
+                };
+                let text = &source[body.byte_range()];
+                if !(text.starts_with('{') && text.ends_with('}')) || body.byte_range().len() < 2 {
+                    continue;
+                }
+                let inner = text[1..text.len() - 1].trim_start();
+                if !ITEM_STARTS.iter().any(|s| inner.starts_with(s))
+                    && !inner.contains("\nfn ")
+                    && !inner.contains(" fn ")
+                {
+                    continue;
+                }
+                let (start, end) = (body.start_position(), body.end_position());
+                out.push(tree_sitter::Range {
+                    start_byte: body.start_byte() + 1,
+                    end_byte: body.end_byte() - 1,
+                    start_point: tree_sitter::Point {
+                        row: start.row,
+                        column: start.column + 1,
+                    },
+                    end_point: tree_sitter::Point {
+                        row: end.row,
+                        column: end.column.saturating_sub(1),
+                    },
+                });
+            }
+            // Only where items can be: not into function bodies, whose
+            // macros are expressions (`select!`, `vec!`).
+            "source_file"
+            | "declaration_list"
+            | "mod_item"
+            | "impl_item"
+            | "trait_item"
+            | "foreign_mod_item"
+            | "expression_statement"
+            | "ERROR" => {
+                let children: Vec<Node<'_>> = n.children(&mut cursor).collect();
+                stack.extend(children.into_iter().rev());
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 struct Extractor<'a> {
@@ -108,6 +202,8 @@ struct Extractor<'a> {
     lang: Language,
     grammar: &'a Grammar,
     tree: &'a Tree,
+    /// Trees of macro bodies in item position (Rust), positions in `source`.
+    bodies: &'a [Tree],
 }
 
 impl<'a> Extractor<'a> {
@@ -127,56 +223,59 @@ impl<'a> Extractor<'a> {
         let mut imports: Vec<RawImport> = Vec::new();
 
         let mut cursor = QueryCursor::new();
-        let mut matches = cursor.matches(query, self.tree.root_node(), bytes);
-        while let Some(m) = matches.next() {
-            let mut def: Option<(Node<'_>, Option<SymbolKind>)> = None;
-            let (mut name, mut doc, mut receiver) = (None, None, None);
-            let (mut call, mut uses, mut import) = (None, Vec::new(), None);
-            let (mut module, mut imported) = (None, None);
-            for cap in m.captures {
-                match roles[cap.index as usize] {
-                    Role::Def(kind) => def = Some((cap.node, Some(kind))),
-                    Role::Scope => def = Some((cap.node, None)),
-                    Role::Name => name = Some(cap.node),
-                    Role::Doc => doc = Some(cap.node),
-                    Role::Receiver => receiver = Some(cap.node),
-                    Role::Call => call = Some(cap.node),
-                    Role::Use => uses.push(cap.node),
-                    Role::Import => import = Some(cap.node),
-                    Role::ImportModule => module = Some(cap.node),
-                    Role::ImportName => imported = Some(cap.node),
-                    Role::Ignore => {}
-                }
-            }
-            if let (Some((node, kind)), Some(name)) = (def, name) {
-                def_names.insert(name.start_byte());
-                let candidate = Def {
-                    node,
-                    kind,
-                    name: self.text(name).to_owned(),
-                    receiver: receiver.map(|r| self.text(r).to_owned()),
-                    doc_node: doc,
-                    pattern: m.pattern_index,
-                };
-                match defs.get(&node.id()) {
-                    Some(existing) if existing.pattern <= candidate.pattern => {}
-                    _ => {
-                        defs.insert(node.id(), candidate);
+        for tree in std::iter::once(self.tree).chain(self.bodies) {
+            let mut matches = cursor.matches(query, tree.root_node(), bytes);
+            while let Some(m) = matches.next() {
+                let mut def: Option<(Node<'_>, Option<SymbolKind>)> = None;
+                let (mut name, mut doc, mut receiver) = (None, None, None);
+                let (mut call, mut uses, mut import) = (None, Vec::new(), None);
+                let (mut module, mut imported) = (None, None);
+                for cap in m.captures {
+                    match roles[cap.index as usize] {
+                        Role::Def(kind) => def = Some((cap.node, Some(kind))),
+                        Role::Scope => def = Some((cap.node, None)),
+                        Role::Name => name = Some(cap.node),
+                        Role::Doc => doc = Some(cap.node),
+                        Role::Receiver => receiver = Some(cap.node),
+                        Role::Call => call = Some(cap.node),
+                        Role::Use => uses.push(cap.node),
+                        Role::Import => import = Some(cap.node),
+                        Role::ImportModule => module = Some(cap.node),
+                        Role::ImportName => imported = Some(cap.node),
+                        Role::Ignore => {}
                     }
                 }
-            }
-            if let (Some(_), Some(name)) = (call, name) {
-                raw_refs.push(self.raw_ref(name, RefKind::Call));
-            }
-            for node in uses {
-                raw_refs.push(self.raw_ref(node, RefKind::Use));
-            }
-            if let (Some(node), Some(module)) = (import, module) {
-                let line = node.start_position().row as u32 + 1;
-                let pairs = self.import_pairs(self.text(module), imported.map(|n| self.text(n)));
-                match imports.iter_mut().find(|(r, _, _)| *r == node.byte_range()) {
-                    Some((_, _, existing)) => existing.extend(pairs),
-                    None => imports.push((node.byte_range(), line, pairs)),
+                if let (Some((node, kind)), Some(name)) = (def, name) {
+                    def_names.insert(name.start_byte());
+                    let candidate = Def {
+                        node,
+                        kind,
+                        name: self.text(name).to_owned(),
+                        receiver: receiver.map(|r| self.text(r).to_owned()),
+                        doc_node: doc,
+                        pattern: m.pattern_index,
+                    };
+                    match defs.get(&node.id()) {
+                        Some(existing) if existing.pattern <= candidate.pattern => {}
+                        _ => {
+                            defs.insert(node.id(), candidate);
+                        }
+                    }
+                }
+                if let (Some(_), Some(name)) = (call, name) {
+                    raw_refs.push(self.raw_ref(name, RefKind::Call));
+                }
+                for node in uses {
+                    raw_refs.push(self.raw_ref(node, RefKind::Use));
+                }
+                if let (Some(node), Some(module)) = (import, module) {
+                    let line = node.start_position().row as u32 + 1;
+                    let pairs =
+                        self.import_pairs(self.text(module), imported.map(|n| self.text(n)));
+                    match imports.iter_mut().find(|(r, _, _)| *r == node.byte_range()) {
+                        Some((_, _, existing)) => existing.extend(pairs),
+                        None => imports.push((node.byte_range(), line, pairs)),
+                    }
                 }
             }
         }
@@ -442,6 +541,9 @@ impl<'a> Extractor<'a> {
         let mut out = HashSet::new();
         let root = self.tree.root_node();
         collect_starts(root, 1, &mut out);
+        for body in self.bodies {
+            collect_starts(body.root_node(), 1, &mut out);
+        }
         for owner in owners {
             if owner.end - owner.start < limits.max_lines
                 && lines.text(owner.start, owner.end).len() <= limits.max_bytes
@@ -456,8 +558,10 @@ impl<'a> Extractor<'a> {
                 row: owner.end as usize - 1,
                 column: usize::MAX,
             };
-            if let Some(node) = root.descendant_for_point_range(start, end) {
-                collect_starts(node, 4, &mut out);
+            for tree in std::iter::once(self.tree).chain(self.bodies) {
+                if let Some(node) = tree.root_node().descendant_for_point_range(start, end) {
+                    collect_starts(node, 4, &mut out);
+                }
             }
         }
         out
@@ -735,6 +839,49 @@ fn clean_docstring(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rust_items_inside_item_macros_are_parsed() {
+        let src = "cfg_rt! {\n    /// Spawns a task.\n    pub fn spawn<F>(f: F) -> JoinHandle {\n        spawn_inner(f)\n    }\n\n    cfg_net! {\n        pub struct TcpListener {\n            io: Io,\n        }\n    }\n}\n\nimpl Runtime {\n    cfg_rt! {\n        pub fn block_on(&self) {\n            let v = vec![1];\n        }\n    }\n}\n\nfn body() {\n    select! { a = x => {} }\n}\n";
+        let syntax = crate::parse(src, Language::Rust);
+        let found: Vec<(&str, &str, u32, u32)> = syntax
+            .symbols
+            .iter()
+            .map(|s| (s.qualname.as_str(), s.kind.name(), s.start_line, s.end_line))
+            .collect();
+        assert!(found.contains(&("spawn", "function", 3, 5)), "{found:?}");
+        assert!(
+            found.contains(&("TcpListener", "struct", 8, 10)),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&("Runtime::block_on", "method", 16, 18)),
+            "{found:?}"
+        );
+        let spawn = syntax.symbols.iter().find(|s| s.name == "spawn").unwrap();
+        assert_eq!(spawn.doc.as_deref(), Some("Spawns a task."));
+        assert!(
+            syntax
+                .refs
+                .iter()
+                .any(|r| r.name == "spawn_inner" && r.kind == RefKind::Call && r.line == 4),
+            "{:?}",
+            syntax.refs
+        );
+        // Its own chunk, not one chunk for the whole macro.
+        assert!(
+            syntax
+                .chunks
+                .iter()
+                .any(|c| c.start_line <= 3 && c.end_line == 5),
+            "{:?}",
+            syntax
+                .chunks
+                .iter()
+                .map(|c| (c.start_line, c.end_line))
+                .collect::<Vec<_>>()
+        );
+    }
 
     #[test]
     fn rust_use_items() {

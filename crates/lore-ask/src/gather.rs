@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use lore_core::RefKind;
 use lore_index::{RepoIndex, SearchMode, SearchOptions};
-use lore_retrieve::fusion::Contribution;
+use lore_retrieve::fusion::{Contribution, Feature};
 use serde::Serialize;
 
 use crate::Result;
@@ -118,6 +118,31 @@ pub fn gather(
     if names.is_empty() && question.follow_up {
         names.extend(context.iter().take(2).cloned());
     }
+    // A capitalised word inside the sentence that names a type here
+    // ("How does a Pool hand out connections?") is a code name too.
+    let first_word = question.text.split_whitespace().next().unwrap_or("");
+    for word in question
+        .text
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| w.len() > 2 && *w != first_word)
+        .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
+    {
+        if !question.identifiers.is_empty() || names.iter().any(|n| n == word) || names.len() >= 3 {
+            continue;
+        }
+        // Only an unambiguous type: one definition of that exact name.
+        let defs: Vec<_> = index
+            .symbols(word, None, 5)?
+            .into_iter()
+            .filter(|h| h.matched == "exact")
+            .collect();
+        if let [only] = defs.as_slice()
+            && is_type_kind(&only.kind)
+            && !is_test(&only.path, None)
+        {
+            names.push(word.to_owned());
+        }
+    }
 
     // The hybrid search, with the conversation's names for a follow-up.
     let mut query = question.text.clone();
@@ -139,31 +164,22 @@ pub fn gather(
     let searched: Vec<Candidate> = hits
         .into_iter()
         .enumerate()
-        .map(|(rank, hit)| Candidate {
-            evidence: Evidence {
-                path: hit.path,
-                start_line: hit.start_line,
-                end_line: hit.end_line,
-                symbol: hit.symbol,
-                kind: hit.kind,
-                lang: hit.lang,
-                text: hit.text,
-                score: f64::from(hit.score),
-            },
-            source: Source::Search,
-            rank,
-            features: hit.explain.unwrap_or_default(),
-            chosen: None,
-        })
+        .map(|(rank, hit)| search_candidate(rank, hit))
         .collect();
 
     // Test code answers "where" and "how" questions worse than the code
     // under test: it goes after the rest, unless the question is about tests.
     let about_tests = question.text.to_lowercase().contains("test");
     let mut searched = searched;
-    if !about_tests {
-        searched.sort_by_key(|c| is_test(&c.evidence.path, c.evidence.symbol.as_deref()));
-    }
+    // Then a hit none of whose text matches the question's words (it came in
+    // on its name or its vector alone: a symbol called `tick` for "missed
+    // ticks") after those whose code says what was asked.
+    searched.sort_by_key(|c| {
+        (
+            !about_tests && is_test(&c.evidence.path, c.evidence.symbol.as_deref()),
+            feature(c, Feature::Lexical).is_some_and(|v| v <= 0.0),
+        )
+    });
 
     // Definitions of the names the question mentions.
     let mut definitions: Vec<Candidate> = Vec::new();
@@ -186,11 +202,60 @@ pub fn gather(
         exact.sort_by_key(|h| {
             (
                 is_test(&h.path, Some(&h.qualname)) && !about_tests,
+                is_stub(&h.path),
                 search_rank(h),
                 h.doc.is_none(),
                 std::cmp::Reverse(h.end_line - h.start_line),
             )
         });
+        // "How does a JoinHandle get its output?": a type named in a how or
+        // what question is where to look, not the answer. Its members the
+        // search ranked (`JoinHandle::poll`) lead; its definition follows.
+        if question.intent == Intent::General
+            && exact
+                .first()
+                .is_some_and(|h| is_type_kind(&h.kind) && !is_test(&h.path, None))
+        {
+            let member_of = |c: &Candidate| {
+                c.evidence.symbol.as_deref().is_some_and(|s| {
+                    let bare = name.rsplit([':', '.']).next().unwrap_or(name);
+                    let parts: Vec<&str> = s.split("::").flat_map(|p| p.split('.')).collect();
+                    parts[..parts.len().saturating_sub(1)].contains(&bare)
+                })
+            };
+            let unmatched = |c: &Candidate| feature(c, Feature::Lexical).is_some_and(|v| v <= 0.0);
+            if let Some(i) = searched
+                .iter()
+                .take(policy.chunks)
+                .position(|c| member_of(c) && !unmatched(c))
+            {
+                definitions.push(searched.remove(i));
+            } else {
+                // The search overall did not reach them: search the type's
+                // own file for the rest of the question.
+                let scoped = index.search(
+                    &query,
+                    &SearchOptions {
+                        limit: 8,
+                        mode: SearchMode::Hybrid,
+                        explain: true,
+                        path_glob: Some(glob_escape(&exact[0].path)),
+                        max_per_file: Some(8),
+                        ..SearchOptions::default()
+                    },
+                )?;
+                if let Some((rank, hit)) = scoped
+                    .into_iter()
+                    .enumerate()
+                    .find(|(_, h)| h.symbol.as_deref().is_some_and(|s| s != exact[0].qualname))
+                {
+                    let c = search_candidate(rank, hit);
+                    if member_of(&c) && !unmatched(&c) {
+                        definitions.push(c);
+                    }
+                }
+            }
+        }
         for (rank, hit) in exact.iter().take(MAX_DEFINITIONS).enumerate() {
             definitions.extend(definition(
                 index,
@@ -314,6 +379,66 @@ fn definition(
         features: Vec::new(),
         chosen: None,
     })
+}
+
+/// A search hit as a candidate.
+fn search_candidate(rank: usize, hit: lore_index::SearchHit) -> Candidate {
+    Candidate {
+        evidence: Evidence {
+            path: hit.path,
+            start_line: hit.start_line,
+            end_line: hit.end_line,
+            symbol: hit.symbol,
+            kind: hit.kind,
+            lang: hit.lang,
+            text: hit.text,
+            score: f64::from(hit.score),
+        },
+        source: Source::Search,
+        rank,
+        features: hit.explain.unwrap_or_default(),
+        chosen: None,
+    }
+}
+
+/// `path` as a glob matching only itself.
+fn glob_escape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if "*?[]{}!".contains(c) {
+            out.push('[');
+            out.push(c);
+            out.push(']');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The value of `feature` in a search candidate's explanation.
+fn feature(c: &Candidate, feature: Feature) -> Option<f64> {
+    c.features
+        .iter()
+        .find(|f| f.feature == feature)
+        .map(|f| f.value)
+}
+
+/// Kinds that name a type (whose members hold the behaviour).
+fn is_type_kind(kind: &str) -> bool {
+    matches!(
+        kind,
+        "class" | "struct" | "enum" | "trait" | "interface" | "type"
+    )
+}
+
+/// Stand-ins for real code: mocks, fakes and stubs (`fs/mocks.rs`).
+fn is_stub(path: &str) -> bool {
+    let lower = path.to_lowercase();
+    let file = lower.rsplit('/').next().unwrap_or(&lower);
+    ["mock", "fake", "stub"]
+        .iter()
+        .any(|w| file.starts_with(w) || lower.contains(&format!("/{w}s/")))
 }
 
 /// Whether a chunk is test code, by the usual conventions of its path

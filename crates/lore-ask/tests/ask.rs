@@ -395,3 +395,46 @@ fn a_conversation_keeps_its_last_50_exchanges_and_summarises_the_rest() {
     assert_eq!(all.len(), 52);
     assert!(!history.candidates(all[51].id).unwrap().is_empty());
 }
+
+#[test]
+fn a_type_named_in_a_how_question_leads_with_the_member_that_does_it() {
+    let repo = TestRepo::new();
+    repo.write(
+        "pool/pool.py",
+        r#"class Pool:
+    """A pool of reusable database connections shared by threads."""
+
+    size = 10
+
+    def __init__(self, size):
+        self.free = []
+        self.size = size
+
+    def checkout(self):
+        """Hand out an idle connection, opening one if none is idle."""
+        if self.free:
+            return self.free.pop()
+        return open_connection()
+
+    def release(self, conn):
+        """Put a connection back for the next caller."""
+        self.free.append(conn)
+
+
+def open_connection():
+    return object()
+"#,
+    );
+    repo.commit("pool");
+    let home = Home::resolve(Some(repo.home().to_owned())).unwrap();
+    index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let answer = extractive(&index, "How does a Pool hand out an idle connection?");
+    let first = &answer.citations[0];
+    assert_eq!(
+        first.symbol.as_deref(),
+        Some("Pool.checkout"),
+        "{}",
+        answer.text
+    );
+}

@@ -167,6 +167,9 @@ pub struct SearchOptions {
     pub mode: SearchMode,
     /// Attach each feature's part in the score to every hit.
     pub explain: bool,
+    /// Chunks of one file kept at most (default: the policy's), e.g. more
+    /// for a search within one file.
+    pub max_per_file: Option<usize>,
 }
 
 /// The candidates of one search (see [`RepoIndex::candidates`]).
@@ -749,7 +752,7 @@ impl RepoIndex {
         let top = top_per_group(
             scored,
             |id| &*chunks[&id].path,
-            policy.max_per_file,
+            options.max_per_file.unwrap_or(policy.max_per_file).max(1),
             options.limit.max(1),
         );
         // Texts only for the results: candidates are ranked on their heads.
@@ -794,7 +797,7 @@ impl RepoIndex {
     pub fn candidates(&self, query: &str, options: &SearchOptions) -> Result<Candidates> {
         let limit = options.limit.max(1);
         let policy = &self.policy;
-        let max_per_file = policy.max_per_file;
+        let max_per_file = options.max_per_file.unwrap_or(policy.max_per_file).max(1);
         let paths = match &options.path_glob {
             Some(glob) => Some(self.matching_paths(glob)?),
             None => None,

@@ -377,6 +377,7 @@ pub async fn search(
         path_glob: req.path.clone().filter(|p| !p.is_empty()),
         mode,
         explain: req.explain,
+        max_per_file: None,
     };
     let slots = state.clone();
     let _running = slots

@@ -82,6 +82,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 path_glob: args.path_glob,
                 mode: request::mode(&args.mode)?,
                 explain: args.explain,
+                max_per_file: None,
             };
             let hits = index.search(&args.query.join(" "), &options)?;
             if args.json.json {

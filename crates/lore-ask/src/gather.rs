@@ -161,16 +161,18 @@ pub fn gather(
             ..SearchOptions::default()
         },
     )?;
-    let searched: Vec<Candidate> = hits
+    let mut searched: Vec<Candidate> = hits
         .into_iter()
         .enumerate()
         .map(|(rank, hit)| search_candidate(rank, hit))
         .collect();
+    for c in &mut searched {
+        to_definition(index, &mut lines, c)?;
+    }
 
     // Test code answers "where" and "how" questions worse than the code
     // under test: it goes after the rest, unless the question is about tests.
     let about_tests = question.text.to_lowercase().contains("test");
-    let mut searched = searched;
     // Then a hit none of whose text matches the question's words (it came in
     // on its name or its vector alone: a symbol called `tick` for "missed
     // ticks") after those whose code says what was asked.
@@ -249,7 +251,8 @@ pub fn gather(
                     .enumerate()
                     .find(|(_, h)| h.symbol.as_deref().is_some_and(|s| s != exact[0].qualname))
                 {
-                    let c = search_candidate(rank, hit);
+                    let mut c = search_candidate(rank, hit);
+                    to_definition(index, &mut lines, &mut c)?;
                     if member_of(&c) && !unmatched(&c) {
                         definitions.push(c);
                     }
@@ -379,6 +382,53 @@ fn definition(
         features: Vec::new(),
         chosen: None,
     })
+}
+
+/// A search hit that holds only the doc comment above its symbol (a long
+/// doc is a chunk of its own) becomes the symbol's definition: the code is
+/// what to cite, and the card and the sources then agree on the range.
+fn to_definition(index: &RepoIndex, lines: &mut Lines, c: &mut Candidate) -> Result<()> {
+    let e = &c.evidence;
+    let Some(symbol) = e.symbol.as_deref() else {
+        return Ok(());
+    };
+    // Cheap test first: the chunk ends in a comment or an attribute.
+    let is_comment = |l: &str| {
+        let t = l.trim_start();
+        t.is_empty() || ["//", "#", "*", "/*", "@"].iter().any(|p| t.starts_with(p))
+    };
+    let last = e.text.lines().rev().find(|l| !l.trim().is_empty());
+    if !last.is_some_and(is_comment) {
+        return Ok(());
+    }
+    let bare = symbol.rsplit([':', '.']).next().unwrap_or(symbol);
+    let Some(def) = index
+        .symbols(bare, None, MAX_DEFINITION_CANDIDATES)?
+        .into_iter()
+        .find(|h| h.path == e.path && h.qualname == symbol && h.start_line > e.end_line)
+    else {
+        return Ok(());
+    };
+    // Only when nothing but comments and attributes separate the chunk
+    // from the code.
+    let between = if e.end_line + 1 >= def.start_line {
+        String::new()
+    } else {
+        match lines.get(index, &e.path, e.end_line + 1, def.start_line - 1) {
+            Some(text) => text,
+            None => return Ok(()),
+        }
+    };
+    if !between.lines().all(is_comment) {
+        return Ok(());
+    }
+    let end = def.end_line.min(def.start_line + MAX_DEFINITION_LINES - 1);
+    if let Some(text) = lines.get(index, &def.path, def.start_line, end) {
+        c.evidence.start_line = def.start_line;
+        c.evidence.end_line = def.start_line + text.lines().count().max(1) as u32 - 1;
+        c.evidence.text = text;
+    }
+    Ok(())
 }
 
 /// A search hit as a candidate.

@@ -438,3 +438,45 @@ def open_connection():
         answer.text
     );
 }
+
+#[test]
+fn a_long_doc_comment_hit_is_cited_at_its_function() {
+    let repo = TestRepo::new();
+    let mut doc = String::from("/// Requires a future to finish before the deadline elapses.\n");
+    for i in 0..70 {
+        doc.push_str(&format!(
+            "/// Line {i} about deadlines, elapsed time and cancellation.\n"
+        ));
+    }
+    repo.write(
+        "src/deadline.rs",
+        format!(
+            "{doc}pub fn deadline<F>(limit: u64, future: F) -> Deadline<F> {{\n    Deadline {{ limit, future }}\n}}\n\npub struct Deadline<F> {{\n    limit: u64,\n    future: F,\n}}\n"
+        ),
+    );
+    repo.commit("deadline");
+    let home = Home::resolve(Some(repo.home().to_owned())).unwrap();
+    index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let answer = extractive(
+        &index,
+        "How does a future finish before the deadline elapses?",
+    );
+    let signature = 72;
+    let first = answer
+        .citations
+        .iter()
+        .find(|c| c.symbol.as_deref() == Some("deadline"))
+        .unwrap_or_else(|| panic!("{}", answer.text));
+    assert!(
+        first.start_line <= signature && signature <= first.end_line,
+        "{first:?}\n{}",
+        answer.text
+    );
+    // The card cites the signature itself.
+    assert!(
+        answer.text.contains(&format!(":{signature}]")),
+        "{}",
+        answer.text
+    );
+}

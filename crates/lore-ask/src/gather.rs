@@ -397,15 +397,25 @@ fn to_definition(index: &RepoIndex, lines: &mut Lines, c: &mut Candidate) -> Res
         let t = l.trim_start();
         t.is_empty() || ["//", "#", "*", "/*", "@"].iter().any(|p| t.starts_with(p))
     };
-    let last = e.text.lines().rev().find(|l| !l.trim().is_empty());
-    if !last.is_some_and(is_comment) {
+    let (comments, all) = e.text.lines().fold((0, 0), |(c, n), l| {
+        (c + usize::from(is_comment(l)), n + 1)
+    });
+    if comments * 2 < all {
         return Ok(());
     }
     let bare = symbol.rsplit([':', '.']).next().unwrap_or(symbol);
+    // The chunk ends before the code, or with its first lines (the
+    // signature) but not its body.
     let Some(def) = index
         .symbols(bare, None, MAX_DEFINITION_CANDIDATES)?
         .into_iter()
-        .find(|h| h.path == e.path && h.qualname == symbol && h.start_line > e.end_line)
+        .find(|h| {
+            h.path == e.path
+                && h.qualname == symbol
+                && h.start_line > e.start_line
+                && e.end_line < h.start_line + 3
+                && h.end_line > e.end_line
+        })
     else {
         return Ok(());
     };

@@ -294,13 +294,27 @@ fn key_lines(p: &Packed, terms: &[String], skip: Option<&str>, out: &mut String)
     }
 }
 
-/// The line of a call-site evidence that calls `name`.
+/// The line of a call-site evidence that calls `name` (`Cart.total` is
+/// called as `total`): of the lines naming it, the one nearest the middle,
+/// where the gathered call site is (one line of context on each side).
 fn call_line(p: &Packed, name: &str) -> u32 {
     let e = &p.evidence;
+    let bare = name.rsplit([':', '.']).next().unwrap_or(name);
+    let middle = (e.end_line - e.start_line).div_ceil(2) as usize;
+    let named = |l: &str| {
+        l.match_indices(bare).any(|(i, _)| {
+            let before = l[..i].chars().next_back();
+            let after = l[i + bare.len()..].chars().next();
+            !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+        })
+    };
     e.text
         .lines()
-        .position(|l| l.contains(name))
-        .map_or(e.start_line, |i| e.start_line + i as u32)
+        .enumerate()
+        .filter(|(_, l)| named(l))
+        .min_by_key(|(i, _)| i.abs_diff(middle))
+        .map_or(e.start_line, |(i, _)| e.start_line + i as u32)
 }
 
 /// The question's content words, as the code tokenizer splits them.

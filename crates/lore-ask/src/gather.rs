@@ -397,9 +397,10 @@ fn to_definition(index: &RepoIndex, lines: &mut Lines, c: &mut Candidate) -> Res
         let t = l.trim_start();
         t.is_empty() || ["//", "#", "*", "/*", "@"].iter().any(|p| t.starts_with(p))
     };
-    let (comments, all) = e.text.lines().fold((0, 0), |(c, n), l| {
-        (c + usize::from(is_comment(l)), n + 1)
-    });
+    let (comments, all) = e
+        .text
+        .lines()
+        .fold((0, 0), |(c, n), l| (c + usize::from(is_comment(l)), n + 1));
     if comments * 2 < all {
         return Ok(());
     }

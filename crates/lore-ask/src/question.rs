@@ -100,10 +100,65 @@ const FOLLOW_UP_WORDS: &[&str] = &[
 /// Questions longer than this (in words) count as complex.
 const LONG_QUESTION_WORDS: usize = 30;
 
+/// Phrases after which the next word is the name asked about, whatever its
+/// shape ("what calls vat?", "callers of Parse"): a plain word there is a
+/// code name too.
+const NAME_AFTER: &[&str] = &[
+    "what calls",
+    "who calls",
+    "which functions call",
+    "what uses",
+    "who uses",
+    "callers of",
+    "usages of",
+    "uses of",
+    "references to",
+    "definition of",
+];
+
+/// Words that follow those phrases without being names.
+const NOT_NAMES: &[&str] = &[
+    "a", "an", "the", "it", "its", "this", "that", "these", "those", "them", "my", "our", "your",
+    "function", "method", "class", "code", "here",
+];
+
+/// The word right after a [`NAME_AFTER`] phrase, if it can be a name.
+fn named_after_phrase(text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    for phrase in NAME_AFTER {
+        let Some(at) = lower.find(phrase) else {
+            continue;
+        };
+        let rest = &text[at + phrase.len()..];
+        let word: String = rest
+            .trim_start()
+            .trim_start_matches('`')
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | ':'))
+            .collect();
+        let word = word.trim_end_matches(['.', ':']);
+        if !word.is_empty()
+            && word
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+            && !NOT_NAMES.contains(&word.to_lowercase().as_str())
+        {
+            return Some(word.to_owned());
+        }
+    }
+    None
+}
+
 impl Question {
     /// Reads `text`.
     pub fn parse(text: &str) -> Question {
-        let identifiers = identifiers(text);
+        let mut identifiers = identifiers(text);
+        if let Some(name) = named_after_phrase(text)
+            && !identifiers.contains(&name)
+        {
+            identifiers.insert(0, name);
+        }
         let lower = format!(" {} ", text.to_lowercase());
         let has = |phrases: &[&str]| phrases.iter().any(|p| lower.contains(p));
         let intent = if has(CALLER_PHRASES) {
@@ -220,6 +275,26 @@ mod tests {
             vec!["std::fs::read"]
         );
         assert_eq!(identifiers("what calls `send`"), vec!["send"]);
+    }
+
+    #[test]
+    fn the_word_after_what_calls_is_a_name_whatever_its_shape() {
+        assert_eq!(Question::parse("what calls vat?").identifiers, ["vat"]);
+        assert_eq!(
+            Question::parse("Who calls Parse in the server?").identifiers,
+            ["Parse"]
+        );
+        assert_eq!(
+            Question::parse("callers of Session.send").identifiers,
+            ["Session.send"]
+        );
+        let q = Question::parse("and what calls it?");
+        assert!(q.identifiers.is_empty() && q.follow_up);
+        assert!(
+            Question::parse("what calls the parser?")
+                .identifiers
+                .is_empty()
+        );
     }
 
     #[test]

@@ -480,3 +480,50 @@ fn a_long_doc_comment_hit_is_cited_at_its_function() {
         answer.text
     );
 }
+
+#[test]
+fn a_follow_up_about_a_method_cites_the_call_lines_themselves() {
+    let (repo, home) = fixture();
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let conversation = Conversation {
+        summary: None,
+        exchanges: vec![Exchange {
+            question: "how does a session send a request?".into(),
+            answer: "`Session.send` [1]".into(),
+            symbols: vec!["Session.send".into()],
+        }],
+    };
+    let answer = ask(
+        &index,
+        "who calls it?",
+        &conversation,
+        None,
+        &Redactor::builtin(),
+        &AskOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let lead = answer.text.lines().next().unwrap();
+    assert!(lead.contains("call site"), "{}", answer.text);
+    // Every call site listed under the lead (`path:line │ code [n:line]`)
+    // is a line that calls `send`.
+    let cited_lines: Vec<(String, u32)> = answer
+        .text
+        .lines()
+        .filter_map(|l| {
+            let (place, _) = l.trim().split_once(" │ ")?;
+            let (path, line) = place.rsplit_once(':')?;
+            Some((path.to_owned(), line.parse().ok()?))
+        })
+        .collect();
+    assert!(!cited_lines.is_empty(), "{}", answer.text);
+    for (path, line) in cited_lines {
+        let text = std::fs::read_to_string(repo.join(&path)).unwrap();
+        let cited = text.lines().nth(line as usize - 1).unwrap();
+        assert!(
+            cited.contains("send("),
+            "{path}:{line} is {cited:?}\n{}",
+            answer.text
+        );
+    }
+}

@@ -205,8 +205,11 @@ fn card(
     );
     if let Some(d) = &definition {
         let signature = d.signature.lines().next().unwrap_or_default().trim();
-        if !signature.is_empty() && (e.start_line..=e.end_line).contains(&d.start_line) {
-            let _ = writeln!(out, "    {} [{}:{}]", code(signature), p.n, d.start_line);
+        // Decorators and attributes come first in a definition's lines: cite
+        // the line the signature is on.
+        let line = signature_line(e, d.start_line, signature);
+        if !signature.is_empty() && (e.start_line..=e.end_line).contains(&line) {
+            let _ = writeln!(out, "    {} [{}:{line}]", code(signature), p.n);
         }
         if let Some(doc) = d.doc.as_deref().and_then(first_sentence) {
             let _ = writeln!(out, "    {}", clip(&doc));
@@ -215,19 +218,32 @@ fn card(
     }
 
     let bare = symbol.rsplit(['.', ':']).next().unwrap_or(symbol);
-    let (calls, caller_files) = index.call_counts(bare)?;
+    let counts = index.ref_counts(bare)?;
     let mut callees: Vec<String> = Vec::new();
     for (name, _) in index.calls_in(&e.path, start, end)? {
         if !callees.contains(&name) {
             callees.push(name);
         }
     }
-    let mut facts = vec![format!(
-        "{calls} call site{} of `{bare}` in {} file{}",
-        plural(calls),
-        caller_files,
-        plural(caller_files)
-    )];
+    // A property is read, not called; a decorator is applied; a type is
+    // named: with no call sites, say how often it is used instead.
+    let mut facts = vec![if counts.calls == 0 && counts.uses > 0 {
+        format!(
+            "used {} time{} (`{bare}` read or passed, not called) in {} file{}",
+            counts.uses,
+            plural(counts.uses),
+            counts.use_files,
+            plural(counts.use_files)
+        )
+    } else {
+        format!(
+            "{} call site{} of `{bare}` in {} file{}",
+            counts.calls,
+            plural(counts.calls),
+            counts.call_files,
+            plural(counts.call_files)
+        )
+    }];
     if !callees.is_empty() {
         let named: Vec<String> = callees
             .iter()
@@ -292,6 +308,32 @@ fn key_lines(p: &Packed, terms: &[String], skip: Option<&str>, out: &mut String)
             p.n
         );
     }
+}
+
+/// The line of evidence `e` where `signature` starts, searching from the
+/// definition's first line (decorators and attributes above it); the first
+/// line if it is not found.
+fn signature_line(e: &crate::pack::Evidence, start: u32, signature: &str) -> u32 {
+    let head: String = signature
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    if head.is_empty() || start < e.start_line {
+        return start;
+    }
+    e.text
+        .lines()
+        .enumerate()
+        .skip((start - e.start_line) as usize)
+        .take(12)
+        .find(|(_, l)| {
+            l.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .starts_with(&head)
+        })
+        .map_or(start, |(i, _)| e.start_line + i as u32)
 }
 
 /// The line of a call-site evidence that calls `name` (`Cart.total` is

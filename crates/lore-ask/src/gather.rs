@@ -278,12 +278,21 @@ pub fn gather(
     {
         let rows = index.ref_rows(name)?;
         let calls: Vec<_> = rows.iter().filter(|r| r.kind == RefKind::Call).collect();
-        let sites: Vec<_> = if calls.is_empty() {
+        let mut sites: Vec<_> = if calls.is_empty() {
             rows.iter().filter(|r| r.kind == RefKind::Use).collect()
         } else {
             calls
         };
+        // The library's own callers first, then examples and docs, then tests
+        // (the count covers them all).
+        sites.sort_by_key(|r| {
+            (
+                is_test(&r.path, r.enclosing.as_deref()) && !about_tests,
+                is_example(&r.path),
+            )
+        });
         let mut files: Vec<&str> = sites.iter().map(|r| r.path.as_str()).collect();
+        files.sort_unstable();
         files.dedup();
         gathered.call_sites = Some((name.clone(), sites.len(), files.len()));
         for (rank, row) in sites.iter().take(MAX_CALLERS).enumerate() {
@@ -491,6 +500,27 @@ fn is_type_kind(kind: &str) -> bool {
         kind,
         "class" | "struct" | "enum" | "trait" | "interface" | "type"
     )
+}
+
+/// Examples, demos, docs and benchmarks, by their directory.
+fn is_example(path: &str) -> bool {
+    let lower = path.to_lowercase();
+    lower.split('/').rev().skip(1).any(|d| {
+        matches!(
+            d,
+            "example"
+                | "examples"
+                | "sample"
+                | "samples"
+                | "demo"
+                | "demos"
+                | "docs"
+                | "doc"
+                | "benches"
+                | "benchmarks"
+                | "bench"
+        )
+    })
 }
 
 /// Stand-ins for real code: mocks, fakes and stubs (`fs/mocks.rs`).

@@ -527,3 +527,107 @@ fn a_follow_up_about_a_method_cites_the_call_lines_themselves() {
         );
     }
 }
+
+#[test]
+fn cards_count_uses_of_properties_and_cite_signatures_below_decorators() {
+    let repo = TestRepo::new();
+    repo.write(
+        "shop/order.py",
+        r#"import functools
+
+
+def audited(func):
+    """Record every call of the wrapped function in the audit trail."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        return func(*args, **kwargs)
+    return wrapper
+
+
+class Order:
+    def __init__(self, lines):
+        self.lines = lines
+
+    @property
+    def subtotal(self):
+        """The order's subtotal before shipping and tax."""
+        return sum(line.price for line in self.lines)
+
+
+@audited
+def invoice(order):
+    return order.subtotal
+
+
+@audited
+def receipt(order):
+    return order.subtotal * 2
+"#,
+    );
+    repo.commit("orders");
+    let home = Home::resolve(Some(repo.home().to_owned())).unwrap();
+    index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+
+    let answer = extractive(&index, "what is the subtotal of an order before shipping?");
+    assert!(
+        answer
+            .text
+            .contains("used 2 times (`subtotal` read or passed, not called) in 1 file"),
+        "{}",
+        answer.text
+    );
+    // `def subtotal` is on line 17, below `@property` on line 16.
+    assert!(
+        answer.text.contains("`def subtotal(self)` [1:17]"),
+        "{}",
+        answer.text
+    );
+    assert!(!answer.text.contains(":16]"), "{}", answer.text);
+
+    let answer = extractive(&index, "how is a call recorded in the audit trail?");
+    assert!(answer.text.contains("`audited`"), "{}", answer.text);
+    assert!(
+        answer
+            .text
+            .contains("used 2 times (`audited` read or passed, not called)"),
+        "{}",
+        answer.text
+    );
+}
+
+#[test]
+fn what_calls_lists_library_callers_before_examples_and_tests() {
+    let repo = TestRepo::new();
+    repo.write(
+        "lib/render.py",
+        "def render(page):\n    return page.upper()\n",
+    );
+    for i in 0..9 {
+        repo.write(
+            &format!("examples/demo_{i}.py"),
+            format!("from lib.render import render\n\n\ndef demo_{i}():\n    return render('page {i}')\n"),
+        );
+    }
+    repo.write(
+        "tests/test_render.py",
+        "from lib.render import render\n\n\ndef test_render():\n    assert render('a') == 'A'\n",
+    );
+    repo.write(
+        "zz/site.py",
+        "from lib.render import render\n\n\ndef build_site(pages):\n    return [render(p) for p in pages]\n",
+    );
+    repo.commit("render");
+    let home = Home::resolve(Some(repo.home().to_owned())).unwrap();
+    index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let answer = extractive(&index, "what calls render?");
+    let lead = answer.text.lines().next().unwrap();
+    assert!(
+        lead.starts_with(
+            "`render` has 11 call sites in 11 files; the first: `build_site` at zz/site.py:5"
+        ),
+        "{}",
+        answer.text
+    );
+}

@@ -228,6 +228,20 @@ pub struct SymbolRow {
     pub end_line: u32,
 }
 
+/// How often a name is referred to (see [`MetaStore::ref_counts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RefCounts {
+    /// Call sites.
+    pub calls: usize,
+    /// Files with a call site.
+    pub call_files: usize,
+    /// Other uses (attribute reads, decorators, values passed around), not
+    /// imports.
+    pub uses: usize,
+    /// Files with such a use.
+    pub use_files: usize,
+}
+
 /// A reference as returned by queries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefRow {
@@ -310,9 +324,9 @@ pub trait MetaStore {
     fn documented_symbols(&self, kinds: &[SymbolKind]) -> Result<Vec<SymbolRow>>;
     /// References to `name`.
     fn refs(&self, name: &str) -> Result<Vec<RefRow>>;
-    /// Call sites of `name` and the files they are in, counted without
-    /// resolving callers (cheap even for common names).
-    fn call_counts(&self, name: &str) -> Result<(usize, usize)>;
+    /// Call sites and other uses of `name` and the files they are in,
+    /// counted without resolving callers (cheap even for common names).
+    fn ref_counts(&self, name: &str) -> Result<RefCounts>;
     /// Calls made on lines `start..=end` of `path`: (called name, line),
     /// by line.
     fn calls_in(&self, path: &str, start: u32, end: u32) -> Result<Vec<(String, u32)>>;

@@ -709,9 +709,10 @@ impl RepoIndex {
         Ok(self.store.calls_in(path, start, end)?)
     }
 
-    /// Call sites of `name` (bare or qualified) and the files they are in.
-    pub fn call_counts(&self, name: &str) -> Result<(usize, usize)> {
-        Ok(self.store.call_counts(bare_name(name))?)
+    /// Call sites and other uses of `name` (bare or qualified) and the
+    /// files they are in.
+    pub fn ref_counts(&self, name: &str) -> Result<lore_core::store::RefCounts> {
+        Ok(self.store.ref_counts(bare_name(name))?)
     }
 
     /// References to `name` without their line text (cheap: no file is

@@ -688,24 +688,30 @@ impl MetaStore for SqliteStore {
         Ok(out)
     }
 
-    fn call_counts(&self, name: &str) -> lore_core::Result<(usize, usize)> {
+    fn ref_counts(&self, name: &str) -> lore_core::Result<lore_core::store::RefCounts> {
         let blobs = self.rows(
             "SELECT r.occurrences FROM names n JOIN refs r ON r.name_id = n.id WHERE n.name = ?1",
             [name],
             |r| r.get::<_, Vec<u8>>(0),
-            "prepare call counts",
+            "prepare reference counts",
         )?;
-        let (mut sites, mut files) = (0, 0);
+        let mut counts = lore_core::store::RefCounts::default();
         for blob in blobs {
-            let calls = occurrences::decode(&blob)
-                .ok_or_else(|| Error::Corrupt(format!("references to {name}")))?
-                .iter()
-                .filter(|o| ref_kind_of(o.kind) == RefKind::Call)
-                .count();
-            sites += calls;
-            files += usize::from(calls > 0);
+            let occurrences = occurrences::decode(&blob)
+                .ok_or_else(|| Error::Corrupt(format!("references to {name}")))?;
+            let count = |kind| {
+                occurrences
+                    .iter()
+                    .filter(|o| ref_kind_of(o.kind) == kind)
+                    .count()
+            };
+            let (calls, uses) = (count(RefKind::Call), count(RefKind::Use));
+            counts.calls += calls;
+            counts.call_files += usize::from(calls > 0);
+            counts.uses += uses;
+            counts.use_files += usize::from(uses > 0);
         }
-        Ok((sites, files))
+        Ok(counts)
     }
 
     fn calls_in(&self, path: &str, start: u32, end: u32) -> lore_core::Result<Vec<(String, u32)>> {
@@ -1534,8 +1540,12 @@ mod tests {
             vec![("send".to_owned(), 2), ("parse".to_owned(), 3)]
         );
         assert_eq!(store.calls_in("app.py", 1, 100).unwrap().len(), 4);
-        assert_eq!(store.call_counts("parse").unwrap(), (2, 1));
-        assert_eq!(store.call_counts("nothing").unwrap(), (0, 0));
+        let parse = store.ref_counts("parse").unwrap();
+        assert_eq!((parse.calls, parse.call_files), (2, 1));
+        assert_eq!(
+            store.ref_counts("nothing").unwrap(),
+            lore_core::store::RefCounts::default()
+        );
         assert!(store.calls_in("other.py", 1, 100).unwrap().is_empty());
     }
 }

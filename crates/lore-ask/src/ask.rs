@@ -121,6 +121,9 @@ pub struct Answer {
     pub redactions: usize,
     /// Characters sent to the provider.
     pub sent_chars: usize,
+    /// For a follow-up that names nothing: the earlier names it was read
+    /// as being about ("it"), so the next follow-up stays on them.
+    pub referents: Vec<String>,
 }
 
 /// Answers `text`. With a provider, the model answers and its text is
@@ -165,6 +168,11 @@ pub fn ask(
         candidates: Vec::new(),
         redactions: 0,
         sent_chars: 0,
+        referents: if question.follow_up && question.identifiers.is_empty() {
+            context.iter().take(2).cloned().collect()
+        } else {
+            Vec::new()
+        },
     };
 
     let mut answered = None;

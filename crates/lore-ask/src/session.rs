@@ -49,9 +49,14 @@ pub fn record(
     answer: &Answer,
 ) -> Result<i64> {
     let cited: HashSet<usize> = answer.citations.iter().map(|c| c.n).collect();
-    // What a follow-up's "it" most likely means: the names asked about,
-    // then the symbols the answer cited.
+    // What a follow-up's "it" most likely means: the names asked about (or
+    // that an earlier follow-up was about), then the symbols the answer cited.
     let mut symbols: Vec<String> = answer.question.identifiers.clone();
+    for r in &answer.referents {
+        if !symbols.contains(r) {
+            symbols.push(r.clone());
+        }
+    }
     for c in &answer.citations {
         if let Some(s) = &c.symbol
             && !symbols.contains(s)

@@ -631,3 +631,45 @@ fn what_calls_lists_library_callers_before_examples_and_tests() {
         answer.text
     );
 }
+
+#[test]
+fn a_second_follow_up_stays_on_what_the_first_was_about() {
+    let (repo, home) = fixture();
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let mut asker = lore_ask::Asker::open(home.path(), &index, lore_ask::Thread::New).unwrap();
+    let request = lore_ask::AskRequest {
+        no_llm: true,
+        no_remote: true,
+        model: None,
+    };
+    let first = asker
+        .ask(
+            &index,
+            "how long does `backoff_delay` wait?",
+            &request,
+            &mut |_| {},
+        )
+        .unwrap();
+    assert!(first.answer.text.contains("backoff_delay"));
+    let callers = asker
+        .ask(&index, "who calls it?", &request, &mut |_| {})
+        .unwrap();
+    assert!(
+        callers.answer.text.starts_with("`backoff_delay` has"),
+        "{}",
+        callers.answer.text
+    );
+    // Its answer cites the caller (`send_with_retries`); "it" is still
+    // `backoff_delay`.
+    let returns = asker
+        .ask(&index, "what does it return?", &request, &mut |_| {})
+        .unwrap();
+    assert!(
+        returns
+            .answer
+            .text
+            .starts_with("Most relevant: `backoff_delay`"),
+        "{}",
+        returns.answer.text
+    );
+}

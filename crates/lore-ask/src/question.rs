@@ -122,9 +122,32 @@ const NOT_NAMES: &[&str] = &[
     "function", "method", "class", "code", "here",
 ];
 
-/// The word right after a [`NAME_AFTER`] phrase, if it can be a name.
-fn named_after_phrase(text: &str) -> Option<String> {
+/// The word right after a [`NAME_AFTER`] phrase, or X in "where is X
+/// called" (used, invoked), if it can be a name.
+fn named_after_phrase(text: &str) -> Option<(String, bool)> {
     let lower = text.to_lowercase();
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | ':'))))
+        .collect();
+    for w in words.windows(4) {
+        let (a, b, name, verb) = (w[0], w[1], w[2], w[3]);
+        if a.eq_ignore_ascii_case("where")
+            && matches!(b.to_lowercase().as_str(), "is" | "are")
+            && matches!(
+                verb.to_lowercase().as_str(),
+                "called" | "used" | "invoked" | "referenced" | "imported"
+            )
+            && !NOT_NAMES.contains(&name.to_lowercase().as_str())
+            && name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+        {
+            let callers = !verb.eq_ignore_ascii_case("imported");
+            return Some((name.trim_end_matches(['.', ':']).to_owned(), callers));
+        }
+    }
     for phrase in NAME_AFTER {
         let Some(at) = lower.find(phrase) else {
             continue;
@@ -144,7 +167,7 @@ fn named_after_phrase(text: &str) -> Option<String> {
                 .is_some_and(|c| c.is_alphabetic() || c == '_')
             && !NOT_NAMES.contains(&word.to_lowercase().as_str())
         {
-            return Some(word.to_owned());
+            return Some((word.to_owned(), *phrase != "definition of"));
         }
     }
     None
@@ -154,14 +177,15 @@ impl Question {
     /// Reads `text`.
     pub fn parse(text: &str) -> Question {
         let mut identifiers = identifiers(text);
-        if let Some(name) = named_after_phrase(text)
-            && !identifiers.contains(&name)
+        let named = named_after_phrase(text);
+        if let Some((name, _)) = &named
+            && !identifiers.contains(name)
         {
-            identifiers.insert(0, name);
+            identifiers.insert(0, name.clone());
         }
         let lower = format!(" {} ", text.to_lowercase());
         let has = |phrases: &[&str]| phrases.iter().any(|p| lower.contains(p));
-        let intent = if has(CALLER_PHRASES) {
+        let intent = if has(CALLER_PHRASES) || named.as_ref().is_some_and(|(_, callers)| *callers) {
             Intent::Callers
         } else if has(DEFINITION_PHRASES) {
             Intent::Definition
@@ -290,6 +314,10 @@ mod tests {
         );
         let q = Question::parse("and what calls it?");
         assert!(q.identifiers.is_empty() && q.follow_up);
+        let q = Question::parse("Where is render called?");
+        assert_eq!(q.identifiers, ["render"]);
+        assert_eq!(q.intent, Intent::Callers);
+        assert!(Question::parse("where is it used?").identifiers.is_empty());
         assert!(
             Question::parse("what calls the parser?")
                 .identifiers

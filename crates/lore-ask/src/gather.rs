@@ -413,15 +413,13 @@ fn to_definition(index: &RepoIndex, lines: &mut Lines, c: &mut Candidate) -> Res
     if comments * 2 < all {
         return Ok(());
     }
-    let bare = symbol.rsplit([':', '.']).next().unwrap_or(symbol);
     // The chunk ends before the code, or with its first lines (the
     // signature) but not its body.
     let Some(def) = index
-        .symbols(bare, None, MAX_DEFINITION_CANDIDATES)?
+        .definitions_in(&e.path, symbol)?
         .into_iter()
         .find(|h| {
             h.path == e.path
-                && h.qualname == symbol
                 && h.start_line > e.start_line
                 && e.end_line < h.start_line + 3
                 && h.end_line > e.end_line

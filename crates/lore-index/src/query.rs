@@ -733,6 +733,17 @@ impl RepoIndex {
             .map(|s| symbol_hit(s, "exact")))
     }
 
+    /// Every definition of `qualname` in `path`, in line order.
+    pub fn definitions_in(&self, path: &str, qualname: &str) -> Result<Vec<SymbolHit>> {
+        Ok(self
+            .store
+            .outline(path)?
+            .into_iter()
+            .filter(|s| s.qualname == qualname)
+            .map(|s| symbol_hit(s, "exact"))
+            .collect())
+    }
+
     /// The metadata store snapshot.
     pub(crate) fn store(&self) -> &SqliteStore {
         &self.store

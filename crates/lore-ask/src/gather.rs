@@ -28,6 +28,8 @@ const MAX_DEFINITIONS: usize = 3;
 const MAX_DEFINITION_CANDIDATES: usize = 50;
 /// Search hits retrieved beyond the chunks packed, for the log.
 const SEARCH_EXTRA: usize = 8;
+/// Search hits retrieved when tests and vendored code crowd the first ones.
+const SEARCH_WIDE: usize = 60;
 
 /// Where a candidate came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -152,15 +154,29 @@ pub fn gather(
             query.push_str(name);
         }
     }
-    let hits = index.search(
-        &query,
-        &SearchOptions {
-            limit: policy.chunks + SEARCH_EXTRA,
-            mode: SearchMode::Hybrid,
-            explain: true,
-            ..SearchOptions::default()
-        },
-    )?;
+    let about_tests = question.text.to_lowercase().contains("test");
+    let search = |limit: usize| {
+        index.search(
+            &query,
+            &SearchOptions {
+                limit,
+                mode: SearchMode::Hybrid,
+                explain: true,
+                ..SearchOptions::default()
+            },
+        )
+    };
+    let mut hits = search(policy.chunks + SEARCH_EXTRA)?;
+    // In a repository with many tests, they can fill the whole list for a
+    // question about the code: look further for the code itself.
+    let own_code = |hits: &[lore_index::SearchHit]| {
+        hits.iter()
+            .filter(|h| !is_test(&h.path, h.symbol.as_deref()) && !is_vendored(&h.path))
+            .count()
+    };
+    if !about_tests && own_code(&hits) < policy.chunks / 2 {
+        hits = search(SEARCH_WIDE)?;
+    }
     let mut searched: Vec<Candidate> = hits
         .into_iter()
         .enumerate()
@@ -172,13 +188,13 @@ pub fn gather(
 
     // Test code answers "where" and "how" questions worse than the code
     // under test: it goes after the rest, unless the question is about tests.
-    let about_tests = question.text.to_lowercase().contains("test");
     // Then a hit none of whose text matches the question's words (it came in
     // on its name or its vector alone: a symbol called `tick` for "missed
     // ticks") after those whose code says what was asked.
     searched.sort_by_key(|c| {
         (
-            !about_tests && is_test(&c.evidence.path, c.evidence.symbol.as_deref()),
+            (!about_tests && is_test(&c.evidence.path, c.evidence.symbol.as_deref()))
+                || is_vendored(&c.evidence.path),
             feature(c, Feature::Lexical).is_some_and(|v| v <= 0.0),
         )
     });
@@ -498,6 +514,27 @@ fn is_type_kind(kind: &str) -> bool {
         kind,
         "class" | "struct" | "enum" | "trait" | "interface" | "type"
     )
+}
+
+/// Third-party code copied into the repository (`static/js/vendor/`,
+/// `third_party/`): not the project's own answer to a question.
+fn is_vendored(path: &str) -> bool {
+    let lower = path.to_lowercase();
+    lower.split('/').rev().skip(1).any(|d| {
+        matches!(
+            d,
+            "vendor"
+                | "vendors"
+                | "vendored"
+                | "third_party"
+                | "thirdparty"
+                | "third-party"
+                | "external"
+                | "externals"
+                | "bower_components"
+                | "node_modules"
+        )
+    })
 }
 
 /// Examples, demos, docs and benchmarks, by their directory.

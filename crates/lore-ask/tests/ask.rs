@@ -673,3 +673,37 @@ fn a_second_follow_up_stays_on_what_the_first_was_about() {
         returns.answer.text
     );
 }
+
+#[test]
+fn tests_and_vendored_code_do_not_crowd_out_the_code_asked_about() {
+    let repo = TestRepo::new();
+    repo.write(
+        "core/handlers.py",
+        r#"def response_for_exception(request, exc):
+    """Turn an exception raised by a view into an error response."""
+    return ErrorResponse(status=500, reason=str(exc))
+"#,
+    );
+    for i in 0..25 {
+        repo.write(
+            &format!("tests/test_views_{i}.py"),
+            format!(
+                "def test_view_raises_exception_{i}(client):\n    \"\"\"A view raises an exception and the client sees an error.\"\"\"\n    raise_exception_view(client, exception={i})\n"
+            ),
+        );
+    }
+    repo.write(
+        "static/vendor/widgets.js",
+        "function raises(view, exception) {\n  // when a view raises an exception\n  throw exception;\n}\n",
+    );
+    repo.commit("handlers");
+    let home = Home::resolve(Some(repo.home().to_owned())).unwrap();
+    index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let answer = extractive(&index, "what happens when a view raises an exception?");
+    assert_eq!(
+        answer.citations[0].path, "core/handlers.py",
+        "{}",
+        answer.text
+    );
+}

@@ -198,6 +198,7 @@ pub fn gather(
             feature(c, Feature::Lexical).is_some_and(|v| v <= 0.0),
         )
     });
+    prefer_implementations(&mut searched);
 
     // Definitions of the names the question mentions.
     let mut definitions: Vec<Candidate> = Vec::new();
@@ -465,6 +466,37 @@ fn to_definition(index: &RepoIndex, lines: &mut Lines, c: &mut Candidate) -> Res
     Ok(())
 }
 
+/// Lines of the smaller of two same-named definitions at most which it is
+/// a thin override (`def load_middleware(self): pass`).
+const THIN_LINES: u32 = 6;
+
+/// A thin override ranked above the implementation of the same name (a
+/// short chunk scores well on length-normalised matches) swaps places with
+/// it: the implementation is what a "how" question is after.
+fn prefer_implementations(searched: &mut [Candidate]) {
+    let bare = |c: &Candidate| {
+        c.evidence
+            .symbol
+            .as_deref()
+            .map(|s| s.rsplit([':', '.']).next().unwrap_or(s).to_owned())
+    };
+    let span = |c: &Candidate| c.evidence.end_line - c.evidence.start_line + 1;
+    for i in 0..searched.len() {
+        let Some(name) = bare(&searched[i]) else {
+            continue;
+        };
+        if span(&searched[i]) > THIN_LINES {
+            continue;
+        }
+        if let Some(j) = (i + 1..searched.len()).find(|&j| {
+            bare(&searched[j]).as_deref() == Some(name.as_str())
+                && span(&searched[j]) >= 3 * span(&searched[i])
+        }) {
+            searched.swap(i, j);
+        }
+    }
+}
+
 /// A search hit as a candidate.
 fn search_candidate(rank: usize, hit: lore_index::SearchHit) -> Candidate {
     Candidate {
@@ -615,7 +647,50 @@ fn choose(gathered: &mut Gathered, mut candidate: Candidate, limit: usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::is_test;
+    use super::*;
+
+    fn hit(symbol: &str, start: u32, end: u32) -> Candidate {
+        Candidate {
+            evidence: Evidence {
+                path: "x.py".into(),
+                start_line: start,
+                end_line: end,
+                symbol: Some(symbol.into()),
+                kind: Some("method".into()),
+                lang: "python".into(),
+                text: String::new(),
+                score: 1.0,
+            },
+            source: Source::Search,
+            rank: 0,
+            features: Vec::new(),
+            chosen: None,
+        }
+    }
+
+    #[test]
+    fn a_thin_override_gives_way_to_the_implementation() {
+        let mut searched = vec![
+            hit("Mixin.load_middleware", 24, 27),
+            hit("decorate", 40, 60),
+            hit("BaseHandler.load_middleware", 100, 160),
+            hit("Other.short", 1, 3),
+        ];
+        prefer_implementations(&mut searched);
+        let order: Vec<&str> = searched
+            .iter()
+            .map(|c| c.evidence.symbol.as_deref().unwrap())
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "BaseHandler.load_middleware",
+                "decorate",
+                "Mixin.load_middleware",
+                "Other.short"
+            ]
+        );
+    }
 
     #[test]
     fn test_code_is_recognised_by_convention() {

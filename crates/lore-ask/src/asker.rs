@@ -89,7 +89,7 @@ pub fn load_config(home: &Path) -> Result<Config> {
 
 /// The history of the repository whose data directory is `data_dir`.
 pub fn open_history(data_dir: &Path) -> Result<SqliteHistory> {
-    let path = data_dir.join("history.db");
+    let path = lore_index::Layout::new(data_dir).history_db();
     SqliteHistory::open(&path).map_err(|e| Error::History {
         path,
         what: e.to_string(),

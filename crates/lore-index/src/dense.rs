@@ -16,7 +16,6 @@
 //! configured embedder's id differs from the file's, the file is not used.
 
 use std::collections::HashSet;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -84,7 +83,7 @@ pub struct DenseReport {
 }
 
 pub(crate) fn dense_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("dense")
+    crate::Layout::new(data_dir).dense()
 }
 
 /// What the embedder sees of a chunk: its qualified symbol name (if any),
@@ -114,7 +113,7 @@ pub(crate) fn recorded_spec(store: &dyn MetaStore) -> Result<EmbedderSpec> {
 fn open_store(home: &Home, root: &Path) -> Result<(PathBuf, SqliteStore)> {
     let canonical = root.canonicalize().map_err(io(root))?;
     let data_dir = home.repo_dir(&canonical);
-    let db = data_dir.join("lore.db");
+    let db = crate::Layout::new(&data_dir).db();
     if !db.exists() {
         return Err(Error::NotIndexed(canonical));
     }
@@ -144,35 +143,9 @@ pub fn set_embedder(home: &Home, root: &Path, spec: &EmbedderSpec) -> Result<()>
     Ok(())
 }
 
-/// The lock held by the one embedding run of a repository.
-struct EmbedLock(#[allow(dead_code)] File);
-
-impl EmbedLock {
-    fn try_acquire(data_dir: &Path) -> Result<EmbedLock> {
-        let path = data_dir.join("embed.lock");
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io(&path))?;
-        file.try_lock().map_err(|_| {
-            Error::Invalid(format!(
-                "{}: an embedding run is already in progress",
-                data_dir.display()
-            ))
-        })?;
-        Ok(EmbedLock(file))
-    }
-}
-
 /// True while an embedding run holds the repository's lock.
 pub(crate) fn embedding_running(data_dir: &Path) -> bool {
-    let path = data_dir.join("embed.lock");
-    let Ok(file) = File::options().write(true).open(path) else {
-        return false;
-    };
-    file.try_lock().is_err()
+    crate::DirLock::held(&crate::Layout::new(data_dir), crate::LockKind::Embed)
 }
 
 /// Computes the missing transformer vectors of the repository at `root`
@@ -192,7 +165,8 @@ pub fn embed_dense(
             root.display()
         )));
     };
-    let _lock = EmbedLock::try_acquire(&data_dir)?;
+    let _lock =
+        crate::DirLock::try_acquire(&crate::Layout::new(&data_dir), crate::LockKind::Embed)?;
     let cache_path = options
         .cache
         .clone()

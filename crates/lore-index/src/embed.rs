@@ -66,11 +66,11 @@ pub struct EmbedReport {
 }
 
 pub(crate) fn vectors_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("vectors")
+    crate::Layout::new(data_dir).vectors()
 }
 
 pub(crate) fn models_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("models")
+    crate::Layout::new(data_dir).models()
 }
 
 /// Languages whose chunks train the learned model: code and prose written

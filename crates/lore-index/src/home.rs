@@ -59,6 +59,11 @@ impl Home {
         self.root.join("embeddings.db")
     }
 
+    /// The layout of `root`'s data directory.
+    pub fn layout(&self, root: &Path) -> crate::Layout {
+        crate::Layout::new(self.repo_dir(root))
+    }
+
     /// The data directory of the repository at `root` (which need not exist).
     pub fn repo_dir(&self, root: &Path) -> PathBuf {
         let key = repo_key(root);
@@ -91,7 +96,7 @@ impl Home {
         let mut out = Vec::new();
         for entry in entries {
             let entry = entry.map_err(io(&dir))?;
-            let db = entry.path().join("lore.db");
+            let db = crate::Layout::new(entry.path()).db();
             let Ok(store) = SqliteStore::open_snapshot(&db) else {
                 continue;
             };
@@ -128,7 +133,7 @@ impl Home {
                 None => return Ok(None),
             }
         }
-        let lock = crate::pipeline::WriteLock::try_acquire(&dir)?;
+        let lock = crate::DirLock::try_acquire(&crate::Layout::new(&dir), crate::LockKind::Index)?;
         std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
         drop(lock);
         Ok(Some(dir))

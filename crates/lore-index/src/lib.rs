@@ -4,7 +4,9 @@
 //! metadata store and a new lexical generation, and switches to them
 //! atomically. [`RepoIndex`] opens a consistent snapshot for queries.
 //!
-//! Data layout under `LORE_HOME` (nothing is written inside a repository):
+//! Data layout under `LORE_HOME` (nothing is written inside a repository;
+//! [`Layout`] is the one place that names these files, [`DirLock`] their
+//! locks):
 //! ```text
 //! repos/<name>-<hash of root>/
 //!     lore.db          metadata store (SQLite, WAL)
@@ -29,6 +31,7 @@ mod embed;
 mod error;
 mod eval;
 mod home;
+mod layout;
 mod map;
 mod pipeline;
 mod query;
@@ -69,6 +72,7 @@ pub use eval::{
     first_sentence, load_queries, queries_from_docs, queries_from_history, write_features,
 };
 pub use home::{Home, RepoEntry};
+pub use layout::{DirLock, Layout, LockKind};
 pub use map::{MapFile, MapOptions, MapSymbol, RepoMap, count_tokens, render};
 pub use pipeline::{IndexConfig, IndexReport, Progress, index_repo};
 pub use query::{

@@ -2,7 +2,6 @@
 //! stores, switch generations atomically.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -111,40 +110,6 @@ impl IndexReport {
     }
 }
 
-/// The lock held by the one index run of a repository. Released by the OS
-/// when the process dies, so a killed run never blocks the next.
-pub(crate) struct WriteLock(#[allow(dead_code)] File);
-
-impl WriteLock {
-    fn open(dir: &Path) -> Result<File> {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let path = dir.join("write.lock");
-        File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io(&path))
-    }
-
-    pub(crate) fn acquire(dir: &Path) -> Result<WriteLock> {
-        let file = WriteLock::open(dir)?;
-        if file.try_lock().is_err() {
-            tracing::info!(dir = %dir.display(), "waiting for another index run to finish");
-            file.lock().map_err(io(dir.join("write.lock")))?;
-        }
-        Ok(WriteLock(file))
-    }
-
-    pub(crate) fn try_acquire(dir: &Path) -> Result<WriteLock> {
-        let file = WriteLock::open(dir)?;
-        file.try_lock().map_err(|_| {
-            Error::Invalid(format!("{}: an index run is in progress", dir.display()))
-        })?;
-        Ok(WriteLock(file))
-    }
-}
-
 /// Test hook: `LORE_FAULT=<point>` aborts the process at that point, to
 /// prove that a crash there leaves a usable index.
 pub(crate) fn fault(point: &str) {
@@ -165,12 +130,12 @@ fn throttle() {
 }
 
 pub(crate) fn generation_dir(data_dir: &Path, generation: u64) -> PathBuf {
-    data_dir.join("lexical").join(format!("g{generation}"))
+    crate::Layout::new(data_dir).generation(generation)
 }
 
 /// Removes lexical generations other than `keep`.
 fn prune_generations(data_dir: &Path, keep: &[u64]) {
-    let Ok(entries) = std::fs::read_dir(data_dir.join("lexical")) else {
+    let Ok(entries) = std::fs::read_dir(crate::Layout::new(data_dir).lexical()) else {
         return;
     };
     for entry in entries.flatten() {
@@ -310,16 +275,17 @@ pub fn index_repo(
     }
     let root = root.canonicalize().map_err(io(root))?;
     let root_str = repo_key(&root);
-    let data_dir = home.repo_dir(&root);
-    let _lock = WriteLock::acquire(&data_dir)?;
+    let layout = home.layout(&root);
+    let data_dir = layout.dir().to_owned();
+    let _lock = crate::DirLock::acquire(&layout, crate::LockKind::Index)?;
     let _span = tracing::info_span!("index", root = %root.display()).entered();
 
     // A first index is bulk-loaded into a scratch file and moved into place
     // at commit; later runs update the store in one WAL transaction.
-    let db_path = data_dir.join("lore.db");
+    let db_path = layout.db();
     let fresh = !db_path.exists();
     let mut store = if fresh {
-        SqliteStore::create_fresh(&data_dir.join("lore.db.new"))?
+        SqliteStore::create_fresh(&layout.db_scratch())?
     } else {
         SqliteStore::open(&db_path)?
     };

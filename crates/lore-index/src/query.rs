@@ -415,7 +415,7 @@ impl RepoIndex {
         let canonical = root.canonicalize().ok();
         let root = canonical.as_deref().unwrap_or(root);
         let data_dir = home.repo_dir(root);
-        let db = data_dir.join("lore.db");
+        let db = crate::Layout::new(&data_dir).db();
         if !db.exists() {
             return Err(Error::NotIndexed(root.to_owned()));
         }
@@ -692,7 +692,7 @@ impl RepoIndex {
     /// The generation committed now for the repository at `root` (0 if not
     /// indexed): cheaper than opening, to tell whether a snapshot is behind.
     pub fn current_generation(home: &Home, root: &Path) -> Result<u64> {
-        let db = home.repo_dir(root).join("lore.db");
+        let db = home.layout(root).db();
         if !db.exists() {
             return Ok(0);
         }

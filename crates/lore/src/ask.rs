@@ -293,7 +293,7 @@ pub fn chat(home: &Home, index: RepoIndex, args: &ChatArgs) -> Result<ExitCode> 
 
 /// `lore history`.
 pub fn history(index: RepoIndex, args: &HistoryArgs) -> Result<ExitCode> {
-    let path = index.data_dir().join("history.db");
+    let path = lore_index::Layout::new(index.data_dir()).history_db();
     let history = SqliteHistory::open(&path)
         .with_context(|| format!("cannot open the history at {}", path.display()))?;
     if let Some(id) = args.show {

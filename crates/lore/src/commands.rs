@@ -428,10 +428,7 @@ fn init_tracing(verbose: u8) {
 /// that is indexed, else the enclosing git work tree, else the directory.
 fn discover_root(home: &Home) -> Result<PathBuf> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    if let Some(indexed) = cwd
-        .ancestors()
-        .find(|d| home.repo_dir(d).join("lore.db").exists())
-    {
+    if let Some(indexed) = cwd.ancestors().find(|d| home.layout(d).db().exists()) {
         return Ok(indexed.to_owned());
     }
     if let Some(git) = cwd.ancestors().find(|d| d.join(".git").exists()) {
@@ -503,7 +500,7 @@ fn print_dense_report(report: &lore_index::DenseReport) -> Result<()> {
 /// writing to `embed.log` in the repository's data directory.
 fn spawn_embedding(home: &Home, root: &std::path::Path) -> Result<()> {
     let exe = std::env::current_exe().context("cannot find the lore executable")?;
-    let log_path = home.repo_dir(root).join("embed.log");
+    let log_path = home.layout(root).embed_log();
     let log = std::fs::File::create(&log_path)
         .with_context(|| format!("{}: cannot create", log_path.display()))?;
     std::process::Command::new(exe)

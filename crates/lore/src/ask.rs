@@ -53,7 +53,7 @@ pub fn ask(home: &Home, index: RepoIndex, args: &AskArgs, g: &GlobalArgs) -> Res
         if args.answer.explain {
             value["explain"] = asked.explain_json();
         }
-        return crate::commands::print_json(&value);
+        return crate::render::print_json(&value);
     }
     let Asked { answer, id, route } = &asked;
     let (id, route) = (*id, *route);
@@ -306,7 +306,7 @@ pub fn history(index: RepoIndex, args: &HistoryArgs) -> Result<ExitCode> {
             let mut value = serde_json::to_value(&answer)?;
             value["candidates"] = serde_json::to_value(&candidates)?;
             value["feedback"] = serde_json::to_value(&feedback)?;
-            return crate::commands::print_json(&value);
+            return crate::render::print_json(&value);
         }
         outln!("Q: {}\n\n{}\n", answer.question, answer.answer)?;
         outln!(
@@ -350,7 +350,7 @@ pub fn history(index: RepoIndex, args: &HistoryArgs) -> Result<ExitCode> {
                 Ok(value)
             })
             .collect::<serde_json::Result<_>>()?;
-        return crate::commands::print_json(&list);
+        return crate::render::print_json(&list);
     }
     if recent.is_empty() {
         outln!("No questions asked in this repository yet: `lore ask \"...\"`.")?;
@@ -362,7 +362,7 @@ pub fn history(index: RepoIndex, args: &HistoryArgs) -> Result<ExitCode> {
         outln!(
             "{:>5}  {}  {}  [{}]",
             a.id,
-            crate::commands::ago(Some(a.time)),
+            crate::render::ago(Some(a.time)),
             a.question,
             a.mode
         )?;
@@ -399,7 +399,7 @@ fn feedback_line(f: &lore_core::history::FeedbackRecord) -> String {
     if !places.is_empty() {
         parts.push(format!("should cite {}", places.join(", ")));
     }
-    parts.push(crate::commands::ago(Some(f.time)));
+    parts.push(crate::render::ago(Some(f.time)));
     format!("feedback: {}", parts.join(" · "))
 }
 
@@ -459,7 +459,7 @@ pub fn providers_check(home: &Home, args: &JsonArg) -> Result<ExitCode> {
     let config = load_config(home.path())?;
     let Some(base) = config.provider(&env)? else {
         if args.json {
-            return crate::commands::print_json(&json!({"provider": null}));
+            return crate::render::print_json(&json!({"provider": null}));
         }
         outln!(
             "No provider is configured: answers are extractive. Set one with\n  lore config set provider.kind ollama   (or openai)\n  lore config set provider.model NAME"
@@ -486,7 +486,7 @@ pub fn providers_check(home: &Home, args: &JsonArg) -> Result<ExitCode> {
         })
         .collect();
     if args.json {
-        return crate::commands::print_json(&json!({
+        return crate::render::print_json(&json!({
             "provider": base.kind.name(),
             "url": health.url,
             "remote": !base.is_loopback(),
@@ -559,7 +559,7 @@ pub fn eval(
     };
     let report = lore_ask::eval::evaluate_answers(&index, &queries, provider.as_deref(), &options)?;
     if as_json {
-        return crate::commands::print_json(&report);
+        return crate::render::print_json(&report);
     }
     let mut out = std::io::stdout().lock();
     for r in &report.results {

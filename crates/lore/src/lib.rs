@@ -23,6 +23,7 @@ mod ask;
 pub mod cli;
 mod commands;
 mod progress;
+mod render;
 mod serve;
 
 use std::io::IsTerminal;

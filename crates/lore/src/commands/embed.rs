@@ -1,0 +1,103 @@
+//! `lore embed use|run|status`: transformer embeddings.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use lore_index::Home;
+
+use crate::cli::*;
+use crate::render::*;
+use crate::success;
+
+use super::{open, repo_root};
+
+use super::index::{print_dense_report, run_dense};
+
+/// `lore embed use`.
+pub(crate) fn embed_use(home: &Home, args: EmbedUseArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    let root = repo_root(home, g)?;
+    let spec = lore_embed::EmbedderSpec::parse(&args.spec)?;
+    lore_index::set_embedder(home, &root, &spec)?;
+    if !g.quiet {
+        eprintln!(
+            "embedder set to {spec}; {}",
+            if spec.is_learned() {
+                "search uses the learned model only"
+            } else {
+                "run `lore embed run` (or `lore index`) to compute its vectors"
+            }
+        );
+    }
+    Ok(success())
+}
+
+/// `lore embed run`.
+pub(crate) fn embed_run(home: &Home, args: EmbedRunArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    let root = repo_root(home, g)?;
+    let options = lore_index::DenseOptions {
+        batch: args.batch,
+        limit: args.limit,
+        ..Default::default()
+    };
+    let report = run_dense(home, &root, &options, g)?;
+    if args.json.json {
+        return print_json(&report);
+    }
+    if !g.quiet {
+        print_dense_report(&report)?;
+    }
+    Ok(success())
+}
+
+/// `lore embed status`.
+pub(crate) fn embed_status(home: &Home, args: JsonArg, g: &GlobalArgs) -> Result<ExitCode> {
+    let index = open(home, g)?;
+    let status = index.embed_status()?;
+    if args.json {
+        return print_json(&status);
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "embedder   {}", status.embedder)?;
+    writeln!(out, "state      {}", status.state)?;
+    if let Some(model) = &status.model {
+        writeln!(out, "model      {model}")?;
+    }
+    if let (Some(dims), Some(vocabulary)) = (status.dims, status.vocabulary) {
+        writeln!(out, "dims       {dims}  vocabulary {vocabulary} words")?;
+    }
+    writeln!(
+        out,
+        "chunks     {} embedded, {} pending",
+        status.embedded, status.pending
+    )?;
+    for (label, file) in [
+        ("vectors", &status.vectors_file),
+        ("model", &status.model_file),
+    ] {
+        if let Some(f) = file {
+            writeln!(out, "{label:<10} {} ({})", f.name, human_bytes(f.bytes))?;
+        }
+    }
+    if let Some(d) = &status.dense {
+        writeln!(out, "transformer {}", d.spec)?;
+        writeln!(
+            out,
+            "  state    {}{}",
+            d.state,
+            if d.running { " (embedding now)" } else { "" }
+        )?;
+        if let Some(model) = &d.model {
+            writeln!(out, "  model    {model}")?;
+        }
+        writeln!(
+            out,
+            "  chunks   {} embedded, {} pending",
+            d.embedded, d.pending
+        )?;
+        if let Some(f) = &d.file {
+            writeln!(out, "  vectors  {} ({})", f.name, human_bytes(f.bytes))?;
+        }
+    }
+    Ok(success())
+}

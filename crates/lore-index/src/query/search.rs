@@ -1,0 +1,495 @@
+//! Search: candidates from BM25, learned and transformer vectors, fused by
+//! RRF, scored on features by the policy; snippets for the results.
+
+use super::*;
+
+impl RepoIndex {
+    /// Search over chunks: lexical, vector or both fused (see [`SearchMode`]).
+    pub fn search(&self, query: &str, options: &SearchOptions) -> Result<Vec<SearchHit>> {
+        let query = crate::request::text(query, "search query")?;
+        crate::request::limit(options.limit)?;
+        let Candidates {
+            chunks,
+            features,
+            scored,
+            transformer,
+        } = self.candidates(query, options)?;
+        let policy = self.policy_for(transformer);
+        let terms: Vec<String> = lore_core::tokens::token_texts(query);
+        let top = top_per_group(
+            scored,
+            |id| &*chunks[&id].path,
+            options.max_per_file.unwrap_or(policy.max_per_file).max(1),
+            options.limit.max(1),
+        );
+        // Texts only for the results: candidates are ranked on their heads.
+        let top_ids: Vec<u64> = top.iter().map(|&(id, _)| id).collect();
+        let mut texts: HashMap<u64, String> = self
+            .store
+            .chunks(&top_ids)?
+            .into_iter()
+            .map(|c| (c.id, c.text))
+            .collect();
+        Ok(top
+            .into_iter()
+            .map(|(id, score)| {
+                let chunk = &chunks[&id];
+                let text = texts.remove(&id).unwrap_or_default();
+                SearchHit {
+                    snippet: snippet(&text, &terms),
+                    text,
+                    path: chunk.path.to_string(),
+                    start_line: chunk.start_line,
+                    end_line: chunk.end_line,
+                    symbol: chunk.symbol.as_deref().map(str::to_owned),
+                    kind: chunk.kind.map(|k| k.name().to_owned()),
+                    lang: chunk.lang.name().to_owned(),
+                    score: score as f32,
+                    explain: options.explain.then(|| {
+                        features
+                            .get(&id)
+                            .cloned()
+                            .unwrap_or_default()
+                            .score(policy)
+                            .1
+                    }),
+                }
+            })
+            .collect())
+    }
+
+    /// Every candidate of a search with its features and its score in
+    /// `options.mode`, before the per-file cap and the limit: what a
+    /// learned ranker would be fitted on (`lore eval --features`).
+    pub fn candidates(&self, query: &str, options: &SearchOptions) -> Result<Candidates> {
+        let limit = options.limit.max(1);
+        let policy = &self.policy;
+        let max_per_file = options.max_per_file.unwrap_or(policy.max_per_file).max(1);
+        let paths = match &options.path_glob {
+            Some(glob) => Some(self.matching_paths(glob)?),
+            None => None,
+        };
+        let wanted = policy.candidates_per_signal.max(limit * max_per_file + 16);
+        let semantic = match options.mode {
+            SearchMode::Hybrid | SearchMode::Vector => self.semantic(),
+            SearchMode::Lexical | SearchMode::Dense => None,
+        };
+        let dense = match options.mode {
+            SearchMode::Hybrid | SearchMode::Dense => self.dense(),
+            SearchMode::Lexical | SearchMode::Vector => None,
+        };
+        let policy = self.policy_for(dense.is_some());
+        if options.mode == SearchMode::Dense && dense.is_none() {
+            return Err(Error::Invalid(format!(
+                "{}: no transformer vectors; choose an embedder with `lore embed use SPEC` \
+                 and run `lore embed run`",
+                self.root.display()
+            )));
+        }
+
+        let lexical: Vec<(u64, f32)> =
+            if matches!(options.mode, SearchMode::Vector | SearchMode::Dense) {
+                Vec::new()
+            } else {
+                let expansions = match (options.mode, semantic) {
+                    (SearchMode::Hybrid, Some(s)) => expand(s, query, &policy.expansion),
+                    _ => Vec::new(),
+                };
+                let lexical_query = LexicalQuery {
+                    text: query.to_owned(),
+                    limit: wanted,
+                    langs: options.langs.clone(),
+                    paths: paths.clone(),
+                    expansions,
+                };
+                self.lexical
+                    .search(&lexical_query)?
+                    .into_iter()
+                    .map(|h| (h.chunk_id, h.score))
+                    .collect()
+            };
+        // Filters apply after the vector scans; take extra to make up for them.
+        let filtered = !options.langs.is_empty() || paths.is_some();
+        let vector_k = if filtered { wanted * 4 } else { wanted };
+        let query_vector = semantic.map(|s| s.model.embed_one(query));
+        let vector: Vec<(u64, f32)> = match (semantic, &query_vector) {
+            (Some(s), Some(q)) if q.iter().any(|&x| x != 0.0) => {
+                self.nearest(&s.vectors, q, vector_k)
+            }
+            _ => Vec::new(),
+        };
+        let dense_query: Option<Vec<f32>> = match dense {
+            Some(d) => Some(d.embedder.embed(&[query])?.remove(0)),
+            None => None,
+        };
+        let dense_hits: Vec<(u64, f32)> = match (dense, &dense_query) {
+            (Some(d), Some(q)) => self.nearest(&d.vectors, q, vector_k),
+            _ => Vec::new(),
+        };
+
+        let mut ids: Vec<u64> = lexical
+            .iter()
+            .chain(&vector)
+            .chain(&dense_hits)
+            .map(|&(id, _)| id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let path_set: Option<HashSet<&str>> = paths
+            .as_ref()
+            .map(|p| p.iter().map(String::as_str).collect());
+        let mut chunks = self.heads(&ids)?;
+        chunks.retain(|_, c| {
+            (options.langs.is_empty() || options.langs.contains(&c.lang))
+                && path_set.as_ref().is_none_or(|p| p.contains(&*c.path))
+        });
+        let lexical: Vec<(u64, f32)> = lexical
+            .into_iter()
+            .filter(|(id, _)| chunks.contains_key(id))
+            .collect();
+        let vector: Vec<(u64, f32)> = vector
+            .into_iter()
+            .filter(|(id, _)| chunks.contains_key(id))
+            .take(wanted)
+            .collect();
+        let dense_hits: Vec<(u64, f32)> = dense_hits
+            .into_iter()
+            .filter(|(id, _)| chunks.contains_key(id))
+            .take(wanted)
+            .collect();
+
+        let mut features: FxHashMap<u64, Features> = FxHashMap::default();
+        let best_bm25 = lexical.iter().map(|&(_, s)| s).fold(0.0f32, f32::max);
+        let lexical_ids: Vec<u64> = lexical.iter().map(|&(id, _)| id).collect();
+        let vector_ids: Vec<u64> = vector.iter().map(|&(id, _)| id).collect();
+        let dense_ids: Vec<u64> = dense_hits.iter().map(|&(id, _)| id).collect();
+        let fused = rrf(&[&lexical_ids, &vector_ids, &dense_ids], policy.rrf_k);
+        let name_terms = query_terms(query);
+        // Several candidates share a file: match each path once.
+        let mut path_scores: FxHashMap<&str, f64> = FxHashMap::default();
+        let name_vectors: FxHashMap<u64, Arc<[f32]>> = match (semantic, &query_vector) {
+            (Some(s), Some(_)) => {
+                let named: Vec<(u64, &Arc<str>)> = fused
+                    .keys()
+                    .filter_map(|id| Some((*id, chunks[id].symbol.as_ref()?)))
+                    .collect();
+                let names: Vec<&Arc<str>> = named.iter().map(|&(_, n)| n).collect();
+                let ids = named.iter().map(|&(id, _)| id);
+                ids.zip(s.name_vectors(&names)).collect()
+            }
+            _ => FxHashMap::default(),
+        };
+        for (&id, &rrf_score) in &fused {
+            let chunk = &chunks[&id];
+            let f = features.entry(id).or_default();
+            f.set(Feature::Rrf, rrf_score);
+            if let (Some(s), Some(q)) = (semantic, &query_vector)
+                && let Some(v) = s.vectors.get(id)
+            {
+                f.set(Feature::Vector, f64::from(dot(q, v).max(0.0)));
+            }
+            if let (Some(d), Some(q)) = (dense, &dense_query)
+                && let Some(v) = d.vectors.get(id)
+            {
+                f.set(Feature::Dense, f64::from(dot(q, v).max(0.0)));
+            }
+            let name = name_match(&name_terms, chunk.symbol.as_deref().unwrap_or(""));
+            f.set(Feature::Name, name.precision);
+            f.set(Feature::NameRecall, name.recall);
+            let path_score = *path_scores
+                .entry(&chunk.path)
+                .or_insert_with(|| path_match(&name_terms, &chunk.path));
+            f.set(Feature::Path, path_score);
+            if let (Some(q), Some(v)) = (&query_vector, name_vectors.get(&id)) {
+                f.set(Feature::NameVector, f64::from(dot(q, v).max(0.0)));
+            }
+        }
+        for &(id, score) in &lexical {
+            if best_bm25 > 0.0 {
+                features
+                    .entry(id)
+                    .or_default()
+                    .set(Feature::Lexical, f64::from(score / best_bm25));
+            }
+        }
+        for (id, f) in features.iter_mut() {
+            // The prior scales with the evidence, so that it orders
+            // relevant chunks but never outweighs an exact match.
+            let evidence = f
+                .get(Feature::Lexical)
+                .max(f.get(Feature::Vector))
+                .max(f.get(Feature::Dense));
+            f.set(Feature::Kind, kind_prior(chunks[id].kind) * evidence);
+        }
+
+        if options.mode == SearchMode::Hybrid && policy.weight(Feature::Graph) != 0.0 {
+            self.graph_feature(policy, &chunks, &mut features)?;
+        }
+
+        let scored: Vec<(u64, f64)> = match options.mode {
+            SearchMode::Lexical => lexical.iter().map(|&(id, s)| (id, f64::from(s))).collect(),
+            SearchMode::Vector => vector.iter().map(|&(id, s)| (id, f64::from(s))).collect(),
+            SearchMode::Dense => dense_hits
+                .iter()
+                .map(|&(id, s)| (id, f64::from(s)))
+                .collect(),
+            SearchMode::Hybrid => {
+                let weights = policy.weight_table();
+                features
+                    .iter()
+                    .map(|(&id, f)| (id, f.total(&weights)))
+                    .collect()
+            }
+        };
+        Ok(Candidates {
+            chunks,
+            features,
+            scored,
+            transformer: dense.is_some(),
+        })
+    }
+
+    /// Sets [`Feature::Graph`]: personalised PageRank over the file graph,
+    /// seeded by the files of the best candidates so far, so that files
+    /// linked to them (callers, callees, definitions) rise.
+    fn graph_feature(
+        &self,
+        policy: &Policy,
+        chunks: &FxHashMap<u64, ChunkHead>,
+        features: &mut FxHashMap<u64, Features>,
+    ) -> Result<()> {
+        let weights = policy.weight_table();
+        let mut ranked: Vec<(u64, f64)> = features
+            .iter()
+            .map(|(&id, f)| (id, f.total(&weights)))
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut seeds: Vec<&str> = Vec::new();
+        for (id, _) in ranked {
+            let path = &*chunks[&id].path;
+            if !seeds.contains(&path) {
+                seeds.push(path);
+                if seeds.len() == policy.graph_seeds {
+                    break;
+                }
+            }
+        }
+        // Every edge touching a seed (an edge between two seeds once per
+        // seed): from memory in a resident snapshot, else from the store.
+        if self.resident {
+            let files = self.file_graph();
+            // A seed without edges has no id in the graph but still takes
+            // its share of the jumps: it gets one from the top of the range.
+            let key = |path: &str| {
+                files.id(path).or_else(|| {
+                    let at = seeds.iter().position(|s| *s == path)?;
+                    Some(u32::MAX - at as u32)
+                })
+            };
+            let seed_ids: Vec<u32> = seeds.iter().filter_map(|s| key(s)).collect();
+            let edges = seed_ids.iter().flat_map(|&s| files.touching_ids(s));
+            let rank = neighbourhood_rank(&seed_ids, edges);
+            for (id, f) in features.iter_mut() {
+                if let Some(r) = key(&chunks[id].path).and_then(|file| rank.get(&file)) {
+                    f.set(Feature::Graph, *r);
+                }
+            }
+        } else {
+            let paths: Vec<String> = seeds.iter().map(|&s| s.to_owned()).collect();
+            let edges = self.store.file_edges(Some(&paths))?;
+            let rank = neighbourhood_rank(
+                &seeds,
+                edges
+                    .iter()
+                    .map(|e| (e.src.as_str(), e.dst.as_str(), e.weight)),
+            );
+            for (id, f) in features.iter_mut() {
+                if let Some(r) = rank.get(&*chunks[id].path) {
+                    f.set(Feature::Graph, *r);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn matching_paths(&self, glob: &str) -> Result<Vec<String>> {
+        let mut builder = GlobSetBuilder::new();
+        let pattern = Glob::new(glob)
+            .map_err(|e| Error::Invalid(format!("invalid --path glob {glob:?}: {e}")))?;
+        builder.add(pattern);
+        // A glob without a slash matches at any depth, like .gitignore.
+        if !glob.contains('/') {
+            let deep =
+                Glob::new(&format!("**/{glob}")).map_err(|e| Error::Invalid(e.to_string()))?;
+            builder.add(deep);
+        }
+        let set = builder.build().map_err(|e| Error::Invalid(e.to_string()))?;
+        Ok(self
+            .store
+            .paths()?
+            .into_iter()
+            .filter(|p| set.is_match(p))
+            .collect())
+    }
+}
+
+/// The `SNIPPET_LINES` lines of `text` with the most query-term matches.
+fn snippet(text: &str, terms: &[String]) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    // Per line, how many of the terms occur in it (a term listed twice
+    // counts twice).
+    let mut found = vec![false; terms.len()];
+    let mut score = |line: &str| {
+        found.fill(false);
+        lore_core::tokens::tokenize_with(line, |token| {
+            for (seen, term) in found.iter_mut().zip(terms) {
+                *seen |= term == token.text;
+            }
+        });
+        found.iter().filter(|&&seen| seen).count()
+    };
+    let scores: Vec<usize> = lines.iter().map(|l| score(l)).collect();
+    let window = SNIPPET_LINES.min(lines.len());
+    let best = (0..=lines.len() - window)
+        .max_by_key(|&start| {
+            // Most matches, then a match on the middle line, then earliest.
+            let middle = scores[start + window / 2];
+            (
+                scores[start..start + window].iter().sum::<usize>(),
+                middle,
+                std::cmp::Reverse(start),
+            )
+        })
+        .unwrap_or(0);
+    lines[best..best + window]
+        .iter()
+        .map(|l| {
+            if l.len() > 200 {
+                &l[..l.floor_char_boundary(200)]
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// How likely a chunk of this kind answers a question: behaviour lives in
+/// functions; types and modules describe it; plain text only mentions it.
+fn kind_prior(kind: Option<SymbolKind>) -> f64 {
+    match kind {
+        Some(SymbolKind::Function | SymbolKind::Method) => 1.0,
+        Some(
+            SymbolKind::Class
+            | SymbolKind::Struct
+            | SymbolKind::Enum
+            | SymbolKind::Trait
+            | SymbolKind::Interface
+            | SymbolKind::Macro,
+        ) => 0.5,
+        Some(_) => 0.25,
+        None => 0.0,
+    }
+}
+
+/// Personalised PageRank from `seeds` over the `edges` touching them (taken
+/// both ways: a caller is as related as a callee), divided by the best
+/// node's rank. Empty when no edge touches a seed.
+fn neighbourhood_rank<K: Copy + Eq + std::hash::Hash>(
+    seeds: &[K],
+    edges: impl Iterator<Item = (K, K, f64)>,
+) -> FxHashMap<K, f64> {
+    // Seeds are nodes 0..seeds.len().
+    let mut nodes: FxHashMap<K, usize> = FxHashMap::default();
+    let mut keys: Vec<K> = Vec::new();
+    let mut node = |key: K| {
+        *nodes.entry(key).or_insert_with(|| {
+            keys.push(key);
+            keys.len() - 1
+        })
+    };
+    let seed_nodes: Vec<usize> = seeds.iter().map(|&s| node(s)).collect();
+    let mut both_ways: Vec<(usize, usize, f64)> = Vec::new();
+    for (src, dst, weight) in edges {
+        let (src, dst) = (node(src), node(dst));
+        both_ways.push((src, dst, weight));
+        both_ways.push((dst, src, weight));
+    }
+    if both_ways.is_empty() {
+        return FxHashMap::default();
+    }
+    let graph = Graph::from_edges(keys.len(), both_ways);
+    let rank = pagerank_seeded(&graph, &seed_nodes, &PageRankConfig::default());
+    let best = rank.iter().copied().fold(0.0f64, f64::max);
+    if best <= 0.0 {
+        return FxHashMap::default();
+    }
+    keys.into_iter()
+        .zip(rank)
+        .map(|(key, r)| (key, r / best))
+        .collect()
+}
+
+/// Query expansion from the learned model: each query word's nearest
+/// words in this repository's vocabulary, weighted by similarity.
+fn expand(semantic: &Semantic, query: &str, expansion: &Expansion) -> Vec<(String, f32)> {
+    let terms = query_terms(query);
+    let key = |term: &str| {
+        (
+            term.to_owned(),
+            expansion.neighbours,
+            expansion.min_cosine.to_bits(),
+        )
+    };
+    let mut lists: Vec<Option<Near>> = {
+        let near = semantic.near.lock().unwrap_or_else(|p| p.into_inner());
+        terms.iter().map(|t| near.get(&key(t)).cloned()).collect()
+    };
+    let missing: Vec<&str> = terms
+        .iter()
+        .zip(&lists)
+        .filter(|(_, list)| list.is_none())
+        .map(|(t, _)| t.as_str())
+        .collect();
+    if !missing.is_empty() {
+        let found =
+            semantic
+                .model
+                .neighbours_of(&missing, expansion.neighbours, expansion.min_cosine);
+        let mut near = semantic.near.lock().unwrap_or_else(|p| p.into_inner());
+        let mut found = missing.iter().zip(found);
+        for (term, list) in terms.iter().zip(lists.iter_mut()) {
+            if list.is_none()
+                && let Some((_, words)) = found.next()
+            {
+                let words: Near = words.into_iter().map(|(w, c)| (w.to_owned(), c)).collect();
+                near.insert(key(term), words.clone());
+                *list = Some(words);
+            }
+        }
+    }
+    let mut out: Vec<(String, f32)> = Vec::new();
+    for (word, cosine) in lists.iter().flatten().flat_map(|l| l.iter()) {
+        if is_stop_word(word) {
+            continue;
+        }
+        let weight = expansion.weight * cosine;
+        match out.iter_mut().find(|(w, _)| w == word) {
+            Some((_, w)) => *w = w.max(weight),
+            None => out.push((word.clone(), weight)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippet_picks_matching_lines() {
+        let text = "a\nb\nc\nretry the request\nd\ne";
+        assert_eq!(snippet(text, &["retry".into()]), "c\nretry the request\nd");
+        assert_eq!(snippet("one", &[]), "one");
+    }
+}

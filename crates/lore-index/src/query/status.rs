@@ -1,0 +1,158 @@
+//! What is indexed: status, embedding status, churn, file freshness.
+
+use super::*;
+
+impl RepoIndex {
+    /// Index status.
+    pub fn status(&self) -> Result<RepoStatus> {
+        let stats = self.store.stats()?;
+        let semantic = self.semantic_status(stats.chunks)?;
+        Ok(RepoStatus {
+            root: self.meta.root.clone(),
+            data_dir: self.data_dir.clone(),
+            meta: self.meta.clone(),
+            current_head: lore_git::head(&self.root),
+            stats,
+            lexical_docs: self.lexical.num_docs(),
+            index_bytes: dir_size(&self.data_dir)?,
+            skipped: self.store.skipped()?,
+            semantic,
+        })
+    }
+
+    /// Status of the transformer vectors, read from the files alone (the
+    /// embedder itself is not loaded).
+    fn dense_status(&self, ids: &[u64]) -> Result<Option<DenseStatus>> {
+        let spec = recorded_spec(&self.store)?;
+        if spec.is_learned() {
+            return Ok(None);
+        }
+        let name = self.store.get_meta(dense_keys::FILE)?;
+        let dir = dense_dir(&self.data_dir);
+        let vectors = name
+            .as_ref()
+            .and_then(|n| FlatVectors::load(&dir.join(n)).ok());
+        let embedded = vectors.as_ref().map_or(0, |v| {
+            ids.iter().filter(|&&id| v.get(id).is_some()).count() as u64
+        });
+        let chunks = ids.len() as u64;
+        Ok(Some(DenseStatus {
+            spec: spec.to_string(),
+            state: if embedded == 0 {
+                "pending"
+            } else if embedded >= chunks {
+                "ready"
+            } else {
+                "partial"
+            },
+            model: vectors.as_ref().map(|v| v.model_id().to_owned()),
+            embedded,
+            pending: chunks.saturating_sub(embedded),
+            running: embedding_running(&self.data_dir),
+            file: name.map(|name| {
+                let bytes = std::fs::metadata(dir.join(&name)).map_or(0, |m| m.len());
+                DataFile { name, bytes }
+            }),
+        }))
+    }
+
+    fn semantic_status(&self, chunks: u64) -> Result<SemanticStatus> {
+        let ids = self.store.chunk_ids()?;
+        let dense = self.dense_status(&ids)?;
+        Ok(match self.semantic() {
+            Some(s) => {
+                let embedded = ids
+                    .iter()
+                    .filter(|&&id| s.vectors.get(id).is_some())
+                    .count() as u64;
+                SemanticStatus {
+                    state: if embedded >= chunks {
+                        "ready"
+                    } else {
+                        "partial"
+                    },
+                    model: Some(s.vectors.model_id().to_owned()),
+                    embedded,
+                    pending: chunks.saturating_sub(embedded),
+                    dense,
+                }
+            }
+            None => SemanticStatus {
+                state: "lexical only",
+                model: None,
+                embedded: 0,
+                pending: chunks,
+                dense,
+            },
+        })
+    }
+
+    /// Which embedder produced the vectors and how far embedding got.
+    pub fn embed_status(&self) -> Result<EmbedStatus> {
+        let chunks = self.store.chunk_ids()?.len() as u64;
+        let semantic = self.semantic_status(chunks)?;
+        let file = |dir: PathBuf, key: &str| -> Result<Option<DataFile>> {
+            Ok(self.store.get_meta(key)?.map(|name| {
+                let bytes = std::fs::metadata(dir.join(&name)).map_or(0, |m| m.len());
+                DataFile { name, bytes }
+            }))
+        };
+        let loaded = self.semantic();
+        let kind = recorded_spec(&self.store)?.kind();
+        Ok(EmbedStatus {
+            state: semantic.state,
+            embedder: kind,
+            model: semantic.model,
+            dims: loaded.map(|s| s.vectors.dims()),
+            vocabulary: loaded.map(|s| s.model.vocab_len()),
+            embedded: semantic.embedded,
+            pending: semantic.pending,
+            vectors_file: file(vectors_dir(&self.data_dir), keys::VECTORS)?,
+            model_file: file(models_dir(&self.data_dir), keys::LEARNED)?,
+            dense: semantic.dense,
+        })
+    }
+
+    /// Churn of a file: (commits touching it, last change, distinct authors).
+    pub fn churn(&self, path: &str) -> Result<Option<(u64, i64, u64)>> {
+        Ok(self.store.churn(path)?)
+    }
+    /// Whether `path` differs on disk from what was indexed (changed,
+    /// deleted or unreadable), judged by content hash.
+    pub fn is_stale(&self, path: &str) -> Result<bool> {
+        let Some(state) = self.store.file_state(path)? else {
+            return Ok(true);
+        };
+        Ok(match std::fs::read(self.root.join(path)) {
+            Ok(bytes) => blake3::hash(&bytes).to_hex().as_str() != state.hash,
+            Err(_) => true,
+        })
+    }
+
+    /// What the index knows of `path` (relative to the root).
+    pub fn file_status(&self, path: &str) -> Result<FileStatus> {
+        if let Some(state) = self.store.file_state(path)? {
+            return Ok(FileStatus::Indexed { hash: state.hash });
+        }
+        Ok(
+            match self.store.skipped()?.into_iter().find(|s| s.path == path) {
+                Some(skipped) => FileStatus::Skipped(skipped),
+                None => FileStatus::Unknown,
+            },
+        )
+    }
+}
+
+fn dir_size(dir: &Path) -> Result<u64> {
+    let mut total = 0;
+    let entries = std::fs::read_dir(dir).map_err(io(dir))?;
+    for entry in entries.flatten() {
+        let meta = entry.metadata().map_err(io(entry.path()))?;
+        total += if meta.is_dir() {
+            dir_size(&entry.path())?
+        } else {
+            meta.len()
+        };
+    }
+    Ok(total)
+}

@@ -257,6 +257,103 @@ fn mask_lines(text: &str, ranges: &[(u32, u32)]) -> String {
     out
 }
 
+/// Whether an existing index must be rebuilt for this lore's format: `None`
+/// if it has it, a note on what is rebuilt if it is older, an error if it
+/// is newer (never read or overwritten).
+fn format_rebuild(store: &SqliteStore, root: &Path) -> Result<Option<String>> {
+    let format = crate::stored_format(store.get_meta(crate::format_keys::FORMAT)?.as_deref());
+    if format > crate::INDEX_FORMAT {
+        return Err(Error::IndexFormat {
+            root: root.to_owned(),
+            found: format,
+        });
+    }
+    if format == crate::INDEX_FORMAT {
+        return Ok(None);
+    }
+    // Rebuilt in place: every file parsed again into a lexical generation
+    // started from scratch, in one commit.
+    let by = store
+        .get_meta(crate::format_keys::WRITTEN_BY)?
+        .unwrap_or_else(|| "an older lore".into());
+    tracing::info!(format, %by, "rebuilding an index of an older format");
+    Ok(Some(format!(
+        "index format {format} (written by {by}) rebuilt as format {}",
+        crate::INDEX_FORMAT
+    )))
+}
+
+/// What a run must read: the walked files whose size or mtime differ from
+/// the store (or all of them, for a rebuild), and those it can skip.
+struct Plan<'w> {
+    candidates: Vec<&'w Walked>,
+    unchanged: usize,
+    present: HashSet<String>,
+}
+
+fn plan<'w>(
+    files: &'w [Walked],
+    stored: &HashMap<String, FileState>,
+    rebuilding: bool,
+) -> Plan<'w> {
+    let mut plan = Plan {
+        candidates: Vec::new(),
+        unchanged: 0,
+        present: HashSet::with_capacity(files.len()),
+    };
+    for file in files {
+        match stored.get(&file.rel) {
+            Some(s)
+                if !rebuilding
+                    && s.size == file.size
+                    && s.mtime_ns == file.mtime_ns
+                    && s.mtime_ns != 0 =>
+            {
+                plan.unchanged += 1;
+                plan.present.insert(file.rel.clone());
+            }
+            _ => plan.candidates.push(file),
+        }
+    }
+    plan
+}
+
+/// Sorts new paths into added and renamed (a deleted file's content under a
+/// new path) and fills the summary's deleted list with the rest.
+fn classify_changes(
+    deleted: &[&FileState],
+    added_hashes: &mut [(String, String)],
+    summary: &mut RunSummary,
+) {
+    let mut deleted_by_hash: HashMap<&str, Vec<&str>> = HashMap::new();
+    for state in deleted {
+        deleted_by_hash
+            .entry(state.hash.as_str())
+            .or_default()
+            .push(state.path.as_str());
+    }
+    let mut renamed_from = HashSet::new();
+    added_hashes.sort();
+    for (path, hash) in added_hashes.iter() {
+        match deleted_by_hash
+            .get_mut(hash.as_str())
+            .and_then(|paths| paths.pop())
+        {
+            Some(from) => {
+                renamed_from.insert(from.to_owned());
+                summary.renamed.push((from.to_owned(), path.clone()));
+            }
+            None => summary.added.push(path.clone()),
+        }
+    }
+    summary.deleted = deleted
+        .iter()
+        .map(|s| s.path.clone())
+        .filter(|p| !renamed_from.contains(p))
+        .collect();
+    summary.modified.sort();
+}
+
 /// Indexes the repository at `root` into its data directory under `home`:
 /// a full index the first time, only what changed afterwards.
 pub fn index_repo(
@@ -291,27 +388,11 @@ pub fn index_repo(
     };
     let meta = store.meta()?;
     let current_gen = meta.generation;
-    // An index of an older format is rebuilt in place: every file parsed
-    // again into a lexical generation started from scratch, in one commit.
-    let format = crate::stored_format(store.get_meta(crate::format_keys::FORMAT)?.as_deref());
-    if !fresh && format > crate::INDEX_FORMAT {
-        return Err(Error::IndexFormat {
-            root: root.clone(),
-            found: format,
-        });
-    }
-    let rebuild = (!fresh && format < crate::INDEX_FORMAT).then(|| {
-        let by = store
-            .get_meta(crate::format_keys::WRITTEN_BY)
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| "an older lore".into());
-        tracing::info!(format, %by, "rebuilding an index of an older format");
-        format!(
-            "index format {format} (written by {by}) rebuilt as format {}",
-            crate::INDEX_FORMAT
-        )
-    });
+    let rebuild = if fresh {
+        None
+    } else {
+        format_rebuild(&store, &root)?
+    };
     let rebuilding = rebuild.is_some();
     // Leftovers of a crashed run are newer than the committed generation.
     prune_generations(&data_dir, &[current_gen, current_gen.saturating_sub(1)]);
@@ -323,23 +404,11 @@ pub fn index_repo(
         .map(|s| (s.path.clone(), s))
         .collect();
 
-    let mut candidates = Vec::new();
-    let mut unchanged = 0usize;
-    let mut present: HashSet<String> = HashSet::with_capacity(walked.files.len());
-    for file in &walked.files {
-        match stored.get(&file.rel) {
-            Some(s)
-                if !rebuilding
-                    && s.size == file.size
-                    && s.mtime_ns == file.mtime_ns
-                    && s.mtime_ns != 0 =>
-            {
-                unchanged += 1;
-                present.insert(file.rel.clone());
-            }
-            _ => candidates.push(file),
-        }
-    }
+    let Plan {
+        candidates,
+        unchanged,
+        mut present,
+    } = plan(&walked.files, &stored, rebuilding);
     tracing::info!(
         files = walked.files.len(),
         candidates = candidates.len(),
@@ -484,34 +553,7 @@ pub fn index_repo(
             .expect("lexical writer opened")
             .delete_path(&state.path)?;
     }
-    // A deleted file whose content reappears under a new path was renamed.
-    let mut deleted_by_hash: HashMap<&str, Vec<&str>> = HashMap::new();
-    for state in &deleted {
-        deleted_by_hash
-            .entry(state.hash.as_str())
-            .or_default()
-            .push(state.path.as_str());
-    }
-    let mut renamed_from = HashSet::new();
-    added_hashes.sort();
-    for (path, hash) in &added_hashes {
-        match deleted_by_hash
-            .get_mut(hash.as_str())
-            .and_then(|paths| paths.pop())
-        {
-            Some(from) => {
-                renamed_from.insert(from.to_owned());
-                summary.renamed.push((from.to_owned(), path.clone()));
-            }
-            None => summary.added.push(path.clone()),
-        }
-    }
-    summary.deleted = deleted
-        .iter()
-        .map(|s| s.path.clone())
-        .filter(|p| !renamed_from.contains(p))
-        .collect();
-    summary.modified.sort();
+    classify_changes(&deleted, &mut added_hashes, &mut summary);
 
     match history {
         Ok(Some(update)) => writer.add_history(&update)?,

@@ -196,12 +196,23 @@ fn card(
     let (start, end) = definition
         .as_ref()
         .map_or((e.start_line, e.end_line), |d| (d.start_line, d.end_line));
+    // The range shown is the evidence's, as in the sources; a part of a
+    // longer definition says so.
+    let whole =
+        if (start, end) != (e.start_line, e.end_line) && start <= e.start_line && e.end_line <= end
+        {
+            format!(" (of {start}-{end})")
+        } else {
+            String::new()
+        };
     let _ = writeln!(
         out,
-        "[{}] `{symbol}` — {}, {}:{start}-{end}",
+        "[{}] `{symbol}` — {}, {}:{}-{}{whole}",
         p.n,
         e.kind.as_deref().unwrap_or("code"),
-        e.path
+        e.path,
+        e.start_line,
+        e.end_line
     );
     if let Some(d) = &definition {
         let signature = d.signature.lines().next().unwrap_or_default().trim();

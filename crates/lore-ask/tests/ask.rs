@@ -707,3 +707,41 @@ fn tests_and_vendored_code_do_not_crowd_out_the_code_asked_about() {
         answer.text
     );
 }
+
+#[test]
+fn every_card_shows_the_range_its_source_lists() {
+    let (repo, home) = fixture();
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    for question in [
+        "what calls send?",
+        "how are redirects followed?",
+        "how long does backoff_delay wait?",
+    ] {
+        let answer = extractive(&index, question);
+        let mut cards = 0;
+        for line in answer.text.lines() {
+            // "[n] `symbol` — kind, path:a-b" and maybe " (of c-d)".
+            let Some(rest) = line.strip_prefix('[') else {
+                continue;
+            };
+            let Some((n, rest)) = rest.split_once("] `") else {
+                continue;
+            };
+            let Some((_, place)) = rest.split_once(", ") else {
+                continue;
+            };
+            let place = place.split(' ').next().unwrap();
+            let n: usize = n.parse().unwrap();
+            let packed = answer.packed.iter().find(|p| p.n == n).unwrap();
+            let e = &packed.evidence;
+            assert_eq!(
+                place,
+                format!("{}:{}-{}", e.path, e.start_line, e.end_line),
+                "{question}\n{}",
+                answer.text
+            );
+            cards += 1;
+        }
+        assert!(cards > 0, "{}", answer.text);
+    }
+}

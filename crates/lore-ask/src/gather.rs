@@ -199,6 +199,9 @@ pub fn gather(
         )
     });
     prefer_implementations(&mut searched);
+    if question.intent == Intent::General {
+        members_before_types(index, &mut lines, &query, &mut searched)?;
+    }
 
     // Definitions of the names the question mentions.
     let mut definitions: Vec<Candidate> = Vec::new();
@@ -495,6 +498,83 @@ fn prefer_implementations(searched: &mut [Candidate]) {
             searched.swap(i, j);
         }
     }
+}
+
+/// Type hits (a class or struct whose name shares a word with the
+/// question) among the first few: the member of that type that does what
+/// is asked, found by a search of the type's file, goes right before it.
+fn members_before_types(
+    index: &RepoIndex,
+    lines: &mut Lines,
+    query: &str,
+    searched: &mut Vec<Candidate>,
+) -> Result<()> {
+    const LOOK_AT: usize = 3;
+    let mut i = 0;
+    let mut inserted = 0;
+    while i < searched.len().min(LOOK_AT + inserted) {
+        let c = &searched[i];
+        let (Some(kind), Some(symbol)) = (c.evidence.kind.as_deref(), c.evidence.symbol.clone())
+        else {
+            i += 1;
+            continue;
+        };
+        if !is_type_kind(kind) {
+            i += 1;
+            continue;
+        }
+        let prefix_colons = format!("{symbol}::");
+        let prefix_dot = format!("{symbol}.");
+        let already = |s: &Candidate| {
+            s.evidence
+                .symbol
+                .as_deref()
+                .is_some_and(|n| n.starts_with(&prefix_colons) || n.starts_with(&prefix_dot))
+        };
+        if searched[..i].iter().any(already) {
+            i += 1;
+            continue;
+        }
+        let scoped = index.search(
+            query,
+            &SearchOptions {
+                limit: 8,
+                mode: SearchMode::Hybrid,
+                explain: true,
+                path_glob: Some(glob_escape(&c.evidence.path)),
+                max_per_file: Some(8),
+                ..SearchOptions::default()
+            },
+        )?;
+        let member = scoped.into_iter().enumerate().find(|(_, h)| {
+            h.symbol
+                .as_deref()
+                .is_some_and(|n| n.starts_with(&prefix_colons) || n.starts_with(&prefix_dot))
+                && h.explain.as_ref().is_some_and(|e| {
+                    e.iter()
+                        .any(|f| f.feature == Feature::Lexical && f.value > 0.0)
+                })
+        });
+        if let Some((rank, hit)) = member {
+            let mut member = search_candidate(rank, hit);
+            to_definition(index, lines, &mut member)?;
+            // The same chunk further down the list moves up rather than twice.
+            if let Some(j) = searched.iter().position(|s| {
+                s.evidence.path == member.evidence.path
+                    && s.evidence.start_line == member.evidence.start_line
+            }) {
+                let existing = searched.remove(j);
+                searched.insert(i.min(searched.len()), existing);
+            } else {
+                searched.insert(i, member);
+            }
+            inserted += 1;
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    Ok(())
 }
 
 /// A search hit as a candidate.

@@ -745,3 +745,42 @@ fn every_card_shows_the_range_its_source_lists() {
         assert!(cards > 0, "{}", answer.text);
     }
 }
+
+#[test]
+fn a_class_matching_a_word_gives_way_to_its_method_that_does_the_work() {
+    let repo = TestRepo::new();
+    repo.write(
+        "net/link.py",
+        r#"class Connection:
+    """A network connection to one peer, with its socket and state."""
+
+    timeout = 30
+
+    def __init__(self, peer):
+        self.peer = peer
+        self.socket = None
+
+    def reconnect(self, attempts):
+        """Retry opening the socket after a timeout, waiting longer each time."""
+        for attempt in range(attempts):
+            if self.open_socket():
+                return True
+            wait(2 ** attempt)
+        return False
+
+    def open_socket(self):
+        return self.peer is not None
+"#,
+    );
+    repo.commit("link");
+    let home = Home::resolve(Some(repo.home().to_owned())).unwrap();
+    index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let answer = extractive(&index, "how does a connection retry after a timeout?");
+    assert_eq!(
+        answer.citations[0].symbol.as_deref(),
+        Some("Connection.reconnect"),
+        "{}",
+        answer.text
+    );
+}

@@ -15,6 +15,9 @@ pub enum Error {
     /// The repository has never been indexed.
     #[error("{0} is not indexed yet; run `lore index` first")]
     NotIndexed(PathBuf),
+    /// No repository has this id (a data directory name under LORE_HOME).
+    #[error("no repository {0:?}: `lore repos` (or GET /repos) lists them")]
+    UnknownRepo(String),
     /// The file is not in the index.
     #[error("{0}: not in the index")]
     UnknownFile(String),

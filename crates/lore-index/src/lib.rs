@@ -35,6 +35,7 @@ mod layout;
 mod map;
 mod pipeline;
 mod query;
+pub mod registry;
 pub mod request;
 mod shared;
 mod walk;

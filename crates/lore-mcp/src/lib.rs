@@ -11,10 +11,11 @@
 //! generation has been committed (e.g. by `lore index` in a terminal).
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use lore_ask::{AskRequest, Asker, Thread};
 use lore_core::SymbolKind;
+use lore_index::registry::Registry;
 use lore_index::{Home, MapOptions, RepoIndex, SearchOptions, SymbolHit};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
@@ -33,7 +34,10 @@ pub struct LoreMcp {
     home: Home,
     root: PathBuf,
     no_llm: bool,
-    index: Arc<Mutex<Option<RepoIndex>>>,
+    /// Open snapshots, reopened when a newer generation is committed (the
+    /// same registry the HTTP server uses).
+    registry: Arc<Registry>,
+    id: String,
 }
 
 impl std::fmt::Debug for LoreMcp {
@@ -285,11 +289,15 @@ fn done(result: Result<Value, String>) -> Result<CallToolResult, ErrorData> {
 impl LoreMcp {
     /// A server for the repository at `root`.
     pub fn new(home: Home, root: PathBuf, no_llm: bool) -> LoreMcp {
+        let registry = Registry::new(home.clone());
+        let root = root.canonicalize().unwrap_or(root);
+        let id = registry.id_of(&root);
         LoreMcp {
             home,
             root,
             no_llm,
-            index: Arc::new(Mutex::new(None)),
+            registry: Arc::new(registry),
+            id,
         }
     }
 
@@ -300,15 +308,13 @@ impl LoreMcp {
     ) -> Result<CallToolResult, ErrorData> {
         let this = self.clone();
         let result = tokio::task::spawn_blocking(move || {
-            let mut slot = this.index.lock().unwrap_or_else(|e| e.into_inner());
-            let current =
-                RepoIndex::current_generation(&this.home, &this.root).map_err(|e| e.to_string())?;
-            if slot.as_ref().is_none_or(|i| i.generation() != current) {
-                let index = RepoIndex::open(&this.home, &this.root).map_err(|e| e.to_string())?;
-                // A session asks many questions: keep the index's hot data in memory.
-                *slot = Some(index.resident());
+            if this.registry.get(&this.id).is_err() {
+                this.registry
+                    .register(&this.root)
+                    .map_err(|e| e.to_string())?;
             }
-            f(slot.as_ref().expect("index opened above"))
+            let index = this.registry.lease(&this.id).map_err(|e| e.to_string())?;
+            f(&index)
         })
         .await
         .map_err(|e| ErrorData::internal_error(format!("tool task failed: {e}"), None))?;

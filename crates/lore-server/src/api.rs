@@ -258,8 +258,8 @@ pub async fn index_status(
                 v["indexed"] = json!(true);
                 v
             }
-            Err(ApiError::Conflict(_)) => json!({"root": repo.root, "indexed": false}),
-            Err(e) => return Err(e),
+            Err(lore_index::Error::NotIndexed(_)) => json!({"root": repo.root, "indexed": false}),
+            Err(e) => return Err(e.into()),
         };
         value["id"] = json!(id);
         value["job"] = json!(job);

@@ -239,7 +239,10 @@ pub async fn serve(
     let mut repos = Vec::new();
     for root in roots {
         let root = std::path::absolute(&root).unwrap_or(root);
-        let repo = state.registry.register(&root).map_err(ServeError::Repo)?;
+        let repo = state
+            .registry
+            .register(&root)
+            .map_err(|e| ServeError::Repo(e.into()))?;
         state
             .jobs
             .start(&state, repo.clone(), JobKind::Initial)

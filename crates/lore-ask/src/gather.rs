@@ -252,31 +252,18 @@ pub fn gather(
                 .position(|c| member_of(c) && !unmatched(c))
             {
                 definitions.push(searched.remove(i));
-            } else {
+            } else if let Some(member) =
                 // The search overall did not reach them: search the type's
                 // own file for the rest of the question.
-                let scoped = index.search(
+                best_member(
+                    index,
+                    &mut lines,
                     &query,
-                    &SearchOptions {
-                        limit: 8,
-                        mode: SearchMode::Hybrid,
-                        explain: true,
-                        path_glob: Some(glob_escape(&exact[0].path)),
-                        max_per_file: Some(8),
-                        ..SearchOptions::default()
-                    },
-                )?;
-                if let Some((rank, hit)) = scoped
-                    .into_iter()
-                    .enumerate()
-                    .find(|(_, h)| h.symbol.as_deref().is_some_and(|s| s != exact[0].qualname))
-                {
-                    let mut c = search_candidate(rank, hit);
-                    to_definition(index, &mut lines, &mut c)?;
-                    if member_of(&c) && !unmatched(&c) {
-                        definitions.push(c);
-                    }
-                }
+                    &exact[0].path,
+                    &exact[0].qualname,
+                )?
+            {
+                definitions.push(member);
             }
         }
         for (rank, hit) in exact.iter().take(MAX_DEFINITIONS).enumerate() {
@@ -523,41 +510,18 @@ fn members_before_types(
             i += 1;
             continue;
         }
-        let prefix_colons = format!("{symbol}::");
-        let prefix_dot = format!("{symbol}.");
         let already = |s: &Candidate| {
             s.evidence
                 .symbol
                 .as_deref()
-                .is_some_and(|n| n.starts_with(&prefix_colons) || n.starts_with(&prefix_dot))
+                .is_some_and(|n| is_member(n, &symbol))
         };
         if searched[..i].iter().any(already) {
             i += 1;
             continue;
         }
-        let scoped = index.search(
-            query,
-            &SearchOptions {
-                limit: 8,
-                mode: SearchMode::Hybrid,
-                explain: true,
-                path_glob: Some(glob_escape(&c.evidence.path)),
-                max_per_file: Some(8),
-                ..SearchOptions::default()
-            },
-        )?;
-        let member = scoped.into_iter().enumerate().find(|(_, h)| {
-            h.symbol
-                .as_deref()
-                .is_some_and(|n| n.starts_with(&prefix_colons) || n.starts_with(&prefix_dot))
-                && h.explain.as_ref().is_some_and(|e| {
-                    e.iter()
-                        .any(|f| f.feature == Feature::Lexical && f.value > 0.0)
-                })
-        });
-        if let Some((rank, hit)) = member {
-            let mut member = search_candidate(rank, hit);
-            to_definition(index, lines, &mut member)?;
+        let path = c.evidence.path.clone();
+        if let Some(member) = best_member(index, lines, query, &path, &symbol)? {
             // The same chunk further down the list moves up rather than twice.
             if let Some(j) = searched.iter().position(|s| {
                 s.evidence.path == member.evidence.path
@@ -575,6 +539,48 @@ fn members_before_types(
         }
     }
     Ok(())
+}
+
+/// Whether `symbol` is a member of type `owner` (`Owner::name`, `Owner.name`).
+fn is_member(symbol: &str, owner: &str) -> bool {
+    symbol
+        .strip_prefix(owner)
+        .is_some_and(|rest| rest.starts_with("::") || rest.starts_with('.'))
+}
+
+/// The member of type `owner` defined in `path` that best matches the
+/// question, by a search of that file alone; only one whose code matches
+/// some of the question's words.
+fn best_member(
+    index: &RepoIndex,
+    lines: &mut Lines,
+    query: &str,
+    path: &str,
+    owner: &str,
+) -> Result<Option<Candidate>> {
+    let hits = index.search(
+        query,
+        &SearchOptions {
+            limit: 8,
+            mode: SearchMode::Hybrid,
+            explain: true,
+            path_glob: Some(glob_escape(path)),
+            max_per_file: Some(8),
+            ..SearchOptions::default()
+        },
+    )?;
+    let Some((rank, hit)) = hits.into_iter().enumerate().find(|(_, h)| {
+        h.symbol.as_deref().is_some_and(|s| is_member(s, owner))
+            && h.explain.as_ref().is_some_and(|e| {
+                e.iter()
+                    .any(|f| f.feature == Feature::Lexical && f.value > 0.0)
+            })
+    }) else {
+        return Ok(None);
+    };
+    let mut member = search_candidate(rank, hit);
+    to_definition(index, lines, &mut member)?;
+    Ok(Some(member))
 }
 
 /// A search hit as a candidate.

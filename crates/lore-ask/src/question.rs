@@ -36,18 +36,25 @@ pub struct Question {
     pub complex: bool,
 }
 
-const CALLER_PHRASES: &[&str] = &[
+/// Caller phrases followed by the name asked about, whatever its shape
+/// ("what calls vat?", "callers of Parse"): a plain word there is a code
+/// name too.
+const CALLERS_OF: &[&str] = &[
     "what calls",
     "who calls",
     "which functions call",
     "what uses",
     "who uses",
     "callers of",
-    "call sites",
-    "called from",
     "usages of",
     "uses of",
     "references to",
+];
+
+/// Other phrases that ask for callers.
+const CALLER_PHRASES: &[&str] = &[
+    "call sites",
+    "called from",
     "is called",
     "are called",
     "gets called",
@@ -100,29 +107,13 @@ const FOLLOW_UP_WORDS: &[&str] = &[
 /// Questions longer than this (in words) count as complex.
 const LONG_QUESTION_WORDS: usize = 30;
 
-/// Phrases after which the next word is the name asked about, whatever its
-/// shape ("what calls vat?", "callers of Parse"): a plain word there is a
-/// code name too.
-const NAME_AFTER: &[&str] = &[
-    "what calls",
-    "who calls",
-    "which functions call",
-    "what uses",
-    "who uses",
-    "callers of",
-    "usages of",
-    "uses of",
-    "references to",
-    "definition of",
-];
-
 /// Words that follow those phrases without being names.
 const NOT_NAMES: &[&str] = &[
     "a", "an", "the", "it", "its", "this", "that", "these", "those", "them", "my", "our", "your",
     "function", "method", "class", "code", "here",
 ];
 
-/// The word right after a [`NAME_AFTER`] phrase, or X in "where is X
+/// The word right after a [`CALLERS_OF`] phrase or "definition of", or X in "where is X
 /// called" (used, invoked), if it can be a name.
 fn named_after_phrase(text: &str) -> Option<(String, bool)> {
     let lower = text.to_lowercase();
@@ -148,7 +139,7 @@ fn named_after_phrase(text: &str) -> Option<(String, bool)> {
             return Some((name.trim_end_matches(['.', ':']).to_owned(), callers));
         }
     }
-    for phrase in NAME_AFTER {
+    for phrase in CALLERS_OF.iter().chain(&["definition of"]) {
         let Some(at) = lower.find(phrase) else {
             continue;
         };
@@ -185,7 +176,10 @@ impl Question {
         }
         let lower = format!(" {} ", text.to_lowercase());
         let has = |phrases: &[&str]| phrases.iter().any(|p| lower.contains(p));
-        let intent = if has(CALLER_PHRASES) || named.as_ref().is_some_and(|(_, callers)| *callers) {
+        let intent = if has(CALLERS_OF)
+            || has(CALLER_PHRASES)
+            || named.as_ref().is_some_and(|(_, callers)| *callers)
+        {
             Intent::Callers
         } else if has(DEFINITION_PHRASES) {
             Intent::Definition

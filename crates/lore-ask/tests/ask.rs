@@ -112,6 +112,36 @@ fn extractive(index: &RepoIndex, question: &str) -> lore_ask::Answer {
     answer
 }
 
+/// `repo` indexed, opened.
+fn indexed(repo: &TestRepo) -> RepoIndex {
+    let home = Home::resolve(Some(repo.home().to_owned())).unwrap();
+    index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
+    RepoIndex::open(&home, repo.path()).unwrap()
+}
+
+/// An extractive answer to `question`, asked after `previous`, whose answer
+/// was about `symbol`.
+fn follow_up(index: &RepoIndex, previous: &str, symbol: &str, question: &str) -> lore_ask::Answer {
+    let conversation = Conversation {
+        summary: None,
+        exchanges: vec![Exchange {
+            question: previous.into(),
+            answer: format!("`{symbol}` [1]"),
+            symbols: vec![symbol.into()],
+        }],
+    };
+    ask(
+        index,
+        question,
+        &conversation,
+        None,
+        &Redactor::builtin(),
+        &AskOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap()
+}
+
 #[test]
 fn extractive_answers_name_symbols_with_cards_and_verified_citations() {
     let (repo, home) = fixture();
@@ -171,24 +201,12 @@ fn what_calls_lists_the_call_sites() {
 fn a_follow_up_resolves_against_the_previous_answer() {
     let (repo, home) = fixture();
     let index = RepoIndex::open(&home, repo.path()).unwrap();
-    let conversation = Conversation {
-        summary: None,
-        exchanges: vec![Exchange {
-            question: "how is the retry delay computed?".into(),
-            answer: "`backoff_delay` [1]".into(),
-            symbols: vec!["backoff_delay".into()],
-        }],
-    };
-    let answer = ask(
+    let answer = follow_up(
         &index,
+        "how is the retry delay computed?",
+        "backoff_delay",
         "and what calls it?",
-        &conversation,
-        None,
-        &Redactor::builtin(),
-        &AskOptions::default(),
-        &mut |_| {},
-    )
-    .unwrap();
+    );
     assert!(answer.question.follow_up);
     assert!(
         answer.text.starts_with("`backoff_delay` has 1 call site"),
@@ -426,9 +444,7 @@ def open_connection():
 "#,
     );
     repo.commit("pool");
-    let home = Home::resolve(Some(repo.home().to_owned())).unwrap();
-    index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
-    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let index = indexed(&repo);
     let answer = extractive(&index, "How does a Pool hand out an idle connection?");
     let first = &answer.citations[0];
     assert_eq!(
@@ -455,9 +471,7 @@ fn a_long_doc_comment_hit_is_cited_at_its_function() {
         ),
     );
     repo.commit("deadline");
-    let home = Home::resolve(Some(repo.home().to_owned())).unwrap();
-    index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
-    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let index = indexed(&repo);
     let answer = extractive(
         &index,
         "How does a future finish before the deadline elapses?",
@@ -485,24 +499,12 @@ fn a_long_doc_comment_hit_is_cited_at_its_function() {
 fn a_follow_up_about_a_method_cites_the_call_lines_themselves() {
     let (repo, home) = fixture();
     let index = RepoIndex::open(&home, repo.path()).unwrap();
-    let conversation = Conversation {
-        summary: None,
-        exchanges: vec![Exchange {
-            question: "how does a session send a request?".into(),
-            answer: "`Session.send` [1]".into(),
-            symbols: vec!["Session.send".into()],
-        }],
-    };
-    let answer = ask(
+    let answer = follow_up(
         &index,
+        "how does a session send a request?",
+        "Session.send",
         "who calls it?",
-        &conversation,
-        None,
-        &Redactor::builtin(),
-        &AskOptions::default(),
-        &mut |_| {},
-    )
-    .unwrap();
+    );
     let lead = answer.text.lines().next().unwrap();
     assert!(lead.contains("call site"), "{}", answer.text);
     // Every call site listed under the lead (`path:line │ code [n:line]`)
@@ -565,9 +567,7 @@ def receipt(order):
 "#,
     );
     repo.commit("orders");
-    let home = Home::resolve(Some(repo.home().to_owned())).unwrap();
-    index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
-    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let index = indexed(&repo);
 
     let answer = extractive(&index, "what is the subtotal of an order before shipping?");
     assert!(
@@ -618,9 +618,7 @@ fn what_calls_lists_library_callers_before_examples_and_tests() {
         "from lib.render import render\n\n\ndef build_site(pages):\n    return [render(p) for p in pages]\n",
     );
     repo.commit("render");
-    let home = Home::resolve(Some(repo.home().to_owned())).unwrap();
-    index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
-    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let index = indexed(&repo);
     let answer = extractive(&index, "what calls render?");
     let lead = answer.text.lines().next().unwrap();
     assert!(
@@ -697,9 +695,7 @@ fn tests_and_vendored_code_do_not_crowd_out_the_code_asked_about() {
         "function raises(view, exception) {\n  // when a view raises an exception\n  throw exception;\n}\n",
     );
     repo.commit("handlers");
-    let home = Home::resolve(Some(repo.home().to_owned())).unwrap();
-    index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
-    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let index = indexed(&repo);
     let answer = extractive(&index, "what happens when a view raises an exception?");
     assert_eq!(
         answer.citations[0].path, "core/handlers.py",
@@ -773,9 +769,7 @@ fn a_class_matching_a_word_gives_way_to_its_method_that_does_the_work() {
 "#,
     );
     repo.commit("link");
-    let home = Home::resolve(Some(repo.home().to_owned())).unwrap();
-    index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
-    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let index = indexed(&repo);
     let answer = extractive(&index, "how does a connection retry after a timeout?");
     assert_eq!(
         answer.citations[0].symbol.as_deref(),

@@ -233,7 +233,7 @@ pub fn ask(
         .packed
         .iter()
         .map(|p| {
-            let path = p.evidence.path.as_str();
+            let path = p.evidence.at.path.as_str();
             (path, index.is_stale(path).unwrap_or(true))
         })
         .collect();
@@ -276,7 +276,7 @@ fn llm_answer(
         .map(|e| {
             let mut e = e.clone();
             if let Some(r) = redactor {
-                let (text, n) = r.redact(&e.text, &e.path);
+                let (text, n) = r.redact(&e.text, &e.at.path);
                 redactions += n;
                 e.text = text;
             }

@@ -8,6 +8,7 @@
 //! evidence; the rest are removed from the text and reported, never shown
 //! as if verified.
 
+use lore_core::Located;
 use serde::Serialize;
 
 use crate::pack::Packed;
@@ -17,16 +18,10 @@ use crate::pack::Packed;
 pub struct Citation {
     /// The evidence id the answer cited.
     pub n: usize,
-    /// Path relative to the repository root.
-    pub path: String,
-    /// First cited line.
-    pub start_line: u32,
-    /// Last cited line.
-    pub end_line: u32,
-    /// The commit the evidence was indexed at.
-    pub commit: String,
-    /// Qualified symbol name of the evidence.
-    pub symbol: Option<String>,
+    /// The cited lines of the evidence, with its symbol, kind, language
+    /// and the commit it was indexed at.
+    #[serde(flatten)]
+    pub at: Located,
     /// The file changed since it was indexed: the lines may have moved.
     pub stale: bool,
 }
@@ -164,13 +159,13 @@ pub fn check(
                 continue;
             };
             let e = &p.evidence;
-            let (start, end) = r.lines.unwrap_or((e.start_line, e.end_line));
-            if start < e.start_line || end > e.end_line {
+            let (start, end) = r.lines.unwrap_or((e.at.start_line, e.at.end_line));
+            if start < e.at.start_line || end > e.at.end_line {
                 rejected.push(Rejected {
                     text: format!("[{raw}]"),
                     reason: format!(
                         "lines {start}-{end} are outside evidence [{}] {}:{}-{}",
-                        r.n, e.path, e.start_line, e.end_line
+                        r.n, e.at.path, e.at.start_line, e.at.end_line
                     ),
                 });
                 continue;
@@ -178,12 +173,13 @@ pub fn check(
             kept.push(raw);
             let citation = Citation {
                 n: r.n,
-                path: e.path.clone(),
-                start_line: start,
-                end_line: end,
-                commit: commit.to_owned(),
-                symbol: e.symbol.clone(),
-                stale: stale(&e.path),
+                at: Located {
+                    start_line: start,
+                    end_line: end,
+                    commit: Some(commit.to_owned()),
+                    ..e.at.clone()
+                },
+                stale: stale(&e.at.path),
             };
             if !citations.contains(&citation) {
                 citations.push(citation);
@@ -280,12 +276,11 @@ mod tests {
 
     fn packed() -> Vec<Packed> {
         let e = |path: &str, start: u32, end: u32| Evidence {
-            path: path.into(),
-            start_line: start,
-            end_line: end,
-            symbol: Some(format!("{path}::f")),
-            kind: None,
-            lang: "python".into(),
+            at: Located {
+                symbol: Some(format!("{path}::f")),
+                lang: "python".into(),
+                ..Located::lines(path, start, end)
+            },
             text: String::new(),
             score: 1.0,
         };
@@ -321,17 +316,17 @@ mod tests {
         assert_eq!(c.citations.len(), 2);
         assert_eq!(
             (
-                c.citations[0].path.as_str(),
-                c.citations[0].start_line,
-                c.citations[0].end_line
+                c.citations[0].at.path.as_str(),
+                c.citations[0].at.start_line,
+                c.citations[0].at.end_line
             ),
             ("net/retry.py", 12, 14)
         );
         assert_eq!(
-            (c.citations[1].start_line, c.citations[1].end_line),
+            (c.citations[1].at.start_line, c.citations[1].at.end_line),
             (100, 140)
         );
-        assert_eq!(c.citations[1].commit, "abc");
+        assert_eq!(c.citations[1].at.commit.as_deref(), Some("abc"));
         assert!(!c.citations[0].stale);
     }
 
@@ -380,7 +375,7 @@ mod tests {
         );
         assert_eq!(c.citations.len(), 2);
         assert_eq!(
-            (c.citations[1].start_line, c.citations[1].end_line),
+            (c.citations[1].at.start_line, c.citations[1].at.end_line),
             (11, 12)
         );
     }

@@ -79,9 +79,9 @@ pub fn evaluate_answers(
             .iter()
             .take(FIRST_CITATIONS)
             .map(|c| Span {
-                path: c.path.clone(),
-                start_line: c.start_line,
-                end_line: c.end_line,
+                path: c.at.path.clone(),
+                start_line: c.at.start_line,
+                end_line: c.at.end_line,
             })
             .collect();
         let hit = first

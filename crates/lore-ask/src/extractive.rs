@@ -73,10 +73,11 @@ pub fn answer(
                     let line = call_line(p, name);
                     let who = p
                         .evidence
+                        .at
                         .symbol
                         .as_deref()
                         .map_or_else(|| "module level".to_owned(), |s| format!("`{s}`"));
-                    format!("{who} at {}:{line} [{}:{line}]", p.evidence.path, p.n)
+                    format!("{who} at {}:{line} [{}:{line}]", p.evidence.at.path, p.n)
                 })
                 .collect();
             if named.is_empty() {
@@ -92,13 +93,13 @@ pub fn answer(
                     .evidence
                     .text
                     .lines()
-                    .nth((line - p.evidence.start_line) as usize)
+                    .nth((line - p.evidence.at.start_line) as usize)
                     .unwrap_or_default()
                     .trim();
                 let _ = write!(
                     out,
                     "\n    {}:{line} │ {} [{}:{line}]",
-                    p.evidence.path,
+                    p.evidence.at.path,
                     code(text),
                     p.n
                 );
@@ -107,19 +108,19 @@ pub fn answer(
     } else {
         let named: Vec<String> = packed
             .iter()
-            .filter(|p| p.evidence.symbol.is_some())
+            .filter(|p| p.evidence.at.symbol.is_some())
             .take(LEAD_SYMBOLS)
             .map(|p| {
                 let e = &p.evidence;
                 format!(
                     "`{}`{} in {}:{} [{}]",
-                    e.symbol.as_deref().unwrap_or_default(),
-                    e.kind
+                    e.at.symbol.as_deref().unwrap_or_default(),
+                    e.at.kind
                         .as_deref()
                         .map(|k| format!(" ({k})"))
                         .unwrap_or_default(),
-                    e.path,
-                    e.start_line,
+                    e.at.path,
+                    e.at.start_line,
                     p.n
                 )
             })
@@ -129,7 +130,7 @@ pub fn answer(
             let _ = write!(
                 out,
                 "The closest match is {}:{}-{} [1].",
-                e.path, e.start_line, e.end_line
+                e.at.path, e.at.start_line, e.at.end_line
             );
         } else {
             let _ = write!(out, "Most relevant: {}.", join_and(&named));
@@ -145,8 +146,8 @@ pub fn answer(
             break;
         }
         let e = &p.evidence;
-        let Some(symbol) = &e.symbol else { continue };
-        if e.kind.is_none() || !seen.insert((e.path.clone(), symbol.clone())) {
+        let Some(symbol) = &e.at.symbol else { continue };
+        if e.at.kind.is_none() || !seen.insert((e.at.path.clone(), symbol.clone())) {
             continue;
         }
         cards += 1;
@@ -158,22 +159,27 @@ pub fn answer(
         let _ = writeln!(
             out,
             "{}:{}-{} [{}]",
-            p.evidence.path, p.evidence.start_line, p.evidence.end_line, p.n
+            p.evidence.at.path, p.evidence.at.start_line, p.evidence.at.end_line, p.n
         );
         key_lines(p, &terms, None, &mut out);
     }
     let more: Vec<String> = packed
         .iter()
         .skip(cards.max(1))
-        .filter(|p| p.evidence.kind.is_some() || p.evidence.symbol.is_none())
+        .filter(|p| p.evidence.at.kind.is_some() || p.evidence.at.symbol.is_none())
         .filter(|p| {
             !seen.contains(&(
-                p.evidence.path.clone(),
-                p.evidence.symbol.clone().unwrap_or_default(),
+                p.evidence.at.path.clone(),
+                p.evidence.at.symbol.clone().unwrap_or_default(),
             ))
         })
         .take(4)
-        .map(|p| format!("{}:{} [{}]", p.evidence.path, p.evidence.start_line, p.n))
+        .map(|p| {
+            format!(
+                "{}:{} [{}]",
+                p.evidence.at.path, p.evidence.at.start_line, p.n
+            )
+        })
         .collect();
     if !more.is_empty() {
         let _ = writeln!(out, "See also: {}.", more.join(", "));
@@ -190,36 +196,39 @@ fn card(
     out: &mut String,
 ) -> Result<()> {
     let e = &p.evidence;
-    let definition = index.definition(&e.path, symbol)?;
+    let definition = index.definition(&e.at.path, symbol)?;
     // The doc sentence already shown is no key line.
     let mut skip: Option<String> = None;
     let (start, end) = definition
         .as_ref()
-        .map_or((e.start_line, e.end_line), |d| (d.start_line, d.end_line));
+        .map_or((e.at.start_line, e.at.end_line), |d| {
+            (d.start_line, d.end_line)
+        });
     // The range shown is the evidence's, as in the sources; a part of a
     // longer definition says so.
-    let whole =
-        if (start, end) != (e.start_line, e.end_line) && start <= e.start_line && e.end_line <= end
-        {
-            format!(" (of {start}-{end})")
-        } else {
-            String::new()
-        };
+    let whole = if (start, end) != (e.at.start_line, e.at.end_line)
+        && start <= e.at.start_line
+        && e.at.end_line <= end
+    {
+        format!(" (of {start}-{end})")
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
         "[{}] `{symbol}` — {}, {}:{}-{}{whole}",
         p.n,
-        e.kind.as_deref().unwrap_or("code"),
-        e.path,
-        e.start_line,
-        e.end_line
+        e.at.kind.as_deref().unwrap_or("code"),
+        e.at.path,
+        e.at.start_line,
+        e.at.end_line
     );
     if let Some(d) = &definition {
         let signature = d.signature.lines().next().unwrap_or_default().trim();
         // Decorators and attributes come first in a definition's lines: cite
         // the line the signature is on.
         let line = signature_line(e, d.start_line, signature);
-        if !signature.is_empty() && (e.start_line..=e.end_line).contains(&line) {
+        if !signature.is_empty() && (e.at.start_line..=e.at.end_line).contains(&line) {
             let _ = writeln!(out, "    {} [{}:{line}]", code(signature), p.n);
         }
         if let Some(doc) = d.doc.as_deref().and_then(first_sentence) {
@@ -231,7 +240,7 @@ fn card(
     let bare = symbol.rsplit(['.', ':']).next().unwrap_or(symbol);
     let counts = index.ref_counts(bare)?;
     let mut callees: Vec<String> = Vec::new();
-    for (name, _) in index.calls_in(&e.path, start, end)? {
+    for (name, _) in index.calls_in(&e.at.path, start, end)? {
         if !callees.contains(&name) {
             callees.push(name);
         }
@@ -272,7 +281,7 @@ fn card(
             }
         ));
     }
-    if let Some((commits, last, authors)) = index.churn(&e.path)? {
+    if let Some((commits, last, authors)) = index.churn(&e.at.path)? {
         facts.push(format!(
             "file changed in {commits} commit{} by {authors} author{}, last {}",
             plural(commits as usize),
@@ -299,7 +308,7 @@ fn key_lines(p: &Packed, terms: &[String], skip: Option<&str>, out: &mut String)
         .map(|(i, l)| {
             let words = lore_core::tokens::token_texts(l);
             let hits = terms.iter().filter(|t| words.contains(t)).count();
-            (hits, e.start_line + i as u32, l)
+            (hits, e.at.start_line + i as u32, l)
         })
         .filter(|(hits, _, _)| *hits > 0)
         .collect();
@@ -330,13 +339,13 @@ fn signature_line(e: &crate::pack::Evidence, start: u32, signature: &str) -> u32
         .take(3)
         .collect::<Vec<_>>()
         .join(" ");
-    if head.is_empty() || start < e.start_line {
+    if head.is_empty() || start < e.at.start_line {
         return start;
     }
     e.text
         .lines()
         .enumerate()
-        .skip((start - e.start_line) as usize)
+        .skip((start - e.at.start_line) as usize)
         .take(12)
         .find(|(_, l)| {
             l.split_whitespace()
@@ -344,7 +353,7 @@ fn signature_line(e: &crate::pack::Evidence, start: u32, signature: &str) -> u32
                 .join(" ")
                 .starts_with(&head)
         })
-        .map_or(start, |(i, _)| e.start_line + i as u32)
+        .map_or(start, |(i, _)| e.at.start_line + i as u32)
 }
 
 /// The line of a call-site evidence that calls `name` (`Cart.total` is
@@ -353,7 +362,7 @@ fn signature_line(e: &crate::pack::Evidence, start: u32, signature: &str) -> u32
 fn call_line(p: &Packed, name: &str) -> u32 {
     let e = &p.evidence;
     let bare = name.rsplit([':', '.']).next().unwrap_or(name);
-    let middle = (e.end_line - e.start_line).div_ceil(2) as usize;
+    let middle = (e.at.end_line - e.at.start_line).div_ceil(2) as usize;
     let named = |l: &str| {
         l.match_indices(bare).any(|(i, _)| {
             let before = l[..i].chars().next_back();
@@ -367,7 +376,7 @@ fn call_line(p: &Packed, name: &str) -> u32 {
         .enumerate()
         .filter(|(_, l)| named(l))
         .min_by_key(|(i, _)| i.abs_diff(middle))
-        .map_or(e.start_line, |(i, _)| e.start_line + i as u32)
+        .map_or(e.at.start_line, |(i, _)| e.at.start_line + i as u32)
 }
 
 /// The question's content words, as the code tokenizer splits them.

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use lore_core::RefKind;
+use lore_core::{Located, RefKind};
 use lore_index::{RepoIndex, SearchMode, SearchOptions};
 use lore_retrieve::fusion::{Contribution, Feature};
 use serde::Serialize;
@@ -171,7 +171,7 @@ pub fn gather(
     // question about the code: look further for the code itself.
     let own_code = |hits: &[lore_index::SearchHit]| {
         hits.iter()
-            .filter(|h| !is_test(&h.path, h.symbol.as_deref()) && !is_vendored(&h.path))
+            .filter(|h| !is_test(&h.at.path, h.at.symbol.as_deref()) && !is_vendored(&h.at.path))
             .count()
     };
     if !about_tests && own_code(&hits) < policy.chunks / 2 {
@@ -193,8 +193,8 @@ pub fn gather(
     // ticks") after those whose code says what was asked.
     searched.sort_by_key(|c| {
         (
-            (!about_tests && is_test(&c.evidence.path, c.evidence.symbol.as_deref()))
-                || is_vendored(&c.evidence.path),
+            (!about_tests && is_test(&c.evidence.at.path, c.evidence.at.symbol.as_deref()))
+                || is_vendored(&c.evidence.at.path),
             feature(c, Feature::Lexical).is_some_and(|v| v <= 0.0),
         )
     });
@@ -215,9 +215,9 @@ pub fn gather(
             searched
                 .iter()
                 .position(|c| {
-                    c.evidence.path == h.path
-                        && c.evidence.start_line <= h.end_line
-                        && h.start_line <= c.evidence.end_line
+                    c.evidence.at.path == h.path
+                        && c.evidence.at.start_line <= h.end_line
+                        && h.start_line <= c.evidence.at.end_line
                 })
                 .unwrap_or(usize::MAX)
         };
@@ -239,7 +239,7 @@ pub fn gather(
                 .is_some_and(|h| is_type_kind(&h.kind) && !is_test(&h.path, None))
         {
             let member_of = |c: &Candidate| {
-                c.evidence.symbol.as_deref().is_some_and(|s| {
+                c.evidence.at.symbol.as_deref().is_some_and(|s| {
                     let bare = name.rsplit([':', '.']).next().unwrap_or(name);
                     let parts: Vec<&str> = s.split("::").flat_map(|p| p.split('.')).collect();
                     parts[..parts.len().saturating_sub(1)].contains(&bare)
@@ -309,12 +309,15 @@ pub fn gather(
             };
             callers.push(Candidate {
                 evidence: Evidence {
-                    path: row.path.clone(),
-                    start_line: start,
-                    end_line: start + text.lines().count().max(1) as u32 - 1,
-                    symbol: row.enclosing.clone(),
-                    kind: None,
-                    lang: row.lang.name().to_owned(),
+                    at: Located {
+                        symbol: row.enclosing.clone(),
+                        lang: row.lang.name().to_owned(),
+                        ..Located::lines(
+                            row.path.clone(),
+                            start,
+                            start + text.lines().count().max(1) as u32 - 1,
+                        )
+                    },
                     text,
                     score: 1.0,
                 },
@@ -344,7 +347,7 @@ pub fn gather(
     if policy.graph_hops > 0 {
         let mut hop = Vec::new();
         for e in gathered.evidence.iter().take(2) {
-            for (name, _) in index.calls_in(&e.path, e.start_line, e.end_line)? {
+            for (name, _) in index.calls_in(&e.at.path, e.at.start_line, e.at.end_line)? {
                 if hop.len() >= 2 {
                     break;
                 }
@@ -384,12 +387,15 @@ fn definition(
     let text = lines.get(index, &hit.path, hit.start_line, end)?;
     Some(Candidate {
         evidence: Evidence {
-            path: hit.path.clone(),
-            start_line: hit.start_line,
-            end_line: hit.start_line + text.lines().count().max(1) as u32 - 1,
-            symbol: Some(hit.qualname.clone()),
-            kind: Some(hit.kind.clone()),
-            lang: hit.lang.clone(),
+            at: Located {
+                path: hit.path.clone(),
+                start_line: hit.start_line,
+                end_line: hit.start_line + text.lines().count().max(1) as u32 - 1,
+                symbol: Some(hit.qualname.clone()),
+                kind: Some(hit.kind.clone()),
+                lang: hit.lang.clone(),
+                commit: None,
+            },
             text,
             score: if source == Source::Graph { 0.0 } else { 1.0 },
         },
@@ -405,7 +411,7 @@ fn definition(
 /// what to cite, and the card and the sources then agree on the range.
 fn to_definition(index: &RepoIndex, lines: &mut Lines, c: &mut Candidate) -> Result<()> {
     let e = &c.evidence;
-    let Some(symbol) = e.symbol.as_deref() else {
+    let Some(symbol) = e.at.symbol.as_deref() else {
         return Ok(());
     };
     // Cheap test first: the chunk ends in a comment or an attribute.
@@ -423,23 +429,23 @@ fn to_definition(index: &RepoIndex, lines: &mut Lines, c: &mut Candidate) -> Res
     // The chunk ends before the code, or with its first lines (the
     // signature) but not its body.
     let Some(def) = index
-        .definitions_in(&e.path, symbol)?
+        .definitions_in(&e.at.path, symbol)?
         .into_iter()
         .find(|h| {
-            h.path == e.path
-                && h.start_line > e.start_line
-                && e.end_line < h.start_line + 3
-                && h.end_line > e.end_line
+            h.path == e.at.path
+                && h.start_line > e.at.start_line
+                && e.at.end_line < h.start_line + 3
+                && h.end_line > e.at.end_line
         })
     else {
         return Ok(());
     };
     // Only when nothing but comments and attributes separate the chunk
     // from the code.
-    let between = if e.end_line + 1 >= def.start_line {
+    let between = if e.at.end_line + 1 >= def.start_line {
         String::new()
     } else {
-        match lines.get(index, &e.path, e.end_line + 1, def.start_line - 1) {
+        match lines.get(index, &e.at.path, e.at.end_line + 1, def.start_line - 1) {
             Some(text) => text,
             None => return Ok(()),
         }
@@ -449,8 +455,8 @@ fn to_definition(index: &RepoIndex, lines: &mut Lines, c: &mut Candidate) -> Res
     }
     let end = def.end_line.min(def.start_line + MAX_DEFINITION_LINES - 1);
     if let Some(text) = lines.get(index, &def.path, def.start_line, end) {
-        c.evidence.start_line = def.start_line;
-        c.evidence.end_line = def.start_line + text.lines().count().max(1) as u32 - 1;
+        c.evidence.at.start_line = def.start_line;
+        c.evidence.at.end_line = def.start_line + text.lines().count().max(1) as u32 - 1;
         c.evidence.text = text;
     }
     Ok(())
@@ -466,11 +472,12 @@ const THIN_LINES: u32 = 6;
 fn prefer_implementations(searched: &mut [Candidate]) {
     let bare = |c: &Candidate| {
         c.evidence
+            .at
             .symbol
             .as_deref()
             .map(|s| s.rsplit([':', '.']).next().unwrap_or(s).to_owned())
     };
-    let span = |c: &Candidate| c.evidence.end_line - c.evidence.start_line + 1;
+    let span = |c: &Candidate| c.evidence.at.line_count();
     for i in 0..searched.len() {
         let Some(name) = bare(&searched[i]) else {
             continue;
@@ -501,7 +508,8 @@ fn members_before_types(
     let mut inserted = 0;
     while i < searched.len().min(LOOK_AT + inserted) {
         let c = &searched[i];
-        let (Some(kind), Some(symbol)) = (c.evidence.kind.as_deref(), c.evidence.symbol.clone())
+        let (Some(kind), Some(symbol)) =
+            (c.evidence.at.kind.as_deref(), c.evidence.at.symbol.clone())
         else {
             i += 1;
             continue;
@@ -512,6 +520,7 @@ fn members_before_types(
         }
         let already = |s: &Candidate| {
             s.evidence
+                .at
                 .symbol
                 .as_deref()
                 .is_some_and(|n| is_member(n, &symbol))
@@ -520,12 +529,12 @@ fn members_before_types(
             i += 1;
             continue;
         }
-        let path = c.evidence.path.clone();
+        let path = c.evidence.at.path.clone();
         if let Some(member) = best_member(index, lines, query, &path, &symbol)? {
             // The same chunk further down the list moves up rather than twice.
             if let Some(j) = searched.iter().position(|s| {
-                s.evidence.path == member.evidence.path
-                    && s.evidence.start_line == member.evidence.start_line
+                s.evidence.at.path == member.evidence.at.path
+                    && s.evidence.at.start_line == member.evidence.at.start_line
             }) {
                 let existing = searched.remove(j);
                 searched.insert(i.min(searched.len()), existing);
@@ -570,7 +579,7 @@ fn best_member(
         },
     )?;
     let Some((rank, hit)) = hits.into_iter().enumerate().find(|(_, h)| {
-        h.symbol.as_deref().is_some_and(|s| is_member(s, owner))
+        h.at.symbol.as_deref().is_some_and(|s| is_member(s, owner))
             && h.explain.as_ref().is_some_and(|e| {
                 e.iter()
                     .any(|f| f.feature == Feature::Lexical && f.value > 0.0)
@@ -587,12 +596,7 @@ fn best_member(
 fn search_candidate(rank: usize, hit: lore_index::SearchHit) -> Candidate {
     Candidate {
         evidence: Evidence {
-            path: hit.path,
-            start_line: hit.start_line,
-            end_line: hit.end_line,
-            symbol: hit.symbol,
-            kind: hit.kind,
-            lang: hit.lang,
+            at: hit.at,
             text: hit.text,
             score: f64::from(hit.score),
         },
@@ -720,10 +724,7 @@ pub fn is_test(path: &str, symbol: Option<&str>) -> bool {
 /// it does not overlap evidence already chosen.
 fn choose(gathered: &mut Gathered, mut candidate: Candidate, limit: usize) {
     let e = &candidate.evidence;
-    let overlaps = gathered
-        .evidence
-        .iter()
-        .any(|o| o.path == e.path && o.start_line <= e.end_line && e.start_line <= o.end_line);
+    let overlaps = gathered.evidence.iter().any(|o| o.at.overlaps(&e.at));
     if !overlaps && gathered.evidence.len() < limit {
         candidate.chosen = Some(gathered.evidence.len());
         gathered.evidence.push(candidate.evidence.clone());
@@ -738,12 +739,12 @@ mod tests {
     fn hit(symbol: &str, start: u32, end: u32) -> Candidate {
         Candidate {
             evidence: Evidence {
-                path: "x.py".into(),
-                start_line: start,
-                end_line: end,
-                symbol: Some(symbol.into()),
-                kind: Some("method".into()),
-                lang: "python".into(),
+                at: Located {
+                    symbol: Some(symbol.into()),
+                    kind: Some("method".into()),
+                    lang: "python".into(),
+                    ..Located::lines("x.py", start, end)
+                },
                 text: String::new(),
                 score: 1.0,
             },
@@ -765,7 +766,7 @@ mod tests {
         prefer_implementations(&mut searched);
         let order: Vec<&str> = searched
             .iter()
-            .map(|c| c.evidence.symbol.as_deref().unwrap())
+            .map(|c| c.evidence.at.symbol.as_deref().unwrap())
             .collect();
         assert_eq!(
             order,

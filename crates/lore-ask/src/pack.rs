@@ -2,6 +2,7 @@
 //! ids, path, line range and commit, fitted exactly into the model's
 //! token budget.
 
+use lore_core::Located;
 use serde::{Deserialize, Serialize};
 
 use crate::tokens;
@@ -45,18 +46,10 @@ impl Default for ContextPolicy {
 /// One retrieved chunk offered to the model.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Evidence {
-    /// Path relative to the repository root.
-    pub path: String,
-    /// First line (1-based).
-    pub start_line: u32,
-    /// Last line (inclusive).
-    pub end_line: u32,
-    /// Qualified symbol name.
-    pub symbol: Option<String>,
-    /// Symbol kind.
-    pub kind: Option<String>,
-    /// Language name (for the code fence).
-    pub lang: String,
+    /// Where the chunk is: path, lines (1-based, inclusive), symbol, kind
+    /// and language (for the code fence).
+    #[serde(flatten)]
+    pub at: Located,
     /// The chunk's text, lines `start_line..=end_line`.
     #[serde(skip)]
     pub text: String,
@@ -76,8 +69,8 @@ pub struct Packed {
 /// Renders evidence `n` as the model sees it: a header, then each line
 /// with its number, so that citations can name exact lines.
 pub fn render(n: usize, e: &Evidence, commit: &str) -> String {
-    let mut out = format!("[{n}] {}:{}-{}", e.path, e.start_line, e.end_line);
-    if let Some(symbol) = &e.symbol {
+    let mut out = format!("[{n}] {}:{}-{}", e.at.path, e.at.start_line, e.at.end_line);
+    if let Some(symbol) = &e.at.symbol {
         out.push_str(&format!(" ({symbol})"));
     }
     if !commit.is_empty() {
@@ -85,7 +78,7 @@ pub fn render(n: usize, e: &Evidence, commit: &str) -> String {
     }
     out.push('\n');
     for (i, line) in e.text.lines().enumerate() {
-        out.push_str(&format!("{:>5} {line}\n", e.start_line as usize + i));
+        out.push_str(&format!("{:>5} {line}\n", e.at.start_line as usize + i));
     }
     out
 }
@@ -134,7 +127,7 @@ pub fn pack(
     let cut = |m: usize| {
         let mut p = first.clone();
         p.evidence.text = lines[..m].join("\n");
-        p.evidence.end_line = first.evidence.start_line + m.saturating_sub(1) as u32;
+        p.evidence.at.end_line = first.evidence.at.start_line + m.saturating_sub(1) as u32;
         p
     };
     let m = lore_retrieve::budget::fit_prefix(lines.len(), budget, |m| {
@@ -152,12 +145,12 @@ mod tests {
             .map(|i| format!("    value_{i} = compute_something({i}) + other_value"))
             .collect();
         Evidence {
-            path: path.into(),
-            start_line: start,
-            end_line: start + lines as u32 - 1,
-            symbol: Some("f".into()),
-            kind: Some("function".into()),
-            lang: "python".into(),
+            at: Located {
+                symbol: Some("f".into()),
+                kind: Some("function".into()),
+                lang: "python".into(),
+                ..Located::lines(path, start, start + lines as u32 - 1)
+            },
             text: text.join("\n"),
             score: 1.0,
         }
@@ -177,7 +170,7 @@ mod tests {
             }
             for (i, p) in packed.iter().enumerate() {
                 assert_eq!(p.n, i + 1);
-                assert_eq!(p.evidence.path, format!("f{i}.py"));
+                assert_eq!(p.evidence.at.path, format!("f{i}.py"));
             }
             // One more chunk would not have fit.
             if !packed.is_empty()
@@ -205,9 +198,13 @@ mod tests {
         let packed = pack(&evidence, "", 300, frame);
         assert_eq!(packed.len(), 1);
         let p = &packed[0].evidence;
-        assert_eq!(p.start_line, 100);
-        assert!(p.end_line > 100 && p.end_line < 499, "{}", p.end_line);
-        assert_eq!(p.text.lines().count() as u32, p.end_line - p.start_line + 1);
+        assert_eq!(p.at.start_line, 100);
+        assert!(
+            p.at.end_line > 100 && p.at.end_line < 499,
+            "{}",
+            p.at.end_line
+        );
+        assert_eq!(p.text.lines().count() as u32, p.at.line_count());
         assert!(tokens::count(&frame(&render_all(&packed, ""))) <= 300);
     }
 

@@ -58,7 +58,7 @@ pub fn record(
         }
     }
     for c in &answer.citations {
-        if let Some(s) = &c.symbol
+        if let Some(s) = &c.at.symbol
             && !symbols.contains(s)
         {
             symbols.push(s.clone());
@@ -93,10 +93,10 @@ pub fn record(
             CandidateRecord {
                 source: json(&c.source).trim_matches('"').to_owned(),
                 rank: c.rank as u32,
-                path: c.evidence.path.clone(),
-                start_line: c.evidence.start_line,
-                end_line: c.evidence.end_line,
-                symbol: c.evidence.symbol.clone(),
+                path: c.evidence.at.path.clone(),
+                start_line: c.evidence.at.start_line,
+                end_line: c.evidence.at.end_line,
+                symbol: c.evidence.at.symbol.clone(),
                 score: c.evidence.score,
                 features: json(&c.features),
                 packed: n.is_some(),

@@ -153,12 +153,14 @@ fn extractive_answers_name_symbols_with_cards_and_verified_citations() {
     );
     insta::assert_snapshot!("redirects", answer.text);
     let first = &answer.citations[0];
-    assert_eq!(first.path, "net/session.py");
-    assert_eq!(first.commit.len(), 40);
+    assert_eq!(first.at.path, "net/session.py");
+    assert_eq!(first.at.commit.as_deref().map(str::len), Some(40));
     assert!(answer.citations.iter().all(|c| !c.stale));
     for c in &answer.citations {
         let p = answer.packed.iter().find(|p| p.n == c.n).unwrap();
-        assert!(c.start_line >= p.evidence.start_line && c.end_line <= p.evidence.end_line);
+        assert!(
+            c.at.start_line >= p.evidence.at.start_line && c.at.end_line <= p.evidence.at.end_line
+        );
     }
     // Every candidate is logged with its source; chosen ones are packed.
     assert!(answer.candidates.len() >= answer.packed.len());
@@ -182,7 +184,7 @@ fn what_calls_lists_the_call_sites() {
         answer
             .citations
             .iter()
-            .any(|c| c.path == "app/client.py" && c.start_line == 8 && c.end_line == 8),
+            .any(|c| c.at.path == "app/client.py" && c.at.start_line == 8 && c.at.end_line == 8),
         "{:?}",
         answer.citations
     );
@@ -217,7 +219,7 @@ fn a_follow_up_resolves_against_the_previous_answer() {
         answer
             .citations
             .iter()
-            .any(|c| c.path == "net/retry.py" && c.start_line == 15)
+            .any(|c| c.at.path == "net/retry.py" && c.at.start_line == 15)
     );
 }
 
@@ -230,7 +232,7 @@ fn stale_files_are_flagged_in_citations() {
     let c = answer
         .citations
         .iter()
-        .find(|c| c.path == "net/session.py")
+        .find(|c| c.at.path == "net/session.py")
         .unwrap();
     assert!(c.stale);
 }
@@ -280,13 +282,16 @@ fn model_answers_keep_verified_citations_and_drop_invented_ones() {
     assert_eq!(answer.mode, Mode::Llm);
     assert_eq!(answer.model.as_deref(), Some("local-model"));
     assert_eq!(
-        answer.packed[0].evidence.symbol.as_deref(),
+        answer.packed[0].evidence.at.symbol.as_deref(),
         Some("Session.send")
     );
     assert_eq!(answer.citations.len(), 1, "{:?}", answer.citations);
-    assert_eq!(answer.citations[0].path, "net/session.py");
+    assert_eq!(answer.citations[0].at.path, "net/session.py");
     assert_eq!(
-        (answer.citations[0].start_line, answer.citations[0].end_line),
+        (
+            answer.citations[0].at.start_line,
+            answer.citations[0].at.end_line
+        ),
         (13, 17)
     );
     assert_eq!(answer.rejected.len(), 2, "{:?}", answer.rejected);
@@ -336,8 +341,8 @@ fn an_unreachable_provider_falls_back_to_an_extractive_answer_with_a_notice() {
         notice.contains(&port.to_string()) && notice.contains("evidence alone"),
         "{notice}"
     );
-    assert_eq!(answer.citations[0].path, "net/retry.py");
-    assert_eq!(answer.citations[0].start_line, 4);
+    assert_eq!(answer.citations[0].at.path, "net/retry.py");
+    assert_eq!(answer.citations[0].at.start_line, 4);
 }
 
 #[test]
@@ -448,7 +453,7 @@ def open_connection():
     let answer = extractive(&index, "How does a Pool hand out an idle connection?");
     let first = &answer.citations[0];
     assert_eq!(
-        first.symbol.as_deref(),
+        first.at.symbol.as_deref(),
         Some("Pool.checkout"),
         "{}",
         answer.text
@@ -480,10 +485,10 @@ fn a_long_doc_comment_hit_is_cited_at_its_function() {
     let first = answer
         .citations
         .iter()
-        .find(|c| c.symbol.as_deref() == Some("deadline"))
+        .find(|c| c.at.symbol.as_deref() == Some("deadline"))
         .unwrap_or_else(|| panic!("{}", answer.text));
     assert!(
-        first.start_line <= signature && signature <= first.end_line,
+        first.at.start_line <= signature && signature <= first.at.end_line,
         "{first:?}\n{}",
         answer.text
     );
@@ -698,7 +703,7 @@ fn tests_and_vendored_code_do_not_crowd_out_the_code_asked_about() {
     let index = indexed(&repo);
     let answer = extractive(&index, "what happens when a view raises an exception?");
     assert_eq!(
-        answer.citations[0].path, "core/handlers.py",
+        answer.citations[0].at.path, "core/handlers.py",
         "{}",
         answer.text
     );
@@ -732,7 +737,7 @@ fn every_card_shows_the_range_its_source_lists() {
             let e = &packed.evidence;
             assert_eq!(
                 place,
-                format!("{}:{}-{}", e.path, e.start_line, e.end_line),
+                format!("{}:{}-{}", e.at.path, e.at.start_line, e.at.end_line),
                 "{question}\n{}",
                 answer.text
             );
@@ -772,7 +777,7 @@ fn a_class_matching_a_word_gives_way_to_its_method_that_does_the_work() {
     let index = indexed(&repo);
     let answer = extractive(&index, "how does a connection retry after a timeout?");
     assert_eq!(
-        answer.citations[0].symbol.as_deref(),
+        answer.citations[0].at.symbol.as_deref(),
         Some("Connection.reconnect"),
         "{}",
         answer.text

@@ -30,7 +30,7 @@ fn hits_carry_their_text_and_changed_files_are_stale() {
         )
         .unwrap();
     let top = &hits[0];
-    assert_eq!(top.path, "net/retry.py");
+    assert_eq!(top.at.path, "net/retry.py");
     assert!(
         top.text.starts_with("def send_with_retries(request):"),
         "{}",
@@ -38,7 +38,7 @@ fn hits_carry_their_text_and_changed_files_are_stale() {
     );
     assert_eq!(
         top.text.lines().count() as u32,
-        top.end_line - top.start_line + 1
+        top.at.end_line - top.at.start_line + 1
     );
 
     assert!(!index.is_stale("net/retry.py").unwrap());

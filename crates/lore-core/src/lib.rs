@@ -9,6 +9,7 @@ pub mod embed;
 mod error;
 pub mod history;
 mod lang;
+mod located;
 pub mod retry;
 pub mod store;
 mod syntax;
@@ -16,4 +17,5 @@ pub mod tokens;
 
 pub use error::{Error, Result};
 pub use lang::Language;
+pub use located::{Located, cite};
 pub use syntax::{Chunk, FileSyntax, Import, RefKind, Reference, Symbol, SymbolKind};

@@ -81,6 +81,21 @@ pub struct ChunkHead {
     pub kind: Option<SymbolKind>,
 }
 
+impl ChunkHead {
+    /// Where the chunk is and what it defines, as the shared record.
+    pub fn located(&self) -> crate::Located {
+        crate::Located {
+            path: self.path.to_string(),
+            start_line: self.start_line,
+            end_line: self.end_line,
+            symbol: self.symbol.as_deref().map(str::to_owned),
+            kind: self.kind.map(|k| k.name().to_owned()),
+            lang: self.lang.name().to_owned(),
+            commit: None,
+        }
+    }
+}
+
 impl StoredChunk {
     /// The chunk's head: everything but its text.
     pub fn head(&self) -> ChunkHead {

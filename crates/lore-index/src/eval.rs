@@ -229,9 +229,9 @@ pub fn evaluate(index: &RepoIndex, queries: &[EvalQuery], mode: SearchMode) -> R
         let spans: Vec<Span> = hits
             .iter()
             .map(|h| Span {
-                path: h.path.clone(),
-                start_line: h.start_line,
-                end_line: h.end_line,
+                path: h.at.path.clone(),
+                start_line: h.at.start_line,
+                end_line: h.at.end_line,
             })
             .collect();
         results.push(QueryResult {

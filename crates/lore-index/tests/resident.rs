@@ -74,8 +74,20 @@ fn resident_snapshots_rank_like_one_shot_ones() {
         assert_eq!(a.len(), b.len(), "{query}");
         for (x, y) in a.iter().zip(&b) {
             assert_eq!(
-                (&x.path, x.start_line, x.end_line, &x.symbol, &x.text),
-                (&y.path, y.start_line, y.end_line, &y.symbol, &y.text),
+                (
+                    &x.at.path,
+                    x.at.start_line,
+                    x.at.end_line,
+                    &x.at.symbol,
+                    &x.text
+                ),
+                (
+                    &y.at.path,
+                    y.at.start_line,
+                    y.at.end_line,
+                    &y.at.symbol,
+                    &y.text
+                ),
                 "{query}"
             );
             assert!((x.score - y.score).abs() < 1e-5, "{query}: {x:?} vs {y:?}");

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use lore_ask::{AskRequest, Asker, Thread};
-use lore_core::SymbolKind;
+use lore_core::{Located, SymbolKind};
 use lore_index::registry::Registry;
 use lore_index::{Home, MapOptions, RepoIndex, SearchOptions, SymbolHit};
 use rmcp::handler::server::wrapper::Parameters;
@@ -188,17 +188,17 @@ fn paginate<T>(items: Vec<T>, offset: usize, limit: usize) -> (Vec<T>, Option<us
     (items.into_iter().skip(offset).take(limit).collect(), next)
 }
 
-fn span(path: &str, a: u32, b: u32) -> String {
-    if a == b {
-        format!("{path}:{a}")
-    } else {
-        format!("{path}:{a}-{b}")
-    }
+/// A located piece of code as MCP clients get it: the shared record's
+/// fields plus its `citation` (`path:a-b`).
+fn located_json(at: &Located) -> Value {
+    let mut value = json!(at);
+    value["citation"] = json!(at.citation());
+    value
 }
 
 fn symbol_json(s: &SymbolHit) -> Value {
     json!({
-        "citation": span(&s.path, s.start_line, s.end_line),
+        "citation": lore_core::cite(&s.path, s.start_line, s.end_line),
         "name": s.name,
         "qualname": s.qualname,
         "kind": s.kind,
@@ -351,17 +351,12 @@ impl LoreMcp {
             let (hits, next) = paginate(hits, offset, limit);
             Ok(json!({
                 "commit": index.indexed_commit(),
-                "hits": hits.iter().map(|h| json!({
-                    "citation": span(&h.path, h.start_line, h.end_line),
-                    "path": h.path,
-                    "start_line": h.start_line,
-                    "end_line": h.end_line,
-                    "symbol": h.symbol,
-                    "kind": h.kind,
-                    "lang": h.lang,
-                    "score": h.score,
-                    "snippet": h.snippet,
-                })).collect::<Vec<_>>(),
+                "hits": hits.iter().map(|h| {
+                    let mut hit = located_json(&h.at);
+                    hit["score"] = json!(h.score);
+                    hit["snippet"] = json!(h.snippet);
+                    hit
+                }).collect::<Vec<_>>(),
                 "next_offset": next,
             }))
         })
@@ -410,7 +405,7 @@ impl LoreMcp {
                 "commit": index.indexed_commit(),
                 "total": total,
                 "refs": refs.iter().map(|r| json!({
-                    "citation": span(&r.path, r.line, r.line),
+                    "citation": lore_core::cite(&r.path, r.line, r.line),
                     "path": r.path,
                     "line": r.line,
                     "kind": r.kind,
@@ -462,15 +457,8 @@ impl LoreMcp {
             let mut value = asked.to_json(asker.conversation());
             value["conversation_id"] = json!(asker.conversation());
             if let Some(citations) = value["citations"].as_array_mut() {
-                for c in citations {
-                    let (Some(path), Some(a), Some(b)) = (
-                        c["path"].as_str().map(str::to_owned),
-                        c["start_line"].as_u64(),
-                        c["end_line"].as_u64(),
-                    ) else {
-                        continue;
-                    };
-                    c["citation"] = json!(span(&path, a as u32, b as u32));
+                for (c, cited) in citations.iter_mut().zip(&asked.answer.citations) {
+                    c["citation"] = json!(cited.at.citation());
                 }
             }
             Ok(value)

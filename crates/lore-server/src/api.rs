@@ -15,6 +15,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use lore_ask::{AskRequest, Asker, Thread};
+use lore_core::Located;
 use lore_core::history::{FeedbackRecord, HistoryStore};
 use lore_index::{SearchOptions, request};
 use serde::{Deserialize, Serialize};
@@ -59,6 +60,7 @@ use crate::jobs::{Job, JobKind, JobState};
         ChatRequest,
         ChatResponse,
         CitationOut,
+        Located,
         ConversationResponse,
         Exchange,
         FeedbackOut,
@@ -327,18 +329,9 @@ pub struct SearchRequest {
 /// A search result.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Hit {
-    /// Path relative to the root.
-    pub path: String,
-    /// First line (1-based).
-    pub start_line: u32,
-    /// Last line (inclusive).
-    pub end_line: u32,
-    /// Qualified name of the enclosing symbol.
-    pub symbol: Option<String>,
-    /// Its kind.
-    pub kind: Option<String>,
-    /// Language.
-    pub lang: String,
+    /// The chunk: path, lines (1-based, inclusive), symbol, kind, language.
+    #[serde(flatten)]
+    pub at: Located,
     /// Score (higher is better).
     pub score: f32,
     /// Best-matching lines.
@@ -395,12 +388,7 @@ pub async fn search(
                 .into_iter()
                 .map(|h| Hit {
                     explain: h.explain.map(|e| json!(e)),
-                    path: h.path,
-                    start_line: h.start_line,
-                    end_line: h.end_line,
-                    symbol: h.symbol,
-                    kind: h.kind,
-                    lang: h.lang,
+                    at: h.at,
                     score: h.score,
                     snippet: h.snippet,
                 })
@@ -438,16 +426,9 @@ pub struct ChatRequest {
 pub struct CitationOut {
     /// Evidence id as written in the answer (`[n]`).
     pub n: usize,
-    /// Path relative to the root.
-    pub path: String,
-    /// First cited line.
-    pub start_line: u32,
-    /// Last cited line.
-    pub end_line: u32,
-    /// Commit of the evidence.
-    pub commit: String,
-    /// Symbol of the evidence.
-    pub symbol: Option<String>,
+    /// The cited lines, the evidence's symbol and the commit it was read at.
+    #[serde(flatten)]
+    pub at: Located,
     /// The file changed since it was indexed.
     pub stale: bool,
 }
@@ -581,11 +562,10 @@ pub async fn conversation(
                     .into_iter()
                     .map(|c| CitationOut {
                         n: c.n,
-                        path: c.path,
-                        start_line: c.start_line,
-                        end_line: c.end_line,
-                        commit: a.commit.clone(),
-                        symbol: c.symbol,
+                        at: Located {
+                            commit: Some(a.commit.clone()),
+                            ..c.at
+                        },
                         stale: c.stale,
                     })
                     .collect(),
@@ -646,11 +626,10 @@ pub async fn chat(
                 .iter()
                 .map(|c| CitationOut {
                     n: c.n,
-                    path: c.path.clone(),
-                    start_line: c.start_line,
-                    end_line: c.end_line,
-                    commit: a.commit.clone(),
-                    symbol: c.symbol.clone(),
+                    at: Located {
+                        commit: Some(a.commit.clone()),
+                        ..c.at.clone()
+                    },
                     stale: c.stale,
                 })
                 .collect(),

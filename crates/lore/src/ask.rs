@@ -85,15 +85,15 @@ fn finish(answer: &Answer, id: i64, route: Option<&str>, explain: bool, quiet: b
                 continue;
             }
             let p = answer.packed.iter().find(|p| p.n == c.n);
-            let (a, b) = p.map_or((c.start_line, c.end_line), |p| {
-                (p.evidence.start_line, p.evidence.end_line)
+            let (a, b) = p.map_or((c.at.start_line, c.at.end_line), |p| {
+                (p.evidence.at.start_line, p.evidence.at.end_line)
             });
             writeln!(
                 out,
                 "  [{}] {}:{a}-{b}{}{}",
                 c.n,
-                c.path,
-                c.symbol
+                c.at.path,
+                c.at.symbol
                     .as_deref()
                     .map(|s| format!("  {s}"))
                     .unwrap_or_default(),
@@ -200,10 +200,10 @@ fn print_explain(answer: &Answer, route: Option<&str>) -> Result<()> {
             "  {mark:>6} {:<10} #{:<2} {}:{}-{} {} {}",
             format!("{:?}", c.source).to_lowercase(),
             c.rank,
-            c.evidence.path,
-            c.evidence.start_line,
-            c.evidence.end_line,
-            c.evidence.symbol.as_deref().unwrap_or(""),
+            c.evidence.at.path,
+            c.evidence.at.start_line,
+            c.evidence.at.end_line,
+            c.evidence.at.symbol.as_deref().unwrap_or(""),
             features.join(" ")
         )?;
     }

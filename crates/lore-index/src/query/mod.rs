@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use globset::{Glob, GlobSetBuilder};
+pub use lore_core::Located;
 use lore_core::embed::{Embedder, dot};
 use lore_core::store::{
     ChunkHead, LexicalQuery, LexicalSearcher, MetaStore, RefRow, RepoMeta, SkippedFile, StoreStats,
@@ -192,18 +193,9 @@ pub struct Candidates {
 /// A search result. Lines are 1-based and inclusive.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct SearchHit {
-    /// Path relative to the repository root.
-    pub path: String,
-    /// First line of the chunk.
-    pub start_line: u32,
-    /// Last line of the chunk.
-    pub end_line: u32,
-    /// Qualified name of the chunk's symbol.
-    pub symbol: Option<String>,
-    /// Kind of the chunk's symbol.
-    pub kind: Option<String>,
-    /// Language.
-    pub lang: String,
+    /// The chunk: path, lines, symbol, kind, language.
+    #[serde(flatten)]
+    pub at: Located,
     /// Relevance score (higher is better).
     pub score: f32,
     /// The best-matching lines of the chunk.

@@ -38,12 +38,7 @@ impl RepoIndex {
                 SearchHit {
                     snippet: snippet(&text, &terms),
                     text,
-                    path: chunk.path.to_string(),
-                    start_line: chunk.start_line,
-                    end_line: chunk.end_line,
-                    symbol: chunk.symbol.as_deref().map(str::to_owned),
-                    kind: chunk.kind.map(|k| k.name().to_owned()),
-                    lang: chunk.lang.name().to_owned(),
+                    at: chunk.located(),
                     score: score as f32,
                     explain: options.explain.then(|| {
                         features

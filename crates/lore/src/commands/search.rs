@@ -33,14 +33,14 @@ pub(crate) fn search(home: &Home, args: SearchArgs, g: &GlobalArgs) -> Result<Ex
         eprintln!("no results");
     }
     for hit in hits {
-        let symbol = match (&hit.symbol, &hit.kind) {
+        let symbol = match (&hit.at.symbol, &hit.at.kind) {
             (Some(s), Some(k)) => format!("  {s} [{k}]"),
             _ => String::new(),
         };
         writeln!(
             out,
             "{}:{}-{}{symbol}  ({:.2})",
-            hit.path, hit.start_line, hit.end_line, hit.score
+            hit.at.path, hit.at.start_line, hit.at.end_line, hit.score
         )?;
         for line in hit.snippet.lines() {
             writeln!(out, "    {line}")?;

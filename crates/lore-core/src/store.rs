@@ -10,6 +10,10 @@
 //! open that lexical generation, so they always see a matching pair.
 
 use crate::{FileSyntax, Language, RefKind, Result, SymbolKind};
+
+mod memory;
+
+pub use memory::MemoryStore;
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -13,7 +13,6 @@ use std::io::BufRead;
 use std::path::Path;
 use std::time::Instant;
 
-use lore_core::store::MetaStore;
 use lore_core::{Language, SymbolKind};
 use lore_retrieve::metrics::{LevelMetrics, QueryOutcome, Span, judge, percentile};
 use serde::{Deserialize, Serialize};

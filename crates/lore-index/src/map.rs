@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use lore_core::store::{MetaStore, SymbolRow};
+use lore_core::store::SymbolRow;
 use lore_retrieve::budget::fit_prefix;
 use lore_retrieve::graph::{Graph, PageRankConfig, pagerank};
 use serde::Serialize;

@@ -260,7 +260,7 @@ fn mask_lines(text: &str, ranges: &[(u32, u32)]) -> String {
 /// Whether an existing index must be rebuilt for this lore's format: `None`
 /// if it has it, a note on what is rebuilt if it is older, an error if it
 /// is newer (never read or overwritten).
-fn format_rebuild(store: &SqliteStore, root: &Path) -> Result<Option<String>> {
+fn format_rebuild(store: &dyn MetaStore, root: &Path) -> Result<Option<String>> {
     let format = crate::stored_format(store.get_meta(crate::format_keys::FORMAT)?.as_deref());
     if format > crate::INDEX_FORMAT {
         return Err(Error::IndexFormat {

@@ -19,7 +19,7 @@ use lore_retrieve::fusion::{
 };
 use lore_retrieve::graph::{Graph, PageRankConfig, pagerank_seeded};
 use lore_retrieve::text::{is_stop_word, name_match, path_match, query_terms};
-use lore_search::{TantivyIndex, TantivySearcher};
+use lore_search::TantivyIndex;
 use lore_store::SqliteStore;
 use lore_vector::FlatVectors;
 use rustc_hash::FxHashMap;
@@ -42,8 +42,10 @@ const SNIPPET_LINES: usize = 3;
 pub struct RepoIndex {
     root: PathBuf,
     data_dir: PathBuf,
-    store: SqliteStore,
-    lexical: TantivySearcher,
+    /// The metadata store, through its trait: SQLite today; the in-memory
+    /// twin in tests (`RepoIndex::from_stores`); PostgreSQL later.
+    store: Box<dyn MetaStore + Send>,
+    lexical: Box<dyn LexicalSearcher + Send>,
     meta: RepoMeta,
     /// Loaded on first use (many commands never need them) and shared
     /// with the process's other snapshots of the same files.
@@ -429,6 +431,21 @@ impl RepoIndex {
         }
         let lexical =
             TantivyIndex::open(&generation_dir(&data_dir, meta.generation))?.searcher()?;
+        RepoIndex::from_stores(root, data_dir, Box::new(store), Box::new(lexical))
+    }
+
+    /// A snapshot over stores opened by the caller: what [`RepoIndex::open`]
+    /// does with the SQLite and tantivy stores of a data directory, and what
+    /// tests do with the in-memory twin (`lore_core::store::MemoryStore`).
+    /// Models and vectors are looked up in `data_dir` as the store names
+    /// them (none: lexical search only).
+    pub fn from_stores(
+        root: &Path,
+        data_dir: PathBuf,
+        store: Box<dyn MetaStore + Send>,
+        lexical: Box<dyn LexicalSearcher + Send>,
+    ) -> Result<RepoIndex> {
+        let meta = store.meta()?;
         Ok(RepoIndex {
             root: PathBuf::from(repo_key(root)),
             data_dir,
@@ -495,7 +512,7 @@ impl RepoIndex {
                 let Some(file) = self.store.get_meta(dense_keys::FILE).ok().flatten() else {
                     return Arc::new(None);
                 };
-                let spec = match recorded_spec(&self.store) {
+                let spec = match recorded_spec(&*self.store) {
                     Ok(spec) => spec,
                     Err(err) => {
                         tracing::warn!(cause = %err, "transformer vectors unavailable");
@@ -676,7 +693,7 @@ impl RepoIndex {
     }
 
     /// The metadata store snapshot.
-    pub(crate) fn store(&self) -> &SqliteStore {
-        &self.store
+    pub(crate) fn store(&self) -> &dyn MetaStore {
+        &*self.store
     }
 }

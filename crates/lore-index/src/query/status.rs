@@ -23,7 +23,7 @@ impl RepoIndex {
     /// Status of the transformer vectors, read from the files alone (the
     /// embedder itself is not loaded).
     fn dense_status(&self, ids: &[u64]) -> Result<Option<DenseStatus>> {
-        let spec = recorded_spec(&self.store)?;
+        let spec = recorded_spec(&*self.store)?;
         if spec.is_learned() {
             return Ok(None);
         }
@@ -98,7 +98,7 @@ impl RepoIndex {
             }))
         };
         let loaded = self.semantic();
-        let kind = recorded_spec(&self.store)?.kind();
+        let kind = recorded_spec(&*self.store)?.kind();
         Ok(EmbedStatus {
             state: semantic.state,
             embedder: kind,

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use lore_core::store::{
-    FileRecord, FileState, LexicalDoc, LexicalWriter, MetaStore, RunSummary, SkippedFile,
+    FileRecord, FileState, LexicalDoc, LexicalWriter, MetaStore, MetaWriter, RunSummary,
+    SkippedFile,
 };
 use lore_core::{FileSyntax, Language};
 use lore_git::HistoryConfig;
@@ -165,6 +166,114 @@ enum Outcome {
         state: FileState,
     },
     Skipped(SkippedFile),
+}
+
+/// What a run has written so far: the summary's lists and counts, the
+/// paths still present, and what it skipped or parsed.
+#[derive(Default)]
+struct Written {
+    summary: RunSummary,
+    present: HashSet<String>,
+    skipped: Vec<SkippedFile>,
+    syntax_errors: Vec<String>,
+    parsed_lines: u64,
+    parsed_bytes: u64,
+    /// (path, hash) of files new to the store: renames are found among them.
+    added_hashes: Vec<(String, String)>,
+}
+
+impl Written {
+    /// Writes one file's outcome to the store and the next lexical
+    /// generation, and counts it.
+    fn record(
+        &mut self,
+        outcome: Outcome,
+        stored: &HashMap<String, FileState>,
+        writer: &mut dyn MetaWriter,
+        lexical: &mut NextGeneration<'_>,
+    ) -> Result<()> {
+        match outcome {
+            Outcome::Unchanged { state } => {
+                // Read and hashed (mtime moved or racily clean), same content.
+                writer.touch_file(&state)?;
+                self.summary.unchanged += 1;
+                self.present.insert(state.path);
+            }
+            Outcome::Skipped(s) => self.skipped.push(s),
+            Outcome::Parsed {
+                state,
+                lang,
+                lines,
+                bytes,
+                syntax,
+                warning,
+            } => {
+                let lex = lexical.writer()?;
+                if stored.contains_key(&state.path) {
+                    lex.delete_path(&state.path)?;
+                    self.summary.modified.push(state.path.clone());
+                } else {
+                    self.added_hashes
+                        .push((state.path.clone(), state.hash.clone()));
+                }
+                let record = FileRecord {
+                    state: &state,
+                    lang,
+                    lines,
+                    syntax: &syntax,
+                };
+                let ids = writer.put_file(&record)?;
+                for (chunk, id) in syntax.chunks.iter().zip(ids) {
+                    let symbol = syntax.chunk_symbol(chunk);
+                    lex.add(&LexicalDoc {
+                        chunk_id: id,
+                        path: &state.path,
+                        lang,
+                        name: symbol.map_or("", |s| s.name.as_str()),
+                        qualname: symbol.map_or("", |s| s.qualname.as_str()),
+                        doc: symbol.and_then(|s| s.doc.as_deref()).unwrap_or(""),
+                        text: &chunk.text,
+                    })?;
+                }
+                if syntax.syntax_errors > 0 {
+                    self.syntax_errors.push(state.path.clone());
+                }
+                self.parsed_lines += lines as u64;
+                self.parsed_bytes += bytes;
+                self.skipped.extend(warning);
+                self.present.insert(state.path);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The lexical generation a run writes, opened on first need: a run that
+/// changes nothing writes no generation.
+struct NextGeneration<'a> {
+    data_dir: &'a Path,
+    current: u64,
+    rebuilding: bool,
+    config: &'a WriterConfig,
+    writer: Option<Box<dyn LexicalWriter>>,
+}
+
+impl NextGeneration<'_> {
+    /// The writer of generation `current + 1`, forked from the current one
+    /// (unless rebuilding) the first time it is asked for.
+    fn writer(&mut self) -> Result<&mut dyn LexicalWriter> {
+        if self.writer.is_none() {
+            let previous = generation_dir(self.data_dir, self.current);
+            let from =
+                (self.current > 0 && !self.rebuilding && previous.join("meta.json").exists())
+                    .then_some(previous.as_path());
+            let dir = generation_dir(self.data_dir, self.current + 1);
+            lore_search::fork(from, &dir)?;
+            let index = TantivyIndex::open_or_create(&dir)?;
+            self.writer = Some(Box::new(index.writer(self.config)?));
+        }
+        Ok(self.writer.as_deref_mut().expect("lexical writer opened"))
+    }
 }
 
 fn now_ns() -> i64 {
@@ -429,28 +538,23 @@ pub fn index_repo(
     let racy_after = started_at - 2_000_000_000;
     progress.start(candidates.len() as u64);
 
-    let mut summary = RunSummary {
-        started_at: started_at / 1_000_000_000,
-        unchanged,
-        ..RunSummary::default()
+    let mut written = Written {
+        summary: RunSummary {
+            started_at: started_at / 1_000_000_000,
+            unchanged,
+            ..RunSummary::default()
+        },
+        present: std::mem::take(&mut present),
+        skipped: walked.skipped.clone(),
+        ..Written::default()
     };
-    let mut skipped = walked.skipped.clone();
-    let mut syntax_errors = Vec::new();
-    let (mut parsed_lines, mut parsed_bytes) = (0u64, 0u64);
-    let mut added_hashes: Vec<(String, String)> = Vec::new();
     let next_gen = current_gen + 1;
-    let mut lexical: Option<Box<dyn LexicalWriter>> = None;
-    let open_lexical = |lexical: &mut Option<Box<dyn LexicalWriter>>| -> Result<()> {
-        if lexical.is_none() {
-            let previous = generation_dir(&data_dir, current_gen);
-            let from = (current_gen > 0 && !rebuilding && previous.join("meta.json").exists())
-                .then_some(previous.as_path());
-            let dir = generation_dir(&data_dir, next_gen);
-            lore_search::fork(from, &dir)?;
-            let index = TantivyIndex::open_or_create(&dir)?;
-            *lexical = Some(Box::new(index.writer(&config.lexical)?));
-        }
-        Ok(())
+    let mut lexical = NextGeneration {
+        data_dir: &data_dir,
+        current: current_gen,
+        rebuilding,
+        config: &config.lexical,
+        writer: None,
     };
 
     let history_since = meta.head.clone();
@@ -475,58 +579,7 @@ pub fn index_repo(
             let mut writer = store.begin(&root_str)?;
             for outcome in rx {
                 progress.advance(1);
-                match outcome {
-                    Outcome::Unchanged { state } => {
-                        // Read and hashed (mtime moved or racily clean), same content.
-                        writer.touch_file(&state)?;
-                        summary.unchanged += 1;
-                        present.insert(state.path);
-                    }
-                    Outcome::Skipped(s) => skipped.push(s),
-                    Outcome::Parsed {
-                        state,
-                        lang,
-                        lines,
-                        bytes,
-                        syntax,
-                        warning,
-                    } => {
-                        open_lexical(&mut lexical)?;
-                        let lex = lexical.as_mut().expect("lexical writer opened");
-                        if stored.contains_key(&state.path) {
-                            lex.delete_path(&state.path)?;
-                            summary.modified.push(state.path.clone());
-                        } else {
-                            added_hashes.push((state.path.clone(), state.hash.clone()));
-                        }
-                        let record = FileRecord {
-                            state: &state,
-                            lang,
-                            lines,
-                            syntax: &syntax,
-                        };
-                        let ids = writer.put_file(&record)?;
-                        for (chunk, id) in syntax.chunks.iter().zip(ids) {
-                            let symbol = syntax.chunk_symbol(chunk);
-                            lex.add(&LexicalDoc {
-                                chunk_id: id,
-                                path: &state.path,
-                                lang,
-                                name: symbol.map_or("", |s| s.name.as_str()),
-                                qualname: symbol.map_or("", |s| s.qualname.as_str()),
-                                doc: symbol.and_then(|s| s.doc.as_deref()).unwrap_or(""),
-                                text: &chunk.text,
-                            })?;
-                        }
-                        if syntax.syntax_errors > 0 {
-                            syntax_errors.push(state.path.clone());
-                        }
-                        parsed_lines += lines as u64;
-                        parsed_bytes += bytes;
-                        skipped.extend(warning);
-                        present.insert(state.path);
-                    }
-                }
+                written.record(outcome, &stored, &mut *writer, &mut lexical)?;
             }
             Ok(writer)
         })();
@@ -542,17 +595,22 @@ pub fn index_repo(
     // Deleted: stored but not present (gone, ignored, or now skipped).
     let mut deleted: Vec<&FileState> = stored
         .values()
-        .filter(|s| !present.contains(s.path.as_str()))
+        .filter(|s| !written.present.contains(s.path.as_str()))
         .collect();
     deleted.sort_by(|a, b| a.path.cmp(&b.path));
     for state in &deleted {
         writer.remove_file(&state.path)?;
-        open_lexical(&mut lexical)?;
-        lexical
-            .as_mut()
-            .expect("lexical writer opened")
-            .delete_path(&state.path)?;
+        lexical.writer()?.delete_path(&state.path)?;
     }
+    let Written {
+        mut summary,
+        present,
+        mut skipped,
+        syntax_errors,
+        parsed_lines,
+        parsed_bytes,
+        mut added_hashes,
+    } = written;
     classify_changes(&deleted, &mut added_hashes, &mut summary);
 
     match history {
@@ -580,8 +638,9 @@ pub fn index_repo(
 
     if current_gen == 0 || rebuilding {
         // The first run writes a generation even for an empty repository.
-        open_lexical(&mut lexical)?;
+        lexical.writer()?;
     }
+    let lexical = lexical.writer.take();
     let generation = if lexical.is_some() {
         next_gen
     } else {

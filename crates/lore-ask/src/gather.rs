@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use lore_core::{Located, RefKind};
 use lore_index::{RepoIndex, SearchMode, SearchOptions};
 use lore_retrieve::fusion::{Contribution, Feature};
+use lore_retrieve::text::words_match;
 use serde::Serialize;
 
 use crate::Result;
@@ -132,11 +133,12 @@ pub fn gather(
         if !question.identifiers.is_empty() || names.iter().any(|n| n == word) || names.len() >= 3 {
             continue;
         }
-        // Only an unambiguous type: one definition of that exact name.
+        // Only an unambiguous type: one definition of that exact name, in
+        // that case (a `Sleep` in prose is the type, not the function `sleep`).
         let defs: Vec<_> = index
             .symbols(word, None, 5)?
             .into_iter()
-            .filter(|h| h.matched == "exact")
+            .filter(|h| h.matched == "exact" && h.name == word)
             .collect();
         if let [only] = defs.as_slice()
             && is_type_kind(&only.kind)
@@ -221,10 +223,14 @@ pub fn gather(
                 })
                 .unwrap_or(usize::MAX)
         };
+        // The name as written before other cases of it (`Sleep` the type
+        // before `sleep` the function).
+        let same_case = |h: &lore_index::SymbolHit| h.name == *name || h.qualname == *name;
         exact.sort_by_key(|h| {
             (
                 is_test(&h.path, Some(&h.qualname)) && !about_tests,
                 is_stub(&h.path),
+                !same_case(h),
                 search_rank(h),
                 h.doc.is_none(),
                 std::cmp::Reverse(h.end_line - h.start_line),
@@ -246,25 +252,45 @@ pub fn gather(
                 })
             };
             let unmatched = |c: &Candidate| feature(c, Feature::Lexical).is_some_and(|v| v <= 0.0);
-            if let Some(i) = searched
+            let asked = asked_terms(&question.text, &exact[0].name, exact[0].doc.as_deref());
+            let members: Vec<usize> = searched
                 .iter()
                 .take(policy.chunks)
-                .position(|c| member_of(c) && !unmatched(c))
-            {
-                definitions.push(searched.remove(i));
-            } else if let Some(member) =
-                // The search overall did not reach them: search the type's
-                // own file for the rest of the question.
-                best_member(
-                    index,
-                    &mut lines,
-                    &query,
-                    &exact[0].path,
-                    &exact[0].qualname,
-                )?
-            {
-                definitions.push(member);
-            }
+                .enumerate()
+                .filter(|(_, c)| member_of(c) && !unmatched(c))
+                .map(|(i, _)| i)
+                .collect();
+            let symbols: Vec<Option<&str>> = members
+                .iter()
+                .map(|&i| searched[i].evidence.at.symbol.as_deref())
+                .collect();
+            let named = best_named(&symbols, &asked).map(|k| members[k]);
+            // A member the question names ("polled": `poll`) wherever it
+            // ranked; else the best-ranked member; the type's own file is
+            // searched when the search overall did not reach one it names.
+            let member = match named {
+                Some(i) => Some(searched.remove(i)),
+                None => {
+                    let found = best_member(
+                        index,
+                        &mut lines,
+                        &query,
+                        &exact[0].path,
+                        &exact[0].qualname,
+                        &asked,
+                    )?;
+                    match (found, members.first()) {
+                        (Some(m), _)
+                            if asked_share(m.evidence.at.symbol.as_deref(), &asked) >= 1.0 =>
+                        {
+                            Some(m)
+                        }
+                        (_, Some(&i)) => Some(searched.remove(i)),
+                        (found, None) => found,
+                    }
+                }
+            };
+            definitions.extend(member);
         }
         for (rank, hit) in exact.iter().take(MAX_DEFINITIONS).enumerate() {
             definitions.extend(definition(
@@ -530,7 +556,8 @@ fn members_before_types(
             continue;
         }
         let path = c.evidence.at.path.clone();
-        if let Some(member) = best_member(index, lines, query, &path, &symbol)? {
+        let asked = asked_terms(query, &symbol, None);
+        if let Some(member) = best_member(index, lines, query, &path, &symbol, &asked)? {
             // The same chunk further down the list moves up rather than twice.
             if let Some(j) = searched.iter().position(|s| {
                 s.evidence.at.path == member.evidence.at.path
@@ -550,6 +577,44 @@ fn members_before_types(
     Ok(())
 }
 
+/// The words of a question about a type that ask something of it: its
+/// words less those that only describe the type — its name and the words of
+/// its doc comment's first sentence ("What happens when a Sleep future is
+/// polled?" asks "happens", "polled" of `Sleep`, "a future that ...").
+fn asked_terms(question: &str, owner: &str, doc: Option<&str>) -> Vec<String> {
+    let bare = owner.rsplit([':', '.']).next().unwrap_or(owner);
+    let mut described = lore_retrieve::text::query_terms(bare);
+    // The doc's first sentence says what the type is; the rest of a long
+    // doc names what its members do, which is what may be asked.
+    if let Some(summary) = doc.and_then(|d| d.split(". ").next()) {
+        described.extend(lore_retrieve::text::query_terms(summary));
+    }
+    lore_retrieve::text::query_terms(question)
+        .into_iter()
+        .filter(|t| !described.iter().any(|d| words_match(t, d)))
+        .collect()
+}
+
+/// The share of the words of `symbol`'s bare name that `asked` matches (a
+/// member named by what the question asks: `poll` for "polled").
+fn asked_share(symbol: Option<&str>, asked: &[String]) -> f64 {
+    let Some(symbol) = symbol else {
+        return 0.0;
+    };
+    let bare = symbol.rsplit([':', '.']).next().unwrap_or(symbol);
+    lore_retrieve::text::name_match(asked, bare).precision
+}
+
+/// Index of the first symbol whose whole name the question asks for
+/// (`abort` for "aborted", not `abort_handle`; `poll` for "polled").
+/// A name that shares only a word with the question (`available_permits`
+/// for "hand out permits") says less than the ranking does.
+fn best_named(symbols: &[Option<&str>], asked: &[String]) -> Option<usize> {
+    symbols
+        .iter()
+        .position(|symbol| asked_share(*symbol, asked) >= 1.0)
+}
+
 /// Whether `symbol` is a member of type `owner` (`Owner::name`, `Owner.name`).
 fn is_member(symbol: &str, owner: &str) -> bool {
     symbol
@@ -566,6 +631,7 @@ fn best_member(
     query: &str,
     path: &str,
     owner: &str,
+    asked: &[String],
 ) -> Result<Option<Candidate>> {
     let hits = index.search(
         query,
@@ -578,13 +644,23 @@ fn best_member(
             ..SearchOptions::default()
         },
     )?;
-    let Some((rank, hit)) = hits.into_iter().enumerate().find(|(_, h)| {
-        h.at.symbol.as_deref().is_some_and(|s| is_member(s, owner))
-            && h.explain.as_ref().is_some_and(|e| {
-                e.iter()
-                    .any(|f| f.feature == Feature::Lexical && f.value > 0.0)
-            })
-    }) else {
+    let members: Vec<(usize, lore_index::SearchHit)> = hits
+        .into_iter()
+        .enumerate()
+        .filter(|(_, h)| {
+            h.at.symbol.as_deref().is_some_and(|s| is_member(s, owner))
+                && h.explain.as_ref().is_some_and(|e| {
+                    e.iter()
+                        .any(|f| f.feature == Feature::Lexical && f.value > 0.0)
+                })
+        })
+        .collect();
+    let symbols: Vec<Option<&str>> = members
+        .iter()
+        .map(|(_, h)| h.at.symbol.as_deref())
+        .collect();
+    let named = best_named(&symbols, asked);
+    let Some((rank, hit)) = members.into_iter().nth(named.unwrap_or(0)) else {
         return Ok(None);
     };
     let mut member = search_candidate(rank, hit);
@@ -777,6 +853,28 @@ mod tests {
                 "Other.short"
             ]
         );
+    }
+
+    #[test]
+    fn a_member_is_preferred_only_when_the_question_asks_for_its_whole_name() {
+        let terms = |q: &str| lore_retrieve::text::query_terms(q);
+        let asked = asked_terms(
+            "How is a task cancelled when its JoinHandle is aborted?",
+            "JoinHandle",
+            Some("An owned permission to join on a task. More text about abort."),
+        );
+        assert!(
+            !asked.iter().any(|t| t == "task" || t == "joinhandle"),
+            "{asked:?}"
+        );
+        let members = [Some("JoinHandle::abort_handle"), Some("JoinHandle::abort")];
+        assert_eq!(best_named(&members, &asked), Some(1));
+        let permits = terms("How does the batch semaphore hand out permits to waiters?");
+        let members = [
+            Some("Semaphore::add_permits_locked"),
+            Some("Semaphore::available_permits"),
+        ];
+        assert_eq!(best_named(&members, &permits), None);
     }
 
     #[test]

@@ -461,6 +461,72 @@ def open_connection():
 }
 
 #[test]
+fn a_capitalised_type_in_prose_leads_with_its_member_named_by_an_inflected_verb() {
+    let repo = TestRepo::new();
+    repo.write(
+        "src/time.rs",
+        r#"use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Waits until `duration` has elapsed and returns a future.
+pub fn sleep(duration: u64) -> Sleep {
+    Sleep::far_future(duration)
+}
+
+/// A future that completes at a deadline.
+pub struct Sleep {
+    deadline: u64,
+    fired: bool,
+}
+
+impl Sleep {
+    /// A sleep whose deadline is far in the future.
+    pub(crate) fn far_future(duration: u64) -> Sleep {
+        Sleep { deadline: duration * 1000, fired: false }
+    }
+
+    /// Moves the deadline.
+    pub fn reset(&mut self, deadline: u64) {
+        self.deadline = deadline;
+        self.fired = false;
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.fired {
+            return Poll::Ready(());
+        }
+        self.fired = clock_reached(self.deadline);
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+fn clock_reached(deadline: u64) -> bool {
+    deadline == 0
+}
+"#,
+    );
+    repo.commit("time");
+    let index = indexed(&repo);
+    let answer = extractive(&index, "What happens when a Sleep future is polled?");
+    let first = &answer.citations[0];
+    assert!(
+        first
+            .at
+            .symbol
+            .as_deref()
+            .is_some_and(|s| s.ends_with("poll")),
+        "{}",
+        answer.text
+    );
+}
+
+#[test]
 fn a_long_doc_comment_hit_is_cited_at_its_function() {
     let repo = TestRepo::new();
     let mut doc = String::from("/// Requires a future to finish before the deadline elapses.\n");

@@ -86,10 +86,13 @@ impl RepoIndex {
             if matches!(options.mode, SearchMode::Vector | SearchMode::Dense) {
                 Vec::new()
             } else {
-                let expansions = match (options.mode, semantic) {
+                let mut expansions = match (options.mode, semantic) {
                     (SearchMode::Hybrid, Some(s)) => expand(s, query, &policy.expansion),
                     _ => Vec::new(),
                 };
+                if options.mode == SearchMode::Hybrid {
+                    add_stems(query, &mut expansions);
+                }
                 let lexical_query = LexicalQuery {
                     text: query.to_owned(),
                     limit: wanted,
@@ -427,6 +430,26 @@ fn neighbourhood_rank<K: Copy + Eq + std::hash::Hash>(
 
 /// Query expansion from the learned model: each query word's nearest
 /// words in this repository's vocabulary, weighted by similarity.
+/// Weight of a query word's stem added to the lexical query, relative to
+/// the word itself.
+const STEM_WEIGHT: f32 = 0.8;
+
+/// Adds the stem of each inflected query word ("polled" → `poll`, "ticks"
+/// → `tick`): code names its operations by the bare verb or noun, and the
+/// lexical index does not stem.
+fn add_stems(query: &str, expansions: &mut Vec<(String, f32)>) {
+    for term in query_terms(query) {
+        let stem = lore_retrieve::text::stem(&term);
+        if stem == term.as_str() || stem.len() < 3 || is_stop_word(&stem) {
+            continue;
+        }
+        match expansions.iter_mut().find(|(w, _)| *w == stem) {
+            Some((_, w)) => *w = w.max(STEM_WEIGHT),
+            None => expansions.push((stem.into_owned(), STEM_WEIGHT)),
+        }
+    }
+}
+
 fn expand(semantic: &Semantic, query: &str, expansion: &Expansion) -> Vec<(String, f32)> {
     let terms = query_terms(query);
     let key = |term: &str| {
@@ -486,5 +509,22 @@ mod tests {
         let text = "a\nb\nc\nretry the request\nd\ne";
         assert_eq!(snippet(text, &["retry".into()]), "c\nretry the request\nd");
         assert_eq!(snippet("one", &[]), "one");
+    }
+
+    #[test]
+    fn inflected_query_words_add_their_stems() {
+        let mut expansions = vec![("tick".to_owned(), 0.2)];
+        add_stems(
+            "What happens when a Sleep is polled? missed ticks",
+            &mut expansions,
+        );
+        let weight = |w: &str| expansions.iter().find(|(x, _)| x == w).map(|(_, v)| *v);
+        assert_eq!(weight("poll"), Some(STEM_WEIGHT));
+        assert_eq!(weight("miss"), Some(STEM_WEIGHT));
+        // An expansion already there keeps the larger weight, once.
+        assert_eq!(weight("tick"), Some(STEM_WEIGHT));
+        assert_eq!(expansions.iter().filter(|(w, _)| w == "tick").count(), 1);
+        // Words that are their own stem add nothing.
+        assert_eq!(weight("sleep"), None);
     }
 }

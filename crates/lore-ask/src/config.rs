@@ -233,6 +233,16 @@ impl Config {
                 what: "no model is set: `lore config set provider.model NAME` or LORE_MODEL".into(),
             });
         }
+        if let Err(refused) = lore_core::Endpoint::parse(&base_url) {
+            return Err(Error::Config {
+                name: if env("LORE_BASE_URL").is_some() {
+                    "LORE_BASE_URL".into()
+                } else {
+                    "provider.base_url".into()
+                },
+                what: refused.to_string(),
+            });
+        }
         let mut config = ProviderConfig::new(kind, &base_url, &model);
         config.api_key = env("LORE_API_KEY").or_else(|| env(&self.provider.api_key_env));
         config.timeout = Duration::from_secs(self.provider.timeout_secs.max(1));
@@ -357,5 +367,22 @@ mod tests {
         assert_eq!(config.route(&complex, None, "gpt-4o-mini").model, "gpt-4o");
         assert_eq!(config.route(&complex, None, "x").reason, "large");
         assert_eq!(config.route(&complex, Some("m"), "x").model, "m");
+    }
+
+    #[test]
+    fn a_provider_url_with_a_user_name_is_refused_naming_its_source() {
+        let mut config = Config::default();
+        config.provider.kind = "openai".into();
+        config.provider.model = "m".into();
+        config.provider.base_url = "http://localhost:1@192.0.2.2:18800".into();
+        let err = config.provider(&|_| None).unwrap_err().to_string();
+        assert!(
+            err.contains("provider.base_url") && err.contains("user names"),
+            "{err}"
+        );
+        config.provider.base_url = String::new();
+        let env = |k: &str| (k == "LORE_BASE_URL").then(|| "http://u:p@127.0.0.1/v1".to_owned());
+        let err = config.provider(&env).unwrap_err().to_string();
+        assert!(err.contains("LORE_BASE_URL"), "{err}");
     }
 }

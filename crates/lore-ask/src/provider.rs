@@ -11,7 +11,7 @@
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
-use lore_core::retry;
+use lore_core::{Endpoint, EndpointError, retry};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -88,18 +88,16 @@ impl ProviderConfig {
         }
     }
 
-    /// Whether the endpoint is on this machine (nothing leaves it).
+    /// Whether the endpoint is on this machine (nothing leaves it), from
+    /// the host requests really go to; a URL that does not parse strictly
+    /// ([`Endpoint::parse`]) is not, and nothing is sent to it.
     pub fn is_loopback(&self) -> bool {
-        let host = host_of(&self.base_url);
-        // `[::1]:8000`, `127.0.0.1:8080`, `localhost:11434`, or no port.
-        let host = match host.strip_prefix('[') {
-            Some(rest) => rest.split(']').next().unwrap_or(""),
-            None => host.split(':').next().unwrap_or(""),
-        };
-        host.eq_ignore_ascii_case("localhost")
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
+        self.endpoint().is_ok_and(|e| e.is_loopback())
+    }
+
+    /// The parsed base URL, or why it is refused.
+    pub fn endpoint(&self) -> std::result::Result<Endpoint, EndpointError> {
+        Endpoint::parse(&self.base_url)
     }
 
     fn chat_url(&self) -> String {
@@ -124,15 +122,6 @@ impl ProviderConfig {
             ProviderKind::Ollama => format!("{base}/api/tags"),
         }
     }
-}
-
-fn host_of(url: &str) -> &str {
-    url.split("://")
-        .nth(1)
-        .unwrap_or(url)
-        .split('/')
-        .next()
-        .unwrap_or("")
 }
 
 /// One message of a conversation.
@@ -245,6 +234,8 @@ impl HttpProvider {
             .timeout_recv_response(Some(config.timeout))
             .timeout_per_read(Some(config.timeout))
             .http_status_as_error(false)
+            // A redirect could lead from this machine to another one.
+            .max_redirects(0)
             .build()
             .into();
         HttpProvider { config, agent }
@@ -462,6 +453,9 @@ impl ChatProvider for HttpProvider {
     fn chat(&self, request: &ChatRequest, on_text: &mut dyn FnMut(&str)) -> Result<ChatResponse> {
         let started = Instant::now();
         let url = self.config.chat_url();
+        if let Err(refused) = self.config.endpoint() {
+            return Err(self.error(&url, refused.why));
+        }
         let body = self.body(request);
         let mut attempt = 0;
         loop {
@@ -503,6 +497,16 @@ impl ChatProvider for HttpProvider {
     fn health(&self) -> Health {
         let url = self.config.models_url();
         let started = Instant::now();
+        if let Err(refused) = self.config.endpoint() {
+            return Health {
+                url,
+                reachable: false,
+                models: Vec::new(),
+                model_available: false,
+                latency_ms: 0,
+                error: Some(refused.to_string()),
+            };
+        }
         let mut request = self.agent.get(&url);
         if let Some(key) = &self.config.api_key {
             request = request.header("Authorization", &format!("Bearer {key}"));
@@ -576,6 +580,38 @@ mod tests {
         assert!(!local("http://localhost.evil.example"));
         assert!(!local("http://127.example.com"));
         assert!(local("http://127.0.0.2"));
+        // The host is what follows `@`: not this machine, and refused.
+        assert!(!local("http://localhost:1@192.0.2.2:18800"));
+    }
+
+    #[test]
+    fn nothing_is_sent_to_a_url_with_a_user_name() {
+        let config = ProviderConfig::new(
+            ProviderKind::OpenAi,
+            "http://localhost:1@192.0.2.2:18800",
+            "m",
+        );
+        let provider = open(config);
+        let started = Instant::now();
+        let err = provider
+            .chat(
+                &ChatRequest {
+                    messages: vec![Message {
+                        role: "user".into(),
+                        content: "AKIAIOSFODNN7EXAMPLE".into(),
+                    }],
+                    temperature: 0.0,
+                    max_tokens: None,
+                },
+                &mut |_| {},
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("user names"), "{err}");
+        // Refused before any connection (192.0.2.2 would time out).
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let health = provider.health();
+        assert!(!health.reachable);
+        assert!(health.error.unwrap().contains("user names"));
     }
 
     #[test]

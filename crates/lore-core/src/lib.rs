@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod embed;
+pub mod endpoint;
 mod error;
 pub mod history;
 mod lang;
@@ -15,6 +16,7 @@ pub mod store;
 mod syntax;
 pub mod tokens;
 
+pub use endpoint::{Endpoint, EndpointError};
 pub use error::{Error, Result};
 pub use lang::Language;
 pub use located::{Located, cite};

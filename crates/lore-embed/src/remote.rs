@@ -121,6 +121,8 @@ impl RemoteEmbedder {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(config.timeout))
             .http_status_as_error(false)
+            // A redirect could lead from this machine to another one.
+            .max_redirects(0)
             .build()
             .into();
         let url = config.url();

@@ -82,9 +82,9 @@ impl EmbedderSpec {
                 if model.is_empty() {
                     return Err(invalid("the model name is missing"));
                 }
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(invalid("the base URL must start with http:// or https://"));
-                }
+                // Strict, so that the host recorded is the host asked
+                // (no `user@`, which would move it).
+                lore_core::Endpoint::parse(url).map_err(|refused| invalid(refused.why))?;
                 Ok(EmbedderSpec::Remote {
                     api,
                     model: model.to_owned(),
@@ -201,9 +201,15 @@ mod tests {
             "openai:@http://x",
             "ollama:m@ftp://x",
             "local:d?tokens=x",
+            "ollama:m@http://localhost:1@192.0.2.2:18800",
+            "openai:m@http://user:pw@127.0.0.1/v1",
         ] {
             let err = EmbedderSpec::parse(bad).unwrap_err().to_string();
             assert!(err.contains(&format!("{bad:?}")), "{err}");
         }
+        let err = EmbedderSpec::parse("ollama:m@http://localhost:1@192.0.2.2:18800")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("user names"), "{err}");
     }
 }

@@ -59,12 +59,9 @@ fn secret(file_name: &str, bytes: &[u8]) -> Option<String> {
             return Some(format!("*.{ext} files hold keys or certificates"));
         }
     }
-    let probe = &bytes[..bytes.len().min(64 * 1024)];
-    let marker = b"PRIVATE KEY-----";
-    probe
-        .windows(marker.len())
-        .any(|w| w == marker)
-        .then(|| "contains a private key block".to_owned())
+    // The whole file: a key after the first 64 KiB is still a key.
+    memchr::memmem::find(bytes, b"PRIVATE KEY-----")
+        .map(|_| "contains a private key block".to_owned())
 }
 
 /// The verdict on one file's content.
@@ -92,9 +89,14 @@ pub(crate) fn looks_binary(bytes: &[u8]) -> bool {
     bytes[..bytes.len().min(BINARY_PROBE)].contains(&0)
 }
 
-pub(crate) fn classify(path: &str, bytes: Vec<u8>) -> Verdict {
+/// `target` is what a symlink at `path` resolves to: a link is a secret if
+/// its target is one (`creds.txt -> deploy/server.key`).
+pub(crate) fn classify(path: &str, target: Option<&str>, bytes: Vec<u8>) -> Verdict {
     let file_name = path.rsplit('/').next().unwrap_or(path);
-    if let Some(why) = secret(file_name, &bytes) {
+    let target_name = target.map(|t| t.rsplit('/').next().unwrap_or(t));
+    if let Some(why) =
+        secret(file_name, &bytes).or_else(|| target_name.and_then(|t| secret(t, b"")))
+    {
         return skip(path, "secret", why);
     }
     if looks_binary(&bytes) {
@@ -162,7 +164,7 @@ mod tests {
     use super::*;
 
     fn reason(path: &str, bytes: &[u8]) -> String {
-        match classify(path, bytes.to_vec()) {
+        match classify(path, None, bytes.to_vec()) {
             Verdict::Skip(s) => s.reason,
             Verdict::Index {
                 warning: Some(w), ..

@@ -322,7 +322,7 @@ fn process(
         return Outcome::Unchanged { state };
     }
     let n_bytes = bytes.len() as u64;
-    let (text, warning) = match classify(&walked.rel, bytes) {
+    let (text, warning) = match classify(&walked.rel, walked.target.as_deref(), bytes) {
         Verdict::Skip(s) => return Outcome::Skipped(s),
         Verdict::Index { text, warning } => (text, warning),
     };

@@ -2,6 +2,7 @@
 //! .git/info/exclude and .loreignore are honoured, hidden files skipped,
 //! symlinks followed only while they stay inside the repository.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -16,6 +17,16 @@ pub(crate) struct Walked {
     pub(crate) abs: PathBuf,
     pub(crate) size: u64,
     pub(crate) mtime_ns: i64,
+    /// For a symlink, the file it resolves to (relative to the root): its
+    /// name decides secrecy as much as the link's.
+    pub(crate) target: Option<String>,
+}
+
+/// A symlink the walk followed, inside the repository.
+struct Link {
+    alias: String,
+    target: String,
+    dir: bool,
 }
 
 pub(crate) struct WalkOutput {
@@ -42,6 +53,8 @@ fn skipped(path: String, reason: &str, detail: String) -> SkippedFile {
 pub(crate) fn walk(root: &Path, max_file_size: u64) -> WalkOutput {
     let files = Mutex::new(Vec::new());
     let skips = Mutex::new(Vec::new());
+    let links: Mutex<Vec<Link>> = Mutex::new(Vec::new());
+    let dirs: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
     let walker = WalkBuilder::new(root)
         .follow_links(true)
         .require_git(false)
@@ -55,6 +68,8 @@ pub(crate) fn walk(root: &Path, max_file_size: u64) -> WalkOutput {
     walker.run(|| {
         let files = &files;
         let skips = &skips;
+        let links = &links;
+        let dirs = &dirs;
         Box::new(move |entry| {
             let entry = match entry {
                 Ok(entry) => entry,
@@ -68,9 +83,18 @@ pub(crate) fn walk(root: &Path, max_file_size: u64) -> WalkOutput {
                 }
             };
             let path = entry.path();
+            let mut target_rel = None;
             if entry.path_is_symlink() {
                 match path.canonicalize() {
-                    Ok(target) if target.starts_with(root) => {}
+                    Ok(target) if target.starts_with(root) => {
+                        let target = rel_path(root, &target);
+                        links.lock().unwrap().push(Link {
+                            alias: rel_path(root, path),
+                            target: target.clone(),
+                            dir: entry.file_type().is_some_and(|t| t.is_dir()),
+                        });
+                        target_rel = Some(target);
+                    }
                     Ok(target) => {
                         let detail = format!("points to {}", target.display());
                         skips.lock().unwrap().push(skipped(
@@ -93,6 +117,9 @@ pub(crate) fn walk(root: &Path, max_file_size: u64) -> WalkOutput {
             let Some(file_type) = entry.file_type() else {
                 return WalkState::Continue;
             };
+            if file_type.is_dir() && target_rel.is_none() {
+                dirs.lock().unwrap().insert(rel_path(root, path));
+            }
             if !file_type.is_file() {
                 return WalkState::Continue;
             }
@@ -125,15 +152,62 @@ pub(crate) fn walk(root: &Path, max_file_size: u64) -> WalkOutput {
                 abs: path.to_owned(),
                 size: meta.len(),
                 mtime_ns,
+                target: target_rel,
             });
             WalkState::Continue
         })
     });
     let mut files = files.into_inner().unwrap();
-    files.sort_by(|a, b| a.rel.cmp(&b.rel));
     let mut skipped = skips.into_inner().unwrap();
+    drop_links_to_unwalked(
+        &mut files,
+        &mut skipped,
+        links.into_inner().unwrap(),
+        &dirs.into_inner().unwrap(),
+    );
+    files.sort_by(|a, b| a.rel.cmp(&b.rel));
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     WalkOutput { files, skipped }
+}
+
+/// A symlink is followed only to what the walk itself takes: a link to an
+/// ignored or hidden file (`env_alias.txt -> .env`) or directory would
+/// otherwise index, serve and send what the user kept out.
+fn drop_links_to_unwalked(
+    files: &mut Vec<Walked>,
+    skipped: &mut Vec<SkippedFile>,
+    links: Vec<Link>,
+    dirs: &HashSet<String>,
+) {
+    let walked: HashSet<String> = files
+        .iter()
+        .filter(|f| f.target.is_none())
+        .map(|f| f.rel.clone())
+        .collect();
+    let mut dropped_dirs: Vec<String> = Vec::new();
+    for link in links {
+        let taken = if link.dir {
+            dirs.contains(&link.target)
+        } else {
+            walked.contains(&link.target)
+        };
+        if taken {
+            continue;
+        }
+        let detail = format!(
+            "points to {}, which is ignored (.gitignore, .loreignore or hidden)",
+            link.target
+        );
+        if link.dir {
+            dropped_dirs.push(format!("{}/", link.alias));
+        }
+        skipped.push(self::skipped(link.alias, "symlink-ignored", detail));
+    }
+    files.retain(|f| {
+        let under_dropped = dropped_dirs.iter().any(|d| f.rel.starts_with(d.as_str()));
+        let dropped_file = f.target.as_ref().is_some_and(|t| !walked.contains(t));
+        !under_dropped && !dropped_file
+    });
 }
 
 fn describe_walk_error(root: &Path, err: &ignore::Error) -> (&'static str, String) {

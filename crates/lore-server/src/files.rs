@@ -75,6 +75,10 @@ fn parse_lines(spec: &str) -> ApiResult<(u32, u32)> {
     Ok((a, b))
 }
 
+/// Largest file the viewer reads (indexed files are at most 1 MiB; one
+/// that grew since is still shown up to this size).
+const MAX_SERVED_BYTES: u64 = 16 << 20;
+
 /// Reads `path` of `index`'s repository for the viewer.
 pub fn view(index: &RepoIndex, repo: &str, path: &str, query: &FileQuery) -> ApiResult<FileView> {
     let path = relative_path(path)?;
@@ -109,6 +113,34 @@ pub fn view(index: &RepoIndex, repo: &str, path: &str, query: &FileQuery) -> Api
     if !real.starts_with(root) {
         return Err(ApiError::Forbidden(format!(
             "{path}: resolves outside the repository; refused"
+        )));
+    }
+    // A path that has since become a link to another file of the
+    // repository is served only if that file would be (not `.env`, not an
+    // ignored or skipped file).
+    if real != full {
+        let target = real
+            .strip_prefix(root)
+            .unwrap_or(&real)
+            .to_string_lossy()
+            .replace('\\', "/");
+        if !matches!(index.file_status(&target)?, FileStatus::Indexed { .. }) {
+            return Err(ApiError::Forbidden(format!(
+                "{path}: resolves to {target}, which the index does not serve; refused"
+            )));
+        }
+    }
+    // Only regular files: a FIFO or device would block the reader.
+    let meta = std::fs::metadata(&real).map_err(|e| ApiError::NotFound(format!("{path}: {e}")))?;
+    if !meta.is_file() {
+        return Err(ApiError::Forbidden(format!(
+            "{path}: not a regular file; refused"
+        )));
+    }
+    if meta.len() > MAX_SERVED_BYTES {
+        return Err(ApiError::BadRequest(format!(
+            "{path}: {} bytes, more than the {MAX_SERVED_BYTES} the viewer serves",
+            meta.len()
         )));
     }
     let bytes = std::fs::read(&real).map_err(|e| ApiError::NotFound(format!("{path}: {e}")))?;

@@ -608,6 +608,41 @@ async fn files_are_served_highlighted_and_only_from_the_index() {
 }
 
 #[tokio::test]
+async fn files_that_became_links_to_unserved_files_or_fifos_are_refused() {
+    let f = fixture();
+    let app = f.app();
+    let url = |path: &str| format!("/files/{}/{path}", f.id);
+    // An indexed file replaced by a link to `.env` (never indexed).
+    f.repo.write(".env", "DB_PASSWORD=hunter2zebra\n");
+    std::fs::remove_file(f.repo.join("README.md")).unwrap();
+    std::os::unix::fs::symlink(".env", f.repo.join("README.md")).unwrap();
+    let (status, body, _) = send(&app, get(&url("README.md"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(error_of(&body).contains("resolves to .env"), "{body}");
+    assert!(!body.to_string().contains("hunter2zebra"));
+    // A link to another indexed file is served.
+    std::fs::remove_file(f.repo.join("net/retry.py")).unwrap();
+    std::os::unix::fs::symlink("session.py", f.repo.join("net/retry.py")).unwrap();
+    let (status, body, _) = send(&app, get(&url("net/retry.py"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A FIFO in place of an indexed file is refused at once, not read.
+    std::fs::remove_file(f.repo.join("net/session.py")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(f.repo.join("net/session.py"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (status, body, _) = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        send(&app, get(&url("net/session.py"))),
+    )
+    .await
+    .expect("a FIFO must not block the file view");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(error_of(&body).contains("not a regular file"), "{body}");
+}
+
+#[tokio::test]
 async fn a_token_is_required_when_configured() {
     let f = fixture();
     let mut config = f.config();

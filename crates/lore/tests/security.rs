@@ -1,0 +1,98 @@
+//! Attacks on what Lore indexes, serves and sends: each test builds the
+//! hostile repository it needs and asserts the attack does not get through.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+const KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\n-----END OPENSSH PRIVATE KEY-----\n";
+
+fn finds(repo: &TestRepo, query: &str) -> bool {
+    !json(repo, &["search", "--mode", "lexical", query])
+        .as_array()
+        .unwrap()
+        .is_empty()
+}
+
+fn skipped(repo: &TestRepo) -> Vec<String> {
+    json(repo, &["status", "--errors"])["skipped_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["path"].as_str().unwrap(),
+                s["reason"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn symlinks_do_not_launder_secrets_or_ignored_files() {
+    let repo = TestRepo::new();
+    repo.write("app.py", "def main():\n    return 0\n");
+    repo.write(".env", "DB_PASSWORD=hunter2zebra\n");
+    repo.write(".gitignore", "ignored_secret.txt\nprivate/\n");
+    repo.write("ignored_secret.txt", "api token quokkaspecial\n");
+    repo.write("private/notes.txt", "vault code wombatsecret\n");
+    repo.write("deploy/server.key", "not really a key but a key file\n");
+    let link = |target: &str, alias: &str| {
+        std::os::unix::fs::symlink(target, repo.join(alias)).unwrap();
+    };
+    link(".env", "env_alias.txt");
+    link("ignored_secret.txt", "ignored_alias.txt");
+    link("private", "conf_alias");
+    link("deploy/server.key", "creds.txt");
+    link("app.py", "app_alias.py");
+    repo.commit("hostile links");
+    json(&repo, &["index"]);
+
+    for word in ["hunter2zebra", "quokkaspecial", "wombatsecret", "really"] {
+        assert!(!finds(&repo, word), "{word} was indexed");
+    }
+    let reasons = skipped(&repo);
+    for expected in [
+        "env_alias.txt symlink-ignored",
+        "ignored_alias.txt symlink-ignored",
+        "conf_alias symlink-ignored",
+        "creds.txt secret",
+        "deploy/server.key secret",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r == expected),
+            "{expected} not in {reasons:?}"
+        );
+    }
+    // A link to a file the walk takes is indexed as before.
+    let status = json(&repo, &["status"]);
+    assert!(
+        !reasons.iter().any(|r| r.starts_with("app_alias.py")),
+        "{status}"
+    );
+}
+
+#[test]
+fn a_private_key_anywhere_in_a_file_makes_it_a_secret() {
+    let repo = TestRepo::new();
+    let mut text = String::new();
+    for i in 0..3000 {
+        text.push_str(&format!("def filler_{i}():\n    return {i}\n"));
+    }
+    assert!(text.len() > 64 * 1024);
+    text.push_str("KEY = '''\n");
+    text.push_str(KEY);
+    text.push_str("'''\n");
+    repo.write("settings.py", &text);
+    repo.write("ok.py", "def fine():\n    pass\n");
+    repo.commit("late key");
+    json(&repo, &["index"]);
+    assert!(!finds(&repo, "b3BlbnNzaC1rZXktdjEAAAAABG5vbmU"));
+    assert!(!finds(&repo, "filler_2999"));
+    assert!(skipped(&repo).iter().any(|r| r == "settings.py secret"));
+    let outline: Value =
+        serde_json::from_str(&ok(lore(&repo).args(["outline", "ok.py", "--json"]))).unwrap();
+    assert!(!outline.as_array().unwrap().is_empty());
+}

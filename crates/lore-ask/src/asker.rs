@@ -200,6 +200,11 @@ impl Asker {
                 None => ignored,
             });
         }
+        // History and the audit log keep the question as a remote provider
+        // would see it: secrets in it are redacted before it is stored.
+        let (logged, _) = self.redactor.redact(question, "");
+        answer.question.text = logged;
+        let question = answer.question.text.as_str();
         let id = session::record(&mut self.history, self.conversation, now(), &answer)?;
         session::prune(
             &mut self.history,

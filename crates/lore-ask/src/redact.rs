@@ -72,6 +72,8 @@ pub struct Redactor {
     allow: Vec<Regex>,
     config_file: Regex,
     config_value: Regex,
+    code_literal: Regex,
+    url_password: Regex,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -115,12 +117,18 @@ impl Redactor {
                 r#"(?im)^[ \t]*(?:export[ \t]+)?["']?[\w.-]*(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|access[_.-]?key|private[_.-]?key|credentials?|auth)[\w.-]*["']?[ \t]*[:=][ \t]*["']?([^\s"'#]+)"#,
             )
             .expect("valid regex"),
+            code_literal: Regex::new(
+                r#"(?i)[\w.-]*(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|access[_.-]?key|private[_.-]?key|credentials?)[\w]*["']?[ \t]*(?::=|=>|:|=)[ \t]*[rbuf]{0,2}(?:"([^"\s{}$%]{1,200})"|'([^'\s{}$%]{1,200})')"#,
+            )
+            .expect("valid regex"),
+            url_password: Regex::new(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@]+:([^\s/@]+)@")
+                .expect("valid regex"),
         }
     }
 
     /// Number of rules.
     pub fn len(&self) -> usize {
-        self.rules.len() + 1
+        self.rules.len() + 3
     }
 
     /// Always false: the built-in rules are never empty.
@@ -169,6 +177,28 @@ impl Redactor {
                     rule: spec.id.clone(),
                     start: secret.start(),
                     end: secret.end(),
+                });
+            }
+        }
+        // Lore's rules for any text: a string literal assigned to a
+        // password, secret, token or key name (`DB_PASSWORD = "hunter2"`,
+        // whatever its entropy; templates such as "{pw}" or "${PW}" are not
+        // values), and the password of a URL (`postgres://user:pw@host`).
+        for (rule, regex) in [
+            ("code-secret", &self.code_literal),
+            ("url-password", &self.url_password),
+        ] {
+            for caps in regex.captures_iter(text) {
+                let Some(value) = caps.get(1).or_else(|| caps.get(2)) else {
+                    continue;
+                };
+                if self.allow.iter().any(|a| a.is_match(value.as_str())) {
+                    continue;
+                }
+                found.push(Finding {
+                    rule: rule.into(),
+                    start: value.start(),
+                    end: value.end(),
                 });
             }
         }
@@ -321,6 +351,24 @@ mod tests {
         let (out, n) = redacted(yaml, "config/app.yaml");
         assert_eq!(n, 1, "{out}");
         assert!(out.contains("host: db"));
+    }
+
+    #[test]
+    fn passwords_in_code_and_urls_are_redacted_wherever_they_are() {
+        let code = "DB_PASSWORD = \"hunter2\"\nsettings = {'api_key': 'k-123', \"port\": 5432}\nDATABASE_URL = \"postgres://app:pa55word@db.internal:5432/app\"\nself.secret = f'{prefix}x'\n";
+        let (out, n) = redacted(code, "app/settings.py");
+        assert!(n >= 3, "{out}");
+        for secret in ["hunter2", "k-123", "pa55word"] {
+            assert!(!out.contains(secret), "{secret}: {out}");
+        }
+        assert!(out.contains("postgres://app:[REDACTED"), "{out}");
+        assert!(out.contains("5432"), "{out}");
+        // A template is not a value.
+        assert!(out.contains("f'{prefix}x'"), "{out}");
+        assert_eq!(out.lines().count(), code.lines().count());
+        // The same in a question.
+        let (out, _) = redacted("why does postgres://u:topsecret@h fail?", "");
+        assert!(!out.contains("topsecret"), "{out}");
     }
 
     #[test]

@@ -94,6 +94,26 @@ impl SqliteHistory {
             })?;
         }
         let conn = Connection::open(path).ctx("open history")?;
+        // Questions and answers are the user's own: private to them, with
+        // the journal files SQLite makes beside it.
+        #[cfg(unix)]
+        for file in [
+            path.to_owned(),
+            crate::store::sidecar(path, "-wal"),
+            crate::store::sidecar(path, "-shm"),
+        ] {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(meta) = std::fs::metadata(&file)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(
+                    |source| Error::Io {
+                        path: file.clone(),
+                        source,
+                    },
+                )?;
+            }
+        }
         conn.busy_timeout(Duration::from_secs(30))
             .ctx("set busy timeout")?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")

@@ -96,3 +96,59 @@ fn a_private_key_anywhere_in_a_file_makes_it_a_secret() {
         serde_json::from_str(&ok(lore(&repo).args(["outline", "ok.py", "--json"]))).unwrap();
     assert!(!outline.as_array().unwrap().is_empty());
 }
+
+/// Every file named `name` under `dir`.
+fn find_files(dir: &std::path::Path, name: &str) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(find_files(&path, name));
+        } else if path.file_name().is_some_and(|n| n == name) {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn questions_are_kept_redacted_in_files_only_the_user_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = TestRepo::new();
+    repo.write("db.py", "def connect(url):\n    return url\n");
+    repo.commit("db");
+    json(&repo, &["index"]);
+    let question =
+        "why does connect fail with postgres://app:topsecretpw@db and key AKIAZ7QXR4JLMW2PQ5TN?";
+    json(&repo, &["ask", "--no-llm", question]);
+    let history = json(&repo, &["history"]);
+    let stored = history[0]["question"].as_str().unwrap();
+    assert!(stored.contains("why does connect fail"), "{stored}");
+    for secret in ["topsecretpw", "AKIAZ7QXR4JLMW2PQ5TN"] {
+        assert!(!stored.contains(secret), "{stored}");
+    }
+    let audit_path = repo.home().join("audit.log");
+    let audit = std::fs::read_to_string(&audit_path).unwrap();
+    assert!(
+        !audit.contains("topsecretpw") && !audit.contains("AKIAZ7QXR4JLMW2PQ5TN"),
+        "{audit}"
+    );
+    let mut private = find_files(repo.home(), "history.db");
+    assert!(!private.is_empty());
+    for db in &private {
+        for file in [db.clone(), db.with_extension("db-wal")] {
+            let bytes = std::fs::read(&file).unwrap_or_default();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                !text.contains("topsecretpw"),
+                "{} keeps the secret",
+                file.display()
+            );
+        }
+    }
+    private.push(audit_path);
+    for path in private {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", path.display());
+    }
+}

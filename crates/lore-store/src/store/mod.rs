@@ -78,7 +78,7 @@ impl FreshStore {
 }
 
 /// `lore.db` + `-wal` → `lore.db-wal`.
-fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)

@@ -3,8 +3,9 @@
 //! [`router`] builds the whole application from an [`AppState`]; tests
 //! drive it with `tower::ServiceExt::oneshot`, [`serve`] binds it to a
 //! socket. Requests pass, outermost first: tracing → body limit → CORS (only
-//! if origins are allowed) → rate limit → bearer token (non-loopback binds)
-//! → routing → metrics (per matched route) → handler.
+//! if origins are allowed) → Host, Origin and CSRF checks → rate limit →
+//! bearer token (non-loopback binds) → routing → metrics (per matched
+//! route) → handler.
 //!
 //! **Architecture Invariant:** handlers never block the async runtime:
 //! index work runs on blocking threads with a pooled snapshot.
@@ -61,6 +62,10 @@ pub struct ServerConfig {
     pub limit_loopback: bool,
     /// Answer without models even if one is configured.
     pub no_llm: bool,
+    /// Host names the server is reached by besides loopback names and IP
+    /// addresses (`--public-host`); any other `Host` is refused, which
+    /// defeats DNS rebinding.
+    pub public_hosts: Vec<String>,
 }
 
 impl ServerConfig {
@@ -75,6 +80,7 @@ impl ServerConfig {
             rate_burst: 100.0,
             limit_loopback: false,
             no_llm: false,
+            public_hosts: Vec::new(),
         }
     }
 }
@@ -96,6 +102,9 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Rate limit.
     pub limiter: RateLimiter,
+    /// This run's CSRF token: the UI page carries it and its
+    /// state-changing requests send it back (`X-Lore-Csrf`).
+    pub csrf: String,
     /// Searches running at once ([`repos::search_slots`]). Searches beyond wait here
     /// as tasks rather than as blocked threads (search is CPU bound, and
     /// a parked thread per waiting request only adds context switches).
@@ -122,6 +131,7 @@ impl AppState {
                 config.limit_loopback,
             ),
             searches: tokio::sync::Semaphore::new(repos::search_slots()),
+            csrf: security::random_hex(16),
             config,
         }))
     }
@@ -151,7 +161,8 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(api::method_not_allowed);
     let mut app = api
         .layer(from_fn_with_state(state.clone(), security::require_token))
-        .layer(from_fn_with_state(state.clone(), security::rate_limit));
+        .layer(from_fn_with_state(state.clone(), security::rate_limit))
+        .layer(from_fn_with_state(state.clone(), security::check_origin));
     if !state.config.allow_origins.is_empty() {
         let origins: Vec<HeaderValue> = state
             .config

@@ -31,9 +31,7 @@ pub fn load_or_create_token(home: &Path) -> std::io::Result<(String, bool)> {
         Err(e) => return Err(e),
     }
     std::fs::create_dir_all(home)?;
-    let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = try_random_hex(32)?;
     write_private(&path, &token)?;
     Ok((token, true))
 }
@@ -66,6 +64,97 @@ fn restrict(path: &Path) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn restrict(_: &Path) -> std::io::Result<()> {
     Ok(())
+}
+
+fn try_random_hex(bytes: usize) -> std::io::Result<String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::getrandom(&mut buf).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// `bytes` random bytes as hex (the OS generator; it does not fail on the
+/// systems Lore runs on).
+pub fn random_hex(bytes: usize) -> String {
+    try_random_hex(bytes).expect("the OS random number generator works")
+}
+
+/// The host part of a `Host` header or an origin's authority: without the
+/// port, IPv6 without brackets, lower case.
+fn host_part(authority: &str) -> String {
+    let host = match authority.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Whether a request may name `host`: `localhost`, an IP address (a
+/// rebinding page can only name the attacker's own domain), or a name
+/// given with `--public-host`.
+fn host_allowed(host: &str, public: &[String]) -> bool {
+    host == "localhost"
+        || host.parse::<IpAddr>().is_ok()
+        || public.iter().any(|p| p.eq_ignore_ascii_case(host))
+}
+
+/// Middleware against DNS rebinding and cross-site requests: the `Host`
+/// must be a name the server answers to; a state-changing request from a
+/// browser (it sends `Origin`) must come from such a host (or an origin
+/// allowed for CORS) and, unless CORS allowed it, carry this run's CSRF
+/// token, which only the server's own page knows.
+pub async fn check_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let config = &state.config;
+    if let Some(host) = headers.get(axum::http::header::HOST) {
+        let host = host.to_str().map(host_part).unwrap_or_default();
+        if !host_allowed(&host, &config.public_hosts) {
+            return ApiError::Forbidden(format!(
+                "Host {host:?} is not a name this server answers to; start it with \
+                 `--public-host {host}` if it is"
+            ))
+            .into_response();
+        }
+    }
+    let reads = matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    if reads {
+        return next.run(request).await;
+    }
+    let origin = headers
+        .get(axum::http::header::ORIGIN)
+        .map(|o| o.to_str().unwrap_or("null").to_owned());
+    let from_browser = origin.is_some() || headers.contains_key("sec-fetch-site");
+    if let Some(origin) = &origin {
+        let cors = config.allow_origins.iter().any(|o| o == origin);
+        let own = origin.split_once("://").is_some_and(|(_, authority)| {
+            host_allowed(&host_part(authority), &config.public_hosts)
+        });
+        if !cors && !own {
+            return ApiError::Forbidden(format!(
+                "requests from {origin} may not change anything here"
+            ))
+            .into_response();
+        }
+        if cors {
+            return next.run(request).await;
+        }
+    }
+    if from_browser {
+        let given = headers
+            .get("x-lore-csrf")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !same(given.as_bytes(), state.csrf.as_bytes()) {
+            return ApiError::Forbidden(
+                "a request from a browser must carry the page's X-Lore-Csrf token; reload the page"
+                    .into(),
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// Paths served without a token: the UI's static shell (it holds no data)

@@ -2,10 +2,11 @@
 //! embedded in the binary. The script renders from the JSON API; no build
 //! step, no third-party code.
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 
+use crate::AppState;
 use crate::error::ApiError;
 
 const INDEX: &str = include_str!("../ui/index.html");
@@ -13,9 +14,16 @@ const APP_JS: &str = include_str!("../ui/app.js");
 const APP_CSS: &str = include_str!("../ui/app.css");
 const FAVICON: &str = include_str!("../ui/favicon.svg");
 
-/// The shell.
-pub async fn index() -> Html<&'static str> {
-    Html(INDEX)
+/// The shell, carrying this run's CSRF token for the script to send back.
+pub async fn index(State(state): State<AppState>) -> Html<String> {
+    Html(INDEX.replacen(
+        "<meta charset=\"utf-8\">",
+        &format!(
+            "<meta charset=\"utf-8\">\n<meta name=\"lore-csrf\" content=\"{}\">",
+            state.csrf
+        ),
+        1,
+    ))
 }
 
 /// A static asset.

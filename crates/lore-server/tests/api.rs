@@ -643,6 +643,82 @@ async fn files_that_became_links_to_unserved_files_or_fifos_are_refused() {
 }
 
 #[tokio::test]
+async fn foreign_hosts_and_cross_site_requests_are_refused() {
+    let f = fixture();
+    let app = f.app();
+    fn with(mut request: Request<Body>, headers: &[(&str, &str)]) -> Request<Body> {
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        request
+    }
+    let search = || post("/search", json!({"repo_id": f.id, "query": "backoff"}));
+    // DNS rebinding: a page of attacker.example resolved to 127.0.0.1.
+    let (status, body, _) = send(
+        &app,
+        with(get("/repos"), &[("host", "attacker.example:7878")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        error_of(&body).contains("--public-host attacker.example"),
+        "{body}"
+    );
+    let (status, _, _) = send(&app, with(search(), &[("host", "attacker.example")])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Loopback names and addresses are served.
+    for host in ["localhost:7878", "127.0.0.1:7878", "[::1]:7878"] {
+        let (status, body, _) = send(&app, with(get("/repos"), &[("host", host)])).await;
+        assert_eq!(status, StatusCode::OK, "{host}: {body}");
+    }
+    // A page elsewhere posting to the server.
+    let (status, body, _) = send(
+        &app,
+        with(
+            post("/repos", json!({"path": "/etc"})),
+            &[
+                ("host", "127.0.0.1:7878"),
+                ("origin", "http://attacker.example"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // The server's own page without its CSRF token, then with it.
+    let own = [
+        ("host", "127.0.0.1:7878"),
+        ("origin", "http://127.0.0.1:7878"),
+    ];
+    let (status, body, _) = send(&app, with(search(), &own)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(error_of(&body).contains("X-Lore-Csrf"), "{body}");
+    let (_, page, _) = send(&app, get("/")).await;
+    let page = page.as_str().unwrap().to_owned();
+    let csrf = page
+        .split("name=\"lore-csrf\" content=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    assert_eq!(csrf.len(), 32);
+    let mut headers = own.to_vec();
+    headers.push(("x-lore-csrf", csrf));
+    let (status, body, _) = send(&app, with(search(), &headers)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Clients that are not browsers (no Origin) are served as before.
+    let (status, _, _) = send(&app, with(search(), &[("host", "127.0.0.1:7878")])).await;
+    assert_eq!(status, StatusCode::OK);
+    // A name given with --public-host is served.
+    let mut config = f.config();
+    config.public_hosts = vec!["lore.internal".into()];
+    let app = router(AppState::new(config));
+    let (status, _, _) = send(&app, with(get("/repos"), &[("host", "lore.internal:443")])).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_token_is_required_when_configured() {
     let f = fixture();
     let mut config = f.config();
@@ -709,7 +785,8 @@ async fn a_non_loopback_bind_creates_a_private_token_and_requires_it() {
         let auth = auth
             .map(|t| format!("Authorization: Bearer {t}\r\n"))
             .unwrap_or_default();
-        let request = format!("GET /repos HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n");
+        let request =
+            format!("GET /repos HTTP/1.1\r\nHost: {local}\r\n{auth}Connection: close\r\n\r\n");
         async move {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             let mut stream = tokio::net::TcpStream::connect(local).await.unwrap();

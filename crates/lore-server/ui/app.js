@@ -9,13 +9,18 @@ const nav = document.getElementById("nav");
 // ---- API ---------------------------------------------------------------
 
 function token() { return localStorage.getItem("lore.token") || ""; }
+// This page's CSRF token: the server refuses a browser's state-changing
+// request without it.
+const csrf = (document.querySelector('meta[name="lore-csrf"]') || {}).content || "";
 
 async function api(path, options = {}) {
   const headers = Object.assign({}, options.headers || {});
   if (token()) headers["Authorization"] = "Bearer " + token();
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  const method = options.method || (options.body !== undefined ? "POST" : "GET");
+  if (method !== "GET") headers["X-Lore-Csrf"] = csrf;
   const response = await fetch(path, {
-    method: options.method || (options.body !== undefined ? "POST" : "GET"),
+    method,
     headers,
     body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
   });

@@ -123,6 +123,11 @@ pub struct ServeArgs {
     /// Origins allowed to call the API from a browser (CORS); none by default.
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     pub allow_origins: Vec<String>,
+    /// A host name clients reach the server by (repeatable). Requests
+    /// naming any other host than these, `localhost` and IP addresses are
+    /// refused (DNS rebinding).
+    #[arg(long = "public-host", value_name = "NAME")]
+    pub public_hosts: Vec<String>,
     /// Requests per second per client (0: no limit). Loopback clients are
     /// not limited unless --limit-loopback.
     #[arg(long, default_value_t = 50.0, value_name = "N")]

@@ -202,11 +202,59 @@ pub async fn add_repo(
     payload: Result<Json<AddRepo>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<RepoInfo>)> {
     let req = body(payload)?;
-    let repo = state.registry.register(&PathBuf::from(&req.path))?;
+    let path = PathBuf::from(&req.path);
+    if path.is_absolute()
+        && let Ok(real) = path.canonicalize()
+    {
+        may_register(&state.config.repo_roots, &real)?;
+    }
+    let repo = state.registry.register(&path)?;
     if req.index {
         state.jobs.start(&state, repo.clone(), JobKind::Initial)?;
     }
     blocking(move || Ok((StatusCode::CREATED, Json(repo_info(&state, &repo))))).await
+}
+
+/// Whether the API may register `real` (canonical): only inside a
+/// configured repository root, and not inside a hidden directory there
+/// (`~/code/.secrets`), so a request cannot make the server read any
+/// directory of the machine.
+fn may_register(roots: &[PathBuf], real: &std::path::Path) -> ApiResult<()> {
+    if roots.is_empty() {
+        return Err(ApiError::Forbidden(format!(
+            "{}: this server registers no repositories over HTTP; run `lore index {}` \
+             or start `lore serve` with --repo-root DIR",
+            real.display(),
+            real.display()
+        )));
+    }
+    let inside = roots.iter().find_map(|root| {
+        let root = root.canonicalize().ok()?;
+        real.strip_prefix(&root).ok().map(|rest| rest.to_owned())
+    });
+    match inside {
+        Some(rest)
+            if !rest
+                .components()
+                .any(|c| c.as_os_str().to_string_lossy().starts_with('.')) =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(ApiError::Forbidden(format!(
+            "{}: hidden directories are not registered over HTTP",
+            real.display()
+        ))),
+        None => Err(ApiError::Forbidden(format!(
+            "{}: outside the directories this server may register ({}); \
+             add one with --repo-root DIR",
+            real.display(),
+            roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
 }
 
 async fn start_job(

@@ -66,6 +66,10 @@ pub struct ServerConfig {
     /// addresses (`--public-host`); any other `Host` is refused, which
     /// defeats DNS rebinding.
     pub public_hosts: Vec<String>,
+    /// Directories under which `POST /repos` may register repositories
+    /// (`--repo-root`; `lore serve` defaults to its working directory).
+    /// None: the API registers nothing (the CLI always can).
+    pub repo_roots: Vec<PathBuf>,
 }
 
 impl ServerConfig {
@@ -81,6 +85,7 @@ impl ServerConfig {
             limit_loopback: false,
             no_llm: false,
             public_hosts: Vec::new(),
+            repo_roots: Vec::new(),
         }
     }
 }

@@ -209,7 +209,28 @@ async fn registering_and_indexing_a_repository_reports_progress() {
     let other = TestRepo::new();
     other.write("lib/shapes.py", "def area(r):\n    return 3.14 * r * r\n");
     other.commit("shapes");
-    let app = f.app();
+    // The API registers only under the server's repository roots.
+    let path = other.path().to_string_lossy().into_owned();
+    let (status, body, _) = send(&f.app(), post("/repos", json!({"path": path}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(error_of(&body).contains("--repo-root"), "{body}");
+    let mut config = f.config();
+    config.repo_roots = vec![other.path().parent().unwrap().to_owned()];
+    let hidden = other.path().join(".private");
+    std::fs::create_dir(&hidden).unwrap();
+    let app = router(AppState::new(config.clone()));
+    let (status, body, _) = send(
+        &app,
+        post("/repos", json!({"path": hidden.to_string_lossy()})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body, _) = send(&app, post("/repos", json!({"path": "/etc"}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        error_of(&body).contains("outside the directories"),
+        "{body}"
+    );
 
     let (status, body, _) = send(&app, post("/repos", json!({"path": "relative/dir"}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -221,7 +242,6 @@ async fn registering_and_indexing_a_repository_reports_progress() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
-    let path = other.path().to_string_lossy().into_owned();
     let (status, repo, _) = send(&app, post("/repos", json!({"path": path}))).await;
     assert_eq!(status, StatusCode::CREATED, "{repo}");
     assert_eq!(repo["indexed"], false);

@@ -128,6 +128,10 @@ pub struct ServeArgs {
     /// refused (DNS rebinding).
     #[arg(long = "public-host", value_name = "NAME")]
     pub public_hosts: Vec<String>,
+    /// A directory under which the web UI and API may register
+    /// repositories (repeatable; default: the working directory).
+    #[arg(long = "repo-root", value_name = "DIR")]
+    pub repo_roots: Vec<PathBuf>,
     /// Requests per second per client (0: no limit). Loopback clients are
     /// not limited unless --limit-loopback.
     #[arg(long, default_value_t = 50.0, value_name = "N")]

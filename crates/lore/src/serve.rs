@@ -22,6 +22,11 @@ pub fn serve(home: Home, args: ServeArgs) -> Result<ExitCode> {
     let mut config = ServerConfig::new(home);
     config.allow_origins = args.allow_origins;
     config.public_hosts = args.public_hosts;
+    config.repo_roots = if args.repo_roots.is_empty() {
+        vec![std::env::current_dir().context("cannot read the working directory")?]
+    } else {
+        args.repo_roots
+    };
     config.rate_per_second = args.rate_limit;
     config.rate_burst = (args.rate_limit * 2.0).max(1.0);
     config.limit_loopback = args.limit_loopback;

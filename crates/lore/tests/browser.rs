@@ -44,7 +44,8 @@ fn tool(env: &str, default: &str) -> String {
 /// `lore serve` on a free port; returns the process and its base URL.
 fn serve(repo: &TestRepo) -> (Reaped, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lore"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--no-llm"])
+        .args(["serve", "--addr", "127.0.0.1:0", "--no-llm", "--repo-root"])
+        .arg(repo.path())
         .env("LORE_HOME", repo.home())
         .env_remove("RUST_LOG")
         .stderr(Stdio::piped())

@@ -643,6 +643,8 @@ pub async fn chat(
     if req.question.trim().is_empty() {
         return Err(ApiError::BadRequest("question is empty".into()));
     }
+    let _turn = state.answers.enter().await?;
+    let state = state.clone();
     blocking(move || {
         let index = state.registry.lease(&req.repo_id)?;
         let thread = req.conversation_id.map_or(Thread::New, Thread::Id);

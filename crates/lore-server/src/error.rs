@@ -36,6 +36,9 @@ pub enum ApiError {
     /// Too many requests from this client.
     #[error("too many requests: retry after {0} s")]
     RateLimited(u64),
+    /// The server is at its limit for this kind of request.
+    #[error("{0}")]
+    Busy(String),
     /// A failure of the server; the cause is logged, not returned.
     #[error("internal error")]
     Internal(String),
@@ -65,6 +68,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -90,6 +94,11 @@ impl IntoResponse for ApiError {
             && let Ok(value) = after.to_string().parse()
         {
             response.headers_mut().insert("retry-after", value);
+        }
+        if let ApiError::Busy(_) = self {
+            response
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from_static("2"));
         }
         if let ApiError::Unauthorized = self {
             response.headers_mut().insert(

@@ -70,6 +70,8 @@ pub struct ServerConfig {
     /// (`--repo-root`; `lore serve` defaults to its working directory).
     /// None: the API registers nothing (the CLI always can).
     pub repo_roots: Vec<PathBuf>,
+    /// A client must send a request's headers within this time (slowloris).
+    pub header_timeout: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -86,6 +88,7 @@ impl ServerConfig {
             no_llm: false,
             public_hosts: Vec::new(),
             repo_roots: Vec::new(),
+            header_timeout: HEADER_TIMEOUT,
         }
     }
 }
@@ -107,6 +110,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Rate limit.
     pub limiter: RateLimiter,
+    /// Answers (`/chat`) running at once and waiting ([`security::Gate`]).
+    pub answers: security::Gate,
     /// This run's CSRF token: the UI page carries it and its
     /// state-changing requests send it back (`X-Lore-Csrf`).
     pub csrf: String,
@@ -137,6 +142,12 @@ impl AppState {
             ),
             searches: tokio::sync::Semaphore::new(repos::search_slots()),
             csrf: security::random_hex(16),
+            answers: security::Gate::new(
+                "answers",
+                repos::search_slots(),
+                4 * repos::search_slots(),
+                std::time::Duration::from_secs(60),
+            ),
             config,
         }))
     }
@@ -186,6 +197,9 @@ pub fn router(state: AppState) -> Router {
         );
     }
     app.layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            BODY_TIMEOUT,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -274,16 +288,83 @@ pub async fn serve(
         new_token,
         repos,
     });
-    let app = router(state.clone());
-    axum::serve(
+    accept_loop(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        router(state.clone()),
+        state.config.header_timeout,
+        shutdown,
     )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    .await;
     tracing::info!("waiting for index runs to finish");
     state.jobs.drain().await;
     Ok(())
+}
+
+/// A client must send a request's body within this time once its headers
+/// are in.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Default of [`ServerConfig::header_timeout`].
+pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long open requests may finish after shutdown was asked for.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Serves `app` on `listener` until `shutdown`: HTTP/1 with a timeout on
+/// request headers (axum's own loop has none), each request told its
+/// client address; then stops accepting and lets open requests finish.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    header_timeout: std::time::Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, addr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors and the like: wait, go on.
+                    tracing::warn!(cause = %err, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = app.clone().map_request(
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(addr));
+                request.map(axum::body::Body::new)
+            },
+        );
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(
+                TokioIo::new(stream),
+                hyper_util::service::TowerToHyperService::new(service),
+            );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(cause = %err, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still open after {DRAIN_TIMEOUT:?}; stopping anyway");
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

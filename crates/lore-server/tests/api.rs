@@ -823,6 +823,46 @@ async fn a_non_loopback_bind_creates_a_private_token_and_requires_it() {
 }
 
 #[tokio::test]
+async fn a_client_that_sends_its_headers_slowly_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let f = fixture();
+    let mut config = f.config();
+    config.header_timeout = Duration::from_millis(500);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(lore_server::serve(
+        config,
+        "127.0.0.1:0".parse().unwrap(),
+        Vec::new(),
+        move |started| {
+            let _ = tx.send(started.addr);
+        },
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    let addr = rx.await.unwrap();
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .unwrap();
+    // Never finishes its headers: the server closes the connection.
+    let mut out = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut out)).await;
+    assert!(closed.is_ok(), "the connection stayed open");
+    // Others are still served.
+    let mut fast = tokio::net::TcpStream::connect(addr).await.unwrap();
+    fast.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut reply = String::new();
+    fast.read_to_string(&mut reply).await.unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    stop_tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
 async fn clients_are_rate_limited_and_cors_is_closed() {
     let f = fixture();
     let mut config = f.config();

@@ -362,6 +362,9 @@ pub trait MetaStore {
     fn skipped(&self) -> Result<Vec<SkippedFile>>;
     /// Churn of a file: (commits touching it, last change time, distinct authors).
     fn churn(&self, path: &str) -> Result<Option<(u64, i64, u64)>>;
+    /// Reads the whole store and reports damage (empty: intact). Costs a
+    /// full read: for `lore status --check`, not for every run.
+    fn check(&self) -> Result<Vec<String>>;
 }
 
 /// An edge of the file graph: `src` uses names that `dst` defines.
@@ -460,6 +463,9 @@ pub trait LexicalSearcher {
     fn search(&self, query: &LexicalQuery) -> Result<Vec<LexicalHit>>;
     /// Number of indexed chunks.
     fn num_docs(&self) -> u64;
+    /// Reads every file of this generation against its checksum and
+    /// reports the damaged ones (empty: intact). A full read.
+    fn check(&self) -> Result<Vec<String>>;
 }
 
 /// Content hash of an embedder's input text: the key, with the model id,

@@ -26,6 +26,9 @@ pub struct RepoEntry {
     pub head: Option<String>,
     /// Start of the last run, seconds since the epoch.
     pub indexed_at: Option<i64>,
+    /// Why the index cannot be read, when it is damaged (its root is then
+    /// unknown: it is stored inside).
+    pub damaged: Option<String>,
 }
 
 impl Home {
@@ -97,26 +100,47 @@ impl Home {
         for entry in entries {
             let entry = entry.map_err(io(&dir))?;
             let db = crate::Layout::new(entry.path()).db();
-            let Ok(store) = SqliteStore::open_snapshot(&db) else {
-                continue;
-            };
-            let meta = store.meta()?;
-            if meta.generation == 0 {
+            if !db.exists() {
                 continue;
             }
-            let files = store
-                .stats()?
-                .files_per_lang
-                .iter()
-                .map(|(_, n, _)| n)
-                .sum();
-            out.push(RepoEntry {
-                root: meta.root,
-                data_dir: entry.path(),
-                files,
-                head: meta.head,
-                indexed_at: meta.last_run.map(|r| r.started_at),
-            });
+            let read = || -> lore_core::Result<Option<(lore_core::store::RepoMeta, u64)>> {
+                let store = SqliteStore::open_snapshot(&db)?;
+                let meta = store.meta()?;
+                if meta.generation == 0 {
+                    return Ok(None);
+                }
+                let files = store
+                    .stats()?
+                    .files_per_lang
+                    .iter()
+                    .map(|(_, n, _)| n)
+                    .sum();
+                Ok(Some((meta, files)))
+            };
+            match read() {
+                Ok(Some((meta, files))) => out.push(RepoEntry {
+                    root: meta.root,
+                    data_dir: entry.path(),
+                    files,
+                    head: meta.head,
+                    indexed_at: meta.last_run.map(|r| r.started_at),
+                    damaged: None,
+                }),
+                Ok(None) => {}
+                // Listed, not hidden: the user must learn it is damaged.
+                Err(err) => out.push(RepoEntry {
+                    root: String::new(),
+                    data_dir: entry.path(),
+                    files: 0,
+                    head: None,
+                    indexed_at: None,
+                    damaged: Some(
+                        std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source())
+                            .last()
+                            .map_or_else(|| err.to_string(), |e| e.to_string()),
+                    ),
+                }),
+            }
         }
         out.sort_by(|a, b| a.root.cmp(&b.root));
         Ok(out)

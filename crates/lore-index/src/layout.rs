@@ -70,6 +70,29 @@ impl Layout {
         self.dir.join("embed.log")
     }
 
+    /// Everything rebuilt from the source by `lore index --rebuild`: the
+    /// metadata store (and its journal files), lexical generations, vectors
+    /// and models. Not the history (questions, answers, feedback), which
+    /// nothing could rebuild.
+    pub fn derived(&self) -> Vec<PathBuf> {
+        let db = self.db();
+        let with = |suffix: &str| {
+            let mut name = db.clone().into_os_string();
+            name.push(suffix);
+            PathBuf::from(name)
+        };
+        vec![
+            with("-wal"),
+            with("-shm"),
+            db.clone(),
+            self.db_scratch(),
+            self.lexical(),
+            self.vectors(),
+            self.models(),
+            self.dense(),
+        ]
+    }
+
     fn lock_path(&self, kind: LockKind) -> PathBuf {
         self.dir.join(match kind {
             LockKind::Index => "write.lock",

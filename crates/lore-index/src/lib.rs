@@ -75,7 +75,7 @@ pub use eval::{
 pub use home::{Home, RepoEntry};
 pub use layout::{DirLock, Layout, LockKind};
 pub use map::{MapFile, MapOptions, MapSymbol, RepoMap, count_tokens, render};
-pub use pipeline::{IndexConfig, IndexReport, Progress, index_repo};
+pub use pipeline::{IndexConfig, IndexReport, Progress, discard_derived, index_repo};
 pub use query::{
     Candidates, DataFile, DenseStatus, EmbedStatus, FileStatus, RefHit, RepoIndex, RepoStatus,
     SearchHit, SearchMode, SearchOptions, SemanticStatus, SymbolHit,

@@ -57,6 +57,36 @@ impl Default for IndexConfig {
     }
 }
 
+/// Removes everything the next run rebuilds from the source (see
+/// [`Layout::derived`](crate::Layout::derived)), under the index lock, so
+/// that the run builds a fresh index: the way back from a damaged store.
+/// Keeps the history. Returns the embedder spec the store named, if it
+/// could still be read, for the caller to set again.
+pub fn discard_derived(home: &Home, root: &Path) -> Result<Option<String>> {
+    let root = root.canonicalize().map_err(io(root))?;
+    let layout = home.layout(&root);
+    if !layout.dir().exists() {
+        return Ok(None);
+    }
+    let _lock = crate::DirLock::acquire(&layout, crate::LockKind::Index)?;
+    let spec = SqliteStore::open_snapshot(&layout.db())
+        .ok()
+        .and_then(|store| store.get_meta(crate::dense::keys::SPEC).ok().flatten());
+    for path in layout.derived() {
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match removed {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&path)(e)),
+        }
+    }
+    Ok(spec)
+}
+
 /// Receives progress of the parse stage. Implementations must be cheap.
 pub trait Progress: Sync {
     /// The number of files to read and parse is known.

@@ -145,6 +145,9 @@ impl Registry {
     pub fn list(&self) -> Result<Vec<Repo>> {
         let mut all: BTreeMap<String, PathBuf> = lock(&self.registered).clone();
         for entry in self.home.repos()? {
+            if entry.damaged.is_some() {
+                continue;
+            }
             let id = entry
                 .data_dir
                 .file_name()

@@ -57,6 +57,10 @@ impl LexicalSearcher for WordSearcher {
     fn num_docs(&self) -> u64 {
         self.chunks.len() as u64
     }
+
+    fn check(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
 }
 
 fn snapshot(root: &std::path::Path, data: &std::path::Path) -> RepoIndex {
@@ -128,4 +132,5 @@ fn a_snapshot_over_the_memory_store_answers_lookups_and_searches() {
     assert_eq!(hits[0].at.symbol.as_deref(), Some("discount_for"));
     assert_eq!(hits[0].at.citation(), "pricing.py:5-9");
     assert!(hits[0].text.contains("on_sale"));
+    assert!(index.check().unwrap().is_empty());
 }

@@ -12,6 +12,9 @@ pub enum Error {
         #[source]
         source: tantivy::TantivyError,
     },
+    /// Reading the index failed in a way only damaged files explain.
+    #[error("lexical index at {path} is damaged ({what})")]
+    Damaged { path: PathBuf, what: String },
     /// A filesystem operation on an index directory failed.
     #[error("lexical index at {path}: {source}")]
     Io {

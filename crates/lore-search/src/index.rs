@@ -176,10 +176,12 @@ impl TantivyIndex {
     }
 
     /// Opens an existing generation for searching.
+    /// A committed generation that does not open (a file missing,
+    /// truncated or garbled) is reported as damaged.
     pub fn open(dir: &Path) -> Result<TantivyIndex> {
-        let err = |source| Error::Tantivy {
+        let err = |source: tantivy::TantivyError| Error::Damaged {
             path: dir.to_owned(),
-            source,
+            what: source.to_string(),
         };
         let index = Index::open_in_dir(dir).map_err(err)?;
         Ok(TantivyIndex::wrap(index, dir))
@@ -208,9 +210,9 @@ impl TantivyIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
-            .map_err(|source| Error::Tantivy {
+            .map_err(|source: tantivy::TantivyError| Error::Damaged {
                 path: self.dir.clone(),
-                source,
+                what: source.to_string(),
             })?;
         Ok(TantivySearcher {
             reader,
@@ -321,7 +323,53 @@ impl TantivySearcher {
 }
 
 impl LexicalSearcher for TantivySearcher {
+    /// Damaged segment files can make tantivy's decoders panic: that is
+    /// reported as a damaged index, never a crash.
     fn search(&self, query: &LexicalQuery) -> lore_core::Result<Vec<LexicalHit>> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.search_inner(query))) {
+            Ok(result) => result,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("a reader failed")
+                    .to_owned();
+                Err(Error::Damaged {
+                    path: self.dir.clone(),
+                    what,
+                }
+                .into())
+            }
+        }
+    }
+
+    fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    fn check(&self) -> lore_core::Result<Vec<String>> {
+        let searcher = self.reader.searcher();
+        let damaged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            searcher.index().validate_checksum()
+        }));
+        Ok(match damaged {
+            Ok(Ok(files)) => {
+                let mut files: Vec<String> = files
+                    .iter()
+                    .map(|f| format!("{}: checksum mismatch", self.dir.join(f).display()))
+                    .collect();
+                files.sort();
+                files
+            }
+            Ok(Err(e)) => vec![format!("{}: {e}", self.dir.display())],
+            Err(_) => vec![format!("{}: unreadable", self.dir.display())],
+        })
+    }
+}
+
+impl TantivySearcher {
+    fn search_inner(&self, query: &LexicalQuery) -> lore_core::Result<Vec<LexicalHit>> {
         let err = |source| Error::Tantivy {
             path: self.dir.clone(),
             source,
@@ -370,10 +418,6 @@ impl LexicalSearcher for TantivySearcher {
             }
         }
         Ok(hits)
-    }
-
-    fn num_docs(&self) -> u64 {
-        self.reader.searcher().num_docs()
     }
 }
 

@@ -26,7 +26,10 @@ use std::sync::OnceLock;
 use lore_core::embed::{dot, dot_i8, quantize};
 use rayon::prelude::*;
 
-const MAGIC: &[u8; 8] = b"LOREVEC1";
+/// Version 2 ends with the CRC-32 of everything before it; version 1 files
+/// (no checksum) are still read.
+const MAGIC: &[u8; 8] = b"LOREVEC2";
+const MAGIC_V1: &[u8; 8] = b"LOREVEC1";
 
 /// Errors from vector files.
 #[derive(Debug, thiserror::Error)]
@@ -271,7 +274,10 @@ impl FlatVectors {
             source,
         };
         let tmp = path.with_extension("tmp");
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
+        let mut out = Checksummed {
+            inner: std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?),
+            crc: crc32fast::Hasher::new(),
+        };
         (|| -> std::io::Result<()> {
             out.write_all(MAGIC)?;
             out.write_all(&(self.model_id.len() as u32).to_le_bytes())?;
@@ -289,10 +295,12 @@ impl FlatVectors {
                     out.write_all(&x.to_le_bytes())?;
                 }
             }
+            let crc = out.crc.clone().finalize();
+            out.inner.write_all(&crc.to_le_bytes())?;
             out.flush()
         })()
         .map_err(io)?;
-        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        let file = out.inner.into_inner().map_err(|e| io(e.into_error()))?;
         file.sync_all().map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
     }
@@ -310,17 +318,22 @@ impl FlatVectors {
         let mut file = std::fs::File::open(path).map_err(io)?;
         let size = file.metadata().map_err(io)?.len();
         let mut reader = std::io::BufReader::new(&mut file);
+        let mut crc = crc32fast::Hasher::new();
         let mut read = |buf: &mut [u8], what| -> Result<()> {
             reader.read_exact(buf).map_err(|e| match e.kind() {
                 std::io::ErrorKind::UnexpectedEof => corrupt(what),
                 _ => io(e),
-            })
+            })?;
+            crc.update(buf);
+            Ok(())
         };
         let mut magic = [0u8; 8];
         read(&mut magic, "header")?;
-        if &magic != MAGIC {
-            return Err(corrupt("not a vector file"));
-        }
+        let checksummed = match &magic {
+            m if m == MAGIC => true,
+            m if m == MAGIC_V1 => false,
+            _ => return Err(corrupt("not a vector file")),
+        };
         let mut u32_buf = [0u8; 4];
         read(&mut u32_buf, "header")?;
         let len = u32::from_le_bytes(u32_buf) as usize;
@@ -335,7 +348,10 @@ impl FlatVectors {
         let mut u64_buf = [0u8; 8];
         read(&mut u64_buf, "header")?;
         let n = u64::from_le_bytes(u64_buf) as usize;
-        let expected = (8 + 4 + len + 4 + 8) as u64 + n as u64 * 8 + (n as u64 * dims as u64) * 4;
+        let expected = (8 + 4 + len + 4 + 8) as u64
+            + n as u64 * 8
+            + (n as u64 * dims as u64) * 4
+            + if checksummed { 4 } else { 0 };
         if expected != size {
             return Err(corrupt("size does not match the header"));
         }
@@ -344,6 +360,16 @@ impl FlatVectors {
         read(bytemuck::cast_slice_mut(&mut ids), "ids")?;
         let mut data = vec![0f32; n * dims];
         read(bytemuck::cast_slice_mut(&mut data), "vectors")?;
+        if checksummed {
+            let computed = crc.clone().finalize();
+            let mut stored = [0u8; 4];
+            reader
+                .read_exact(&mut stored)
+                .map_err(|_| corrupt("checksum"))?;
+            if u32::from_le_bytes(stored) != computed {
+                return Err(corrupt("checksum mismatch: the file is damaged"));
+            }
+        }
         if cfg!(target_endian = "big") {
             ids.iter_mut().for_each(|x| *x = u64::from_le(*x));
             data.iter_mut()
@@ -352,6 +378,9 @@ impl FlatVectors {
         if ids.windows(2).any(|w| w[0] >= w[1]) {
             return Err(corrupt("ids out of order"));
         }
+        if data.iter().any(|x| !x.is_finite()) {
+            return Err(corrupt("a vector holds a value that is not a number"));
+        }
         Ok(FlatVectors {
             model_id,
             dims,
@@ -359,6 +388,24 @@ impl FlatVectors {
             data,
             codes: OnceLock::new(),
         })
+    }
+}
+
+/// A writer that keeps the CRC-32 of what went through it.
+struct Checksummed<W> {
+    inner: W,
+    crc: crc32fast::Hasher,
+}
+
+impl<W: Write> Write for Checksummed<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -432,6 +479,33 @@ mod tests {
         let err = FlatVectors::load(&path).unwrap_err().to_string();
         assert!(err.contains("v1.bin") && err.contains("corrupt"), "{err}");
         assert!(!dir.path().join("v1.tmp").exists());
+    }
+
+    #[test]
+    fn damaged_bytes_are_caught_by_the_checksum_and_old_files_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.bin");
+        let v = sample();
+        v.save(&path).unwrap();
+        let good = std::fs::read(&path).unwrap();
+        // Random bytes inside the vectors (the same size: only the
+        // checksum can tell).
+        let mut bad = good.clone();
+        let at = bad.len() - 4 - 100;
+        bad[at..at + 8].copy_from_slice(&[0x7f, 0x7f, 0xff, 0x7f, 0x00, 0x00, 0x80, 0x7f]);
+        std::fs::write(&path, &bad).unwrap();
+        let err = FlatVectors::load(&path).unwrap_err().to_string();
+        assert!(err.contains("checksum mismatch"), "{err}");
+        // A version 1 file (no checksum) loads, but not with non-numbers.
+        let mut v1 = good[..good.len() - 4].to_vec();
+        v1[..8].copy_from_slice(MAGIC_V1);
+        std::fs::write(&path, &v1).unwrap();
+        assert_eq!(FlatVectors::load(&path).unwrap().get(200), v.get(200));
+        let at = v1.len() - 4;
+        v1[at..].copy_from_slice(&f32::NAN.to_le_bytes());
+        std::fs::write(&path, &v1).unwrap();
+        let err = FlatVectors::load(&path).unwrap_err().to_string();
+        assert!(err.contains("not a number"), "{err}");
     }
 
     #[test]

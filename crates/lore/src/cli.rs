@@ -294,6 +294,10 @@ pub struct IndexArgs {
     /// When to compute transformer vectors, if an embedder is set.
     #[arg(long, value_enum, default_value = "background", value_name = "WHEN")]
     pub embed: EmbedWhen,
+    /// Rebuild the index from the source: the way back from a damaged
+    /// index. Questions, answers and feedback are kept.
+    #[arg(long)]
+    pub rebuild: bool,
     #[command(flatten)]
     pub json: JsonArg,
 }
@@ -372,6 +376,10 @@ pub struct StatusArgs {
     /// List every skipped file with its reason.
     #[arg(long)]
     pub errors: bool,
+    /// Read every index file against its checksum and report damage (a
+    /// full read of the index); exits with 1 if something is damaged.
+    #[arg(long)]
+    pub check: bool,
     #[command(flatten)]
     pub json: JsonArg,
 }

@@ -339,7 +339,9 @@ impl RepoStatus {
 /// Whether vector search is ready.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct SemanticStatus {
-    /// `ready`, `partial` (some chunks have no vector yet) or `lexical only`.
+    /// `ready`, `partial` (some chunks have no vector yet), `damaged` (the
+    /// vectors file does not load; the next index run rewrites it) or
+    /// `lexical only`.
     pub state: &'static str,
     /// Model of the vectors.
     pub model: Option<String>,
@@ -374,7 +376,7 @@ pub struct DenseStatus {
 /// What `lore embed status` reports.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct EmbedStatus {
-    /// `ready`, `partial` or `lexical only`, as in [`SemanticStatus`].
+    /// `ready`, `partial`, `damaged` or `lexical only`, as in [`SemanticStatus`].
     pub state: &'static str,
     /// The embedder kind: `learned` (trained on this repository), or the
     /// transformer's: `local`, `openai`, `ollama`.
@@ -493,7 +495,10 @@ impl RepoIndex {
                             None
                         }
                         Err(err) => {
-                            tracing::warn!(cause = %err, "vectors unavailable; search is lexical only");
+                            tracing::warn!(
+                                cause = %err,
+                                "vectors unavailable; search is lexical only until `lore index` rewrites them"
+                            );
                             None
                         }
                     }

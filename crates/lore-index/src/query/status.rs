@@ -77,6 +77,15 @@ impl RepoIndex {
                     dense,
                 }
             }
+            // Vectors named by the index but not loadable: say so (the
+            // next `lore index` rewrites them).
+            None if self.store.get_meta(keys::VECTORS)?.is_some() => SemanticStatus {
+                state: "damaged",
+                model: None,
+                embedded: 0,
+                pending: chunks,
+                dense,
+            },
             None => SemanticStatus {
                 state: "lexical only",
                 model: None,
@@ -85,6 +94,33 @@ impl RepoIndex {
                 dense,
             },
         })
+    }
+
+    /// Reads every store file of this snapshot against its checksum or
+    /// its own consistency check: the metadata store (`PRAGMA
+    /// quick_check`), the lexical generation (tantivy's checksums), and the
+    /// vector files (CRC-32). Returns one line per problem, naming the file;
+    /// empty when everything is intact. A full read of the index.
+    pub fn check(&self) -> Result<Vec<String>> {
+        let mut problems = self.store.check()?;
+        problems.extend(self.lexical.check()?);
+        let files = [
+            (
+                vectors_dir(&self.data_dir),
+                self.store.get_meta(keys::VECTORS)?,
+            ),
+            (
+                dense_dir(&self.data_dir),
+                self.store.get_meta(dense_keys::FILE)?,
+            ),
+        ];
+        for (dir, name) in files {
+            let Some(name) = name else { continue };
+            if let Err(err) = FlatVectors::load(&dir.join(&name)) {
+                problems.push(err.to_string());
+            }
+        }
+        Ok(problems)
     }
 
     /// Which embedder produced the vectors and how far embedding got.

@@ -437,6 +437,20 @@ impl MetaStore for SqliteStore {
         )?)
     }
 
+    fn check(&self) -> lore_core::Result<Vec<String>> {
+        let problems: Vec<String> = self.rows(
+            "PRAGMA quick_check",
+            [],
+            |r| r.get::<_, String>(0),
+            "check the database",
+        )?;
+        Ok(problems
+            .into_iter()
+            .filter(|p| p != "ok")
+            .map(|p| format!("{}: {p}", self.path().display()))
+            .collect())
+    }
+
     fn churn(&self, path: &str) -> lore_core::Result<Option<(u64, i64, u64)>> {
         let row: (u64, Option<i64>, u64) = self
             .conn

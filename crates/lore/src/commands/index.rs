@@ -31,11 +31,24 @@ pub(crate) fn index(home: &Home, args: IndexArgs, g: &GlobalArgs) -> Result<Exit
         config.threads = threads;
     }
     // Parse the spec before a long run, so a typo fails at once.
-    let spec = args
+    let mut spec = args
         .embedder
         .as_deref()
         .map(lore_embed::EmbedderSpec::parse)
         .transpose()?;
+    if args.rebuild {
+        let kept = lore_index::discard_derived(home, &root)?;
+        if spec.is_none() {
+            spec = kept
+                .as_deref()
+                .map(lore_embed::EmbedderSpec::parse)
+                .transpose()?
+                .filter(|s| !s.is_learned());
+        }
+        if !g.quiet {
+            eprintln!("rebuilding the index of {} from the source", root.display());
+        }
+    }
     let bar = Bar::new(!g.quiet && std::io::stderr().is_terminal());
     let report = lore_index::index_repo(home, &root, &config, &bar)?;
     if let Some(spec) = &spec {

@@ -20,7 +20,41 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     init_tracing(cli.global.verbose);
     let home = Home::resolve(cli.global.home.clone())?;
     let g = &cli.global;
-    match cli.command {
+    run_command(&home, cli.command, g).map_err(|err| {
+        if !damaged(&err) {
+            return err;
+        }
+        let dir = repo_root(&home, g)
+            .ok()
+            .map(|root| home.repo_dir(&root.canonicalize().unwrap_or(root)));
+        let place = dir.map_or_else(String::new, |d| format!(" in {}", d.display()));
+        err.context(format!(
+            "the index{place} is damaged; `lore index --rebuild` rebuilds it from the source \
+             (questions, answers and feedback are kept)"
+        ))
+    })
+}
+
+/// Whether `err` says a store file is damaged (SQLite's "malformed" and
+/// "not a database", a damaged lexical index or vector file).
+fn damaged(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        let text = cause.to_string();
+        [
+            "database disk image is malformed",
+            "file is not a database",
+            "is damaged",
+            "corrupt vector file",
+            "Data corrupted",
+        ]
+        .iter()
+        .any(|sign| text.contains(sign))
+    })
+}
+
+fn run_command(home: &Home, command: Command, g: &GlobalArgs) -> Result<ExitCode> {
+    let home = home.clone();
+    match command {
         Command::Index(args) => index::index(&home, args, g),
         Command::Search(args) => search::search(&home, args, g),
         Command::Symbols(args) => search::symbols(&home, args, g),

@@ -19,8 +19,33 @@ pub(crate) fn status(home: &Home, args: StatusArgs, g: &GlobalArgs) -> Result<Ex
         Some(path) => RepoIndex::open(home, path)?,
         None => open(home, g)?,
     };
+    if args.check {
+        return check(&index, args.json.json);
+    }
     print_status(&index, args.errors, args.json.json)?;
     Ok(success())
+}
+
+/// `lore status --check`.
+fn check(index: &RepoIndex, as_json: bool) -> Result<ExitCode> {
+    let problems = index.check()?;
+    if as_json {
+        print_json(&json!({"root": index.root(), "damaged": problems}))?;
+    } else if problems.is_empty() {
+        outln!("index of {} is intact", index.root().display())?;
+    } else {
+        for problem in &problems {
+            outln!("damaged: {problem}")?;
+        }
+        eprintln!(
+            "`lore index --rebuild` rebuilds the index from the source (questions, answers and feedback are kept)"
+        );
+    }
+    Ok(if problems.is_empty() {
+        success()
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// `lore repos`.
@@ -31,7 +56,7 @@ pub(crate) fn repos(home: &Home, args: JsonArg, _g: &GlobalArgs) -> Result<ExitC
             .iter()
             .map(|r| {
                 json!({"root": r.root, "data_dir": r.data_dir, "files": r.files,
-                       "head": r.head, "indexed_at": r.indexed_at})
+                       "head": r.head, "indexed_at": r.indexed_at, "damaged": r.damaged})
             })
             .collect();
         return print_json(&list);
@@ -41,6 +66,14 @@ pub(crate) fn repos(home: &Home, args: JsonArg, _g: &GlobalArgs) -> Result<ExitC
     }
     let mut out = std::io::stdout().lock();
     for r in repos {
+        if let Some(why) = &r.damaged {
+            writeln!(
+                out,
+                "{}  damaged ({why}): run `lore index --rebuild` in the repository",
+                r.data_dir.display()
+            )?;
+            continue;
+        }
         let head = r
             .head
             .as_deref()

@@ -1,0 +1,167 @@
+//! Damaged store files, one kind at a time: each is detected, reported with
+//! its path and what to do, never a panic, and `lore index --rebuild`
+//! brings the index back while keeping the questions asked.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+fn indexed_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(
+        "billing/invoice.py",
+        "def total_with_tax(amount, rate):\n    \"\"\"The amount with tax added.\"\"\"\n    return round(amount * (1 + rate), 2)\n",
+    );
+    repo.write(
+        "billing/report.py",
+        "from billing.invoice import total_with_tax\n\ndef monthly(items):\n    return sum(total_with_tax(i, 0.2) for i in items)\n",
+    );
+    repo.commit("billing");
+    json(&repo, &["index"]);
+    json(&repo, &["ask", "--no-llm", "where is tax added?"]);
+    repo
+}
+
+/// The repository's data directory.
+fn data_dir(repo: &TestRepo) -> PathBuf {
+    let repos = repo.home().join("repos");
+    std::fs::read_dir(&repos)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join("lore.db").exists())
+        .expect("a data directory")
+}
+
+fn files_in(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_in(&path, ext));
+        } else if path.extension().is_some_and(|e| e == ext) {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Overwrites `len` bytes of `path` from `at` (a share of its length).
+fn garble(path: &Path, at: f64, len: usize) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let start =
+        ((bytes.len() as f64 * at) as usize).min(bytes.len().saturating_sub(len.min(bytes.len())));
+    let end = start.saturating_add(len).min(bytes.len());
+    for (i, b) in bytes[start..end].iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(37).wrapping_add(0x5a);
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `lore index --rebuild` restores search and keeps the history.
+fn rebuild_restores(repo: &TestRepo) {
+    ok(lore(repo).args(["index", "--rebuild"]));
+    ok(lore(repo).args(["status", "--check"]));
+    let hits = json(repo, &["search", "total_with_tax"]);
+    assert!(!hit_paths(&hits).is_empty());
+    let history = json(repo, &["history"]);
+    assert_eq!(history[0]["question"], "where is tax added?", "{history}");
+}
+
+#[test]
+fn a_damaged_metadata_store_is_reported_listed_and_rebuilt() {
+    let repo = indexed_repo();
+    let dir = data_dir(&repo);
+    let db = dir.join("lore.db");
+    // Everything but the file header: pages anywhere are garbage.
+    garble(&db, 0.02, usize::MAX);
+    let failed = fails(lore(&repo).args(["search", "total_with_tax"]));
+    let err = stderr_of(&failed);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("is damaged") && err.contains("lore index --rebuild"),
+        "{err}"
+    );
+    assert!(err.contains(&dir.display().to_string()), "{err}");
+    // `lore repos` lists it as damaged instead of hiding it.
+    let repos = ok(lore(&repo).arg("repos"));
+    assert!(repos.contains("damaged"), "{repos}");
+    rebuild_restores(&repo);
+}
+
+#[test]
+fn a_damaged_lexical_index_is_found_by_the_check_and_rebuilt() {
+    let repo = indexed_repo();
+    let dir = data_dir(&repo);
+    let idx = files_in(&dir.join("lexical"), "idx");
+    assert!(!idx.is_empty());
+    garble(&idx[0], 0.3, 64);
+    let checked = fails(lore(&repo).args(["status", "--check"]));
+    let out = String::from_utf8_lossy(&checked.stdout);
+    assert!(out.contains("damaged") && out.contains(".idx"), "{out}");
+    assert!(stderr_of(&checked).contains("--rebuild"));
+    rebuild_restores(&repo);
+}
+
+#[test]
+fn a_missing_or_truncated_lexical_file_is_reported_not_a_panic() {
+    let repo = indexed_repo();
+    let dir = data_dir(&repo);
+    let meta: Vec<PathBuf> = files_in(&dir.join("lexical"), "json")
+        .into_iter()
+        .filter(|p| p.ends_with("meta.json"))
+        .collect();
+    assert_eq!(meta.len(), 1, "{meta:?}");
+    std::fs::remove_file(&meta[0]).unwrap();
+    let failed = fails(lore(&repo).args(["search", "total_with_tax"]));
+    let err = stderr_of(&failed);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("is damaged") && err.contains("--rebuild"),
+        "{err}"
+    );
+    rebuild_restores(&repo);
+
+    let dir = data_dir(&repo);
+    for term in files_in(&dir.join("lexical"), "term") {
+        let bytes = std::fs::read(&term).unwrap();
+        std::fs::write(&term, &bytes[..bytes.len() / 2]).unwrap();
+    }
+    let out = lore(&repo)
+        .args(["search", "total_with_tax"])
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    if !out.status.success() {
+        assert!(err.contains("--rebuild"), "{err}");
+    }
+    fails(lore(&repo).args(["status", "--check"]));
+    rebuild_restores(&repo);
+}
+
+#[test]
+fn damaged_vectors_are_detected_and_rewritten_by_the_next_run() {
+    let repo = indexed_repo();
+    let dir = data_dir(&repo);
+    let vectors = files_in(&dir.join("vectors"), "bin");
+    assert_eq!(vectors.len(), 1, "{vectors:?}");
+    garble(&vectors[0], 0.5, 64);
+    let status = json(&repo, &["status"]);
+    assert_eq!(status["semantic"]["state"], "damaged", "{status}");
+    let checked = fails(lore(&repo).args(["status", "--check"]));
+    assert!(String::from_utf8_lossy(&checked.stdout).contains("checksum"));
+    // Search still answers (lexically) meanwhile.
+    assert!(!hit_paths(&json(&repo, &["search", "total_with_tax"])).is_empty());
+    // The next run does not reuse them.
+    json(&repo, &["index"]);
+    ok(lore(&repo).args(["status", "--check"]));
+    let status = json(&repo, &["status"]);
+    assert_eq!(status["semantic"]["state"], "ready", "{status}");
+}

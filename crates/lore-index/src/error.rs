@@ -9,6 +9,19 @@ pub enum Error {
     /// The repository path does not exist.
     #[error("{0}: no such directory")]
     RootMissing(PathBuf),
+    /// The data directory's file system has too little room for the run.
+    #[error(
+        "not enough free space in {dir} for this run: about {need} MB needed, {have} MB free; \
+         free some space and run again (nothing was changed)"
+    )]
+    NoSpace {
+        /// The data directory.
+        dir: PathBuf,
+        /// Estimated need, MB.
+        need: u64,
+        /// Available, MB.
+        have: u64,
+    },
     /// The repository path is not a directory.
     #[error("{0}: not a directory")]
     NotADirectory(PathBuf),

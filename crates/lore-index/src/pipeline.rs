@@ -150,6 +150,17 @@ pub(crate) fn fault(point: &str) {
     }
 }
 
+/// Test hook: `LORE_FAULT=error:<point>` makes the run fail there with an
+/// error (as a full disk would), where [`fault`] kills it.
+fn failpoint(point: &str) -> Result<()> {
+    match std::env::var("LORE_FAULT") {
+        Ok(v) if v.strip_prefix("error:") == Some(point) => Err(Error::Invalid(format!(
+            "LORE_FAULT: simulated failure at {point}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Test hook: `LORE_THROTTLE_MS` slows each parsed file, to hold a run open.
 fn throttle() {
     if let Some(ms) = std::env::var("LORE_THROTTLE_MS")
@@ -196,6 +207,60 @@ enum Outcome {
         state: FileState,
     },
     Skipped(SkippedFile),
+}
+
+/// The index takes about twice the source; a run needs room for what it
+/// rewrites plus its scratch copies (bulk load, new segments, journal).
+const SPACE_PER_SOURCE_BYTE: u64 = 3;
+
+/// Refuses a run that would fill the disk (a full disk mid-run breaks
+/// every repository's next write until space is freed).
+fn check_free_space(data_dir: &Path, candidates: &[&Walked]) -> Result<()> {
+    let source: u64 = candidates.iter().map(|w| w.size).sum();
+    let need = source * SPACE_PER_SOURCE_BYTE + (16 << 20);
+    let probe = data_dir
+        .ancestors()
+        .find(|d| d.exists())
+        .unwrap_or(data_dir);
+    // Test hook: `LORE_FREE_SPACE` (bytes) stands in for the real figure.
+    let have = match std::env::var("LORE_FREE_SPACE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(fake) => fake,
+        None => match fs4::available_space(probe) {
+            Ok(have) => have,
+            Err(_) => return Ok(()),
+        },
+    };
+    if have < need {
+        return Err(Error::NoSpace {
+            dir: data_dir.to_owned(),
+            need: need >> 20,
+            have: have >> 20,
+        });
+    }
+    Ok(())
+}
+
+/// Files a failed first run removes on the way out (emptied on success).
+struct Scratch(Vec<PathBuf>);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        for path in &self.0 {
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(path)
+            } else {
+                std::fs::remove_file(path)
+            };
+            for suffix in ["-journal", "-wal", "-shm"] {
+                let mut name = path.clone().into_os_string();
+                name.push(suffix);
+                let _ = std::fs::remove_file(PathBuf::from(name));
+            }
+        }
+    }
 }
 
 /// What a run has written so far: the summary's lists and counts, the
@@ -554,6 +619,11 @@ pub fn index_repo(
         ms = started.elapsed().as_millis() as u64,
         "walked"
     );
+    check_free_space(&data_dir, &candidates)?;
+    // A first run that fails (a full disk, a kill) leaves no scratch store
+    // behind to fill the disk for every other repository.
+    let mut scratch =
+        fresh.then(|| Scratch(vec![layout.db_scratch(), generation_dir(&data_dir, 1)]));
 
     let threads = if config.threads == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -696,7 +766,12 @@ pub fn index_repo(
             .and_then(|()| store.seal().map_err(Error::from));
         lexical_thread.join().expect("lexical commit thread")?;
         fault("after-lexical-commit");
-        store_result?.install(&db_path)?;
+        let sealed = store_result?;
+        failpoint("before-install")?;
+        sealed.install(&db_path)?;
+        if let Some(scratch) = &mut scratch {
+            scratch.0.clear();
+        }
         store = SqliteStore::open(&db_path)?;
     } else {
         let t = Instant::now();

@@ -165,3 +165,43 @@ fn damaged_vectors_are_detected_and_rewritten_by_the_next_run() {
     let status = json(&repo, &["status"]);
     assert_eq!(status["semantic"]["state"], "ready", "{status}");
 }
+
+#[test]
+fn a_failed_first_run_leaves_no_scratch_and_a_full_disk_is_refused_up_front() {
+    let repo = TestRepo::new();
+    repo.write("a.py", "def alpha():\n    return 1\n");
+    repo.commit("a");
+    let failed = fails(
+        lore(&repo)
+            .arg("index")
+            .env("LORE_FAULT", "error:before-install"),
+    );
+    assert!(stderr_of(&failed).contains("simulated failure"));
+    let repos = repo.home().join("repos");
+    let leftovers: Vec<PathBuf> = std::fs::read_dir(&repos)
+        .unwrap()
+        .flatten()
+        .flat_map(|d| {
+            std::fs::read_dir(d.path())
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+        })
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("lore.db")
+                || (p.is_dir() && name == "lexical" && p.join("g1").exists())
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // Too little room: refused before anything is written, with the numbers.
+    let failed = fails(lore(&repo).arg("index").env("LORE_FREE_SPACE", "1000"));
+    let err = stderr_of(&failed);
+    assert!(
+        err.contains("not enough free space") && err.contains("MB free"),
+        "{err}"
+    );
+    // With room, the run works.
+    json(&repo, &["index"]);
+    assert!(!hit_paths(&json(&repo, &["search", "alpha"])).is_empty());
+}

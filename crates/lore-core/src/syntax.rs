@@ -223,6 +223,9 @@ pub struct FileSyntax {
     pub chunks: Vec<Chunk>,
     /// Number of syntax error regions tree-sitter recovered from.
     pub syntax_errors: u32,
+    /// Definitions left out because they were nested deeper than a file
+    /// may nest (see `lore_syntax::MAX_NESTING`).
+    pub capped: u32,
 }
 
 impl FileSyntax {

@@ -432,6 +432,19 @@ fn process(
         lore_syntax::parse_with(&text, lang, &config.chunk_limits)
     };
     let lines = text.lines().count() as u32;
+    // What a file could not contribute is said in `status --errors`.
+    let warning = warning.or_else(|| {
+        (syntax.capped > 0).then(|| SkippedFile {
+            path: walked.rel.clone(),
+            reason: "capped".into(),
+            detail: format!(
+                "{} definitions nested deeper than {} levels left out",
+                syntax.capped,
+                lore_syntax::MAX_NESTING
+            ),
+            indexed: true,
+        })
+    });
     Outcome::Parsed {
         state,
         lang,

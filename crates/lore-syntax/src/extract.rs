@@ -302,6 +302,7 @@ impl<'a> Extractor<'a> {
             imports,
             chunks,
             syntax_errors,
+            capped: 0,
         }
     }
 

@@ -205,3 +205,45 @@ fn a_failed_first_run_leaves_no_scratch_and_a_full_disk_is_refused_up_front() {
     json(&repo, &["index"]);
     assert!(!hit_paths(&json(&repo, &["search", "alpha"])).is_empty());
 }
+
+#[test]
+fn deeply_nested_definitions_are_capped_and_reported() {
+    let repo = TestRepo::new();
+    let n = 3000;
+    let source: String = (0..n)
+        .map(|i| format!("class C{i} {{\n"))
+        .collect::<String>()
+        + &"}\n".repeat(n);
+    repo.write("Deep.java", &source);
+    repo.commit("deep");
+    json(&repo, &["index"]);
+    let db = std::fs::metadata(data_dir(&repo).join("lore.db"))
+        .unwrap()
+        .len();
+    assert!(
+        db < 4 << 20,
+        "lore.db is {db} bytes for a {} byte file",
+        source.len()
+    );
+    let outline = ok(lore(&repo).args(["outline", "Deep.java", "--json"]));
+    assert!(
+        outline.len() < 1 << 20,
+        "outline JSON is {} bytes",
+        outline.len()
+    );
+    let status = json(&repo, &["status", "--errors"]);
+    let capped = status["skipped_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["reason"] == "capped")
+        .expect("the cap is reported");
+    assert_eq!(capped["path"], "Deep.java");
+    assert!(
+        capped["detail"]
+            .as_str()
+            .unwrap()
+            .contains("2968 definitions"),
+        "{capped}"
+    );
+}

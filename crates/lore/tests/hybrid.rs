@@ -162,4 +162,11 @@ fn without_vectors_the_index_is_lexical_only_and_says_so() {
     // Search still answers, lexically.
     let hits = json(&repo, &["search", "calendar day"]);
     assert!(hit_paths(&hits)[0].starts_with("time/"), "{hits}");
+    // Vector search says why it cannot answer instead of finding nothing.
+    let failed = fails(lore(&repo).args(["search", "--mode", "vector", "calendar day"]));
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        err.contains("no vectors yet") && err.contains("--mode hybrid"),
+        "{err}"
+    );
 }

@@ -74,6 +74,17 @@ impl RepoIndex {
             SearchMode::Lexical | SearchMode::Vector => None,
         };
         let policy = self.policy_for(dense.is_some());
+        if options.mode == SearchMode::Vector && semantic.is_none() {
+            let why = if self.store.get_meta(keys::VECTORS)?.is_some() {
+                "its vectors file does not load (damaged); the next `lore index` rewrites it"
+            } else {
+                "it has no vectors yet (indexed with --no-vectors, or the first run is not done)"
+            };
+            return Err(Error::Invalid(format!(
+                "{}: vector search is not available: {why}; --mode hybrid or lexical work meanwhile",
+                self.root.display()
+            )));
+        }
         if options.mode == SearchMode::Dense && dense.is_none() {
             return Err(Error::Invalid(format!(
                 "{}: no transformer vectors; choose an embedder with `lore embed use SPEC` \

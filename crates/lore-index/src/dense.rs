@@ -50,6 +50,9 @@ pub struct DenseOptions {
     pub limit: Option<usize>,
     /// The embedding cache file (`None`: the home's `embeddings.db`).
     pub cache: Option<PathBuf>,
+    /// Refuse an embedder that is not on this machine (the code would be
+    /// sent to it): `privacy.no_remote`.
+    pub no_remote: bool,
 }
 
 impl Default for DenseOptions {
@@ -58,6 +61,7 @@ impl Default for DenseOptions {
             batch: 32,
             flush_every: Duration::from_secs(60),
             limit: None,
+            no_remote: false,
             cache: None,
         }
     }
@@ -158,6 +162,16 @@ pub fn embed_dense(
 ) -> Result<DenseReport> {
     let (data_dir, mut store) = open_store(home, root)?;
     let spec = recorded_spec(&store)?;
+    if let EmbedderSpec::Remote { base_url, .. } = &spec
+        && options.no_remote
+        && !lore_core::Endpoint::parse(base_url).is_ok_and(|e| e.is_loopback())
+    {
+        return Err(Error::Invalid(format!(
+            "{}: the embedder {spec} is not on this machine and remote providers are refused \
+             (privacy.no_remote); choose a local one with `lore embed use`",
+            root.display()
+        )));
+    }
     let Some(embedder) = spec.open(None)? else {
         return Err(Error::Invalid(format!(
             "{}: the embedder is `learned`, whose vectors are made by `lore index`; \

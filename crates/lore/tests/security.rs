@@ -152,3 +152,41 @@ fn questions_are_kept_redacted_in_files_only_the_user_can_read() {
         assert_eq!(mode, 0o600, "{}", path.display());
     }
 }
+
+#[test]
+fn no_remote_keeps_code_from_remote_embedders_too() {
+    let repo = TestRepo::new();
+    repo.write("app.py", "def main():\n    return 0\n");
+    repo.commit("app");
+    json(&repo, &["index"]);
+    ok(lore(&repo).args(["config", "set", "privacy.no_remote", "true"]));
+    let started = std::time::Instant::now();
+    for args in [
+        &[
+            "embed",
+            "use",
+            "openai:text-embedding-3-small@http://192.0.2.2:9/v1",
+        ][..],
+        &[
+            "index",
+            "--embedder",
+            "openai:text-embedding-3-small@http://192.0.2.2:9/v1",
+        ],
+    ] {
+        let failed = fails(lore(&repo).args(args));
+        let err = String::from_utf8_lossy(&failed.stderr);
+        assert!(err.contains("privacy.no_remote"), "{err}");
+    }
+    // Refused before any request (a probe would retry for seconds).
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "it tried to connect"
+    );
+    // A URL that hides its host behind a user name is refused outright.
+    let failed = fails(lore(&repo).args([
+        "embed",
+        "use",
+        "ollama:m@http://localhost:1@192.0.2.2:18800",
+    ]));
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("user names"));
+}

@@ -18,6 +18,7 @@ use super::index::{print_dense_report, run_dense};
 pub(crate) fn embed_use(home: &Home, args: EmbedUseArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let root = repo_root(home, g)?;
     let spec = lore_embed::EmbedderSpec::parse(&args.spec)?;
+    refuse_off_machine(home, &spec)?;
     lore_index::set_embedder(home, &root, &spec)?;
     if !g.quiet {
         eprintln!(
@@ -30,6 +31,24 @@ pub(crate) fn embed_use(home: &Home, args: EmbedUseArgs, g: &GlobalArgs) -> Resu
         );
     }
     Ok(success())
+}
+
+/// With `privacy.no_remote`, an embedder off this machine is refused before
+/// anything is sent to it (setting one probes it).
+pub(crate) fn refuse_off_machine(home: &Home, spec: &lore_embed::EmbedderSpec) -> Result<()> {
+    let lore_embed::EmbedderSpec::Remote { base_url, .. } = spec else {
+        return Ok(());
+    };
+    let config = lore_ask::config::Config::load(&lore_ask::config::Config::path(home.path()))?;
+    if config.privacy.no_remote
+        && !lore_core::Endpoint::parse(base_url).is_ok_and(|e| e.is_loopback())
+    {
+        anyhow::bail!(
+            "the embedder {spec} is not on this machine and remote providers are refused \
+             (privacy.no_remote); choose a local one"
+        );
+    }
+    Ok(())
 }
 
 /// `lore embed run`.

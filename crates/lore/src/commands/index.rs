@@ -36,6 +36,9 @@ pub(crate) fn index(home: &Home, args: IndexArgs, g: &GlobalArgs) -> Result<Exit
         .as_deref()
         .map(lore_embed::EmbedderSpec::parse)
         .transpose()?;
+    if let Some(spec) = &spec {
+        super::embed::refuse_off_machine(home, spec)?;
+    }
     if args.rebuild {
         let kept = lore_index::discard_derived(home, &root)?;
         if spec.is_none() {
@@ -93,9 +96,16 @@ pub(crate) fn run_dense(
     options: &lore_index::DenseOptions,
     g: &GlobalArgs,
 ) -> Result<lore_index::DenseReport> {
+    // The code goes to the embedder: the privacy setting that keeps it on
+    // this machine for answers keeps it here for embeddings too.
+    let config = lore_ask::config::Config::load(&lore_ask::config::Config::path(home.path()))?;
+    let options = lore_index::DenseOptions {
+        no_remote: options.no_remote || config.privacy.no_remote,
+        ..options.clone()
+    };
     let bar = crate::progress::EmbedBar::new(!g.quiet && std::io::stderr().is_terminal());
     let report =
-        lore_index::embed_dense(home, root, options, &|done, total| bar.update(done, total))?;
+        lore_index::embed_dense(home, root, &options, &|done, total| bar.update(done, total))?;
     bar.finish();
     Ok(report)
 }

@@ -133,4 +133,9 @@ pub trait HistoryStore {
     fn add_feedback(&mut self, feedback: &FeedbackRecord) -> Result<i64>;
     /// The verdicts on an answer, oldest first.
     fn feedback(&self, answer: i64) -> Result<Vec<FeedbackRecord>>;
+    /// Forgets every answer that used evidence from a path `matches`
+    /// accepts (its text may quote that file), with its retrieval log and
+    /// feedback, so that nothing of the file stays on record (`lore
+    /// purge`). Returns how many answers went.
+    fn purge(&mut self, matches: &dyn Fn(&str) -> bool) -> Result<usize>;
 }

@@ -482,4 +482,7 @@ pub trait EmbeddingCache: Send {
     fn put(&mut self, model: &str, rows: &[(ContentHash, Vec<f32>)]) -> Result<()>;
     /// Number of vectors cached for `model`.
     fn count(&self, model: &str) -> Result<u64>;
+    /// Forgets the vectors of these input hashes, for every model (`lore
+    /// purge`). Returns how many went.
+    fn remove(&mut self, hashes: &[ContentHash]) -> Result<usize>;
 }

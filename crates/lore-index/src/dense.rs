@@ -99,6 +99,11 @@ pub(crate) fn dense_input(symbol: Option<&str>, text: &str) -> String {
     }
 }
 
+/// The cache key of a chunk's transformer input (see [`dense_input`]).
+pub(crate) fn input_hash(symbol: Option<&str>, text: &str) -> ContentHash {
+    content_hash(&dense_input(symbol, text))
+}
+
 fn content_hash(input: &str) -> ContentHash {
     let hash = blake3::hash(input.as_bytes());
     let mut out = [0u8; 16];

@@ -65,6 +65,12 @@ impl Layout {
         self.dir.join("dense")
     }
 
+    /// Paths the user purged (`lore purge`), one per line: kept out of
+    /// every run until allowed again. Not derived data: a rebuild keeps it.
+    pub fn purged(&self) -> PathBuf {
+        self.dir.join("purged")
+    }
+
     /// The log of a background embedding run.
     pub fn embed_log(&self) -> PathBuf {
         self.dir.join("embed.log")

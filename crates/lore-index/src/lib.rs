@@ -34,6 +34,7 @@ mod home;
 mod layout;
 mod map;
 mod pipeline;
+mod purge;
 mod query;
 pub mod registry;
 pub mod request;
@@ -75,7 +76,8 @@ pub use eval::{
 pub use home::{Home, RepoEntry};
 pub use layout::{DirLock, Layout, LockKind};
 pub use map::{MapFile, MapOptions, MapSymbol, RepoMap, count_tokens, render};
-pub use pipeline::{IndexConfig, IndexReport, Progress, discard_derived, index_repo};
+pub use pipeline::{IndexConfig, IndexReport, Progress, discard_derived, index_repo, rebuild};
+pub use purge::{PurgeReport, allow, purge};
 pub use query::{
     Candidates, DataFile, DenseStatus, EmbedStatus, FileStatus, RefHit, RepoIndex, RepoStatus,
     SearchHit, SearchMode, SearchOptions, SemanticStatus, SymbolHit,

@@ -87,6 +87,27 @@ pub fn discard_derived(home: &Home, root: &Path) -> Result<Option<String>> {
     Ok(spec)
 }
 
+/// Rebuilds the index of `root` from the source ([`discard_derived`], then
+/// a run), setting the embedder the old index named again.
+pub fn rebuild(
+    home: &Home,
+    root: &Path,
+    config: &IndexConfig,
+    progress: &dyn Progress,
+) -> Result<IndexReport> {
+    let spec = discard_derived(home, root)?;
+    let report = index_repo(home, root, config, progress)?;
+    if let Some(spec) = spec
+        .as_deref()
+        .map(lore_embed::EmbedderSpec::parse)
+        .transpose()?
+        && !spec.is_learned()
+    {
+        crate::set_embedder(home, &report.root, &spec)?;
+    }
+    Ok(report)
+}
+
 /// Receives progress of the parse stage. Implementations must be cheap.
 pub trait Progress: Sync {
     /// The number of files to read and parse is known.
@@ -614,7 +635,8 @@ pub fn index_repo(
     // Leftovers of a crashed run are newer than the committed generation.
     prune_generations(&data_dir, &[current_gen, current_gen.saturating_sub(1)]);
 
-    let walked = walk(&root, config.max_file_size);
+    let purged = crate::purge::purged_paths(&layout)?;
+    let walked = walk(&root, config.max_file_size, &purged);
     let stored: HashMap<String, FileState> = store
         .file_states()?
         .into_iter()

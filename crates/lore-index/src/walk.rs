@@ -50,7 +50,17 @@ fn skipped(path: String, reason: &str, detail: String) -> SkippedFile {
     }
 }
 
-pub(crate) fn walk(root: &Path, max_file_size: u64) -> WalkOutput {
+/// Whether `rel` is `purged` or inside a purged directory.
+pub(crate) fn is_purged(rel: &str, purged: &[String]) -> bool {
+    purged.iter().any(|p| {
+        rel == p
+            || rel
+                .strip_prefix(p.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
+pub(crate) fn walk(root: &Path, max_file_size: u64, purged: &[String]) -> WalkOutput {
     let files = Mutex::new(Vec::new());
     let skips = Mutex::new(Vec::new());
     let links: Mutex<Vec<Link>> = Mutex::new(Vec::new());
@@ -124,6 +134,11 @@ pub(crate) fn walk(root: &Path, max_file_size: u64) -> WalkOutput {
                 return WalkState::Continue;
             }
             let rel = rel_path(root, path);
+            if is_purged(&rel, purged) {
+                let detail = "purged by the user; `lore purge --allow` lets it back in".to_owned();
+                skips.lock().unwrap().push(skipped(rel, "purged", detail));
+                return WalkState::Continue;
+            }
             let meta = match entry.metadata() {
                 Ok(meta) => meta,
                 Err(err) => {

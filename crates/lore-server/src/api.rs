@@ -47,7 +47,8 @@ use crate::jobs::{Job, JobKind, JobState};
         chat,
         conversation,
         feedback,
-        file
+        file,
+        purge_file
     ),
     components(schemas(
         ErrorBody,
@@ -823,6 +824,32 @@ pub async fn file(
     blocking(move || {
         let index = state.registry.lease(&repo)?;
         Ok(Json(crate::files::view(&index, &repo, &path, &query)?))
+    })
+    .await
+}
+
+/// Removes a file or directory from every store of the repository's index
+/// and keeps it out of later runs (`lore purge`); the index is rebuilt
+/// without it.
+#[utoipa::path(delete, path = "/files/{repo}/{path}", params(FilePath),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn purge_file(
+    State(state): State<AppState>,
+    Path(FilePath { repo, path }): Path<FilePath>,
+) -> ApiResult<Json<Value>> {
+    let relative = crate::security::relative_path(&path)?.to_owned();
+    blocking(move || {
+        let root = state.registry.get(&repo)?.root;
+        let target = root.join(&relative).to_string_lossy().into_owned();
+        let report = lore_index::purge(
+            state.registry.home(),
+            &root,
+            &[target],
+            &lore_index::IndexConfig::default(),
+            &(),
+        )?;
+        Ok(Json(json!(report)))
     })
     .await
 }

@@ -168,7 +168,10 @@ pub fn router(state: AppState) -> Router {
         .route("/chat", post(api::chat))
         .route("/conversations/{repo}/{id}", get(api::conversation))
         .route("/feedback", post(api::feedback))
-        .route("/files/{repo}/{*path}", get(api::file))
+        .route(
+            "/files/{repo}/{*path}",
+            get(api::file).delete(api::purge_file),
+        )
         .route("/", get(ui::index))
         .route("/ui/{asset}", get(ui::asset))
         .route("/favicon.ico", get(ui::favicon))

@@ -739,6 +739,43 @@ async fn foreign_hosts_and_cross_site_requests_are_refused() {
 }
 
 #[tokio::test]
+async fn a_file_can_be_purged_over_the_api() {
+    let f = fixture();
+    let app = f.app();
+    let purge = Request::delete(format!("/files/{}/net/retry.py", f.id))
+        .body(Body::empty())
+        .unwrap();
+    let (status, report, _) = send(&app, purge).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["paths"][0], "net/retry.py", "{report}");
+    assert_eq!(report["files"], 1, "{report}");
+    let (status, body, _) = send(&app, get(&format!("/files/{}/net/retry.py", f.id))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(error_of(&body).contains("purged"), "{body}");
+    let (_, hits, _) = send(
+        &app,
+        post(
+            "/search",
+            json!({"repo_id": f.id, "query": "retry backoff_delay"}),
+        ),
+    )
+    .await;
+    let paths: Vec<&str> = hits["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["path"].as_str().unwrap())
+        .collect();
+    assert!(!paths.contains(&"net/retry.py"), "{paths:?}");
+    // Paths that leave the repository are refused.
+    let outside = Request::delete(format!("/files/{}/../outside.txt", f.id))
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, _) = send(&app, outside).await;
+    assert!(status.is_client_error());
+}
+
+#[tokio::test]
 async fn a_token_is_required_when_configured() {
     let f = fixture();
     let mut config = f.config();

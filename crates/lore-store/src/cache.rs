@@ -84,6 +84,28 @@ impl EmbeddingCache for SqliteEmbeddingCache {
         Ok(out)
     }
 
+    fn remove(&mut self, hashes: &[ContentHash]) -> lore_core::Result<usize> {
+        // Overwrite what is deleted, and leave no copy in the journal.
+        self.conn
+            .execute_batch("PRAGMA secure_delete = ON;")
+            .ctx("purge embedding cache")?;
+        let tx = self.conn.transaction().ctx("purge embedding cache")?;
+        let mut removed = 0;
+        {
+            let mut stmt = tx
+                .prepare_cached("DELETE FROM embeddings WHERE hash = ?1")
+                .ctx("purge embedding cache")?;
+            for hash in hashes {
+                removed += stmt.execute([&hash[..]]).ctx("purge embedding cache")?;
+            }
+        }
+        tx.commit().ctx("purge embedding cache")?;
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .ctx("purge embedding cache")?;
+        Ok(removed)
+    }
+
     fn put(&mut self, model: &str, rows: &[(ContentHash, Vec<f32>)]) -> lore_core::Result<()> {
         let tx = self.conn.transaction().ctx("write embedding cache")?;
         {
@@ -137,5 +159,19 @@ mod tests {
         assert_eq!(cache.get("m2", &[a, b]).unwrap()[&a], [9.0, 9.0]);
         assert_eq!(cache.count("m1").unwrap(), 2);
         assert_eq!(cache.count("m3").unwrap(), 0);
+    }
+
+    #[test]
+    fn purged_hashes_go_for_every_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("embeddings.db");
+        let mut cache = SqliteEmbeddingCache::open(&path).unwrap();
+        let (a, b) = ([1u8; 16], [2u8; 16]);
+        cache.put("m1", &[(a, vec![1.0]), (b, vec![2.0])]).unwrap();
+        cache.put("m2", &[(a, vec![3.0])]).unwrap();
+        assert_eq!(cache.remove(&[a]).unwrap(), 2);
+        assert!(cache.get("m1", &[a]).unwrap().is_empty());
+        assert!(cache.get("m2", &[a]).unwrap().is_empty());
+        assert_eq!(cache.get("m1", &[b]).unwrap()[&b], [2.0]);
     }
 }

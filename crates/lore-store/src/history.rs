@@ -174,6 +174,49 @@ fn conversation_row(r: &Row<'_>) -> rusqlite::Result<ConversationRecord> {
 }
 
 impl HistoryStore for SqliteHistory {
+    fn purge(&mut self, matches: &dyn Fn(&str) -> bool) -> lore_core::Result<usize> {
+        let rows: Vec<(i64, String)> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT answer_id, path FROM retrieval_log UNION SELECT id, citations FROM answers")
+                .ctx("find answers to purge")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .ctx("find answers to purge")?
+                .collect::<rusqlite::Result<_>>()
+                .ctx("find answers to purge")?
+        };
+        let mut doomed: Vec<i64> = Vec::new();
+        for (id, text) in rows {
+            // A log row holds one path; `citations` is JSON naming paths.
+            let hit = matches(&text)
+                || serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| {
+                    v.as_array()
+                        .is_some_and(|cs| cs.iter().filter_map(|c| c["path"].as_str()).any(matches))
+                });
+            if hit && !doomed.contains(&id) {
+                doomed.push(id);
+            }
+        }
+        self.conn
+            .execute_batch("PRAGMA secure_delete = ON;")
+            .ctx("purge history")?;
+        let tx = self.conn.transaction().ctx("purge history")?;
+        for id in &doomed {
+            for sql in [
+                "DELETE FROM retrieval_log WHERE answer_id = ?1",
+                "DELETE FROM feedback WHERE answer_id = ?1",
+                "DELETE FROM answers WHERE id = ?1",
+            ] {
+                tx.execute(sql, [id]).ctx("purge history")?;
+            }
+        }
+        tx.commit().ctx("purge history")?;
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .ctx("purge history")?;
+        Ok(doomed.len())
+    }
+
     fn new_conversation(&mut self, time: i64) -> lore_core::Result<i64> {
         self.conn
             .execute("INSERT INTO conversations(started) VALUES (?1)", [time])

@@ -83,6 +83,10 @@ pub enum Command {
     Repos(JsonArg),
     /// Delete a repository's index entirely.
     Forget(ForgetArgs),
+    /// Remove files or directories from every store of this repository's
+    /// index (index, vectors, embedding cache, answers that used them) and
+    /// keep them out of later runs.
+    Purge(PurgeArgs),
     /// Embeddings: which embedder, how many chunks are embedded, pending.
     #[command(subcommand)]
     Embed(EmbedCommand),
@@ -380,6 +384,18 @@ pub struct StatusArgs {
     /// full read of the index); exits with 1 if something is damaged.
     #[arg(long)]
     pub check: bool,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Files or directories of the repository.
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+    /// Let purged paths back in: the next `lore index` indexes them again.
+    #[arg(long)]
+    pub allow: bool,
     #[command(flatten)]
     pub json: JsonArg,
 }

@@ -190,3 +190,76 @@ fn no_remote_keeps_code_from_remote_embedders_too() {
     ]));
     assert!(String::from_utf8_lossy(&failed.stderr).contains("user names"));
 }
+
+/// Every file under `dir`, with its bytes.
+fn all_bytes(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(all_bytes(&path));
+        } else {
+            out.push((path.clone(), std::fs::read(&path).unwrap_or_default()));
+        }
+    }
+    out
+}
+
+#[test]
+fn purge_removes_a_path_from_every_store_and_keeps_it_out() {
+    let repo = TestRepo::new();
+    repo.write(
+        "notes/private.py",
+        "def zanzibarquux_rotate(key):\n    \"\"\"Rotates the zanzibarquux signing key.\"\"\"\n    return key[::-1]\n",
+    );
+    repo.write(
+        "app.py",
+        "from notes.private import zanzibarquux_rotate\n\ndef main():\n    return 0\n",
+    );
+    repo.commit("private notes");
+    json(&repo, &["index"]);
+    let asked = json(
+        &repo,
+        &["ask", "--no-llm", "where is zanzibarquux_rotate defined?"],
+    );
+    assert_eq!(asked["citations"][0]["path"], "notes/private.py", "{asked}");
+    json(&repo, &["ask", "--no-llm", "what does main do?"]);
+
+    let report = json(&repo, &["purge", "notes/private.py"]);
+    assert_eq!(report["paths"][0], "notes/private.py", "{report}");
+    assert!(report["answers"].as_u64().unwrap() >= 1, "{report}");
+    // Nothing of the file is left in any store file of the repository.
+    for (path, bytes) in all_bytes(repo.home()) {
+        let text = String::from_utf8_lossy(&bytes);
+        let name = path.file_name().unwrap().to_string_lossy();
+        if name == "purged" || name == "audit.log" {
+            continue;
+        }
+        assert!(
+            !text.contains("Rotates the zanzibarquux"),
+            "{} still holds the purged file",
+            path.display()
+        );
+    }
+    let private_hit = |repo: &TestRepo| {
+        hit_paths(&json(repo, &["search", "zanzibarquux_rotate"]))
+            .iter()
+            .any(|p| p == "notes/private.py")
+    };
+    assert!(!private_hit(&repo));
+    let history = json(&repo, &["history"]);
+    assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
+    assert_eq!(history[0]["question"], "what does main do?");
+    // Later runs keep it out, and say so.
+    json(&repo, &["index"]);
+    assert!(!private_hit(&repo));
+    assert!(
+        skipped(&repo)
+            .iter()
+            .any(|r| r == "notes/private.py purged")
+    );
+    // Until the user allows it again.
+    ok(lore(&repo).args(["purge", "--allow", "notes/private.py"]));
+    json(&repo, &["index"]);
+    assert!(private_hit(&repo));
+}

@@ -64,6 +64,7 @@ fn run_command(home: &Home, command: Command, g: &GlobalArgs) -> Result<ExitCode
         Command::Status(args) => status::status(&home, args, g),
         Command::Repos(args) => status::repos(&home, args, g),
         Command::Forget(args) => status::forget(&home, args, g),
+        Command::Purge(args) => status::purge(&home, args, g),
         Command::Embed(EmbedCommand::Use(args)) => embed::embed_use(&home, args, g),
         Command::Embed(EmbedCommand::Run(args)) => embed::embed_run(&home, args, g),
         Command::Embed(EmbedCommand::Status(args)) => embed::embed_status(&home, args, g),

@@ -107,6 +107,44 @@ pub(crate) fn forget(home: &Home, args: ForgetArgs, g: &GlobalArgs) -> Result<Ex
     Ok(success())
 }
 
+/// `lore purge`.
+pub(crate) fn purge(home: &Home, args: PurgeArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    let root = super::repo_root(home, g)?;
+    if args.allow {
+        let allowed = lore_index::allow(home, &root, &args.paths)?;
+        if args.json.json {
+            return print_json(&json!({"allowed": allowed}));
+        }
+        if allowed.is_empty() {
+            eprintln!("none of these paths was purged");
+        }
+        for path in allowed {
+            outln!("{path}: allowed again; the next `lore index` indexes it")?;
+        }
+        return Ok(success());
+    }
+    let report = lore_index::purge(
+        home,
+        &root,
+        &args.paths,
+        &lore_index::IndexConfig::default(),
+        &(),
+    )?;
+    if args.json.json {
+        return print_json(&report);
+    }
+    outln!(
+        "purged {}: {} indexed files, {} cached vectors and {} recorded answers removed; \
+         the index was rebuilt without them, and later runs keep them out \
+         (`lore purge --allow PATH` lets them back in)",
+        report.paths.join(", "),
+        report.files,
+        report.cached_vectors,
+        report.answers
+    )?;
+    Ok(success())
+}
+
 fn print_status(index: &RepoIndex, errors: bool, as_json: bool) -> Result<()> {
     let st = index.status()?;
     let m = &st.meta;

@@ -1,0 +1,174 @@
+//! The right to forget: `lore purge PATH...` removes paths from every store
+//! of a repository and keeps them out of later runs.
+//!
+//! What holds something of a file, and how purge reaches it:
+//! - the metadata store (rows, chunk texts) and the lexical generations
+//!   (postings, stored text; deleted documents linger in segments until a
+//!   merge, and SQLite keeps freed pages): rebuilt from the source without
+//!   the path ([`crate::rebuild`]), old generations and vector files
+//!   deleted with the rest of the derived data;
+//! - learned and transformer vector files: rebuilt with them;
+//! - the embedding cache shared by the repositories of `LORE_HOME`: the
+//!   vectors of the path's chunk texts are deleted (`secure_delete`, WAL
+//!   truncated);
+//! - the history (`history.db`): every answer that used evidence from the
+//!   path or cited it, with its retrieval log and feedback;
+//! - `purged` in the data directory: the list later runs skip (status says
+//!   `purged`), until `lore purge --allow`.
+//!
+//! Stores added later (facts, training sets, adapters) join this list.
+
+use std::path::Path;
+
+use lore_core::history::HistoryStore;
+use lore_core::store::{EmbeddingCache, MetaStore};
+use lore_store::{SqliteEmbeddingCache, SqliteHistory, SqliteStore};
+
+use crate::error::{Error, Result, io};
+use crate::home::Home;
+use crate::layout::Layout;
+use crate::pipeline::{IndexConfig, Progress};
+use crate::walk::is_purged;
+
+/// What a purge removed.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct PurgeReport {
+    /// The paths now kept out, relative to the root.
+    pub paths: Vec<String>,
+    /// Indexed files that matched (removed by the rebuild).
+    pub files: usize,
+    /// Cached transformer vectors removed.
+    pub cached_vectors: usize,
+    /// Recorded answers removed.
+    pub answers: usize,
+}
+
+/// The purged paths of a data directory.
+pub(crate) fn purged_paths(layout: &Layout) -> Result<Vec<String>> {
+    match std::fs::read_to_string(layout.purged()) {
+        Ok(text) => Ok(text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(io(layout.purged())(e)),
+    }
+}
+
+fn write_purged(layout: &Layout, paths: &[String]) -> Result<()> {
+    let path = layout.purged();
+    let tmp = path.with_extension("tmp");
+    let mut text = paths.join("\n");
+    text.push('\n');
+    std::fs::write(&tmp, text).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io(&path))
+}
+
+/// `path` relative to `root`, `/`-separated, without `./` or a trailing
+/// `/`; refused if it leaves the repository.
+fn relative(root: &Path, path: &str) -> Result<String> {
+    let given = Path::new(path);
+    let absolute = if given.is_absolute() {
+        given.to_owned()
+    } else {
+        std::env::current_dir().map_err(io("."))?.join(given)
+    };
+    let normal = std::path::absolute(&absolute).unwrap_or(absolute);
+    let mut parts: Vec<String> = Vec::new();
+    for c in normal.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                parts.pop();
+            }
+            std::path::Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+            _ => {}
+        }
+    }
+    let joined = format!("/{}", parts.join("/"));
+    let root = root.to_string_lossy();
+    let rel = joined
+        .strip_prefix(root.as_ref())
+        .map(|r| r.trim_start_matches('/').to_owned())
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| Error::Invalid(format!("{path}: not inside {root}")))?;
+    Ok(rel)
+}
+
+/// Removes `paths` (files or directories, relative to the current
+/// directory or absolute) from every store of the repository at `root`
+/// (see the module docs) and keeps them out of later runs.
+pub fn purge(
+    home: &Home,
+    root: &Path,
+    paths: &[String],
+    config: &IndexConfig,
+    progress: &dyn Progress,
+) -> Result<PurgeReport> {
+    let root = root.canonicalize().map_err(io(root))?;
+    let layout = home.layout(&root);
+    let mut report = PurgeReport::default();
+    for path in paths {
+        report.paths.push(relative(&root, path)?);
+    }
+    {
+        let _lock = crate::DirLock::acquire(&layout, crate::LockKind::Index)?;
+        // First the list: from here on no run takes the paths back in.
+        std::fs::create_dir_all(layout.dir()).map_err(io(layout.dir()))?;
+        let mut purged = purged_paths(&layout)?;
+        for p in &report.paths {
+            if !purged.contains(p) {
+                purged.push(p.clone());
+            }
+        }
+        write_purged(&layout, &purged)?;
+        let matches = |p: &str| is_purged(p, &report.paths);
+        // The embedding cache: vectors of the paths' chunk texts.
+        if let Ok(store) = SqliteStore::open_snapshot(&layout.db()) {
+            let heads = store.all_chunk_heads()?;
+            report.files = store.paths()?.iter().filter(|p| matches(p)).count();
+            let ids: std::collections::HashSet<u64> = heads
+                .iter()
+                .filter(|h| matches(&h.path))
+                .map(|h| h.id)
+                .collect();
+            let hashes: Vec<_> = store
+                .chunk_texts()?
+                .into_iter()
+                .filter(|c| ids.contains(&c.id))
+                .map(|c| crate::dense::input_hash(Some(&c.symbol), &c.text))
+                .collect();
+            let cache_path = home.embedding_cache();
+            if !hashes.is_empty() && cache_path.exists() {
+                let mut cache = SqliteEmbeddingCache::open(&cache_path)?;
+                report.cached_vectors = cache.remove(&hashes)?;
+            }
+        }
+        // The history: answers that used or cited the paths.
+        if layout.history_db().exists() {
+            let mut history = SqliteHistory::open(&layout.history_db())?;
+            report.answers = history.purge(&matches)?;
+        }
+    }
+    // The index and its vectors, rebuilt without the paths.
+    crate::rebuild(home, &root, config, progress)?;
+    Ok(report)
+}
+
+/// Lets purged `paths` back in: the next run indexes them again. Returns
+/// the paths that were purged.
+pub fn allow(home: &Home, root: &Path, paths: &[String]) -> Result<Vec<String>> {
+    let root = root.canonicalize().map_err(io(root))?;
+    let layout = home.layout(&root);
+    let _lock = crate::DirLock::acquire(&layout, crate::LockKind::Index)?;
+    let wanted: Vec<String> = paths
+        .iter()
+        .map(|p| relative(&root, p))
+        .collect::<Result<_>>()?;
+    let mut purged = purged_paths(&layout)?;
+    let before = purged.clone();
+    purged.retain(|p| !wanted.contains(p));
+    write_purged(&layout, &purged)?;
+    Ok(before.into_iter().filter(|p| wanted.contains(p)).collect())
+}

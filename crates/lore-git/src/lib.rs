@@ -41,6 +41,20 @@ impl Default for HistoryConfig {
 
 /// The repository containing `root`, and `root`'s path inside its work tree
 /// (`""` at the top, `"sub/dir/"` below it).
+/// The repository containing `root`: `Ok(None)` when there is none (a
+/// plain directory), an error when there is one git cannot read (a
+/// damaged `.git` is not an empty history).
+fn try_open(root: &Path) -> Result<Option<(Repository, String)>> {
+    match Repository::discover(root) {
+        Ok(_) => Ok(open(root)),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+        Err(source) => Err(Error::Git {
+            path: root.to_owned(),
+            source,
+        }),
+    }
+}
+
 fn open(root: &Path) -> Option<(Repository, String)> {
     let repo = Repository::discover(root).ok()?;
     let workdir = repo.workdir()?.canonicalize().ok()?;
@@ -69,7 +83,7 @@ pub fn read_history(
     since: Option<&str>,
     config: &HistoryConfig,
 ) -> Result<Option<HistoryUpdate>> {
-    let Some((repo, prefix)) = open(root) else {
+    let Some((repo, prefix)) = try_open(root)? else {
         return Ok(None);
     };
     let err = |source| Error::Git {
@@ -77,7 +91,24 @@ pub fn read_history(
         source,
     };
     let shallow = repo.is_shallow();
-    let head_ref = repo.head().ok();
+    let head_ref = match repo.head() {
+        Ok(head) => Some(head),
+        // No commit yet.
+        Err(e)
+            if matches!(
+                e.code(),
+                git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
+            ) =>
+        {
+            None
+        }
+        Err(e) => return Err(err(e)),
+    };
+    if let Some(head) = &head_ref
+        && let Err(e) = head.peel_to_commit()
+    {
+        return Err(err(e));
+    }
     let branch = head_ref
         .as_ref()
         .filter(|h| h.is_branch())

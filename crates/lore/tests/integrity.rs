@@ -247,3 +247,29 @@ fn deeply_nested_definitions_are_capped_and_reported() {
         "{capped}"
     );
 }
+
+#[test]
+fn a_damaged_git_directory_is_reported_not_taken_for_an_empty_history() {
+    let repo = TestRepo::new();
+    repo.write("a.py", "def alpha():\n    return 1\n");
+    repo.commit("first");
+    // The commit objects are gone: HEAD names a commit git cannot read.
+    let objects = repo.join(".git/objects");
+    for entry in std::fs::read_dir(&objects).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.len() == 2 {
+            std::fs::remove_dir_all(entry.path()).unwrap();
+        }
+    }
+    json(&repo, &["index"]);
+    // The files are indexed all the same; the history's failure is said.
+    assert!(!hit_paths(&json(&repo, &["search", "alpha"])).is_empty());
+    let status = json(&repo, &["status", "--errors"]);
+    let git = status["skipped_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["path"] == ".git")
+        .unwrap_or_else(|| panic!("no .git entry: {status}"));
+    assert_eq!(git["reason"], "git-error", "{git}");
+}

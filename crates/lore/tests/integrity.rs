@@ -273,3 +273,46 @@ fn a_damaged_git_directory_is_reported_not_taken_for_an_empty_history() {
         .unwrap_or_else(|| panic!("no .git entry: {status}"));
     assert_eq!(git["reason"], "git-error", "{git}");
 }
+
+#[test]
+fn a_run_summary_adds_up_whatever_changed() {
+    let repo = TestRepo::new();
+    for i in 1..=6 {
+        repo.write(
+            &format!("m{i}.py"),
+            &format!("def f{i}():\n    return {i}\n"),
+        );
+    }
+    repo.commit("six");
+    json(&repo, &["index"]);
+    repo.write("m1.py", "def f1():\n    return 10\n");
+    // Same content, new mtime: read again, found unchanged.
+    let content = std::fs::read(repo.join("m2.py")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(repo.join("m2.py"), content).unwrap();
+    std::fs::remove_file(repo.join("m3.py")).unwrap();
+    std::fs::rename(repo.join("m4.py"), repo.join("m9.py")).unwrap();
+    repo.write("new.py", "def g():\n    pass\n");
+    let report = json(&repo, &["index"]);
+    let n = |k: &str| {
+        report[k]
+            .as_array()
+            .map_or_else(|| report[k].as_u64().unwrap(), |a| a.len() as u64)
+    };
+    assert_eq!(
+        n("files"),
+        n("added") + n("modified") + n("renamed") + n("unchanged"),
+        "{report}"
+    );
+    assert_eq!(
+        (
+            n("added"),
+            n("modified"),
+            n("deleted"),
+            n("renamed"),
+            n("unchanged")
+        ),
+        (1, 1, 1, 1, 3),
+        "{report}"
+    );
+}

@@ -58,6 +58,8 @@ pub struct Asker {
     redactor: Redactor,
     audit_path: PathBuf,
     conversation: i64,
+    /// Why nothing is recorded, when the data directory cannot be written.
+    unrecorded: Option<String>,
 }
 
 impl std::fmt::Debug for Asker {
@@ -101,7 +103,15 @@ impl Asker {
     /// configuration and audit log of `home` (LORE_HOME).
     pub fn open(home: &Path, index: &RepoIndex, thread: Thread) -> Result<Asker> {
         let config = load_config(home)?;
-        let mut history = open_history(index.data_dir())?;
+        // A read-only data directory (a shared index): answer all the same,
+        // and say that nothing was recorded.
+        let (mut history, unrecorded) = match open_history(index.data_dir()) {
+            Ok(history) => (history, None),
+            Err(err) => match SqliteHistory::in_memory() {
+                Ok(history) => (history, Some(err.to_string())),
+                Err(_) => return Err(err),
+            },
+        };
         let conversation = match thread {
             Thread::Id(id) => match history.conversation(id).map_err(history_error)? {
                 Some(c) => c.id,
@@ -119,6 +129,7 @@ impl Asker {
             redactor: Redactor::builtin(),
             audit_path: home.join("audit.log"),
             conversation,
+            unrecorded,
         })
     }
 
@@ -214,7 +225,7 @@ impl Asker {
                 .filter(|_| answer.mode == Mode::Llm)
                 .map(|(p, _)| p.as_ref()),
         )?;
-        session::audit(
+        let audited = session::audit(
             &self.audit_path,
             &AuditEntry {
                 time: now(),
@@ -228,7 +239,19 @@ impl Asker {
                 redactions: answer.redactions,
                 answer_id: Some(id),
             },
-        )?;
+        );
+        let unrecorded = match (&self.unrecorded, audited) {
+            (Some(why), _) => Some(why.clone()),
+            (None, Err(err)) => Some(err.to_string()),
+            (None, Ok(())) => None,
+        };
+        if let Some(why) = unrecorded {
+            let note = format!("nothing was recorded ({why})");
+            answer.notice = Some(match answer.notice.take() {
+                Some(notice) => format!("{notice}; {note}"),
+                None => note,
+            });
+        }
         Ok(Asked {
             answer,
             id,

@@ -205,15 +205,38 @@ impl TantivyIndex {
 
     /// Opens a searcher on the committed state.
     pub fn searcher(&self) -> Result<TantivySearcher> {
-        let reader: IndexReader = self
-            .index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()
-            .map_err(|source: tantivy::TantivyError| Error::Damaged {
-                path: self.dir.clone(),
-                what: source.to_string(),
-            })?;
+        let reader = |index: &Index| -> tantivy::Result<IndexReader> {
+            index
+                .reader_builder()
+                .reload_policy(ReloadPolicy::Manual)
+                .try_into()
+        };
+        let reader = match reader(&self.index) {
+            Ok(reader) => reader,
+            // A directory this process cannot write refuses the reader's
+            // lock file: read it without one.
+            Err(tantivy::TantivyError::LockFailure(..)) => {
+                let read_only = crate::readonly::ReadOnlyDirectory::open(&self.dir)
+                    .and_then(Index::open)
+                    .map_err(|source| Error::Tantivy {
+                        path: self.dir.clone(),
+                        source,
+                    })?;
+                read_only
+                    .tokenizers()
+                    .register(TOKENIZER, CodeTokenizer::default());
+                reader(&read_only).map_err(|source| Error::Tantivy {
+                    path: self.dir.clone(),
+                    source,
+                })?
+            }
+            Err(source) => {
+                return Err(Error::Damaged {
+                    path: self.dir.clone(),
+                    what: source.to_string(),
+                });
+            }
+        };
         Ok(TantivySearcher {
             reader,
             fields: self.fields,

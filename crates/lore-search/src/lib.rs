@@ -13,6 +13,7 @@
 
 mod error;
 mod index;
+mod readonly;
 mod tokenizer;
 
 pub use error::{Error, Result};

@@ -12,6 +12,11 @@ pub enum Error {
         found: u32,
         supported: u32,
     },
+    /// An index of an older schema in a place this process cannot write.
+    #[error(
+        "{0}: written by an older lore and read-only here; run `lore index` where it can be written"
+    )]
+    ReadOnlyOld(PathBuf),
     /// There is no index at this path.
     #[error("no index at {0}")]
     Missing(PathBuf),

@@ -125,6 +125,17 @@ impl SqliteHistory {
         })
     }
 
+    /// A history kept in memory only: answering where nothing can be
+    /// recorded (a read-only data directory).
+    pub fn in_memory() -> Result<SqliteHistory> {
+        let conn = Connection::open_in_memory().ctx("open history")?;
+        conn.execute_batch(SCHEMA).ctx("create history tables")?;
+        Ok(SqliteHistory {
+            conn,
+            path: PathBuf::from(":memory:"),
+        })
+    }
+
     fn answers_where(
         &self,
         clause: &str,

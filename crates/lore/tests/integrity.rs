@@ -316,3 +316,85 @@ fn a_run_summary_adds_up_whatever_changed() {
         "{report}"
     );
 }
+
+/// `lore ARGS` as a user who may read but not write the repository and its
+/// LORE_HOME: as root (whom permission bits do not stop) through `setpriv`
+/// as `nobody`, else as the current user once write bits are gone.
+fn as_reader(repo: &TestRepo, args: &[&str]) -> std::process::Output {
+    let root = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+        == "0";
+    let mut cmd = if root {
+        let mut cmd = std::process::Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(env!("CARGO_BIN_EXE_lore"));
+        cmd
+    } else {
+        std::process::Command::new(env!("CARGO_BIN_EXE_lore"))
+    };
+    cmd.args(args)
+        .current_dir(repo.path())
+        .env("LORE_HOME", repo.home())
+        .env("HOME", std::env::temp_dir())
+        .env_remove("RUST_LOG")
+        .env_remove("LORE_FAULT")
+        .output()
+        .expect("run lore")
+}
+
+fn chmod(path: &Path, mode: &str) {
+    let done = std::process::Command::new("chmod")
+        .args(["-R", mode])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(done.success());
+}
+
+#[test]
+fn a_read_only_lore_home_can_be_read_and_asked_without_recording() {
+    let repo = indexed_repo();
+    for dir in [repo.home(), repo.path()] {
+        chmod(dir, "a+rX,a-w");
+    }
+    let searched = as_reader(&repo, &["search", "--json", "total_with_tax"]);
+    let restore = || {
+        for dir in [repo.home(), repo.path()] {
+            chmod(dir, "u+w");
+        }
+    };
+    let err = String::from_utf8_lossy(&searched.stderr).into_owned();
+    if !searched.status.success() {
+        restore();
+        panic!("search failed on a read-only home: {err}");
+    }
+    let hits: serde_json::Value = serde_json::from_slice(&searched.stdout).unwrap();
+    let status = as_reader(&repo, &["status"]);
+    let symbols = as_reader(&repo, &["symbols", "total_with_tax"]);
+    let asked = as_reader(&repo, &["ask", "--no-llm", "where is tax added?"]);
+    restore();
+    assert_eq!(hit_paths(&hits)[0], "billing/invoice.py", "{hits}");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert!(String::from_utf8_lossy(&symbols.stdout).contains("billing/invoice.py"));
+    let answer = String::from_utf8_lossy(&asked.stdout);
+    let said = String::from_utf8_lossy(&asked.stderr);
+    assert!(asked.status.success(), "{said}");
+    assert!(answer.contains("billing/invoice.py"), "{answer}");
+    assert!(
+        format!("{answer}{said}").contains("nothing was recorded"),
+        "{answer}{said}"
+    );
+    // Nothing was: the history still holds the one question asked before.
+    assert_eq!(json(&repo, &["history"]).as_array().unwrap().len(), 1);
+}

@@ -78,6 +78,12 @@ impl FreshStore {
 }
 
 /// `lore.db` + `-wal` → `lore.db-wal`.
+/// Whether a write-ahead log with content lies beside `path` (a writer is
+/// running, or one stopped without a checkpoint).
+fn has_journal(path: &Path) -> bool {
+    std::fs::metadata(sidecar(path, "-wal")).is_ok_and(|m| m.len() > 0)
+}
+
 pub(crate) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
@@ -200,10 +206,33 @@ impl SqliteStore {
         if !path.exists() {
             return Err(Error::Missing(path.to_owned()));
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
+        match SqliteStore::open_snapshot_with(path, false) {
+            Ok(store) => Ok(store),
+            // A read-only data directory (a shared index, a read-only
+            // mount): SQLite cannot make its WAL index there. When no
+            // writer left a journal behind, the file is read as immutable.
+            Err(err) if !has_journal(path) => {
+                SqliteStore::open_snapshot_with(path, true).map_err(|_| err)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    fn open_snapshot_with(path: &Path, immutable: bool) -> Result<SqliteStore> {
+        let conn = if immutable {
+            let uri = format!("file:{}?immutable=1", path.display());
+            Connection::open_with_flags(
+                uri,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+        } else {
+            Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+        }
         .ctx("open database")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .ctx("set busy timeout")?;
@@ -214,6 +243,9 @@ impl SqliteStore {
                 found,
                 supported: SCHEMA_VERSION,
             });
+        }
+        if found < SCHEMA_VERSION && immutable {
+            return Err(Error::ReadOnlyOld(path.to_owned()));
         }
         if found < SCHEMA_VERSION {
             // An older schema: only a writer migrates.

@@ -280,7 +280,7 @@ fn a_run_summary_adds_up_whatever_changed() {
     for i in 1..=6 {
         repo.write(
             &format!("m{i}.py"),
-            &format!("def f{i}():\n    return {i}\n"),
+            format!("def f{i}():\n    return {i}\n"),
         );
     }
     repo.commit("six");

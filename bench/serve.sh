@@ -4,7 +4,8 @@
 # for 60 s, the queries rotating over the golden set's 35 questions and 35
 # identifier searches — with the server's RSS before and after; then the
 # round trip of an MCP `search` call to `lore mcp` over stdio.
-#   bench/serve.sh            (DURATION=60 CONNECTIONS=20 to change)
+#   bench/serve.sh            (DURATION=60 CONNECTIONS=20 to change;
+#                              LORE_BIN=path to measure another build)
 # Needs wrk (Debian: wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,8 +14,10 @@ duration=${DURATION:-60}
 connections=${CONNECTIONS:-20}
 command -v wrk >/dev/null || { echo "bench/serve.sh needs wrk (apt-get install wrk)" >&2; exit 1; }
 "$root/bench/fetch.sh" django
-cargo build -q --release -p lore
-lore=$root/target/release/lore
+# LORE_BIN: another build to measure (e.g. an older commit's, for a
+# before/after comparison in one session).
+if [ -z "${LORE_BIN:-}" ]; then cargo build -q --release -p lore; fi
+lore=${LORE_BIN:-$root/target/release/lore}
 export LORE_HOME=${LORE_HOME_BENCH:-$root/target/bench-home}
 corpus=$root/bench/corpus/django
 "$lore" index -q "$corpus"

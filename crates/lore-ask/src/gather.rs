@@ -93,12 +93,14 @@ impl Lines {
             .files
             .entry(path.to_owned())
             .or_insert_with(|| {
-                std::fs::read(index.root().join(path)).ok().map(|bytes| {
-                    String::from_utf8_lossy(&bytes)
-                        .lines()
-                        .map(str::to_owned)
-                        .collect()
-                })
+                std::fs::read(lore_core::path::under(index.root(), path))
+                    .ok()
+                    .map(|bytes| {
+                        String::from_utf8_lossy(&bytes)
+                            .lines()
+                            .map(str::to_owned)
+                            .collect()
+                    })
             })
             .as_ref()?;
         let a = start.max(1) as usize - 1;

@@ -11,6 +11,7 @@ mod error;
 pub mod history;
 mod lang;
 mod located;
+pub mod path;
 pub mod retry;
 pub mod store;
 mod syntax;

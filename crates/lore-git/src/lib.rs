@@ -60,7 +60,7 @@ fn open(root: &Path) -> Option<(Repository, String)> {
     let workdir = repo.workdir()?.canonicalize().ok()?;
     let root = root.canonicalize().ok()?;
     let rel = root.strip_prefix(&workdir).ok()?;
-    let mut prefix = rel.to_string_lossy().replace('\\', "/");
+    let mut prefix = lore_core::path::from_path(rel);
     if !prefix.is_empty() {
         prefix.push('/');
     }
@@ -160,7 +160,8 @@ pub fn read_history(
             for delta in diff.deltas() {
                 let file = delta.new_file().path().or_else(|| delta.old_file().path());
                 if let Some(rel) = file
-                    .and_then(|p| p.to_str())
+                    .map(lore_core::path::from_path)
+                    .as_deref()
                     .and_then(|p| p.strip_prefix(prefix.as_str()))
                 {
                     paths.push(rel.to_owned());

@@ -131,7 +131,7 @@ pub fn queries_from_docs(index: &RepoIndex, n: usize) -> Result<DocQueries> {
             break;
         }
         let syntax = parsed.entry(path.clone()).or_insert_with(|| {
-            let text = std::fs::read_to_string(index.root().join(&path)).ok()?;
+            let text = std::fs::read_to_string(lore_core::path::under(index.root(), &path)).ok()?;
             Some(lore_syntax::parse(
                 &text,
                 Language::from_path(Path::new(&path)),

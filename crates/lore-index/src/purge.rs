@@ -66,34 +66,33 @@ fn write_purged(layout: &Layout, paths: &[String]) -> Result<()> {
     std::fs::rename(&tmp, &path).map_err(io(&path))
 }
 
-/// `path` relative to `root`, `/`-separated, without `./` or a trailing
-/// `/`; refused if it leaves the repository.
-fn relative(root: &Path, path: &str) -> Result<String> {
-    let given = Path::new(path);
-    let absolute = if given.is_absolute() {
-        given.to_owned()
+/// `path` relative to `root` as stored (`/`-separated, names that are not
+/// UTF-8 kept; see `lore_core::path`); refused if it leaves the
+/// repository.
+fn relative(root: &Path, path: &Path) -> Result<String> {
+    let absolute = if path.is_absolute() {
+        path.to_owned()
     } else {
-        std::env::current_dir().map_err(io("."))?.join(given)
+        std::env::current_dir().map_err(io("."))?.join(path)
     };
-    let normal = std::path::absolute(&absolute).unwrap_or(absolute);
-    let mut parts: Vec<String> = Vec::new();
-    for c in normal.components() {
+    let mut normal = std::path::PathBuf::new();
+    for c in absolute.components() {
         match c {
             std::path::Component::ParentDir => {
-                parts.pop();
+                normal.pop();
             }
-            std::path::Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
-            _ => {}
+            std::path::Component::CurDir => {}
+            other => normal.push(other.as_os_str()),
         }
     }
-    let joined = format!("/{}", parts.join("/"));
-    let root = root.to_string_lossy();
-    let rel = joined
-        .strip_prefix(root.as_ref())
-        .map(|r| r.trim_start_matches('/').to_owned())
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| Error::Invalid(format!("{path}: not inside {root}")))?;
-    Ok(rel)
+    match normal.strip_prefix(root) {
+        Ok(rel) if !rel.as_os_str().is_empty() => Ok(lore_core::path::from_path(rel)),
+        _ => Err(Error::Invalid(format!(
+            "{}: not inside {}",
+            path.display(),
+            root.display()
+        ))),
+    }
 }
 
 /// Removes `paths` (files or directories, relative to the current
@@ -102,7 +101,7 @@ fn relative(root: &Path, path: &str) -> Result<String> {
 pub fn purge(
     home: &Home,
     root: &Path,
-    paths: &[String],
+    paths: &[std::path::PathBuf],
     config: &IndexConfig,
     progress: &dyn Progress,
 ) -> Result<PurgeReport> {
@@ -158,7 +157,7 @@ pub fn purge(
 
 /// Lets purged `paths` back in: the next run indexes them again. Returns
 /// the paths that were purged.
-pub fn allow(home: &Home, root: &Path, paths: &[String]) -> Result<Vec<String>> {
+pub fn allow(home: &Home, root: &Path, paths: &[std::path::PathBuf]) -> Result<Vec<String>> {
     let root = root.canonicalize().map_err(io(root))?;
     let layout = home.layout(&root);
     let _lock = crate::DirLock::acquire(&layout, crate::LockKind::Index)?;

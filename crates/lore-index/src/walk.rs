@@ -34,11 +34,10 @@ pub(crate) struct WalkOutput {
     pub(crate) skipped: Vec<SkippedFile>,
 }
 
+/// `path` relative to `root` as stored: lossless for names that are not
+/// UTF-8 (see `lore_core::path`).
 fn rel_path(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root)
-        .unwrap_or(path)
-        .to_string_lossy()
-        .replace('\\', "/")
+    lore_core::path::from_path(path.strip_prefix(root).unwrap_or(path))
 }
 
 fn skipped(path: String, reason: &str, detail: String) -> SkippedFile {

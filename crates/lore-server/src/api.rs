@@ -841,7 +841,7 @@ pub async fn purge_file(
     let relative = crate::security::relative_path(&path)?.to_owned();
     blocking(move || {
         let root = state.registry.get(&repo)?.root;
-        let target = root.join(&relative).to_string_lossy().into_owned();
+        let target = lore_core::path::under(&root, &relative);
         let report = lore_index::purge(
             state.registry.home(),
             &root,

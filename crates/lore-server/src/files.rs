@@ -106,7 +106,7 @@ pub fn view(index: &RepoIndex, repo: &str, path: &str, query: &FileQuery) -> Api
     // The indexed path may since have become a symlink that leaves the
     // repository.
     let root = index.root();
-    let full = root.join(path);
+    let full = lore_core::path::under(root, path);
     let real = full
         .canonicalize()
         .map_err(|e| ApiError::NotFound(format!("{path}: {e}")))?;
@@ -119,11 +119,7 @@ pub fn view(index: &RepoIndex, repo: &str, path: &str, query: &FileQuery) -> Api
     // repository is served only if that file would be (not `.env`, not an
     // ignored or skipped file).
     if real != full {
-        let target = real
-            .strip_prefix(root)
-            .unwrap_or(&real)
-            .to_string_lossy()
-            .replace('\\', "/");
+        let target = lore_core::path::from_path(real.strip_prefix(root).unwrap_or(&real));
         if !matches!(index.file_status(&target)?, FileStatus::Indexed { .. }) {
             return Err(ApiError::Forbidden(format!(
                 "{path}: resolves to {target}, which the index does not serve; refused"

@@ -392,7 +392,7 @@ pub struct StatusArgs {
 pub struct PurgeArgs {
     /// Files or directories of the repository.
     #[arg(required = true)]
-    pub paths: Vec<String>,
+    pub paths: Vec<PathBuf>,
     /// Let purged paths back in: the next `lore index` indexes them again.
     #[arg(long)]
     pub allow: bool,

@@ -398,3 +398,42 @@ fn a_read_only_lore_home_can_be_read_and_asked_without_recording() {
     // Nothing was: the history still holds the one question asked before.
     assert_eq!(json(&repo, &["history"]).as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn names_that_are_not_utf8_stay_apart_and_stable() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = TestRepo::new();
+    let name = |b: &[u8]| repo.path().join(std::ffi::OsStr::from_bytes(b));
+    std::fs::write(name(b"bad\xffn.py"), "def from_ff():\n    return 1\n").unwrap();
+    std::fs::write(
+        name(b"bad\xfen.py"),
+        "def from_fe():\n    return from_ff()\n",
+    )
+    .unwrap();
+    repo.write("ok.py", "def fine():\n    pass\n");
+    let first = json(&repo, &["index"]);
+    assert_eq!(first["files"], 3, "{first}");
+    // A second run finds nothing changed (one used to show as modified
+    // on every run, the other lost).
+    let again = json(&repo, &["index"]);
+    assert_eq!(again["unchanged"], 3, "{again}");
+    assert_eq!(
+        again["modified"].as_array().map_or(0, Vec::len),
+        0,
+        "{again}"
+    );
+    let ff = hit_paths(&json(&repo, &["search", "from_ff"]));
+    let fe = hit_paths(&json(&repo, &["search", "from_fe"]));
+    assert!(ff.contains(&"bad\\xffn.py".to_owned()), "{ff:?}");
+    assert!(fe.contains(&"bad\\xfen.py".to_owned()), "{fe:?}");
+    // Stored paths name the files: a call site's line is read from it.
+    let refs = json(&repo, &["refs", "from_ff"]);
+    let call = refs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "call")
+        .unwrap_or_else(|| panic!("{refs}"));
+    assert_eq!(call["path"], "bad\\xfen.py");
+    assert_eq!(call["text"], "return from_ff()");
+}

@@ -92,12 +92,14 @@ impl RepoIndex {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let lines = lines_cache.entry(row.path.clone()).or_insert_with(|| {
-                std::fs::read(self.root.join(&row.path)).ok().map(|b| {
-                    String::from_utf8_lossy(&b)
-                        .lines()
-                        .map(str::to_owned)
-                        .collect()
-                })
+                std::fs::read(lore_core::path::under(&self.root, &row.path))
+                    .ok()
+                    .map(|b| {
+                        String::from_utf8_lossy(&b)
+                            .lines()
+                            .map(str::to_owned)
+                            .collect()
+                    })
             });
             let text = lines
                 .as_ref()
@@ -143,7 +145,7 @@ impl RepoIndex {
         };
         let absolute = absolute.canonicalize().unwrap_or(absolute);
         match absolute.strip_prefix(&self.root) {
-            Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
+            Ok(rel) => lore_core::path::from_path(rel),
             Err(_) => path.trim_start_matches("./").to_owned(),
         }
     }

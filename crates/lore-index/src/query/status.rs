@@ -159,10 +159,12 @@ impl RepoIndex {
         let Some(state) = self.store.file_state(path)? else {
             return Ok(true);
         };
-        Ok(match std::fs::read(self.root.join(path)) {
-            Ok(bytes) => blake3::hash(&bytes).to_hex().as_str() != state.hash,
-            Err(_) => true,
-        })
+        Ok(
+            match std::fs::read(lore_core::path::under(&self.root, path)) {
+                Ok(bytes) => blake3::hash(&bytes).to_hex().as_str() != state.hash,
+                Err(_) => true,
+            },
+        )
     }
 
     /// What the index knows of `path` (relative to the root).

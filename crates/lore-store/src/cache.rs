@@ -23,9 +23,41 @@ impl std::fmt::Debug for SqliteEmbeddingCache {
     }
 }
 
+/// Whether SQLite says the file is damaged or not a database.
+fn is_damage(err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
 impl SqliteEmbeddingCache {
-    /// Opens (creating if needed) the cache at `path`.
+    /// Opens (creating if needed) the cache at `path`. A damaged cache is
+    /// only a cache: it is moved aside (`embeddings.db.damaged`) with a
+    /// warning and a new one started.
     pub fn open(path: &Path) -> Result<SqliteEmbeddingCache> {
+        match SqliteEmbeddingCache::open_once(path) {
+            Err(Error::Sqlite { source, .. }) if is_damage(&source) => {
+                let aside = path.with_extension("db.damaged");
+                tracing::warn!(
+                    path = %path.display(),
+                    aside = %aside.display(),
+                    "the embedding cache is damaged; set aside, starting a new one"
+                );
+                std::fs::rename(path, &aside).map_err(|source| Error::Io {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                for suffix in ["-wal", "-shm"] {
+                    let _ = std::fs::remove_file(crate::store::sidecar(path, suffix));
+                }
+                SqliteEmbeddingCache::open_once(path)
+            }
+            other => other,
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<SqliteEmbeddingCache> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io {
                 path: dir.to_owned(),
@@ -159,6 +191,20 @@ mod tests {
         assert_eq!(cache.get("m2", &[a, b]).unwrap()[&a], [9.0, 9.0]);
         assert_eq!(cache.count("m1").unwrap(), 2);
         assert_eq!(cache.count("m3").unwrap(), 0);
+    }
+
+    #[test]
+    fn a_damaged_cache_is_set_aside_and_started_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("embeddings.db");
+        let mut cache = SqliteEmbeddingCache::open(&path).unwrap();
+        cache.put("m", &[([1u8; 16], vec![1.0])]).unwrap();
+        drop(cache);
+        std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+        let mut cache = SqliteEmbeddingCache::open(&path).unwrap();
+        assert_eq!(cache.count("m").unwrap(), 0);
+        cache.put("m", &[([2u8; 16], vec![2.0])]).unwrap();
+        assert!(dir.path().join("embeddings.db.damaged").exists());
     }
 
     #[test]

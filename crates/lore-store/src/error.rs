@@ -17,6 +17,15 @@ pub enum Error {
         "{0}: written by an older lore and read-only here; run `lore index` where it can be written"
     )]
     ReadOnlyOld(PathBuf),
+    /// The history file is damaged; nothing can rebuild it.
+    #[error(
+        "{path} is damaged ({source}); move it aside to record questions again (the answers in it cannot be rebuilt)"
+    )]
+    HistoryDamaged {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
     /// There is no index at this path.
     #[error("no index at {0}")]
     Missing(PathBuf),

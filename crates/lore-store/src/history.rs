@@ -94,6 +94,17 @@ impl SqliteHistory {
             })?;
         }
         let conn = Connection::open(path).ctx("open history")?;
+        if let Err(source) = conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+            && matches!(
+                source.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+            )
+        {
+            return Err(Error::HistoryDamaged {
+                path: path.to_owned(),
+                source,
+            });
+        }
         // Questions and answers are the user's own: private to them, with
         // the journal files SQLite makes beside it.
         #[cfg(unix)]

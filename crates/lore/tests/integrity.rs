@@ -437,3 +437,37 @@ fn names_that_are_not_utf8_stay_apart_and_stable() {
     assert_eq!(call["path"], "bad\\xfen.py");
     assert_eq!(call["text"], "return from_ff()");
 }
+
+#[test]
+fn a_damaged_history_is_named_and_asking_still_answers() {
+    let repo = indexed_repo();
+    let history = data_dir(&repo).join("history.db");
+    std::fs::write(&history, vec![0x5a; 16384]).unwrap();
+    let failed = fails(lore(&repo).arg("history"));
+    let err = stderr_of(&failed);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("history.db is damaged") && err.contains("move it aside"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("--rebuild"),
+        "a rebuild does not mend the history: {err}"
+    );
+    // Questions are still answered, and the user told nothing was kept.
+    let asked = lore(&repo)
+        .args(["ask", "--no-llm", "where is tax added?"])
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&asked.stdout),
+        stderr_of(&asked)
+    );
+    assert!(asked.status.success(), "{all}");
+    assert!(
+        all.contains("billing/invoice.py") && all.contains("nothing was recorded"),
+        "{all}"
+    );
+    assert!(all.contains("damaged"), "{all}");
+}

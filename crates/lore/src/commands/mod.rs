@@ -21,7 +21,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let home = Home::resolve(cli.global.home.clone())?;
     let g = &cli.global;
     run_command(&home, cli.command, g).map_err(|err| {
-        if !damaged(&err) {
+        // A damaged history says what to do itself: an index rebuild
+        // does not touch it.
+        if !damaged(&err) || err.chain().any(|c| c.to_string().contains("history.db")) {
             return err;
         }
         let dir = repo_root(&home, g)

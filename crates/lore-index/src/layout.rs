@@ -71,6 +71,13 @@ impl Layout {
         self.dir.join("purged")
     }
 
+    /// Written when a search or `lore status --check` finds the lexical
+    /// index or vectors damaged (what was found): the next run rebuilds
+    /// them instead of building on them.
+    pub fn damage_marker(&self) -> PathBuf {
+        self.dir.join("damaged")
+    }
+
     /// The log of a background embedding run.
     pub fn embed_log(&self) -> PathBuf {
         self.dir.join("embed.log")

@@ -626,8 +626,15 @@ pub fn index_repo(
     };
     let meta = store.meta()?;
     let current_gen = meta.generation;
+    let damage = std::fs::read_to_string(layout.damage_marker()).ok();
     let rebuild = if fresh {
         None
+    } else if let Some(found) = &damage {
+        // Damage found since the last run: parse everything again into a
+        // lexical generation started from scratch, not forked from the
+        // damaged one.
+        tracing::warn!(%found, "rebuilding a damaged index");
+        Some(format!("found damaged: {}", found.trim()))
     } else {
         format_rebuild(&store, &root)?
     };
@@ -818,6 +825,11 @@ pub fn index_repo(
         tracing::info!(ms = t.elapsed().as_millis() as u64, "store committed");
     }
     fault("after-store-commit");
+    if damage.is_some() {
+        // The damaged generation goes: readers are on the new one.
+        prune_generations(&data_dir, &[generation]);
+        let _ = std::fs::remove_file(layout.damage_marker());
+    }
     prune_generations(&data_dir, &[generation, generation.saturating_sub(1)]);
 
     let head = store.meta()?.head;

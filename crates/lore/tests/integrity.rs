@@ -106,6 +106,19 @@ fn a_damaged_lexical_index_is_found_by_the_check_and_rebuilt() {
     let out = String::from_utf8_lossy(&checked.stdout);
     assert!(out.contains("damaged") && out.contains(".idx"), "{out}");
     assert!(stderr_of(&checked).contains("--rebuild"));
+    // Found once, the damage is not built on: status says so, and the next
+    // ordinary run rebuilds instead of forking the damaged generation.
+    let status = ok(lore(&repo).arg("status"));
+    assert!(status.contains("damaged"), "{status}");
+    let report = json(&repo, &["index"]);
+    assert!(
+        report["rebuilt"]
+            .as_str()
+            .is_some_and(|r| r.contains("damaged")),
+        "{report}"
+    );
+    ok(lore(&repo).args(["status", "--check"]));
+    assert!(!ok(lore(&repo).arg("status")).contains("damaged"));
     rebuild_restores(&repo);
 }
 

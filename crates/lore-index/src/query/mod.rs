@@ -698,6 +698,16 @@ impl RepoIndex {
     }
 
     /// The metadata store snapshot.
+    /// Records that damage was found, so the next index run rebuilds
+    /// instead of building on it (best effort: a read-only data directory
+    /// keeps no note).
+    pub(crate) fn note_damage(&self, what: &str) {
+        let marker = crate::Layout::new(&self.data_dir).damage_marker();
+        if let Err(err) = std::fs::write(&marker, what) {
+            tracing::debug!(cause = %err, "cannot note the damage");
+        }
+    }
+
     pub(crate) fn store(&self) -> &dyn MetaStore {
         &*self.store
     }

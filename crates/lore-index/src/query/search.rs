@@ -112,7 +112,17 @@ impl RepoIndex {
                     expansions,
                 };
                 self.lexical
-                    .search(&lexical_query)?
+                    .search(&lexical_query)
+                    .inspect_err(|err| {
+                        let text = format!("{err:#}");
+                        if let Some(source) = std::error::Error::source(err)
+                            && source.to_string().contains("is damaged")
+                        {
+                            self.note_damage(&source.to_string());
+                        } else if text.contains("is damaged") {
+                            self.note_damage(&text);
+                        }
+                    })?
                     .into_iter()
                     .map(|h| (h.chunk_id, h.score))
                     .collect()

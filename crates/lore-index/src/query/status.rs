@@ -120,6 +120,9 @@ impl RepoIndex {
                 problems.push(err.to_string());
             }
         }
+        if !problems.is_empty() {
+            self.note_damage(&problems.join("\n"));
+        }
         Ok(problems)
     }
 

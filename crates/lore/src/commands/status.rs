@@ -167,6 +167,15 @@ fn print_status(index: &RepoIndex, errors: bool, as_json: bool) -> Result<()> {
         short(&st.current_head),
         if m.shallow { ", shallow clone" } else { "" }
     )?;
+    if let Ok(found) =
+        std::fs::read_to_string(lore_index::Layout::new(&st.data_dir).damage_marker())
+    {
+        writeln!(
+            out,
+            "damaged     {} (the next `lore index` rebuilds it)",
+            found.lines().next().unwrap_or("")
+        )?;
+    }
     let total: u64 = st.stats.files_per_lang.iter().map(|(_, n, _)| n).sum();
     writeln!(out, "files       {total}")?;
     for (lang, n, lines) in &st.stats.files_per_lang {

@@ -24,6 +24,7 @@ run -p lore-embed --lib -- spec
 run -p lore-vector --lib -- damaged
 run -p lore-syntax --lib -- nested
 run -p lore-server --lib -- gate
+run -p lore-store --lib -- cache::tests::a_damaged
 python3 - "$out" <<'PY'
 import re, sys
 rows = []

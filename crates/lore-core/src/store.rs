@@ -261,6 +261,16 @@ pub struct RefCounts {
     pub use_files: usize,
 }
 
+impl RefCounts {
+    /// Adds one file's call sites and other uses.
+    pub fn add_file(&mut self, calls: usize, uses: usize) {
+        self.calls += calls;
+        self.call_files += usize::from(calls > 0);
+        self.uses += uses;
+        self.use_files += usize::from(uses > 0);
+    }
+}
+
 /// A reference as returned by queries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefRow {

@@ -251,19 +251,7 @@ fn symlinks_loops_and_unreadable_entries_are_reported_not_fatal() {
         "{report}"
     );
     assert!(!finds(&repo, "outside"));
-    let status = json(&repo, &["status", "--errors"]);
-    let reasons: Vec<String> = status["skipped_files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            format!(
-                "{} {}",
-                s["path"].as_str().unwrap(),
-                s["reason"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let reasons = skipped(&repo);
     for expected in [
         "src/loop symlink-loop",
         "outside symlink-outside",

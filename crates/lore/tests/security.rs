@@ -15,21 +15,6 @@ fn finds(repo: &TestRepo, query: &str) -> bool {
         .is_empty()
 }
 
-fn skipped(repo: &TestRepo) -> Vec<String> {
-    json(repo, &["status", "--errors"])["skipped_files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            format!(
-                "{} {}",
-                s["path"].as_str().unwrap(),
-                s["reason"].as_str().unwrap()
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn symlinks_do_not_launder_secrets_or_ignored_files() {
     let repo = TestRepo::new();
@@ -97,20 +82,6 @@ fn a_private_key_anywhere_in_a_file_makes_it_a_secret() {
     assert!(!outline.as_array().unwrap().is_empty());
 }
 
-/// Every file named `name` under `dir`.
-fn find_files(dir: &std::path::Path, name: &str) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(find_files(&path, name));
-        } else if path.file_name().is_some_and(|n| n == name) {
-            out.push(path);
-        }
-    }
-    out
-}
-
 #[test]
 fn questions_are_kept_redacted_in_files_only_the_user_can_read() {
     use std::os::unix::fs::PermissionsExt;
@@ -133,7 +104,10 @@ fn questions_are_kept_redacted_in_files_only_the_user_can_read() {
         !audit.contains("topsecretpw") && !audit.contains("AKIAZ7QXR4JLMW2PQ5TN"),
         "{audit}"
     );
-    let mut private = find_files(repo.home(), "history.db");
+    let mut private: Vec<_> = files_under(repo.home())
+        .into_iter()
+        .filter(|p| p.ends_with("history.db"))
+        .collect();
     assert!(!private.is_empty());
     for db in &private {
         for file in [db.clone(), db.with_extension("db-wal")] {
@@ -191,20 +165,6 @@ fn no_remote_keeps_code_from_remote_embedders_too() {
     assert!(String::from_utf8_lossy(&failed.stderr).contains("user names"));
 }
 
-/// Every file under `dir`, with its bytes.
-fn all_bytes(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(all_bytes(&path));
-        } else {
-            out.push((path.clone(), std::fs::read(&path).unwrap_or_default()));
-        }
-    }
-    out
-}
-
 #[test]
 fn purge_removes_a_path_from_every_store_and_keeps_it_out() {
     let repo = TestRepo::new();
@@ -229,7 +189,8 @@ fn purge_removes_a_path_from_every_store_and_keeps_it_out() {
     assert_eq!(report["paths"][0], "notes/private.py", "{report}");
     assert!(report["answers"].as_u64().unwrap() >= 1, "{report}");
     // Nothing of the file is left in any store file of the repository.
-    for (path, bytes) in all_bytes(repo.home()) {
+    for path in files_under(repo.home()) {
+        let bytes = std::fs::read(&path).unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes);
         let name = path.file_name().unwrap().to_string_lossy();
         if name == "purged" || name == "audit.log" {

@@ -360,11 +360,7 @@ impl MetaStore for MemoryStore {
                     .filter(|r| r.name == name && r.kind == kind)
                     .count()
             };
-            let (calls, uses) = (count(RefKind::Call), count(RefKind::Use));
-            counts.calls += calls;
-            counts.call_files += usize::from(calls > 0);
-            counts.uses += uses;
-            counts.use_files += usize::from(uses > 0);
+            counts.add_file(count(RefKind::Call), count(RefKind::Use));
         }
         Ok(counts)
     }

@@ -114,13 +114,14 @@ impl RepoIndex {
                 self.lexical
                     .search(&lexical_query)
                     .inspect_err(|err| {
-                        let text = format!("{err:#}");
-                        if let Some(source) = std::error::Error::source(err)
-                            && source.to_string().contains("is damaged")
-                        {
-                            self.note_damage(&source.to_string());
-                        } else if text.contains("is damaged") {
-                            self.note_damage(&text);
+                        let damage =
+                            std::iter::successors(Some(err as &dyn std::error::Error), |e| {
+                                e.source()
+                            })
+                            .map(|e| e.to_string())
+                            .find(|text| text.contains("is damaged"));
+                        if let Some(damage) = damage {
+                            self.note_damage(&damage);
                         }
                     })?
                     .into_iter()

@@ -302,11 +302,7 @@ impl MetaStore for SqliteStore {
                     .filter(|o| ref_kind_of(o.kind) == kind)
                     .count()
             };
-            let (calls, uses) = (count(RefKind::Call), count(RefKind::Use));
-            counts.calls += calls;
-            counts.call_files += usize::from(calls > 0);
-            counts.uses += uses;
-            counts.use_files += usize::from(uses > 0);
+            counts.add_file(count(RefKind::Call), count(RefKind::Use));
         }
         Ok(counts)
     }

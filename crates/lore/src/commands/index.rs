@@ -31,7 +31,7 @@ pub(crate) fn index(home: &Home, args: IndexArgs, g: &GlobalArgs) -> Result<Exit
         config.threads = threads;
     }
     // Parse the spec before a long run, so a typo fails at once.
-    let mut spec = args
+    let spec = args
         .embedder
         .as_deref()
         .map(lore_embed::EmbedderSpec::parse)
@@ -39,21 +39,16 @@ pub(crate) fn index(home: &Home, args: IndexArgs, g: &GlobalArgs) -> Result<Exit
     if let Some(spec) = &spec {
         super::embed::refuse_off_machine(home, spec)?;
     }
-    if args.rebuild {
-        let kept = lore_index::discard_derived(home, &root)?;
-        if spec.is_none() {
-            spec = kept
-                .as_deref()
-                .map(lore_embed::EmbedderSpec::parse)
-                .transpose()?
-                .filter(|s| !s.is_learned());
-        }
+    let bar = Bar::new(!g.quiet && std::io::stderr().is_terminal());
+    let report = if args.rebuild {
         if !g.quiet {
             eprintln!("rebuilding the index of {} from the source", root.display());
         }
-    }
-    let bar = Bar::new(!g.quiet && std::io::stderr().is_terminal());
-    let report = lore_index::index_repo(home, &root, &config, &bar)?;
+        // Keeps the embedder the old index named (an --embedder given here wins below).
+        lore_index::rebuild(home, &root, &config, &bar)?
+    } else {
+        lore_index::index_repo(home, &root, &config, &bar)?
+    };
     if let Some(spec) = &spec {
         lore_index::set_embedder(home, &report.root, spec)?;
     }

@@ -70,3 +70,33 @@ pub fn line_of(content: &str, needle: &str) -> u64 {
         .unwrap_or_else(|| panic!("{needle:?} not found")) as u64
         + 1
 }
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// `path reason` of every file `lore status --errors` lists.
+pub fn skipped(repo: &TestRepo) -> Vec<String> {
+    json(repo, &["status", "--errors"])["skipped_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["path"].as_str().unwrap(),
+                s["reason"].as_str().unwrap()
+            )
+        })
+        .collect()
+}

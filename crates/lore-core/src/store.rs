@@ -349,6 +349,22 @@ pub trait MetaStore {
     /// Every chunk with its text and its symbol's name, signature and doc,
     /// in id order: the input of embedders.
     fn chunk_texts(&self) -> Result<Vec<ChunkText>>;
+    /// Like [`chunk_texts`](Self::chunk_texts), for at most `limit` chunks
+    /// with an id above `after`: what an index run added since a reader
+    /// last looked (ids only grow), read without touching the rest; or the
+    /// whole table a page at a time.
+    fn chunk_texts_after(&self, after: u64, limit: usize) -> Result<Vec<ChunkText>>;
+    /// Ids of chunks deleted since they were last consumed (see
+    /// [`set_meta_consuming`](Self::set_meta_consuming)), ascending.
+    fn deleted_chunks(&self) -> Result<Vec<u64>>;
+    /// Sets metadata values and forgets the deleted chunk ids `consumed`,
+    /// in one transaction: a reader of the deletions records what it did
+    /// with them and consumes them at once, so each lands exactly once.
+    fn set_meta_consuming(
+        &mut self,
+        pairs: &[(&str, Option<&str>)],
+        consumed: &[u64],
+    ) -> Result<()>;
     /// Every symbol of one of `kinds` that has a doc comment, by path and line.
     fn documented_symbols(&self, kinds: &[SymbolKind]) -> Result<Vec<SymbolRow>>;
     /// References to `name`.

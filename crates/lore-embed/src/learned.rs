@@ -360,6 +360,20 @@ impl LearnedModel {
             .collect()
     }
 
+    /// Token occurrences of `text` the model would learn from, and how
+    /// many of them it has no vector for: the measure of how far new code
+    /// has drifted from the vocabulary it was trained on.
+    pub fn coverage(&self, text: &str) -> (u64, u64) {
+        let (mut seen, mut unknown) = (0u64, 0u64);
+        lore_core::tokens::tokenize_with(text, |t| {
+            if keep_token(t.text) {
+                seen += 1;
+                unknown += u64::from(!self.vocab.contains_key(t.text));
+            }
+        });
+        (seen, unknown)
+    }
+
     /// Number of words with a vector.
     pub fn vocab_len(&self) -> usize {
         self.vocab.len()

@@ -110,6 +110,7 @@ impl Layout {
         self.dir.join(match kind {
             LockKind::Index => "write.lock",
             LockKind::Embed => "embed.lock",
+            LockKind::Maintain => "maintain.lock",
         })
     }
 }
@@ -121,6 +122,9 @@ pub enum LockKind {
     Index,
     /// Transformer embedding runs (`embed.lock`).
     Embed,
+    /// Vector maintenance: retraining the learned model, merging segments
+    /// (`maintain.lock`).
+    Maintain,
 }
 
 impl LockKind {
@@ -128,6 +132,7 @@ impl LockKind {
         match self {
             LockKind::Index => "an index run",
             LockKind::Embed => "an embedding run",
+            LockKind::Maintain => "vector maintenance",
         }
     }
 }

@@ -67,7 +67,7 @@ pub(crate) fn stored_format(value: Option<&str>) -> u32 {
 }
 
 pub use dense::{DenseOptions, DenseReport, embed_dense, set_embedder};
-pub use embed::{EmbedConfig, EmbedReport};
+pub use embed::{EmbedConfig, EmbedReport, Manifest, maintain_vectors};
 pub use error::{Error, Result};
 pub use eval::{
     DocQueries, EvalQuery, EvalReport, Latency, QueryResult, evaluate, evaluate_from_docs,

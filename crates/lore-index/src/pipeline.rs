@@ -835,7 +835,7 @@ pub fn index_repo(
     let head = store.meta()?.head;
     let (mut embed, mut embed_error) = (None, None);
     if config.embed.enabled {
-        match refresh_vectors(&data_dir, &mut store, &config.embed) {
+        match refresh_vectors(&data_dir, &mut store, &config.embed, rebuilding) {
             Ok(report) => embed = Some(report),
             Err(err) => {
                 tracing::warn!(cause = %err, "embedding failed; search stays lexical");

@@ -206,6 +206,9 @@ fn run(state: &AppState, id: &str, root: &Path, kind: JobKind, tx: &watch::Sende
                 j.state = JobState::Done;
                 j.summary = Some(summary);
             });
+            if report.embed.as_ref().is_some_and(|e| e.maintenance_due) {
+                maintain(state.clone(), id.to_owned(), root.to_owned());
+            }
             // Load the new generation's resident data now, so that the
             // first search after the run does not wait for it.
             match state.registry.lease(id) {
@@ -220,5 +223,29 @@ fn run(state: &AppState, id: &str, root: &Path, kind: JobKind, tx: &watch::Sende
                 j.error = Some(err.to_string());
             });
         }
+    }
+}
+
+/// Retrains the learned model or merges vector segments on a thread of its
+/// own, beside searches and later index runs (it takes the index lock only
+/// to switch). Not awaited at shutdown: killed midway it leaves the
+/// vectors in force, and the next due run starts it again.
+fn maintain(state: AppState, id: String, root: std::path::PathBuf) {
+    let spawned = std::thread::Builder::new()
+        .name("lore-maintain".into())
+        .spawn(move || {
+            let _span = tracing::info_span!("maintain_vectors", repo = %id).entered();
+            let config = lore_index::EmbedConfig::default();
+            match lore_index::maintain_vectors(state.registry.home(), &root, &config, false) {
+                Ok(Some(report)) => {
+                    tracing::info!(?report, "vectors maintained");
+                    state.registry.invalidate(&id);
+                }
+                Ok(None) => {}
+                Err(err) => tracing::warn!(cause = %err, "vector maintenance failed"),
+            }
+        });
+    if let Err(err) = spawned {
+        tracing::warn!(cause = %err, "cannot start vector maintenance");
     }
 }

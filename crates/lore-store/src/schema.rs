@@ -126,4 +126,10 @@ DROP TABLE chunks;
 ALTER TABLE chunks_v3 RENAME TO chunks;
 CREATE INDEX chunks_file ON chunks(file_id);
 "#,
+    // 4: chunks deleted since the vectors last consumed them, so an
+    // index run's deletions reach the vectors exactly once even if the
+    // vector step is interrupted (see lore-index embed.rs).
+    r#"
+CREATE TABLE deleted_chunks (id INTEGER PRIMARY KEY);
+"#,
 ];

@@ -538,3 +538,61 @@ fn an_uncommitted_write_changes_nothing_in_either_store() {
     }
     agree(&sqlite, &memory, "after a dropped write and set_meta");
 }
+
+/// What the vectors read after a run: the chunks added (ids above the
+/// highest seen) and the chunks deleted, logged until consumed together
+/// with a metadata change.
+#[test]
+fn both_stores_log_deleted_chunks_until_consumed_and_page_added_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sqlite = SqliteStore::open(&dir.path().join("lore.db")).unwrap();
+    let mut memory = MemoryStore::new();
+    let mut added_texts = Vec::new();
+    for store in [&mut sqlite as &mut dyn MetaStore, &mut memory] {
+        first_run(store);
+        assert!(store.deleted_chunks().unwrap().is_empty());
+        let before = store.chunk_ids().unwrap();
+        let highest = *before.last().unwrap();
+        second_run(store);
+        let after = store.chunk_ids().unwrap();
+        let deleted = store.deleted_chunks().unwrap();
+        let gone: Vec<u64> = before
+            .iter()
+            .copied()
+            .filter(|id| !after.contains(id))
+            .collect();
+        assert!(!gone.is_empty());
+        assert_eq!(deleted, gone);
+        let added: Vec<u64> = after.iter().copied().filter(|&id| id > highest).collect();
+        assert!(!added.is_empty());
+        // Paged by `limit`, in id order, nothing at or below `after`.
+        let mut paged = Vec::new();
+        let mut from = highest;
+        loop {
+            let page = store.chunk_texts_after(from, 1).unwrap();
+            let Some(last) = page.last() else { break };
+            assert_eq!(page.len(), 1);
+            from = last.id;
+            paged.extend(page);
+        }
+        assert_eq!(paged.iter().map(|t| t.id).collect::<Vec<_>>(), added);
+        added_texts.push(
+            paged
+                .iter()
+                .map(|t| (t.lang, t.symbol.clone(), t.text.clone()))
+                .collect::<Vec<_>>(),
+        );
+        // Consumed together with a metadata value; the rest stay logged.
+        store
+            .set_meta_consuming(&[("vectors.manifest", Some("m1"))], &deleted[..1])
+            .unwrap();
+        assert_eq!(
+            store.get_meta("vectors.manifest").unwrap().as_deref(),
+            Some("m1")
+        );
+        assert_eq!(store.deleted_chunks().unwrap(), deleted[1..]);
+        store.set_meta_consuming(&[], &deleted).unwrap();
+        assert!(store.deleted_chunks().unwrap().is_empty());
+    }
+    assert_eq!(added_texts[0], added_texts[1]);
+}

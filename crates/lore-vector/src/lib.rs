@@ -1,5 +1,10 @@
-//! The vector index of one repository: a flat file of (chunk id, unit
-//! vector) rows searched exactly.
+//! The vector index of one repository: (chunk id, unit vector) rows
+//! searched exactly.
+//!
+//! Two forms: [`VectorSet`], segments written one per index run and read
+//! by pages (the learned vectors: a change costs what it changes), and
+//! [`FlatVectors`], one file read whole into memory (the transformer
+//! vectors, written by their own resumable step).
 //!
 //! Useful for: nearest chunks to a query vector, vectors of given chunks.
 //! Not useful for: anything but vectors of one model.
@@ -25,6 +30,12 @@ use std::sync::OnceLock;
 
 use lore_core::embed::{dot, dot_i8, quantize};
 use rayon::prelude::*;
+
+mod segment;
+mod set;
+
+pub use segment::{Segment, SegmentWriter};
+pub use set::{VectorSet, merge, read_deleted, write_deleted};
 
 /// Version 2 ends with the CRC-32 of everything before it; version 1 files
 /// (no checksum) are still read.

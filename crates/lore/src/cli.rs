@@ -238,6 +238,21 @@ pub enum EmbedCommand {
     /// Compute the missing transformer vectors now (resumable: stop it any
     /// time; the next run goes on where it stopped).
     Run(EmbedRunArgs),
+    /// Maintain the learned vectors: retrain the learned model when the
+    /// code's vocabulary has drifted from it, or merge vector segments and
+    /// drop deleted rows when they have piled up (`lore index` says when
+    /// it is due; `lore serve` does it by itself). Index runs go on
+    /// meanwhile.
+    Maintain(EmbedMaintainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EmbedMaintainArgs {
+    /// Retrain the learned model even if its vocabulary has not drifted.
+    #[arg(long)]
+    pub retrain: bool,
+    #[command(flatten)]
+    pub json: JsonArg,
 }
 
 #[derive(Debug, Args)]

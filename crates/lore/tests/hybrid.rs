@@ -26,14 +26,18 @@ fn repo() -> TestRepo {
     repo
 }
 
-fn data_files(repo: &TestRepo, sub: &str) -> Vec<String> {
+fn data_dir(repo: &TestRepo) -> std::path::PathBuf {
     let repos = repo.home().join("repos");
-    let dir = std::fs::read_dir(&repos)
+    std::fs::read_dir(&repos)
         .unwrap()
         .flatten()
         .next()
         .unwrap()
-        .path();
+        .path()
+}
+
+fn data_files(repo: &TestRepo, sub: &str) -> Vec<String> {
+    let dir = data_dir(repo);
     let mut names: Vec<String> = std::fs::read_dir(dir.join(sub))
         .unwrap()
         .flatten()
@@ -52,7 +56,8 @@ fn vectors_are_built_reused_and_reported() {
     assert_eq!(embed["reused"], 0);
     let embedded = embed["embedded"].as_u64().unwrap();
     assert!(embedded >= 12, "{report}");
-    assert_eq!(data_files(&repo, "vectors"), ["v1.bin"]);
+    assert_eq!(embed["segments"], 1);
+    assert_eq!(data_files(&repo, "vectors"), ["s1.seg"]);
 
     let status = json(&repo, &["status"]);
     assert_eq!(status["semantic"]["state"], "ready", "{status}");
@@ -63,15 +68,18 @@ fn vectors_are_built_reused_and_reported() {
     assert_eq!(embed_status["embedded"].as_u64(), Some(embedded));
     assert_eq!(embed_status["pending"], 0);
     assert_eq!(embed_status["model"], embed["model"]);
-    assert_eq!(embed_status["vectors_file"]["name"], "v1.bin");
+    assert_eq!(embed_status["vectors_file"]["name"], "s1.seg");
     assert!(embed_status["model_file"]["bytes"].as_u64().unwrap() > 0);
 
     // Nothing changed: no new vector file.
     let report = json(&repo, &["index"]);
     assert_eq!(report["embed"]["embedded"], 0, "{report}");
-    assert_eq!(data_files(&repo, "vectors"), ["v1.bin"]);
+    assert_eq!(data_files(&repo, "vectors"), ["s1.seg"]);
 
-    // One file changed: its chunks are embedded, the rest reused.
+    // One file changed: a new segment holds its chunk, its old chunk is
+    // deleted, the first segment is not rewritten.
+    let first = data_dir(&repo).join("vectors/s1.seg");
+    let before = std::fs::read(&first).unwrap();
     repo.write(
         "time/dates_0.py",
         "def parse_day_0(text):\n    return text\n",
@@ -79,13 +87,94 @@ fn vectors_are_built_reused_and_reported() {
     let report = json(&repo, &["index"]);
     let embed = &report["embed"];
     assert_eq!(embed["trained"], false, "{report}");
-    assert!(embed["embedded"].as_u64().unwrap() >= 1, "{report}");
-    assert!(
-        embed["reused"].as_u64().unwrap() >= embedded - 2,
-        "{report}"
+    assert_eq!(embed["embedded"], 1, "{report}");
+    assert_eq!(embed["deleted"], 1, "{report}");
+    assert_eq!(embed["reused"].as_u64(), Some(embedded - 1), "{report}");
+    assert_eq!(embed["segments"], 2, "{report}");
+    assert_eq!(data_files(&repo, "vectors"), ["s1.seg", "s2.seg", "t1.del"]);
+    assert_eq!(std::fs::read(&first).unwrap(), before);
+    let embed_status = json(&repo, &["embed", "status"]);
+    assert_eq!(embed_status["embedded"].as_u64(), Some(embedded));
+    assert_eq!(embed_status["pending"], 0, "{embed_status}");
+    // The old chunk's vector is gone from vector search; the new one is in.
+    let hits = json(
+        &repo,
+        &["search", "--mode", "vector", "-k", "20", "calendar day"],
     );
-    // The previous file stays for readers that opened before the switch.
-    assert_eq!(data_files(&repo, "vectors"), ["v1.bin", "v2.bin"]);
+    let dates_0: Vec<&Value> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["path"] == "time/dates_0.py")
+        .collect();
+    assert!(dates_0.len() <= 1, "{hits}");
+    assert!(
+        dates_0.iter().all(|h| h["end_line"] == 2),
+        "the deleted version came back: {hits}"
+    );
+}
+
+#[test]
+fn new_vocabulary_makes_maintenance_due_and_retraining_learns_it() {
+    let repo = repo();
+    ok(lore(&repo).arg("index"));
+    let model = json(&repo, &["embed", "status"])["model"].clone();
+    // A few edits in the same words: new segments, no retraining due.
+    for i in 0..3 {
+        repo.write(
+            &format!("net/client_{i}.py"),
+            format!(
+                "def send_with_retries_{i}(session, request):\n    return session.send(request)\n"
+            ),
+        );
+        let report = json(&repo, &["index"]);
+        assert_eq!(report["embed"]["maintenance_due"], false, "{report}");
+    }
+    assert_eq!(json(&repo, &["embed", "maintain"]), Value::Null);
+    // Code in words the model has never seen.
+    for i in 0..4 {
+        repo.write(
+            &format!("astro/orbit_{i}.py"),
+            format!(
+                "def propagate_orbit_{i}(satellite, epoch):\n    \"\"\"Kepler ephemeris of a satellite orbit.\"\"\"\n    anomaly = kepler_anomaly(satellite, epoch)\n    return ephemeris(satellite, anomaly, perigee, apogee)\n"
+            ),
+        );
+    }
+    let report = json(&repo, &["index"]);
+    let embed = &report["embed"];
+    assert_eq!(embed["maintenance_due"], true, "{report}");
+    assert!(embed["drift"].as_f64().unwrap() > 0.02, "{report}");
+    // Before retraining the model has no vector for the new words.
+    let hits = json(&repo, &["search", "--mode", "vector", "ephemeris perigee"]);
+    assert!(
+        !hit_paths(&hits).iter().any(|p| p.starts_with("astro/")),
+        "{hits}"
+    );
+    let out = json(&repo, &["embed", "maintain"]);
+    assert_eq!(out["trained"], true, "{out}");
+    assert_eq!(out["segments"], 1, "{out}");
+    assert_eq!(out["maintenance_due"], false, "{out}");
+    let status = json(&repo, &["embed", "status"]);
+    assert_ne!(status["model"], model, "a new model: {status}");
+    assert_eq!(status["pending"], 0, "{status}");
+    assert_eq!(
+        status["vectors_file"]["name"],
+        out_segment(&repo),
+        "{status}"
+    );
+    let hits = json(&repo, &["search", "--mode", "vector", "ephemeris perigee"]);
+    assert!(
+        hit_paths(&hits)[0].starts_with("astro/"),
+        "the retrained model knows the new words: {hits}"
+    );
+    assert_eq!(json(&repo, &["index"])["embed"]["maintenance_due"], false);
+}
+
+/// The one segment in force after maintenance.
+fn out_segment(repo: &TestRepo) -> String {
+    let names = data_files(repo, "vectors");
+    let segments: Vec<&String> = names.iter().filter(|n| n.ends_with(".seg")).collect();
+    segments.last().unwrap().to_string()
 }
 
 #[test]

@@ -157,20 +157,31 @@ fn a_missing_or_truncated_lexical_file_is_reported_not_a_panic() {
 fn damaged_vectors_are_detected_and_rewritten_by_the_next_run() {
     let repo = indexed_repo();
     let dir = data_dir(&repo);
-    let vectors = files_in(&dir.join("vectors"), "bin");
+    let vectors = files_in(&dir.join("vectors"), "seg");
     assert_eq!(vectors.len(), 1, "{vectors:?}");
+    // Damage in the vectors themselves: a search reads only what it needs,
+    // so the full check finds it, and the next run rewrites them.
     garble(&vectors[0], 0.5, 64);
-    let status = json(&repo, &["status"]);
-    assert_eq!(status["semantic"]["state"], "damaged", "{status}");
     let checked = fails(lore(&repo).args(["status", "--check"]));
     assert!(String::from_utf8_lossy(&checked.stdout).contains("checksum"));
-    // Search still answers (lexically) meanwhile.
+    // Search still answers meanwhile.
     assert!(!hit_paths(&json(&repo, &["search", "total_with_tax"])).is_empty());
-    // The next run does not reuse them.
-    json(&repo, &["index"]);
+    let report = json(&repo, &["index"]);
+    assert_eq!(report["embed"]["segments"], 1, "{report}");
     ok(lore(&repo).args(["status", "--check"]));
     let status = json(&repo, &["status"]);
     assert_eq!(status["semantic"]["state"], "ready", "{status}");
+    // Damage in what opening reads (the ids at the end): the vectors are
+    // reported damaged at once and search goes on lexically.
+    // (The previous segment stays a run for readers; the new one is last.)
+    let vectors = files_in(&dir.join("vectors"), "seg");
+    garble(vectors.last().unwrap(), 1.0, 40);
+    let status = json(&repo, &["status"]);
+    assert_eq!(status["semantic"]["state"], "damaged", "{status}");
+    assert!(!hit_paths(&json(&repo, &["search", "total_with_tax"])).is_empty());
+    fails(lore(&repo).args(["status", "--check"]));
+    json(&repo, &["index"]);
+    ok(lore(&repo).args(["status", "--check"]));
 }
 
 #[test]

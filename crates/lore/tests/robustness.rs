@@ -64,6 +64,33 @@ fn crash_before_switch_keeps_previous_index() {
     assert!(finds(&repo, "old_marker_function"));
 }
 
+/// Killed after writing a vector segment but before the manifest names it:
+/// the next run does the vector work once — the new chunks embedded once,
+/// the old ones deleted once.
+#[test]
+fn crash_before_the_vector_manifest_lands_exactly_once() {
+    let repo = small_repo();
+    add_many(&repo, 3);
+    ok(lore(&repo).arg("index"));
+    repo.write("pkg/mod_1.py", "def fresh_fn_1():\n    return 'changed'\n");
+    repo.remove("pkg/mod_2.py");
+    crash_at(&repo, "vectors-before-manifest");
+    // Lexically current; the vectors are the previous ones.
+    assert!(defines(&repo, "fresh_fn_1"));
+    let report = json(&repo, &["index"]);
+    assert_eq!(report["added"], Value::Array(vec![]), "{report}");
+    let embed = &report["embed"];
+    assert_eq!(embed["embedded"], 1, "{report}");
+    assert_eq!(embed["deleted"], 2, "{report}");
+    let report = json(&repo, &["index"]);
+    assert_eq!(report["embed"]["embedded"], 0, "{report}");
+    assert_eq!(report["embed"]["deleted"], 0, "{report}");
+    let status = json(&repo, &["embed", "status"]);
+    assert_eq!(status["pending"], 0, "{status}");
+    let chunks = json(&repo, &["status"])["stats"]["chunks"].as_u64();
+    assert_eq!(status["embedded"].as_u64(), chunks, "{status}");
+}
+
 #[test]
 fn crash_after_switch_keeps_new_index() {
     let repo = small_repo();

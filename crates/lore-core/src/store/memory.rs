@@ -30,6 +30,8 @@ struct Data {
     /// Chunk id → (path, index in the file's chunks).
     chunks: BTreeMap<u64, (String, usize)>,
     next_chunk: u64,
+    /// Chunks deleted and not yet consumed.
+    deleted_chunks: std::collections::BTreeSet<u64>,
     next_symbol: i64,
     meta: BTreeMap<String, String>,
     last_run: Option<RunSummary>,
@@ -305,11 +307,33 @@ impl MetaStore for MemoryStore {
         Ok(self.data.chunks.keys().copied().collect())
     }
 
+    fn deleted_chunks(&self) -> Result<Vec<u64>> {
+        Ok(self.data.deleted_chunks.iter().copied().collect())
+    }
+
+    fn set_meta_consuming(
+        &mut self,
+        pairs: &[(&str, Option<&str>)],
+        consumed: &[u64],
+    ) -> Result<()> {
+        self.set_meta(pairs)?;
+        for id in consumed {
+            self.data.deleted_chunks.remove(id);
+        }
+        Ok(())
+    }
+
     fn chunk_texts(&self) -> Result<Vec<ChunkText>> {
+        self.chunk_texts_after(0, usize::MAX)
+    }
+
+    fn chunk_texts_after(&self, after: u64, limit: usize) -> Result<Vec<ChunkText>> {
         Ok(self
             .data
             .chunks
-            .keys()
+            .range(after + 1..)
+            .take(limit)
+            .map(|(id, _)| id)
             .filter_map(|&id| {
                 let (file, chunk) = self.chunk(id)?;
                 let symbol = chunk.symbol.map(|i| &file.syntax.symbols[i]);
@@ -516,6 +540,7 @@ impl MetaWriter for MemoryWriter<'_> {
         if let Some(file) = self.staged.files.remove(path) {
             for id in file.chunk_ids {
                 self.staged.chunks.remove(&id);
+                self.staged.deleted_chunks.insert(id);
             }
         }
         Ok(())

@@ -21,7 +21,7 @@ use lore_retrieve::graph::{Graph, PageRankConfig, pagerank_seeded};
 use lore_retrieve::text::{is_stop_word, name_match, path_match, query_terms};
 use lore_search::TantivyIndex;
 use lore_store::SqliteStore;
-use lore_vector::FlatVectors;
+use lore_vector::{FlatVectors, VectorSet};
 use rustc_hash::FxHashMap;
 
 use crate::dense::{dense_dir, embedding_running, keys as dense_keys, recorded_spec};
@@ -75,7 +75,8 @@ type Near = Arc<[(String, f32)]>;
 /// The learned model and the vectors it produced.
 struct Semantic {
     model: LearnedModel,
-    vectors: FlatVectors,
+    /// Segments read by pages (codes kept in memory once resident).
+    vectors: VectorSet,
     /// Nearest words already found, per (word, neighbours, min cosine):
     /// the model never changes, and finding them scans the vocabulary.
     near: Mutex<HashMap<(String, usize, u32), Near>>,
@@ -469,18 +470,27 @@ impl RepoIndex {
     fn semantic(&self) -> Option<&Semantic> {
         self.semantic
             .get_or_init(|| {
-                let vectors = self.store.get_meta(keys::VECTORS).ok().flatten();
+                let manifest = crate::embed::read_manifest(&*self.store)
+                    .map_err(|err| tracing::warn!(cause = %err, "vectors unavailable"))
+                    .ok()
+                    .flatten();
                 let model = self.store.get_meta(keys::LEARNED).ok().flatten();
-                let (Some(vectors), Some(model)) = (vectors, model) else {
+                let (Some(manifest), Some(model)) = (manifest, model) else {
                     return Arc::new(None);
                 };
                 let model = models_dir(&self.data_dir).join(&model);
-                let vectors = vectors_dir(&self.data_dir).join(&vectors);
-                let key = format!("semantic|{}|{}", file_key(&model), file_key(&vectors));
+                let vdir = vectors_dir(&self.data_dir);
+                let files: Vec<&str> = manifest.files().collect();
+                let key = format!(
+                    "semantic|{}|{}|{}",
+                    file_key(&model),
+                    vdir.display(),
+                    files.join(",")
+                );
                 shared(key, || {
                     let load = || -> Result<Semantic> {
                         let model = LearnedModel::load(&model)?;
-                        let vectors = FlatVectors::load(&vectors)?;
+                        let vectors = manifest.open(&vdir)?;
                         Ok(Semantic {
                             model,
                             vectors,
@@ -614,8 +624,10 @@ impl RepoIndex {
         let semantic = self.semantic();
         let dense = self.dense();
         if self.resident {
-            if let Some(s) = semantic {
-                s.vectors.prepare_fast_search();
+            if let Some(s) = semantic
+                && let Err(err) = s.vectors.make_resident()
+            {
+                tracing::warn!(cause = %err, "vector codes not loaded");
             }
             if let Some(d) = dense {
                 d.vectors.prepare_fast_search();
@@ -625,9 +637,22 @@ impl RepoIndex {
         }
     }
 
-    /// The `k` vectors nearest to `query`; a resident snapshot scans their
-    /// 8-bit codes (built on first use).
-    fn nearest(&self, vectors: &FlatVectors, query: &[f32], k: usize) -> Vec<(u64, f32)> {
+    /// The `k` learned vectors nearest to `query`: their 8-bit codes are
+    /// scanned (read by pages, or from memory in a resident snapshot) and a
+    /// short list scored exactly. A read error leaves the signal out.
+    fn nearest(&self, vectors: &VectorSet, query: &[f32], k: usize) -> Vec<(u64, f32)> {
+        if self.resident {
+            let _ = vectors.make_resident();
+        }
+        vectors.search(query, k).unwrap_or_else(|err| {
+            tracing::warn!(cause = %err, "vector search failed; lexical signals only");
+            Vec::new()
+        })
+    }
+
+    /// The `k` transformer vectors nearest to `query`; a resident snapshot
+    /// scans their 8-bit codes (built on first use).
+    fn nearest_dense(&self, vectors: &FlatVectors, query: &[f32], k: usize) -> Vec<(u64, f32)> {
         if self.resident {
             vectors.prepare_fast_search();
         }

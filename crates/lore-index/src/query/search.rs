@@ -75,7 +75,7 @@ impl RepoIndex {
         };
         let policy = self.policy_for(dense.is_some());
         if options.mode == SearchMode::Vector && semantic.is_none() {
-            let why = if self.store.get_meta(keys::VECTORS)?.is_some() {
+            let why = if self.store.get_meta(keys::MANIFEST)?.is_some() {
                 "its vectors file does not load (damaged); the next `lore index` rewrites it"
             } else {
                 "it has no vectors yet (indexed with --no-vectors, or the first run is not done)"
@@ -143,7 +143,7 @@ impl RepoIndex {
             None => None,
         };
         let dense_hits: Vec<(u64, f32)> = match (dense, &dense_query) {
-            (Some(d), Some(q)) => self.nearest(&d.vectors, q, vector_k),
+            (Some(d), Some(q)) => self.nearest_dense(&d.vectors, q, vector_k),
             _ => Vec::new(),
         };
 
@@ -204,9 +204,9 @@ impl RepoIndex {
             let f = features.entry(id).or_default();
             f.set(Feature::Rrf, rrf_score);
             if let (Some(s), Some(q)) = (semantic, &query_vector)
-                && let Some(v) = s.vectors.get(id)
+                && let Some(v) = s.vectors.get(id).ok().flatten()
             {
-                f.set(Feature::Vector, f64::from(dot(q, v).max(0.0)));
+                f.set(Feature::Vector, f64::from(dot(q, &v).max(0.0)));
             }
             if let (Some(d), Some(q)) = (dense, &dense_query)
                 && let Some(v) = d.vectors.get(id)

@@ -61,10 +61,7 @@ impl RepoIndex {
         let dense = self.dense_status(&ids)?;
         Ok(match self.semantic() {
             Some(s) => {
-                let embedded = ids
-                    .iter()
-                    .filter(|&&id| s.vectors.get(id).is_some())
-                    .count() as u64;
+                let embedded = ids.iter().filter(|&&id| s.vectors.contains(id)).count() as u64;
                 SemanticStatus {
                     state: if embedded >= chunks {
                         "ready"
@@ -79,7 +76,7 @@ impl RepoIndex {
             }
             // Vectors named by the index but not loadable: say so (the
             // next `lore index` rewrites them).
-            None if self.store.get_meta(keys::VECTORS)?.is_some() => SemanticStatus {
+            None if self.store.get_meta(keys::MANIFEST)?.is_some() => SemanticStatus {
                 state: "damaged",
                 model: None,
                 embedded: 0,
@@ -104,21 +101,18 @@ impl RepoIndex {
     pub fn check(&self) -> Result<Vec<String>> {
         let mut problems = self.store.check()?;
         problems.extend(self.lexical.check()?);
-        let files = [
-            (
-                vectors_dir(&self.data_dir),
-                self.store.get_meta(keys::VECTORS)?,
-            ),
-            (
-                dense_dir(&self.data_dir),
-                self.store.get_meta(dense_keys::FILE)?,
-            ),
-        ];
-        for (dir, name) in files {
-            let Some(name) = name else { continue };
-            if let Err(err) = FlatVectors::load(&dir.join(&name)) {
-                problems.push(err.to_string());
-            }
+        match crate::embed::read_manifest(&*self.store) {
+            Ok(Some(manifest)) => match manifest.open(&vectors_dir(&self.data_dir)) {
+                Ok(set) => problems.extend(set.verify()),
+                Err(err) => problems.push(err.to_string()),
+            },
+            Ok(None) => {}
+            Err(err) => problems.push(err.to_string()),
+        }
+        if let Some(name) = self.store.get_meta(dense_keys::FILE)?
+            && let Err(err) = FlatVectors::load(&dense_dir(&self.data_dir).join(&name))
+        {
+            problems.push(err.to_string());
         }
         if !problems.is_empty() {
             self.note_damage(&problems.join("\n"));
@@ -146,7 +140,20 @@ impl RepoIndex {
             vocabulary: loaded.map(|s| s.model.vocab_len()),
             embedded: semantic.embedded,
             pending: semantic.pending,
-            vectors_file: file(vectors_dir(&self.data_dir), keys::VECTORS)?,
+            vectors_file: crate::embed::read_manifest(&*self.store)
+                .ok()
+                .flatten()
+                .map(|m| {
+                    let dir = vectors_dir(&self.data_dir);
+                    let names: Vec<&str> = m.files().collect();
+                    DataFile {
+                        name: names.join(","),
+                        bytes: names
+                            .iter()
+                            .map(|n| std::fs::metadata(dir.join(n)).map_or(0, |m| m.len()))
+                            .sum(),
+                    }
+                }),
             model_file: file(models_dir(&self.data_dir), keys::LEARNED)?,
             dense: semantic.dense,
         })

@@ -172,6 +172,14 @@ impl MetaStore for SqliteStore {
     }
 
     fn set_meta(&mut self, pairs: &[(&str, Option<&str>)]) -> lore_core::Result<()> {
+        self.set_meta_consuming(pairs, &[])
+    }
+
+    fn set_meta_consuming(
+        &mut self,
+        pairs: &[(&str, Option<&str>)],
+        consumed: &[u64],
+    ) -> lore_core::Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -185,6 +193,14 @@ impl MetaStore for SqliteStore {
                 None => tx.execute("DELETE FROM meta WHERE key = ?1", [key]),
             }
             .ctx("write meta")?;
+        }
+        {
+            let mut forget = tx
+                .prepare_cached("DELETE FROM deleted_chunks WHERE id = ?1")
+                .ctx("forget deleted chunks")?;
+            for &id in consumed {
+                forget.execute([id as i64]).ctx("forget deleted chunks")?;
+            }
         }
         tx.commit().ctx("commit meta")?;
         Ok(())
@@ -200,12 +216,16 @@ impl MetaStore for SqliteStore {
     }
 
     fn chunk_texts(&self) -> lore_core::Result<Vec<ChunkText>> {
+        self.chunk_texts_after(0, usize::MAX)
+    }
+
+    fn chunk_texts_after(&self, after: u64, limit: usize) -> lore_core::Result<Vec<ChunkText>> {
         Ok(self.rows(
             "SELECT c.id, f.lang, c.text, coalesce(s.name || ' ' || s.signature, ''), coalesce(s.doc, ''),
                     coalesce(s.qualname, '')
              FROM chunks c JOIN files f ON f.id = c.file_id
-             LEFT JOIN symbols s ON s.id = c.symbol_id ORDER BY c.id",
-            [],
+             LEFT JOIN symbols s ON s.id = c.symbol_id WHERE c.id > ?1 ORDER BY c.id LIMIT ?2",
+            [after as i64, limit.min(i64::MAX as usize) as i64],
             |r| {
                 Ok(ChunkText {
                     id: r.get::<_, i64>(0)? as u64,
@@ -217,6 +237,15 @@ impl MetaStore for SqliteStore {
                 })
             },
             "read chunk texts",
+        )?)
+    }
+
+    fn deleted_chunks(&self) -> lore_core::Result<Vec<u64>> {
+        Ok(self.rows(
+            "SELECT id FROM deleted_chunks ORDER BY id",
+            [],
+            |r| Ok(r.get::<_, i64>(0)? as u64),
+            "read deleted chunks",
         )?)
     }
 

@@ -42,6 +42,12 @@ impl SqliteWriter<'_> {
 
     /// Deletes a file's row and everything extracted from it.
     fn delete_rows(&self, file_id: i64) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO deleted_chunks SELECT id FROM chunks WHERE file_id = ?1",
+            )
+            .and_then(|mut s| s.execute([file_id]))
+            .ctx("record deleted chunks")?;
         for table in ["symbols", "refs", "imports", "chunks"] {
             let sql = format!("DELETE FROM {table} WHERE file_id = ?1");
             self.tx

@@ -69,6 +69,34 @@ pub(crate) fn embed_run(home: &Home, args: EmbedRunArgs, g: &GlobalArgs) -> Resu
     Ok(success())
 }
 
+/// `lore embed maintain`.
+pub(crate) fn embed_maintain(
+    home: &Home,
+    args: EmbedMaintainArgs,
+    g: &GlobalArgs,
+) -> Result<ExitCode> {
+    let root = repo_root(home, g)?;
+    let config = lore_index::EmbedConfig::default();
+    let report = lore_index::maintain_vectors(home, &root, &config, args.retrain)?;
+    if args.json.json {
+        return print_json(&report);
+    }
+    if !g.quiet {
+        match report {
+            Some(r) => println!(
+                "vectors maintained: {} segment(s){}, {} embedded, drift {:.3} ({} ms)",
+                r.segments,
+                if r.trained { ", model retrained" } else { "" },
+                r.embedded,
+                r.drift,
+                r.ms
+            ),
+            None => println!("nothing to do: the learned vectors are current"),
+        }
+    }
+    Ok(success())
+}
+
 /// `lore embed status`.
 pub(crate) fn embed_status(home: &Home, args: JsonArg, g: &GlobalArgs) -> Result<ExitCode> {
     let index = open(home, g)?;

@@ -223,12 +223,21 @@ fn print_index_report(
     if let Some(e) = &report.embed {
         writeln!(
             out,
-            "  vectors: {} embedded, {} reused{} ({})",
+            "  vectors: {} embedded, {} reused, {} deleted{} ({})",
             e.embedded,
             e.reused,
+            e.deleted,
             if e.trained { ", model trained" } else { "" },
             e.model
         )?;
+        if e.maintenance_due {
+            writeln!(
+                out,
+                "  vector maintenance is due (vocabulary drift {:.3}, {} segments): \
+                 `lore embed maintain`, or leave it to `lore serve`",
+                e.drift, e.segments
+            )?;
+        }
     }
     if let Some(err) = &report.embed_error {
         writeln!(out, "  vectors not updated, search stays lexical: {err}")?;

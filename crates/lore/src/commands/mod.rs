@@ -70,6 +70,7 @@ fn run_command(home: &Home, command: Command, g: &GlobalArgs) -> Result<ExitCode
         Command::Embed(EmbedCommand::Use(args)) => embed::embed_use(&home, args, g),
         Command::Embed(EmbedCommand::Run(args)) => embed::embed_run(&home, args, g),
         Command::Embed(EmbedCommand::Status(args)) => embed::embed_status(&home, args, g),
+        Command::Embed(EmbedCommand::Maintain(args)) => embed::embed_maintain(&home, args, g),
         Command::Eval(args) => eval::eval(&home, args, g),
         Command::Ask(args) => crate::ask::ask(&home, open(&home, g)?, &args, g),
         Command::Chat(args) => crate::ask::chat(&home, open(&home, g)?, &args),

@@ -374,6 +374,12 @@ impl LearnedModel {
         (seen, unknown)
     }
 
+    /// Bytes held in memory (vectors, words, weights), approximately.
+    pub fn memory_bytes(&self) -> u64 {
+        let words: usize = self.words.iter().map(|w| w.len() * 2 + 56).sum();
+        (self.vectors.len() * 4 + self.idf.len() * 4 + self.norms.len() * 4 + words) as u64
+    }
+
     /// Number of words with a vector.
     pub fn vocab_len(&self) -> usize {
         self.vocab.len()

@@ -180,6 +180,21 @@ impl Registry {
         Ok(repo)
     }
 
+    /// Per repository with open snapshots, the bytes its loaded data holds
+    /// in memory (snapshots of a generation share it: counted once).
+    pub fn resident_bytes(&self) -> Vec<(String, u64)> {
+        let pools = lock(&self.pools);
+        let mut out: Vec<(String, u64)> = pools
+            .iter()
+            .filter_map(|(id, pool)| {
+                let bytes = pool.idle.iter().map(RepoIndex::resident_bytes).max()?;
+                Some((id.clone(), bytes))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// An open snapshot of repository `id`, current as of the last second.
     /// At most one per core is open; callers beyond wait for one to be
     /// given back (they run on blocking threads).

@@ -92,6 +92,13 @@ impl FileGraph {
         id
     }
 
+    /// Bytes held in memory, approximately.
+    pub(crate) fn memory_bytes(&self) -> u64 {
+        let paths: usize = self.ids.keys().map(|p| p.len() + 48).sum();
+        let touching: usize = self.touching.iter().map(|t| t.capacity() * 4 + 24).sum();
+        (paths + self.edges.capacity() * 16 + touching) as u64
+    }
+
     /// The id of `path` in this graph (files without edges have none).
     pub(crate) fn id(&self, path: &str) -> Option<u32> {
         self.ids.get(path).copied()
@@ -122,6 +129,17 @@ impl ChunkTable {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.heads.is_empty()
+    }
+
+    /// Bytes held in memory, approximately (a path is shared by its file's
+    /// chunks; a symbol name is the chunk's own).
+    pub(crate) fn memory_bytes(&self) -> u64 {
+        let names: usize = self
+            .heads
+            .iter()
+            .map(|h| h.symbol.as_ref().map_or(0, |s| s.len() + 16))
+            .sum();
+        (self.heads.capacity() * std::mem::size_of::<lore_core::store::ChunkHead>() + names) as u64
     }
 
     pub(crate) fn get(&self, id: u64) -> Option<&lore_core::store::ChunkHead> {

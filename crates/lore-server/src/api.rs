@@ -108,6 +108,7 @@ pub async fn healthz() -> Json<Health> {
 /// Prometheus metrics in the text format.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    state.metrics.set_resident(&state.registry.resident_bytes());
     (
         [(
             header::CONTENT_TYPE,

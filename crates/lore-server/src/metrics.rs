@@ -59,6 +59,12 @@ pub struct Metrics {
     index_seconds: Histograms<RunLabels>,
     answer_seconds: Histograms<ModeLabels>,
     tokens: Family<TokenLabels, Counter>,
+    resident: Family<RepoLabels, prometheus_client::metrics::gauge::Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RepoLabels {
+    repo: String,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -78,6 +84,7 @@ impl Default for Metrics {
         let answer_seconds: Histograms<ModeLabels> =
             Family::new_with_constructor(latency_histogram);
         let tokens = Family::<TokenLabels, Counter>::default();
+        let resident = Family::<RepoLabels, prometheus_client::metrics::gauge::Gauge>::default();
         registry.register(
             "http_requests",
             "HTTP requests by route, method and status",
@@ -108,7 +115,13 @@ impl Default for Metrics {
             "Tokens used by answers (prompt, completion)",
             tokens.clone(),
         );
+        registry.register(
+            "resident_bytes",
+            "Memory held by a repository's open snapshots (model, vector codes, graph, chunk heads)",
+            resident.clone(),
+        );
         Metrics {
+            resident,
             registry,
             requests,
             request_seconds,
@@ -127,6 +140,16 @@ impl Metrics {
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+
+    /// Sets the memory each repository's open snapshots hold.
+    pub fn set_resident(&self, repos: &[(String, u64)]) {
+        self.resident.clear();
+        for (repo, bytes) in repos {
+            self.resident
+                .get_or_create(&RepoLabels { repo: repo.clone() })
+                .set(i64::try_from(*bytes).unwrap_or(i64::MAX));
+        }
     }
 
     /// Records an index run.

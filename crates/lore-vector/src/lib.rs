@@ -158,6 +158,15 @@ impl FlatVectors {
         self.ids.is_empty()
     }
 
+    /// Bytes held in memory: ids, vectors, and codes once built.
+    pub fn memory_bytes(&self) -> u64 {
+        let codes = self
+            .codes
+            .get()
+            .map_or(0, |c| c.codes.len() + c.scales.len() * 4);
+        (self.ids.len() * 8 + self.data.len() * 4 + codes) as u64
+    }
+
     /// The vector of `id`, if present.
     pub fn get(&self, id: u64) -> Option<&[f32]> {
         let i = self.ids.binary_search(&id).ok()?;

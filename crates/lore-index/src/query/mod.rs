@@ -637,6 +637,21 @@ impl RepoIndex {
         }
     }
 
+    /// Bytes this snapshot's loaded data holds in memory (shared with the
+    /// process's other snapshots of the same generation): the learned
+    /// model, the vector ids and codes, transformer vectors, and in a
+    /// resident snapshot the file graph and chunk heads. A resident
+    /// snapshot's size is about 150 bytes per chunk plus the model; vector
+    /// rows themselves stay on disk.
+    pub fn resident_bytes(&self) -> u64 {
+        let semantic = self.semantic.get().and_then(|s| s.as_ref().as_ref());
+        let dense = self.dense.get().and_then(|d| d.as_ref().as_ref());
+        semantic.map_or(0, |s| s.model.memory_bytes() + s.vectors.resident_bytes())
+            + dense.map_or(0, |d| d.vectors.memory_bytes())
+            + self.graph.get().map_or(0, |g| g.memory_bytes())
+            + self.heads.get().map_or(0, |h| h.memory_bytes())
+    }
+
     /// The `k` learned vectors nearest to `query`: their 8-bit codes are
     /// scanned (read by pages, or from memory in a resident snapshot) and a
     /// short list scored exactly. A read error leaves the signal out.

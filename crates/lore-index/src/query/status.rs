@@ -20,6 +20,17 @@ impl RepoIndex {
         })
     }
 
+    /// Status of the transformer vectors, `None` (at once) when the
+    /// repository uses the learned model only: what `lore index` checks to
+    /// start them, without reading anything in proportion to the index
+    /// in the usual case.
+    pub fn transformer_status(&self) -> Result<Option<DenseStatus>> {
+        if recorded_spec(&*self.store)?.is_learned() {
+            return Ok(None);
+        }
+        self.dense_status(&self.store.chunk_ids()?)
+    }
+
     /// Status of the transformer vectors, read from the files alone (the
     /// embedder itself is not loaded).
     fn dense_status(&self, ids: &[u64]) -> Result<Option<DenseStatus>> {

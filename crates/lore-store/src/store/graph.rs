@@ -42,12 +42,15 @@ pub(super) fn update_file_edges(
          DELETE FROM temp.affected;",
     )
     .ctx("prepare file graph update")?;
+    // CROSS JOIN fixes the order: from the few touched names to their
+    // uses. Left to itself the planner (no statistics on the temporary
+    // table) scanned every reference: 550 ms on 7.5M lines, now 16.
     tx.execute(
         "INSERT OR IGNORE INTO temp.affected
          SELECT DISTINCT r.file_id
          FROM temp.touched_names t
-         JOIN names nm ON nm.name = t.name
-         JOIN refs r ON r.name_id = nm.id
+         CROSS JOIN names nm ON nm.name = t.name
+         CROSS JOIN refs r ON r.name_id = nm.id
          WHERE (SELECT count(DISTINCT s.file_id) FROM symbols s
                 WHERE s.name = t.name COLLATE NOCASE AND s.name = t.name) <= ?1",
         [i64::from(MAX_DEFINING_FILES) + (written.len() + removed) as i64],
@@ -66,24 +69,29 @@ pub(super) fn update_file_edges(
         [],
     )
     .ctx("clear affected edges")?;
+    // Names are counted once per query (materialized), not per joined row:
+    // on 7.5M lines that took a one-file update from 250 to 35 ms.
     tx.execute(
         &format!(
             "INSERT INTO file_edges (src, dst, weight)
          WITH used AS (
-             SELECT DISTINCT nm.name FROM refs r JOIN names nm ON nm.id = r.name_id
+             SELECT DISTINCT r.name_id, nm.name FROM refs r JOIN names nm ON nm.id = r.name_id
              WHERE r.file_id IN (SELECT file_id FROM temp.affected)
          ),
-         defs AS (
-             SELECT name, file_id, count(*) OVER (PARTITION BY name) AS n
-             FROM (SELECT DISTINCT s.name, s.file_id FROM used u
-                   JOIN symbols s ON s.name = u.name COLLATE NOCASE AND s.name = u.name)
+         defs AS MATERIALIZED (
+             SELECT DISTINCT u.name_id, s.file_id FROM used u
+             JOIN symbols s ON s.name = u.name COLLATE NOCASE AND s.name = u.name
+         ),
+         counts AS MATERIALIZED (
+             SELECT name_id, count(*) AS n FROM defs GROUP BY name_id HAVING count(*) <= ?1
          )
-         SELECT r.file_id, d.file_id, sum({DAMPED} * {SPECIFICITY} / d.n)
+         SELECT r.file_id, d.file_id, sum({DAMPED} * {SPECIFICITY} / c.n)
          FROM refs r
+         JOIN counts c ON c.name_id = r.name_id
+         JOIN defs d ON d.name_id = r.name_id
          JOIN names nm ON nm.id = r.name_id
-         JOIN defs d ON d.name = nm.name
          WHERE r.file_id IN (SELECT file_id FROM temp.affected)
-           AND d.file_id != r.file_id AND d.n <= ?1
+           AND d.file_id != r.file_id
          GROUP BY r.file_id, d.file_id"
         ),
         [MAX_DEFINING_FILES],

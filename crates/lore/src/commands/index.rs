@@ -55,7 +55,7 @@ pub(crate) fn index(home: &Home, args: IndexArgs, g: &GlobalArgs) -> Result<Exit
     let index = RepoIndex::open(home, &report.root)?;
     let mut dense_report = None;
     let mut background = None;
-    if let Some(dense) = index.embed_status()?.dense
+    if let Some(dense) = index.transformer_status()?
         && dense.pending > 0
         && !args.no_vectors
     {

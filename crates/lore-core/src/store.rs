@@ -128,6 +128,10 @@ pub struct SkippedFile {
     pub detail: String,
     /// True when the file was still indexed (e.g. lossy UTF-8 decoding).
     pub indexed: bool,
+    /// Size and mtime (ns) of a file skipped for its content, when they
+    /// can be trusted: a later run that finds the same skips it again
+    /// without reading it.
+    pub seen: Option<(u64, i64)>,
 }
 
 /// One commit of the repository's history.

@@ -81,6 +81,7 @@ fn skip(path: &str, reason: &str, detail: String) -> Verdict {
         reason: reason.to_owned(),
         detail,
         indexed: false,
+        seen: None,
     })
 }
 
@@ -150,6 +151,7 @@ pub(crate) fn classify(path: &str, target: Option<&str>, bytes: Vec<u8>) -> Verd
                 reason: "non-utf8".into(),
                 detail: format!("invalid UTF-8 at byte {at}; indexed with replacement characters"),
                 indexed: true,
+                seen: None,
             };
             Verdict::Index {
                 text,

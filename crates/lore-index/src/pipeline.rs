@@ -410,6 +410,7 @@ fn process(
             reason: reason.into(),
             detail,
             indexed: false,
+            seen: None,
         })
     };
     // Probe for binary content before reading a whole large file.
@@ -464,6 +465,7 @@ fn process(
                 lore_syntax::MAX_NESTING
             ),
             indexed: true,
+            seen: None,
         })
     });
     Outcome::Parsed {
@@ -527,19 +529,31 @@ struct Plan<'w> {
     candidates: Vec<&'w Walked>,
     unchanged: usize,
     present: HashSet<String>,
+    /// Files skipped for their content before, with the same size and
+    /// mtime: skipped again without being read.
+    still_skipped: Vec<SkippedFile>,
 }
 
 fn plan<'w>(
     files: &'w [Walked],
     stored: &HashMap<String, FileState>,
+    stored_skipped: &HashMap<String, SkippedFile>,
     rebuilding: bool,
 ) -> Plan<'w> {
     let mut plan = Plan {
         candidates: Vec::new(),
         unchanged: 0,
         present: HashSet::with_capacity(files.len()),
+        still_skipped: Vec::new(),
     };
     for file in files {
+        if !rebuilding
+            && let Some(skip) = stored_skipped.get(&file.rel)
+            && skip.seen == Some((file.size, file.mtime_ns))
+        {
+            plan.still_skipped.push(skip.clone());
+            continue;
+        }
         match stored.get(&file.rel) {
             Some(s)
                 if !rebuilding
@@ -650,11 +664,18 @@ pub fn index_repo(
         .map(|s| (s.path.clone(), s))
         .collect();
 
+    let stored_skipped: HashMap<String, SkippedFile> = store
+        .skipped()?
+        .into_iter()
+        .filter(|s| s.seen.is_some() && !s.indexed)
+        .map(|s| (s.path.clone(), s))
+        .collect();
     let Plan {
         candidates,
         unchanged,
         mut present,
-    } = plan(&walked.files, &stored, rebuilding);
+        still_skipped,
+    } = plan(&walked.files, &stored, &stored_skipped, rebuilding);
     tracing::info!(
         files = walked.files.len(),
         candidates = candidates.len(),
@@ -687,7 +708,12 @@ pub fn index_repo(
             ..RunSummary::default()
         },
         present: std::mem::take(&mut present),
-        skipped: walked.skipped.clone(),
+        skipped: walked
+            .skipped
+            .iter()
+            .cloned()
+            .chain(still_skipped)
+            .collect(),
         ..Written::default()
     };
     let next_gen = current_gen + 1;
@@ -711,7 +737,15 @@ pub fn index_repo(
             pool_ref.install(|| {
                 candidates_ref.par_iter().for_each_with(tx, |tx, file| {
                     let stored = stored_ref.get(&file.rel).filter(|_| !rebuilding);
-                    let outcome = process(file, stored, config, racy_after);
+                    let mut outcome = process(file, stored, config, racy_after);
+                    // Skipped for its content: remembered with its size and
+                    // mtime (unless they may still move, or reading failed).
+                    if let Outcome::Skipped(skip) = &mut outcome
+                        && skip.reason != "unreadable"
+                        && file.mtime_ns < racy_after
+                    {
+                        skip.seen = Some((file.size, file.mtime_ns));
+                    }
                     let _ = tx.send(outcome);
                 });
             });
@@ -765,6 +799,7 @@ pub fn index_repo(
                 reason: "git-error".into(),
                 detail: err.to_string(),
                 indexed: false,
+                seen: None,
             });
         }
     }

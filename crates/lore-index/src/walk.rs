@@ -46,6 +46,7 @@ fn skipped(path: String, reason: &str, detail: String) -> SkippedFile {
         reason: reason.to_owned(),
         detail,
         indexed: false,
+        seen: None,
     }
 }
 

@@ -132,4 +132,10 @@ CREATE INDEX chunks_file ON chunks(file_id);
     r#"
 CREATE TABLE deleted_chunks (id INTEGER PRIMARY KEY);
 "#,
+    // 5: the size and mtime of a file skipped for its content, so that the
+    // next run skips it again without reading it.
+    r#"
+ALTER TABLE skipped ADD COLUMN size INTEGER;
+ALTER TABLE skipped ADD COLUMN mtime_ns INTEGER;
+"#,
 ];

@@ -209,6 +209,7 @@ fn first_run(store: &mut dyn MetaStore) {
             reason: "minified".into(),
             detail: "one line of 90 KiB".into(),
             indexed: false,
+            seen: None,
         }],
         1,
     );

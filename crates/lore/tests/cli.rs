@@ -378,3 +378,61 @@ fn history_commits_and_churn_follow_new_commits() {
     let status = json(&repo, &["status"]);
     assert_eq!(status["fresh"], "HEAD has moved; run `lore index`");
 }
+
+/// A file skipped for its content (binary, minified) is not read again
+/// while its size and mtime stay the same: on a large tree those reads
+/// were most of a run with nothing changed.
+#[test]
+fn files_skipped_for_their_content_are_not_read_again_until_they_change() {
+    let repo = TestRepo::new();
+    repo.write("a.py", "def alpha():\n    return 1\n");
+    repo.write(
+        "assets/logo.png",
+        b"\x89PNG\r\n\x1a\n\0\0\0binary".as_slice(),
+    );
+    for path in ["a.py", "assets/logo.png"] {
+        // Old enough that size and mtime can be trusted.
+        let status = std::process::Command::new("touch")
+            .args(["-d", "2020-01-01 00:00:00"])
+            .arg(repo.join(path))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    repo.commit("Initial");
+    ok(lore(&repo).arg("index"));
+    let candidates = |repo: &TestRepo| {
+        let out = lore(repo).args(["-v", "index"]).output().unwrap();
+        assert!(out.status.success());
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        let at = log.find("candidates=").unwrap_or_else(|| panic!("{log}"));
+        log[at + "candidates=".len()..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse::<u32>()
+            .unwrap()
+    };
+    let skipped_reasons = |repo: &TestRepo| -> Vec<(String, String)> {
+        json(repo, &["status", "--errors"])["skipped_files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["path"].as_str().unwrap().into(),
+                    s["reason"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(candidates(&repo), 0);
+    assert_eq!(
+        skipped_reasons(&repo),
+        [("assets/logo.png".to_owned(), "binary".to_owned())]
+    );
+    // Changed (size and mtime move): read again, and now it is text.
+    repo.write("assets/logo.png", "a text file now\n");
+    assert_eq!(candidates(&repo), 1);
+    assert!(skipped_reasons(&repo).is_empty());
+}

@@ -448,14 +448,17 @@ impl MetaStore for SqliteStore {
 
     fn skipped(&self) -> lore_core::Result<Vec<SkippedFile>> {
         Ok(self.rows(
-            "SELECT path, reason, detail, indexed FROM skipped ORDER BY path",
+            "SELECT path, reason, detail, indexed, size, mtime_ns FROM skipped ORDER BY path",
             [],
             |r| {
+                let size: Option<i64> = r.get(4)?;
+                let mtime: Option<i64> = r.get(5)?;
                 Ok(SkippedFile {
                     path: r.get(0)?,
                     reason: r.get(1)?,
                     detail: r.get(2)?,
                     indexed: r.get(3)?,
+                    seen: size.zip(mtime).map(|(s, m)| (s as u64, m)),
                 })
             },
             "prepare skipped",

@@ -279,11 +279,13 @@ impl MetaWriter for SqliteWriter<'_> {
         let mut stmt = self
             .tx
             .prepare_cached(
-                "INSERT INTO skipped(path, reason, detail, indexed) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO skipped(path, reason, detail, indexed, size, mtime_ns)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
             .ctx("prepare skipped insert")?;
         for s in skipped {
-            stmt.execute(params![s.path, s.reason, s.detail, s.indexed])
+            let (size, mtime) = s.seen.map(|(s, m)| (s as i64, m)).unzip();
+            stmt.execute(params![s.path, s.reason, s.detail, s.indexed, size, mtime])
                 .ctx("insert skipped")?;
         }
         Ok(())

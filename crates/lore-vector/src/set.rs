@@ -326,11 +326,16 @@ mod tests {
         w.finish().unwrap();
     }
 
-    /// The exact top k of the live rows, by brute force.
+    /// A row as a segment stores it (half precision).
+    fn stored(v: &[f32]) -> Vec<f32> {
+        v.iter().map(|&x| half::f16::from_f32(x).to_f32()).collect()
+    }
+
+    /// The exact top k of the live rows as stored, by brute force.
     fn brute(live: &[(u64, Vec<f32>)], q: &[f32], k: usize) -> Vec<(u64, f32)> {
         let mut all: Vec<(u64, f32)> = live
             .iter()
-            .map(|(id, v)| (*id, lore_core::embed::dot(q, v)))
+            .map(|(id, v)| (*id, lore_core::embed::dot(q, &stored(v))))
             .collect();
         all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         all.truncate(k);
@@ -353,7 +358,13 @@ mod tests {
         assert_eq!(set.len(), live.len());
         assert_eq!((set.model_id(), set.dims()), ("m", 48));
         assert!(set.get(14).unwrap().is_none() && !set.contains(14));
-        assert_eq!(set.get(18_001).unwrap().unwrap(), all[18_001].1);
+        let row = set.get(18_001).unwrap().unwrap();
+        assert_eq!(row, stored(&all[18_001].1));
+        let error = row.iter().zip(&all[18_001].1).map(|(a, b)| (a - b).abs());
+        assert!(
+            error.fold(0.0, f32::max) < 5e-4,
+            "half precision keeps a unit vector"
+        );
         let queries = rows(10, 48, 99);
         for (_, q) in &queries {
             assert_eq!(set.search(q, 25).unwrap(), brute(&live, q, 25));
@@ -395,9 +406,12 @@ mod tests {
         let segment = Segment::open(&path).unwrap();
         let err = segment.verify().unwrap_err().to_string();
         assert!(err.contains("checksum mismatch"), "{err}");
-        // A non-number in a vector.
+        // A non-number in a vector, under a checksum that matches.
         let mut nan = good.clone();
         nan[64..68].copy_from_slice(&f32::NAN.to_le_bytes());
+        let body = nan.len() - 12;
+        let crc = crc32fast::hash(&nan[..body]);
+        nan[body..body + 4].copy_from_slice(&crc.to_le_bytes());
         std::fs::write(&path, &nan).unwrap();
         let err = Segment::open(&path)
             .unwrap()

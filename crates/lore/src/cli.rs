@@ -143,6 +143,12 @@ pub struct ServeArgs {
     /// Apply the rate limit to loopback clients too.
     #[arg(long)]
     pub limit_loopback: bool,
+    /// Memory each repository's search data may hold (MiB): vector codes,
+    /// file graph and chunk heads stay in memory while they fit, the rest
+    /// is read per query. `/metrics` reports what is held
+    /// (`lore_resident_bytes`).
+    #[arg(long, default_value_t = 512, value_name = "MIB")]
+    pub resident_mb: u64,
     /// Answer from the evidence alone, even if a model is configured.
     #[arg(long)]
     pub no_llm: bool,

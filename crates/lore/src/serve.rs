@@ -30,6 +30,7 @@ pub fn serve(home: Home, args: ServeArgs) -> Result<ExitCode> {
     config.rate_per_second = args.rate_limit;
     config.rate_burst = (args.rate_limit * 2.0).max(1.0);
     config.limit_loopback = args.limit_loopback;
+    config.resident_budget = args.resident_mb << 20;
     config.no_llm = args.no_llm;
     let token_path = config.home.path().join(lore_server::security::TOKEN_FILE);
     runtime()?.block_on(lore_server::serve(

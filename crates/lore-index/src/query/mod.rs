@@ -54,6 +54,10 @@ pub struct RepoIndex {
     dense: OnceLock<Arc<Option<Dense>>>,
     /// Whether this snapshot serves many queries (see [`RepoIndex::resident`]).
     resident: bool,
+    /// Memory a resident snapshot's data may take ([`RepoIndex::resident_within`]).
+    budget: u64,
+    /// What a resident snapshot keeps in memory under its budget.
+    keep: OnceLock<Keep>,
     /// The file graph of this generation, loaded on first use (resident only).
     graph: OnceLock<Arc<FileGraph>>,
     /// Every chunk's head, loaded on first use (resident only).
@@ -68,6 +72,21 @@ struct Dense {
     embedder: Box<dyn Embedder>,
     vectors: FlatVectors,
 }
+
+/// Which parts of the data a resident snapshot keeps in memory.
+#[derive(Clone, Copy, Debug, Default)]
+struct Keep {
+    codes: bool,
+    graph: bool,
+    heads: bool,
+}
+
+/// Estimated memory of the file graph per chunk (measured: edges grow with
+/// the code, about 3 per chunk on a large Rust tree, 40 bytes each).
+const GRAPH_BYTES_PER_CHUNK: u64 = 120;
+
+/// Estimated memory of a chunk head (the record and its symbol name).
+const HEAD_BYTES_PER_CHUNK: u64 = 110;
 
 /// A word's nearest words with their cosines.
 type Near = Arc<[(String, f32)]>;
@@ -458,6 +477,8 @@ impl RepoIndex {
             semantic: OnceLock::new(),
             dense: OnceLock::new(),
             resident: false,
+            budget: u64::MAX,
+            keep: OnceLock::new(),
             graph: OnceLock::new(),
             heads: OnceLock::new(),
             policy: Policy::default(),
@@ -617,22 +638,79 @@ impl RepoIndex {
         self
     }
 
+    /// [`resident`](Self::resident) within `bytes` of memory for this
+    /// repository's data: the learned model and vector ids always; then, as
+    /// long as their estimated size fits, the vector codes, the file graph
+    /// and the chunk heads, in that order (each saves the most per byte
+    /// before the next). What does not fit is read per query, as a
+    /// one-shot search does. [`resident_bytes`](Self::resident_bytes) says
+    /// what is held.
+    pub fn resident_within(mut self, bytes: u64) -> RepoIndex {
+        self.resident = true;
+        self.budget = bytes;
+        self
+    }
+
+    /// What this snapshot keeps in memory (nothing unless resident).
+    fn keep(&self) -> Keep {
+        *self.keep.get_or_init(|| {
+            if !self.resident {
+                return Keep::default();
+            }
+            let (rows, dims, model) = match self.semantic() {
+                Some(s) => (
+                    s.vectors.len() as u64,
+                    s.vectors.dims() as u64,
+                    s.model.memory_bytes(),
+                ),
+                None => (0, 0, 0),
+            };
+            let mut left = self.budget.saturating_sub(model + rows * 8);
+            let mut take = |bytes: u64| {
+                let fits = bytes <= left;
+                if fits {
+                    left -= bytes;
+                }
+                fits
+            };
+            let keep = Keep {
+                codes: take(rows * (dims + 4)),
+                graph: take(rows * GRAPH_BYTES_PER_CHUNK),
+                heads: take(rows * HEAD_BYTES_PER_CHUNK),
+            };
+            if !(keep.codes && keep.graph && keep.heads) {
+                tracing::info!(
+                    ?keep,
+                    budget = self.budget,
+                    "resident data limited by the budget"
+                );
+            }
+            keep
+        })
+    }
+
     /// Loads what searches use (vectors, models; with
     /// [`resident`](Self::resident) also the file graph, chunk heads and
     /// vector codes) so that the first query does not wait for it.
     pub fn warm(&self) {
         let semantic = self.semantic();
         let dense = self.dense();
-        if self.resident {
-            if let Some(s) = semantic
-                && let Err(err) = s.vectors.make_resident()
-            {
-                tracing::warn!(cause = %err, "vector codes not loaded");
-            }
-            if let Some(d) = dense {
-                d.vectors.prepare_fast_search();
-            }
+        let keep = self.keep();
+        if keep.codes
+            && let Some(s) = semantic
+            && let Err(err) = s.vectors.make_resident()
+        {
+            tracing::warn!(cause = %err, "vector codes not loaded");
+        }
+        if self.resident
+            && let Some(d) = dense
+        {
+            d.vectors.prepare_fast_search();
+        }
+        if keep.graph {
             self.file_graph();
+        }
+        if keep.heads {
             self.chunk_table();
         }
     }
@@ -656,7 +734,7 @@ impl RepoIndex {
     /// scanned (read by pages, or from memory in a resident snapshot) and a
     /// short list scored exactly. A read error leaves the signal out.
     fn nearest(&self, vectors: &VectorSet, query: &[f32], k: usize) -> Vec<(u64, f32)> {
-        if self.resident {
+        if self.keep().codes {
             let _ = vectors.make_resident();
         }
         vectors.search(query, k).unwrap_or_else(|err| {
@@ -676,7 +754,7 @@ impl RepoIndex {
 
     /// Heads of the chunks `ids`, by id; unknown ids are left out.
     fn heads(&self, ids: &[u64]) -> Result<FxHashMap<u64, ChunkHead>> {
-        if self.resident {
+        if self.keep().heads {
             let table = self.chunk_table();
             if !table.is_empty() {
                 return Ok(ids

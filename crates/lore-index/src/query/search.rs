@@ -296,7 +296,7 @@ impl RepoIndex {
         }
         // Every edge touching a seed (an edge between two seeds once per
         // seed): from memory in a resident snapshot, else from the store.
-        if self.resident {
+        if self.keep().graph {
             let files = self.file_graph();
             // A seed without edges has no id in the graph but still takes
             // its share of the jumps: it gets one from the top of the range.

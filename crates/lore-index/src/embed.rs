@@ -72,7 +72,12 @@ impl Default for EmbedConfig {
             enabled: true,
             learned: TrainConfig::default(),
             retrain_drift: 0.02,
-            train_sample: 200_000,
+            // LORE_TRAIN_SAMPLE: a benchmark knob (the quality effect of
+            // training on a sample is measured by setting it low).
+            train_sample: std::env::var("LORE_TRAIN_SAMPLE")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(200_000),
             max_segments: 8,
             inline_merge_rows: 65_536,
             batch: 4096,

@@ -660,15 +660,16 @@ pub fn index_repo(
     prune_generations(&data_dir, &[current_gen, current_gen.saturating_sub(1)]);
 
     let purged = crate::purge::purged_paths(&layout)?;
-    let walked = walk(&root, config.max_file_size, &purged);
-    let stored: HashMap<String, FileState> = store
-        .file_states()?
-        .into_iter()
-        .map(|s| (s.path.clone(), s))
-        .collect();
-
-    let stored_skipped: HashMap<String, SkippedFile> = store
-        .skipped()?
+    // The walk (a stat per file) runs while the store's states are read.
+    let (walked, states) = std::thread::scope(|scope| {
+        let walking = scope.spawn(|| walk(&root, config.max_file_size, &purged));
+        let states = (|| -> Result<_> { Ok((store.file_states()?, store.skipped()?)) })();
+        (walking.join().expect("walk thread"), states)
+    });
+    let (states, skipped_before) = states?;
+    let stored: HashMap<String, FileState> =
+        states.into_iter().map(|s| (s.path.clone(), s)).collect();
+    let stored_skipped: HashMap<String, SkippedFile> = skipped_before
         .into_iter()
         .filter(|s| s.seen.is_some() && !s.indexed)
         .map(|s| (s.path.clone(), s))

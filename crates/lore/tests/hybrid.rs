@@ -170,6 +170,61 @@ fn new_vocabulary_makes_maintenance_due_and_retraining_learns_it() {
     assert_eq!(json(&repo, &["index"])["embed"]["maintenance_due"], false);
 }
 
+#[test]
+fn segments_are_merged_as_they_pile_up_and_maintenance_compacts_them() {
+    let repo = repo();
+    ok(lore(&repo).arg("index"));
+    let mut due = false;
+    for i in 0..14 {
+        repo.write(
+            &format!("time/dates_{}.py", i % 6),
+            // Words the model knows: no vocabulary drift, only churn.
+            format!(
+                "def parse_day_{}(text):\n    return text.split('-')[{}]\n",
+                i % 6,
+                i % 3
+            ),
+        );
+        let report = json(&repo, &["index"]);
+        let embed = &report["embed"];
+        assert!(embed["segments"].as_u64().unwrap() <= 9, "{report}");
+        assert_eq!(embed["trained"], false, "{report}");
+        due |= embed["maintenance_due"] == true;
+    }
+    assert!(due, "a fifth of the rows deleted makes maintenance due");
+    let out = json(&repo, &["embed", "maintain"]);
+    assert_eq!(out["trained"], false, "a merge, not a retraining: {out}");
+    assert_eq!(out["segments"], 1, "{out}");
+    let status = json(&repo, &["embed", "status"]);
+    let chunks = json(&repo, &["status"])["chunks"].as_u64();
+    assert_eq!(status["embedded"].as_u64(), chunks, "{status}");
+    assert_eq!(status["pending"], 0, "{status}");
+    // The deleted rows went with the merge: one file in force, and no
+    // chunk comes back twice or from an old version.
+    let name = status["vectors_file"]["name"].as_str().unwrap();
+    assert!(name.ends_with(".seg") && !name.contains(','), "{status}");
+    let hits = json(
+        &repo,
+        &["search", "--mode", "vector", "-k", "50", "calendar day"],
+    );
+    let mut seen: Vec<(String, u64)> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["path"].as_str().unwrap().to_owned(),
+                h["start_line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let n = seen.len();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), n, "{hits}");
+    ok(lore(&repo).args(["status", "--check"]));
+}
+
 /// The one segment in force after maintenance.
 fn out_segment(repo: &TestRepo) -> String {
     let names = data_files(repo, "vectors");

@@ -87,7 +87,7 @@ fn crash_before_the_vector_manifest_lands_exactly_once() {
     assert_eq!(report["embed"]["deleted"], 0, "{report}");
     let status = json(&repo, &["embed", "status"]);
     assert_eq!(status["pending"], 0, "{status}");
-    let chunks = json(&repo, &["status"])["stats"]["chunks"].as_u64();
+    let chunks = json(&repo, &["status"])["chunks"].as_u64();
     assert_eq!(status["embedded"].as_u64(), chunks, "{status}");
 }
 

@@ -56,7 +56,12 @@ pub(crate) fn index(home: &Home, args: IndexArgs, g: &GlobalArgs) -> Result<Exit
     let mut background = None;
     // Opening the index to count pending chunks is only worth it with a
     // transformer configured.
-    let dense = match report.transformer {
+    // (An embedder given to this run was recorded after it.)
+    let transformer = match &spec {
+        Some(spec) => !spec.is_learned(),
+        None => report.transformer,
+    };
+    let dense = match transformer {
         true => RepoIndex::open(home, &report.root)?.transformer_status()?,
         false => None,
     };

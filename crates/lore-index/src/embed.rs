@@ -397,11 +397,9 @@ fn add_and_delete(
                 writer.insert((w, name))
             }
         };
-        for chunk in &page {
-            let (seen, unknown) = model.coverage(&chunk.text);
-            next.added_tokens += seen;
-            next.added_unknown += unknown;
-        }
+        let (seen, unknown) = coverage(model, &page);
+        next.added_tokens += seen;
+        next.added_unknown += unknown;
         let vectors = chunk_vectors(model, &page)?;
         for (chunk, v) in page.iter().zip(&vectors) {
             writer.push(chunk.id, v)?;
@@ -507,6 +505,10 @@ fn build_all(
         }
         Ok(())
     };
+    // A corpus within the sample cap is read once: kept from training to
+    // embedding (what a page-at-a-time second read would cost Django: 3%
+    // of its cold index).
+    let mut kept: Option<Vec<ChunkText>> = None;
     let (model, model_name, trained) = match model {
         Some((model, name)) => (model, name, false),
         None => {
@@ -516,7 +518,9 @@ fn build_all(
             let mut i = 0usize;
             pages(&mut |page| {
                 for chunk in page {
-                    if trains(chunk.lang) {
+                    if stride == 1 {
+                        sample.push(chunk);
+                    } else if trains(chunk.lang) {
                         if i.is_multiple_of(stride) {
                             sample.push(chunk);
                         }
@@ -531,7 +535,9 @@ fn build_all(
                 "training the learned model"
             );
             let model = train(&sample, &config.learned);
-            drop(sample);
+            if stride == 1 {
+                kept = Some(sample);
+            }
             let name = next_file(mdir, "learned-", "bin");
             model.save(&mdir.join(&name))?;
             (model, name, true)
@@ -544,19 +550,21 @@ fn build_all(
         dims: model.dims(),
         ..Manifest::default()
     };
-    pages(&mut |page| {
-        for chunk in &page {
-            let (seen, unknown) = model.coverage(&chunk.text);
-            manifest.corpus_tokens += seen;
-            manifest.corpus_unknown += unknown;
-        }
-        let vectors = chunk_vectors(&model, &page)?;
+    let mut embed_page = |page: &[ChunkText]| -> Result<()> {
+        let (seen, unknown) = coverage(&model, page);
+        manifest.corpus_tokens += seen;
+        manifest.corpus_unknown += unknown;
+        let vectors = chunk_vectors(&model, page)?;
         for (chunk, v) in page.iter().zip(&vectors) {
             writer.push(chunk.id, v)?;
         }
         manifest.max_id = page.last().map_or(manifest.max_id, |c| c.id);
         Ok(())
-    })?;
+    };
+    match kept {
+        Some(all) => all.chunks(page_size).try_for_each(&mut embed_page)?,
+        None => pages(&mut |page| embed_page(&page))?,
+    }
     manifest.rows.push(writer.len() as u64);
     writer.finish()?;
     manifest.segments.push(name);
@@ -709,6 +717,16 @@ pub fn maintain_vectors(
     };
     tracing::info!(?report, "vectors merged");
     Ok(Some(report))
+}
+
+/// Word occurrences of `chunks` and how many the model has no vector for
+/// (across cores: it tokenizes every chunk once more).
+fn coverage(model: &LearnedModel, chunks: &[ChunkText]) -> (u64, u64) {
+    use rayon::prelude::*;
+    chunks
+        .par_iter()
+        .map(|c| model.coverage(&c.text))
+        .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
 }
 
 /// A chunk's vector: its text's vector plus its symbol name's, so that

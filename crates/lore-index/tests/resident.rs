@@ -58,17 +58,17 @@ fn resident_snapshots_rank_like_one_shot_ones() {
     let home = Home::at(repo.home());
     index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
     let one_shot = RepoIndex::open(&home, repo.path()).unwrap();
+    // Under a budget that fits only the model and ids (measured before
+    // anything else is loaded: snapshots share what they load), the rest is
+    // read per query: less memory, the same ranking.
+    let probe = RepoIndex::open(&home, repo.path()).unwrap();
+    probe.warm();
+    let floor = probe.resident_bytes();
     let resident = RepoIndex::open(&home, repo.path()).unwrap().resident();
     resident.warm();
-    // Under a budget that fits only the model and ids, the rest is read per
-    // query: less memory, the same ranking.
-    let open = RepoIndex::open(&home, repo.path()).unwrap();
-    let floor = {
-        let probe = RepoIndex::open(&home, repo.path()).unwrap();
-        probe.warm();
-        probe.resident_bytes()
-    };
-    let limited = open.resident_within(floor);
+    let limited = RepoIndex::open(&home, repo.path())
+        .unwrap()
+        .resident_within(floor);
     limited.warm();
     assert!(
         limited.resident_bytes() < resident.resident_bytes(),

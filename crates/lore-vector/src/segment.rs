@@ -59,6 +59,8 @@ pub struct Segment {
     ids_at: u64,
     /// Codes and scales in memory, for processes answering many queries.
     resident: OnceLock<Resident>,
+    /// The half-precision rows in memory too (rescoring without reads).
+    rows: OnceLock<Vec<u16>>,
 }
 
 #[derive(Debug)]
@@ -198,6 +200,7 @@ impl Segment {
             scales_at,
             ids_at,
             resident: OnceLock::new(),
+            rows: OnceLock::new(),
         })
     }
 
@@ -250,6 +253,11 @@ impl Segment {
 
     /// Full vectors of rows `start..start + n`, row-major.
     pub fn vectors(&self, start: usize, n: usize) -> Result<Vec<f32>> {
+        if let Some(rows) = self.rows.get() {
+            let mut v = Vec::with_capacity(n * self.dims);
+            from_f16s(&rows[start * self.dims..(start + n) * self.dims], &mut v);
+            return Ok(v);
+        }
         let mut words = vec![0u16; n * self.dims];
         let at = self.vectors_at + (start * self.dims * 2) as u64;
         read_at(&self.file, bytemuck::cast_slice_mut(&mut words), at).map_err(self.io())?;
@@ -269,14 +277,32 @@ impl Segment {
         Ok(())
     }
 
+    /// Keeps the half-precision rows in memory as well (rescoring and
+    /// lookups by id without a read each): two bytes a dimension.
+    pub fn make_rows_resident(&self) -> Result<()> {
+        if self.rows.get().is_some() {
+            return Ok(());
+        }
+        let mut words = vec![0u16; self.len() * self.dims];
+        read_at(
+            &self.file,
+            bytemuck::cast_slice_mut(&mut words),
+            self.vectors_at,
+        )
+        .map_err(self.io())?;
+        let _ = self.rows.set(words);
+        Ok(())
+    }
+
     /// Bytes this segment holds in memory: the ids, and the codes and
-    /// scales once resident.
+    /// scales (and rows) once resident.
     pub fn resident_bytes(&self) -> u64 {
+        let rows = self.rows.get().map_or(0, |r| r.len() * 2) as u64;
         let codes = self
             .resident
             .get()
             .map_or(0, |r| r.codes.len() + r.scales.len() * 4);
-        (self.ids.len() * 8 + codes) as u64
+        (self.ids.len() * 8 + codes) as u64 + rows
     }
 
     fn read_codes(&self, start: usize, n: usize) -> Result<(Vec<i8>, Vec<f32>)> {

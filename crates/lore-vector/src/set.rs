@@ -141,6 +141,13 @@ impl VectorSet {
         self.segments.iter().try_for_each(Segment::make_resident)
     }
 
+    /// Keeps every segment's rows in memory too ([`Segment::make_rows_resident`]).
+    pub fn make_rows_resident(&self) -> Result<()> {
+        self.segments
+            .iter()
+            .try_for_each(Segment::make_rows_resident)
+    }
+
     /// Bytes held in memory: ids, deleted ids, and resident codes.
     pub fn resident_bytes(&self) -> u64 {
         let segments: u64 = self.segments.iter().map(Segment::resident_bytes).sum();

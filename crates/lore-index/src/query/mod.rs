@@ -79,6 +79,8 @@ struct Keep {
     codes: bool,
     graph: bool,
     heads: bool,
+    /// The vector rows themselves (rescoring without a read per row).
+    rows: bool,
 }
 
 /// Estimated memory of the file graph per chunk (measured: edges grow with
@@ -640,9 +642,9 @@ impl RepoIndex {
 
     /// [`resident`](Self::resident) within `bytes` of memory for this
     /// repository's data: the learned model and vector ids always; then, as
-    /// long as their estimated size fits, the vector codes, the file graph
-    /// and the chunk heads, in that order (each saves the most per byte
-    /// before the next). What does not fit is read per query, as a
+    /// long as their estimated size fits, the vector codes, the file graph,
+    /// the chunk heads and the vector rows, in that order (each saves the
+    /// most per byte before the next). What does not fit is read per query, as a
     /// one-shot search does. [`resident_bytes`](Self::resident_bytes) says
     /// what is held.
     pub fn resident_within(mut self, bytes: u64) -> RepoIndex {
@@ -677,8 +679,9 @@ impl RepoIndex {
                 codes: take(rows * (dims + 4)),
                 graph: take(rows * GRAPH_BYTES_PER_CHUNK),
                 heads: take(rows * HEAD_BYTES_PER_CHUNK),
+                rows: take(rows * dims * 2),
             };
-            if !(keep.codes && keep.graph && keep.heads) {
+            if !(keep.codes && keep.graph && keep.heads && keep.rows) {
                 tracing::info!(
                     ?keep,
                     budget = self.budget,
@@ -701,6 +704,12 @@ impl RepoIndex {
             && let Err(err) = s.vectors.make_resident()
         {
             tracing::warn!(cause = %err, "vector codes not loaded");
+        }
+        if keep.rows
+            && let Some(s) = semantic
+            && let Err(err) = s.vectors.make_rows_resident()
+        {
+            tracing::warn!(cause = %err, "vector rows not loaded");
         }
         if self.resident
             && let Some(d) = dense
@@ -734,8 +743,12 @@ impl RepoIndex {
     /// scanned (read by pages, or from memory in a resident snapshot) and a
     /// short list scored exactly. A read error leaves the signal out.
     fn nearest(&self, vectors: &VectorSet, query: &[f32], k: usize) -> Vec<(u64, f32)> {
-        if self.keep().codes {
+        let keep = self.keep();
+        if keep.codes {
             let _ = vectors.make_resident();
+        }
+        if keep.rows {
+            let _ = vectors.make_rows_resident();
         }
         vectors.search(query, k).unwrap_or_else(|err| {
             tracing::warn!(cause = %err, "vector search failed; lexical signals only");

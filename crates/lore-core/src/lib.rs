@@ -9,6 +9,7 @@ pub mod embed;
 pub mod endpoint;
 mod error;
 pub mod history;
+pub mod jobs;
 mod lang;
 mod located;
 pub mod path;

@@ -12,6 +12,7 @@
 mod cache;
 mod error;
 mod history;
+mod jobs;
 mod occurrences;
 mod schema;
 mod store;
@@ -19,5 +20,6 @@ mod store;
 pub use cache::SqliteEmbeddingCache;
 pub use error::{Error, Result};
 pub use history::SqliteHistory;
+pub use jobs::SqliteJobs;
 pub use schema::SCHEMA_VERSION;
 pub use store::{FreshStore, SqliteStore};

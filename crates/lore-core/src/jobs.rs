@@ -1,0 +1,267 @@
+//! Durable background jobs ("thoughts"): the queue the thinker's workers
+//! take work from, behind a trait so a PostgreSQL backend (`FOR UPDATE
+//! SKIP LOCKED`) can follow the SQLite one.
+//!
+//! Execution is at least once, effects exactly once: a worker holds a job
+//! by a lease it renews with heartbeats; killed, it stops renewing, the
+//! lease expires and another worker takes the job again. A job's results
+//! ([`Fact`]s) are written in the same transaction as its completion, keyed
+//! by (scope, key, commit), and only by the lease holder, so a second
+//! attempt cannot add them twice.
+//!
+//! Every method takes the time (`now`, milliseconds since the Unix epoch)
+//! from its caller: the scheduler owns the clock, and tests inject one.
+
+use crate::Result;
+
+/// Where a job is. The names are stable (`lore runs --json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobState {
+    /// Ready to run once `run_after` has passed.
+    Queued,
+    /// Held by the scheduler (budget, quiet hours); `reason` says why.
+    Waiting,
+    /// Leased by a worker.
+    Running,
+    /// Done; its results are committed.
+    Succeeded,
+    /// This attempt failed; it will be retried after a backoff.
+    Failed,
+    /// Cancelled before it finished.
+    Cancelled,
+    /// Out of attempts.
+    Dead,
+}
+
+impl JobState {
+    /// Stable lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Waiting => "waiting",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+            JobState::Dead => "dead",
+        }
+    }
+
+    /// Parses [`name`](Self::name).
+    pub fn parse(name: &str) -> Option<JobState> {
+        Some(match name {
+            "queued" => JobState::Queued,
+            "waiting" => JobState::Waiting,
+            "running" => JobState::Running,
+            "succeeded" => JobState::Succeeded,
+            "failed" => JobState::Failed,
+            "cancelled" => JobState::Cancelled,
+            "dead" => JobState::Dead,
+            _ => return None,
+        })
+    }
+
+    /// No further attempt will run.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            JobState::Succeeded | JobState::Cancelled | JobState::Dead
+        )
+    }
+}
+
+/// A job to enqueue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewJob {
+    /// Thought kind (`scan-diff`, `map-repo`, ...).
+    pub kind: String,
+    /// Repository id.
+    pub repo: String,
+    /// Input, as JSON text.
+    pub input: String,
+    /// Higher runs first.
+    pub priority: i32,
+    /// Not before this time (ms).
+    pub run_after: i64,
+    /// Attempts before the job is dead.
+    pub max_attempts: u32,
+    /// A user's explicit request (a rerun): never merged into a queued twin.
+    pub explicit: bool,
+}
+
+impl NewJob {
+    /// A job of `kind` for `repo` with `input`, runnable now, 5 attempts.
+    pub fn new(kind: &str, repo: &str, input: &str) -> NewJob {
+        NewJob {
+            kind: kind.to_owned(),
+            repo: repo.to_owned(),
+            input: input.to_owned(),
+            priority: 0,
+            run_after: 0,
+            max_attempts: 5,
+            explicit: false,
+        }
+    }
+}
+
+/// A job as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    /// Unique across repositories.
+    pub id: i64,
+    /// Thought kind.
+    pub kind: String,
+    /// Repository id.
+    pub repo: String,
+    /// Input, as JSON text.
+    pub input: String,
+    /// Higher runs first.
+    pub priority: i32,
+    /// Where it is.
+    pub state: JobState,
+    /// Attempts started so far.
+    pub attempts: u32,
+    /// Attempts before it is dead.
+    pub max_attempts: u32,
+    /// Why it waits or failed, for the user.
+    pub reason: Option<String>,
+    /// Not before this time (ms).
+    pub run_after: i64,
+    /// The worker holding the lease, while running.
+    pub lease_owner: Option<String>,
+    /// When the lease runs out unless renewed (ms).
+    pub lease_until: Option<i64>,
+    /// CPU milliseconds charged, every attempt included.
+    pub cpu_ms: u64,
+    /// LLM tokens charged, every attempt included.
+    pub tokens: u64,
+    /// Output of the successful attempt (JSON text).
+    pub output: Option<String>,
+    /// Enqueued at (ms).
+    pub created_at: i64,
+    /// The last attempt started at (ms).
+    pub started_at: Option<i64>,
+    /// Finished (succeeded, cancelled, dead) at (ms).
+    pub finished_at: Option<i64>,
+}
+
+/// What [`JobStore::enqueue`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Enqueued {
+    /// The job's id.
+    pub id: i64,
+    /// A matching job was already waiting to run: no new one.
+    pub deduplicated: bool,
+}
+
+/// A result of a thought: one value per (scope, key, commit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fact {
+    /// What it is about (`repo`, `file:PATH`, `symbol:PATH#NAME`).
+    pub scope: String,
+    /// Which fact (`card`, `dossier`, `entry-points`).
+    pub key: String,
+    /// The commit it holds at ("" outside git).
+    pub commit: String,
+    /// JSON text.
+    pub value: String,
+}
+
+/// Resources an attempt used, charged whether or not it succeeded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Spent {
+    /// CPU milliseconds the attempt used.
+    pub cpu_ms: u64,
+    /// LLM tokens the attempt used.
+    pub tokens: u64,
+}
+
+/// The durable queue.
+pub trait JobStore {
+    /// Adds a job, or returns the matching one (same repo, kind and input)
+    /// still waiting to run unless `job.explicit`.
+    fn enqueue(&mut self, job: &NewJob, now: i64) -> Result<Enqueued>;
+    /// Leases the next runnable job (highest priority, then oldest) to
+    /// `worker` until `now + lease_ms`, starting an attempt; a running job
+    /// whose lease expired is runnable again (its worker died), and one
+    /// out of attempts becomes dead instead.
+    fn claim(&mut self, worker: &str, now: i64, lease_ms: i64) -> Result<Option<Job>>;
+    /// Renews `worker`'s lease; false if it lost it (expired and taken, or
+    /// cancelled): the worker must stop without committing.
+    fn heartbeat(&mut self, id: i64, worker: &str, now: i64, lease_ms: i64) -> Result<bool>;
+    /// Completes `worker`'s attempt: the output and the facts commit with
+    /// the completion, in one transaction, if the worker still holds the
+    /// lease (false otherwise: nothing is written but the spent budget).
+    fn complete(
+        &mut self,
+        id: i64,
+        worker: &str,
+        now: i64,
+        output: &str,
+        facts: &[Fact],
+        spent: Spent,
+    ) -> Result<bool>;
+    /// Records a failed attempt: retried after an exponential backoff with
+    /// jitter, or dead when out of attempts. Returns the new state.
+    fn fail(
+        &mut self,
+        id: i64,
+        worker: &str,
+        now: i64,
+        error: &str,
+        spent: Spent,
+    ) -> Result<JobState>;
+    /// Cancels a job that has not finished; a running attempt loses its
+    /// lease. False if it had already finished.
+    fn cancel(&mut self, id: i64, now: i64) -> Result<bool>;
+    /// One job.
+    fn job(&self, id: i64) -> Result<Option<Job>>;
+    /// Jobs of `repo` (all repositories with `None`), newest first.
+    fn jobs(&self, repo: Option<&str>, limit: usize) -> Result<Vec<Job>>;
+    /// The current value of a fact.
+    fn fact(&self, scope: &str, key: &str, commit: &str) -> Result<Option<String>>;
+    /// Number of facts stored (all scopes).
+    fn fact_count(&self) -> Result<u64>;
+}
+
+/// Delay before retry `attempt` (1-based): 2^(attempt-1) × `base_ms`,
+/// capped at an hour, times a jitter in [0.5, 1.5) drawn from `seed` (the
+/// job id: retries of many jobs spread out, and a test can predict them).
+pub fn backoff_ms(attempt: u32, base_ms: i64, seed: i64) -> i64 {
+    let exp = base_ms.saturating_mul(1i64 << attempt.saturating_sub(1).min(20));
+    let capped = exp.min(3_600_000);
+    let mut x = (seed as u64) ^ (u64::from(attempt) << 32) ^ 0x9E37_79B9_7F4A_7C15;
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    let jitter = 0.5 + (x % 1000) as f64 / 1000.0;
+    (capped as f64 * jitter) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_is_capped() {
+        let d: Vec<i64> = (1..=4).map(|a| backoff_ms(a, 1000, 7)).collect();
+        for (a, ms) in (1..=4).zip(&d) {
+            let base = 1000i64 << (a - 1);
+            assert!(*ms >= base / 2 && *ms < base * 3 / 2, "{a}: {ms}");
+        }
+        assert!(backoff_ms(40, 1000, 7) < 3_600_000 * 3 / 2);
+        assert_ne!(backoff_ms(3, 1000, 1), backoff_ms(3, 1000, 2), "jitter");
+        assert_eq!(backoff_ms(3, 1000, 1), backoff_ms(3, 1000, 1));
+        for s in [
+            JobState::Queued,
+            JobState::Waiting,
+            JobState::Running,
+            JobState::Succeeded,
+            JobState::Failed,
+            JobState::Cancelled,
+            JobState::Dead,
+        ] {
+            assert_eq!(JobState::parse(s.name()), Some(s));
+        }
+    }
+}

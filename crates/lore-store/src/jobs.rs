@@ -1,0 +1,408 @@
+//! [`SqliteJobs`]: the durable job queue and the facts thoughts write, in
+//! one SQLite file under LORE_HOME (`thinker.db`), so that a job's results
+//! and its completion are one transaction, and run ids are unique across
+//! repositories.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lore_core::jobs::{Enqueued, Fact, Job, JobState, JobStore, NewJob, Spent, backoff_ms};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use crate::error::{Context, Error, Result};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS jobs (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind         TEXT NOT NULL,
+    repo         TEXT NOT NULL,
+    input        TEXT NOT NULL,
+    input_hash   INTEGER NOT NULL,
+    priority     INTEGER NOT NULL,
+    state        TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL,
+    reason       TEXT,
+    run_after    INTEGER NOT NULL,
+    lease_owner  TEXT,
+    lease_until  INTEGER,
+    cpu_ms       INTEGER NOT NULL DEFAULT 0,
+    tokens       INTEGER NOT NULL DEFAULT 0,
+    output       TEXT,
+    created_at   INTEGER NOT NULL,
+    started_at   INTEGER,
+    finished_at  INTEGER
+);
+CREATE INDEX IF NOT EXISTS jobs_runnable ON jobs(state, run_after);
+CREATE INDEX IF NOT EXISTS jobs_dedupe ON jobs(repo, kind, input_hash);
+CREATE INDEX IF NOT EXISTS jobs_by_repo ON jobs(repo, id);
+CREATE TABLE IF NOT EXISTS facts (
+    scope  TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    commit_sha TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    run    INTEGER NOT NULL,
+    PRIMARY KEY (scope, key, commit_sha)
+) WITHOUT ROWID;
+";
+
+/// First retry delay; doubles per attempt.
+const BACKOFF_BASE_MS: i64 = 5_000;
+
+const COLUMNS: &str = "id, kind, repo, input, priority, state, attempts, max_attempts, reason, \
+     run_after, lease_owner, lease_until, cpu_ms, tokens, output, created_at, started_at, \
+     finished_at";
+
+/// The job queue and facts in SQLite (WAL: workers in several processes).
+pub struct SqliteJobs {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteJobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteJobs")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// FNV-1a of the input: the dedupe index's key (equality is then checked
+/// on the text itself).
+fn input_hash(input: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in input.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h as i64
+}
+
+fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
+    let state: String = r.get(5)?;
+    Ok(Job {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        repo: r.get(2)?,
+        input: r.get(3)?,
+        priority: r.get(4)?,
+        state: JobState::parse(&state).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                5,
+                rusqlite::types::Type::Text,
+                format!("unknown job state {state}").into(),
+            )
+        })?,
+        attempts: r.get(6)?,
+        max_attempts: r.get(7)?,
+        reason: r.get(8)?,
+        run_after: r.get(9)?,
+        lease_owner: r.get(10)?,
+        lease_until: r.get(11)?,
+        cpu_ms: r.get::<_, i64>(12)? as u64,
+        tokens: r.get::<_, i64>(13)? as u64,
+        output: r.get(14)?,
+        created_at: r.get(15)?,
+        started_at: r.get(16)?,
+        finished_at: r.get(17)?,
+    })
+}
+
+impl SqliteJobs {
+    /// Opens (creating if needed) the queue at `path`.
+    pub fn open(path: &Path) -> Result<SqliteJobs> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).ctx("open job queue")?;
+        conn.busy_timeout(Duration::from_secs(30))
+            .ctx("set busy timeout")?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .ctx("set pragmas")?;
+        conn.execute_batch(SCHEMA).ctx("create job queue")?;
+        Ok(SqliteJobs {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    fn charge(tx: &rusqlite::Transaction<'_>, id: i64, spent: Spent) -> Result<()> {
+        tx.execute(
+            "UPDATE jobs SET cpu_ms = cpu_ms + ?2, tokens = tokens + ?3 WHERE id = ?1",
+            params![id, spent.cpu_ms as i64, spent.tokens as i64],
+        )
+        .ctx("charge job")?;
+        Ok(())
+    }
+}
+
+impl JobStore for SqliteJobs {
+    fn enqueue(&mut self, job: &NewJob, now: i64) -> lore_core::Result<Enqueued> {
+        let hash = input_hash(&job.input);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin enqueue")?;
+        if !job.explicit {
+            let twin: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM jobs WHERE repo = ?1 AND kind = ?2 AND input_hash = ?3
+                     AND input = ?4 AND state IN ('queued', 'waiting') ORDER BY id LIMIT 1",
+                    params![job.repo, job.kind, hash, job.input],
+                    |r| r.get(0),
+                )
+                .optional()
+                .ctx("find a queued twin")?;
+            if let Some(id) = twin {
+                tx.commit().ctx("commit enqueue")?;
+                return Ok(Enqueued {
+                    id,
+                    deduplicated: true,
+                });
+            }
+        }
+        tx.execute(
+            "INSERT INTO jobs(kind, repo, input, input_hash, priority, state, max_attempts,
+                              run_after, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8)",
+            params![
+                job.kind,
+                job.repo,
+                job.input,
+                hash,
+                job.priority,
+                job.max_attempts.max(1),
+                job.run_after,
+                now
+            ],
+        )
+        .ctx("enqueue")?;
+        let id = tx.last_insert_rowid();
+        tx.commit().ctx("commit enqueue")?;
+        Ok(Enqueued {
+            id,
+            deduplicated: false,
+        })
+    }
+
+    fn claim(&mut self, worker: &str, now: i64, lease_ms: i64) -> lore_core::Result<Option<Job>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin claim")?;
+        // A running job whose lease expired lost its worker: its attempt
+        // counts; out of attempts it is dead, else runnable again.
+        tx.execute(
+            "UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL,
+                    finished_at = ?1, reason = 'the worker stopped answering on its last attempt'
+             WHERE state = 'running' AND lease_until < ?1 AND attempts >= max_attempts",
+            [now],
+        )
+        .ctx("expire leases")?;
+        let next: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM jobs
+                 WHERE (state IN ('queued', 'failed') AND run_after <= ?1)
+                    OR (state = 'running' AND lease_until < ?1)
+                 ORDER BY priority DESC, id LIMIT 1",
+                [now],
+                |r| r.get(0),
+            )
+            .optional()
+            .ctx("find a runnable job")?;
+        let Some(id) = next else {
+            tx.commit().ctx("commit claim")?;
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?2,
+                    lease_until = ?3, started_at = ?4, reason = NULL
+             WHERE id = ?1",
+            params![id, worker, now + lease_ms, now],
+        )
+        .ctx("lease job")?;
+        let job = tx
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
+                [id],
+                job_row,
+            )
+            .ctx("read job")?;
+        tx.commit().ctx("commit claim")?;
+        Ok(Some(job))
+    }
+
+    fn heartbeat(
+        &mut self,
+        id: i64,
+        worker: &str,
+        now: i64,
+        lease_ms: i64,
+    ) -> lore_core::Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE jobs SET lease_until = ?3
+                 WHERE id = ?1 AND state = 'running' AND lease_owner = ?2 AND lease_until >= ?4",
+                params![id, worker, now + lease_ms, now],
+            )
+            .ctx("renew lease")?;
+        Ok(n == 1)
+    }
+
+    fn complete(
+        &mut self,
+        id: i64,
+        worker: &str,
+        now: i64,
+        output: &str,
+        facts: &[Fact],
+        spent: Spent,
+    ) -> lore_core::Result<bool> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin completion")?;
+        Self::charge(&tx, id, spent)?;
+        let n = tx
+            .execute(
+                "UPDATE jobs SET state = 'succeeded', output = ?3, finished_at = ?4,
+                        lease_owner = NULL, lease_until = NULL
+                 WHERE id = ?1 AND state = 'running' AND lease_owner = ?2",
+                params![id, worker, output, now],
+            )
+            .ctx("complete job")?;
+        if n == 1 {
+            let mut put = tx
+                .prepare_cached(
+                    "INSERT INTO facts(scope, key, commit_sha, value, run) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(scope, key, commit_sha) DO UPDATE SET value = ?4, run = ?5",
+                )
+                .ctx("prepare fact")?;
+            for f in facts {
+                put.execute(params![f.scope, f.key, f.commit, f.value, id])
+                    .ctx("write fact")?;
+            }
+        }
+        tx.commit().ctx("commit completion")?;
+        Ok(n == 1)
+    }
+
+    fn fail(
+        &mut self,
+        id: i64,
+        worker: &str,
+        now: i64,
+        error: &str,
+        spent: Spent,
+    ) -> lore_core::Result<JobState> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin failure")?;
+        Self::charge(&tx, id, spent)?;
+        let held: Option<(u32, u32)> = tx
+            .query_row(
+                "SELECT attempts, max_attempts FROM jobs
+                 WHERE id = ?1 AND state = 'running' AND lease_owner = ?2",
+                params![id, worker],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .ctx("read job")?;
+        let state = match held {
+            Some((attempts, max)) if attempts >= max => {
+                tx.execute(
+                    "UPDATE jobs SET state = 'dead', reason = ?2, finished_at = ?3,
+                            lease_owner = NULL, lease_until = NULL WHERE id = ?1",
+                    params![id, error, now],
+                )
+                .ctx("bury job")?;
+                JobState::Dead
+            }
+            Some((attempts, _)) => {
+                let retry = now + backoff_ms(attempts, BACKOFF_BASE_MS, id);
+                tx.execute(
+                    "UPDATE jobs SET state = 'failed', reason = ?2, run_after = ?3,
+                            lease_owner = NULL, lease_until = NULL WHERE id = ?1",
+                    params![id, error, retry],
+                )
+                .ctx("reschedule job")?;
+                JobState::Failed
+            }
+            // The lease was lost meanwhile: another attempt owns the job.
+            None => tx
+                .query_row("SELECT state FROM jobs WHERE id = ?1", [id], |r| {
+                    r.get::<_, String>(0)
+                })
+                .optional()
+                .ctx("read job")?
+                .and_then(|s| JobState::parse(&s))
+                .unwrap_or(JobState::Dead),
+        };
+        tx.commit().ctx("commit failure")?;
+        Ok(state)
+    }
+
+    fn cancel(&mut self, id: i64, now: i64) -> lore_core::Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE jobs SET state = 'cancelled', finished_at = ?2, lease_owner = NULL,
+                        lease_until = NULL, reason = 'cancelled'
+                 WHERE id = ?1 AND state NOT IN ('succeeded', 'cancelled', 'dead')",
+                params![id, now],
+            )
+            .ctx("cancel job")?;
+        Ok(n == 1)
+    }
+
+    fn job(&self, id: i64) -> lore_core::Result<Option<Job>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
+                [id],
+                job_row,
+            )
+            .optional()
+            .ctx("read job")?)
+    }
+
+    fn jobs(&self, repo: Option<&str>, limit: usize) -> lore_core::Result<Vec<Job>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM jobs WHERE ?1 IS NULL OR repo = ?1 ORDER BY id DESC LIMIT ?2"
+            ))
+            .ctx("list jobs")?;
+        let rows = stmt
+            .query_map(params![repo, limit.min(i64::MAX as usize) as i64], job_row)
+            .ctx("list jobs")?
+            .collect::<rusqlite::Result<Vec<Job>>>()
+            .ctx("list jobs")?;
+        Ok(rows)
+    }
+
+    fn fact(&self, scope: &str, key: &str, commit: &str) -> lore_core::Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM facts WHERE scope = ?1 AND key = ?2 AND commit_sha = ?3",
+                params![scope, key, commit],
+                |r| r.get(0),
+            )
+            .optional()
+            .ctx("read fact")?)
+    }
+
+    fn fact_count(&self) -> lore_core::Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM facts", [], |r| r.get::<_, i64>(0))
+            .ctx("count facts")? as u64)
+    }
+}

@@ -16,6 +16,7 @@ pub mod path;
 pub mod retry;
 pub mod store;
 mod syntax;
+pub mod time;
 pub mod tokens;
 
 pub use endpoint::{Endpoint, EndpointError};

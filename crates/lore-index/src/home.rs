@@ -62,6 +62,20 @@ impl Home {
         self.root.join("embeddings.db")
     }
 
+    /// The thinker's queue and facts, shared by every repository of this
+    /// data root (run ids are unique across repositories).
+    pub fn thinker_db(&self) -> PathBuf {
+        self.root.join("thinker.db")
+    }
+
+    /// The id of the repository at `root`: its data directory's name.
+    pub fn repo_id(&self, root: &Path) -> String {
+        self.repo_dir(root)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
     /// The layout of `root`'s data directory.
     pub fn layout(&self, root: &Path) -> crate::Layout {
         crate::Layout::new(self.repo_dir(root))

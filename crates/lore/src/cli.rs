@@ -90,6 +90,9 @@ pub enum Command {
     /// Embeddings: which embedder, how many chunks are embedded, pending.
     #[command(subcommand)]
     Embed(EmbedCommand),
+    /// Background runs (thoughts) of this repository: list them, or show,
+    /// rerun or cancel one.
+    Runs(RunsArgs),
     /// Measure retrieval quality (Recall@1/5/10, MRR@10 at file and span
     /// level) and latency on a query set.
     Eval(EvalArgs),
@@ -250,6 +253,44 @@ pub enum EmbedCommand {
     /// it is due; `lore serve` does it by itself). Index runs go on
     /// meanwhile.
     Maintain(EmbedMaintainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    #[command(subcommand)]
+    pub command: Option<RunsCommand>,
+    /// Runs of every repository, not only this one.
+    #[arg(long)]
+    pub all: bool,
+    /// At most this many, newest first.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub limit: usize,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// One run in full: input, output, spent budget, times.
+    Show {
+        /// Run id.
+        id: i64,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Run it again: a new run, never merged with a queued one.
+    Rerun {
+        /// Run id.
+        id: i64,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Cancel a run that has not finished (a running one stops at its next
+    /// heartbeat, without committing).
+    Cancel {
+        /// Run id.
+        id: i64,
+    },
 }
 
 #[derive(Debug, Args)]

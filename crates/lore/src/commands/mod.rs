@@ -4,6 +4,7 @@
 mod embed;
 mod eval;
 mod index;
+mod runs;
 mod search;
 mod status;
 
@@ -72,6 +73,7 @@ fn run_command(home: &Home, command: Command, g: &GlobalArgs) -> Result<ExitCode
         Command::Embed(EmbedCommand::Status(args)) => embed::embed_status(&home, args, g),
         Command::Embed(EmbedCommand::Maintain(args)) => embed::embed_maintain(&home, args, g),
         Command::Eval(args) => eval::eval(&home, args, g),
+        Command::Runs(args) => runs::runs(&home, args, g),
         Command::Ask(args) => crate::ask::ask(&home, open(&home, g)?, &args, g),
         Command::Chat(args) => crate::ask::chat(&home, open(&home, g)?, &args),
         Command::History(args) => crate::ask::history(open(&home, g)?, &args),

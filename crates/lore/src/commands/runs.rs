@@ -1,0 +1,131 @@
+//! `lore runs`: the thinker's runs — list, show, rerun, cancel.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use lore_core::jobs::{Job, JobStore, NewJob};
+use lore_core::time::{now_ms, rfc3339};
+use lore_index::Home;
+use lore_store::SqliteJobs;
+use serde_json::{Value, json};
+
+use crate::cli::*;
+use crate::render::*;
+use crate::success;
+
+use super::repo_root;
+
+/// A run as `lore runs --json` prints it (stable): times in RFC 3339 UTC.
+fn run_json(job: &Job) -> Value {
+    let time = |ms: Option<i64>| ms.map(rfc3339);
+    let parsed = |text: &str| serde_json::from_str(text).unwrap_or(Value::String(text.into()));
+    json!({
+        "id": job.id,
+        "kind": job.kind,
+        "repo": job.repo,
+        "state": job.state.name(),
+        "reason": job.reason,
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "priority": job.priority,
+        "input": parsed(&job.input),
+        "output": job.output.as_deref().map(parsed),
+        "cpu_ms": job.cpu_ms,
+        "tokens": job.tokens,
+        "created_at": rfc3339(job.created_at),
+        "run_after": rfc3339(job.run_after),
+        "started_at": time(job.started_at),
+        "finished_at": time(job.finished_at),
+        "worker": job.lease_owner,
+    })
+}
+
+fn find(queue: &SqliteJobs, id: i64) -> Result<Job> {
+    match queue.job(id)? {
+        Some(job) => Ok(job),
+        None => bail!("no run {id}: `lore runs --all` lists them"),
+    }
+}
+
+/// `lore runs ...`.
+pub(crate) fn runs(home: &Home, args: RunsArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    let path = home.thinker_db();
+    let mut queue =
+        SqliteJobs::open(&path).with_context(|| format!("{}: cannot open", path.display()))?;
+    match args.command {
+        None => {
+            let repo = match args.all {
+                true => None,
+                false => Some(home.repo_id(&repo_root(home, g)?.canonicalize()?)),
+            };
+            let jobs = queue.jobs(repo.as_deref(), args.limit)?;
+            if args.json.json {
+                return print_json(&jobs.iter().map(run_json).collect::<Vec<_>>());
+            }
+            let mut out = std::io::stdout().lock();
+            if jobs.is_empty() {
+                writeln!(out, "no runs yet")?;
+            }
+            for job in &jobs {
+                writeln!(
+                    out,
+                    "{:>6}  {:<10} {:<14} attempts {}/{}  {}{}",
+                    job.id,
+                    job.state.name(),
+                    job.kind,
+                    job.attempts,
+                    job.max_attempts,
+                    rfc3339(job.started_at.unwrap_or(job.created_at)),
+                    job.reason
+                        .as_deref()
+                        .map(|r| format!("  ({r})"))
+                        .unwrap_or_default()
+                )?;
+            }
+            Ok(success())
+        }
+        Some(RunsCommand::Show { id, json }) => {
+            let job = find(&queue, id)?;
+            if json.json {
+                return print_json(&run_json(&job));
+            }
+            let text = serde_json::to_string_pretty(&run_json(&job))?;
+            writeln!(std::io::stdout().lock(), "{text}")?;
+            Ok(success())
+        }
+        Some(RunsCommand::Rerun { id, json }) => {
+            let job = find(&queue, id)?;
+            let again = NewJob {
+                kind: job.kind.clone(),
+                repo: job.repo.clone(),
+                input: job.input.clone(),
+                priority: job.priority,
+                run_after: 0,
+                max_attempts: job.max_attempts,
+                explicit: true,
+            };
+            let queued = queue.enqueue(&again, now_ms())?;
+            let new = find(&queue, queued.id)?;
+            if json.json {
+                return print_json(&run_json(&new));
+            }
+            writeln!(
+                std::io::stdout().lock(),
+                "run {id} queued again as run {}",
+                new.id
+            )?;
+            Ok(success())
+        }
+        Some(RunsCommand::Cancel { id }) => {
+            let job = find(&queue, id)?;
+            if !queue.cancel(id, now_ms())? {
+                bail!("run {id} has already finished ({})", job.state.name());
+            }
+            if !g.quiet {
+                eprintln!("run {id} cancelled");
+            }
+            Ok(success())
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! `lore runs`: the thinker's runs of this repository (or all), one in
+//! full, a rerun that is never merged, cancellation.
+
+mod common;
+
+use common::*;
+use lore_core::jobs::{JobStore, NewJob, Spent};
+use lore_store::SqliteJobs;
+
+#[test]
+fn runs_are_listed_shown_rerun_and_cancelled() {
+    let repo = TestRepo::new();
+    repo.write("a.py", "def alpha():\n    return 1\n");
+    repo.commit("Initial");
+    ok(lore(&repo).arg("index"));
+    let status = json(&repo, &["status"]);
+    let data_dir = std::path::PathBuf::from(status["data_dir"].as_str().unwrap());
+    let id = data_dir.file_name().unwrap().to_string_lossy().into_owned();
+
+    let mut q = SqliteJobs::open(&repo.home().join("thinker.db")).unwrap();
+    let scan = q
+        .enqueue(&NewJob::new("scan-diff", &id, r#"{"range":"a..b"}"#), 1_000)
+        .unwrap()
+        .id;
+    let map = q
+        .enqueue(&NewJob::new("map-repo", &id, "{}"), 2_000)
+        .unwrap()
+        .id;
+    q.enqueue(&NewJob::new("map-repo", "another-repo", "{}"), 3_000)
+        .unwrap();
+    let claimed = q.claim("worker-1", 5_000, 60_000).unwrap().unwrap();
+    assert_eq!(claimed.id, scan);
+    assert!(
+        q.complete(
+            scan,
+            "worker-1",
+            6_000,
+            r#"{"symbols":3}"#,
+            &[],
+            Spent {
+                cpu_ms: 12,
+                tokens: 0
+            }
+        )
+        .unwrap()
+    );
+    drop(q);
+
+    let runs = json(&repo, &["runs"]);
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 2, "this repository's only: {runs:?}");
+    assert_eq!(runs[0]["id"], map, "newest first");
+    assert_eq!(runs[0]["state"], "queued");
+    assert_eq!(runs[0]["started_at"], serde_json::Value::Null);
+    let done = &runs[1];
+    assert_eq!(done["state"], "succeeded");
+    assert_eq!(done["kind"], "scan-diff");
+    assert_eq!(done["attempts"], 1);
+    assert_eq!(done["input"]["range"], "a..b");
+    assert_eq!(done["output"]["symbols"], 3);
+    assert_eq!(done["started_at"], "1970-01-01T00:00:05Z");
+    assert_eq!(done["finished_at"], "1970-01-01T00:00:06Z");
+    assert_eq!(done["cpu_ms"], 12);
+    assert_eq!(json(&repo, &["runs", "--all"]).as_array().unwrap().len(), 3);
+    let text = ok(lore(&repo).arg("runs"));
+    assert!(
+        text.contains("succeeded") && text.contains("scan-diff"),
+        "{text}"
+    );
+
+    // Cancel the queued one; a finished run cannot be cancelled.
+    ok(lore(&repo).args(["runs", "cancel", &map.to_string()]));
+    let shown = json(&repo, &["runs", "show", &map.to_string()]);
+    assert_eq!(shown["state"], "cancelled", "{shown}");
+    let again = fails(lore(&repo).args(["runs", "cancel", &scan.to_string()]));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("already finished"), "{err}");
+
+    // A rerun is a new run with the same input.
+    let rerun = json(&repo, &["runs", "rerun", &scan.to_string()]);
+    assert_eq!(rerun["state"], "queued");
+    assert_eq!(rerun["input"]["range"], "a..b");
+    assert!(rerun["id"].as_i64().unwrap() > map, "{rerun}");
+
+    let missing = fails(lore(&repo).args(["runs", "show", "9999"]));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no run 9999"));
+}

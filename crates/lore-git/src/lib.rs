@@ -281,3 +281,90 @@ pub fn commit_hunks(
     }
     Ok(Some(out))
 }
+
+/// A file a commit range changed, with both versions' text (UTF-8 files
+/// only; a side is `None` where the file did not exist or is binary).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileChange {
+    /// Path before (relative to the root), if it existed.
+    pub old_path: Option<String>,
+    /// Path after, if it exists.
+    pub new_path: Option<String>,
+    /// Text before.
+    pub old_text: Option<String>,
+    /// Text after.
+    pub new_text: Option<String>,
+}
+
+/// The commit `rev` names, as a full sha.
+pub fn resolve(root: &Path, rev: &str) -> Result<Option<String>> {
+    let Some((repo, _)) = open(root) else {
+        return Ok(None);
+    };
+    let object = repo.revparse_single(rev).map_err(|source| Error::Git {
+        path: root.to_owned(),
+        source,
+    })?;
+    let commit = object.peel_to_commit().map_err(|source| Error::Git {
+        path: root.to_owned(),
+        source,
+    })?;
+    Ok(Some(commit.id().to_string()))
+}
+
+/// The files that differ between commits `from` and `to` (any revision
+/// syntax git accepts), renames detected, under `root` only. `None`
+/// outside a git repository.
+pub fn changed_files(root: &Path, from: &str, to: &str) -> Result<Option<Vec<FileChange>>> {
+    let Some((repo, prefix)) = open(root) else {
+        return Ok(None);
+    };
+    let err = |source| Error::Git {
+        path: root.to_owned(),
+        source,
+    };
+    let tree = |rev: &str| -> Result<git2::Tree<'_>> {
+        let commit = repo
+            .revparse_single(rev)
+            .and_then(|o| o.peel_to_commit())
+            .map_err(err)?;
+        commit.tree().map_err(err)
+    };
+    let (old, new) = (tree(from)?, tree(to)?);
+    let mut diff = repo
+        .diff_tree_to_tree(Some(&old), Some(&new), None)
+        .map_err(err)?;
+    let mut find = git2::DiffFindOptions::new();
+    find.renames(true);
+    diff.find_similar(Some(&mut find)).map_err(err)?;
+    let text = |id: git2::Oid| -> Option<String> {
+        if id.is_zero() {
+            return None;
+        }
+        let blob = repo.find_blob(id).ok()?;
+        if blob.is_binary() {
+            return None;
+        }
+        String::from_utf8(blob.content().to_vec()).ok()
+    };
+    let under = |p: Option<&Path>| -> Option<String> {
+        let p = p?.to_str()?;
+        p.strip_prefix(prefix.as_str()).map(str::to_owned)
+    };
+    let mut out = Vec::new();
+    for delta in diff.deltas() {
+        let (old_file, new_file) = (delta.old_file(), delta.new_file());
+        let old_path = under(old_file.path()).filter(|_| !old_file.id().is_zero());
+        let new_path = under(new_file.path()).filter(|_| !new_file.id().is_zero());
+        if old_path.is_none() && new_path.is_none() {
+            continue;
+        }
+        out.push(FileChange {
+            old_text: old_path.as_ref().and_then(|_| text(old_file.id())),
+            new_text: new_path.as_ref().and_then(|_| text(new_file.id())),
+            old_path,
+            new_path,
+        });
+    }
+    Ok(Some(out))
+}

@@ -27,6 +27,7 @@
 
 mod classify;
 mod dense;
+pub mod digest;
 mod embed;
 mod error;
 mod eval;

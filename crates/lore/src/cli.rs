@@ -93,6 +93,9 @@ pub enum Command {
     /// Background runs (thoughts) of this repository: list them, or show,
     /// rerun or cancel one.
     Runs(RunsArgs),
+    /// The symbols a commit range added, removed, modified or renamed,
+    /// with their lines.
+    Digest(DigestArgs),
     /// Measure retrieval quality (Recall@1/5/10, MRR@10 at file and span
     /// level) and latency on a query set.
     Eval(EvalArgs),
@@ -253,6 +256,16 @@ pub enum EmbedCommand {
     /// it is due; `lore serve` does it by itself). Index runs go on
     /// meanwhile.
     Maintain(EmbedMaintainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    /// `FROM..TO` in any revision syntax git accepts (default: the last
+    /// commit, `HEAD~1..HEAD`).
+    #[arg(default_value = "HEAD~1..HEAD", value_name = "RANGE")]
+    pub range: String,
+    #[command(flatten)]
+    pub json: JsonArg,
 }
 
 #[derive(Debug, Args)]

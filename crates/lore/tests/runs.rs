@@ -85,3 +85,65 @@ fn runs_are_listed_shown_rerun_and_cancelled() {
     let missing = fails(lore(&repo).args(["runs", "show", "9999"]));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no run 9999"));
 }
+
+/// `lore digest` on scripted history: added, removed, modified and renamed
+/// symbols with their lines; a changed method is not a changed class.
+#[test]
+fn digest_lists_the_symbols_a_range_changed() {
+    let repo = TestRepo::new();
+    repo.write(
+        "shop/cart.py",
+        "def total(items):\n    return sum(items)\n\n\ndef legacy_tax(x):\n    return x * 2\n\n\ndef old_name(price, rate):\n    return price * rate + 1\n\n\nclass Cart:\n    size = 0\n\n    def add(self, item):\n        self.items.append(item)\n",
+    );
+    repo.write("README.md", "# shop\n");
+    repo.commit("Initial");
+    repo.write(
+        "shop/cart.py",
+        "def total(items):\n    return sum(i.price for i in items)\n\n\ndef new_name(price, rate):\n    return price * rate + 1\n\n\nclass Cart:\n    size = 0\n\n    def add(self, item):\n        self.items.insert(0, item)\n\n\ndef checkout(cart):\n    return total(cart.items)\n",
+    );
+    repo.write("README.md", "# shop\n\nNow with checkout.\n");
+    repo.commit("Checkout");
+    let digest = json(&repo, &["digest"]);
+    assert_eq!(digest["files"], 2, "{digest}");
+    let changes: Vec<(String, String, u64, u64)> = digest["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["symbol"].as_str().unwrap().to_owned(),
+                s["change"].as_str().unwrap().to_owned(),
+                s["start_line"].as_u64().unwrap(),
+                s["end_line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expect = |name: &str, change: &str, start: u64, end: u64| {
+        assert!(
+            changes.contains(&(name.to_owned(), change.to_owned(), start, end)),
+            "{name} {change} {start}-{end} in {changes:?}"
+        );
+    };
+    expect("total", "modified", 1, 2);
+    expect("legacy_tax", "removed", 5, 6);
+    expect("new_name", "renamed", 5, 6);
+    expect("Cart.add", "modified", 12, 13);
+    expect("checkout", "added", 16, 17);
+    assert!(
+        !changes.iter().any(|c| c.0 == "Cart" || c.0 == "old_name"),
+        "{changes:?}"
+    );
+    let renamed = digest["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["symbol"] == "new_name")
+        .unwrap();
+    assert_eq!(renamed["from"], "shop/cart.py:old_name");
+    assert_eq!(changes.len(), 5, "{changes:?}");
+    // Text output and a bad range.
+    let text = ok(lore(&repo).args(["digest", "HEAD~1..HEAD"]));
+    assert!(text.contains("R shop/cart.py:5-6  new_name"), "{text}");
+    let bad = fails(lore(&repo).args(["digest", "HEAD"]));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("FROM..TO"));
+}

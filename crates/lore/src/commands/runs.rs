@@ -1,4 +1,5 @@
-//! `lore runs`: the thinker's runs — list, show, rerun, cancel.
+//! `lore runs`: the thinker's runs — list, show, rerun, cancel; and
+//! `lore digest`, what its ScanDiff thought records for a commit range.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -128,4 +129,46 @@ pub(crate) fn runs(home: &Home, args: RunsArgs, g: &GlobalArgs) -> Result<ExitCo
             Ok(success())
         }
     }
+}
+
+/// `lore digest [FROM..TO]`.
+pub(crate) fn digest(home: &Home, args: DigestArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    let root = repo_root(home, g)?.canonicalize()?;
+    let Some((from, to)) = args.range.split_once("..") else {
+        bail!(
+            "{}: give a range as FROM..TO (e.g. HEAD~3..HEAD)",
+            args.range
+        );
+    };
+    let digest = lore_index::digest::digest(&root, from, to)?;
+    if args.json.json {
+        return print_json(&digest);
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{}..{}: {} files changed, {} symbols",
+        &digest.from[..digest.from.len().min(10)],
+        &digest.to[..digest.to.len().min(10)],
+        digest.files,
+        digest.symbols.len()
+    )?;
+    for s in &digest.symbols {
+        let mark = match s.change {
+            lore_index::digest::Change::Added => "A",
+            lore_index::digest::Change::Removed => "D",
+            lore_index::digest::Change::Modified => "M",
+            lore_index::digest::Change::Renamed => "R",
+        };
+        write!(
+            out,
+            "{mark} {}:{}-{}  {} ({})",
+            s.path, s.start_line, s.end_line, s.symbol, s.kind
+        )?;
+        if let Some(from) = &s.from {
+            write!(out, "  from {from}")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(success())
 }

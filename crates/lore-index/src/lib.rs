@@ -41,6 +41,7 @@ pub mod registry;
 pub mod request;
 mod shared;
 mod walk;
+pub mod worker;
 
 /// The version of everything derived from parsing that a reader depends on
 /// — tag queries, chunking, the tokenizer, the lexical schema. Bump it when

@@ -96,6 +96,8 @@ pub enum Command {
     /// The symbols a commit range added, removed, modified or renamed,
     /// with their lines.
     Digest(DigestArgs),
+    /// Run background thoughts from the queue (`lore runs` shows them).
+    Worker(WorkerArgs),
     /// Measure retrieval quality (Recall@1/5/10, MRR@10 at file and span
     /// level) and latency on a query set.
     Eval(EvalArgs),
@@ -256,6 +258,16 @@ pub enum EmbedCommand {
     /// it is due; `lore serve` does it by itself). Index runs go on
     /// meanwhile.
     Maintain(EmbedMaintainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Run what is runnable now, then exit.
+    #[arg(long)]
+    pub once: bool,
+    /// How often an idle worker looks for work (milliseconds).
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub poll_ms: u64,
 }
 
 #[derive(Debug, Args)]

@@ -147,3 +147,109 @@ fn digest_lists_the_symbols_a_range_changed() {
     let bad = fails(lore(&repo).args(["digest", "HEAD"]));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("FROM..TO"));
 }
+
+fn two_commits(files: usize) -> TestRepo {
+    let repo = TestRepo::new();
+    for i in 0..files {
+        repo.write(
+            &format!("pkg/m{i}.py"),
+            format!("def f{i}():\n    return {i}\n"),
+        );
+    }
+    repo.commit("Initial");
+    ok(lore(&repo).arg("index"));
+    for i in 0..files {
+        repo.write(
+            &format!("pkg/m{i}.py"),
+            format!("def f{i}():\n    return {i} + 1\n\n\ndef g{i}():\n    return 0\n"),
+        );
+    }
+    repo.commit("Change");
+    repo
+}
+
+fn scan_diff(repo: &TestRepo) -> (SqliteJobs, i64, String, String) {
+    let status = json(repo, &["status"]);
+    let data_dir = std::path::PathBuf::from(status["data_dir"].as_str().unwrap());
+    let id = data_dir.file_name().unwrap().to_string_lossy().into_owned();
+    let from = repo.git(&["rev-parse", "HEAD~1"]);
+    let to = repo.git(&["rev-parse", "HEAD"]);
+    let mut q = SqliteJobs::open(&repo.home().join("thinker.db")).unwrap();
+    let input = format!(r#"{{"from":"{from}","to":"{to}"}}"#);
+    let job = q
+        .enqueue(&NewJob::new("scan-diff", &id, &input), 0)
+        .unwrap()
+        .id;
+    (q, job, from, to)
+}
+
+#[test]
+fn a_worker_runs_scan_diff_and_commits_its_digest_as_a_fact() {
+    let repo = two_commits(3);
+    let (q, job, from, to) = scan_diff(&repo);
+    ok(lore(&repo).args(["worker", "--once"]));
+    let run = json(&repo, &["runs", "show", &job.to_string()]);
+    assert_eq!(run["state"], "succeeded", "{run}");
+    assert_eq!(run["output"]["files"], 3, "{run}");
+    assert_eq!(run["output"]["symbols"], 6, "3 modified, 3 added: {run}");
+    let fact = q
+        .fact("repo", &format!("digest:{from}"), &to)
+        .unwrap()
+        .unwrap();
+    assert!(fact.contains("\"g2\""), "{fact}");
+    assert_eq!(q.fact_count().unwrap(), 1);
+    // The index was refreshed by the thought.
+    assert!(
+        !json(&repo, &["symbols", "g1"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// kill -9 a worker mid-thought: its lease runs out, the next worker runs
+/// the job again, and the digest lands once.
+#[test]
+fn a_killed_workers_thought_completes_exactly_once() {
+    let repo = two_commits(6);
+    let (q, job, _, _) = scan_diff(&repo);
+    let mut child = lore(&repo)
+        .args(["worker", "--poll-ms", "50"])
+        .env("LORE_LEASE_MS", "1500")
+        .env("LORE_THROTTLE_MS", "400")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let state = q.job(job).unwrap().unwrap().state;
+        if state == lore_core::jobs::JobState::Running {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the worker never took the job"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let after_kill = q.job(job).unwrap().unwrap();
+    assert_eq!(
+        after_kill.state,
+        lore_core::jobs::JobState::Running,
+        "killed mid-thought"
+    );
+    assert_eq!(q.fact_count().unwrap(), 0);
+    // Until its lease runs out nobody else takes it; then one worker does.
+    std::thread::sleep(std::time::Duration::from_millis(1600));
+    ok(lore(&repo).args(["worker", "--once"]));
+    let run = q.job(job).unwrap().unwrap();
+    assert_eq!(run.state, lore_core::jobs::JobState::Succeeded, "{run:?}");
+    assert_eq!(run.attempts, 2);
+    assert_eq!(q.fact_count().unwrap(), 1);
+    ok(lore(&repo).args(["worker", "--once"]));
+    assert_eq!(q.job(job).unwrap().unwrap().attempts, 2, "done once");
+}

@@ -172,3 +172,25 @@ pub(crate) fn digest(home: &Home, args: DigestArgs, g: &GlobalArgs) -> Result<Ex
     }
     Ok(success())
 }
+
+/// `lore worker [--once]`.
+pub(crate) fn worker(home: &Home, args: WorkerArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    let config = lore_index::worker::WorkerConfig::default();
+    let mut ran = 0u64;
+    loop {
+        match lore_index::worker::run_next(home, &config)? {
+            Some(id) => {
+                ran += 1;
+                if !g.quiet {
+                    eprintln!("run {id} done");
+                }
+            }
+            None if args.once => break,
+            None => std::thread::sleep(std::time::Duration::from_millis(args.poll_ms.max(10))),
+        }
+    }
+    if !g.quiet {
+        eprintln!("{ran} runs");
+    }
+    Ok(success())
+}

@@ -249,6 +249,30 @@ pub struct Started {
     pub repos: Vec<String>,
 }
 
+/// Runs queued background thoughts (`lore runs`) on a thread of its own,
+/// looking for work once a second when idle. Not awaited at shutdown: a
+/// thought killed midway runs again after its lease (`lore_core::jobs`).
+fn spawn_worker(home: lore_index::Home) {
+    let spawned = std::thread::Builder::new()
+        .name("lore-worker".into())
+        .spawn(move || {
+            let config = lore_index::worker::WorkerConfig::default();
+            loop {
+                match lore_index::worker::run_next(&home, &config) {
+                    Ok(Some(_)) => {}
+                    Ok(None) => std::thread::sleep(std::time::Duration::from_secs(1)),
+                    Err(err) => {
+                        tracing::warn!(cause = %err, "background worker");
+                        std::thread::sleep(std::time::Duration::from_secs(5));
+                    }
+                }
+            }
+        });
+    if let Err(err) = spawned {
+        tracing::warn!(cause = %err, "cannot start the background worker");
+    }
+}
+
 /// Binds `addr`, registers and indexes `roots` in the background, and
 /// serves until `shutdown` resolves; then stops accepting, finishes open
 /// requests and waits for index runs to commit.
@@ -273,6 +297,7 @@ pub async fn serve(
         config.token = Some(token);
     }
     let state = AppState::new(config);
+    spawn_worker(state.registry.home().clone());
     let mut repos = Vec::new();
     for root in roots {
         let root = std::path::absolute(&root).unwrap_or(root);

@@ -253,3 +253,30 @@ fn a_killed_workers_thought_completes_exactly_once() {
     ok(lore(&repo).args(["worker", "--once"]));
     assert_eq!(q.job(job).unwrap().unwrap().attempts, 2, "done once");
 }
+
+/// `lore serve` runs a worker: a queued thought completes without a
+/// separate `lore worker`.
+#[test]
+fn the_server_runs_queued_thoughts() {
+    let repo = two_commits(2);
+    let (q, job, _, _) = scan_diff(&repo);
+    let mut server = lore(&repo)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .arg(repo.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let state = loop {
+        let state = q.job(job).unwrap().unwrap().state;
+        if state.is_final() || started.elapsed().as_secs() > 60 {
+            break state;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(state, lore_core::jobs::JobState::Succeeded);
+    assert_eq!(q.fact_count().unwrap(), 1);
+}

@@ -222,6 +222,13 @@ pub trait JobStore {
     fn fact(&self, scope: &str, key: &str, commit: &str) -> Result<Option<String>>;
     /// Number of facts stored (all scopes).
     fn fact_count(&self) -> Result<u64>;
+    /// Turns learning on or off for `repo` (`lore learn on|off`).
+    fn set_learning(&mut self, repo: &str, on: bool, now: i64) -> Result<()>;
+    /// Whether learning is on for `repo` (off unless turned on).
+    fn learning(&self, repo: &str) -> Result<bool>;
+    /// Jobs of `repo` by state: (running, queued or failed awaiting a
+    /// retry, waiting).
+    fn counts(&self, repo: &str) -> Result<(u64, u64, u64)>;
 }
 
 /// Delay before retry `attempt` (1-based): 2^(attempt-1) × `base_ms`,

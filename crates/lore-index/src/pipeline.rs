@@ -143,6 +143,9 @@ pub struct IndexReport {
     pub parsed_bytes: u64,
     /// HEAD commit recorded.
     pub head: Option<String>,
+    /// The commit the index was at before this run (`None`: first run or
+    /// outside git).
+    pub previous_head: Option<String>,
     /// What the embedding step did, if it ran and succeeded.
     pub embed: Option<EmbedReport>,
     /// Why the embedding step failed; the index itself is committed.
@@ -730,6 +733,7 @@ pub fn index_repo(
     };
 
     let history_since = meta.head.clone();
+    let history_since_kept = history_since.clone();
     let (history, write_result) = std::thread::scope(|scope| {
         let history = scope
             .spawn(|| lore_git::read_history(&root, history_since.as_deref(), &config.history));
@@ -898,6 +902,7 @@ pub fn index_repo(
         parsed_lines,
         parsed_bytes,
         head,
+        previous_head: history_since_kept,
         embed,
         embed_error,
         rebuilt: rebuild,

@@ -117,6 +117,26 @@ fn run_thought(home: &Home, job: &Job) -> Result<Outcome> {
     }
 }
 
+/// After an index run: with learning on for the repository and HEAD moved
+/// since the last run, queues a ScanDiff of the new commits (merged into a
+/// queued twin). Returns the run id queued, if any.
+pub fn after_index(home: &Home, report: &crate::IndexReport) -> Result<Option<i64>> {
+    let (Some(from), Some(to)) = (&report.previous_head, &report.head) else {
+        return Ok(None);
+    };
+    if from == to {
+        return Ok(None);
+    }
+    let repo = home.repo_id(&report.root);
+    let mut queue = SqliteJobs::open(&home.thinker_db())?;
+    if !queue.learning(&repo)? {
+        return Ok(None);
+    }
+    let input = serde_json::json!({ "from": from, "to": to }).to_string();
+    let job = lore_core::jobs::NewJob::new(kinds::SCAN_DIFF, &repo, &input);
+    Ok(Some(queue.enqueue(&job, now_ms())?.id))
+}
+
 /// Runs the next runnable job, if any; returns its id. The result is
 /// committed only if this worker still holds the lease.
 pub fn run_next(home: &Home, config: &WorkerConfig) -> Result<Option<i64>> {

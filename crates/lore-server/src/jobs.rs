@@ -206,6 +206,9 @@ fn run(state: &AppState, id: &str, root: &Path, kind: JobKind, tx: &watch::Sende
                 j.state = JobState::Done;
                 j.summary = Some(summary);
             });
+            if let Err(err) = lore_index::worker::after_index(state.registry.home(), &report) {
+                tracing::warn!(cause = %err, "could not queue the digest");
+            }
             if report.embed.as_ref().is_some_and(|e| e.maintenance_due) {
                 maintain(state.clone(), id.to_owned(), root.to_owned());
             }

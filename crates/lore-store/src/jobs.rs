@@ -36,6 +36,11 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_runnable ON jobs(state, run_after);
 CREATE INDEX IF NOT EXISTS jobs_dedupe ON jobs(repo, kind, input_hash);
 CREATE INDEX IF NOT EXISTS jobs_by_repo ON jobs(repo, id);
+CREATE TABLE IF NOT EXISTS learning (
+    repo       TEXT PRIMARY KEY,
+    on_        INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS facts (
     scope  TEXT NOT NULL,
     key    TEXT NOT NULL,
@@ -397,6 +402,48 @@ impl JobStore for SqliteJobs {
             )
             .optional()
             .ctx("read fact")?)
+    }
+
+    fn set_learning(&mut self, repo: &str, on: bool, now: i64) -> lore_core::Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO learning(repo, on_, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(repo) DO UPDATE SET on_ = ?2, updated_at = ?3",
+                params![repo, on, now],
+            )
+            .ctx("set learning")?;
+        Ok(())
+    }
+
+    fn learning(&self, repo: &str) -> lore_core::Result<bool> {
+        Ok(self
+            .conn
+            .query_row("SELECT on_ FROM learning WHERE repo = ?1", [repo], |r| {
+                r.get::<_, bool>(0)
+            })
+            .optional()
+            .ctx("read learning")?
+            .unwrap_or(false))
+    }
+
+    fn counts(&self, repo: &str) -> lore_core::Result<(u64, u64, u64)> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT count(*) FILTER (WHERE state = 'running'),
+                        count(*) FILTER (WHERE state IN ('queued', 'failed')),
+                        count(*) FILTER (WHERE state = 'waiting')
+                 FROM jobs WHERE repo = ?1",
+                [repo],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)? as u64,
+                        r.get::<_, i64>(1)? as u64,
+                        r.get::<_, i64>(2)? as u64,
+                    ))
+                },
+            )
+            .ctx("count jobs")?)
     }
 
     fn fact_count(&self) -> lore_core::Result<u64> {

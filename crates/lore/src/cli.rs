@@ -98,6 +98,10 @@ pub enum Command {
     Digest(DigestArgs),
     /// Run background thoughts from the queue (`lore runs` shows them).
     Worker(WorkerArgs),
+    /// Let Lore keep working on this repository by itself (`on`): every
+    /// index run that finds new commits queues a digest of them.
+    #[command(subcommand)]
+    Learn(LearnCommand),
     /// Measure retrieval quality (Recall@1/5/10, MRR@10 at file and span
     /// level) and latency on a query set.
     Eval(EvalArgs),
@@ -258,6 +262,16 @@ pub enum EmbedCommand {
     /// it is due; `lore serve` does it by itself). Index runs go on
     /// meanwhile.
     Maintain(EmbedMaintainArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LearnCommand {
+    /// Turn learning on for this repository.
+    On,
+    /// Turn it off (queued thoughts stay; `lore runs cancel` removes them).
+    Off,
+    /// Whether it is on, what runs and waits, the last index run.
+    Status(JsonArg),
 }
 
 #[derive(Debug, Args)]

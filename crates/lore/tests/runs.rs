@@ -280,3 +280,57 @@ fn the_server_runs_queued_thoughts() {
     assert_eq!(state, lore_core::jobs::JobState::Succeeded);
     assert_eq!(q.fact_count().unwrap(), 1);
 }
+
+/// With learning on, an index run that finds new commits queues their
+/// digest; off, it does not; `lore learn status` counts the queue.
+#[test]
+fn learning_on_queues_a_digest_of_new_commits() {
+    let repo = TestRepo::new();
+    repo.write("a.py", "def alpha():\n    return 1\n");
+    repo.commit("Initial");
+    ok(lore(&repo).arg("index"));
+    let status = json(&repo, &["learn", "status"]);
+    assert_eq!(status["on"], false, "{status}");
+    assert!(
+        status["last_index"].as_str().unwrap().ends_with('Z'),
+        "{status}"
+    );
+
+    // Off: a new commit queues nothing.
+    repo.write("a.py", "def alpha():\n    return 2\n");
+    repo.commit("Two");
+    ok(lore(&repo).arg("index"));
+    assert_eq!(json(&repo, &["runs"]).as_array().unwrap().len(), 0);
+
+    ok(lore(&repo).args(["learn", "on"]));
+    repo.write("b.py", "def beta():\n    return 3\n");
+    repo.commit("Three");
+    ok(lore(&repo).arg("index"));
+    // Nothing new: nothing more queued.
+    ok(lore(&repo).arg("index"));
+    let runs = json(&repo, &["runs"]);
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["kind"], "scan-diff");
+    assert_eq!(
+        runs[0]["input"]["to"],
+        repo.git(&["rev-parse", "HEAD"]).as_str()
+    );
+    assert_eq!(
+        runs[0]["input"]["from"],
+        repo.git(&["rev-parse", "HEAD~1"]).as_str()
+    );
+    let status = json(&repo, &["learn", "status"]);
+    assert_eq!(
+        (status["on"].clone(), status["queued"].clone()),
+        (true.into(), 1.into()),
+        "{status}"
+    );
+    ok(lore(&repo).args(["worker", "--once"]));
+    let done = json(&repo, &["runs"]);
+    assert_eq!(done[0]["state"], "succeeded", "{done}");
+    assert_eq!(done[0]["output"]["symbols"], 1, "beta added: {done}");
+    assert_eq!(json(&repo, &["learn", "status"])["queued"], 0);
+    ok(lore(&repo).args(["learn", "off"]));
+    assert_eq!(json(&repo, &["learn", "status"])["on"], false);
+}

@@ -80,6 +80,12 @@ pub(crate) fn index(home: &Home, args: IndexArgs, g: &GlobalArgs) -> Result<Exit
             }
         }
     }
+    // With learning on, new commits queue a digest (never fails the run).
+    match lore_index::worker::after_index(home, &report) {
+        Ok(Some(run)) => tracing::info!(run, "queued a digest of the new commits"),
+        Ok(None) => {}
+        Err(err) => tracing::warn!(cause = %err, "could not queue the digest"),
+    }
     print_index_report(&report, dense_report.as_ref(), args.json.json, g.quiet)?;
     if let Some(dense) = background
         && !g.quiet

@@ -76,6 +76,7 @@ fn run_command(home: &Home, command: Command, g: &GlobalArgs) -> Result<ExitCode
         Command::Runs(args) => runs::runs(&home, args, g),
         Command::Digest(args) => runs::digest(&home, args, g),
         Command::Worker(args) => runs::worker(&home, args, g),
+        Command::Learn(command) => runs::learn(&home, command, g),
         Command::Ask(args) => crate::ask::ask(&home, open(&home, g)?, &args, g),
         Command::Chat(args) => crate::ask::chat(&home, open(&home, g)?, &args),
         Command::History(args) => crate::ask::history(open(&home, g)?, &args),

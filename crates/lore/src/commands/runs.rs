@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use lore_core::jobs::{Job, JobStore, NewJob};
+use lore_core::store::MetaStore;
 use lore_core::time::{now_ms, rfc3339};
 use lore_index::Home;
 use lore_store::SqliteJobs;
@@ -193,4 +194,59 @@ pub(crate) fn worker(home: &Home, args: WorkerArgs, g: &GlobalArgs) -> Result<Ex
         eprintln!("{ran} runs");
     }
     Ok(success())
+}
+
+/// `lore learn on|off|status`.
+pub(crate) fn learn(home: &Home, command: LearnCommand, g: &GlobalArgs) -> Result<ExitCode> {
+    let root = repo_root(home, g)?.canonicalize()?;
+    let repo = home.repo_id(&root);
+    let path = home.thinker_db();
+    let mut queue =
+        SqliteJobs::open(&path).with_context(|| format!("{}: cannot open", path.display()))?;
+    match command {
+        LearnCommand::On | LearnCommand::Off => {
+            let on = matches!(command, LearnCommand::On);
+            queue.set_learning(&repo, on, now_ms())?;
+            if !g.quiet {
+                eprintln!(
+                    "learning {} for {}",
+                    if on { "on" } else { "off" },
+                    root.display()
+                );
+            }
+            Ok(success())
+        }
+        LearnCommand::Status(args) => {
+            let on = queue.learning(&repo)?;
+            let (running, queued, waiting) = queue.counts(&repo)?;
+            let db = home.layout(&root).db();
+            let last_index = if db.exists() {
+                lore_store::SqliteStore::open_snapshot(&db)?
+                    .meta()?
+                    .last_run
+                    .map(|r| rfc3339(r.started_at * 1000))
+            } else {
+                None
+            };
+            let status = json!({
+                "on": on,
+                "running": running,
+                "queued": queued,
+                "waiting": waiting,
+                "budgets": {},
+                "quiet_hours": null,
+                "last_index": last_index,
+            });
+            if args.json {
+                return print_json(&status);
+            }
+            writeln!(
+                std::io::stdout().lock(),
+                "learning {} · {running} running · {queued} queued · {waiting} waiting · indexed {}",
+                if on { "on" } else { "off" },
+                last_index.as_deref().unwrap_or("never")
+            )?;
+            Ok(success())
+        }
+    }
 }

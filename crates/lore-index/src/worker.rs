@@ -103,7 +103,9 @@ fn run_thought(home: &Home, job: &Job) -> Result<Outcome> {
                     "symbols": digest.symbols.len(),
                 }),
                 facts: vec![Fact {
-                    scope: "repo".into(),
+                    // Facts of one repository share its scope prefix, so
+                    // forgetting it (or a path in it) reaches them.
+                    scope: format!("repo:{}", job.repo),
                     key: format!("digest:{}", digest.from),
                     commit: digest.to.clone(),
                     value,

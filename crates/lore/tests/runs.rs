@@ -192,8 +192,12 @@ fn a_worker_runs_scan_diff_and_commits_its_digest_as_a_fact() {
     assert_eq!(run["state"], "succeeded", "{run}");
     assert_eq!(run["output"]["files"], 3, "{run}");
     assert_eq!(run["output"]["symbols"], 6, "3 modified, 3 added: {run}");
+    let id = json(&repo, &["runs", "show", &job.to_string()])["repo"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let fact = q
-        .fact("repo", &format!("digest:{from}"), &to)
+        .fact(&format!("repo:{id}"), &format!("digest:{from}"), &to)
         .unwrap()
         .unwrap();
     assert!(fact.contains("\"g2\""), "{fact}");

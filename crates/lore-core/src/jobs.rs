@@ -222,6 +222,9 @@ pub trait JobStore {
     fn fact(&self, scope: &str, key: &str, commit: &str) -> Result<Option<String>>;
     /// Number of facts stored (all scopes).
     fn fact_count(&self) -> Result<u64>;
+    /// Removes everything of `repo`: its jobs, its learning setting and the
+    /// facts scoped to it (`repo:ID...`). Returns (jobs, facts) removed.
+    fn forget_repo(&mut self, repo: &str) -> Result<(u64, u64)>;
     /// Turns learning on or off for `repo` (`lore learn on|off`).
     fn set_learning(&mut self, repo: &str, on: bool, now: i64) -> Result<()>;
     /// Whether learning is on for `repo` (off unless turned on).

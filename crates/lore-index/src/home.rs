@@ -172,6 +172,15 @@ impl Home {
             }
         }
         let lock = crate::DirLock::try_acquire(&crate::Layout::new(&dir), crate::LockKind::Index)?;
+        // The thinker's runs and facts of the repository go with it.
+        let id = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if self.thinker_db().exists() {
+            use lore_core::jobs::JobStore;
+            lore_store::SqliteJobs::open(&self.thinker_db())?.forget_repo(&id)?;
+        }
         std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
         drop(lock);
         Ok(Some(dir))

@@ -404,6 +404,29 @@ impl JobStore for SqliteJobs {
             .ctx("read fact")?)
     }
 
+    fn forget_repo(&mut self, repo: &str) -> lore_core::Result<(u64, u64)> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin forget")?;
+        tx.execute_batch("PRAGMA secure_delete = ON;")
+            .ctx("secure delete")?;
+        let jobs = tx
+            .execute("DELETE FROM jobs WHERE repo = ?1", [repo])
+            .ctx("forget jobs")?;
+        tx.execute("DELETE FROM learning WHERE repo = ?1", [repo])
+            .ctx("forget learning")?;
+        // `repo:ID` and anything under it (`repo:ID/...`), not `repo:ID2`.
+        let facts = tx
+            .execute(
+                "DELETE FROM facts WHERE scope = 'repo:' || ?1 OR substr(scope, 1, length(?1) + 6) = 'repo:' || ?1 || '/'",
+                [repo],
+            )
+            .ctx("forget facts")?;
+        tx.commit().ctx("commit forget")?;
+        Ok((jobs as u64, facts as u64))
+    }
+
     fn set_learning(&mut self, repo: &str, on: bool, now: i64) -> lore_core::Result<()> {
         self.conn
             .execute(

@@ -209,6 +209,36 @@ fn a_worker_runs_scan_diff_and_commits_its_digest_as_a_fact() {
             .unwrap()
             .is_empty()
     );
+    // Forgetting the repository forgets its runs and facts, not another's.
+    let mut q = q;
+    let other = q
+        .enqueue(&NewJob::new("scan-diff", "other", "{}"), 0)
+        .unwrap()
+        .id;
+    q.claim("w", 1, 60_000).unwrap().unwrap();
+    let kept = lore_core::jobs::Fact {
+        scope: format!("repo:{id}2"),
+        key: "digest:x".into(),
+        commit: "y".into(),
+        value: "{}".into(),
+    };
+    assert!(
+        q.complete(other, "w", 2, "{}", &[kept], Spent::default())
+            .unwrap()
+    );
+    ok(lore(&repo).arg("forget").arg(repo.path()));
+    assert!(q.jobs(Some(&id), 10).unwrap().is_empty());
+    assert_eq!(
+        q.fact(&format!("repo:{id}"), &format!("digest:{from}"), &to)
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        q.fact_count().unwrap(),
+        1,
+        "the other repository's fact stays"
+    );
+    assert_eq!(q.jobs(None, 10).unwrap().len(), 1);
 }
 
 /// kill -9 a worker mid-thought: its lease runs out, the next worker runs

@@ -472,17 +472,9 @@ fn join_and(items: &[String]) -> String {
 
 /// `YYYY-MM-DD` of a Unix time (UTC).
 pub(crate) fn date(time: i64) -> String {
-    // Days to civil date (proleptic Gregorian), after H. Hinnant.
-    let z = time.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    let mut stamp = lore_core::time::rfc3339(time.saturating_mul(1000));
+    stamp.truncate(10);
+    stamp
 }
 
 #[cfg(test)]

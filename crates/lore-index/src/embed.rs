@@ -108,6 +108,21 @@ pub struct EmbedReport {
     pub ms: u64,
 }
 
+impl EmbedReport {
+    /// The vectors `manifest` names, none embedded or deleted now.
+    fn unchanged(manifest: &Manifest, config: &EmbedConfig, started: Instant) -> EmbedReport {
+        EmbedReport {
+            model: manifest.model.clone(),
+            reused: manifest.live_rows() as usize,
+            segments: manifest.segments.len(),
+            drift: manifest.drift(),
+            maintenance_due: manifest.maintenance_due(config),
+            ms: started.elapsed().as_millis() as u64,
+            ..EmbedReport::default()
+        }
+    }
+}
+
 /// The learned vectors in force, as the metadata store records them.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Manifest {
@@ -319,15 +334,7 @@ pub(crate) fn refresh_vectors(
     let step = add_and_delete(&vdir, store, config, &manifest, &model)?;
     crate::pipeline::fault("vectors-before-manifest");
     let Some(step) = step else {
-        return Ok(EmbedReport {
-            model: model.model_id().to_owned(),
-            reused: manifest.live_rows() as usize,
-            segments: manifest.segments.len(),
-            drift: manifest.drift(),
-            maintenance_due: manifest.maintenance_due(config),
-            ms: started.elapsed().as_millis() as u64,
-            ..EmbedReport::default()
-        });
+        return Ok(EmbedReport::unchanged(&manifest, config, started));
     };
     store.set_meta_consuming(
         &[(keys::MANIFEST, Some(&manifest_json(&step.manifest)))],
@@ -706,15 +713,7 @@ pub fn maintain_vectors(
     };
     store.set_meta(&[(keys::MANIFEST, Some(&manifest_json(&manifest)))])?;
     keep_only(&vdir, manifest.files().chain(now.files()));
-    let report = EmbedReport {
-        model: manifest.model.clone(),
-        reused: manifest.live_rows() as usize,
-        segments: manifest.segments.len(),
-        drift: manifest.drift(),
-        maintenance_due: manifest.maintenance_due(config),
-        ms: started.elapsed().as_millis() as u64,
-        ..EmbedReport::default()
-    };
+    let report = EmbedReport::unchanged(&manifest, config, started);
     tracing::info!(?report, "vectors merged");
     Ok(Some(report))
 }

@@ -13,6 +13,7 @@
 //! from its caller: the scheduler owns the clock, and tests inject one.
 
 use crate::Result;
+use crate::schedule::{Buckets, Policy};
 
 /// Where a job is. The names are stable (`lore runs --json`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -143,6 +144,9 @@ pub struct Job {
     pub started_at: Option<i64>,
     /// Finished (succeeded, cancelled, dead) at (ms).
     pub finished_at: Option<i64>,
+    /// Asked for by a user (a rerun): runs in quiet hours and over budget
+    /// (charged all the same).
+    pub explicit: bool,
 }
 
 /// What [`JobStore::enqueue`] did.
@@ -181,11 +185,27 @@ pub trait JobStore {
     /// Adds a job, or returns the matching one (same repo, kind and input)
     /// still waiting to run unless `job.explicit`.
     fn enqueue(&mut self, job: &NewJob, now: i64) -> Result<Enqueued>;
-    /// Leases the next runnable job (highest priority, then oldest) to
-    /// `worker` until `now + lease_ms`, starting an attempt; a running job
-    /// whose lease expired is runnable again (its worker died), and one
-    /// out of attempts becomes dead instead.
-    fn claim(&mut self, worker: &str, now: i64, lease_ms: i64) -> Result<Option<Job>>;
+    /// Leases the next runnable job to `worker` until `now + lease_ms`,
+    /// starting an attempt; a running job whose lease expired is runnable
+    /// again (its worker died), and one out of attempts becomes dead
+    /// instead. The scheduler decides which: background jobs of a
+    /// repository held by its policy (learning turned off, quiet hours, a
+    /// budget spent: [`crate::schedule::hold`]) become `waiting` with the
+    /// reason and the time it ends; of the rest, the repository served
+    /// longest ago goes first (fairness), and within it the highest
+    /// priority, then the oldest job. Explicit jobs are never held.
+    fn claim(&mut self, worker: &str, now: i64, lease_ms: i64) -> Result<Option<Job>> {
+        self.claim_for(worker, &[], now, lease_ms)
+    }
+    /// [`claim`](Self::claim) among the jobs of `repos` only (all with an
+    /// empty list: a worker started for some repositories).
+    fn claim_for(
+        &mut self,
+        worker: &str,
+        repos: &[String],
+        now: i64,
+        lease_ms: i64,
+    ) -> Result<Option<Job>>;
     /// Renews `worker`'s lease; false if it lost it (expired and taken, or
     /// cancelled): the worker must stop without committing.
     fn heartbeat(&mut self, id: i64, worker: &str, now: i64, lease_ms: i64) -> Result<bool>;
@@ -232,6 +252,22 @@ pub trait JobStore {
     /// Jobs of `repo` by state: (running, queued or failed awaiting a
     /// retry, waiting).
     fn counts(&self, repo: &str) -> Result<(u64, u64, u64)>;
+    /// Sets `repo`'s learning policy (kept while learning is off); held
+    /// jobs are looked at again at once.
+    fn set_policy(&mut self, repo: &str, policy: &Policy, now: i64) -> Result<()>;
+    /// `repo`'s learning policy (the default if never set).
+    fn policy(&self, repo: &str) -> Result<Policy>;
+    /// The scheduler's state of `repo`: its budget buckets and when its
+    /// cadence last fired.
+    fn sched(&self, repo: &str) -> Result<(Buckets, Option<i64>)>;
+    /// Why `repo`'s waiting jobs wait: (reason, jobs), most jobs first.
+    fn waiting_reasons(&self, repo: &str) -> Result<Vec<(String, u64)>>;
+    /// Fires the cadences due at `now`: for each repository with learning
+    /// on whose cadence has a time after its last firing (or after learning
+    /// was set up) that has come, enqueues `kinds` its policy allows, in
+    /// the transaction that records the firing (a crash neither loses nor
+    /// repeats it). Returns the jobs enqueued.
+    fn fire_cadences(&mut self, now: i64, kinds: &[&str]) -> Result<Vec<Enqueued>>;
 }
 
 /// Delay before retry `attempt` (1-based): 2^(attempt-1) × `base_ms`,

@@ -14,6 +14,7 @@ mod lang;
 mod located;
 pub mod path;
 pub mod retry;
+pub mod schedule;
 pub mod store;
 mod syntax;
 pub mod time;

@@ -33,6 +33,7 @@ mod error;
 mod eval;
 mod home;
 mod layout;
+pub mod learning;
 mod map;
 mod pipeline;
 mod purge;

@@ -25,6 +25,23 @@ use crate::home::Home;
 pub mod kinds {
     /// Digest a commit range and refresh the index (`{"from", "to"}`).
     pub const SCAN_DIFF: &str = "scan-diff";
+    /// Entry points, module graph with PageRank, frameworks, test layout.
+    pub const MAP_REPO: &str = "map-repo";
+    /// Function cards and module dossiers.
+    pub const SUMMARIZE: &str = "summarize";
+    /// The frontier: what to think about next.
+    pub const PRIORITIZE: &str = "prioritize";
+    /// Runs the repository's tests in the sandbox (executes its code).
+    pub const VERIFY: &str = "verify";
+    /// Runs the repository's linters in the sandbox (executes its code).
+    pub const LINT: &str = "lint";
+    /// Every kind a policy may allow.
+    pub const ALL: &[&str] = &[SCAN_DIFF, MAP_REPO, SUMMARIZE, PRIORITIZE, VERIFY, LINT];
+    /// Kinds that execute the repository's code: allowed only from the CLI
+    /// or with the server's token.
+    pub const EXECUTES_CODE: &[&str] = &[VERIFY, LINT];
+    /// Kinds a cadence queues.
+    pub const PERIODIC: &[&str] = &[MAP_REPO, SUMMARIZE, PRIORITIZE];
 }
 
 /// Worker settings.
@@ -34,6 +51,8 @@ pub struct WorkerConfig {
     pub name: String,
     /// Lease length; renewed every third of it.
     pub lease_ms: i64,
+    /// Only these repositories (ids; empty: all).
+    pub repos: Vec<String>,
 }
 
 impl Default for WorkerConfig {
@@ -46,6 +65,7 @@ impl Default for WorkerConfig {
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(60_000),
+            repos: Vec::new(),
         }
     }
 }
@@ -144,7 +164,10 @@ pub fn after_index(home: &Home, report: &crate::IndexReport) -> Result<Option<i6
 pub fn run_next(home: &Home, config: &WorkerConfig) -> Result<Option<i64>> {
     let path = home.thinker_db();
     let mut queue = SqliteJobs::open(&path)?;
-    let Some(job) = queue.claim(&config.name, now_ms(), config.lease_ms)? else {
+    let now = now_ms();
+    // Cadences first: what they queue competes with the rest.
+    queue.fire_cadences(now, kinds::PERIODIC)?;
+    let Some(job) = queue.claim_for(&config.name, &config.repos, now, config.lease_ms)? else {
         return Ok(None);
     };
     let _span = tracing::info_span!("thought", run = job.id, kind = %job.kind).entered();

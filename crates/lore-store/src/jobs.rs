@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lore_core::jobs::{Enqueued, Fact, Job, JobState, JobStore, NewJob, Spent, backoff_ms};
+use lore_core::schedule::{self, Buckets, Hold, Policy};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::error::{Context, Error, Result};
@@ -31,7 +32,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     output       TEXT,
     created_at   INTEGER NOT NULL,
     started_at   INTEGER,
-    finished_at  INTEGER
+    finished_at  INTEGER,
+    explicit     INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_runnable ON jobs(state, run_after);
 CREATE INDEX IF NOT EXISTS jobs_dedupe ON jobs(repo, kind, input_hash);
@@ -39,7 +41,16 @@ CREATE INDEX IF NOT EXISTS jobs_by_repo ON jobs(repo, id);
 CREATE TABLE IF NOT EXISTS learning (
     repo       TEXT PRIMARY KEY,
     on_        INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
+    updated_at INTEGER NOT NULL,
+    policy     TEXT NOT NULL DEFAULT '{}'
+) WITHOUT ROWID;
+-- The scheduler's state per repository: when it was last served (fairness),
+-- its budget buckets, when its cadence last fired.
+CREATE TABLE IF NOT EXISTS sched (
+    repo         TEXT PRIMARY KEY,
+    last_served  INTEGER NOT NULL DEFAULT 0,
+    buckets      TEXT NOT NULL DEFAULT '{}',
+    last_cadence INTEGER
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS facts (
     scope  TEXT NOT NULL,
@@ -56,13 +67,34 @@ const BACKOFF_BASE_MS: i64 = 5_000;
 
 const COLUMNS: &str = "id, kind, repo, input, priority, state, attempts, max_attempts, reason, \
      run_after, lease_owner, lease_until, cpu_ms, tokens, output, created_at, started_at, \
-     finished_at";
+     finished_at, explicit";
+
+/// Runnable at `?1`: ready and due, or running under an expired lease (its
+/// worker died).
+const RUNNABLE: &str = "((state IN ('queued', 'failed', 'waiting') AND run_after <= ?1)
+     OR (state = 'running' AND lease_until < ?1))";
 
 /// The job queue and facts in SQLite (WAL: workers in several processes).
 pub struct SqliteJobs {
     conn: Connection,
     path: PathBuf,
+    /// The local clock's offset from UTC for quiet hours and cadences
+    /// (minutes); `None`: the machine's time zone at each instant.
+    utc_offset: Option<i32>,
 }
+
+/// The machine's offset from UTC at `ms`, in minutes.
+pub fn local_offset_min(ms: i64) -> i32 {
+    use chrono::{Offset, TimeZone};
+    chrono::Local
+        .timestamp_millis_opt(ms)
+        .single()
+        .map_or(0, |t| t.offset().fix().local_minus_utc() / 60)
+}
+
+/// A day, the hold of a repository with learning turned off (turning it on
+/// wakes its jobs at once).
+const DAY_MS: i64 = 86_400_000;
 
 impl std::fmt::Debug for SqliteJobs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -110,6 +142,7 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
         created_at: r.get(15)?,
         started_at: r.get(16)?,
         finished_at: r.get(17)?,
+        explicit: r.get(18)?,
     })
 }
 
@@ -122,78 +155,211 @@ impl SqliteJobs {
                 source,
             })?;
         }
-        let conn = Connection::open(path).ctx("open job queue")?;
+        let mut conn = Connection::open(path).ctx("open job queue")?;
         conn.busy_timeout(Duration::from_secs(30))
             .ctx("set busy timeout")?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .ctx("set pragmas")?;
         conn.execute_batch(SCHEMA).ctx("create job queue")?;
+        migrate(&mut conn)?;
         Ok(SqliteJobs {
             conn,
             path: path.to_owned(),
+            utc_offset: None,
         })
     }
 
-    fn charge(tx: &rusqlite::Transaction<'_>, id: i64, spent: Spent) -> Result<()> {
+    /// Quiet hours and cadences of policies that name no clock read it
+    /// `minutes` east of UTC (tests inject it; by default the machine's).
+    pub fn with_utc_offset(mut self, minutes: i32) -> SqliteJobs {
+        self.utc_offset = Some(minutes);
+        self
+    }
+
+    fn offset_at(&self, now: i64) -> i32 {
+        self.utc_offset.unwrap_or_else(|| local_offset_min(now))
+    }
+
+    /// Charges the job and its repository's budget buckets.
+    fn charge(tx: &Connection, id: i64, spent: Spent, now: i64) -> Result<()> {
         tx.execute(
             "UPDATE jobs SET cpu_ms = cpu_ms + ?2, tokens = tokens + ?3 WHERE id = ?1",
             params![id, spent.cpu_ms as i64, spent.tokens as i64],
         )
         .ctx("charge job")?;
-        Ok(())
+        let repo: Option<String> = tx
+            .query_row("SELECT repo FROM jobs WHERE id = ?1", [id], |r| r.get(0))
+            .optional()
+            .ctx("read job")?;
+        let Some(repo) = repo else { return Ok(()) };
+        let (_, policy) = read_policy(tx, &repo)?;
+        if policy.cpu.is_none() && policy.tokens.is_none() {
+            return Ok(());
+        }
+        let (mut buckets, _, _) = read_sched(tx, &repo)?;
+        buckets.charge(&policy, now, spent.cpu_ms, spent.tokens);
+        write_buckets(tx, &repo, &buckets)
     }
+}
+
+/// Brings a queue written by an older lore up to this schema (in one
+/// transaction: two processes may open it at once).
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .ctx("begin migration")?;
+    let version: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .ctx("read queue version")?;
+    if version < 1 {
+        for (table, column, ddl) in [
+            (
+                "jobs",
+                "explicit",
+                "ALTER TABLE jobs ADD COLUMN explicit INTEGER NOT NULL DEFAULT 0",
+            ),
+            (
+                "learning",
+                "policy",
+                "ALTER TABLE learning ADD COLUMN policy TEXT NOT NULL DEFAULT '{}'",
+            ),
+        ] {
+            let has: i64 = tx
+                .query_row(
+                    &format!("SELECT count(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
+                    [column],
+                    |r| r.get(0),
+                )
+                .ctx("read queue schema")?;
+            if has == 0 {
+                tx.execute_batch(ddl).ctx("migrate queue")?;
+            }
+        }
+        tx.execute_batch("PRAGMA user_version = 1")
+            .ctx("write queue version")?;
+    }
+    tx.commit().ctx("commit migration")
+}
+
+/// Whether learning is on (`None`: never set) and the policy of `repo`.
+fn read_policy(conn: &Connection, repo: &str) -> Result<(Option<bool>, Policy)> {
+    let row: Option<(bool, String)> = conn
+        .query_row(
+            "SELECT on_, policy FROM learning WHERE repo = ?1",
+            [repo],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .ctx("read learning")?;
+    let Some((on, text)) = row else {
+        return Ok((None, Policy::default()));
+    };
+    let policy = serde_json::from_str(&text)
+        .map_err(|e| Error::Corrupt(format!("learning policy of repository {repo}: {e}")))?;
+    Ok((Some(on), policy))
+}
+
+/// Buckets, last served and last cadence of `repo`.
+fn read_sched(conn: &Connection, repo: &str) -> Result<(Buckets, i64, Option<i64>)> {
+    let row: Option<(String, i64, Option<i64>)> = conn
+        .query_row(
+            "SELECT buckets, last_served, last_cadence FROM sched WHERE repo = ?1",
+            [repo],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .ctx("read scheduler state")?;
+    let Some((buckets, served, cadence)) = row else {
+        return Ok((Buckets::default(), 0, None));
+    };
+    let buckets = serde_json::from_str(&buckets)
+        .map_err(|e| Error::Corrupt(format!("budget buckets of repository {repo}: {e}")))?;
+    Ok((buckets, served, cadence))
+}
+
+fn write_buckets(conn: &Connection, repo: &str, buckets: &Buckets) -> Result<()> {
+    let text = serde_json::to_string(buckets).expect("buckets serialize");
+    conn.execute(
+        "INSERT INTO sched(repo, buckets) VALUES (?1, ?2)
+         ON CONFLICT(repo) DO UPDATE SET buckets = ?2",
+        params![repo, text],
+    )
+    .ctx("write budget buckets")?;
+    Ok(())
+}
+
+/// Held jobs of `repo` are looked at again by the next claim.
+fn wake(tx: &Connection, repo: &str, now: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE jobs SET run_after = ?2 WHERE repo = ?1 AND state = 'waiting' AND run_after > ?2",
+        params![repo, now],
+    )
+    .ctx("wake held jobs")?;
+    Ok(())
+}
+
+/// Inserts `job`, or finds its queued twin (see [`JobStore::enqueue`]).
+fn enqueue_in(tx: &Connection, job: &NewJob, now: i64) -> Result<Enqueued> {
+    let hash = input_hash(&job.input);
+    if !job.explicit {
+        let twin: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM jobs WHERE repo = ?1 AND kind = ?2 AND input_hash = ?3
+                 AND input = ?4 AND state IN ('queued', 'waiting') ORDER BY id LIMIT 1",
+                params![job.repo, job.kind, hash, job.input],
+                |r| r.get(0),
+            )
+            .optional()
+            .ctx("find a queued twin")?;
+        if let Some(id) = twin {
+            return Ok(Enqueued {
+                id,
+                deduplicated: true,
+            });
+        }
+    }
+    tx.execute(
+        "INSERT INTO jobs(kind, repo, input, input_hash, priority, state, max_attempts,
+                          run_after, created_at, explicit)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8, ?9)",
+        params![
+            job.kind,
+            job.repo,
+            job.input,
+            hash,
+            job.priority,
+            job.max_attempts.max(1),
+            job.run_after,
+            now,
+            job.explicit
+        ],
+    )
+    .ctx("enqueue")?;
+    Ok(Enqueued {
+        id: tx.last_insert_rowid(),
+        deduplicated: false,
+    })
 }
 
 impl JobStore for SqliteJobs {
     fn enqueue(&mut self, job: &NewJob, now: i64) -> lore_core::Result<Enqueued> {
-        let hash = input_hash(&job.input);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx("begin enqueue")?;
-        if !job.explicit {
-            let twin: Option<i64> = tx
-                .query_row(
-                    "SELECT id FROM jobs WHERE repo = ?1 AND kind = ?2 AND input_hash = ?3
-                     AND input = ?4 AND state IN ('queued', 'waiting') ORDER BY id LIMIT 1",
-                    params![job.repo, job.kind, hash, job.input],
-                    |r| r.get(0),
-                )
-                .optional()
-                .ctx("find a queued twin")?;
-            if let Some(id) = twin {
-                tx.commit().ctx("commit enqueue")?;
-                return Ok(Enqueued {
-                    id,
-                    deduplicated: true,
-                });
-            }
-        }
-        tx.execute(
-            "INSERT INTO jobs(kind, repo, input, input_hash, priority, state, max_attempts,
-                              run_after, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8)",
-            params![
-                job.kind,
-                job.repo,
-                job.input,
-                hash,
-                job.priority,
-                job.max_attempts.max(1),
-                job.run_after,
-                now
-            ],
-        )
-        .ctx("enqueue")?;
-        let id = tx.last_insert_rowid();
+        let done = enqueue_in(&tx, job, now)?;
         tx.commit().ctx("commit enqueue")?;
-        Ok(Enqueued {
-            id,
-            deduplicated: false,
-        })
+        Ok(done)
     }
 
-    fn claim(&mut self, worker: &str, now: i64, lease_ms: i64) -> lore_core::Result<Option<Job>> {
+    fn claim_for(
+        &mut self,
+        worker: &str,
+        repos: &[String],
+        now: i64,
+        lease_ms: i64,
+    ) -> lore_core::Result<Option<Job>> {
+        let offset = self.offset_at(now);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -207,21 +373,73 @@ impl JobStore for SqliteJobs {
             [now],
         )
         .ctx("expire leases")?;
-        let next: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM jobs
-                 WHERE (state IN ('queued', 'failed') AND run_after <= ?1)
-                    OR (state = 'running' AND lease_until < ?1)
-                 ORDER BY priority DESC, id LIMIT 1",
-                [now],
-                |r| r.get(0),
-            )
-            .optional()
-            .ctx("find a runnable job")?;
-        let Some(id) = next else {
+        // Repositories with runnable jobs: hold those their policy holds,
+        // then serve the one served longest ago.
+        let candidates: Vec<(String, bool, i64, i64)> = {
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "SELECT j.repo, max(j.explicit), coalesce(s.last_served, 0), min(j.id)
+                     FROM jobs j LEFT JOIN sched s ON s.repo = j.repo
+                     WHERE {RUNNABLE} GROUP BY j.repo"
+                ))
+                .ctx("find runnable repositories")?;
+            stmt.query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .ctx("find runnable repositories")?
+                .collect::<rusqlite::Result<_>>()
+                .ctx("find runnable repositories")?
+        };
+        // (last served, oldest runnable job, repository): ties go first come.
+        let mut eligible: Vec<(i64, i64, String)> = Vec::new();
+        for (repo, has_explicit, served, oldest) in candidates {
+            if !repos.is_empty() && !repos.contains(&repo) {
+                continue;
+            }
+            let (on, policy) = read_policy(&tx, &repo)?;
+            let hold = if on == Some(false) {
+                Some(Hold {
+                    until: now + DAY_MS,
+                    reason: "learning is off for this repository".to_owned(),
+                })
+            } else {
+                let (buckets, _, _) = read_sched(&tx, &repo)?;
+                schedule::hold(&policy, &buckets, now, offset)
+            };
+            if let Some(hold) = hold {
+                tx.execute(
+                    &format!(
+                        "UPDATE jobs SET state = 'waiting', reason = ?2, run_after = ?3,
+                                lease_owner = NULL, lease_until = NULL
+                         WHERE repo = ?4 AND explicit = 0 AND {RUNNABLE}"
+                    ),
+                    params![now, hold.reason, hold.until, repo],
+                )
+                .ctx("hold jobs")?;
+                if !has_explicit {
+                    continue;
+                }
+            }
+            eligible.push((served, oldest, repo));
+        }
+        let Some((_, _, repo)) = eligible.into_iter().min() else {
             tx.commit().ctx("commit claim")?;
             return Ok(None);
         };
+        let id: i64 = tx
+            .query_row(
+                &format!(
+                    "SELECT id FROM jobs WHERE repo = ?2 AND {RUNNABLE}
+                     ORDER BY priority DESC, id LIMIT 1"
+                ),
+                params![now, repo],
+                |r| r.get(0),
+            )
+            .ctx("find a runnable job")?;
+        tx.execute(
+            "INSERT INTO sched(repo, last_served) VALUES (?1, ?2)
+             ON CONFLICT(repo) DO UPDATE SET last_served = ?2",
+            params![repo, now],
+        )
+        .ctx("record service")?;
         tx.execute(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?2,
                     lease_until = ?3, started_at = ?4, reason = NULL
@@ -271,7 +489,7 @@ impl JobStore for SqliteJobs {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx("begin completion")?;
-        Self::charge(&tx, id, spent)?;
+        Self::charge(&tx, id, spent, now)?;
         let n = tx
             .execute(
                 "UPDATE jobs SET state = 'succeeded', output = ?3, finished_at = ?4,
@@ -308,7 +526,7 @@ impl JobStore for SqliteJobs {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx("begin failure")?;
-        Self::charge(&tx, id, spent)?;
+        Self::charge(&tx, id, spent, now)?;
         let held: Option<(u32, u32)> = tx
             .query_row(
                 "SELECT attempts, max_attempts FROM jobs
@@ -428,14 +646,105 @@ impl JobStore for SqliteJobs {
     }
 
     fn set_learning(&mut self, repo: &str, on: bool, now: i64) -> lore_core::Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO learning(repo, on_, updated_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(repo) DO UPDATE SET on_ = ?2, updated_at = ?3",
-                params![repo, on, now],
-            )
-            .ctx("set learning")?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin set learning")?;
+        tx.execute(
+            "INSERT INTO learning(repo, on_, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(repo) DO UPDATE SET on_ = ?2, updated_at = ?3",
+            params![repo, on, now],
+        )
+        .ctx("set learning")?;
+        wake(&tx, repo, now)?;
+        tx.commit().ctx("commit set learning")?;
         Ok(())
+    }
+
+    fn set_policy(&mut self, repo: &str, policy: &Policy, now: i64) -> lore_core::Result<()> {
+        let text = serde_json::to_string(policy).expect("a policy serializes");
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin set policy")?;
+        tx.execute(
+            "INSERT INTO learning(repo, on_, updated_at, policy) VALUES (?1, 0, ?2, ?3)
+             ON CONFLICT(repo) DO UPDATE SET policy = ?3, updated_at = ?2",
+            params![repo, now, text],
+        )
+        .ctx("set policy")?;
+        wake(&tx, repo, now)?;
+        tx.commit().ctx("commit set policy")?;
+        Ok(())
+    }
+
+    fn policy(&self, repo: &str) -> lore_core::Result<Policy> {
+        Ok(read_policy(&self.conn, repo)?.1)
+    }
+
+    fn sched(&self, repo: &str) -> lore_core::Result<(Buckets, Option<i64>)> {
+        let (buckets, _, cadence) = read_sched(&self.conn, repo)?;
+        Ok((buckets, cadence))
+    }
+
+    fn waiting_reasons(&self, repo: &str) -> lore_core::Result<Vec<(String, u64)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(reason, ''), count(*) FROM jobs
+                 WHERE repo = ?1 AND state = 'waiting' GROUP BY 1 ORDER BY 2 DESC, 1",
+            )
+            .ctx("read waiting reasons")?;
+        let rows = stmt
+            .query_map([repo], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
+            .ctx("read waiting reasons")?
+            .collect::<rusqlite::Result<_>>()
+            .ctx("read waiting reasons")?;
+        Ok(rows)
+    }
+
+    fn fire_cadences(&mut self, now: i64, kinds: &[&str]) -> lore_core::Result<Vec<Enqueued>> {
+        let offset = self.offset_at(now);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin cadences")?;
+        let rows: Vec<(String, i64, Option<i64>)> = {
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT l.repo, l.updated_at, s.last_cadence FROM learning l
+                     LEFT JOIN sched s ON s.repo = l.repo
+                     WHERE l.on_ = 1",
+                )
+                .ctx("read cadences")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .ctx("read cadences")?
+                .collect::<rusqlite::Result<_>>()
+                .ctx("read cadences")?
+        };
+        let mut queued = Vec::new();
+        for (repo, set_up, last) in rows {
+            let (_, policy) = read_policy(&tx, &repo)?;
+            let Some(cron) = &policy.cadence else {
+                continue;
+            };
+            let offset = policy.utc_offset_min.unwrap_or(offset);
+            let since = last.unwrap_or(set_up);
+            if cron.next_after(since, offset).is_none_or(|t| t > now) {
+                continue;
+            }
+            for kind in kinds.iter().filter(|k| policy.allows(k)) {
+                queued.push(enqueue_in(&tx, &NewJob::new(kind, &repo, "{}"), now)?);
+            }
+            tx.execute(
+                "INSERT INTO sched(repo, last_cadence) VALUES (?1, ?2)
+                 ON CONFLICT(repo) DO UPDATE SET last_cadence = ?2",
+                params![repo, now],
+            )
+            .ctx("record cadence")?;
+        }
+        tx.commit().ctx("commit cadences")?;
+        Ok(queued)
     }
 
     fn learning(&self, repo: &str) -> lore_core::Result<bool> {

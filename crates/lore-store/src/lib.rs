@@ -20,6 +20,6 @@ mod store;
 pub use cache::SqliteEmbeddingCache;
 pub use error::{Error, Result};
 pub use history::SqliteHistory;
-pub use jobs::SqliteJobs;
+pub use jobs::{SqliteJobs, local_offset_min};
 pub use schema::SCHEMA_VERSION;
 pub use store::{FreshStore, SqliteStore};

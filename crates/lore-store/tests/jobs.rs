@@ -3,6 +3,7 @@
 //! and results that land exactly once.
 
 use lore_core::jobs::{Fact, JobState, JobStore, NewJob, Spent, backoff_ms};
+use lore_core::schedule::{Budget, Cron, Policy, QuietHours};
 use lore_store::SqliteJobs;
 
 fn queue() -> (tempfile::TempDir, SqliteJobs) {
@@ -237,4 +238,214 @@ fn cancellation_stops_queued_and_running_jobs_and_the_queue_survives_reopening()
     let mut q = SqliteJobs::open(&path).unwrap();
     assert_eq!(q.job(queued).unwrap().unwrap().state, JobState::Cancelled);
     assert_eq!(q.claim("w", 7, LEASE).unwrap().unwrap().id, kept);
+}
+
+// 2026-12-02T00:00:00Z.
+const DAY0: i64 = 1_796_169_600_000;
+const HOUR: i64 = 3_600_000;
+
+fn policy(f: impl FnOnce(&mut Policy)) -> Policy {
+    let mut p = Policy {
+        utc_offset_min: Some(0),
+        ..Policy::default()
+    };
+    f(&mut p);
+    p
+}
+
+fn complete(q: &mut SqliteJobs, id: i64, now: i64, cpu_ms: u64) {
+    let spent = Spent { cpu_ms, tokens: 0 };
+    assert!(q.complete(id, "w1", now, "{}", &[], spent).unwrap());
+}
+
+#[test]
+fn a_spent_cpu_budget_holds_background_work_until_it_refills() {
+    let (_dir, q) = queue();
+    let mut q = q.with_utc_offset(0);
+    q.set_learning("r", true, DAY0).unwrap();
+    let p = policy(|p| p.cpu = Some(Budget::parse("6m/h", true).unwrap()));
+    q.set_policy("r", &p, DAY0).unwrap();
+    for i in 0..2 {
+        q.enqueue(&NewJob::new("summarize", "r", &format!("{i}")), DAY0)
+            .unwrap();
+    }
+    // The first thought spends 90 s: the 60 s burst is overdrawn by 30 s.
+    let first = q.claim("w1", DAY0, LEASE).unwrap().unwrap();
+    complete(&mut q, first.id, DAY0 + 1_000, 90_000);
+    assert!(q.claim("w1", DAY0 + 2_000, LEASE).unwrap().is_none());
+    let waiting = q.jobs(Some("r"), 10).unwrap();
+    let held = waiting.iter().find(|j| j.id != first.id).unwrap();
+    assert_eq!(held.state, JobState::Waiting);
+    let reason = held.reason.clone().unwrap();
+    assert!(
+        reason.starts_with("cpu budget exhausted until 00:05"),
+        "{reason}"
+    );
+    assert_eq!(q.counts("r").unwrap(), (0, 0, 1));
+    assert_eq!(q.waiting_reasons("r").unwrap(), vec![(reason, 1)]);
+    // A user's rerun is not held (and is charged all the same).
+    let rerun = NewJob {
+        explicit: true,
+        ..NewJob::new("summarize", "r", "0")
+    };
+    let rerun = q.enqueue(&rerun, DAY0 + 3_000).unwrap().id;
+    assert_eq!(
+        q.claim("w1", DAY0 + 3_000, LEASE).unwrap().unwrap().id,
+        rerun
+    );
+    complete(&mut q, rerun, DAY0 + 4_000, 6_000);
+    // Refilled at 6 s a minute: the 36 s owed take 6 minutes more.
+    assert!(q.claim("w1", held.run_after, LEASE).unwrap().is_none());
+    let until = q.job(held.id).unwrap().unwrap().run_after;
+    assert!(
+        (until - DAY0 - 6 * 60_000).abs() < 2_000,
+        "{}",
+        until - DAY0
+    );
+    assert_eq!(q.claim("w1", until, LEASE).unwrap().unwrap().id, held.id);
+    let (buckets, _) = q.sched("r").unwrap();
+    assert!(buckets.cpu.unwrap().level <= 1_000.0);
+}
+
+#[test]
+fn quiet_hours_hold_background_work_but_not_a_users() {
+    let (_dir, q) = queue();
+    let mut q = q.with_utc_offset(0);
+    q.set_learning("r", true, DAY0).unwrap();
+    let p = policy(|p| p.quiet_hours = Some(QuietHours::parse("09:00-18:00").unwrap()));
+    q.set_policy("r", &p, DAY0).unwrap();
+    let bg = q
+        .enqueue(&NewJob::new("map-repo", "r", "{}"), DAY0)
+        .unwrap()
+        .id;
+    assert!(q.claim("w1", DAY0 + 10 * HOUR, LEASE).unwrap().is_none());
+    let job = q.job(bg).unwrap().unwrap();
+    assert_eq!(job.state, JobState::Waiting);
+    assert_eq!(
+        job.reason.as_deref(),
+        Some("quiet hours (09:00-18:00) until 18:00")
+    );
+    assert_eq!(job.run_after, DAY0 + 18 * HOUR);
+    let user = NewJob {
+        explicit: true,
+        ..NewJob::new("map-repo", "r", "{}")
+    };
+    let user = q.enqueue(&user, DAY0 + 10 * HOUR).unwrap().id;
+    let claimed = q.claim("w1", DAY0 + 10 * HOUR, LEASE).unwrap().unwrap();
+    assert_eq!(claimed.id, user);
+    assert!(claimed.explicit);
+    complete(&mut q, user, DAY0 + 10 * HOUR, 0);
+    assert!(q.claim("w2", DAY0 + 17 * HOUR, LEASE).unwrap().is_none());
+    assert_eq!(
+        q.claim("w2", DAY0 + 18 * HOUR, LEASE).unwrap().unwrap().id,
+        bg
+    );
+}
+
+#[test]
+fn learning_off_holds_background_work_and_turning_it_on_wakes_it() {
+    let (_dir, mut q) = queue();
+    q.set_learning("r", true, 0).unwrap();
+    let id = q
+        .enqueue(&NewJob::new("scan-diff", "r", "{}"), 0)
+        .unwrap()
+        .id;
+    q.set_learning("r", false, 1).unwrap();
+    assert!(q.claim("w1", 2, LEASE).unwrap().is_none());
+    let job = q.job(id).unwrap().unwrap();
+    assert_eq!(
+        job.reason.as_deref(),
+        Some("learning is off for this repository")
+    );
+    q.set_learning("r", true, 3).unwrap();
+    assert_eq!(q.claim("w1", 3, LEASE).unwrap().unwrap().id, id);
+}
+
+#[test]
+fn the_repository_served_longest_ago_goes_first() {
+    let (_dir, mut q) = queue();
+    let a: Vec<i64> = (0..3)
+        .map(|i| {
+            let job = NewJob {
+                priority: 5,
+                ..NewJob::new("summarize", "busy", &i.to_string())
+            };
+            q.enqueue(&job, 0).unwrap().id
+        })
+        .collect();
+    let b = q
+        .enqueue(&NewJob::new("summarize", "quiet", "{}"), 1)
+        .unwrap()
+        .id;
+    let mut order = Vec::new();
+    for t in 10..14 {
+        let job = q.claim("w1", t, LEASE).unwrap().unwrap();
+        complete(&mut q, job.id, t, 0);
+        order.push(job.id);
+    }
+    // One repository's queue of high-priority work does not starve another.
+    assert_eq!(order, vec![a[0], b, a[1], a[2]]);
+}
+
+#[test]
+fn a_cadence_fires_once_per_due_time_with_the_allowed_kinds() {
+    let (_dir, q) = queue();
+    let mut q = q.with_utc_offset(0);
+    let kinds = ["map-repo", "summarize", "verify"];
+    let p = policy(|p| p.cadence = Some(Cron::parse("0 3 * * *").unwrap()));
+    q.set_policy("r", &p, DAY0).unwrap();
+    // Not while learning is off.
+    assert!(q.fire_cadences(DAY0 + 4 * HOUR, &kinds).unwrap().is_empty());
+    q.set_learning("r", true, DAY0 + 4 * HOUR).unwrap();
+    assert!(q.fire_cadences(DAY0 + 5 * HOUR, &kinds).unwrap().is_empty());
+    let next_day = DAY0 + 27 * HOUR;
+    assert!(q.fire_cadences(next_day - 1, &kinds).unwrap().is_empty());
+    let fired = q.fire_cadences(next_day, &kinds).unwrap();
+    assert_eq!(fired.len(), 2, "verify is not allowed by default");
+    let mut fired_kinds: Vec<String> = fired
+        .iter()
+        .map(|e| q.job(e.id).unwrap().unwrap().kind)
+        .collect();
+    fired_kinds.sort();
+    assert_eq!(fired_kinds, ["map-repo", "summarize"]);
+    assert!(
+        q.fire_cadences(next_day + 60_000, &kinds)
+            .unwrap()
+            .is_empty()
+    );
+    // A day later, its jobs still queued: merged, not doubled.
+    let again = q.fire_cadences(next_day + 24 * HOUR, &kinds).unwrap();
+    assert!(again.iter().all(|e| e.deduplicated) && again.len() == 2);
+    let (_, last) = q.sched("r").unwrap();
+    assert_eq!(last, Some(next_day + 24 * HOUR));
+}
+
+#[test]
+fn a_queue_written_before_the_scheduler_is_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("thinker.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,
+                repo TEXT NOT NULL, input TEXT NOT NULL, input_hash INTEGER NOT NULL,
+                priority INTEGER NOT NULL, state TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL, reason TEXT,
+                run_after INTEGER NOT NULL, lease_owner TEXT, lease_until INTEGER,
+                cpu_ms INTEGER NOT NULL DEFAULT 0, tokens INTEGER NOT NULL DEFAULT 0, output TEXT,
+                created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER);
+             INSERT INTO jobs(kind, repo, input, input_hash, priority, state, max_attempts,
+                run_after, created_at) VALUES ('scan-diff', 'r', '{}', 0, 0, 'queued', 5, 0, 0);
+             CREATE TABLE learning (repo TEXT PRIMARY KEY, on_ INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL) WITHOUT ROWID;
+             INSERT INTO learning VALUES ('r', 1, 0);",
+        )
+        .unwrap();
+    }
+    let mut q = SqliteJobs::open(&path).unwrap();
+    assert_eq!(q.policy("r").unwrap(), Policy::default());
+    let job = q.claim("w1", 1, LEASE).unwrap().unwrap();
+    assert!(!job.explicit);
+    drop(q);
+    SqliteJobs::open(&path).unwrap();
 }

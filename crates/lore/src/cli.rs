@@ -266,12 +266,34 @@ pub enum EmbedCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum LearnCommand {
-    /// Turn learning on for this repository.
-    On,
-    /// Turn it off (queued thoughts stay; `lore runs cancel` removes them).
-    Off,
+    /// Turn learning on for this repository, optionally changing its policy.
+    On(LearnArgs),
+    /// Turn it off (queued thoughts wait; `lore runs cancel` removes them).
+    Off(LearnArgs),
     /// Whether it is on, what runs and waits, the last index run.
     Status(JsonArg),
+}
+
+#[derive(Debug, Args)]
+pub struct LearnArgs {
+    /// What background thoughts may use: `cpu=20m/h` (CPU time they
+    /// actually use), `tokens=50k/day` (LLM tokens); `cpu=none` removes
+    /// one. Repeatable. A bucket holds ten minutes' worth (a burst).
+    #[arg(long, value_name = "RESOURCE=AMOUNT/PERIOD")]
+    pub budget: Vec<String>,
+    /// No background work starts in this daily window (local time), e.g.
+    /// `09:00-18:00`; `none` removes it. Work you ask for still runs.
+    #[arg(long, value_name = "HH:MM-HH:MM")]
+    pub quiet_hours: Option<String>,
+    /// When MapRepo, Summarize and Prioritize run, as a cron expression
+    /// (`'0 3 * * *'`: 03:00 daily, local time); `none` removes it.
+    #[arg(long, value_name = "CRON")]
+    pub cadence: Option<String>,
+    /// Thought kinds allowed (replaces the list; `default` restores
+    /// scan-diff, map-repo, summarize, prioritize). Kinds that run the
+    /// repository's code (verify, lint) are allowed only here.
+    #[arg(long, value_name = "KIND", num_args = 1..)]
+    pub allow: Option<Vec<String>>,
 }
 
 #[derive(Debug, Args)]
@@ -279,6 +301,13 @@ pub struct WorkerArgs {
     /// Run what is runnable now, then exit.
     #[arg(long)]
     pub once: bool,
+    /// Only the repositories at these paths (default: all; `--repo PATH`
+    /// names one too).
+    #[arg(value_name = "PATH")]
+    pub repos: Vec<PathBuf>,
+    /// Worker threads.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub threads: usize,
     /// How often an idle worker looks for work (milliseconds).
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     pub poll_ms: u64,

@@ -368,3 +368,63 @@ fn learning_on_queues_a_digest_of_new_commits() {
     ok(lore(&repo).args(["learn", "off"]));
     assert_eq!(json(&repo, &["learn", "status"])["on"], false);
 }
+
+#[test]
+fn learn_sets_a_policy_that_status_reports_and_refuses_bad_values() {
+    let repo = TestRepo::new();
+    repo.write("a.py", "def alpha():\n    return 1\n");
+    repo.commit("Initial");
+    ok(lore(&repo).args([
+        "learn",
+        "on",
+        "--budget",
+        "cpu=6m/h",
+        "--budget",
+        "tokens=50k/day",
+        "--quiet-hours",
+        "22:00-06:00",
+        "--cadence",
+        "0 3 * * *",
+    ]));
+    let status = json(&repo, &["learn", "status"]);
+    assert_eq!(status["on"], true);
+    assert_eq!(status["budgets"]["cpu"]["limit"], "6m/h");
+    assert_eq!(
+        status["budgets"]["cpu"]["burst"], 60_000,
+        "ten minutes' worth"
+    );
+    assert_eq!(status["budgets"]["tokens"]["limit"], "50k/day");
+    assert_eq!(status["quiet_hours"], "22:00-06:00");
+    assert_eq!(status["cadence"], "0 3 * * *");
+    assert!(status["next_cadence"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        status["allow"],
+        serde_json::json!(["scan-diff", "map-repo", "summarize", "prioritize"])
+    );
+    for key in ["running", "queued", "waiting"] {
+        assert_eq!(status[key], 0, "{key}");
+    }
+    // Off keeps the policy; `none` clears one setting.
+    ok(lore(&repo).args(["learn", "off", "--quiet-hours", "none"]));
+    let status = json(&repo, &["learn", "status"]);
+    assert_eq!(status["on"], false);
+    assert_eq!(status["quiet_hours"], serde_json::Value::Null);
+    assert_eq!(status["budgets"]["cpu"]["limit"], "6m/h");
+
+    for (args, named) in [
+        (vec!["--budget", "cpu=6x/h"], "6x/h"),
+        (vec!["--budget", "gpu=1h/h"], "gpu"),
+        (vec!["--quiet-hours", "9-18"], "9-18"),
+        (vec!["--cadence", "0 3 * *"], "0 3 * *"),
+        (vec!["--allow", "banana"], "banana"),
+    ] {
+        let out = fails(lore(&repo).args(["learn", "on"]).args(&args));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(named), "{args:?}: {err}");
+    }
+    assert_eq!(
+        json(&repo, &["learn", "status"])["on"],
+        false,
+        "nothing changed"
+    );
+}

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use lore_core::jobs::{Job, JobStore, NewJob};
-use lore_core::store::MetaStore;
 use lore_core::time::{now_ms, rfc3339};
 use lore_index::Home;
 use lore_store::SqliteJobs;
@@ -174,24 +173,47 @@ pub(crate) fn digest(home: &Home, args: DigestArgs, g: &GlobalArgs) -> Result<Ex
     Ok(success())
 }
 
-/// `lore worker [--once]`.
+/// `lore worker [PATH...] [--once] [--threads N]`.
 pub(crate) fn worker(home: &Home, args: WorkerArgs, g: &GlobalArgs) -> Result<ExitCode> {
-    let config = lore_index::worker::WorkerConfig::default();
-    let mut ran = 0u64;
-    loop {
-        match lore_index::worker::run_next(home, &config)? {
-            Some(id) => {
-                ran += 1;
-                if !g.quiet {
-                    eprintln!("run {id} done");
-                }
-            }
-            None if args.once => break,
-            None => std::thread::sleep(std::time::Duration::from_millis(args.poll_ms.max(10))),
-        }
+    let mut repos = Vec::new();
+    for path in args.repos.iter().chain(&g.repo) {
+        let root = path
+            .canonicalize()
+            .with_context(|| format!("{}: no such repository", path.display()))?;
+        repos.push(home.repo_id(&root));
     }
+    let ran = std::sync::atomic::AtomicU64::new(0);
+    let run = |i: usize| -> Result<()> {
+        let mut config = lore_index::worker::WorkerConfig {
+            repos: repos.clone(),
+            ..Default::default()
+        };
+        if args.threads > 1 {
+            config.name = format!("{}-{i}", config.name);
+        }
+        loop {
+            match lore_index::worker::run_next(home, &config)? {
+                Some(id) => {
+                    ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if !g.quiet {
+                        eprintln!("run {id} done");
+                    }
+                }
+                None if args.once => return Ok(()),
+                None => std::thread::sleep(std::time::Duration::from_millis(args.poll_ms.max(10))),
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..args.threads.max(1))
+            .map(|i| scope.spawn(move || run(i)))
+            .collect();
+        handles
+            .into_iter()
+            .try_for_each(|h| h.join().expect("a worker thread panicked"))
+    })?;
     if !g.quiet {
-        eprintln!("{ran} runs");
+        eprintln!("{} runs", ran.into_inner());
     }
     Ok(success())
 }
@@ -200,51 +222,76 @@ pub(crate) fn worker(home: &Home, args: WorkerArgs, g: &GlobalArgs) -> Result<Ex
 pub(crate) fn learn(home: &Home, command: LearnCommand, g: &GlobalArgs) -> Result<ExitCode> {
     let root = repo_root(home, g)?.canonicalize()?;
     let repo = home.repo_id(&root);
-    let path = home.thinker_db();
-    let mut queue =
-        SqliteJobs::open(&path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let on = matches!(command, LearnCommand::On(_));
     match command {
-        LearnCommand::On | LearnCommand::Off => {
-            let on = matches!(command, LearnCommand::On);
-            queue.set_learning(&repo, on, now_ms())?;
+        LearnCommand::On(args) | LearnCommand::Off(args) => {
+            let settings = lore_index::learning::Settings {
+                budgets: args.budget,
+                quiet_hours: args.quiet_hours,
+                cadence: args.cadence,
+                allow: args.allow,
+            };
+            lore_index::learning::toggle(home, &repo, on, &settings)?;
             if !g.quiet {
+                let status = lore_index::learning::status(home, &root)?;
                 eprintln!(
-                    "learning {} for {}",
+                    "learning {} for {}: {}",
                     if on { "on" } else { "off" },
-                    root.display()
+                    root.display(),
+                    status["status_line"].as_str().unwrap_or_default()
                 );
             }
             Ok(success())
         }
         LearnCommand::Status(args) => {
-            let on = queue.learning(&repo)?;
-            let (running, queued, waiting) = queue.counts(&repo)?;
-            let db = home.layout(&root).db();
-            let last_index = if db.exists() {
-                lore_store::SqliteStore::open_snapshot(&db)?
-                    .meta()?
-                    .last_run
-                    .map(|r| rfc3339(r.started_at * 1000))
-            } else {
-                None
-            };
-            let status = json!({
-                "on": on,
-                "running": running,
-                "queued": queued,
-                "waiting": waiting,
-                "budgets": {},
-                "quiet_hours": null,
-                "last_index": last_index,
-            });
+            let status = lore_index::learning::status(home, &root)?;
             if args.json {
                 return print_json(&status);
             }
+            let mut out = std::io::stdout().lock();
             writeln!(
-                std::io::stdout().lock(),
-                "learning {} · {running} running · {queued} queued · {waiting} waiting · indexed {}",
-                if on { "on" } else { "off" },
-                last_index.as_deref().unwrap_or("never")
+                out,
+                "{}",
+                status["status_line"].as_str().unwrap_or_default()
+            )?;
+            let text = |v: &Value| v.as_str().map(str::to_owned);
+            for (name, key) in [("cpu", "cpu"), ("tokens", "tokens")] {
+                let b = &status["budgets"][key];
+                if !b.is_null() {
+                    writeln!(
+                        out,
+                        "budget {name}: {} (left {} {})",
+                        b["limit"].as_str().unwrap_or_default(),
+                        b["left"],
+                        b["unit"].as_str().unwrap_or_default()
+                    )?;
+                }
+            }
+            if let Some(q) = text(&status["quiet_hours"]) {
+                writeln!(out, "quiet hours: {q}")?;
+            }
+            if let Some(c) = text(&status["cadence"]) {
+                let next = text(&status["next_cadence"]).unwrap_or_else(|| "-".into());
+                writeln!(out, "cadence: {c} (next {next})")?;
+            }
+            for r in status["waiting_reasons"].as_array().into_iter().flatten() {
+                writeln!(
+                    out,
+                    "waiting: {} ({} runs)",
+                    r["reason"].as_str().unwrap_or_default(),
+                    r["runs"]
+                )?;
+            }
+            writeln!(
+                out,
+                "allowed: {}",
+                status["allow"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )?;
             Ok(success())
         }

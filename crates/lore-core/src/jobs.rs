@@ -171,6 +171,47 @@ pub struct Fact {
     pub value: String,
 }
 
+/// Something a thought found worth a user's attention. No insight without
+/// evidence: `evidence` holds citations (`{path, start_line, end_line,
+/// commit}`) and artifacts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewInsight {
+    /// `change`, `hotspot`, `entry-points`, ...
+    pub kind: String,
+    /// `low`, `medium` or `high`.
+    pub severity: String,
+    /// One line.
+    pub title: String,
+    /// Markdown.
+    pub body: String,
+    /// JSON array of citations.
+    pub evidence: String,
+    /// The same finding across runs has the same fingerprint: one insight.
+    pub fingerprint: String,
+}
+
+/// An insight as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Insight {
+    /// Unique across repositories.
+    pub id: i64,
+    /// Repository id.
+    pub repo: String,
+    /// What it is.
+    pub found: NewInsight,
+    /// `new`, `read` or `dismissed` (kept when the finding recurs).
+    pub status: String,
+    /// The run that last found it.
+    pub run: i64,
+    /// First found (ms).
+    pub created_at: i64,
+    /// Last found (ms).
+    pub updated_at: i64,
+}
+
+/// Insight statuses a user may set.
+pub const INSIGHT_STATUSES: &[&str] = &["new", "read", "dismissed"];
+
 /// Resources an attempt used, charged whether or not it succeeded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Spent {
@@ -220,7 +261,44 @@ pub trait JobStore {
         output: &str,
         facts: &[Fact],
         spent: Spent,
+    ) -> Result<bool> {
+        self.complete_with(id, worker, now, output, facts, &[], spent)
+    }
+    /// [`complete`](Self::complete) with insights (merged by fingerprint
+    /// with the repository's earlier ones; a dismissed one stays
+    /// dismissed).
+    #[allow(clippy::too_many_arguments)]
+    fn complete_with(
+        &mut self,
+        id: i64,
+        worker: &str,
+        now: i64,
+        output: &str,
+        facts: &[Fact],
+        insights: &[NewInsight],
+        spent: Spent,
     ) -> Result<bool>;
+    /// The newest value of a fact at any commit: (commit, value).
+    fn fact_latest(&self, scope: &str, key: &str) -> Result<Option<(String, String)>>;
+    /// Facts whose scope starts with `prefix`, with their key, commit and
+    /// value (newest run first).
+    fn facts_under(&self, prefix: &str, key: &str, limit: usize) -> Result<Vec<(Fact, i64)>>;
+    /// Removes the facts scoped to `scope` or under it (`scope#...`,
+    /// `scope/...`): a purged path's cards and dossiers. Returns how many.
+    fn forget_scope(&mut self, scope: &str) -> Result<u64>;
+    /// Insights of `repo`, newest first, by kind and status if given.
+    fn insights(
+        &self,
+        repo: &str,
+        kind: Option<&str>,
+        status: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Insight>>;
+    /// One insight.
+    fn insight(&self, id: i64) -> Result<Option<Insight>>;
+    /// Marks an insight `new`, `read` or `dismissed`; false if there is no
+    /// such insight.
+    fn set_insight_status(&mut self, id: i64, status: &str) -> Result<bool>;
     /// Records a failed attempt: retried after an exponential backoff with
     /// jitter, or dead when out of attempts. Returns the new state.
     fn fail(

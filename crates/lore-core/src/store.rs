@@ -392,6 +392,9 @@ pub trait MetaStore {
     fn skipped(&self) -> Result<Vec<SkippedFile>>;
     /// Churn of a file: (commits touching it, last change time, distinct authors).
     fn churn(&self, path: &str) -> Result<Option<(u64, i64, u64)>>;
+    /// Who changed a file most: (author, commits, last change time), most
+    /// commits first, at most `limit`.
+    fn owners(&self, path: &str, limit: usize) -> Result<Vec<(String, u64, i64)>>;
     /// Reads the whole store and reports damage (empty: intact). Costs a
     /// full read: for `lore status --check`, not for every run.
     fn check(&self) -> Result<Vec<String>>;

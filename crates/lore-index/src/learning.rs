@@ -115,6 +115,21 @@ pub fn toggle(home: &Home, repo: &str, on: bool, settings: &Settings) -> Result<
         queue.set_policy(repo, &policy, now)?;
     }
     queue.set_learning(repo, on, now)?;
+    // The first time on: map and summarize the repository without waiting
+    // for a cadence.
+    let scope = crate::thoughts::repo_scope(repo);
+    if on
+        && queue
+            .fact_latest(&scope, crate::thoughts::keys::MAP)?
+            .is_none()
+    {
+        for kind in crate::worker::kinds::PERIODIC {
+            if policy.allows(kind) {
+                let job = lore_core::jobs::NewJob::new(kind, repo, "{}");
+                queue.enqueue(&job, now)?;
+            }
+        }
+    }
     Ok(policy)
 }
 

@@ -41,6 +41,7 @@ mod query;
 pub mod registry;
 pub mod request;
 mod shared;
+pub mod thoughts;
 mod walk;
 pub mod worker;
 

@@ -12,9 +12,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
 use std::time::Duration;
 
-use lore_core::jobs::{Fact, Job, JobStore, Spent};
+use lore_core::jobs::{Fact, Job, JobStore, NewInsight, NewJob, Spent};
 use lore_core::time::now_ms;
 use lore_store::SqliteJobs;
 
@@ -70,11 +71,7 @@ impl Default for WorkerConfig {
     }
 }
 
-/// What a thought produced.
-struct Outcome {
-    output: serde_json::Value,
-    facts: Vec<Fact>,
-}
+use crate::thoughts::{self, Produced};
 
 /// CPU time of the calling thread, in milliseconds (Linux: from
 /// `/proc/thread-self/stat`; elsewhere `None`, and wall time is charged).
@@ -101,11 +98,16 @@ fn repo_root(home: &Home, repo: &str) -> Result<PathBuf> {
         .ok_or_else(|| Error::Invalid(format!("no indexed repository with id {repo}")))
 }
 
-fn run_thought(home: &Home, job: &Job) -> Result<Outcome> {
+fn run_thought(home: &Home, job: &Job) -> Result<Produced> {
+    let input: serde_json::Value = serde_json::from_str(&job.input)
+        .map_err(|e| Error::Invalid(format!("run {}: bad input: {e}", job.id)))?;
+    let root = repo_root(home, &job.repo)?;
+    // Every thought works on a fresh index, so its facts cite the code as
+    // it is (a run with nothing changed costs a stat of each file).
+    crate::index_repo(home, &root, &crate::IndexConfig::default(), &())?;
+    let open = || crate::RepoIndex::open(home, &root);
     match job.kind.as_str() {
         kinds::SCAN_DIFF => {
-            let input: serde_json::Value = serde_json::from_str(&job.input)
-                .map_err(|e| Error::Invalid(format!("run {}: bad input: {e}", job.id)))?;
             let field = |name: &str| {
                 input[name]
                     .as_str()
@@ -113,30 +115,159 @@ fn run_thought(home: &Home, job: &Job) -> Result<Outcome> {
                     .ok_or_else(|| Error::Invalid(format!("run {}: input has no `{name}`", job.id)))
             };
             let (from, to) = (field("from")?, field("to")?);
-            let root = repo_root(home, &job.repo)?;
-            crate::index_repo(home, &root, &crate::IndexConfig::default(), &())?;
             let digest = crate::digest::digest(&root, &from, &to)?;
+            let insights = digest_insights(&open()?, &digest)?;
             let value = serde_json::to_string(&digest).expect("a digest serializes");
-            Ok(Outcome {
+            let mut paths: Vec<String> = digest.symbols.iter().map(|s| s.path.clone()).collect();
+            paths.sort();
+            paths.dedup();
+            Ok(Produced {
                 output: serde_json::json!({
                     "files": digest.files,
                     "symbols": digest.symbols.len(),
+                    "paths": paths,
                 }),
                 facts: vec![Fact {
                     // Facts of one repository share its scope prefix, so
                     // forgetting it (or a path in it) reaches them.
-                    scope: format!("repo:{}", job.repo),
+                    scope: thoughts::repo_scope(&job.repo),
                     key: format!("digest:{}", digest.from),
                     commit: digest.to.clone(),
                     value,
                 }],
+                insights,
             })
         }
+        kinds::MAP_REPO => thoughts::map_repo(&open()?, &job.repo),
+        kinds::SUMMARIZE => {
+            let paths: Vec<String> = input["paths"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| p.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            thoughts::summarize(&open()?, &job.repo, &paths)
+        }
+        kinds::PRIORITIZE => thoughts::prioritize(&open()?, &job.repo, now_ms()),
         other => Err(Error::Invalid(format!(
-            "run {}: no thought of kind `{other}`",
+            "run {}: no thought of kind `{other}` in this lore",
             job.id
         ))),
     }
+}
+
+/// Insights of a digest: what changed (one per range), and symbols
+/// removed while code still refers to their name.
+fn digest_insights(
+    index: &crate::RepoIndex,
+    digest: &crate::digest::Digest,
+) -> Result<Vec<NewInsight>> {
+    use crate::digest::Change;
+    let mut out = Vec::new();
+    if digest.symbols.is_empty() {
+        return Ok(out);
+    }
+    let short = |sha: &str| sha[..sha.len().min(10)].to_owned();
+    let cite = |s: &crate::digest::SymbolChange| {
+        let commit = if s.change == Change::Removed {
+            &digest.from
+        } else {
+            &digest.to
+        };
+        serde_json::json!({ "path": s.path, "start_line": s.start_line, "end_line": s.end_line, "commit": commit })
+    };
+    let count = |c: Change| digest.symbols.iter().filter(|s| s.change == c).count();
+    out.push(NewInsight {
+        kind: "change".into(),
+        severity: "low".into(),
+        title: format!(
+            "{}..{}: {} added, {} modified, {} removed, {} renamed in {} files",
+            short(&digest.from),
+            short(&digest.to),
+            count(Change::Added),
+            count(Change::Modified),
+            count(Change::Removed),
+            count(Change::Renamed),
+            digest.files
+        ),
+        body: digest
+            .symbols
+            .iter()
+            .take(40)
+            .map(|s| {
+                format!(
+                    "- {:?} {} — {}:{}",
+                    s.change, s.symbol, s.path, s.start_line
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        evidence: serde_json::Value::Array(digest.symbols.iter().take(40).map(cite).collect())
+            .to_string(),
+        fingerprint: format!("digest:{}..{}", digest.from, digest.to),
+    });
+    for s in digest
+        .symbols
+        .iter()
+        .filter(|s| s.change == Change::Removed)
+    {
+        let name = s.symbol.rsplit(['.', ':']).next().unwrap_or(&s.symbol);
+        // Still defined elsewhere: the references may mean that one.
+        if !index
+            .symbols(name, None, 1)?
+            .iter()
+            .all(|h| h.matched != "exact")
+        {
+            continue;
+        }
+        let calls: Vec<_> = index
+            .ref_rows(name)?
+            .into_iter()
+            .filter(|r| r.kind != lore_core::RefKind::Import)
+            .collect();
+        if calls.is_empty() {
+            continue;
+        }
+        let mut evidence = vec![cite(s)];
+        evidence.extend(calls.iter().take(10).map(|r| {
+            serde_json::json!({ "path": r.path, "start_line": r.line, "end_line": r.line, "commit": digest.to })
+        }));
+        out.push(NewInsight {
+            kind: "broken-reference".into(),
+            severity: "medium".into(),
+            title: format!(
+                "{} was removed but {} places still refer to `{name}`",
+                s.symbol,
+                calls.len()
+            ),
+            body: format!(
+                "{} was removed from {} in {}..{}; no definition of `{name}` is left, yet the code refers to it (by name).",
+                s.symbol,
+                s.path,
+                short(&digest.from),
+                short(&digest.to)
+            ),
+            evidence: serde_json::Value::Array(evidence).to_string(),
+            fingerprint: format!("removed:{}#{}", s.path, s.symbol),
+        });
+    }
+    Ok(out)
+}
+
+/// Queues a Summarize of the files a digest touched, if learning is on
+/// for the repository and its policy allows it.
+fn follow_up(queue: &mut SqliteJobs, job: &Job, paths: &serde_json::Value) -> Result<()> {
+    if paths.as_array().is_none_or(|p| p.is_empty())
+        || !queue.learning(&job.repo)?
+        || !queue.policy(&job.repo)?.allows(kinds::SUMMARIZE)
+    {
+        return Ok(());
+    }
+    let input = serde_json::json!({ "paths": paths }).to_string();
+    queue.enqueue(&NewJob::new(kinds::SUMMARIZE, &job.repo, &input), now_ms())?;
+    Ok(())
 }
 
 /// After an index run: with learning on for the repository and HEAD moved
@@ -151,7 +282,7 @@ pub fn after_index(home: &Home, report: &crate::IndexReport) -> Result<Option<i6
     }
     let repo = home.repo_id(&report.root);
     let mut queue = SqliteJobs::open(&home.thinker_db())?;
-    if !queue.learning(&repo)? {
+    if !queue.learning(&repo)? || !queue.policy(&repo)?.allows(kinds::SCAN_DIFF) {
         return Ok(None);
     }
     let input = serde_json::json!({ "from": from, "to": to }).to_string();
@@ -172,21 +303,18 @@ pub fn run_next(home: &Home, config: &WorkerConfig) -> Result<Option<i64>> {
     };
     let _span = tracing::info_span!("thought", run = job.id, kind = %job.kind).entered();
     // Heartbeats on their own connection, while the thought runs.
-    let done = Arc::new(AtomicBool::new(false));
+    // Dropping `done` ends the heartbeats at once (not at the next beat).
+    let (done, stop) = std::sync::mpsc::channel::<()>();
     let lost = Arc::new(AtomicBool::new(false));
     let beat = {
-        let (done, lost) = (done.clone(), lost.clone());
+        let lost = lost.clone();
         let (path, name, lease, id) = (path.clone(), config.name.clone(), config.lease_ms, job.id);
         std::thread::spawn(move || {
             let Ok(mut queue) = SqliteJobs::open(&path) else {
                 return;
             };
             let period = Duration::from_millis((lease / 3).max(10) as u64);
-            while !done.load(Ordering::Acquire) {
-                std::thread::sleep(period);
-                if done.load(Ordering::Acquire) {
-                    break;
-                }
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(period) {
                 if !queue.heartbeat(id, &name, now_ms(), lease).unwrap_or(false) {
                     lost.store(true, Ordering::Release);
                     break;
@@ -200,22 +328,27 @@ pub fn run_next(home: &Home, config: &WorkerConfig) -> Result<Option<i64>> {
         (Some(a), Some(b)) => b.saturating_sub(a),
         _ => (now_ms() - wall0).max(0) as u64,
     };
-    done.store(true, Ordering::Release);
+    drop(done);
     let _ = beat.join();
     let spent = Spent { cpu_ms, tokens: 0 };
     match result {
         Ok(outcome) => {
             let output = outcome.output.to_string();
-            let committed = queue.complete(
+            let committed = queue.complete_with(
                 job.id,
                 &config.name,
                 now_ms(),
                 &output,
                 &outcome.facts,
+                &outcome.insights,
                 spent,
             )?;
             if !committed || lost.load(Ordering::Acquire) {
                 tracing::warn!("lease lost: the result of this attempt is dropped");
+            } else if job.kind == kinds::SCAN_DIFF {
+                // The changed files' cards and dossiers follow the code (a
+                // queued twin absorbs a repeat).
+                follow_up(&mut queue, &job, &outcome.output["paths"])?;
             }
         }
         Err(err) => {

@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lore_core::jobs::{Enqueued, Fact, Job, JobState, JobStore, NewJob, Spent, backoff_ms};
+use lore_core::jobs::{
+    Enqueued, Fact, Insight, Job, JobState, JobStore, NewInsight, NewJob, Spent, backoff_ms,
+};
 use lore_core::schedule::{self, Buckets, Hold, Policy};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
@@ -44,6 +46,22 @@ CREATE TABLE IF NOT EXISTS learning (
     updated_at INTEGER NOT NULL,
     policy     TEXT NOT NULL DEFAULT '{}'
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS insights (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    repo        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    severity    TEXT NOT NULL,
+    title       TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    evidence    TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status      TEXT NOT NULL DEFAULT 'new',
+    run         INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    UNIQUE (repo, fingerprint)
+);
+CREATE INDEX IF NOT EXISTS insights_by_repo ON insights(repo, updated_at);
 -- The scheduler's state per repository: when it was last served (fairness),
 -- its budget buckets, when its cadence last fired.
 CREATE TABLE IF NOT EXISTS sched (
@@ -68,6 +86,28 @@ const BACKOFF_BASE_MS: i64 = 5_000;
 const COLUMNS: &str = "id, kind, repo, input, priority, state, attempts, max_attempts, reason, \
      run_after, lease_owner, lease_until, cpu_ms, tokens, output, created_at, started_at, \
      finished_at, explicit";
+
+const INSIGHT_COLUMNS: &str = "id, repo, kind, severity, title, body, evidence, fingerprint, \
+     status, run, created_at, updated_at";
+
+fn insight_row(r: &Row<'_>) -> rusqlite::Result<Insight> {
+    Ok(Insight {
+        id: r.get(0)?,
+        repo: r.get(1)?,
+        found: NewInsight {
+            kind: r.get(2)?,
+            severity: r.get(3)?,
+            title: r.get(4)?,
+            body: r.get(5)?,
+            evidence: r.get(6)?,
+            fingerprint: r.get(7)?,
+        },
+        status: r.get(8)?,
+        run: r.get(9)?,
+        created_at: r.get(10)?,
+        updated_at: r.get(11)?,
+    })
+}
 
 /// Runnable at `?1`: ready and due, or running under an expired lease (its
 /// worker died).
@@ -476,13 +516,14 @@ impl JobStore for SqliteJobs {
         Ok(n == 1)
     }
 
-    fn complete(
+    fn complete_with(
         &mut self,
         id: i64,
         worker: &str,
         now: i64,
         output: &str,
         facts: &[Fact],
+        insights: &[NewInsight],
         spent: Spent,
     ) -> lore_core::Result<bool> {
         let tx = self
@@ -508,6 +549,29 @@ impl JobStore for SqliteJobs {
             for f in facts {
                 put.execute(params![f.scope, f.key, f.commit, f.value, id])
                     .ctx("write fact")?;
+            }
+            let mut found = tx
+                .prepare_cached(
+                    "INSERT INTO insights(repo, kind, severity, title, body, evidence, fingerprint,
+                                          run, created_at, updated_at)
+                     SELECT repo, ?2, ?3, ?4, ?5, ?6, ?7, id, ?8, ?8 FROM jobs WHERE id = ?1
+                     ON CONFLICT(repo, fingerprint) DO UPDATE SET kind = ?2, severity = ?3,
+                        title = ?4, body = ?5, evidence = ?6, run = ?1, updated_at = ?8",
+                )
+                .ctx("prepare insight")?;
+            for i in insights {
+                found
+                    .execute(params![
+                        id,
+                        i.kind,
+                        i.severity,
+                        i.title,
+                        i.body,
+                        i.evidence,
+                        i.fingerprint,
+                        now
+                    ])
+                    .ctx("write insight")?;
             }
         }
         tx.commit().ctx("commit completion")?;
@@ -634,6 +698,10 @@ impl JobStore for SqliteJobs {
             .ctx("forget jobs")?;
         tx.execute("DELETE FROM learning WHERE repo = ?1", [repo])
             .ctx("forget learning")?;
+        tx.execute("DELETE FROM sched WHERE repo = ?1", [repo])
+            .ctx("forget scheduler state")?;
+        tx.execute("DELETE FROM insights WHERE repo = ?1", [repo])
+            .ctx("forget insights")?;
         // `repo:ID` and anything under it (`repo:ID/...`), not `repo:ID2`.
         let facts = tx
             .execute(
@@ -643,6 +711,121 @@ impl JobStore for SqliteJobs {
             .ctx("forget facts")?;
         tx.commit().ctx("commit forget")?;
         Ok((jobs as u64, facts as u64))
+    }
+
+    fn fact_latest(&self, scope: &str, key: &str) -> lore_core::Result<Option<(String, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT commit_sha, value FROM facts WHERE scope = ?1 AND key = ?2
+                 ORDER BY run DESC LIMIT 1",
+                params![scope, key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .ctx("read fact")?)
+    }
+
+    fn facts_under(
+        &self,
+        prefix: &str,
+        key: &str,
+        limit: usize,
+    ) -> lore_core::Result<Vec<(Fact, i64)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT scope, key, commit_sha, value, run FROM facts
+                 WHERE scope >= ?1 AND scope < ?1 || x'ff' AND key = ?2
+                 ORDER BY run DESC LIMIT ?3",
+            )
+            .ctx("list facts")?;
+        let rows = stmt
+            .query_map(
+                params![prefix, key, limit.min(i64::MAX as usize) as i64],
+                |r| {
+                    Ok((
+                        Fact {
+                            scope: r.get(0)?,
+                            key: r.get(1)?,
+                            commit: r.get(2)?,
+                            value: r.get(3)?,
+                        },
+                        r.get(4)?,
+                    ))
+                },
+            )
+            .ctx("list facts")?
+            .collect::<rusqlite::Result<_>>()
+            .ctx("list facts")?;
+        Ok(rows)
+    }
+
+    fn forget_scope(&mut self, scope: &str) -> lore_core::Result<u64> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin forget")?;
+        tx.execute_batch("PRAGMA secure_delete = ON;")
+            .ctx("secure delete")?;
+        let n = tx
+            .execute(
+                "DELETE FROM facts WHERE scope = ?1
+                   OR substr(scope, 1, length(?1) + 1) IN (?1 || '#', ?1 || '/')",
+                [scope],
+            )
+            .ctx("forget facts")?;
+        tx.commit().ctx("commit forget")?;
+        Ok(n as u64)
+    }
+
+    fn insights(
+        &self,
+        repo: &str,
+        kind: Option<&str>,
+        status: Option<&str>,
+        limit: usize,
+    ) -> lore_core::Result<Vec<Insight>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {INSIGHT_COLUMNS} FROM insights WHERE repo = ?1
+                 AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR status = ?3)
+                 ORDER BY updated_at DESC, id DESC LIMIT ?4"
+            ))
+            .ctx("list insights")?;
+        let rows = stmt
+            .query_map(
+                params![repo, kind, status, limit.min(i64::MAX as usize) as i64],
+                insight_row,
+            )
+            .ctx("list insights")?
+            .collect::<rusqlite::Result<_>>()
+            .ctx("list insights")?;
+        Ok(rows)
+    }
+
+    fn insight(&self, id: i64) -> lore_core::Result<Option<Insight>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {INSIGHT_COLUMNS} FROM insights WHERE id = ?1"),
+                [id],
+                insight_row,
+            )
+            .optional()
+            .ctx("read insight")?)
+    }
+
+    fn set_insight_status(&mut self, id: i64, status: &str) -> lore_core::Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE insights SET status = ?2 WHERE id = ?1",
+                params![id, status],
+            )
+            .ctx("set insight status")?;
+        Ok(n == 1)
     }
 
     fn set_learning(&mut self, repo: &str, on: bool, now: i64) -> lore_core::Result<()> {

@@ -102,6 +102,16 @@ pub enum Command {
     /// index run that finds new commits queues a digest of them.
     #[command(subcommand)]
     Learn(LearnCommand),
+    /// A function's card: signature, doc, callers, callees, complexity,
+    /// churn, owners, tests (`name`, `Class.method` or `path:name`).
+    Card(CardArgs),
+    /// A module's dossier: purpose, public API, dependencies, dependents,
+    /// hot spots (a file or a directory).
+    Dossier(DossierArgs),
+    /// What the background thoughts found: changes, hot spots, entry
+    /// points, removed code still referred to; mark them read or dismiss
+    /// them.
+    Insights(InsightsArgs),
     /// Measure retrieval quality (Recall@1/5/10, MRR@10 at file and span
     /// level) and latency on a query set.
     Eval(EvalArgs),
@@ -272,6 +282,54 @@ pub enum LearnCommand {
     Off(LearnArgs),
     /// Whether it is on, what runs and waits, the last index run.
     Status(JsonArg),
+}
+
+#[derive(Debug, Args)]
+pub struct CardArgs {
+    /// `name`, `Class.method` or `path:name`.
+    pub symbol: String,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct DossierArgs {
+    /// A file or directory of the repository.
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct InsightsArgs {
+    #[command(subcommand)]
+    pub command: Option<InsightsCommand>,
+    /// Only this kind (`change`, `hotspot`, `entry-points`,
+    /// `broken-reference`).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only this status.
+    #[arg(long, value_parser = ["new", "read", "dismissed"])]
+    pub status: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InsightsCommand {
+    /// Mark an insight read.
+    Read {
+        /// Insight id.
+        id: i64,
+    },
+    /// Dismiss an insight (it stays dismissed when it is found again).
+    Dismiss {
+        /// Insight id.
+        id: i64,
+    },
 }
 
 #[derive(Debug, Args)]

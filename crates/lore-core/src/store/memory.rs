@@ -513,6 +513,27 @@ impl MetaStore for MemoryStore {
         Ok(Vec::new())
     }
 
+    fn owners(&self, path: &str, limit: usize) -> Result<Vec<(String, u64, i64)>> {
+        let mut by: HashMap<&str, (u64, i64)> = HashMap::new();
+        for c in self
+            .data
+            .commits
+            .iter()
+            .filter(|c| c.files.iter().any(|f| f == path))
+        {
+            let e = by.entry(c.author.as_str()).or_default();
+            e.0 += 1;
+            e.1 = e.1.max(c.time);
+        }
+        let mut out: Vec<(String, u64, i64)> = by
+            .into_iter()
+            .map(|(a, (n, t))| (a.to_owned(), n, t))
+            .collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
+        out.truncate(limit);
+        Ok(out)
+    }
+
     fn churn(&self, path: &str) -> Result<Option<(u64, i64, u64)>> {
         let touching: Vec<&Commit> = self
             .data

@@ -479,6 +479,25 @@ impl MetaStore for SqliteStore {
             .collect())
     }
 
+    fn owners(&self, path: &str, limit: usize) -> lore_core::Result<Vec<(String, u64, i64)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT c.author, count(*), max(c.time)
+                 FROM commit_files cf JOIN commits c ON c.id = cf.commit_id WHERE cf.path = ?1
+                 GROUP BY c.author ORDER BY 2 DESC, 3 DESC, 1 LIMIT ?2",
+            )
+            .ctx("query owners")?;
+        let rows = stmt
+            .query_map(params![path, limit.min(i64::MAX as usize) as i64], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?))
+            })
+            .ctx("query owners")?
+            .collect::<rusqlite::Result<_>>()
+            .ctx("query owners")?;
+        Ok(rows)
+    }
+
     fn churn(&self, path: &str) -> lore_core::Result<Option<(u64, i64, u64)>> {
         let row: (u64, Option<i64>, u64) = self
             .conn

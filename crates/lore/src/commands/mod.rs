@@ -3,6 +3,7 @@
 
 mod embed;
 mod eval;
+mod facts;
 mod index;
 mod runs;
 mod search;
@@ -77,6 +78,9 @@ fn run_command(home: &Home, command: Command, g: &GlobalArgs) -> Result<ExitCode
         Command::Digest(args) => runs::digest(&home, args, g),
         Command::Worker(args) => runs::worker(&home, args, g),
         Command::Learn(command) => runs::learn(&home, command, g),
+        Command::Card(args) => facts::card(&home, args, g),
+        Command::Dossier(args) => facts::dossier(&home, args, g),
+        Command::Insights(args) => facts::insights(&home, args, g),
         Command::Ask(args) => crate::ask::ask(&home, open(&home, g)?, &args, g),
         Command::Chat(args) => crate::ask::chat(&home, open(&home, g)?, &args),
         Command::History(args) => crate::ask::history(open(&home, g)?, &args),

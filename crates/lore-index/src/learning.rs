@@ -133,6 +133,11 @@ pub fn toggle(home: &Home, repo: &str, on: bool, settings: &Settings) -> Result<
     Ok(policy)
 }
 
+/// Whether learning is on for the repository at `root`.
+pub fn is_on(home: &Home, root: &Path) -> Result<bool> {
+    Ok(SqliteJobs::open(&home.thinker_db())?.learning(&home.repo_id(root))?)
+}
+
 /// "2m ago", "3h ago" for a status line.
 fn ago(ms: i64, now: i64) -> String {
     let s = ((now - ms) / 1000).max(0);

@@ -102,6 +102,10 @@ pub enum Command {
     /// index run that finds new commits queues a digest of them.
     #[command(subcommand)]
     Learn(LearnCommand),
+    /// Git hooks that tell Lore when the code moves (post-commit, -merge,
+    /// -checkout, -rewrite); they never block or fail git.
+    #[command(subcommand)]
+    Hooks(HooksCommand),
     /// A function's card: signature, doc, callers, callees, complexity,
     /// churn, owners, tests (`name`, `Class.method` or `path:name`).
     Card(CardArgs),
@@ -282,6 +286,21 @@ pub enum LearnCommand {
     Off(LearnArgs),
     /// Whether it is on, what runs and waits, the last index run.
     Status(JsonArg),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HooksCommand {
+    /// Install them (again: nothing changes; a hook already there runs
+    /// first and keeps deciding git's exit status).
+    Install,
+    /// Remove them, putting back the hooks they replaced.
+    Uninstall,
+    /// What a hook runs: index, then this repository's runnable thoughts.
+    #[command(hide = true)]
+    Fire {
+        /// The hook that fired.
+        hook: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 mod embed;
 mod eval;
 mod facts;
+mod hooks;
 mod index;
 mod runs;
 mod search;
@@ -78,6 +79,7 @@ fn run_command(home: &Home, command: Command, g: &GlobalArgs) -> Result<ExitCode
         Command::Digest(args) => runs::digest(&home, args, g),
         Command::Worker(args) => runs::worker(&home, args, g),
         Command::Learn(command) => runs::learn(&home, command, g),
+        Command::Hooks(command) => hooks::hooks(&home, command, g),
         Command::Card(args) => facts::card(&home, args, g),
         Command::Dossier(args) => facts::dossier(&home, args, g),
         Command::Insights(args) => facts::insights(&home, args, g),

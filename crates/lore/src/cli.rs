@@ -106,6 +106,10 @@ pub enum Command {
     /// -checkout, -rewrite); they never block or fail git.
     #[command(subcommand)]
     Hooks(HooksCommand),
+    /// Watch the repository's files: a burst of changes becomes one
+    /// incremental index run once they are quiet; with learning on, new
+    /// commits are digested at once.
+    Watch(WatchArgs),
     /// A function's card: signature, doc, callers, callees, complexity,
     /// churn, owners, tests (`name`, `Class.method` or `path:name`).
     Card(CardArgs),
@@ -286,6 +290,13 @@ pub enum LearnCommand {
     Off(LearnArgs),
     /// Whether it is on, what runs and waits, the last index run.
     Status(JsonArg),
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Index once the files have been quiet this long (milliseconds).
+    #[arg(long, default_value_t = 500, value_name = "MS")]
+    pub debounce_ms: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -79,3 +79,63 @@ fn hooks_install_idempotently_chain_existing_hooks_and_never_fail_git() {
     assert!(!hooks.join("post-checkout.pre-lore").exists());
     assert!(!hooks.join("post-commit").exists());
 }
+
+#[test]
+fn the_watcher_turns_a_burst_into_one_index_run_and_digests_commits() {
+    use std::io::BufRead;
+    let repo = TestRepo::new();
+    repo.write("a.py", "def alpha():\n    return 1\n");
+    repo.commit("One");
+    ok(lore(&repo).args(["learn", "on", "--allow", "scan-diff"]));
+    let mut child = lore(&repo)
+        .args(["watch", "--debounce-ms", "300"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = |what: &str| {
+        lines
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no line: {what}"))
+    };
+    assert!(next("start").starts_with("indexed (start)"));
+    for i in 0..5 {
+        repo.write(
+            &format!("m{i}.py"),
+            format!("def f{i}():\n    return {i}\n"),
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let burst = next("the burst");
+    assert!(burst.contains("5 added"), "{burst}");
+    // One run for the burst: nothing more comes while nothing changes.
+    assert!(lines.recv_timeout(Duration::from_millis(1200)).is_err());
+    assert_eq!(json(&repo, &["status"])["files"][0]["files"], 6);
+
+    repo.commit("Five more");
+    let mut seen = Vec::new();
+    let digested = loop {
+        let line = next("the digest");
+        seen.push(line.clone());
+        if line.starts_with("run ") {
+            break line;
+        }
+    };
+    assert!(digested.ends_with("done"), "{seen:?}");
+    let runs = json(&repo, &["runs"]);
+    assert_eq!(runs[0]["kind"], "scan-diff");
+    assert_eq!(runs[0]["state"], "succeeded");
+    assert_eq!(runs[0]["output"]["symbols"], 5);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -9,6 +9,7 @@ mod index;
 mod runs;
 mod search;
 mod status;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -79,6 +80,7 @@ fn run_command(home: &Home, command: Command, g: &GlobalArgs) -> Result<ExitCode
         Command::Digest(args) => runs::digest(&home, args, g),
         Command::Worker(args) => runs::worker(&home, args, g),
         Command::Learn(command) => runs::learn(&home, command, g),
+        Command::Watch(args) => watch::watch(&home, args, g),
         Command::Hooks(command) => hooks::hooks(&home, command, g),
         Command::Card(args) => facts::card(&home, args, g),
         Command::Dossier(args) => facts::dossier(&home, args, g),

@@ -296,6 +296,9 @@ pub trait JobStore {
     ) -> Result<Vec<Insight>>;
     /// One insight.
     fn insight(&self, id: i64) -> Result<Option<Insight>>;
+    /// Records a webhook delivery id; false if it was seen before (a
+    /// replay, ignored). Ids older than a week are forgotten.
+    fn first_delivery(&mut self, id: &str, now: i64) -> Result<bool>;
     /// Marks an insight `new`, `read` or `dismissed`; false if there is no
     /// such insight.
     fn set_insight_status(&mut self, id: i64, status: &str) -> Result<bool>;

@@ -19,6 +19,9 @@ pub enum Error {
         #[source]
         source: git2::Error,
     },
+    /// The git command failed.
+    #[error("{0}")]
+    Command(String),
 }
 
 /// Result with [`Error`].
@@ -367,4 +370,102 @@ pub fn changed_files(root: &Path, from: &str, to: &str) -> Result<Option<Vec<Fil
         });
     }
     Ok(Some(out))
+}
+
+/// The remotes of the repository containing `root`: (name, fetch URL).
+pub fn remotes(root: &Path) -> Vec<(String, String)> {
+    let Some((repo, _)) = open(root) else {
+        return Vec::new();
+    };
+    let Ok(names) = repo.remotes() else {
+        return Vec::new();
+    };
+    names
+        .iter()
+        .filter_map(|name| {
+            let name = name.ok()??;
+            let remote = repo.find_remote(name).ok()?;
+            let url = remote.url().ok()?.to_owned();
+            Some((name.to_owned(), url))
+        })
+        .collect()
+}
+
+/// A remote URL reduced to `host/owner/name` (lower case), so the https,
+/// ssh and scp-like forms of one repository compare equal; a local path
+/// stays a path.
+pub fn normalize_remote(url: &str) -> String {
+    let url = url.trim().trim_end_matches('/');
+    let url = url.strip_suffix(".git").unwrap_or(url);
+    let rest = match url.split_once("://") {
+        Some((_, rest)) => rest.to_owned(),
+        // scp-like `git@host:owner/name`
+        None => match url.split_once(':') {
+            Some((host, path)) if !host.contains('/') && !url.starts_with('/') => {
+                format!("{host}/{path}")
+            }
+            _ => return url.to_owned(),
+        },
+    };
+    let rest = rest.rsplit_once('@').map_or(rest.as_str(), |(_, r)| r);
+    // A port in the authority (`host:22/…`) is not part of the name.
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = host.split(':').next().unwrap_or(host);
+    format!("{host}/{path}").to_ascii_lowercase()
+}
+
+/// Runs `git fetch --quiet REMOTE` in `root` with the user's git (their
+/// credentials and configuration), killed after `timeout`.
+pub fn fetch_with_git(root: &Path, remote: &str, timeout: std::time::Duration) -> Result<()> {
+    let fail =
+        |msg: String| Error::Command(format!("git fetch {remote} in {}: {msg}", root.display()));
+    let mut child = std::process::Command::new("git")
+        .args(["fetch", "--quiet", "--", remote])
+        .current_dir(root)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(e.to_string()))?;
+    let start = std::time::Instant::now();
+    loop {
+        match child.try_wait().map_err(|e| fail(e.to_string()))? {
+            Some(status) if status.success() => return Ok(()),
+            Some(status) => {
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
+                }
+                return Err(fail(format!("{status}: {}", err.trim())));
+            }
+            None if start.elapsed() > timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(fail(format!("no answer in {} s", timeout.as_secs())));
+            }
+            None => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod remote_tests {
+    use super::normalize_remote;
+
+    #[test]
+    fn remote_forms_of_one_repository_compare_equal() {
+        let want = "github.com/owner/name";
+        for url in [
+            "https://github.com/Owner/name.git",
+            "https://github.com/owner/name",
+            "git@github.com:owner/name.git",
+            "ssh://git@github.com:22/owner/name.git",
+            "https://token@github.com/owner/name/",
+        ] {
+            assert_eq!(normalize_remote(url), want, "{url}");
+        }
+        assert_eq!(normalize_remote("/srv/git/x.git"), "/srv/git/x");
+        assert_ne!(normalize_remote("git@github.com:owner/other"), want);
+    }
 }

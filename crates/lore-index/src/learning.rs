@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use lore_core::jobs::JobStore;
+use lore_core::jobs::{Insight, Job, JobStore};
 use lore_core::schedule::{self, Budget, Cron, Policy, QuietHours};
 use lore_core::store::MetaStore;
 use lore_core::time::{now_ms, rfc3339};
@@ -240,4 +240,63 @@ pub fn status(home: &Home, root: &Path) -> Result<Value> {
         "last_index": last_index_ms.map(rfc3339),
         "status_line": line.join(" · "),
     }))
+}
+
+/// A run as `lore runs --json` and `GET /runs` give it (stable): times in
+/// RFC 3339 UTC.
+pub fn run_json(job: &Job) -> Value {
+    let time = |ms: Option<i64>| ms.map(rfc3339);
+    let parsed = |text: &str| serde_json::from_str(text).unwrap_or(Value::String(text.into()));
+    json!({
+        "id": job.id,
+        "kind": job.kind,
+        "repo": job.repo,
+        "state": job.state.name(),
+        "reason": job.reason,
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "priority": job.priority,
+        "explicit": job.explicit,
+        "input": parsed(&job.input),
+        "output": job.output.as_deref().map(parsed),
+        "cpu_ms": job.cpu_ms,
+        "tokens": job.tokens,
+        "created_at": rfc3339(job.created_at),
+        "run_after": rfc3339(job.run_after),
+        "started_at": time(job.started_at),
+        "finished_at": time(job.finished_at),
+        "worker": job.lease_owner,
+    })
+}
+
+/// An insight as `lore insights --json` and `GET /insights` give it
+/// (stable).
+pub fn insight_json(i: &Insight) -> Value {
+    json!({
+        "id": i.id,
+        "repo": i.repo,
+        "kind": i.found.kind,
+        "severity": i.found.severity,
+        "title": i.found.title,
+        "body": i.found.body,
+        "evidence": serde_json::from_str::<Value>(&i.found.evidence).unwrap_or(Value::Null),
+        "fingerprint": i.found.fingerprint,
+        "status": i.status,
+        "run": i.run,
+        "created_at": rfc3339(i.created_at),
+        "updated_at": rfc3339(i.updated_at),
+    })
+}
+
+/// A user's rerun of `job`: a new run, never merged with a queued twin.
+pub fn rerun_of(job: &Job) -> lore_core::jobs::NewJob {
+    lore_core::jobs::NewJob {
+        kind: job.kind.clone(),
+        repo: job.repo.clone(),
+        input: job.input.clone(),
+        priority: job.priority,
+        run_after: 0,
+        max_attempts: job.max_attempts,
+        explicit: true,
+    }
 }

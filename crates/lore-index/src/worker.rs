@@ -115,6 +115,12 @@ fn run_thought(home: &Home, job: &Job) -> Result<Produced> {
                     .ok_or_else(|| Error::Invalid(format!("run {}: input has no `{name}`", job.id)))
             };
             let (from, to) = (field("from")?, field("to")?);
+            // A push announced by a webhook: its commits come with a fetch
+            // (the user's git, their credentials), retried with the run.
+            if let Some(remote) = input["fetch"].as_str() {
+                lore_git::fetch_with_git(&root, remote, Duration::from_secs(120))
+                    .map_err(|e| Error::Invalid(e.to_string()))?;
+            }
             let digest = crate::digest::digest(&root, &from, &to)?;
             let insights = digest_insights(&open()?, &digest)?;
             let value = serde_json::to_string(&digest).expect("a digest serializes");

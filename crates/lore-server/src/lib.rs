@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod repos;
 pub mod security;
+mod thinker;
 mod ui;
 
 use std::net::SocketAddr;
@@ -176,6 +177,17 @@ pub fn router(state: AppState) -> Router {
             "/files/{repo}/{*path}",
             get(api::file).delete(api::purge_file),
         )
+        .route("/learning/status", get(thinker::status))
+        .route("/learning/toggle", post(thinker::toggle))
+        .route("/insights", get(thinker::insights))
+        .route("/insights/{id}", post(thinker::set_insight))
+        .route("/runs", get(thinker::runs))
+        .route("/runs/{id}", get(thinker::run))
+        .route("/runs/{id}/rerun", post(thinker::rerun))
+        .route("/runs/{id}/cancel", post(thinker::cancel))
+        .route("/cards", get(thinker::cards))
+        .route("/dossiers", get(thinker::dossier))
+        .route("/webhooks/github", post(thinker::github_webhook))
         .route("/", get(ui::index))
         .route("/ui/{asset}", get(ui::asset))
         .route("/favicon.ico", get(ui::favicon))

@@ -17,6 +17,54 @@ use crate::repos::lock;
 /// The file in LORE_HOME that holds the server's bearer token.
 pub const TOKEN_FILE: &str = "server.token";
 
+/// The file in LORE_HOME that holds the secret GitHub signs webhook
+/// deliveries with.
+pub const WEBHOOK_SECRET_FILE: &str = "webhook.secret";
+
+/// The webhook secret, if one was set.
+pub fn webhook_secret(home: &Path) -> Option<String> {
+    std::fs::read_to_string(home.join(WEBHOOK_SECRET_FILE))
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+/// The webhook secret, created (random, 0600) if missing or if `rotate`.
+/// Returns it and whether it is new.
+pub fn create_webhook_secret(home: &Path, rotate: bool) -> std::io::Result<(String, bool)> {
+    if !rotate && let Some(secret) = webhook_secret(home) {
+        return Ok((secret, false));
+    }
+    std::fs::create_dir_all(home)?;
+    let secret = try_random_hex(32)?;
+    write_private(&home.join(WEBHOOK_SECRET_FILE), &secret)?;
+    Ok((secret, true))
+}
+
+/// Whether `header` (`sha256=HEX`, GitHub's `X-Hub-Signature-256`) is the
+/// HMAC-SHA256 of `body` under `secret` (compared in constant time).
+pub fn verify_signature(secret: &[u8], body: &[u8], header: &str) -> bool {
+    let Some(hex) = header.trim().strip_prefix("sha256=") else {
+        return false;
+    };
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return false;
+    }
+    let tag: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0))
+        .collect();
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
+    ring::hmac::verify(&key, body, &tag).is_ok()
+}
+
+/// `sha256=HEX` of `body` under `secret`, as GitHub signs.
+pub fn sign(secret: &[u8], body: &[u8]) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
+    let tag = ring::hmac::sign(&key, body);
+    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
 /// The bearer token in `home`, created (random, 0600) if missing. Returns
 /// the token and whether it was created now.
 pub fn load_or_create_token(home: &Path) -> std::io::Result<(String, bool)> {
@@ -157,10 +205,15 @@ pub async fn check_origin(State(state): State<AppState>, request: Request, next:
     next.run(request).await
 }
 
-/// Paths served without a token: the UI's static shell (it holds no data)
-/// and the health check.
+/// Paths served without a token: the UI's static shell (it holds no data),
+/// the health check, and GitHub's webhook (signed instead).
 fn public(path: &str) -> bool {
-    path == "/" || path == "/healthz" || path == "/favicon.ico" || path.starts_with("/ui/")
+    path == "/"
+        || path == "/healthz"
+        || path == "/favicon.ico"
+        || path.starts_with("/ui/")
+        // Authenticated by its own signature (`verify_signature`).
+        || path == "/webhooks/github"
 }
 
 /// Equality that does not stop at the first difference.

@@ -62,6 +62,10 @@ CREATE TABLE IF NOT EXISTS insights (
     UNIQUE (repo, fingerprint)
 );
 CREATE INDEX IF NOT EXISTS insights_by_repo ON insights(repo, updated_at);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY,
+    at INTEGER NOT NULL
+) WITHOUT ROWID;
 -- The scheduler's state per repository: when it was last served (fairness),
 -- its budget buckets, when its cadence last fired.
 CREATE TABLE IF NOT EXISTS sched (
@@ -815,6 +819,23 @@ impl JobStore for SqliteJobs {
             )
             .optional()
             .ctx("read insight")?)
+    }
+
+    fn first_delivery(&mut self, id: &str, now: i64) -> lore_core::Result<bool> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin delivery")?;
+        tx.execute("DELETE FROM deliveries WHERE at < ?1", [now - 7 * DAY_MS])
+            .ctx("forget old deliveries")?;
+        let n = tx
+            .execute(
+                "INSERT OR IGNORE INTO deliveries(id, at) VALUES (?1, ?2)",
+                params![id, now],
+            )
+            .ctx("record delivery")?;
+        tx.commit().ctx("commit delivery")?;
+        Ok(n == 1)
     }
 
     fn set_insight_status(&mut self, id: i64, status: &str) -> lore_core::Result<bool> {

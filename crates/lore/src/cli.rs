@@ -290,6 +290,14 @@ pub enum LearnCommand {
     Off(LearnArgs),
     /// Whether it is on, what runs and waits, the last index run.
     Status(JsonArg),
+    /// The secret GitHub signs webhook deliveries with (created if
+    /// missing): give it to the repository's webhook with the URL
+    /// `https://HOST/webhooks/github`.
+    WebhookSecret {
+        /// Make a new one (deliveries signed with the old one are refused).
+        #[arg(long)]
+        rotate: bool,
+    },
 }
 
 #[derive(Debug, Args)]

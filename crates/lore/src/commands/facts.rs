@@ -5,11 +5,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use lore_core::jobs::{Insight, JobStore};
-use lore_core::time::rfc3339;
+use lore_core::jobs::JobStore;
 use lore_index::Home;
 use lore_store::SqliteJobs;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::cli::*;
 use crate::render::*;
@@ -189,24 +188,6 @@ pub(crate) fn dossier(home: &Home, args: DossierArgs, g: &GlobalArgs) -> Result<
     Ok(success())
 }
 
-/// An insight as `lore insights --json` prints it (stable).
-pub(crate) fn insight_json(i: &Insight) -> Value {
-    json!({
-        "id": i.id,
-        "repo": i.repo,
-        "kind": i.found.kind,
-        "severity": i.found.severity,
-        "title": i.found.title,
-        "body": i.found.body,
-        "evidence": serde_json::from_str::<Value>(&i.found.evidence).unwrap_or(Value::Null),
-        "fingerprint": i.found.fingerprint,
-        "status": i.status,
-        "run": i.run,
-        "created_at": rfc3339(i.created_at),
-        "updated_at": rfc3339(i.updated_at),
-    })
-}
-
 /// `lore insights [read|dismiss ID]`.
 pub(crate) fn insights(home: &Home, args: InsightsArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let mut q = queue(home)?;
@@ -232,7 +213,12 @@ pub(crate) fn insights(home: &Home, args: InsightsArgs, g: &GlobalArgs) -> Resul
         args.limit,
     )?;
     if args.json.json {
-        return print_json(&found.iter().map(insight_json).collect::<Vec<_>>());
+        return print_json(
+            &found
+                .iter()
+                .map(lore_index::learning::insight_json)
+                .collect::<Vec<_>>(),
+        );
     }
     let mut out = std::io::stdout().lock();
     if found.is_empty() {

@@ -5,42 +5,17 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use lore_core::jobs::{Job, JobStore, NewJob};
+use lore_core::jobs::{Job, JobStore};
 use lore_core::time::{now_ms, rfc3339};
 use lore_index::Home;
 use lore_store::SqliteJobs;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::cli::*;
 use crate::render::*;
 use crate::success;
 
 use super::repo_root;
-
-/// A run as `lore runs --json` prints it (stable): times in RFC 3339 UTC.
-fn run_json(job: &Job) -> Value {
-    let time = |ms: Option<i64>| ms.map(rfc3339);
-    let parsed = |text: &str| serde_json::from_str(text).unwrap_or(Value::String(text.into()));
-    json!({
-        "id": job.id,
-        "kind": job.kind,
-        "repo": job.repo,
-        "state": job.state.name(),
-        "reason": job.reason,
-        "attempts": job.attempts,
-        "max_attempts": job.max_attempts,
-        "priority": job.priority,
-        "input": parsed(&job.input),
-        "output": job.output.as_deref().map(parsed),
-        "cpu_ms": job.cpu_ms,
-        "tokens": job.tokens,
-        "created_at": rfc3339(job.created_at),
-        "run_after": rfc3339(job.run_after),
-        "started_at": time(job.started_at),
-        "finished_at": time(job.finished_at),
-        "worker": job.lease_owner,
-    })
-}
 
 fn find(queue: &SqliteJobs, id: i64) -> Result<Job> {
     match queue.job(id)? {
@@ -62,7 +37,12 @@ pub(crate) fn runs(home: &Home, args: RunsArgs, g: &GlobalArgs) -> Result<ExitCo
             };
             let jobs = queue.jobs(repo.as_deref(), args.limit)?;
             if args.json.json {
-                return print_json(&jobs.iter().map(run_json).collect::<Vec<_>>());
+                return print_json(
+                    &jobs
+                        .iter()
+                        .map(lore_index::learning::run_json)
+                        .collect::<Vec<_>>(),
+                );
             }
             let mut out = std::io::stdout().lock();
             if jobs.is_empty() {
@@ -89,27 +69,19 @@ pub(crate) fn runs(home: &Home, args: RunsArgs, g: &GlobalArgs) -> Result<ExitCo
         Some(RunsCommand::Show { id, json }) => {
             let job = find(&queue, id)?;
             if json.json {
-                return print_json(&run_json(&job));
+                return print_json(&lore_index::learning::run_json(&job));
             }
-            let text = serde_json::to_string_pretty(&run_json(&job))?;
+            let text = serde_json::to_string_pretty(&lore_index::learning::run_json(&job))?;
             writeln!(std::io::stdout().lock(), "{text}")?;
             Ok(success())
         }
         Some(RunsCommand::Rerun { id, json }) => {
             let job = find(&queue, id)?;
-            let again = NewJob {
-                kind: job.kind.clone(),
-                repo: job.repo.clone(),
-                input: job.input.clone(),
-                priority: job.priority,
-                run_after: 0,
-                max_attempts: job.max_attempts,
-                explicit: true,
-            };
+            let again = lore_index::learning::rerun_of(&job);
             let queued = queue.enqueue(&again, now_ms())?;
             let new = find(&queue, queued.id)?;
             if json.json {
-                return print_json(&run_json(&new));
+                return print_json(&lore_index::learning::run_json(&new));
             }
             writeln!(
                 std::io::stdout().lock(),
@@ -220,10 +192,28 @@ pub(crate) fn worker(home: &Home, args: WorkerArgs, g: &GlobalArgs) -> Result<Ex
 
 /// `lore learn on|off|status`.
 pub(crate) fn learn(home: &Home, command: LearnCommand, g: &GlobalArgs) -> Result<ExitCode> {
+    if let LearnCommand::WebhookSecret { rotate } = command {
+        let (secret, new) = lore_server::security::create_webhook_secret(home.path(), rotate)
+            .with_context(|| {
+                format!("{}: cannot write the webhook secret", home.path().display())
+            })?;
+        writeln!(std::io::stdout().lock(), "{secret}")?;
+        if !g.quiet {
+            eprintln!(
+                "{} in {}; GitHub: Settings → Webhooks → content type application/json, this secret, URL https://HOST/webhooks/github",
+                if new { "new secret" } else { "secret" },
+                home.path()
+                    .join(lore_server::security::WEBHOOK_SECRET_FILE)
+                    .display()
+            );
+        }
+        return Ok(success());
+    }
     let root = repo_root(home, g)?.canonicalize()?;
     let repo = home.repo_id(&root);
     let on = matches!(command, LearnCommand::On(_));
     match command {
+        LearnCommand::WebhookSecret { .. } => unreachable!("handled above"),
         LearnCommand::On(args) | LearnCommand::Off(args) => {
             let settings = lore_index::learning::Settings {
                 budgets: args.budget,

@@ -1,0 +1,422 @@
+//! The thinker over HTTP: learning per repository (`/learning/*`), runs
+//! (`/runs`), insights (`/insights`), cards and dossiers, and GitHub
+//! webhooks (`/webhooks/github`) — the same implementations as the CLI
+//! (`lore_index::learning`, `lore_index::thoughts::read`).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use lore_core::jobs::{INSIGHT_STATUSES, JobStore, NewJob};
+use lore_core::time::now_ms;
+use lore_index::learning;
+use lore_store::SqliteJobs;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f).await?
+}
+
+fn queue(state: &AppState) -> ApiResult<SqliteJobs> {
+    SqliteJobs::open(&state.registry.home().thinker_db()).map_err(ApiError::internal)
+}
+
+fn store_err(err: lore_core::Error) -> ApiError {
+    lore_index::Error::from(err).into()
+}
+
+/// `?repo_id=`.
+#[derive(Debug, Deserialize)]
+pub struct RepoQuery {
+    repo_id: String,
+}
+
+/// The status of learning for a repository (`lore learn status --json`).
+pub async fn status(
+    State(state): State<AppState>,
+    query: Result<Query<RepoQuery>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = query?;
+    blocking(move || {
+        let repo = state.registry.get(&q.repo_id)?;
+        Ok(Json(learning::status(state.registry.home(), &repo.root)?))
+    })
+    .await
+}
+
+/// `POST /learning/toggle`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Toggle {
+    repo_id: String,
+    on: bool,
+    /// `["cpu=20m/h"]` or `{"cpu": "20m/h", "tokens": "50k/day"}`.
+    #[serde(default)]
+    budgets: Option<Value>,
+    #[serde(default)]
+    quiet_hours: Option<String>,
+    #[serde(default)]
+    cadence: Option<String>,
+    #[serde(default)]
+    allow: Option<Vec<String>>,
+}
+
+/// Turns learning on or off with its policy. Allowing thought kinds that
+/// run the repository's code takes the server's token: never an
+/// unauthenticated request, even from loopback.
+pub async fn toggle(
+    State(state): State<AppState>,
+    payload: Result<Json<Toggle>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(t) = payload?;
+    let budgets = match &t.budgets {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str().map(str::to_owned).ok_or_else(|| {
+                    ApiError::BadRequest("budgets: give strings like \"cpu=20m/h\"".into())
+                })
+            })
+            .collect::<ApiResult<_>>()?,
+        Some(Value::Object(map)) => map
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok(format!("{k}={s}")),
+                Value::Null => Ok(format!("{k}=none")),
+                _ => Err(ApiError::BadRequest(format!(
+                    "budgets.{k}: give a string like \"20m/h\" or null"
+                ))),
+            })
+            .collect::<ApiResult<_>>()?,
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "budgets: give {\"cpu\": \"20m/h\", \"tokens\": \"50k/day\"}".into(),
+            ));
+        }
+    };
+    if let Some(kind) = t
+        .allow
+        .iter()
+        .flatten()
+        .find(|k| learning::executes_code(k))
+        && state.config.token.is_none()
+    {
+        return Err(ApiError::Forbidden(format!(
+            "allowing `{kind}` lets Lore run the repository's code: do it with `lore learn on \
+             --allow {kind}`, or on a server started with a token"
+        )));
+    }
+    blocking(move || {
+        let repo = state.registry.get(&t.repo_id)?;
+        let home = state.registry.home();
+        let settings = learning::Settings {
+            budgets,
+            quiet_hours: t.quiet_hours,
+            cadence: t.cadence,
+            allow: t.allow,
+        };
+        learning::toggle(home, &t.repo_id, t.on, &settings)?;
+        Ok(Json(learning::status(home, &repo.root)?))
+    })
+    .await
+}
+
+/// `GET /insights?repo_id=&kind=&status=` (`filter=` is the status).
+#[derive(Debug, Deserialize)]
+pub struct InsightQuery {
+    repo_id: String,
+    kind: Option<String>,
+    status: Option<String>,
+    filter: Option<String>,
+    limit: Option<usize>,
+}
+
+/// What the thoughts found, newest first.
+pub async fn insights(
+    State(state): State<AppState>,
+    query: Result<Query<InsightQuery>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = query?;
+    let status = q.status.or(q.filter).filter(|s| s != "all");
+    if let Some(s) = &status
+        && !INSIGHT_STATUSES.contains(&s.as_str())
+    {
+        return Err(ApiError::BadRequest(format!(
+            "status `{s}`: give new, read or dismissed"
+        )));
+    }
+    blocking(move || {
+        state.registry.get(&q.repo_id)?;
+        let found = queue(&state)?
+            .insights(
+                &q.repo_id,
+                q.kind.as_deref(),
+                status.as_deref(),
+                q.limit.unwrap_or(100).min(1000),
+            )
+            .map_err(store_err)?;
+        Ok(Json(Value::Array(
+            found.iter().map(learning::insight_json).collect(),
+        )))
+    })
+    .await
+}
+
+/// `POST /insights/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InsightStatus {
+    status: String,
+}
+
+/// Marks an insight new, read or dismissed.
+pub async fn set_insight(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    payload: Result<Json<InsightStatus>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(body) = payload?;
+    if !INSIGHT_STATUSES.contains(&body.status.as_str()) {
+        return Err(ApiError::BadRequest(format!(
+            "status `{}`: give new, read or dismissed",
+            body.status
+        )));
+    }
+    blocking(move || {
+        let mut q = queue(&state)?;
+        if !q.set_insight_status(id, &body.status).map_err(store_err)? {
+            return Err(ApiError::NotFound(format!("no insight {id}")));
+        }
+        let insight = q.insight(id).map_err(store_err)?.expect("just updated");
+        Ok(Json(learning::insight_json(&insight)))
+    })
+    .await
+}
+
+/// `GET /runs?repo_id=` (all repositories without it).
+#[derive(Debug, Deserialize)]
+pub struct RunsQuery {
+    repo_id: Option<String>,
+    limit: Option<usize>,
+}
+
+/// Runs, newest first (`lore runs --json`).
+pub async fn runs(
+    State(state): State<AppState>,
+    query: Result<Query<RunsQuery>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = query?;
+    blocking(move || {
+        if let Some(id) = &q.repo_id {
+            state.registry.get(id)?;
+        }
+        let jobs = queue(&state)?
+            .jobs(q.repo_id.as_deref(), q.limit.unwrap_or(100).min(1000))
+            .map_err(store_err)?;
+        Ok(Json(Value::Array(
+            jobs.iter().map(learning::run_json).collect(),
+        )))
+    })
+    .await
+}
+
+fn find(q: &SqliteJobs, id: i64) -> ApiResult<lore_core::jobs::Job> {
+    q.job(id)
+        .map_err(store_err)?
+        .ok_or_else(|| ApiError::NotFound(format!("no run {id}")))
+}
+
+/// One run in full.
+pub async fn run(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult<Json<Value>> {
+    blocking(move || Ok(Json(learning::run_json(&find(&queue(&state)?, id)?)))).await
+}
+
+/// Runs it again: a new run, never merged with a queued one.
+pub async fn rerun(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    blocking(move || {
+        let mut q = queue(&state)?;
+        let job = find(&q, id)?;
+        let queued = q
+            .enqueue(&learning::rerun_of(&job), now_ms())
+            .map_err(store_err)?;
+        let new = find(&q, queued.id)?;
+        Ok((StatusCode::CREATED, Json(learning::run_json(&new))))
+    })
+    .await
+}
+
+/// Cancels a run that has not finished.
+pub async fn cancel(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let mut q = queue(&state)?;
+        let job = find(&q, id)?;
+        if !q.cancel(id, now_ms()).map_err(store_err)? {
+            return Err(ApiError::Conflict(format!(
+                "run {id} has already finished ({})",
+                job.state.name()
+            )));
+        }
+        Ok(Json(learning::run_json(&find(&q, id)?)))
+    })
+    .await
+}
+
+/// `GET /cards?repo_id=&symbol=`.
+#[derive(Debug, Deserialize)]
+pub struct CardQuery {
+    repo_id: String,
+    symbol: String,
+}
+
+/// The cards of the functions a name matches (`lore card --json`).
+pub async fn cards(
+    State(state): State<AppState>,
+    query: Result<Query<CardQuery>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = query?;
+    blocking(move || {
+        let index = state.registry.lease(&q.repo_id)?;
+        let cards =
+            lore_index::thoughts::read::cards(&index, &queue(&state)?, &q.repo_id, &q.symbol)
+                .map_err(|e| match e {
+                    lore_index::Error::Invalid(msg) => ApiError::NotFound(msg),
+                    other => other.into(),
+                })?;
+        Ok(Json(Value::Array(cards)))
+    })
+    .await
+}
+
+/// `GET /dossiers?repo_id=&path=`.
+#[derive(Debug, Deserialize)]
+pub struct DossierQuery {
+    repo_id: String,
+    path: String,
+}
+
+/// The dossier of a file or directory (`lore dossier --json`).
+pub async fn dossier(
+    State(state): State<AppState>,
+    query: Result<Query<DossierQuery>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = query?;
+    let path = crate::security::relative_path(&q.path)
+        .map(str::to_owned)
+        .or_else(|e| {
+            if q.path == "." {
+                Ok(".".into())
+            } else {
+                Err(e)
+            }
+        })?;
+    blocking(move || {
+        let index = state.registry.lease(&q.repo_id)?;
+        let d = lore_index::thoughts::read::dossier(&index, &queue(&state)?, &q.repo_id, &path)
+            .map_err(|e| match e {
+                lore_index::Error::Invalid(msg) => ApiError::NotFound(msg),
+                other => other.into(),
+            })?;
+        Ok(Json(d))
+    })
+    .await
+}
+
+/// GitHub's webhook deliveries: authenticated by the HMAC-SHA256 of the
+/// body with the secret `lore learn webhook-secret` set (not by the bearer
+/// token), replays (a delivery id seen before) ignored; a `push` to a
+/// registered repository (matched by its remote URL) queues a ScanDiff of
+/// the pushed range that fetches the commits first.
+pub async fn github_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let home = state.registry.home().clone();
+    let Some(secret) = crate::security::webhook_secret(home.path()) else {
+        return Err(ApiError::Forbidden(
+            "no webhook secret is set: run `lore learn webhook-secret` and give it to GitHub"
+                .into(),
+        ));
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let signature = header("x-hub-signature-256").ok_or(ApiError::Unauthorized)?;
+    if !crate::security::verify_signature(secret.as_bytes(), &body, signature) {
+        return Err(ApiError::Unauthorized);
+    }
+    let event = header("x-github-event").unwrap_or("").to_owned();
+    let delivery = header("x-github-delivery")
+        .ok_or_else(|| ApiError::BadRequest("no X-GitHub-Delivery header".into()))?
+        .to_owned();
+    blocking(move || {
+        let mut q = queue(&state)?;
+        if !q.first_delivery(&delivery, now_ms()).map_err(store_err)? {
+            return Ok((
+                StatusCode::OK,
+                Json(json!({ "ignored": "a delivery seen before (replayed)" })),
+            ));
+        }
+        match event.as_str() {
+            "ping" => return Ok((StatusCode::OK, Json(json!({ "pong": true })))),
+            "push" => {}
+            other => {
+                return Ok((
+                    StatusCode::OK,
+                    Json(json!({ "ignored": format!("event `{other}` is not used") })),
+                ));
+            }
+        }
+        let payload: Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest(format!("push payload: {e}")))?;
+        let urls: Vec<String> = ["clone_url", "ssh_url", "git_url", "html_url", "url"]
+            .iter()
+            .filter_map(|k| payload["repository"][k].as_str())
+            .map(lore_git::normalize_remote)
+            .collect();
+        let (Some(before), Some(after)) = (payload["before"].as_str(), payload["after"].as_str())
+        else {
+            return Err(ApiError::BadRequest(
+                "push payload: no `before` and `after`".into(),
+            ));
+        };
+        let mut queued = Vec::new();
+        for repo in state.registry.list()? {
+            let Some((remote, _)) = lore_git::remotes(&repo.root)
+                .into_iter()
+                .find(|(_, url)| urls.contains(&lore_git::normalize_remote(url)))
+            else {
+                continue;
+            };
+            if !q.learning(&repo.id).map_err(store_err)? {
+                continue;
+            }
+            let zeros = before.bytes().all(|b| b == b'0');
+            let from = if zeros {
+                format!("{after}~1")
+            } else {
+                before.to_owned()
+            };
+            let input = json!({ "from": from, "to": after, "fetch": remote }).to_string();
+            let job = NewJob::new(lore_index::worker::kinds::SCAN_DIFF, &repo.id, &input);
+            queued.push(q.enqueue(&job, now_ms()).map_err(store_err)?.id);
+        }
+        if queued.is_empty() {
+            return Err(ApiError::NotFound(format!(
+                "no registered repository with learning on has the remote {}",
+                urls.first().map_or("(none given)", String::as_str)
+            )));
+        }
+        Ok((StatusCode::ACCEPTED, Json(json!({ "queued": queued }))))
+    })
+    .await
+}

@@ -1,0 +1,311 @@
+//! The thinker over HTTP: learning toggle and status, runs, insights,
+//! cards, and GitHub webhooks (HMAC: valid, wrong, missing, replayed).
+
+use std::process::Command;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use lore_index::{Home, IndexConfig, index_repo};
+use lore_server::{AppState, ServerConfig, router};
+use lore_test_support::TestRepo;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const APP: &str = "def load(user_id):\n    if user_id:\n        return user_id\n    return None\n\n\ndef show(user_id):\n    return load(user_id)\n\n\nif __name__ == \"__main__\":\n    show(1)\n";
+
+fn fixture() -> (TestRepo, String) {
+    let repo = TestRepo::new();
+    repo.write("app.py", APP);
+    repo.commit("initial");
+    let home = Home::at(repo.home());
+    let report = index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
+    let id = report
+        .data_dir
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    (repo, id)
+}
+
+fn app(repo: &TestRepo, token: Option<&str>) -> Router {
+    let mut config = ServerConfig::new(Home::at(repo.home()));
+    config.no_llm = true;
+    config.token = token.map(str::to_owned);
+    router(AppState::new(config))
+}
+
+async fn send(app: &Router, request: Request<Body>) -> (StatusCode, Value) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, value)
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+fn post(uri: &str, body: Value) -> Request<Body> {
+    Request::post(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+fn with_token(mut r: Request<Body>, token: &str) -> Request<Body> {
+    r.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    r
+}
+
+#[tokio::test]
+async fn learning_runs_insights_and_cards_over_http() {
+    let (repo, id) = fixture();
+    let app = app(&repo, None);
+    let (status, body) = send(&app, get(&format!("/learning/status?repo_id={id}"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["on"], false);
+
+    let toggle = json!({
+        "repo_id": id, "on": true,
+        "budgets": {"cpu": "6m/h"}, "quiet_hours": "01:00-02:00", "cadence": "0 3 * * *",
+    });
+    let (status, body) = send(&app, post("/learning/toggle", toggle)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["on"], true);
+    assert_eq!(body["budgets"]["cpu"]["limit"], "6m/h");
+    assert_eq!(body["quiet_hours"], "01:00-02:00");
+    assert_eq!(body["queued"], 3, "the first map and summaries");
+    assert!(
+        body["status_line"].as_str().unwrap().contains("3 queued"),
+        "{body}"
+    );
+    let bad = json!({ "repo_id": id, "on": true, "cadence": "0 3 * *" });
+    let (status, body) = send(&app, post("/learning/toggle", bad)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"].as_str().unwrap().contains("0 3 * *"),
+        "{body}"
+    );
+
+    // Thoughts that run the repository's code: not from an anonymous
+    // request, even on loopback; with the server's token, yes.
+    let verify = json!({ "repo_id": id, "on": true, "allow": ["scan-diff", "verify"] });
+    let (status, body) = send(&app, post("/learning/toggle", verify.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("lore learn on --allow verify")
+    );
+    let guarded = self::app(&repo, Some("t0ken"));
+    let (status, body) = send(
+        &guarded,
+        with_token(post("/learning/toggle", verify), "t0ken"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["allow"], json!(["scan-diff", "verify"]));
+
+    let (status, runs) = send(&app, get(&format!("/runs?repo_id={id}"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let runs = runs.as_array().unwrap().clone();
+    assert_eq!(runs.len(), 3);
+    let first = runs[0]["id"].as_i64().unwrap();
+    let (status, run) = send(&app, get(&format!("/runs/{first}"))).await;
+    assert_eq!(
+        (status, run["state"].as_str()),
+        (StatusCode::OK, Some("queued"))
+    );
+    let (status, run) = send(&app, post(&format!("/runs/{first}/cancel"), json!({}))).await;
+    assert_eq!(
+        (status, run["state"].as_str()),
+        (StatusCode::OK, Some("cancelled"))
+    );
+    let (status, _) = send(&app, post(&format!("/runs/{first}/cancel"), json!({}))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, again) = send(&app, post(&format!("/runs/{first}/rerun"), json!({}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(again["explicit"], true);
+    assert_eq!(
+        send(&app, get("/runs/99999")).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // Run the queue; what it found comes back as insights and cards.
+    let home = Home::at(repo.home());
+    let config = lore_index::worker::WorkerConfig::default();
+    while lore_index::worker::run_next(&home, &config)
+        .unwrap()
+        .is_some()
+    {}
+    let (status, cards) = send(&app, get(&format!("/cards?repo_id={id}&symbol=load"))).await;
+    assert_eq!(status, StatusCode::OK, "{cards}");
+    assert_eq!(cards[0]["source"], "facts");
+    assert_eq!(cards[0]["callers"][0]["line"], 8);
+    let (status, _) = send(&app, get(&format!("/cards?repo_id={id}&symbol=nope"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, d) = send(&app, get(&format!("/dossiers?repo_id={id}&path=app.py"))).await;
+    assert_eq!((status, d["kind"].as_str()), (StatusCode::OK, Some("file")));
+    let (status, _) = send(&app, get(&format!("/dossiers?repo_id={id}&path=../etc"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, insights) = send(&app, get(&format!("/insights?repo_id={id}"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let all = insights.as_array().unwrap();
+    assert_eq!(all[0]["kind"], "entry-points", "{insights}");
+    let iid = all[0]["id"].as_i64().unwrap();
+    let (status, one) = send(
+        &app,
+        post(&format!("/insights/{iid}"), json!({"status": "dismissed"})),
+    )
+    .await;
+    assert_eq!(
+        (status, one["status"].as_str()),
+        (StatusCode::OK, Some("dismissed"))
+    );
+    let (_, dismissed) = send(
+        &app,
+        get(&format!("/insights?repo_id={id}&filter=dismissed")),
+    )
+    .await;
+    assert_eq!(dismissed[0]["id"], iid);
+    let (status, _) = send(
+        &app,
+        post(&format!("/insights/{iid}"), json!({"status": "gone"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = send(&app, post("/insights/424242", json!({"status": "read"}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn delivery(body: &Value, signature: Option<&str>, id: &str, event: &str) -> Request<Body> {
+    let mut r = Request::post("/webhooks/github")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("x-github-event", event)
+        .header("x-github-delivery", id);
+    if let Some(s) = signature {
+        r = r.header("x-hub-signature-256", s);
+    }
+    r.body(Body::from(body.to_string())).unwrap()
+}
+
+#[tokio::test]
+async fn github_webhooks_are_signed_never_replayed_and_queue_a_fetching_digest() {
+    let (repo, id) = fixture();
+    // A remote the push lands in, and a second clone pushing to it.
+    let scratch = tempfile::tempdir().unwrap();
+    let bare = scratch.path().join("shop.git");
+    git(
+        scratch.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            repo.path().to_str().unwrap(),
+            "shop.git",
+        ],
+    );
+    repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    let other = scratch.path().join("other");
+    git(
+        scratch.path(),
+        &["clone", "-q", bare.to_str().unwrap(), "other"],
+    );
+    std::fs::write(other.join("extra.py"), "def extra():\n    return 2\n").unwrap();
+    git(&other, &["add", "."]);
+    git(&other, &["commit", "-q", "-m", "extra"]);
+    git(&other, &["push", "-q", "origin", "HEAD"]);
+    let before = repo.git(&["rev-parse", "HEAD"]);
+    let after = git(&other, &["rev-parse", "HEAD"]);
+
+    let home = Home::at(repo.home());
+    let app = app(&repo, Some("api-token"));
+    let push = json!({
+        "ref": "refs/heads/main", "before": before, "after": after,
+        "repository": { "clone_url": bare.to_str().unwrap(), "full_name": "o/shop" },
+    });
+    let (status, body) = send(&app, delivery(&push, Some("sha256=00"), "d0", "push")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no secret yet: {body}");
+    let (secret, new) = lore_server::security::create_webhook_secret(home.path(), false).unwrap();
+    assert!(new);
+    let signed = lore_server::security::sign(secret.as_bytes(), push.to_string().as_bytes());
+
+    let (status, _) = send(&app, delivery(&push, None, "d1", "push")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "missing signature");
+    let wrong = lore_server::security::sign(b"another secret", push.to_string().as_bytes());
+    let (status, _) = send(&app, delivery(&push, Some(&wrong), "d2", "push")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "wrong signature");
+    // Signed right but learning is off: nothing to do for it.
+    let (status, body) = send(&app, delivery(&push, Some(&signed), "d3", "push")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
+    let settings = lore_index::learning::Settings {
+        allow: Some(vec!["scan-diff".into()]),
+        ..Default::default()
+    };
+    lore_index::learning::toggle(&home, &id, true, &settings).unwrap();
+    let (status, body) = send(&app, delivery(&push, Some(&signed), "d4", "push")).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let run = body["queued"][0].as_i64().unwrap();
+    let (status, body) = send(&app, delivery(&push, Some(&signed), "d4", "push")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body["ignored"].as_str().unwrap().contains("replayed"),
+        "{body}"
+    );
+    let ping = json!({ "zen": "Keep it logically awesome." });
+    let ping_sig = lore_server::security::sign(secret.as_bytes(), ping.to_string().as_bytes());
+    let (status, body) = send(&app, delivery(&ping, Some(&ping_sig), "d5", "ping")).await;
+    assert_eq!(
+        (status, body["pong"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+
+    // The run fetches the pushed commits with git, then digests them.
+    let present = |sha: &str| {
+        Command::new("git")
+            .args(["cat-file", "-e", sha])
+            .current_dir(repo.path())
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(!present(&after), "not fetched yet");
+    let config = lore_index::worker::WorkerConfig::default();
+    while lore_index::worker::run_next(&home, &config)
+        .unwrap()
+        .is_some()
+    {}
+    let (status, done) = send(&app, with_token(get(&format!("/runs/{run}")), "api-token")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["input"]["fetch"], "origin");
+    assert_eq!(done["output"]["symbols"], 1, "extra() added: {done}");
+    assert!(present(&after));
+}

@@ -23,6 +23,31 @@ use rmcp::{ErrorData, ServerHandler, ServiceExt, schemars, tool, tool_handler, t
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+/// `value` with a `citation` (`path:start-end`, or `path:line`) when it
+/// names a place, and the same for each place it lists.
+fn cited(mut value: Value) -> Value {
+    fn cite(v: &mut Value) {
+        let Some(path) = v["path"].as_str().map(str::to_owned) else {
+            return;
+        };
+        let start = v["start_line"].as_u64().or_else(|| v["line"].as_u64());
+        let end = v["end_line"].as_u64();
+        if let Some(start) = start {
+            v["citation"] = json!(match end {
+                Some(end) if end != start => format!("{path}:{start}-{end}"),
+                _ => format!("{path}:{start}"),
+            });
+        }
+    }
+    cite(&mut value);
+    for key in ["callers", "tests"] {
+        if let Some(list) = value[key].as_array_mut() {
+            list.iter_mut().for_each(cite);
+        }
+    }
+    value
+}
+
 /// Default page size.
 const PAGE: usize = 20;
 /// Largest page.
@@ -257,6 +282,31 @@ struct OutlineParams {
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct CardParams {
+    /// A function or method: `name`, `Class.method` or `path:name`.
+    symbol: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct DossierParams {
+    /// A file or directory relative to the repository root (`.` for the
+    /// root).
+    path: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct InsightsParams {
+    /// Only this kind: change, hotspot, entry-points, broken-reference.
+    kind: Option<String>,
+    /// Only this status: new, read or dismissed.
+    status: Option<String>,
+    /// Items to skip (default 0).
+    offset: Option<usize>,
+    /// Items to return (default 20, at most 200).
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct AskParams {
     /// The question about the code.
     question: String,
@@ -487,6 +537,99 @@ impl LoreMcp {
         .await
     }
 
+    /// A function's card: signature, doc, callers (with `citation`s),
+    /// callees, complexity, churn, owners, tests; `stale` when the code
+    /// moved since it was written.
+    #[tool(annotations(read_only_hint = true))]
+    async fn card(
+        &self,
+        Parameters(p): Parameters<CardParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (home, id) = (self.home.clone(), self.id.clone());
+        self.with_index(move |index| {
+            let queue =
+                lore_store::SqliteJobs::open(&home.thinker_db()).map_err(|e| e.to_string())?;
+            let cards = lore_index::thoughts::read::cards(index, &queue, &id, &p.symbol)
+                .map_err(|e| e.to_string())?;
+            let cards: Vec<Value> = cards.into_iter().map(cited).collect();
+            Ok(json!({ "commit": index.indexed_commit(), "cards": cards }))
+        })
+        .await
+    }
+
+    /// A module's dossier (a file or a directory): purpose, public API,
+    /// dependencies, dependents, hot spots.
+    #[tool(annotations(read_only_hint = true))]
+    async fn dossier(
+        &self,
+        Parameters(p): Parameters<DossierParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (home, id) = (self.home.clone(), self.id.clone());
+        self.with_index(move |index| {
+            let queue =
+                lore_store::SqliteJobs::open(&home.thinker_db()).map_err(|e| e.to_string())?;
+            lore_index::thoughts::read::dossier(index, &queue, &id, &p.path)
+                .map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    /// What Lore's background thoughts found in this repository: changes,
+    /// hot spots, entry points, removed code still referred to; each with
+    /// evidence (`citation`s at a commit).
+    #[tool(annotations(read_only_hint = true))]
+    async fn insights(
+        &self,
+        Parameters(p): Parameters<InsightsParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (offset, limit) = page(p.offset, p.limit);
+        let (home, id) = (self.home.clone(), self.id.clone());
+        self.with_index(move |_| {
+            use lore_core::jobs::JobStore;
+            let queue =
+                lore_store::SqliteJobs::open(&home.thinker_db()).map_err(|e| e.to_string())?;
+            let found = queue
+                .insights(
+                    &id,
+                    p.kind.as_deref(),
+                    p.status.as_deref(),
+                    offset + limit + 1,
+                )
+                .map_err(|e| e.to_string())?;
+            let more = found.len() > offset + limit;
+            let items: Vec<Value> = found
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .map(|i| {
+                    let mut v = lore_index::learning::insight_json(i);
+                    if let Some(evidence) = v["evidence"].as_array_mut() {
+                        for e in evidence {
+                            *e = cited(e.take());
+                        }
+                    }
+                    v
+                })
+                .collect();
+            Ok(json!({ "insights": items, "next_offset": more.then_some(offset + limit) }))
+        })
+        .await
+    }
+
+    /// Whether Lore keeps learning this repository by itself, what runs,
+    /// waits (and why) and is queued, budgets left, the next cadence.
+    #[tool(annotations(read_only_hint = true))]
+    async fn learning_status(
+        &self,
+        Parameters(_): Parameters<StatusParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (home, root) = (self.home.clone(), self.root.clone());
+        self.with_index(move |_| {
+            lore_index::learning::status(&home, &root).map_err(|e| e.to_string())
+        })
+        .await
+    }
+
     /// What is indexed: commit vs HEAD, files per language, symbols,
     /// search signals, skipped files.
     #[tool(annotations(read_only_hint = true))]
@@ -501,7 +644,7 @@ impl LoreMcp {
 
 #[tool_handler(
     name = "lore",
-    instructions = "Lore knows this repository: search code, find definitions (symbols), references and call sites (refs), file outlines, a ranked repository map, and ask questions answered with verified file:line citations."
+    instructions = "Lore knows this repository: search code, find definitions (symbols), references and call sites (refs), file outlines, a ranked repository map, function cards and module dossiers, what its background thoughts found (insights), and ask questions answered with verified file:line citations."
 )]
 impl ServerHandler for LoreMcp {
     /// Calls a tool; an unknown tool's error names it and the tools there are.

@@ -76,7 +76,17 @@ async fn every_tool_answers_with_citations_over_stdio() {
     assert_eq!(
         names,
         [
-            "ask", "outline", "refs", "repo_map", "search", "status", "symbols"
+            "ask",
+            "card",
+            "dossier",
+            "insights",
+            "learning_status",
+            "outline",
+            "refs",
+            "repo_map",
+            "search",
+            "status",
+            "symbols"
         ]
     );
     let search_tool = tools.iter().find(|t| t.name == "search").unwrap();
@@ -164,6 +174,28 @@ async fn every_tool_answers_with_citations_over_stdio() {
         "{status}"
     );
 
+    // The thinker's tools: cards and dossiers (made on the spot before
+    // Summarize runs), insights, learning status.
+    let (cards, error) = call(&client, "card", json!({"symbol": "vat"})).await;
+    assert!(!error, "{cards}");
+    let card = &cards["cards"][0];
+    assert_eq!(card["citation"], "shop/tax.py:4-6", "{cards}");
+    assert_eq!(card["callers"][0]["citation"], "shop/cart.py:9");
+    assert_eq!(card["source"], "live");
+    let (dossier, _) = call(&client, "dossier", json!({"path": "shop"})).await;
+    assert_eq!(dossier["kind"], "directory", "{dossier}");
+    let (learning, _) = call(&client, "learning_status", json!({})).await;
+    assert_eq!(learning["on"], false, "{learning}");
+    common::ok(lore(&repo).args(["learn", "on"]));
+    common::ok(lore(&repo).args(["worker", "--once"]));
+    let (learning, _) = call(&client, "learning_status", json!({})).await;
+    assert_eq!(learning["on"], true, "{learning}");
+    let (cards, _) = call(&client, "card", json!({"symbol": "Cart.total"})).await;
+    assert_eq!(cards["cards"][0]["source"], "facts", "{cards}");
+    let (insights, error) = call(&client, "insights", json!({"limit": 5})).await;
+    assert!(!error, "{insights}");
+    assert!(insights["insights"].is_array(), "{insights}");
+
     // A tool error reaches the caller as an error result naming the value.
     let (bad, error) = call(
         &client,
@@ -250,7 +282,7 @@ fn malformed_lines_and_unknown_tools_get_errors_that_say_why() {
     assert!(
         reply["result"]["tools"]
             .as_array()
-            .is_some_and(|t| t.len() == 7)
+            .is_some_and(|t| t.len() == 11)
     );
 
     drop(stdin);

@@ -2,6 +2,10 @@
 //   #/                    repositories, index runs with live progress
 //   #/repo/ID             chat with sources panel and code viewer
 //   #/repo/ID/search      search with filters
+//   #/repo/ID/runs        background runs: logs, metrics, rerun, cancel
+//   #/repo/ID/insights    what the thoughts found, with evidence
+//   #/repo/ID/settings    learning policy: budgets, quiet hours, cadence, kinds
+//   #/repo/ID/card/NAME   a function's card
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -77,7 +81,172 @@ function setNav(id, active) {
     el("a", { href: "#/", class: active === "repos" ? "active" : "" }, "Repos"),
     id && el("a", { href: `#/repo/${id}`, class: active === "chat" ? "active" : "" }, "Chat"),
     id && el("a", { href: `#/repo/${id}/search`, class: active === "search" ? "active" : "" }, "Search"),
+    id && el("a", { href: `#/repo/${id}/runs`, class: active === "runs" ? "active" : "" }, "Runs"),
+    id && el("a", { href: `#/repo/${id}/insights`, class: active === "insights" ? "active" : "" }, "Insights"),
+    id && el("a", { href: `#/repo/${id}/settings`, class: active === "settings" ? "active" : "" }, "Settings"),
   ].filter(Boolean));
+}
+
+// ---- learning ----------------------------------------------------------
+
+// The learning toggle and the thinker's status line ("indexed 2m ago · 1
+// thought running · 3 queued"), refreshed every few seconds while shown.
+function learningBar(id) {
+  const toggle = el("input", { type: "checkbox", id: "learning-toggle" });
+  const line = el("span", { id: "thinker-status", class: "muted" }, "…");
+  const bar = el("div", { class: "learning-bar" },
+    el("label", {}, toggle, " keep learning"), line);
+  const show = (status) => {
+    toggle.checked = status.on;
+    line.textContent = status.status_line;
+  };
+  const load = async () => {
+    try { show(await api(`/learning/status?repo_id=${id}`)); }
+    catch (err) { line.textContent = err.message; }
+  };
+  toggle.addEventListener("change", async () => {
+    try { show(await api("/learning/toggle", { body: { repo_id: id, on: toggle.checked } })); }
+    catch (err) { line.textContent = err.message; toggle.checked = !toggle.checked; }
+  });
+  load();
+  const timer = setInterval(() => { if (!bar.isConnected) clearInterval(timer); else load(); }, 3000);
+  return bar;
+}
+
+const when = (t) => (t ? t.replace("T", " ").replace("Z", "") : "—");
+
+async function showRuns(id) {
+  setNav(id, "runs");
+  const table = el("table", { id: "runs" });
+  const detail = el("section", { class: "panel", id: "run-detail", hidden: true });
+  const load = async () => {
+    let runs;
+    try { runs = await api(`/runs?repo_id=${id}&limit=100`); } catch (err) { table.replaceChildren(el("tr", {}, el("td", {}, errorBox(err)))); return; }
+    const act = (run, what) => el("button", {
+      class: `run-${what}`,
+      onclick: async () => {
+        try { await api(`/runs/${run.id}/${what}`, { method: "POST", body: {} }); } catch (err) { alert(err.message); }
+        load();
+      },
+    }, what === "rerun" ? "Rerun" : "Cancel");
+    const finished = (r) => ["succeeded", "cancelled", "dead"].includes(r.state);
+    table.replaceChildren(
+      el("tr", {}, ...["Run", "Kind", "State", "Attempts", "CPU", "Started", "Finished", ""].map((h) => el("th", {}, h))),
+      ...runs.map((r) => el("tr", { class: `run state-${r.state}`, "data-run": r.id },
+        el("td", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); showRun(r); } }, `#${r.id}`)),
+        el("td", {}, r.kind),
+        el("td", {}, el("span", { class: `state ${r.state}` }, r.state), r.reason ? el("div", { class: "meta" }, r.reason) : ""),
+        el("td", {}, `${r.attempts}/${r.max_attempts}`),
+        el("td", {}, `${(r.cpu_ms / 1000).toFixed(2)} s`),
+        el("td", {}, when(r.started_at)),
+        el("td", {}, when(r.finished_at)),
+        el("td", {}, finished(r) ? act(r, "rerun") : act(r, "cancel")))));
+    if (!runs.length) table.append(el("tr", {}, el("td", { colspan: 8, class: "muted" }, "No runs yet: turn learning on.")));
+  };
+  const showRun = (r) => {
+    detail.hidden = false;
+    detail.replaceChildren(el("h3", {}, `Run #${r.id} · ${r.kind} · ${r.state}`),
+      el("p", { class: "meta" }, `worker ${r.worker || "—"} · ${r.attempts} attempts · CPU ${r.cpu_ms} ms · tokens ${r.tokens} · queued ${when(r.created_at)}`),
+      r.reason ? el("p", {}, "Log: ", r.reason) : "",
+      el("h4", {}, "Input"), el("pre", { class: "snippet" }, JSON.stringify(r.input, null, 2)),
+      el("h4", {}, "Output"), el("pre", { class: "snippet", id: "run-output" }, JSON.stringify(r.output, null, 2)));
+  };
+  main.replaceChildren(el("h2", {}, "Runs"), learningBar(id), el("section", { class: "panel" }, table), detail);
+  load();
+  // Runs move on by themselves: the table follows while it is shown.
+  const timer = setInterval(() => { if (!table.isConnected) clearInterval(timer); else load(); }, 3000);
+}
+
+function evidenceLinks(evidence, viewer, id) {
+  return el("ul", { class: "evidence" }, ...(evidence || []).map((e) => el("li", {},
+    el("a", { href: "#", class: "evidence-link", onclick: (ev) => { ev.preventDefault(); openCode(viewer, id, e.path, e.start_line, e.end_line, e.commit); } },
+      `${e.path}:${e.start_line}${e.end_line !== e.start_line ? "-" + e.end_line : ""}`))));
+}
+
+async function showInsights(id) {
+  setNav(id, "insights");
+  const filter = el("select", { id: "insight-filter" }, ["new", "read", "dismissed", "all"].map((f) => el("option", { value: f }, f)));
+  const feed = el("div", { id: "insights" });
+  const viewer = el("div", { id: "viewer" }, el("p", { class: "muted" }, "Click evidence to see the code."));
+  const load = async () => {
+    let found;
+    try { found = await api(`/insights?repo_id=${id}&filter=${filter.value}`); } catch (err) { feed.replaceChildren(errorBox(err)); return; }
+    const mark = (i, status, label) => el("button", { class: `insight-${status}`, onclick: async () => {
+      try { await api(`/insights/${i.id}`, { body: { status } }); } catch (err) { alert(err.message); }
+      load();
+    } }, label);
+    feed.replaceChildren(...found.map((i) => el("div", { class: `insight sev-${i.severity}`, "data-insight": i.id },
+      el("div", {}, el("span", { class: `sev ${i.severity}` }, i.severity), " ", el("span", { class: "muted" }, i.kind), " ", el("strong", {}, i.title)),
+      el("div", { class: "insight-body" }, i.body),
+      evidenceLinks(i.evidence, viewer, id),
+      el("div", { class: "meta" }, `found ${when(i.updated_at)} · ${i.status} `,
+        i.status !== "read" ? mark(i, "read", "Mark read") : "",
+        i.status !== "dismissed" ? mark(i, "dismissed", "Dismiss") : ""))));
+    if (!found.length) feed.append(el("p", { class: "muted" }, "Nothing here yet."));
+  };
+  filter.addEventListener("change", load);
+  main.replaceChildren(el("h2", {}, "Insights"), learningBar(id),
+    el("div", { class: "split" }, el("section", { class: "panel" }, el("label", {}, "Show ", filter), feed), el("section", { class: "panel" }, viewer)));
+  load();
+}
+
+const KINDS = ["scan-diff", "map-repo", "summarize", "prioritize", "verify", "lint"];
+const RUNS_CODE = ["verify", "lint"];
+
+async function showSettings(id) {
+  setNav(id, "settings");
+  let status;
+  try { status = await api(`/learning/status?repo_id=${id}`); } catch (err) { main.replaceChildren(errorBox(err)); return; }
+  const b = status.budgets || {};
+  const cpu = el("input", { id: "budget-cpu", value: b.cpu ? b.cpu.limit : "", placeholder: "e.g. 20m/h" });
+  const tokens = el("input", { id: "budget-tokens", value: b.tokens ? b.tokens.limit : "", placeholder: "e.g. 50k/day" });
+  const quiet = el("input", { id: "quiet-hours", value: status.quiet_hours || "", placeholder: "e.g. 09:00-18:00" });
+  const cadence = el("input", { id: "cadence", value: status.cadence || "", placeholder: "e.g. 0 3 * * *" });
+  const boxes = KINDS.map((k) => el("label", { class: "kind" },
+    el("input", { type: "checkbox", value: k, checked: status.allow.includes(k) }), " ", k,
+    RUNS_CODE.includes(k) ? el("span", { class: "muted" }, " (runs the repository's code)") : ""));
+  const note = el("p", { id: "settings-note", class: "muted" });
+  const form = el("form", { class: "settings", onsubmit: async (e) => {
+    e.preventDefault();
+    const body = {
+      repo_id: id, on: status.on,
+      budgets: { cpu: cpu.value.trim() || null, tokens: tokens.value.trim() || null },
+      quiet_hours: quiet.value.trim() || "none",
+      cadence: cadence.value.trim() || "none",
+      allow: boxes.map((l) => l.querySelector("input")).filter((i) => i.checked).map((i) => i.value),
+    };
+    try { status = await api("/learning/toggle", { body }); note.className = "muted"; note.textContent = "Saved: " + status.status_line; }
+    catch (err) { note.className = "error"; note.textContent = err.message; }
+  } },
+    el("p", {}, el("label", {}, "CPU budget ", cpu), " ", el("label", {}, "LLM tokens ", tokens)),
+    el("p", {}, el("label", {}, "Quiet hours ", quiet), " ", el("label", {}, "Cadence (cron) ", cadence)),
+    el("fieldset", {}, el("legend", {}, "Thoughts allowed"), ...boxes),
+    el("button", { class: "primary", type: "submit", id: "save-settings" }, "Save"), note);
+  main.replaceChildren(el("h2", {}, "Settings"), learningBar(id), el("section", { class: "panel" }, form));
+}
+
+async function showCard(id, symbol) {
+  setNav(id, null);
+  const viewer = el("div", { id: "viewer" });
+  const body = el("div", { id: "card" }, el("p", { class: "muted" }, "Loading…"));
+  main.replaceChildren(el("h2", {}, "Card: ", symbol), el("div", { class: "split" }, el("section", { class: "panel" }, body), el("section", { class: "panel" }, viewer)));
+  let cards;
+  try { cards = await api(`/cards?repo_id=${id}&symbol=${encodeURIComponent(symbol)}`); } catch (err) { body.replaceChildren(errorBox(err)); return; }
+  const place = (p) => el("a", { href: "#", class: "card-place", onclick: (e) => { e.preventDefault(); openCode(viewer, id, p.path, p.line || p.start_line, p.end_line || p.line, null); } },
+    `${p.path}:${p.line || p.start_line}`, p.in ? ` (${p.in})` : "");
+  body.replaceChildren(...cards.map((c) => el("div", { class: "card" },
+    el("h3", {}, c.symbol, " ", el("span", { class: "muted" }, c.kind)),
+    c.stale ? el("p", { class: "stale" }, "The code moved since this card was written; it will be rewritten.") : "",
+    el("p", {}, place({ path: c.path, start_line: c.start_line, end_line: c.end_line })),
+    el("pre", { class: "snippet" }, c.signature),
+    c.doc ? el("p", {}, c.doc) : "",
+    el("p", { class: "meta" }, `complexity ${c.complexity} · ${c.lines} lines · ${c.callers_total} call sites by name` +
+      (c.churn ? ` · ${c.churn.commits} commits, last ${when(c.churn.last_change)}` : "")),
+    c.callers.length ? el("div", {}, el("h4", {}, "Callers"), el("ul", {}, ...c.callers.map((p) => el("li", {}, place(p))))) : "",
+    c.tests.length ? el("div", {}, el("h4", {}, "Tests"), el("ul", {}, ...c.tests.map((p) => el("li", {}, place(p))))) : "",
+    c.callees.length ? el("p", {}, "Calls: ", c.callees.map((x) => x.name).join(", ")) : "",
+    c.owners.length ? el("p", { class: "meta" }, "Owners: ", c.owners.map((o) => `${o.author} (${o.commits})`).join(", ")) : "")));
+  if (cards[0]) openCode(viewer, id, cards[0].path, cards[0].start_line, cards[0].end_line, null);
 }
 
 // ---- index runs --------------------------------------------------------
@@ -310,7 +479,8 @@ async function showRepo(id) {
       return el("li", {}, el("a", {
         href: "#", class: "source" + (c.n === activeN ? " active" : ""), "data-n": c.n,
         onclick: (e) => { e.preventDefault(); cite(answer, c.n, null, null); },
-      }, `[${c.n}] ${c.path}:${c.start_line}-${c.end_line}`), c.symbol ? el("span", { class: "muted" }, " " + c.symbol) : "");
+      }, `[${c.n}] ${c.path}:${c.start_line}-${c.end_line}`), c.symbol ? el("span", { class: "muted" }, " " + c.symbol) : "",
+        c.symbol ? el("a", { class: "card-link", href: `#/repo/${id}/card/${encodeURIComponent(c.path + ":" + c.symbol)}` }, " card") : "");
     }));
   };
   const cite = (answer, n, a, b) => {
@@ -371,6 +541,7 @@ async function showRepo(id) {
   main.replaceChildren(
     title,
     status,
+    learningBar(id),
     el("div", { class: "split" },
       el("section", { class: "panel" }, el("h3", {}, "Chat"), log, form,
         el("div", { class: "meta" }, el("a", { href: "#", onclick: (e) => { e.preventDefault(); setConversation(null); log.replaceChildren(); sources.replaceChildren(); } }, "new conversation"))),
@@ -446,6 +617,10 @@ async function showSearch(id) {
 function route() {
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
   if (parts[0] === "repo" && parts[1] && parts[2] === "search") return showSearch(parts[1]);
+  if (parts[0] === "repo" && parts[1] && parts[2] === "runs") return showRuns(parts[1]);
+  if (parts[0] === "repo" && parts[1] && parts[2] === "insights") return showInsights(parts[1]);
+  if (parts[0] === "repo" && parts[1] && parts[2] === "settings") return showSettings(parts[1]);
+  if (parts[0] === "repo" && parts[1] && parts[2] === "card" && parts[3]) return showCard(parts[1], decodeURIComponent(parts.slice(3).join("/")));
   if (parts[0] === "repo" && parts[1]) return showRepo(parts[1]);
   return showRepos();
 }

@@ -438,3 +438,167 @@ async fn index_ask_click_a_citation_and_search_in_chromium() {
     .unwrap();
     client.close().await.unwrap();
 }
+
+/// The thinker in the UI: the learning toggle and status line, the Runs
+/// tab (detail, rerun), Insights (evidence opens the code viewer,
+/// dismiss), Settings (saved; running the repository's code refused
+/// without the server's token), and a function card reached from a
+/// citation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_thinker_in_chromium() {
+    let repo = TestRepo::new();
+    repo.write("shop/cart.py", CART);
+    repo.write("shop/tax.py", TAX);
+    repo.write(
+        "shop/cli.py",
+        "from shop.cart import checkout\n\n\nif __name__ == \"__main__\":\n    checkout(None)\n",
+    );
+    repo.commit("shop");
+    common::ok(common::lore(&repo).arg("index"));
+    let status = common::json(&repo, &["status"]);
+    let id = PathBuf::from(status["data_dir"].as_str().unwrap())
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let (_server, url) = serve(&repo);
+    let (_driver, driver_url) = chromedriver();
+    let client = browser(&driver_url).await;
+
+    // Chat page: learning is off; the toggle turns it on and the server's
+    // worker maps and summarizes the repository.
+    client.goto(&format!("{url}/#/repo/{id}")).await.unwrap();
+    until(
+        &client,
+        "the thinker's status line",
+        "document.querySelector('#thinker-status').textContent.startsWith('indexed')",
+    )
+    .await;
+    let line = text_of(&client, "#thinker-status").await;
+    assert!(line.contains("learning off"), "{line}");
+    click(&client, Locator::Css("#learning-toggle")).await;
+    until(
+        &client,
+        "learning on",
+        "document.querySelector('#learning-toggle').checked && !document.querySelector('#thinker-status').textContent.includes('learning off')",
+    )
+    .await;
+
+    // Runs: the three first thoughts succeed; one's detail; a rerun.
+    click(&client, Locator::XPath("//nav/a[text()='Runs']")).await;
+    until(
+        &client,
+        "three runs succeeded",
+        "document.querySelectorAll('#runs tr.state-succeeded').length === 3",
+    )
+    .await;
+    click(&client, Locator::Css("#runs tr.run td a")).await;
+    until(
+        &client,
+        "a run's detail",
+        "!document.querySelector('#run-detail').hidden",
+    )
+    .await;
+    let output = text_of(&client, "#run-output").await;
+    assert!(output.contains('{'), "{output}");
+    click(&client, Locator::Css("#runs tr.run .run-rerun")).await;
+    until(
+        &client,
+        "the rerun listed",
+        "document.querySelectorAll('#runs tr.run').length === 4",
+    )
+    .await;
+    std::fs::write(
+        artifacts().join("runs.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // Insights: the entry point, its evidence in the viewer; dismissed.
+    click(&client, Locator::XPath("//nav/a[text()='Insights']")).await;
+    until(
+        &client,
+        "an insight",
+        "document.querySelector('.insight .evidence-link')",
+    )
+    .await;
+    let title = text_of(&client, ".insight strong").await;
+    assert!(title.contains("1 main"), "{title}");
+    click(&client, Locator::Css(".insight .evidence-link")).await;
+    until(
+        &client,
+        "the evidence in the viewer",
+        "document.querySelector('#viewer .line.hl')",
+    )
+    .await;
+    let viewer = text_of(&client, "#viewer-title").await;
+    assert!(viewer.starts_with("shop/cli.py:4-4"), "{viewer}");
+    click(&client, Locator::Css(".insight .insight-dismissed")).await;
+    until(
+        &client,
+        "the insight dismissed",
+        "!document.querySelector('.insight')",
+    )
+    .await;
+    std::fs::write(
+        artifacts().join("insights.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // Settings: a budget and quiet hours are saved; allowing Verify is not,
+    // from a page of a server without a token.
+    click(&client, Locator::XPath("//nav/a[text()='Settings']")).await;
+    type_into(&client, Locator::Css("#budget-cpu"), "6m/h").await;
+    type_into(&client, Locator::Css("#quiet-hours"), "01:00-02:00").await;
+    click(&client, Locator::Css("#save-settings")).await;
+    until(
+        &client,
+        "saved",
+        "document.querySelector('#settings-note').textContent.startsWith('Saved')",
+    )
+    .await;
+    let learned = common::json(&repo, &["learn", "status"]);
+    assert_eq!(learned["budgets"]["cpu"]["limit"], "6m/h", "{learned}");
+    assert_eq!(learned["quiet_hours"], "01:00-02:00");
+    click(&client, Locator::Css("input[value=verify]")).await;
+    click(&client, Locator::Css("#save-settings")).await;
+    until(
+        &client,
+        "refused",
+        "document.querySelector('#settings-note.error')",
+    )
+    .await;
+    let note = text_of(&client, "#settings-note").await;
+    assert!(note.contains("lore learn on --allow verify"), "{note}");
+
+    // A card from a citation of an answer.
+    click(&client, Locator::XPath("//nav/a[text()='Chat']")).await;
+    type_into(&client, Locator::Css("#question"), "What does vat return?").await;
+    click(&client, Locator::Css("#ask")).await;
+    until(
+        &client,
+        "a citation with a card",
+        "document.querySelector('#sources .card-link')",
+    )
+    .await;
+    client
+        .execute(
+            "[...document.querySelectorAll('#sources li')].find(li => li.textContent.includes('vat')).querySelector('.card-link').click();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    until(&client, "the card", "document.querySelector('.card h3')").await;
+    let card = text_of(&client, "#card").await;
+    assert!(
+        card.contains("vat") && card.contains("shop/cart.py:12"),
+        "{card}"
+    );
+    std::fs::write(
+        artifacts().join("card.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    client.close().await.unwrap();
+}

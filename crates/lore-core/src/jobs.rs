@@ -296,6 +296,17 @@ pub trait JobStore {
     ) -> Result<Vec<Insight>>;
     /// One insight.
     fn insight(&self, id: i64) -> Result<Option<Insight>>;
+    /// Removes what the thoughts derived from `path` (a file or directory
+    /// of `repo`): its cards and dossiers, and the repository's facts and
+    /// insights that cite it (digests, the map; rebuilt by the next
+    /// thoughts). Returns (facts, insights) removed.
+    fn forget_path(&mut self, repo: &str, path: &str) -> Result<(u64, u64)>;
+    /// Retention: removes finished runs older than `max_age_ms` or beyond
+    /// the newest `max_runs`, facts superseded by a newer run (older
+    /// commits of the same card, dossier, map or frontier), digests and
+    /// dismissed insights older than `max_age_ms`; then gives the space
+    /// back. Returns (runs, facts, insights) removed.
+    fn prune(&mut self, now: i64, max_age_ms: i64, max_runs: u64) -> Result<(u64, u64, u64)>;
     /// Records a webhook delivery id; false if it was seen before (a
     /// replay, ignored). Ids older than a week are forgotten.
     fn first_delivery(&mut self, id: &str, now: i64) -> Result<bool>;

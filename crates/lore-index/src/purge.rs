@@ -41,6 +41,10 @@ pub struct PurgeReport {
     pub cached_vectors: usize,
     /// Recorded answers removed.
     pub answers: usize,
+    /// Facts the thinker derived from them (cards, dossiers, digests).
+    pub facts: u64,
+    /// Insights citing them.
+    pub insights: u64,
 }
 
 /// The purged paths of a data directory.
@@ -142,6 +146,17 @@ pub fn purge(
             if !hashes.is_empty() && cache_path.exists() {
                 let mut cache = SqliteEmbeddingCache::open(&cache_path)?;
                 report.cached_vectors = cache.remove(&hashes)?;
+            }
+        }
+        // The thinker's facts and insights about them.
+        {
+            use lore_core::jobs::JobStore;
+            let repo = home.repo_id(&root);
+            let mut thinker = lore_store::SqliteJobs::open(&home.thinker_db())?;
+            for p in &report.paths {
+                let (facts, insights) = thinker.forget_path(&repo, p)?;
+                report.facts += facts;
+                report.insights += insights;
             }
         }
         // The history: answers that used or cited the paths.

@@ -296,6 +296,38 @@ pub fn after_index(home: &Home, report: &crate::IndexReport) -> Result<Option<i6
     Ok(Some(queue.enqueue(&job, now_ms())?.id))
 }
 
+/// How long finished runs, digests and dismissed insights are kept
+/// (`LORE_RETAIN_DAYS`, default 30) and how many finished runs at most
+/// (`LORE_RETAIN_RUNS`, default 10,000).
+fn retention() -> (i64, u64) {
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    let days = env("LORE_RETAIN_DAYS").unwrap_or(30);
+    (
+        days as i64 * 86_400_000,
+        env("LORE_RETAIN_RUNS").unwrap_or(10_000),
+    )
+}
+
+/// Prunes by the retention settings, at most once an hour per process,
+/// when a worker finds nothing to do.
+fn maybe_prune(queue: &mut SqliteJobs, now: i64) -> Result<()> {
+    static LAST: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let last = LAST.load(Ordering::Relaxed);
+    if now - last < 3_600_000
+        || LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return Ok(());
+    }
+    let (age, runs) = retention();
+    let (jobs, facts, insights) = queue.prune(now, age, runs)?;
+    if jobs + facts + insights > 0 {
+        tracing::info!(jobs, facts, insights, "pruned");
+    }
+    Ok(())
+}
+
 /// Runs the next runnable job, if any; returns its id. The result is
 /// committed only if this worker still holds the lease.
 pub fn run_next(home: &Home, config: &WorkerConfig) -> Result<Option<i64>> {
@@ -305,6 +337,7 @@ pub fn run_next(home: &Home, config: &WorkerConfig) -> Result<Option<i64>> {
     // Cadences first: what they queue competes with the rest.
     queue.fire_cadences(now, kinds::PERIODIC)?;
     let Some(job) = queue.claim_for(&config.name, &config.repos, now, config.lease_ms)? else {
+        maybe_prune(&mut queue, now)?;
         return Ok(None);
     };
     let _span = tracing::info_span!("thought", run = job.id, kind = %job.kind).entered();

@@ -202,7 +202,11 @@ impl SqliteJobs {
         let mut conn = Connection::open(path).ctx("open job queue")?;
         conn.busy_timeout(Duration::from_secs(30))
             .ctx("set busy timeout")?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+        // auto_vacuum takes effect only in a new file (before its tables):
+        // pruning then gives pages back without a full VACUUM.
+        conn.execute_batch(
+            "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+        )
             .ctx("set pragmas")?;
         conn.execute_batch(SCHEMA).ctx("create job queue")?;
         migrate(&mut conn)?;
@@ -819,6 +823,107 @@ impl JobStore for SqliteJobs {
             )
             .optional()
             .ctx("read insight")?)
+    }
+
+    fn forget_path(&mut self, repo: &str, path: &str) -> lore_core::Result<(u64, u64)> {
+        // The path as it appears in JSON values (escaped), opening a string.
+        let quoted = serde_json::to_string(path).expect("a path serializes");
+        let opening = &quoted[..quoted.len() - 1];
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin forget")?;
+        tx.execute_batch("PRAGMA secure_delete = ON;")
+            .ctx("secure delete")?;
+        let mut facts = 0;
+        for scope in [
+            format!("repo:{repo}/file:{path}"),
+            format!("repo:{repo}/dir:{path}"),
+        ] {
+            facts += tx
+                .execute(
+                    "DELETE FROM facts WHERE scope = ?1
+                       OR substr(scope, 1, length(?1) + 1) IN (?1 || '#', ?1 || '/')",
+                    [&scope],
+                )
+                .ctx("forget facts")?;
+        }
+        facts += tx
+            .execute(
+                "DELETE FROM facts
+                 WHERE (scope = 'repo:' || ?1 OR substr(scope, 1, length(?1) + 6) = 'repo:' || ?1 || '/')
+                   AND instr(value, ?2) > 0",
+                params![repo, opening],
+            )
+            .ctx("forget facts citing the path")?;
+        let insights = tx
+            .execute(
+                "DELETE FROM insights WHERE repo = ?1
+                   AND (instr(evidence, ?2) > 0 OR instr(body, ?3) > 0 OR instr(title, ?3) > 0)",
+                params![repo, opening, path],
+            )
+            .ctx("forget insights citing the path")?;
+        tx.commit().ctx("commit forget")?;
+        Ok((facts as u64, insights as u64))
+    }
+
+    fn prune(
+        &mut self,
+        now: i64,
+        max_age_ms: i64,
+        max_runs: u64,
+    ) -> lore_core::Result<(u64, u64, u64)> {
+        let before = now - max_age_ms;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin prune")?;
+        let mut runs = tx
+            .execute(
+                "DELETE FROM jobs WHERE state IN ('succeeded', 'cancelled', 'dead')
+                   AND coalesce(finished_at, created_at) < ?1",
+                [before],
+            )
+            .ctx("prune old runs")?;
+        runs += tx
+            .execute(
+                "DELETE FROM jobs WHERE state IN ('succeeded', 'cancelled', 'dead')
+                   AND id NOT IN (SELECT id FROM jobs ORDER BY id DESC LIMIT ?1)",
+                [max_runs.min(i64::MAX as u64) as i64],
+            )
+            .ctx("prune runs beyond the limit")?;
+        // A card, dossier, map or frontier at an older commit than the
+        // newest one written is history nobody reads.
+        let mut facts = tx
+            .execute(
+                "DELETE FROM facts WHERE key IN ('card', 'dossier', 'map', 'frontier')
+                   AND run < (SELECT max(f.run) FROM facts f
+                              WHERE f.scope = facts.scope AND f.key = facts.key)",
+                [],
+            )
+            .ctx("prune superseded facts")?;
+        facts += tx
+            .execute(
+                "DELETE FROM facts WHERE key LIKE 'digest:%'
+                   AND run IN (SELECT id FROM jobs WHERE finished_at < ?1)
+                    OR (key LIKE 'digest:%' AND run NOT IN (SELECT id FROM jobs))",
+                [before],
+            )
+            .ctx("prune old digests")?;
+        let insights = tx
+            .execute(
+                "DELETE FROM insights WHERE status = 'dismissed' AND updated_at < ?1",
+                [before],
+            )
+            .ctx("prune dismissed insights")?;
+        tx.commit().ctx("commit prune")?;
+        if runs + facts + insights > 0 {
+            // Give the space back a page budget at a time (no long lock).
+            self.conn
+                .execute_batch("PRAGMA incremental_vacuum(2000);")
+                .ctx("vacuum")?;
+        }
+        Ok((runs as u64, facts as u64, insights as u64))
     }
 
     fn first_delivery(&mut self, id: &str, now: i64) -> lore_core::Result<bool> {

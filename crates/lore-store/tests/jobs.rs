@@ -449,3 +449,116 @@ fn a_queue_written_before_the_scheduler_is_migrated() {
     drop(q);
     SqliteJobs::open(&path).unwrap();
 }
+
+fn fact_at(scope: &str, key: &str, commit: &str, value: &str) -> Fact {
+    Fact {
+        scope: scope.into(),
+        key: key.into(),
+        commit: commit.into(),
+        value: value.into(),
+    }
+}
+
+fn run_with(
+    q: &mut SqliteJobs,
+    now: i64,
+    facts: &[Fact],
+    insights: &[lore_core::jobs::NewInsight],
+) -> i64 {
+    let id = q
+        .enqueue(&NewJob::new("summarize", "r", &now.to_string()), now)
+        .unwrap()
+        .id;
+    let job = q.claim("w1", now, LEASE).unwrap().unwrap();
+    assert_eq!(job.id, id);
+    assert!(
+        q.complete_with(id, "w1", now, "{}", facts, insights, Spent::default())
+            .unwrap()
+    );
+    id
+}
+
+#[test]
+fn retention_keeps_current_facts_and_recent_runs() {
+    let (_dir, mut q) = queue();
+    let day = 86_400_000;
+    let card = "repo:r/file:a.py#f";
+    run_with(
+        &mut q,
+        0,
+        &[
+            fact_at(card, "card", "c1", "old"),
+            fact_at("repo:r", "digest:c0", "c1", "d1"),
+        ],
+        &[],
+    );
+    let newer = run_with(&mut q, 40 * day, &[fact_at(card, "card", "c2", "new")], &[]);
+    for i in 0..3 {
+        run_with(&mut q, 41 * day + i, &[], &[]);
+    }
+    let (runs, facts, _) = q.prune(41 * day + 10, 30 * day, 3).unwrap();
+    assert_eq!(runs, 2, "the old run by age, the next beyond the newest 3");
+    assert_eq!(facts, 2, "the superseded card and the old digest");
+    assert_eq!(q.fact(card, "card", "c2").unwrap().as_deref(), Some("new"));
+    assert_eq!(q.fact(card, "card", "c1").unwrap(), None);
+    assert_eq!(q.fact("repo:r", "digest:c0", "c1").unwrap(), None);
+    assert!(q.job(newer).unwrap().is_none());
+    assert_eq!(q.jobs(None, 10).unwrap().len(), 3);
+    assert_eq!(
+        q.fact_latest(card, "card").unwrap().unwrap().1,
+        "new",
+        "the card outlives its run"
+    );
+}
+
+#[test]
+fn forgetting_a_path_reaches_its_cards_dossiers_digests_and_insights() {
+    let (_dir, mut q) = queue();
+    let insight = |path: &str| lore_core::jobs::NewInsight {
+        kind: "hotspot".into(),
+        severity: "low".into(),
+        title: format!("{path} is hot"),
+        body: String::new(),
+        evidence: format!(r#"[{{"path":"{path}","start_line":1,"end_line":2,"commit":"c"}}]"#),
+        fingerprint: path.into(),
+    };
+    run_with(
+        &mut q,
+        0,
+        &[
+            fact_at("repo:r/file:secret/keys.py", "dossier", "c", "{}"),
+            fact_at("repo:r/file:secret/keys.py#load", "card", "c", "{}"),
+            fact_at("repo:r/dir:secret", "dossier", "c", "{}"),
+            fact_at(
+                "repo:r",
+                "digest:b",
+                "c",
+                r#"{"symbols":[{"path":"secret/keys.py"}]}"#,
+            ),
+            fact_at("repo:r/file:secrets.md", "dossier", "c", "{}"),
+            fact_at("repo:r/file:app.py", "dossier", "c", "{}"),
+            fact_at("repo:other/file:secret/keys.py", "dossier", "c", "{}"),
+        ],
+        &[insight("secret/keys.py"), insight("app.py")],
+    );
+    let (facts, insights) = q.forget_path("r", "secret").unwrap();
+    assert_eq!((facts, insights), (4, 1));
+    assert!(
+        q.fact("repo:r/file:secrets.md", "dossier", "c")
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        q.fact("repo:r/file:app.py", "dossier", "c")
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        q.fact("repo:other/file:secret/keys.py", "dossier", "c")
+            .unwrap()
+            .is_some()
+    );
+    let left = q.insights("r", None, None, 10).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].found.fingerprint, "app.py");
+}

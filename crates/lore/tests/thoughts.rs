@@ -203,3 +203,27 @@ fn removing_a_function_still_called_is_an_insight_and_statuses_stick() {
     let out = fails(lore(&repo).args(["insights", "read", "999"]));
     assert!(String::from_utf8_lossy(&out.stderr).contains("999"));
 }
+
+#[test]
+fn purging_a_path_removes_what_the_thoughts_derived_from_it() {
+    let repo = thinker_repo();
+    ok(lore(&repo).args(["learn", "on"]));
+    ok(lore(&repo).args(["worker", "--once"]));
+    let count = |sql: &str| -> i64 {
+        let db = rusqlite::Connection::open(repo.home().join("thinker.db")).unwrap();
+        db.query_row(sql, [], |r| r.get(0)).unwrap()
+    };
+    let about_app = "SELECT count(*) FROM facts WHERE instr(scope, 'file:app.py') > 0 OR instr(value, '\"app.py') > 0";
+    assert!(count(about_app) > 0);
+    assert!(count("SELECT count(*) FROM insights WHERE instr(evidence, '\"app.py') > 0") > 0);
+    let out = ok(lore(&repo).args(["purge", "app.py", "--json"]));
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert!(report["facts"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(count(about_app), 0);
+    assert_eq!(
+        count("SELECT count(*) FROM insights WHERE instr(evidence, '\"app.py') > 0"),
+        0
+    );
+    // The test file's facts stay.
+    assert!(count("SELECT count(*) FROM facts WHERE instr(scope, 'tests/test_app.py') > 0") > 0);
+}

@@ -134,13 +134,15 @@ pub(crate) fn purge(home: &Home, args: PurgeArgs, g: &GlobalArgs) -> Result<Exit
         return print_json(&report);
     }
     outln!(
-        "purged {}: {} indexed files, {} cached vectors and {} recorded answers removed; \
-         the index was rebuilt without them, and later runs keep them out \
-         (`lore purge --allow PATH` lets them back in)",
+        "purged {}: {} indexed files, {} cached vectors, {} recorded answers, {} facts and \
+         {} insights removed; the index was rebuilt without them, and later runs keep them \
+         out (`lore purge --allow PATH` lets them back in)",
         report.paths.join(", "),
         report.files,
         report.cached_vectors,
-        report.answers
+        report.answers,
+        report.facts,
+        report.insights
     )?;
     Ok(success())
 }

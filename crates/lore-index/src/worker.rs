@@ -328,9 +328,19 @@ fn maybe_prune(queue: &mut SqliteJobs, now: i64) -> Result<()> {
     Ok(())
 }
 
-/// Runs the next runnable job, if any; returns its id. The result is
-/// committed only if this worker still holds the lease.
-pub fn run_next(home: &Home, config: &WorkerConfig) -> Result<Option<i64>> {
+/// What [`run_next`] did with a job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ran {
+    /// The run.
+    pub id: i64,
+    /// Its result was committed by this attempt (false: it failed, or the
+    /// lease was lost and the result dropped).
+    pub committed: bool,
+}
+
+/// Runs the next runnable job, if any. The result is committed only if
+/// this worker still holds the lease.
+pub fn run_next(home: &Home, config: &WorkerConfig) -> Result<Option<Ran>> {
     let path = home.thinker_db();
     let mut queue = SqliteJobs::open(&path)?;
     let now = now_ms();
@@ -370,10 +380,11 @@ pub fn run_next(home: &Home, config: &WorkerConfig) -> Result<Option<i64>> {
     drop(done);
     let _ = beat.join();
     let spent = Spent { cpu_ms, tokens: 0 };
+    let mut committed = false;
     match result {
         Ok(outcome) => {
             let output = outcome.output.to_string();
-            let committed = queue.complete_with(
+            let done = queue.complete_with(
                 job.id,
                 &config.name,
                 now_ms(),
@@ -382,18 +393,22 @@ pub fn run_next(home: &Home, config: &WorkerConfig) -> Result<Option<i64>> {
                 &outcome.insights,
                 spent,
             )?;
-            if !committed || lost.load(Ordering::Acquire) {
+            if !done || lost.load(Ordering::Acquire) {
                 tracing::warn!("lease lost: the result of this attempt is dropped");
             } else if job.kind == kinds::SCAN_DIFF {
                 // The changed files' cards and dossiers follow the code (a
                 // queued twin absorbs a repeat).
                 follow_up(&mut queue, &job, &outcome.output["paths"])?;
             }
+            committed = done;
         }
         Err(err) => {
             let state = queue.fail(job.id, &config.name, now_ms(), &err.to_string(), spent)?;
             tracing::warn!(cause = %err, state = state.name(), "thought failed");
         }
     }
-    Ok(Some(job.id))
+    Ok(Some(Ran {
+        id: job.id,
+        committed,
+    }))
 }

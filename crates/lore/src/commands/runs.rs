@@ -165,10 +165,15 @@ pub(crate) fn worker(home: &Home, args: WorkerArgs, g: &GlobalArgs) -> Result<Ex
         }
         loop {
             match lore_index::worker::run_next(home, &config)? {
-                Some(id) => {
+                Some(run) => {
                     ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     if !g.quiet {
-                        eprintln!("run {id} done");
+                        let what = if run.committed {
+                            "done"
+                        } else {
+                            "not committed"
+                        };
+                        eprintln!("run {} {what}", run.id);
                     }
                 }
                 None if args.once => return Ok(()),

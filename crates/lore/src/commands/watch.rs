@@ -85,8 +85,13 @@ pub(crate) fn watch(home: &Home, args: WatchArgs, g: &GlobalArgs) -> Result<Exit
             report.summary.renamed.len()
         )?;
         if lore_index::learning::is_on(home, &root)? {
-            while let Some(id) = lore_index::worker::run_next(home, &worker)? {
-                outln!("run {id} done")?;
+            while let Some(run) = lore_index::worker::run_next(home, &worker)? {
+                let what = if run.committed {
+                    "done"
+                } else {
+                    "not committed"
+                };
+                outln!("run {} {what}", run.id)?;
             }
         }
         Ok(())

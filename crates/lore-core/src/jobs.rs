@@ -147,6 +147,50 @@ pub struct Job {
     /// Asked for by a user (a rerun): runs in quiet hours and over budget
     /// (charged all the same).
     pub explicit: bool,
+    /// What its attempts logged (one line per event; failures included).
+    pub log: String,
+}
+
+/// A file a run produced, kept in the repository's data directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Artifact {
+    /// Its name in the run (`overview.md`).
+    pub name: String,
+    /// Where it is (absolute).
+    pub path: String,
+    /// SHA-256 of its content, hex.
+    pub sha256: String,
+    /// Its size.
+    pub bytes: u64,
+}
+
+/// What a completed attempt commits, in one transaction.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Results<'a> {
+    /// The run's output (JSON text).
+    pub output: &'a str,
+    /// Facts, one per (scope, key, commit).
+    pub facts: &'a [Fact],
+    /// Insights, merged by fingerprint.
+    pub insights: &'a [NewInsight],
+    /// Files it wrote (before completing; a refused completion leaves them
+    /// to the next attempt, which writes the same paths).
+    pub artifacts: &'a [Artifact],
+    /// Lines for the run's log.
+    pub log: &'a str,
+}
+
+/// What [`JobStore::prune`] removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Finished runs.
+    pub runs: u64,
+    /// Facts.
+    pub facts: u64,
+    /// Insights.
+    pub insights: u64,
+    /// Artifact files of the runs removed, for the caller to delete.
+    pub files: Vec<String>,
 }
 
 /// What [`JobStore::enqueue`] did.
@@ -262,22 +306,26 @@ pub trait JobStore {
         facts: &[Fact],
         spent: Spent,
     ) -> Result<bool> {
-        self.complete_with(id, worker, now, output, facts, &[], spent)
+        let results = Results {
+            output,
+            facts,
+            ..Results::default()
+        };
+        self.complete_with(id, worker, now, &results, spent)
     }
-    /// [`complete`](Self::complete) with insights (merged by fingerprint
-    /// with the repository's earlier ones; a dismissed one stays
-    /// dismissed).
-    #[allow(clippy::too_many_arguments)]
+    /// [`complete`](Self::complete) with everything a thought produced:
+    /// insights (merged by fingerprint with the repository's earlier ones;
+    /// a dismissed one stays dismissed), artifacts and log lines.
     fn complete_with(
         &mut self,
         id: i64,
         worker: &str,
         now: i64,
-        output: &str,
-        facts: &[Fact],
-        insights: &[NewInsight],
+        results: &Results<'_>,
         spent: Spent,
     ) -> Result<bool>;
+    /// The files run `id` produced.
+    fn artifacts(&self, id: i64) -> Result<Vec<Artifact>>;
     /// The newest value of a fact at any commit: (commit, value).
     fn fact_latest(&self, scope: &str, key: &str) -> Result<Option<(String, String)>>;
     /// Facts whose scope starts with `prefix`, with their key, commit and
@@ -305,8 +353,8 @@ pub trait JobStore {
     /// the newest `max_runs`, facts superseded by a newer run (older
     /// commits of the same card, dossier, map or frontier), digests and
     /// dismissed insights older than `max_age_ms`; then gives the space
-    /// back. Returns (runs, facts, insights) removed.
-    fn prune(&mut self, now: i64, max_age_ms: i64, max_runs: u64) -> Result<(u64, u64, u64)>;
+    /// back.
+    fn prune(&mut self, now: i64, max_age_ms: i64, max_runs: u64) -> Result<Pruned>;
     /// Records a webhook delivery id; false if it was seen before (a
     /// replay, ignored). Ids older than a week are forgotten.
     fn first_delivery(&mut self, id: &str, now: i64) -> Result<bool>;

@@ -266,7 +266,19 @@ pub fn run_json(job: &Job) -> Value {
         "started_at": time(job.started_at),
         "finished_at": time(job.finished_at),
         "worker": job.lease_owner,
+        "log": job.log.lines().collect::<Vec<_>>(),
     })
+}
+
+/// [`run_json`] with the run's artifacts (`lore runs show`, `GET
+/// /runs/{id}`): `[{name, sha256, bytes}]`.
+pub fn run_detail_json(job: &Job, artifacts: &[lore_core::jobs::Artifact]) -> Value {
+    let mut v = run_json(job);
+    v["artifacts"] = artifacts
+        .iter()
+        .map(|a| json!({ "name": a.name, "sha256": a.sha256, "bytes": a.bytes }))
+        .collect();
+    v
 }
 
 /// An insight as `lore insights --json` and `GET /insights` give it

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use std::time::Duration;
 
-use lore_core::jobs::{Fact, Job, JobStore, NewInsight, NewJob, Spent};
+use lore_core::jobs::{Artifact, Fact, Job, JobStore, NewInsight, NewJob, Results, Spent};
 use lore_core::time::now_ms;
 use lore_store::SqliteJobs;
 
@@ -104,8 +104,26 @@ fn run_thought(home: &Home, job: &Job) -> Result<Produced> {
     let root = repo_root(home, &job.repo)?;
     // Every thought works on a fresh index, so its facts cite the code as
     // it is (a run with nothing changed costs a stat of each file).
-    crate::index_repo(home, &root, &crate::IndexConfig::default(), &())?;
+    let report = crate::index_repo(home, &root, &crate::IndexConfig::default(), &())?;
+    let indexed = format!(
+        "index refreshed: {} added, {} modified, {} deleted",
+        report.summary.added.len(),
+        report.summary.modified.len(),
+        report.summary.deleted.len()
+    );
     let open = || crate::RepoIndex::open(home, &root);
+    let mut produced = thought(job, &root, &input, open)?;
+    produced.log.insert(0, indexed);
+    Ok(produced)
+}
+
+fn thought(
+    job: &Job,
+    root: &std::path::Path,
+    input: &serde_json::Value,
+    open: impl Fn() -> Result<crate::RepoIndex>,
+) -> Result<Produced> {
+    let root = root.to_owned();
     match job.kind.as_str() {
         kinds::SCAN_DIFF => {
             let field = |name: &str| {
@@ -128,6 +146,14 @@ fn run_thought(home: &Home, job: &Job) -> Result<Produced> {
             paths.sort();
             paths.dedup();
             Ok(Produced {
+                log: vec![format!(
+                    "digested {}..{}: {} files, {} symbols changed",
+                    &digest.from[..digest.from.len().min(10)],
+                    &digest.to[..digest.to.len().min(10)],
+                    digest.files,
+                    digest.symbols.len()
+                )],
+                files: Vec::new(),
                 output: serde_json::json!({
                     "files": digest.files,
                     "symbols": digest.symbols.len(),
@@ -262,6 +288,38 @@ fn digest_insights(
     Ok(out)
 }
 
+/// Writes a thought's files under the repository's data directory
+/// (`runs/ID/NAME`, whole then renamed) and describes them for the
+/// completion. A later attempt of the same run writes the same paths.
+fn keep_files(home: &Home, job: &Job, files: &[(String, Vec<u8>)]) -> Result<Vec<Artifact>> {
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let root = repo_root(home, &job.repo)?;
+    let dir = home
+        .layout(&root)
+        .dir()
+        .join("runs")
+        .join(job.id.to_string());
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
+    let mut out = Vec::new();
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, bytes)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+        let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+        out.push(Artifact {
+            name: name.clone(),
+            path: path.to_string_lossy().into_owned(),
+            sha256: digest.as_ref().iter().map(|b| format!("{b:02x}")).collect(),
+            bytes: bytes.len() as u64,
+        });
+    }
+    Ok(out)
+}
+
 /// Queues a Summarize of the files a digest touched, if learning is on
 /// for the repository and its policy allows it.
 fn follow_up(queue: &mut SqliteJobs, job: &Job, paths: &serde_json::Value) -> Result<()> {
@@ -321,9 +379,20 @@ fn maybe_prune(queue: &mut SqliteJobs, now: i64) -> Result<()> {
         return Ok(());
     }
     let (age, runs) = retention();
-    let (jobs, facts, insights) = queue.prune(now, age, runs)?;
-    if jobs + facts + insights > 0 {
-        tracing::info!(jobs, facts, insights, "pruned");
+    let pruned = queue.prune(now, age, runs)?;
+    for file in &pruned.files {
+        let _ = std::fs::remove_file(file);
+        if let Some(dir) = std::path::Path::new(file).parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+    if pruned.runs + pruned.facts + pruned.insights > 0 {
+        tracing::info!(
+            runs = pruned.runs,
+            facts = pruned.facts,
+            insights = pruned.insights,
+            "pruned"
+        );
     }
     Ok(())
 }
@@ -384,15 +453,17 @@ pub fn run_next(home: &Home, config: &WorkerConfig) -> Result<Option<Ran>> {
     match result {
         Ok(outcome) => {
             let output = outcome.output.to_string();
-            let done = queue.complete_with(
-                job.id,
-                &config.name,
-                now_ms(),
-                &output,
-                &outcome.facts,
-                &outcome.insights,
-                spent,
-            )?;
+            let artifacts = keep_files(home, &job, &outcome.files)?;
+            let mut log: String = outcome.log.iter().map(|l| format!("{l}\n")).collect();
+            log.push_str(&format!("done in {cpu_ms} ms of CPU\n"));
+            let results = Results {
+                output: &output,
+                facts: &outcome.facts,
+                insights: &outcome.insights,
+                artifacts: &artifacts,
+                log: &log,
+            };
+            let done = queue.complete_with(job.id, &config.name, now_ms(), &results, spent)?;
             if !done || lost.load(Ordering::Acquire) {
                 tracing::warn!("lease lost: the result of this attempt is dropped");
             } else if job.kind == kinds::SCAN_DIFF {

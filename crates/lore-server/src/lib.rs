@@ -183,6 +183,7 @@ pub fn router(state: AppState) -> Router {
         .route("/insights/{id}", post(thinker::set_insight))
         .route("/runs", get(thinker::runs))
         .route("/runs/{id}", get(thinker::run))
+        .route("/runs/{id}/artifacts/{name}", get(thinker::artifact))
         .route("/runs/{id}/rerun", post(thinker::rerun))
         .route("/runs/{id}/cancel", post(thinker::cancel))
         .route("/cards", get(thinker::cards))

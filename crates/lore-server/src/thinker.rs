@@ -234,9 +234,51 @@ fn find(q: &SqliteJobs, id: i64) -> ApiResult<lore_core::jobs::Job> {
         .ok_or_else(|| ApiError::NotFound(format!("no run {id}")))
 }
 
-/// One run in full.
+/// One run in full, with its log and artifacts.
 pub async fn run(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult<Json<Value>> {
-    blocking(move || Ok(Json(learning::run_json(&find(&queue(&state)?, id)?)))).await
+    blocking(move || {
+        let q = queue(&state)?;
+        let job = find(&q, id)?;
+        let artifacts = q.artifacts(id).map_err(store_err)?;
+        Ok(Json(learning::run_detail_json(&job, &artifacts)))
+    })
+    .await
+}
+
+/// An artifact of a run, as text (it is checked against its recorded
+/// SHA-256 first: a file changed behind Lore's back is not served).
+pub async fn artifact(
+    State(state): State<AppState>,
+    Path((id, name)): Path<(i64, String)>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    blocking(move || {
+        let q = queue(&state)?;
+        let a = q
+            .artifacts(id)
+            .map_err(store_err)?
+            .into_iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| ApiError::NotFound(format!("run {id} has no artifact {name}")))?;
+        let bytes = std::fs::read(&a.path)
+            .map_err(|e| ApiError::NotFound(format!("artifact {name} of run {id}: {e}")))?;
+        let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+        let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        if hex != a.sha256 {
+            return Err(ApiError::Conflict(format!(
+                "artifact {name} of run {id} changed since it was written"
+            )));
+        }
+        Ok((
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            )],
+            bytes,
+        )
+            .into_response())
+    })
+    .await
 }
 
 /// Runs it again: a new run, never merged with a queued one.

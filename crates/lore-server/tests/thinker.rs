@@ -159,6 +159,35 @@ async fn learning_runs_insights_and_cards_over_http() {
     let (status, _) = send(&app, get(&format!("/dossiers?repo_id={id}&path=../etc"))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
+    // MapRepo's overview, served only while it matches its checksum.
+    let (_, all_runs) = send(&app, get(&format!("/runs?repo_id={id}"))).await;
+    let map_id = all_runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "map-repo" && r["state"] == "succeeded")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (status, run) = send(&app, get(&format!("/runs/{map_id}"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(run["artifacts"][0]["name"], "overview.md", "{run}");
+    let (status, text) = send(&app, get(&format!("/runs/{map_id}/artifacts/overview.md"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        text.as_str().unwrap().starts_with("# Repository overview"),
+        "{text}"
+    );
+    let file = Home::at(repo.home())
+        .layout(&repo.path().canonicalize().unwrap())
+        .dir()
+        .join(format!("runs/{map_id}/overview.md"));
+    std::fs::write(&file, "tampered").unwrap();
+    let (status, _) = send(&app, get(&format!("/runs/{map_id}/artifacts/overview.md"))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = send(&app, get(&format!("/runs/{map_id}/artifacts/nope.md"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     let (status, insights) = send(&app, get(&format!("/insights?repo_id={id}"))).await;
     assert_eq!(status, StatusCode::OK);
     let all = insights.as_array().unwrap();

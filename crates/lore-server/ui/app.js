@@ -143,11 +143,21 @@ async function showRuns(id) {
         el("td", {}, finished(r) ? act(r, "rerun") : act(r, "cancel")))));
     if (!runs.length) table.append(el("tr", {}, el("td", { colspan: 8, class: "muted" }, "No runs yet: turn learning on.")));
   };
-  const showRun = (r) => {
+  const showRun = async (brief) => {
     detail.hidden = false;
+    let r = brief;
+    try { r = await api(`/runs/${brief.id}`); } catch (err) { detail.replaceChildren(errorBox(err)); return; }
+    const artifact = el("pre", { class: "snippet", id: "artifact-view", hidden: true });
     detail.replaceChildren(el("h3", {}, `Run #${r.id} · ${r.kind} · ${r.state}`),
       el("p", { class: "meta" }, `worker ${r.worker || "—"} · ${r.attempts} attempts · CPU ${r.cpu_ms} ms · tokens ${r.tokens} · queued ${when(r.created_at)}`),
-      r.reason ? el("p", {}, "Log: ", r.reason) : "",
+      r.reason ? el("p", {}, "Reason: ", r.reason) : "",
+      el("h4", {}, "Log"), el("pre", { class: "snippet", id: "run-log" }, (r.log || []).join("\n") || "—"),
+      (r.artifacts || []).length ? el("div", {}, el("h4", {}, "Artifacts"), el("ul", {}, ...r.artifacts.map((a) => el("li", {},
+        el("a", { href: "#", class: "artifact-link", onclick: async (e) => {
+          e.preventDefault();
+          try { artifact.textContent = await api(`/runs/${r.id}/artifacts/${encodeURIComponent(a.name)}`); } catch (err) { artifact.textContent = err.message; }
+          artifact.hidden = false;
+        } }, a.name), el("span", { class: "muted" }, ` ${fmt(a.bytes)} bytes · sha256 ${a.sha256.slice(0, 12)}…`)))), artifact) : "",
       el("h4", {}, "Input"), el("pre", { class: "snippet" }, JSON.stringify(r.input, null, 2)),
       el("h4", {}, "Output"), el("pre", { class: "snippet", id: "run-output" }, JSON.stringify(r.output, null, 2)));
   };

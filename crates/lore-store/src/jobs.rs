@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lore_core::jobs::{
-    Enqueued, Fact, Insight, Job, JobState, JobStore, NewInsight, NewJob, Spent, backoff_ms,
+    Artifact, Enqueued, Fact, Insight, Job, JobState, JobStore, NewInsight, NewJob, Pruned,
+    Results, Spent, backoff_ms,
 };
 use lore_core::schedule::{self, Buckets, Hold, Policy};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
@@ -35,8 +36,17 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at   INTEGER NOT NULL,
     started_at   INTEGER,
     finished_at  INTEGER,
-    explicit     INTEGER NOT NULL DEFAULT 0
+    explicit     INTEGER NOT NULL DEFAULT 0,
+    log          TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS artifacts (
+    run    INTEGER NOT NULL,
+    name   TEXT NOT NULL,
+    path   TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    bytes  INTEGER NOT NULL,
+    PRIMARY KEY (run, name)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS jobs_runnable ON jobs(state, run_after);
 CREATE INDEX IF NOT EXISTS jobs_dedupe ON jobs(repo, kind, input_hash);
 CREATE INDEX IF NOT EXISTS jobs_by_repo ON jobs(repo, id);
@@ -89,7 +99,7 @@ const BACKOFF_BASE_MS: i64 = 5_000;
 
 const COLUMNS: &str = "id, kind, repo, input, priority, state, attempts, max_attempts, reason, \
      run_after, lease_owner, lease_until, cpu_ms, tokens, output, created_at, started_at, \
-     finished_at, explicit";
+     finished_at, explicit, log";
 
 const INSIGHT_COLUMNS: &str = "id, repo, kind, severity, title, body, evidence, fingerprint, \
      status, run, created_at, updated_at";
@@ -187,6 +197,7 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
         started_at: r.get(16)?,
         finished_at: r.get(17)?,
         explicit: r.get(18)?,
+        log: r.get(19)?,
     })
 }
 
@@ -259,7 +270,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     let version: i64 = tx
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .ctx("read queue version")?;
-    if version < 1 {
+    if version < 2 {
         for (table, column, ddl) in [
             (
                 "jobs",
@@ -270,6 +281,11 @@ fn migrate(conn: &mut Connection) -> Result<()> {
                 "learning",
                 "policy",
                 "ALTER TABLE learning ADD COLUMN policy TEXT NOT NULL DEFAULT '{}'",
+            ),
+            (
+                "jobs",
+                "log",
+                "ALTER TABLE jobs ADD COLUMN log TEXT NOT NULL DEFAULT ''",
             ),
         ] {
             let has: i64 = tx
@@ -283,7 +299,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
                 tx.execute_batch(ddl).ctx("migrate queue")?;
             }
         }
-        tx.execute_batch("PRAGMA user_version = 1")
+        tx.execute_batch("PRAGMA user_version = 2")
             .ctx("write queue version")?;
     }
     tx.commit().ctx("commit migration")
@@ -529,11 +545,16 @@ impl JobStore for SqliteJobs {
         id: i64,
         worker: &str,
         now: i64,
-        output: &str,
-        facts: &[Fact],
-        insights: &[NewInsight],
+        results: &Results<'_>,
         spent: Spent,
     ) -> lore_core::Result<bool> {
+        let Results {
+            output,
+            facts,
+            insights,
+            artifacts,
+            log,
+        } = *results;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -542,9 +563,9 @@ impl JobStore for SqliteJobs {
         let n = tx
             .execute(
                 "UPDATE jobs SET state = 'succeeded', output = ?3, finished_at = ?4,
-                        lease_owner = NULL, lease_until = NULL
+                        lease_owner = NULL, lease_until = NULL, log = log || ?5
                  WHERE id = ?1 AND state = 'running' AND lease_owner = ?2",
-                params![id, worker, output, now],
+                params![id, worker, output, now, log],
             )
             .ctx("complete job")?;
         if n == 1 {
@@ -567,6 +588,16 @@ impl JobStore for SqliteJobs {
                         title = ?4, body = ?5, evidence = ?6, run = ?1, updated_at = ?8",
                 )
                 .ctx("prepare insight")?;
+            let mut file = tx
+                .prepare_cached(
+                    "INSERT INTO artifacts(run, name, path, sha256, bytes) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(run, name) DO UPDATE SET path = ?3, sha256 = ?4, bytes = ?5",
+                )
+                .ctx("prepare artifact")?;
+            for a in artifacts {
+                file.execute(params![id, a.name, a.path, a.sha256, a.bytes as i64])
+                    .ctx("write artifact")?;
+            }
             for i in insights {
                 found
                     .execute(params![
@@ -612,7 +643,9 @@ impl JobStore for SqliteJobs {
             Some((attempts, max)) if attempts >= max => {
                 tx.execute(
                     "UPDATE jobs SET state = 'dead', reason = ?2, finished_at = ?3,
-                            lease_owner = NULL, lease_until = NULL WHERE id = ?1",
+                            lease_owner = NULL, lease_until = NULL,
+                            log = log || 'attempt ' || attempts || ' failed: ' || ?2 || char(10)
+                     WHERE id = ?1",
                     params![id, error, now],
                 )
                 .ctx("bury job")?;
@@ -622,7 +655,9 @@ impl JobStore for SqliteJobs {
                 let retry = now + backoff_ms(attempts, BACKOFF_BASE_MS, id);
                 tx.execute(
                     "UPDATE jobs SET state = 'failed', reason = ?2, run_after = ?3,
-                            lease_owner = NULL, lease_until = NULL WHERE id = ?1",
+                            lease_owner = NULL, lease_until = NULL,
+                            log = log || 'attempt ' || attempts || ' failed: ' || ?2 || char(10)
+                     WHERE id = ?1",
                     params![id, error, retry],
                 )
                 .ctx("reschedule job")?;
@@ -701,6 +736,11 @@ impl JobStore for SqliteJobs {
             .ctx("begin forget")?;
         tx.execute_batch("PRAGMA secure_delete = ON;")
             .ctx("secure delete")?;
+        tx.execute(
+            "DELETE FROM artifacts WHERE run IN (SELECT id FROM jobs WHERE repo = ?1)",
+            [repo],
+        )
+        .ctx("forget artifacts")?;
         let jobs = tx
             .execute("DELETE FROM jobs WHERE repo = ?1", [repo])
             .ctx("forget jobs")?;
@@ -867,12 +907,7 @@ impl JobStore for SqliteJobs {
         Ok((facts as u64, insights as u64))
     }
 
-    fn prune(
-        &mut self,
-        now: i64,
-        max_age_ms: i64,
-        max_runs: u64,
-    ) -> lore_core::Result<(u64, u64, u64)> {
+    fn prune(&mut self, now: i64, max_age_ms: i64, max_runs: u64) -> lore_core::Result<Pruned> {
         let before = now - max_age_ms;
         let tx = self
             .conn
@@ -916,6 +951,21 @@ impl JobStore for SqliteJobs {
                 [before],
             )
             .ctx("prune dismissed insights")?;
+        // Artifacts of runs gone: their rows here, their files the caller's.
+        let files: Vec<String> = {
+            let mut stmt = tx
+                .prepare("SELECT path FROM artifacts WHERE run NOT IN (SELECT id FROM jobs)")
+                .ctx("find orphaned artifacts")?;
+            stmt.query_map([], |r| r.get(0))
+                .ctx("find orphaned artifacts")?
+                .collect::<rusqlite::Result<_>>()
+                .ctx("find orphaned artifacts")?
+        };
+        tx.execute(
+            "DELETE FROM artifacts WHERE run NOT IN (SELECT id FROM jobs)",
+            [],
+        )
+        .ctx("prune artifacts")?;
         tx.commit().ctx("commit prune")?;
         if runs + facts + insights > 0 {
             // Give the space back a page budget at a time (no long lock).
@@ -923,7 +973,34 @@ impl JobStore for SqliteJobs {
                 .execute_batch("PRAGMA incremental_vacuum(2000);")
                 .ctx("vacuum")?;
         }
-        Ok((runs as u64, facts as u64, insights as u64))
+        Ok(Pruned {
+            runs: runs as u64,
+            facts: facts as u64,
+            insights: insights as u64,
+            files,
+        })
+    }
+
+    fn artifacts(&self, id: i64) -> lore_core::Result<Vec<Artifact>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT name, path, sha256, bytes FROM artifacts WHERE run = ?1 ORDER BY name",
+            )
+            .ctx("list artifacts")?;
+        let rows = stmt
+            .query_map([id], |r| {
+                Ok(Artifact {
+                    name: r.get(0)?,
+                    path: r.get(1)?,
+                    sha256: r.get(2)?,
+                    bytes: r.get::<_, i64>(3)? as u64,
+                })
+            })
+            .ctx("list artifacts")?
+            .collect::<rusqlite::Result<_>>()
+            .ctx("list artifacts")?;
+        Ok(rows)
     }
 
     fn first_delivery(&mut self, id: &str, now: i64) -> lore_core::Result<bool> {

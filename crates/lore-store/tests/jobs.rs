@@ -471,8 +471,14 @@ fn run_with(
         .id;
     let job = q.claim("w1", now, LEASE).unwrap().unwrap();
     assert_eq!(job.id, id);
+    let results = lore_core::jobs::Results {
+        output: "{}",
+        facts,
+        insights,
+        ..Default::default()
+    };
     assert!(
-        q.complete_with(id, "w1", now, "{}", facts, insights, Spent::default())
+        q.complete_with(id, "w1", now, &results, Spent::default())
             .unwrap()
     );
     id
@@ -496,9 +502,12 @@ fn retention_keeps_current_facts_and_recent_runs() {
     for i in 0..3 {
         run_with(&mut q, 41 * day + i, &[], &[]);
     }
-    let (runs, facts, _) = q.prune(41 * day + 10, 30 * day, 3).unwrap();
-    assert_eq!(runs, 2, "the old run by age, the next beyond the newest 3");
-    assert_eq!(facts, 2, "the superseded card and the old digest");
+    let pruned = q.prune(41 * day + 10, 30 * day, 3).unwrap();
+    assert_eq!(
+        pruned.runs, 2,
+        "the old run by age, the next beyond the newest 3"
+    );
+    assert_eq!(pruned.facts, 2, "the superseded card and the old digest");
     assert_eq!(q.fact(card, "card", "c2").unwrap().as_deref(), Some("new"));
     assert_eq!(q.fact(card, "card", "c1").unwrap(), None);
     assert_eq!(q.fact("repo:r", "digest:c0", "c1").unwrap(), None);

@@ -492,15 +492,30 @@ async fn the_thinker_in_chromium() {
         "document.querySelectorAll('#runs tr.state-succeeded').length === 3",
     )
     .await;
-    click(&client, Locator::Css("#runs tr.run td a")).await;
+    client
+        .execute(
+            "[...document.querySelectorAll('#runs tr.run')].find(tr => tr.textContent.includes('map-repo')).querySelector('td a').click();",
+            vec![],
+        )
+        .await
+        .unwrap();
     until(
         &client,
         "a run's detail",
-        "!document.querySelector('#run-detail').hidden",
+        "document.querySelector('#run-detail .artifact-link')",
     )
     .await;
+    let log = text_of(&client, "#run-log").await;
+    assert!(log.contains("entry points"), "{log}");
     let output = text_of(&client, "#run-output").await;
-    assert!(output.contains('{'), "{output}");
+    assert!(output.contains("entry_points"), "{output}");
+    click(&client, Locator::Css("#run-detail .artifact-link")).await;
+    until(
+        &client,
+        "the overview artifact",
+        "document.querySelector('#artifact-view').textContent.startsWith('# Repository overview')",
+    )
+    .await;
     click(&client, Locator::Css("#runs tr.run .run-rerun")).await;
     until(
         &client,

@@ -81,7 +81,30 @@ fn learning_on_maps_and_summarizes_and_cards_come_from_the_facts() {
     let runs = json(&repo, &["runs"]);
     for run in runs.as_array().unwrap() {
         assert_eq!(run["state"], "succeeded", "{run}");
+        assert!(run["log"].as_array().unwrap().len() >= 2, "{run}");
     }
+    // MapRepo keeps the overview as an artifact, with its checksum.
+    let map_run = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "map-repo")
+        .unwrap();
+    let shown = json(&repo, &["runs", "show", &map_run["id"].to_string()]);
+    let artifact = &shown["artifacts"][0];
+    assert_eq!(artifact["name"], "overview.md");
+    let home = lore_index::Home::at(repo.home());
+    let path = home
+        .layout(&repo.path().canonicalize().unwrap())
+        .dir()
+        .join("runs")
+        .join(map_run["id"].to_string())
+        .join("overview.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("# Repository overview"), "{text}");
+    assert!(text.contains("`app.py:14`"), "the route, cited: {text}");
+    assert_eq!(artifact["bytes"], text.len());
+    assert_eq!(artifact["sha256"].as_str().unwrap().len(), 64);
 
     // MapRepo found the routes and the framework, cited by line.
     let insights = json(&repo, &["insights", "--kind", "entry-points"]);

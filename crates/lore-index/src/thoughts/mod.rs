@@ -36,6 +36,10 @@ pub struct Produced {
     pub facts: Vec<Fact>,
     /// Insights to commit with the completion.
     pub insights: Vec<NewInsight>,
+    /// Lines for the run's log.
+    pub log: Vec<String>,
+    /// Files for the run to keep (name, content): its artifacts.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 /// Fact keys.
@@ -482,7 +486,17 @@ pub fn map_repo(index: &RepoIndex, repo: &str) -> Result<Produced> {
             fingerprint: "entry-points".into(),
         });
     }
+    let overview_md = overview_markdown(&map, &entries);
     Ok(Produced {
+        log: vec![
+            format!(
+                "mapped {} files in {} modules",
+                graph.paths.len(),
+                modules.len()
+            ),
+            format!("{} entry points", entries.len()),
+        ],
+        files: vec![("overview.md".to_owned(), overview_md.into_bytes())],
         output: json!({
             "files": graph.paths.len(),
             "entry_points": entries.len(),
@@ -497,6 +511,56 @@ pub fn map_repo(index: &RepoIndex, repo: &str) -> Result<Produced> {
         }],
         insights,
     })
+}
+
+/// The repository overview MapRepo keeps as an artifact: what a newcomer
+/// reads first.
+fn overview_markdown(map: &Value, entries: &[EntryPoint]) -> String {
+    let mut md = format!(
+        "# Repository overview\n\n{}\n",
+        map["overview"].as_str().unwrap_or("")
+    );
+    if let Some(commit) = map["commit"].as_str().filter(|c| !c.is_empty()) {
+        md.push_str(&format!("\nAt commit `{commit}`.\n"));
+    }
+    md.push_str("\n## Entry points\n\n");
+    for e in entries.iter().take(200) {
+        let what = match e.kind.as_str() {
+            "route" => format!("{} `{}`", e.method, e.name),
+            "cli" => format!("command `{}`", e.name),
+            _ => "main".to_owned(),
+        };
+        let by = if e.framework.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", e.framework)
+        };
+        md.push_str(&format!("- {what}{by}: `{}:{}`\n", e.path, e.line));
+    }
+    md.push_str("\n## Modules by centrality\n\n| module | files | rank |\n|---|---|---|\n");
+    for m in map["modules"].as_array().into_iter().flatten() {
+        md.push_str(&format!(
+            "| `{}` | {} | {:.3} |\n",
+            m["module"].as_str().unwrap_or(""),
+            m["files"],
+            m["rank"].as_f64().unwrap_or(0.0)
+        ));
+    }
+    md.push_str("\n## Tests\n\n");
+    for t in map["tests"]["layout"].as_array().into_iter().flatten() {
+        let used: Vec<&str> = t["exercises"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        md.push_str(&format!(
+            "- `{}` exercises {}\n",
+            t["tests"].as_str().unwrap_or(""),
+            used.join(", ")
+        ));
+    }
+    md
 }
 
 /// A function card (`lore card`): stable JSON.
@@ -890,9 +954,15 @@ pub fn summarize(index: &RepoIndex, repo: &str, paths: &[String]) -> Result<Prod
         })
         .collect();
     Ok(Produced {
+        log: vec![format!(
+            "summarized {} files: {cards} cards, {dossiers} dossiers, {} hot spots",
+            wanted.len(),
+            hot.len().min(10)
+        )],
         output: json!({ "cards": cards, "dossiers": dossiers, "files": wanted.len() }),
         facts,
         insights,
+        files: Vec::new(),
     })
 }
 
@@ -945,6 +1015,12 @@ pub fn prioritize(index: &RepoIndex, repo: &str, now_ms: i64) -> Result<Produced
     });
     let frontier: Vec<Value> = scored.into_iter().take(100).map(|(_, v)| v).collect();
     Ok(Produced {
+        log: vec![format!(
+            "ranked {} files; the frontier keeps {}",
+            graph.paths.len(),
+            frontier.len()
+        )],
+        files: Vec::new(),
         output: json!({ "frontier": frontier.len(), "head": frontier.first().map(|f| f["path"].clone()) }),
         facts: vec![Fact {
             scope: repo_scope(repo),

@@ -68,11 +68,38 @@ pub(crate) fn runs(home: &Home, args: RunsArgs, g: &GlobalArgs) -> Result<ExitCo
         }
         Some(RunsCommand::Show { id, json }) => {
             let job = find(&queue, id)?;
+            let artifacts = queue.artifacts(id)?;
+            let detail = lore_index::learning::run_detail_json(&job, &artifacts);
             if json.json {
-                return print_json(&lore_index::learning::run_json(&job));
+                return print_json(&detail);
             }
-            let text = serde_json::to_string_pretty(&lore_index::learning::run_json(&job))?;
-            writeln!(std::io::stdout().lock(), "{text}")?;
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "run {} · {} · {} · attempts {}/{} · CPU {} ms",
+                job.id,
+                job.kind,
+                job.state.name(),
+                job.attempts,
+                job.max_attempts,
+                job.cpu_ms
+            )?;
+            if let Some(reason) = &job.reason {
+                writeln!(out, "reason: {reason}")?;
+            }
+            for line in job.log.lines() {
+                writeln!(out, "  {line}")?;
+            }
+            for a in &artifacts {
+                writeln!(
+                    out,
+                    "artifact {} ({} bytes, sha256 {}): {}",
+                    a.name, a.bytes, a.sha256, a.path
+                )?;
+            }
+            if let Some(output) = &job.output {
+                writeln!(out, "output: {output}")?;
+            }
             Ok(success())
         }
         Some(RunsCommand::Rerun { id, json }) => {

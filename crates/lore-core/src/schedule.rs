@@ -306,7 +306,7 @@ impl Cron {
         let mut t = local - local.rem_euclid(MINUTE_MS) + MINUTE_MS;
         let limit = t + 5 * 366 * DAY_MS;
         while t < limit {
-            let (_, month, day, weekday) = civil(t);
+            let (_, month, day, weekday) = crate::time::civil(t);
             let day_ok = if self.either_day {
                 self.days & (1 << day) != 0 || self.weekdays & (1 << weekday) != 0
             } else {
@@ -343,21 +343,6 @@ impl<'de> Deserialize<'de> for Cron {
         let text = String::deserialize(d)?;
         Cron::parse(&text).map_err(serde::de::Error::custom)
     }
-}
-
-/// (year, month 1-12, day 1-31, weekday 0 = Sunday) of `ms`.
-fn civil(ms: i64) -> (i64, u32, u32, u32) {
-    let days = ms.div_euclid(DAY_MS);
-    let weekday = (days + 4).rem_euclid(7) as u32; // 1970-01-01 was a Thursday.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(month <= 2), month, day, weekday)
 }
 
 /// A repository's learning policy (`lore learn on ...`).

@@ -8,20 +8,27 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// `ms` as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian calendar, UTC;
-/// the days-to-date step is Howard Hinnant's `civil_from_days`).
-pub fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+/// (year, month 1-12, day 1-31, weekday 0 = Sunday) of `ms` in the
+/// proleptic Gregorian calendar, UTC (the days-to-date step is Howard
+/// Hinnant's `civil_from_days`).
+pub fn civil(ms: i64) -> (i64, u32, u32, u32) {
+    let days = ms.div_euclid(86_400_000);
+    let weekday = (days + 4).rem_euclid(7) as u32; // 1970-01-01 was a Thursday.
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day, weekday)
+}
+
+/// `ms` as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn rfc3339(ms: i64) -> String {
+    let (year, month, day, _) = civil(ms);
+    let rem = ms.div_euclid(1000).rem_euclid(86_400);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
         rem / 3600,

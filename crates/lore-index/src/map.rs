@@ -92,28 +92,41 @@ struct Item {
     symbol: MapSymbol,
 }
 
+/// The file graph over `paths` (node `i` is `paths[i]`): an edge per file
+/// edge whose ends are both indexed, and the reverse at `reverse` times
+/// its weight when that is above zero. Returns it with the node of each
+/// path.
+pub(crate) fn file_graph<'a>(
+    paths: &'a [String],
+    edges: &[lore_core::store::FileEdge],
+    reverse: f64,
+) -> (Graph, HashMap<&'a str, usize>) {
+    let node: HashMap<&str, usize> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.as_str(), i))
+        .collect();
+    let mut graph = Graph::new(paths.len());
+    for e in edges {
+        let (Some(&src), Some(&dst)) = (node.get(e.src.as_str()), node.get(e.dst.as_str())) else {
+            continue;
+        };
+        graph.add_edge(src, dst, e.weight);
+        if reverse > 0.0 {
+            graph.add_edge(dst, src, e.weight * reverse);
+        }
+    }
+    (graph, node)
+}
+
 impl RepoIndex {
     /// The repository map for `options` (see the module docs).
     pub fn map(&self, options: &MapOptions) -> Result<RepoMap> {
         let store = self.store();
         let paths = store.paths()?;
-        let node: HashMap<&str, usize> = paths
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.as_str(), i))
-            .collect();
-        let mut graph = Graph::new(paths.len());
-        for e in store.file_edges(None)? {
-            let (Some(&src), Some(&dst)) = (node.get(e.src.as_str()), node.get(e.dst.as_str()))
-            else {
-                continue;
-            };
-            graph.add_edge(src, dst, e.weight);
-            if options.focus.is_some() {
-                // Around a focus, callers matter as well as callees.
-                graph.add_edge(dst, src, e.weight * 0.5);
-            }
-        }
+        // Around a focus, callers matter as well as callees.
+        let reverse = if options.focus.is_some() { 0.5 } else { 0.0 };
+        let (graph, node) = file_graph(&paths, &store.file_edges(None)?, reverse);
         let personalization = match &options.focus {
             None => vec![1.0; paths.len()],
             Some(focus) => {

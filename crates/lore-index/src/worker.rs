@@ -263,9 +263,12 @@ fn digest_insights(
             continue;
         }
         let mut evidence = vec![cite(s)];
-        evidence.extend(calls.iter().take(10).map(|r| {
-            serde_json::json!({ "path": r.path, "start_line": r.line, "end_line": r.line, "commit": digest.to })
-        }));
+        evidence.extend(
+            calls
+                .iter()
+                .take(10)
+                .map(|r| thoughts::cite(&r.path, r.line, r.line, &digest.to)),
+        );
         out.push(NewInsight {
             kind: "broken-reference".into(),
             severity: "medium".into(),
@@ -286,6 +289,12 @@ fn digest_insights(
         });
     }
     Ok(out)
+}
+
+/// SHA-256 of `bytes`, lower-case hex (artifacts' checksums).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Writes a thought's files under the repository's data directory
@@ -309,11 +318,10 @@ fn keep_files(home: &Home, job: &Job, files: &[(String, Vec<u8>)]) -> Result<Vec
         std::fs::write(&tmp, bytes)
             .and_then(|()| std::fs::rename(&tmp, &path))
             .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
-        let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
         out.push(Artifact {
             name: name.clone(),
             path: path.to_string_lossy().into_owned(),
-            sha256: digest.as_ref().iter().map(|b| format!("{b:02x}")).collect(),
+            sha256: sha256_hex(bytes),
             bytes: bytes.len() as u64,
         });
     }

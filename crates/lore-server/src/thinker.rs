@@ -16,13 +16,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::api::blocking;
 use crate::error::{ApiError, ApiResult};
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
-) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f).await?
-}
 
 fn queue(state: &AppState) -> ApiResult<SqliteJobs> {
     SqliteJobs::open(&state.registry.home().thinker_db()).map_err(ApiError::internal)
@@ -262,9 +257,7 @@ pub async fn artifact(
             .ok_or_else(|| ApiError::NotFound(format!("run {id} has no artifact {name}")))?;
         let bytes = std::fs::read(&a.path)
             .map_err(|e| ApiError::NotFound(format!("artifact {name} of run {id}: {e}")))?;
-        let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
-        let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-        if hex != a.sha256 {
+        if lore_index::worker::sha256_hex(&bytes) != a.sha256 {
             return Err(ApiError::Conflict(format!(
                 "artifact {name} of run {id} changed since it was written"
             )));

@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use lore_core::jobs::{Fact, NewInsight};
 use lore_core::store::{FileEdge, SymbolRow};
 use lore_core::{Language, RefKind, SymbolKind};
-use lore_retrieve::graph::{Graph, PageRankConfig, pagerank};
+use lore_retrieve::graph::{PageRankConfig, pagerank};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -85,7 +85,7 @@ fn round4(x: f64) -> f64 {
 }
 
 /// A citation as insights and facts carry it.
-fn cite(path: &str, start: u32, end: u32, commit: &str) -> Value {
+pub(crate) fn cite(path: &str, start: u32, end: u32, commit: &str) -> Value {
     json!({ "path": path, "start_line": start, "end_line": end, "commit": commit })
 }
 
@@ -219,18 +219,8 @@ impl RepoGraph {
     pub fn of(index: &RepoIndex) -> Result<RepoGraph> {
         let store = index.store();
         let paths = store.paths()?;
-        let node: HashMap<&str, usize> = paths
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.as_str(), i))
-            .collect();
         let edges = store.file_edges(None)?;
-        let mut graph = Graph::new(paths.len());
-        for e in &edges {
-            if let (Some(&a), Some(&b)) = (node.get(e.src.as_str()), node.get(e.dst.as_str())) {
-                graph.add_edge(a, b, e.weight);
-            }
-        }
+        let (graph, _) = crate::map::file_graph(&paths, &edges, 0.0);
         let scores = pagerank(&graph, &vec![1.0; paths.len()], &PageRankConfig::default());
         let rank = paths.iter().cloned().zip(scores).collect();
         Ok(RepoGraph { paths, edges, rank })

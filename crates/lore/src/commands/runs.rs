@@ -222,31 +222,31 @@ pub(crate) fn worker(home: &Home, args: WorkerArgs, g: &GlobalArgs) -> Result<Ex
     Ok(success())
 }
 
-/// `lore learn on|off|status`.
-pub(crate) fn learn(home: &Home, command: LearnCommand, g: &GlobalArgs) -> Result<ExitCode> {
-    if let LearnCommand::WebhookSecret { rotate } = command {
-        let (secret, new) = lore_server::security::create_webhook_secret(home.path(), rotate)
-            .with_context(|| {
-                format!("{}: cannot write the webhook secret", home.path().display())
-            })?;
-        writeln!(std::io::stdout().lock(), "{secret}")?;
-        if !g.quiet {
-            eprintln!(
-                "{} in {}; GitHub: Settings → Webhooks → content type application/json, this secret, URL https://HOST/webhooks/github",
-                if new { "new secret" } else { "secret" },
-                home.path()
-                    .join(lore_server::security::WEBHOOK_SECRET_FILE)
-                    .display()
-            );
-        }
-        return Ok(success());
+/// `lore learn webhook-secret [--rotate]`.
+fn webhook_secret(home: &Home, rotate: bool, g: &GlobalArgs) -> Result<ExitCode> {
+    let (secret, new) = lore_server::security::create_webhook_secret(home.path(), rotate)
+        .with_context(|| format!("{}: cannot write the webhook secret", home.path().display()))?;
+    writeln!(std::io::stdout().lock(), "{secret}")?;
+    if !g.quiet {
+        eprintln!(
+            "{} in {}; GitHub: Settings → Webhooks → content type application/json, this secret, URL https://HOST/webhooks/github",
+            if new { "new secret" } else { "secret" },
+            home.path()
+                .join(lore_server::security::WEBHOOK_SECRET_FILE)
+                .display()
+        );
     }
-    let root = repo_root(home, g)?.canonicalize()?;
-    let repo = home.repo_id(&root);
+    Ok(success())
+}
+
+/// `lore learn on|off|status|webhook-secret`.
+pub(crate) fn learn(home: &Home, command: LearnCommand, g: &GlobalArgs) -> Result<ExitCode> {
     let on = matches!(command, LearnCommand::On(_));
     match command {
-        LearnCommand::WebhookSecret { .. } => unreachable!("handled above"),
+        LearnCommand::WebhookSecret { rotate } => webhook_secret(home, rotate, g),
         LearnCommand::On(args) | LearnCommand::Off(args) => {
+            let root = repo_root(home, g)?.canonicalize()?;
+            let repo = home.repo_id(&root);
             let settings = lore_index::learning::Settings {
                 budgets: args.budget,
                 quiet_hours: args.quiet_hours,
@@ -266,6 +266,7 @@ pub(crate) fn learn(home: &Home, command: LearnCommand, g: &GlobalArgs) -> Resul
             Ok(success())
         }
         LearnCommand::Status(args) => {
+            let root = repo_root(home, g)?.canonicalize()?;
             let status = lore_index::learning::status(home, &root)?;
             if args.json {
                 return print_json(&status);

@@ -48,7 +48,19 @@ use crate::jobs::{Job, JobKind, JobState};
         conversation,
         feedback,
         file,
-        purge_file
+        purge_file,
+        crate::thinker::status,
+        crate::thinker::toggle,
+        crate::thinker::insights,
+        crate::thinker::set_insight,
+        crate::thinker::runs,
+        crate::thinker::run,
+        crate::thinker::artifact,
+        crate::thinker::rerun,
+        crate::thinker::cancel,
+        crate::thinker::cards,
+        crate::thinker::dossier,
+        crate::thinker::github_webhook
     ),
     components(schemas(
         ErrorBody,

@@ -34,6 +34,8 @@ pub struct RepoQuery {
 }
 
 /// The status of learning for a repository (`lore learn status --json`).
+#[utoipa::path(get, path = "/learning/status", params(("repo_id" = String, Query, description = "Repository id")),
+    responses((status = 200, description = "`{on, running, queued, waiting, waiting_reasons, budgets, quiet_hours, cadence, next_cadence, allow, last_index, status_line}`", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn status(
     State(state): State<AppState>,
     query: Result<Query<RepoQuery>, QueryRejection>,
@@ -66,6 +68,8 @@ pub struct Toggle {
 /// Turns learning on or off with its policy. Allowing thought kinds that
 /// run the repository's code takes the server's token: never an
 /// unauthenticated request, even from loopback.
+#[utoipa::path(post, path = "/learning/toggle", request_body(content = Object, description = "`{repo_id, on, budgets?, quiet_hours?, cadence?, allow?}`"),
+    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorBody), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn toggle(
     State(state): State<AppState>,
     payload: Result<Json<Toggle>, JsonRejection>,
@@ -135,6 +139,8 @@ pub struct InsightQuery {
 }
 
 /// What the thoughts found, newest first.
+#[utoipa::path(get, path = "/insights", params(("repo_id" = String, Query, description = "Repository id"), ("kind" = Option<String>, Query, description = "change, hotspot, entry-points, broken-reference"), ("status" = Option<String>, Query, description = "new, read, dismissed (also `filter`)")),
+    responses((status = 200, description = "`[{id, kind, severity, title, body, evidence, fingerprint, status, ...}]`", body = [Object]), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn insights(
     State(state): State<AppState>,
     query: Result<Query<InsightQuery>, QueryRejection>,
@@ -173,6 +179,8 @@ pub struct InsightStatus {
 }
 
 /// Marks an insight new, read or dismissed.
+#[utoipa::path(post, path = "/insights/{id}", params(("id" = i64, Path, description = "Insight id")), request_body(content = Object, description = "`{status}`: new, read or dismissed"),
+    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn set_insight(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -204,6 +212,8 @@ pub struct RunsQuery {
 }
 
 /// Runs, newest first (`lore runs --json`).
+#[utoipa::path(get, path = "/runs", params(("repo_id" = Option<String>, Query, description = "Repository id (all without)"), ("limit" = Option<usize>, Query, description = "At most (100)")),
+    responses((status = 200, description = "`[{id, kind, state, reason, attempts, started_at, finished_at, log, ...}]`", body = [Object]), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn runs(
     State(state): State<AppState>,
     query: Result<Query<RunsQuery>, QueryRejection>,
@@ -230,6 +240,8 @@ fn find(q: &SqliteJobs, id: i64) -> ApiResult<lore_core::jobs::Job> {
 }
 
 /// One run in full, with its log and artifacts.
+#[utoipa::path(get, path = "/runs/{id}", params(("id" = i64, Path, description = "Run id")),
+    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn run(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult<Json<Value>> {
     blocking(move || {
         let q = queue(&state)?;
@@ -242,6 +254,8 @@ pub async fn run(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResul
 
 /// An artifact of a run, as text (it is checked against its recorded
 /// SHA-256 first: a file changed behind Lore's back is not served).
+#[utoipa::path(get, path = "/runs/{id}/artifacts/{name}", params(("id" = i64, Path, description = "Run id"), ("name" = String, Path, description = "Artifact name")),
+    responses((status = 200, content_type = "text/plain"), (status = 409, body = crate::error::ErrorBody), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn artifact(
     State(state): State<AppState>,
     Path((id, name)): Path<(i64, String)>,
@@ -275,6 +289,8 @@ pub async fn artifact(
 }
 
 /// Runs it again: a new run, never merged with a queued one.
+#[utoipa::path(post, path = "/runs/{id}/rerun", params(("id" = i64, Path, description = "Run id")),
+    responses((status = 201, body = Object), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn rerun(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -292,6 +308,8 @@ pub async fn rerun(
 }
 
 /// Cancels a run that has not finished.
+#[utoipa::path(post, path = "/runs/{id}/cancel", params(("id" = i64, Path, description = "Run id")),
+    responses((status = 200, body = Object), (status = 409, body = crate::error::ErrorBody), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn cancel(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult<Json<Value>> {
     blocking(move || {
         let mut q = queue(&state)?;
@@ -315,6 +333,8 @@ pub struct CardQuery {
 }
 
 /// The cards of the functions a name matches (`lore card --json`).
+#[utoipa::path(get, path = "/cards", params(("repo_id" = String, Query, description = "Repository id"), ("symbol" = String, Query, description = "name, Class.method or path:name")),
+    responses((status = 200, body = [Object]), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn cards(
     State(state): State<AppState>,
     query: Result<Query<CardQuery>, QueryRejection>,
@@ -341,6 +361,8 @@ pub struct DossierQuery {
 }
 
 /// The dossier of a file or directory (`lore dossier --json`).
+#[utoipa::path(get, path = "/dossiers", params(("repo_id" = String, Query, description = "Repository id"), ("path" = String, Query, description = "A file or directory")),
+    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn dossier(
     State(state): State<AppState>,
     query: Result<Query<DossierQuery>, QueryRejection>,
@@ -372,6 +394,8 @@ pub async fn dossier(
 /// token), replays (a delivery id seen before) ignored; a `push` to a
 /// registered repository (matched by its remote URL) queues a ScanDiff of
 /// the pushed range that fetches the commits first.
+#[utoipa::path(post, path = "/webhooks/github", request_body(content = Object, description = "GitHub's `push` or `ping` payload, signed in `X-Hub-Signature-256`"),
+    responses((status = 202, description = "ScanDiff runs queued", body = Object), (status = 200, description = "ping, or a replay ignored", body = Object), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn github_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,

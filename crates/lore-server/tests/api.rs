@@ -118,6 +118,18 @@ async fn health_openapi_metrics_and_unknown_routes() {
         "/chat",
         "/feedback",
         "/files/{repo}/{path}",
+        "/learning/status",
+        "/learning/toggle",
+        "/insights",
+        "/insights/{id}",
+        "/runs",
+        "/runs/{id}",
+        "/runs/{id}/artifacts/{name}",
+        "/runs/{id}/rerun",
+        "/runs/{id}/cancel",
+        "/cards",
+        "/dossiers",
+        "/webhooks/github",
     ] {
         assert!(
             doc["paths"][path].is_object(),

@@ -69,6 +69,91 @@ pub struct AskOptions {
     /// Redact secrets for loopback providers too (they always are for
     /// remote ones).
     pub redact_local: bool,
+    /// Where the thinker keeps function cards (LORE_HOME/thinker.db) and
+    /// the repository's id there: the cards of the evidence's functions go
+    /// to the model as known facts beside the evidence.
+    pub cards: Option<(std::path::PathBuf, String)>,
+}
+
+/// At most this many cards go with an answer's evidence.
+const CARDS_PER_ANSWER: usize = 4;
+
+/// What the thinker's function cards know of the evidence's functions, as
+/// lines for the model: call sites, tests, complexity, churn and owners.
+/// Only cards written at the file's current content (a stale card would
+/// describe other code); nothing when there are none.
+fn known_facts(
+    index: &RepoIndex,
+    cards: &(std::path::PathBuf, String),
+    evidence: &[crate::pack::Evidence],
+) -> String {
+    use lore_core::jobs::JobStore;
+    let (db, repo) = cards;
+    if !db.exists() {
+        return String::new();
+    }
+    let Ok(queue) = lore_store::SqliteJobs::open(db) else {
+        return String::new();
+    };
+    let mut lines = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for e in evidence {
+        let Some(symbol) = &e.at.symbol else { continue };
+        if lines.len() >= CARDS_PER_ANSWER || !seen.insert((e.at.path.clone(), symbol.clone())) {
+            continue;
+        }
+        let scope = lore_index::thoughts::card_scope(repo, &e.at.path, symbol);
+        let Ok(Some((_, value))) = queue.fact_latest(&scope, lore_index::thoughts::keys::CARD)
+        else {
+            continue;
+        };
+        let Ok(card) = serde_json::from_str::<lore_index::thoughts::Card>(&value) else {
+            continue;
+        };
+        let current = index
+            .file_hash(&card.path)
+            .ok()
+            .flatten()
+            .is_some_and(|h| h == card.file_hash);
+        if !current {
+            continue;
+        }
+        let mut line = format!(
+            "- {} ({}:{}-{}): {} call sites found by name",
+            card.symbol, card.path, card.start_line, card.end_line, card.callers_total
+        );
+        let tests: Vec<String> = card
+            .tests
+            .iter()
+            .filter_map(|t| Some(format!("{}:{}", t["path"].as_str()?, t["line"].as_u64()?)))
+            .collect();
+        if !tests.is_empty() {
+            line.push_str(&format!("; tests calling it: {}", tests.join(", ")));
+        }
+        line.push_str(&format!("; cyclomatic complexity {}", card.complexity));
+        if let Some(commits) = card.churn["commits"].as_u64() {
+            line.push_str(&format!(
+                "; its file changed in {commits} commits, last {}",
+                card.churn["last_change"].as_str().unwrap_or("?")
+            ));
+        }
+        let owners: Vec<String> = card
+            .owners
+            .iter()
+            .filter_map(|o| Some(format!("{} ({})", o["author"].as_str()?, o["commits"])))
+            .collect();
+        if !owners.is_empty() {
+            line.push_str(&format!("; changed most by {}", owners.join(", ")));
+        }
+        lines.push(line);
+    }
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!(
+        "Known facts about these functions (from Lore's function cards; context, not evidence: cite only the numbered evidence):\n{}\n",
+        lines.join("\n")
+    )
 }
 
 /// Tokens of an answer.
@@ -186,11 +271,17 @@ pub fn ask(
                 config.base_url
             ));
         } else {
+            let known = options
+                .cards
+                .as_ref()
+                .map(|c| known_facts(index, c, &gathered.evidence))
+                .unwrap_or_default();
             match llm_answer(
                 provider,
                 &question,
                 conversation,
                 &gathered.evidence,
+                &known,
                 &commit,
                 &policy,
                 (answer.remote || options.redact_local).then_some(redactor),
@@ -264,6 +355,7 @@ fn llm_answer(
     question: &Question,
     conversation: &Conversation,
     evidence: &[crate::pack::Evidence],
+    known: &str,
     commit: &str,
     policy: &ContextPolicy,
     redactor: Option<&Redactor>,
@@ -316,6 +408,10 @@ fn llm_answer(
         }
         out.push_str("Evidence:\n\n");
         out.push_str(block);
+        if !known.is_empty() {
+            out.push('\n');
+            out.push_str(known);
+        }
         out.push_str("\nQuestion: ");
         out.push_str(&question_text);
         out

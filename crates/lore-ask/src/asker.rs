@@ -57,6 +57,8 @@ pub struct Asker {
     history: SqliteHistory,
     redactor: Redactor,
     audit_path: PathBuf,
+    /// The thinker's store, for function cards.
+    thinker_db: PathBuf,
     conversation: i64,
     /// Why nothing is recorded, when the data directory cannot be written.
     unrecorded: Option<String>,
@@ -128,6 +130,7 @@ impl Asker {
             history,
             redactor: Redactor::builtin(),
             audit_path: home.join("audit.log"),
+            thinker_db: home.join("thinker.db"),
             conversation,
             unrecorded,
         })
@@ -185,10 +188,16 @@ impl Asker {
     ) -> Result<Asked> {
         let provider = self.provider(question, request)?;
         let conversation = session::load(&self.history, self.conversation)?;
+        let repo_id = index
+            .data_dir()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let options = AskOptions {
             policy: self.config.context.clone(),
             no_remote: request.no_remote || self.config.privacy.no_remote,
             redact_local: self.config.privacy.redact_local,
+            cards: Some((self.thinker_db.clone(), repo_id)),
         };
         let mut answer = crate::ask(
             index,

@@ -849,3 +849,71 @@ fn a_class_matching_a_word_gives_way_to_its_method_that_does_the_work() {
         answer.text
     );
 }
+
+/// Summarize's cards of the evidence's functions go to the model as known
+/// facts (context, not citable evidence) while they match the code.
+#[test]
+fn function_cards_go_with_the_evidence_while_they_are_current() {
+    use lore_core::jobs::{JobStore, NewJob, Results, Spent};
+    let (repo, home) = fixture();
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let id = home.repo_id(&repo.path().canonicalize().unwrap());
+    let made = lore_index::thoughts::summarize(&index, &id, &[]).unwrap();
+    let mut queue = lore_store::SqliteJobs::open(&home.thinker_db()).unwrap();
+    let job = queue
+        .enqueue(&NewJob::new("summarize", &id, "{}"), 0)
+        .unwrap()
+        .id;
+    queue.claim("w", 0, 60_000).unwrap().unwrap();
+    let results = Results {
+        output: "{}",
+        facts: &made.facts,
+        ..Results::default()
+    };
+    assert!(
+        queue
+            .complete_with(job, "w", 1, &results, Spent::default())
+            .unwrap()
+    );
+
+    let server = FakeHttp::start(|_| sse(&["It waits `base * 2 ** attempt` seconds [1]."]));
+    let p = provider::open(ProviderConfig::new(
+        ProviderKind::OpenAi,
+        &server.url(),
+        "m",
+    ));
+    let options = AskOptions {
+        cards: Some((home.thinker_db(), id.clone())),
+        ..AskOptions::default()
+    };
+    let ask_it = |index: &RepoIndex| {
+        ask(
+            index,
+            "how long does backoff_delay wait?",
+            &Conversation::default(),
+            Some(p.as_ref()),
+            &Redactor::builtin(),
+            &options,
+            &mut |_| {},
+        )
+        .unwrap()
+    };
+    ask_it(&index);
+    let body = server.requests()[0].body.clone();
+    assert!(body.contains("Known facts about these functions"), "{body}");
+    assert!(
+        body.contains("backoff_delay (net/retry.py:4-6): 1 call sites found by name"),
+        "{body}"
+    );
+
+    // The code moves on: the card describes other code and stays out.
+    repo.write(
+        "net/retry.py",
+        "def backoff_delay(attempt):\n    return 1\n",
+    );
+    index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    ask_it(&index);
+    let body = &server.requests()[1].body;
+    assert!(!body.contains("backoff_delay (net/retry.py:4-6)"), "{body}");
+}

@@ -556,6 +556,7 @@ pub fn eval(
         policy: config.context.clone(),
         no_remote: config.privacy.no_remote,
         redact_local: config.privacy.redact_local,
+        cards: Some((home.thinker_db(), home.repo_id(index.root()))),
     };
     let report = lore_ask::eval::evaluate_answers(&index, &queries, provider.as_deref(), &options)?;
     if as_json {

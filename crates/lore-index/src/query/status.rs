@@ -174,6 +174,11 @@ impl RepoIndex {
     pub fn churn(&self, path: &str) -> Result<Option<(u64, i64, u64)>> {
         Ok(self.store.churn(path)?)
     }
+    /// The content hash `path` was indexed at (`None`: not indexed).
+    pub fn file_hash(&self, path: &str) -> Result<Option<String>> {
+        Ok(self.store.file_state(path)?.map(|s| s.hash))
+    }
+
     /// Whether `path` differs on disk from what was indexed (changed,
     /// deleted or unreadable), judged by content hash.
     pub fn is_stale(&self, path: &str) -> Result<bool> {

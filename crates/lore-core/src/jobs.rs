@@ -355,6 +355,13 @@ pub trait JobStore {
     /// dismissed insights older than `max_age_ms`; then gives the space
     /// back.
     fn prune(&mut self, now: i64, max_age_ms: i64, max_runs: u64) -> Result<Pruned>;
+    /// Keeps artifacts within `max_bytes` in all: the oldest runs' go
+    /// first (their rows here, their files in [`Pruned::files`]).
+    fn prune_artifacts(&mut self, max_bytes: u64) -> Result<Pruned>;
+    /// Every artifact of `repo`'s runs: (run, artifact).
+    fn repo_artifacts(&self, repo: &str) -> Result<Vec<(i64, Artifact)>>;
+    /// Forgets one artifact (its file is the caller's to delete).
+    fn forget_artifact(&mut self, run: i64, name: &str) -> Result<()>;
     /// Records a webhook delivery id; false if it was seen before (a
     /// replay, ignored). Ids older than a week are forgotten.
     fn first_delivery(&mut self, id: &str, now: i64) -> Result<bool>;

@@ -45,6 +45,8 @@ pub struct PurgeReport {
     pub facts: u64,
     /// Insights citing them.
     pub insights: u64,
+    /// Run artifacts naming them.
+    pub artifacts: u64,
 }
 
 /// The purged paths of a data directory.
@@ -158,6 +160,8 @@ pub fn purge(
                 report.facts += facts;
                 report.insights += insights;
             }
+            report.artifacts =
+                crate::worker::forget_artifacts_citing(&mut thinker, &repo, &report.paths)?;
         }
         // The history: answers that used or cited the paths.
         if layout.history_db().exists() {

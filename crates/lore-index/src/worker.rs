@@ -291,6 +291,30 @@ fn digest_insights(
     Ok(out)
 }
 
+/// Forgets `repo`'s artifacts whose content names one of `paths` (a
+/// purge); returns how many.
+pub fn forget_artifacts_citing(
+    queue: &mut SqliteJobs,
+    repo: &str,
+    paths: &[String],
+) -> Result<u64> {
+    let mut n = 0;
+    for (run, a) in queue.repo_artifacts(repo)? {
+        let Ok(text) = std::fs::read(&a.path) else {
+            continue;
+        };
+        if paths
+            .iter()
+            .any(|p| memchr::memmem::find(&text, p.as_bytes()).is_some())
+        {
+            queue.forget_artifact(run, &a.name)?;
+            remove_artifact_files(std::slice::from_ref(&a.path));
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 /// SHA-256 of `bytes`, lower-case hex (artifacts' checksums).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
@@ -363,15 +387,27 @@ pub fn after_index(home: &Home, report: &crate::IndexReport) -> Result<Option<i6
 }
 
 /// How long finished runs, digests and dismissed insights are kept
-/// (`LORE_RETAIN_DAYS`, default 30) and how many finished runs at most
-/// (`LORE_RETAIN_RUNS`, default 10,000).
-fn retention() -> (i64, u64) {
+/// (`LORE_RETAIN_DAYS`, default 30), how many finished runs at most
+/// (`LORE_RETAIN_RUNS`, default 10,000) and how much artifacts may take
+/// in all (`LORE_RETAIN_ARTIFACTS_MB`, default 256).
+fn retention() -> (i64, u64, u64) {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
     let days = env("LORE_RETAIN_DAYS").unwrap_or(30);
     (
         days as i64 * 86_400_000,
         env("LORE_RETAIN_RUNS").unwrap_or(10_000),
+        env("LORE_RETAIN_ARTIFACTS_MB").unwrap_or(256) << 20,
     )
+}
+
+fn remove_artifact_files(files: &[String]) {
+    for file in files {
+        let _ = std::fs::remove_file(file);
+        if let Some(dir) = std::path::Path::new(file).parent() {
+            // Only when empty: the run's other artifacts may remain.
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
 }
 
 /// Prunes by the retention settings, at most once an hour per process,
@@ -386,14 +422,10 @@ fn maybe_prune(queue: &mut SqliteJobs, now: i64) -> Result<()> {
     {
         return Ok(());
     }
-    let (age, runs) = retention();
+    let (age, runs, bytes) = retention();
     let pruned = queue.prune(now, age, runs)?;
-    for file in &pruned.files {
-        let _ = std::fs::remove_file(file);
-        if let Some(dir) = std::path::Path::new(file).parent() {
-            let _ = std::fs::remove_dir(dir);
-        }
-    }
+    remove_artifact_files(&pruned.files);
+    remove_artifact_files(&queue.prune_artifacts(bytes)?.files);
     if pruned.runs + pruned.facts + pruned.insights > 0 {
         tracing::info!(
             runs = pruned.runs,

@@ -981,6 +981,76 @@ impl JobStore for SqliteJobs {
         })
     }
 
+    fn prune_artifacts(&mut self, max_bytes: u64) -> lore_core::Result<Pruned> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin artifact prune")?;
+        let rows: Vec<(i64, String, String, i64)> = {
+            let mut stmt = tx
+                .prepare("SELECT run, name, path, bytes FROM artifacts ORDER BY run DESC, name")
+                .ctx("list artifacts")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .ctx("list artifacts")?
+                .collect::<rusqlite::Result<_>>()
+                .ctx("list artifacts")?
+        };
+        let mut kept = 0u64;
+        let mut files = Vec::new();
+        for (run, name, path, bytes) in rows {
+            kept += bytes as u64;
+            if kept > max_bytes {
+                tx.execute(
+                    "DELETE FROM artifacts WHERE run = ?1 AND name = ?2",
+                    params![run, name],
+                )
+                .ctx("prune artifact")?;
+                files.push(path);
+            }
+        }
+        tx.commit().ctx("commit artifact prune")?;
+        Ok(Pruned {
+            files,
+            ..Pruned::default()
+        })
+    }
+
+    fn repo_artifacts(&self, repo: &str) -> lore_core::Result<Vec<(i64, Artifact)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT a.run, a.name, a.path, a.sha256, a.bytes FROM artifacts a
+                 JOIN jobs j ON j.id = a.run WHERE j.repo = ?1 ORDER BY a.run, a.name",
+            )
+            .ctx("list artifacts")?;
+        let rows = stmt
+            .query_map([repo], |r| {
+                Ok((
+                    r.get(0)?,
+                    Artifact {
+                        name: r.get(1)?,
+                        path: r.get(2)?,
+                        sha256: r.get(3)?,
+                        bytes: r.get::<_, i64>(4)? as u64,
+                    },
+                ))
+            })
+            .ctx("list artifacts")?
+            .collect::<rusqlite::Result<_>>()
+            .ctx("list artifacts")?;
+        Ok(rows)
+    }
+
+    fn forget_artifact(&mut self, run: i64, name: &str) -> lore_core::Result<()> {
+        self.conn
+            .execute(
+                "DELETE FROM artifacts WHERE run = ?1 AND name = ?2",
+                params![run, name],
+            )
+            .ctx("forget artifact")?;
+        Ok(())
+    }
+
     fn artifacts(&self, id: i64) -> lore_core::Result<Vec<Artifact>> {
         let mut stmt = self
             .conn

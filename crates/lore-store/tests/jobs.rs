@@ -571,3 +571,43 @@ fn forgetting_a_path_reaches_its_cards_dossiers_digests_and_insights() {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].found.fingerprint, "app.py");
 }
+
+#[test]
+fn artifacts_stay_within_their_size_cap_newest_kept() {
+    let (_dir, mut q) = queue();
+    for (i, bytes) in [(0, 600u64), (1, 300), (2, 300)] {
+        let id = q
+            .enqueue(&NewJob::new("map-repo", "r", &i.to_string()), i)
+            .unwrap()
+            .id;
+        q.claim("w1", i, LEASE).unwrap().unwrap();
+        let artifacts = [lore_core::jobs::Artifact {
+            name: "overview.md".into(),
+            path: format!("/data/runs/{id}/overview.md"),
+            sha256: "0".repeat(64),
+            bytes,
+        }];
+        let results = lore_core::jobs::Results {
+            output: "{}",
+            artifacts: &artifacts,
+            ..Default::default()
+        };
+        assert!(
+            q.complete_with(id, "w1", i, &results, Spent::default())
+                .unwrap()
+        );
+    }
+    let pruned = q.prune_artifacts(700).unwrap();
+    assert_eq!(pruned.files, ["/data/runs/1/overview.md"]);
+    // The two newest fit in 700 bytes; the oldest run's goes.
+    assert!(q.artifacts(1).unwrap().is_empty());
+    assert_eq!(q.artifacts(2).unwrap().len(), 1);
+    assert_eq!(q.artifacts(3).unwrap().len(), 1);
+    let left: Vec<i64> = q
+        .repo_artifacts("r")
+        .unwrap()
+        .iter()
+        .map(|(run, _)| *run)
+        .collect();
+    assert_eq!(left, [2, 3]);
+}

@@ -239,9 +239,25 @@ fn purging_a_path_removes_what_the_thoughts_derived_from_it() {
     let about_app = "SELECT count(*) FROM facts WHERE instr(scope, 'file:app.py') > 0 OR instr(value, '\"app.py') > 0";
     assert!(count(about_app) > 0);
     assert!(count("SELECT count(*) FROM insights WHERE instr(evidence, '\"app.py') > 0") > 0);
+    let overview = lore_index::Home::at(repo.home())
+        .layout(&repo.path().canonicalize().unwrap())
+        .dir()
+        .join("runs");
+    let overviews = || -> usize {
+        std::fs::read_dir(&overview)
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.path().join("overview.md").exists())
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(overviews(), 1, "MapRepo's overview cites app.py");
     let out = ok(lore(&repo).args(["purge", "app.py", "--json"]));
     let report: Value = serde_json::from_str(&out).unwrap();
     assert!(report["facts"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["artifacts"], 1, "{report}");
+    assert_eq!(overviews(), 0);
     assert_eq!(count(about_app), 0);
     assert_eq!(
         count("SELECT count(*) FROM insights WHERE instr(evidence, '\"app.py') > 0"),

@@ -166,7 +166,7 @@ def bench_budget(bin_, corpus, parent, duration):
     lore(bin_, home, repo, "index")
     lore(bin_, home, repo, "learn", "on", "--budget", "cpu=6m/h", "--cadence", "* * * * *")
     env = dict(os.environ, LORE_HOME=home)
-    worker = subprocess.Popen([bin_, "--quiet", "worker", "--poll-ms", "200"], cwd=repo, env=env,
+    worker = subprocess.Popen([bin_, "--quiet", "worker"], cwd=repo, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cpu0, start = proc_cpu(worker.pid), time.monotonic()
     i = 0
@@ -187,7 +187,7 @@ def bench_budget(bin_, corpus, parent, duration):
     conn.close()
     return {
         "duration_s": round(elapsed),
-        "budget": "cpu=6m/h (10% of a core), burst 60 s",
+        "budget": "cpu=6m/h (10% of a core), burst 30 s",
         "worker_cpu_s": round(cpu, 1),
         "share_of_core": round(cpu / elapsed, 4),
         "charged_cpu_s": round(charged / 1000, 1),

@@ -15,7 +15,7 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 /// The most a bucket holds: this long at its refill rate (a thought may
 /// start whenever the bucket is above zero and overdraw it; the burst plus
 /// one thought's cost bounds any window's excess over the rate).
-pub const BURST_MS: i64 = 10 * MINUTE_MS;
+pub const BURST_MS: i64 = 5 * MINUTE_MS;
 
 /// Thought kinds a repository runs unless `--allow` says otherwise: none
 /// of them executes the repository's code.
@@ -483,17 +483,17 @@ mod tests {
     #[test]
     fn a_bucket_holds_a_burst_refills_at_its_rate_and_says_when() {
         let b = Budget::parse("6m/h", true).unwrap();
-        assert_eq!(b.burst(), 60_000.0, "10 minutes at 6m/h is one minute");
+        assert_eq!(b.burst(), 30_000.0, "5 minutes at 6m/h is half a minute");
         let full = Bucket::full(&b, DAY0);
         assert_eq!(full.empty_until(&b, DAY0), None);
-        // A thought of 90 s overdraws it by 30 s: 5 minutes to refill.
+        // A thought of 90 s overdraws it by 60 s: 10 minutes to refill.
         let spent = full.charge(&b, DAY0, 90_000.0);
-        assert_eq!(spent.level, -30_000.0);
+        assert_eq!(spent.level, -60_000.0);
         let until = spent.empty_until(&b, DAY0).unwrap();
-        assert!((until - DAY0 - 5 * MINUTE_MS).abs() < 1_000, "{until}");
+        assert!((until - DAY0 - 10 * MINUTE_MS).abs() < 1_000, "{until}");
         assert_eq!(spent.empty_until(&b, until), None);
         // Never above the burst, however long it rests.
-        assert_eq!(spent.refill(&b, DAY0 + DAY_MS).level, 60_000.0);
+        assert_eq!(spent.refill(&b, DAY0 + DAY_MS).level, 30_000.0);
     }
 
     #[test]
@@ -569,7 +569,7 @@ mod tests {
         buckets.charge(&policy, DAY0, 120_000, 0);
         let spent = hold(&policy, &buckets, DAY0, 0).unwrap();
         assert!(
-            spent.reason.starts_with("cpu budget exhausted until 00:10"),
+            spent.reason.starts_with("cpu budget exhausted until 00:15"),
             "{}",
             spent.reason
         );

@@ -22,6 +22,49 @@ use lore_store::SqliteJobs;
 use crate::error::{Error, Result};
 use crate::home::Home;
 
+/// Thoughts running in this process now.
+static RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Measures the CPU a thought uses: the whole process's while it is the
+/// only thought running here — its index refresh parses on other threads
+/// (rayon, the parallel walk), which a thread's own clock misses, and
+/// whatever else the process does meanwhile is charged too (a budget
+/// errs on the side of holding back) —, else its own thread's.
+struct CpuMeter {
+    alone: bool,
+    process: Option<u64>,
+    thread: Option<u64>,
+    wall: i64,
+}
+
+impl CpuMeter {
+    fn start() -> CpuMeter {
+        let alone = RUNNING.fetch_add(1, Ordering::AcqRel) == 0;
+        CpuMeter {
+            alone,
+            process: cpu_ms_of("/proc/self/stat"),
+            thread: cpu_ms_of("/proc/thread-self/stat"),
+            wall: now_ms(),
+        }
+    }
+
+    /// CPU milliseconds since [`start`](Self::start).
+    fn stop(self) -> u64 {
+        // Alone at the start and at the end (a thought that came and went
+        // meanwhile is charged here too).
+        let alone = RUNNING.fetch_sub(1, Ordering::AcqRel) == 1 && self.alone;
+        let (before, now) = if alone {
+            (self.process, cpu_ms_of("/proc/self/stat"))
+        } else {
+            (self.thread, cpu_ms_of("/proc/thread-self/stat"))
+        };
+        match (before, now) {
+            (Some(a), Some(b)) => b.saturating_sub(a),
+            _ => (now_ms() - self.wall).max(0) as u64,
+        }
+    }
+}
+
 /// Thought kinds this worker runs.
 pub mod kinds {
     /// Digest a commit range and refresh the index (`{"from", "to"}`).
@@ -73,10 +116,10 @@ impl Default for WorkerConfig {
 
 use crate::thoughts::{self, Produced};
 
-/// CPU time of the calling thread, in milliseconds (Linux: from
-/// `/proc/thread-self/stat`; elsewhere `None`, and wall time is charged).
-fn thread_cpu_ms() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+/// CPU time (user + system) of `/proc/{thread-self,self}/stat`, in
+/// milliseconds (Linux; elsewhere `None`, and wall time is charged).
+fn cpu_ms_of(stat: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(stat).ok()?;
     // Fields after the command name (which may hold spaces) in parentheses.
     let rest = stat.rsplit_once(')')?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -480,12 +523,9 @@ pub fn run_next(home: &Home, config: &WorkerConfig) -> Result<Option<Ran>> {
             }
         })
     };
-    let (cpu0, wall0) = (thread_cpu_ms(), now_ms());
+    let meter = CpuMeter::start();
     let result = run_thought(home, &job);
-    let cpu_ms = match (cpu0, thread_cpu_ms()) {
-        (Some(a), Some(b)) => b.saturating_sub(a),
-        _ => (now_ms() - wall0).max(0) as u64,
-    };
+    let cpu_ms = meter.stop();
     drop(done);
     let _ = beat.join();
     let spent = Spent { cpu_ms, tokens: 0 };

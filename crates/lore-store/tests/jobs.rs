@@ -269,9 +269,9 @@ fn a_spent_cpu_budget_holds_background_work_until_it_refills() {
         q.enqueue(&NewJob::new("summarize", "r", &format!("{i}")), DAY0)
             .unwrap();
     }
-    // The first thought spends 90 s: the 60 s burst is overdrawn by 30 s.
+    // The first thought spends 60 s: the 30 s burst is overdrawn by 30 s.
     let first = q.claim("w1", DAY0, LEASE).unwrap().unwrap();
-    complete(&mut q, first.id, DAY0 + 1_000, 90_000);
+    complete(&mut q, first.id, DAY0 + 1_000, 60_000);
     assert!(q.claim("w1", DAY0 + 2_000, LEASE).unwrap().is_none());
     let waiting = q.jobs(Some("r"), 10).unwrap();
     let held = waiting.iter().find(|j| j.id != first.id).unwrap();

@@ -374,7 +374,7 @@ pub enum InsightsCommand {
 pub struct LearnArgs {
     /// What background thoughts may use: `cpu=20m/h` (CPU time they
     /// actually use), `tokens=50k/day` (LLM tokens); `cpu=none` removes
-    /// one. Repeatable. A bucket holds ten minutes' worth (a burst).
+    /// one. Repeatable. A bucket holds five minutes' worth (a burst).
     #[arg(long, value_name = "RESOURCE=AMOUNT/PERIOD")]
     pub budget: Vec<String>,
     /// No background work starts in this daily window (local time), e.g.

@@ -390,8 +390,8 @@ fn learn_sets_a_policy_that_status_reports_and_refuses_bad_values() {
     assert_eq!(status["on"], true);
     assert_eq!(status["budgets"]["cpu"]["limit"], "6m/h");
     assert_eq!(
-        status["budgets"]["cpu"]["burst"], 60_000,
-        "ten minutes' worth"
+        status["budgets"]["cpu"]["burst"], 30_000,
+        "five minutes' worth"
     );
     assert_eq!(status["budgets"]["tokens"]["limit"], "50k/day");
     assert_eq!(status["quiet_hours"], "22:00-06:00");

@@ -90,6 +90,7 @@ CREATE TABLE IF NOT EXISTS facts (
     commit_sha TEXT NOT NULL,
     value  TEXT NOT NULL,
     run    INTEGER NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (scope, key, commit_sha)
 ) WITHOUT ROWID;
 ";
@@ -270,7 +271,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     let version: i64 = tx
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .ctx("read queue version")?;
-    if version < 2 {
+    if version < 3 {
         for (table, column, ddl) in [
             (
                 "jobs",
@@ -287,6 +288,11 @@ fn migrate(conn: &mut Connection) -> Result<()> {
                 "log",
                 "ALTER TABLE jobs ADD COLUMN log TEXT NOT NULL DEFAULT ''",
             ),
+            (
+                "facts",
+                "source",
+                "ALTER TABLE facts ADD COLUMN source TEXT NOT NULL DEFAULT ''",
+            ),
         ] {
             let has: i64 = tx
                 .query_row(
@@ -299,7 +305,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
                 tx.execute_batch(ddl).ctx("migrate queue")?;
             }
         }
-        tx.execute_batch("PRAGMA user_version = 2")
+        tx.execute_batch("PRAGMA user_version = 3")
             .ctx("write queue version")?;
     }
     tx.commit().ctx("commit migration")
@@ -555,6 +561,18 @@ impl JobStore for SqliteJobs {
             artifacts,
             log,
         } = *results;
+        // No insight without evidence: a thought that finds one is wrong.
+        if let Some(bare) = insights.iter().find(|i| {
+            serde_json::from_str::<serde_json::Value>(&i.evidence)
+                .ok()
+                .and_then(|v| v.as_array().map(|a| a.is_empty()))
+                .unwrap_or(true)
+        }) {
+            return Err(lore_core::Error::Invalid(format!(
+                "run {id}: insight `{}` has no evidence (a JSON array of citations)",
+                bare.title
+            )));
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -571,8 +589,10 @@ impl JobStore for SqliteJobs {
         if n == 1 {
             let mut put = tx
                 .prepare_cached(
-                    "INSERT INTO facts(scope, key, commit_sha, value, run) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT(scope, key, commit_sha) DO UPDATE SET value = ?4, run = ?5",
+                    "INSERT INTO facts(scope, key, commit_sha, value, run, source)
+                     SELECT ?1, ?2, ?3, ?4, ?5, kind FROM jobs WHERE id = ?5
+                     ON CONFLICT(scope, key, commit_sha) DO UPDATE SET value = ?4, run = ?5,
+                        source = excluded.source",
                 )
                 .ctx("prepare fact")?;
             for f in facts {

@@ -611,3 +611,47 @@ fn artifacts_stay_within_their_size_cap_newest_kept() {
         .collect();
     assert_eq!(left, [2, 3]);
 }
+
+#[test]
+fn an_insight_without_evidence_is_refused_and_facts_name_their_source() {
+    let (_dir, mut q) = queue();
+    let id = q
+        .enqueue(&NewJob::new("map-repo", "r", "{}"), 0)
+        .unwrap()
+        .id;
+    q.claim("w1", 0, LEASE).unwrap().unwrap();
+    let bare = lore_core::jobs::NewInsight {
+        kind: "hotspot".into(),
+        severity: "low".into(),
+        title: "something is off".into(),
+        body: String::new(),
+        evidence: "[]".into(),
+        fingerprint: "x".into(),
+    };
+    let facts = [fact("v")];
+    let results = lore_core::jobs::Results {
+        output: "{}",
+        facts: &facts,
+        insights: std::slice::from_ref(&bare),
+        ..Default::default()
+    };
+    let err = q
+        .complete_with(id, "w1", 1, &results, Spent::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("something is off"), "{err}");
+    assert_eq!(q.fact_count().unwrap(), 0, "nothing landed");
+    let results = lore_core::jobs::Results {
+        insights: &[],
+        ..results
+    };
+    assert!(
+        q.complete_with(id, "w1", 1, &results, Spent::default())
+            .unwrap()
+    );
+    drop(q);
+    let conn = rusqlite::Connection::open(_dir.path().join("thinker.db")).unwrap();
+    let source: String = conn
+        .query_row("SELECT source FROM facts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(source, "map-repo");
+}

@@ -262,16 +262,27 @@ impl SqliteJobs {
     }
 }
 
+/// The queue's schema version (`PRAGMA user_version`): 1 the scheduler's
+/// columns, 2 run logs, 3 facts' source.
+const QUEUE_VERSION: i64 = 3;
+
 /// Brings a queue written by an older lore up to this schema (in one
 /// transaction: two processes may open it at once).
 fn migrate(conn: &mut Connection) -> Result<()> {
+    // Current already (every open after the first): no write lock taken.
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .ctx("read queue version")?;
+    if version >= QUEUE_VERSION {
+        return Ok(());
+    }
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .ctx("begin migration")?;
     let version: i64 = tx
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .ctx("read queue version")?;
-    if version < 3 {
+    if version < QUEUE_VERSION {
         for (table, column, ddl) in [
             (
                 "jobs",
@@ -305,7 +316,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
                 tx.execute_batch(ddl).ctx("migrate queue")?;
             }
         }
-        tx.execute_batch("PRAGMA user_version = 3")
+        tx.execute_batch(&format!("PRAGMA user_version = {QUEUE_VERSION}"))
             .ctx("write queue version")?;
     }
     tx.commit().ctx("commit migration")

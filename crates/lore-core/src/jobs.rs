@@ -324,6 +324,9 @@ pub trait JobStore {
         results: &Results<'_>,
         spent: Spent,
     ) -> Result<bool>;
+    /// Charges run `id` (and its repository's buckets) for resources used
+    /// after its completion was recorded (writing its results).
+    fn charge_more(&mut self, id: i64, spent: Spent, now: i64) -> Result<()>;
     /// The files run `id` produced.
     fn artifacts(&self, id: i64) -> Result<Vec<Artifact>>;
     /// The newest value of a fact at any commit: (commit, value).

@@ -532,6 +532,9 @@ pub fn run_next(home: &Home, config: &WorkerConfig) -> Result<Option<Ran>> {
     let mut committed = false;
     match result {
         Ok(outcome) => {
+            // Writing the results is the thought's work too (tens of
+            // thousands of cards): measured, and charged once recorded.
+            let writing = CpuMeter::start();
             let output = outcome.output.to_string();
             let artifacts = keep_files(home, &job, &outcome.files)?;
             let mut log: String = outcome.log.iter().map(|l| format!("{l}\n")).collect();
@@ -544,6 +547,14 @@ pub fn run_next(home: &Home, config: &WorkerConfig) -> Result<Option<Ran>> {
                 log: &log,
             };
             let done = queue.complete_with(job.id, &config.name, now_ms(), &results, spent)?;
+            let written = writing.stop();
+            if written > 0 {
+                let more = Spent {
+                    cpu_ms: written,
+                    tokens: 0,
+                };
+                queue.charge_more(job.id, more, now_ms())?;
+            }
             if !done || lost.load(Ordering::Acquire) {
                 tracing::warn!("lease lost: the result of this attempt is dropped");
             } else if job.kind == kinds::SCAN_DIFF {

@@ -603,7 +603,8 @@ impl JobStore for SqliteJobs {
                     "INSERT INTO facts(scope, key, commit_sha, value, run, source)
                      SELECT ?1, ?2, ?3, ?4, ?5, kind FROM jobs WHERE id = ?5
                      ON CONFLICT(scope, key, commit_sha) DO UPDATE SET value = ?4, run = ?5,
-                        source = excluded.source",
+                        source = excluded.source
+                     WHERE facts.value != excluded.value",
                 )
                 .ctx("prepare fact")?;
             for f in facts {
@@ -1102,6 +1103,16 @@ impl JobStore for SqliteJobs {
             .collect::<rusqlite::Result<_>>()
             .ctx("list artifacts")?;
         Ok(rows)
+    }
+
+    fn charge_more(&mut self, id: i64, spent: Spent, now: i64) -> lore_core::Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin charge")?;
+        Self::charge(&tx, id, spent, now)?;
+        tx.commit().ctx("commit charge")?;
+        Ok(())
     }
 
     fn first_delivery(&mut self, id: &str, now: i64) -> lore_core::Result<bool> {

@@ -655,3 +655,32 @@ fn an_insight_without_evidence_is_refused_and_facts_name_their_source() {
         .unwrap();
     assert_eq!(source, "map-repo");
 }
+
+#[test]
+fn an_unchanged_fact_is_not_written_again_and_extra_work_is_charged() {
+    let (_dir, mut q) = queue();
+    let card = "repo:r/file:a.py#f";
+    let first = run_with(&mut q, 0, &[fact_at(card, "card", "c1", "same")], &[]);
+    let second = run_with(&mut q, 1, &[fact_at(card, "card", "c1", "same")], &[]);
+    let rows = |q: &SqliteJobs| {
+        q.facts_under("repo:r/", "card", 10)
+            .unwrap()
+            .into_iter()
+            .map(|(_, run)| run)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rows(&q), [first], "the same value keeps its first writer");
+    let third = run_with(&mut q, 2, &[fact_at(card, "card", "c1", "changed")], &[]);
+    assert_eq!(rows(&q), [third]);
+    assert_ne!(second, third);
+    q.charge_more(
+        third,
+        Spent {
+            cpu_ms: 700,
+            tokens: 0,
+        },
+        3,
+    )
+    .unwrap();
+    assert_eq!(q.job(third).unwrap().unwrap().cpu_ms, 700);
+}

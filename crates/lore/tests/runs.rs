@@ -374,6 +374,7 @@ fn learn_sets_a_policy_that_status_reports_and_refuses_bad_values() {
     let repo = TestRepo::new();
     repo.write("a.py", "def alpha():\n    return 1\n");
     repo.commit("Initial");
+    ok(lore(&repo).arg("index"));
     ok(lore(&repo).args([
         "learn",
         "on",
@@ -413,6 +414,15 @@ fn learn_sets_a_policy_that_status_reports_and_refuses_bad_values() {
     assert_eq!(status["quiet_hours"], serde_json::Value::Null);
     assert_eq!(status["budgets"]["cpu"]["limit"], "6m/h");
 
+    let unindexed = TestRepo::new();
+    unindexed.write("a.py", "x = 1\n");
+    unindexed.commit("One");
+    let out = fails(lore(&unindexed).args(["learn", "on"]));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not indexed yet"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for (args, named) in [
         (vec!["--budget", "cpu=6x/h"], "6x/h"),
         (vec!["--budget", "gpu=1h/h"], "gpu"),

@@ -86,6 +86,7 @@ fn the_watcher_turns_a_burst_into_one_index_run_and_digests_commits() {
     let repo = TestRepo::new();
     repo.write("a.py", "def alpha():\n    return 1\n");
     repo.commit("One");
+    ok(lore(&repo).arg("index"));
     ok(lore(&repo).args(["learn", "on", "--allow", "scan-diff"]));
     let mut child = lore(&repo)
         .args(["watch", "--debounce-ms", "300"])

@@ -246,6 +246,12 @@ pub(crate) fn learn(home: &Home, command: LearnCommand, g: &GlobalArgs) -> Resul
         LearnCommand::WebhookSecret { rotate } => webhook_secret(home, rotate, g),
         LearnCommand::On(args) | LearnCommand::Off(args) => {
             let root = repo_root(home, g)?.canonicalize()?;
+            if on && !home.layout(&root).db().exists() {
+                bail!(
+                    "{} is not indexed yet: run `lore index` there first (thoughts work from the index)",
+                    root.display()
+                );
+            }
             let repo = home.repo_id(&root);
             let settings = lore_index::learning::Settings {
                 budgets: args.budget,

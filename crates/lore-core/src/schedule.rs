@@ -19,7 +19,13 @@ pub const BURST_MS: i64 = 5 * MINUTE_MS;
 
 /// Thought kinds a repository runs unless `--allow` says otherwise: none
 /// of them executes the repository's code.
-pub const DEFAULT_ALLOW: &[&str] = &["scan-diff", "map-repo", "summarize", "prioritize"];
+pub const DEFAULT_ALLOW: &[&str] = &[
+    "scan-diff",
+    "map-repo",
+    "summarize",
+    "prioritize",
+    "maintain-vectors",
+];
 
 /// A budget: `amount` units per `per_ms` (`20m/h` of CPU, `50k/day` of
 /// tokens).

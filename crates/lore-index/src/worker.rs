@@ -75,12 +75,23 @@ pub mod kinds {
     pub const SUMMARIZE: &str = "summarize";
     /// The frontier: what to think about next.
     pub const PRIORITIZE: &str = "prioritize";
+    /// Retrain the learned model on vocabulary drift, or merge vector
+    /// segments (`{"retrain": bool}`).
+    pub const MAINTAIN_VECTORS: &str = "maintain-vectors";
     /// Runs the repository's tests in the sandbox (executes its code).
     pub const VERIFY: &str = "verify";
     /// Runs the repository's linters in the sandbox (executes its code).
     pub const LINT: &str = "lint";
     /// Every kind a policy may allow.
-    pub const ALL: &[&str] = &[SCAN_DIFF, MAP_REPO, SUMMARIZE, PRIORITIZE, VERIFY, LINT];
+    pub const ALL: &[&str] = &[
+        SCAN_DIFF,
+        MAP_REPO,
+        SUMMARIZE,
+        PRIORITIZE,
+        MAINTAIN_VECTORS,
+        VERIFY,
+        LINT,
+    ];
     /// Kinds that execute the repository's code: allowed only from the CLI
     /// or with the server's token.
     pub const EXECUTES_CODE: &[&str] = &[VERIFY, LINT];
@@ -155,12 +166,13 @@ fn run_thought(home: &Home, job: &Job) -> Result<Produced> {
         report.summary.deleted.len()
     );
     let open = || crate::RepoIndex::open(home, &root);
-    let mut produced = thought(job, &root, &input, open)?;
+    let mut produced = thought(home, job, &root, &input, open)?;
     produced.log.insert(0, indexed);
     Ok(produced)
 }
 
 fn thought(
+    home: &Home,
     job: &Job,
     root: &std::path::Path,
     input: &serde_json::Value,
@@ -226,6 +238,19 @@ fn thought(
             thoughts::summarize(&open()?, &job.repo, &paths)
         }
         kinds::PRIORITIZE => thoughts::prioritize(&open()?, &job.repo, now_ms()),
+        kinds::MAINTAIN_VECTORS => {
+            let retrain = input["retrain"].as_bool().unwrap_or(false);
+            let report =
+                crate::maintain_vectors(home, &root, &crate::EmbedConfig::default(), retrain)?;
+            Ok(Produced {
+                log: vec![match &report {
+                    Some(r) => format!("vectors maintained: {r:?}"),
+                    None => "nothing to do (or maintenance already running)".to_owned(),
+                }],
+                output: serde_json::json!({ "maintained": report.is_some() }),
+                ..Produced::default()
+            })
+        }
         other => Err(Error::Invalid(format!(
             "run {}: no thought of kind `{other}` in this lore",
             job.id
@@ -407,6 +432,23 @@ fn follow_up(queue: &mut SqliteJobs, job: &Job, paths: &serde_json::Value) -> Re
     let input = serde_json::json!({ "paths": paths }).to_string();
     queue.enqueue(&NewJob::new(kinds::SUMMARIZE, &job.repo, &input), now_ms())?;
     Ok(())
+}
+
+/// After an index run that reports vector maintenance due: with learning
+/// on (and the kind allowed), queues it as a budgeted thought and returns
+/// true; false leaves it to the caller (`lore serve` runs it on a thread).
+pub fn queue_maintenance(home: &Home, report: &crate::IndexReport) -> Result<bool> {
+    if !report.embed.as_ref().is_some_and(|e| e.maintenance_due) {
+        return Ok(false);
+    }
+    let repo = home.repo_id(&report.root);
+    let mut queue = SqliteJobs::open(&home.thinker_db())?;
+    if !queue.learning(&repo)? || !queue.policy(&repo)?.allows(kinds::MAINTAIN_VECTORS) {
+        return Ok(false);
+    }
+    let job = NewJob::new(kinds::MAINTAIN_VECTORS, &repo, r#"{"retrain":false}"#);
+    queue.enqueue(&job, now_ms())?;
+    Ok(true)
 }
 
 /// After an index run: with learning on for the repository and HEAD moved

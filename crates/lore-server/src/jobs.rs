@@ -209,7 +209,14 @@ fn run(state: &AppState, id: &str, root: &Path, kind: JobKind, tx: &watch::Sende
             if let Err(err) = lore_index::worker::after_index(state.registry.home(), &report) {
                 tracing::warn!(cause = %err, "could not queue the digest");
             }
-            if report.embed.as_ref().is_some_and(|e| e.maintenance_due) {
+            // With learning on, maintenance is a budgeted thought; else it
+            // runs here, on a thread of its own.
+            let queued = lore_index::worker::queue_maintenance(state.registry.home(), &report)
+                .unwrap_or_else(|err| {
+                    tracing::warn!(cause = %err, "cannot queue vector maintenance");
+                    false
+                });
+            if !queued && report.embed.as_ref().is_some_and(|e| e.maintenance_due) {
                 maintain(state.clone(), id.to_owned(), root.to_owned());
             }
             // Load the new generation's resident data now, so that the

@@ -200,7 +200,7 @@ async function showInsights(id) {
   load();
 }
 
-const KINDS = ["scan-diff", "map-repo", "summarize", "prioritize", "verify", "lint"];
+const KINDS = ["scan-diff", "map-repo", "summarize", "prioritize", "maintain-vectors", "verify", "lint"];
 const RUNS_CODE = ["verify", "lint"];
 
 async function showSettings(id) {

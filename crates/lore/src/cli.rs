@@ -386,8 +386,8 @@ pub struct LearnArgs {
     #[arg(long, value_name = "CRON")]
     pub cadence: Option<String>,
     /// Thought kinds allowed (replaces the list; `default` restores
-    /// scan-diff, map-repo, summarize, prioritize). Kinds that run the
-    /// repository's code (verify, lint) are allowed only here.
+    /// scan-diff, map-repo, summarize, prioritize, maintain-vectors). Kinds
+    /// that run the repository's code (verify, lint) are allowed only here.
     #[arg(long, value_name = "KIND", num_args = 1..)]
     pub allow: Option<Vec<String>>,
 }

@@ -314,3 +314,30 @@ fn without_vectors_the_index_is_lexical_only_and_says_so() {
         "{err}"
     );
 }
+
+/// With learning on, due maintenance is a budgeted thought the worker runs
+/// (not a thread of whoever indexed).
+#[test]
+fn with_learning_on_due_maintenance_is_a_thought() {
+    let repo = repo();
+    ok(lore(&repo).arg("index"));
+    ok(lore(&repo).args(["learn", "on", "--allow", "maintain-vectors"]));
+    for i in 0..4 {
+        repo.write(
+            &format!("astro/orbit_{i}.py"),
+            format!(
+                "def propagate_orbit_{i}(satellite, epoch):\n    \"\"\"Kepler ephemeris of a satellite orbit.\"\"\"\n    anomaly = kepler_anomaly(satellite, epoch)\n    return ephemeris(satellite, anomaly, perigee, apogee)\n"
+            ),
+        );
+    }
+    let report = json(&repo, &["index"]);
+    assert_eq!(report["embed"]["maintenance_due"], true, "{report}");
+    let runs = json(&repo, &["runs"]);
+    assert_eq!(runs[0]["kind"], "maintain-vectors", "{runs}");
+    ok(lore(&repo).args(["worker", "--once"]));
+    let run = &json(&repo, &["runs"])[0];
+    assert_eq!(run["state"], "succeeded", "{run}");
+    assert_eq!(run["output"]["maintained"], true, "{run}");
+    let hits = json(&repo, &["search", "--mode", "vector", "ephemeris perigee"]);
+    assert!(hit_paths(&hits)[0].starts_with("astro/"), "{hits}");
+}

@@ -400,7 +400,13 @@ fn learn_sets_a_policy_that_status_reports_and_refuses_bad_values() {
     assert!(status["next_cadence"].as_str().unwrap().ends_with('Z'));
     assert_eq!(
         status["allow"],
-        serde_json::json!(["scan-diff", "map-repo", "summarize", "prioritize"])
+        serde_json::json!([
+            "scan-diff",
+            "map-repo",
+            "summarize",
+            "prioritize",
+            "maintain-vectors"
+        ])
     );
     // The first time on, the repository is mapped and summarized at once.
     assert_eq!(status["queued"], 3);

@@ -181,6 +181,7 @@ fn fire(home: &Home, root: &Path, hook: &str) -> Result<()> {
     }
     let report = lore_index::index_repo(home, root, &lore_index::IndexConfig::default(), &())?;
     lore_index::worker::after_index(home, &report)?;
+    lore_index::worker::queue_maintenance(home, &report)?;
     let config = lore_index::worker::WorkerConfig {
         repos: vec![home.repo_id(root)],
         ..Default::default()

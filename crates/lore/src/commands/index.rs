@@ -86,6 +86,10 @@ pub(crate) fn index(home: &Home, args: IndexArgs, g: &GlobalArgs) -> Result<Exit
         Ok(None) => {}
         Err(err) => tracing::warn!(cause = %err, "could not queue the digest"),
     }
+    // ... and due vector maintenance becomes a budgeted thought.
+    if let Err(err) = lore_index::worker::queue_maintenance(home, &report) {
+        tracing::warn!(cause = %err, "could not queue vector maintenance");
+    }
     print_index_report(&report, dense_report.as_ref(), args.json.json, g.quiet)?;
     if let Some(dense) = background
         && !g.quiet

@@ -77,6 +77,7 @@ pub(crate) fn watch(home: &Home, args: WatchArgs, g: &GlobalArgs) -> Result<Exit
     let run = |why: &str| -> Result<()> {
         let report = lore_index::index_repo(home, &root, &config, &())?;
         lore_index::worker::after_index(home, &report)?;
+        lore_index::worker::queue_maintenance(home, &report)?;
         outln!(
             "indexed ({why}): {} added, {} modified, {} deleted, {} renamed",
             report.summary.added.len(),

@@ -114,6 +114,18 @@ fn vectors_are_built_reused_and_reported() {
     );
 }
 
+/// Code in words the learned model has never seen (orbits, ephemerides).
+fn write_new_vocabulary(repo: &TestRepo) {
+    for i in 0..4 {
+        repo.write(
+            &format!("astro/orbit_{i}.py"),
+            format!(
+                "def propagate_orbit_{i}(satellite, epoch):\n    \"\"\"Kepler ephemeris of a satellite orbit.\"\"\"\n    anomaly = kepler_anomaly(satellite, epoch)\n    return ephemeris(satellite, anomaly, perigee, apogee)\n"
+            ),
+        );
+    }
+}
+
 #[test]
 fn new_vocabulary_makes_maintenance_due_and_retraining_learns_it() {
     let repo = repo();
@@ -132,14 +144,7 @@ fn new_vocabulary_makes_maintenance_due_and_retraining_learns_it() {
     }
     assert_eq!(json(&repo, &["embed", "maintain"]), Value::Null);
     // Code in words the model has never seen.
-    for i in 0..4 {
-        repo.write(
-            &format!("astro/orbit_{i}.py"),
-            format!(
-                "def propagate_orbit_{i}(satellite, epoch):\n    \"\"\"Kepler ephemeris of a satellite orbit.\"\"\"\n    anomaly = kepler_anomaly(satellite, epoch)\n    return ephemeris(satellite, anomaly, perigee, apogee)\n"
-            ),
-        );
-    }
+    write_new_vocabulary(&repo);
     let report = json(&repo, &["index"]);
     let embed = &report["embed"];
     assert_eq!(embed["maintenance_due"], true, "{report}");
@@ -322,14 +327,7 @@ fn with_learning_on_due_maintenance_is_a_thought() {
     let repo = repo();
     ok(lore(&repo).arg("index"));
     ok(lore(&repo).args(["learn", "on", "--allow", "maintain-vectors"]));
-    for i in 0..4 {
-        repo.write(
-            &format!("astro/orbit_{i}.py"),
-            format!(
-                "def propagate_orbit_{i}(satellite, epoch):\n    \"\"\"Kepler ephemeris of a satellite orbit.\"\"\"\n    anomaly = kepler_anomaly(satellite, epoch)\n    return ephemeris(satellite, anomaly, perigee, apogee)\n"
-            ),
-        );
-    }
+    write_new_vocabulary(&repo);
     let report = json(&repo, &["index"]);
     assert_eq!(report["embed"]["maintenance_due"], true, "{report}");
     let runs = json(&repo, &["runs"]);

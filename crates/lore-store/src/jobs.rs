@@ -105,6 +105,19 @@ const COLUMNS: &str = "id, kind, repo, input, priority, state, attempts, max_att
 const INSIGHT_COLUMNS: &str = "id, repo, kind, severity, title, body, evidence, fingerprint, \
      status, run, created_at, updated_at";
 
+/// (run, artifact) of `SELECT run, name, path, sha256, bytes`.
+fn artifact_row(r: &Row<'_>) -> rusqlite::Result<(i64, Artifact)> {
+    Ok((
+        r.get(0)?,
+        Artifact {
+            name: r.get(1)?,
+            path: r.get(2)?,
+            sha256: r.get(3)?,
+            bytes: r.get::<_, i64>(4)? as u64,
+        },
+    ))
+}
+
 fn insight_row(r: &Row<'_>) -> rusqlite::Result<Insight> {
     Ok(Insight {
         id: r.get(0)?,
@@ -1056,17 +1069,7 @@ impl JobStore for SqliteJobs {
             )
             .ctx("list artifacts")?;
         let rows = stmt
-            .query_map([repo], |r| {
-                Ok((
-                    r.get(0)?,
-                    Artifact {
-                        name: r.get(1)?,
-                        path: r.get(2)?,
-                        sha256: r.get(3)?,
-                        bytes: r.get::<_, i64>(4)? as u64,
-                    },
-                ))
-            })
+            .query_map([repo], artifact_row)
             .ctx("list artifacts")?
             .collect::<rusqlite::Result<_>>()
             .ctx("list artifacts")?;
@@ -1087,18 +1090,11 @@ impl JobStore for SqliteJobs {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT name, path, sha256, bytes FROM artifacts WHERE run = ?1 ORDER BY name",
+                "SELECT run, name, path, sha256, bytes FROM artifacts WHERE run = ?1 ORDER BY name",
             )
             .ctx("list artifacts")?;
         let rows = stmt
-            .query_map([id], |r| {
-                Ok(Artifact {
-                    name: r.get(0)?,
-                    path: r.get(1)?,
-                    sha256: r.get(2)?,
-                    bytes: r.get::<_, i64>(3)? as u64,
-                })
-            })
+            .query_map([id], |r| artifact_row(r).map(|(_, a)| a))
             .ctx("list artifacts")?
             .collect::<rusqlite::Result<_>>()
             .ctx("list artifacts")?;

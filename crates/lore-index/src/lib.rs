@@ -38,6 +38,7 @@ mod map;
 mod pipeline;
 mod purge;
 mod query;
+pub mod redact;
 pub mod registry;
 pub mod request;
 mod shared;

@@ -13,6 +13,7 @@ mod chunk;
 mod extract;
 mod grammar;
 mod highlight;
+pub mod smell;
 
 pub use chunk::{ChunkLimits, chunk_text};
 pub use grammar::check_queries;

@@ -25,6 +25,7 @@ pub const DEFAULT_ALLOW: &[&str] = &[
     "summarize",
     "prioritize",
     "maintain-vectors",
+    "smell-hunt",
 ];
 
 /// A budget: `amount` units per `per_ms` (`20m/h` of CPU, `50k/day` of

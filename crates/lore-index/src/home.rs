@@ -68,6 +68,11 @@ impl Home {
         self.root.join("thinker.db")
     }
 
+    /// Settings (`config.toml`): providers, privacy, `[smells]`.
+    pub fn config_file(&self) -> PathBuf {
+        self.root.join("config.toml")
+    }
+
     /// The id of the repository at `root`: its data directory's name.
     pub fn repo_id(&self, root: &Path) -> String {
         self.repo_dir(root)

@@ -31,6 +31,7 @@ pub mod digest;
 mod embed;
 mod error;
 mod eval;
+pub mod findings;
 mod home;
 mod layout;
 pub mod learning;

@@ -78,6 +78,10 @@ pub mod kinds {
     /// Retrain the learned model on vocabulary drift, or merge vector
     /// segments (`{"retrain": bool}`).
     pub const MAINTAIN_VECTORS: &str = "maintain-vectors";
+    /// SmellHunt: Lore's rules over every file; findings become insights.
+    pub const SMELL_HUNT: &str = "smell-hunt";
+    /// Findings of a SARIF file (`{"file", "sha256"}`) become insights.
+    pub const IMPORT_FINDINGS: &str = "import-findings";
     /// Runs the repository's tests in the sandbox (executes its code).
     pub const VERIFY: &str = "verify";
     /// Runs the repository's linters in the sandbox (executes its code).
@@ -89,6 +93,8 @@ pub mod kinds {
         SUMMARIZE,
         PRIORITIZE,
         MAINTAIN_VECTORS,
+        SMELL_HUNT,
+        IMPORT_FINDINGS,
         VERIFY,
         LINT,
     ];
@@ -96,7 +102,7 @@ pub mod kinds {
     /// or with the server's token.
     pub const EXECUTES_CODE: &[&str] = &[VERIFY, LINT];
     /// Kinds a cadence queues.
-    pub const PERIODIC: &[&str] = &[MAP_REPO, SUMMARIZE, PRIORITIZE];
+    pub const PERIODIC: &[&str] = &[MAP_REPO, SUMMARIZE, SMELL_HUNT, PRIORITIZE];
 }
 
 /// Worker settings.
@@ -250,6 +256,20 @@ fn thought(
                 output: serde_json::json!({ "maintained": report.is_some() }),
                 ..Produced::default()
             })
+        }
+        kinds::SMELL_HUNT => {
+            let config = crate::findings::SmellConfig::load(&home.config_file(), &root)?;
+            crate::findings::smell_hunt(&open()?, &config)
+        }
+        kinds::IMPORT_FINDINGS => {
+            let file = input["file"]
+                .as_str()
+                .ok_or_else(|| Error::Invalid(format!("run {}: input has no `file`", job.id)))?;
+            crate::findings::import_thought(
+                &open()?,
+                std::path::Path::new(file),
+                input["sha256"].as_str(),
+            )
         }
         other => Err(Error::Invalid(format!(
             "run {}: no thought of kind `{other}` in this lore",
@@ -530,6 +550,33 @@ pub struct Ran {
     /// Its result was committed by this attempt (false: it failed, or the
     /// lease was lost and the result dropped).
     pub committed: bool,
+}
+
+/// Queues `job` as a user's request (explicit, first in its repository's
+/// line) and runs the queue for that repository here until it is done:
+/// `lore findings import`, `lore verify`. Returns the run as it ended.
+pub fn run_now(home: &Home, mut job: NewJob) -> Result<lore_core::jobs::Job> {
+    job.explicit = true;
+    job.priority = i32::MAX;
+    job.max_attempts = 1;
+    let mut queue = SqliteJobs::open(&home.thinker_db())?;
+    let id = queue.enqueue(&job, now_ms())?.id;
+    let config = WorkerConfig {
+        repos: vec![job.repo.clone()],
+        ..WorkerConfig::default()
+    };
+    loop {
+        let current = queue
+            .job(id)?
+            .ok_or_else(|| Error::Invalid(format!("run {id} vanished from the queue")))?;
+        if current.state.is_final() {
+            return Ok(current);
+        }
+        if run_next(home, &config)?.is_none() {
+            // Another worker holds it: wait for it to finish.
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
 }
 
 /// Runs the next runnable job, if any. The result is committed only if

@@ -726,9 +726,9 @@ impl Walk<'_> {
                     self.smell(rules::SHELL_FORMAT, node, full.clone());
                 }
             }
-            Language::Go => {
+            Language::Go
                 // exec.Command("sh", "-c", fmt.Sprintf(...))
-                if full.ends_with("exec.Command") || full.ends_with("exec.CommandContext") {
+                if (full.ends_with("exec.Command") || full.ends_with("exec.CommandContext")) => {
                     let shell_arg = args.and_then(|a| {
                         let mut cursor = a.walk();
                         let all: Vec<Node<'_>> = a.named_children(&mut cursor).collect();
@@ -739,22 +739,19 @@ impl Walk<'_> {
                         self.smell(rules::SHELL_FORMAT, node, full.clone());
                     }
                 }
-            }
-            Language::Java => {
+            Language::Java
                 if last == "exec"
                     && full.contains("getRuntime")
                     && first_arg.is_some_and(|a| self.is_formatted(a))
-                {
+                => {
                     self.smell(rules::SHELL_FORMAT, node, full.clone());
                 }
-            }
-            Language::C | Language::Cpp => {
+            Language::C | Language::Cpp
                 if matches!(full.as_str(), "system" | "popen")
                     && first_arg.is_some_and(|a| !is_plain_string(a))
-                {
+                => {
                     self.smell(rules::SHELL_FORMAT, node, full.clone());
                 }
-            }
             _ => {}
         }
     }

@@ -120,6 +120,10 @@ pub enum Command {
     /// points, removed code still referred to; mark them read or dismiss
     /// them.
     Insights(InsightsArgs),
+    /// Findings: Lore's rules (complexity, error handling, injection
+    /// risks, secrets, duplicated blocks, TODO notes) over the indexed
+    /// files, and those imported from other tools' SARIF.
+    Findings(FindingsArgs),
     /// Measure retrieval quality (Recall@1/5/10, MRR@10 at file and span
     /// level) and latency on a query set.
     Eval(EvalArgs),
@@ -371,6 +375,37 @@ pub enum InsightsCommand {
 }
 
 #[derive(Debug, Args)]
+pub struct FindingsArgs {
+    #[command(subcommand)]
+    pub command: Option<FindingsCommand>,
+    /// Only this rule (repeatable), e.g. `security/sql-format`.
+    #[arg(long)]
+    pub rule: Vec<String>,
+    /// Only this severity or higher.
+    #[arg(long, value_parser = ["low", "medium", "high"])]
+    pub severity: Option<String>,
+    /// SARIF 2.1.0 (for GitHub code scanning and other tools).
+    #[arg(long, conflicts_with = "json")]
+    pub sarif: bool,
+    /// Only files under these paths.
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FindingsCommand {
+    /// Read a SARIF 2.1.0 file (any tool's): its findings on indexed files
+    /// join Lore's, as insights; recorded as a run.
+    Import {
+        /// The SARIF file.
+        file: PathBuf,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+}
+
+#[derive(Debug, Args)]
 pub struct LearnArgs {
     /// What background thoughts may use: `cpu=20m/h` (CPU time they
     /// actually use), `tokens=50k/day` (LLM tokens); `cpu=none` removes
@@ -386,7 +421,8 @@ pub struct LearnArgs {
     #[arg(long, value_name = "CRON")]
     pub cadence: Option<String>,
     /// Thought kinds allowed (replaces the list; `default` restores
-    /// scan-diff, map-repo, summarize, prioritize, maintain-vectors). Kinds
+    /// scan-diff, map-repo, summarize, prioritize, maintain-vectors,
+    /// smell-hunt). Kinds
     /// that run the repository's code (verify, lint) are allowed only here.
     #[arg(long, value_name = "KIND", num_args = 1..)]
     pub allow: Option<Vec<String>>,

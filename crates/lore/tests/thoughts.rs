@@ -76,7 +76,7 @@ fn learning_on_maps_and_summarizes_and_cards_come_from_the_facts() {
         .map(|r| r["kind"].as_str().unwrap())
         .collect();
     kinds.sort();
-    assert_eq!(kinds, ["map-repo", "prioritize", "summarize"]);
+    assert_eq!(kinds, ["map-repo", "prioritize", "smell-hunt", "summarize"]);
     ok(lore(&repo).args(["worker", "--once"]));
     let runs = json(&repo, &["runs"]);
     for run in runs.as_array().unwrap() {

@@ -341,7 +341,7 @@ fn frameworks(index: &RepoIndex, entries: &[EntryPoint]) -> Vec<String> {
 
 /// The text of an indexed file as it was indexed, or `None` if it changed
 /// on disk since (its facts would cite the wrong lines).
-fn indexed_text(index: &RepoIndex, path: &str) -> Result<Option<(String, String)>> {
+pub(crate) fn indexed_text(index: &RepoIndex, path: &str) -> Result<Option<(String, String)>> {
     let Some(state) = index.store().file_state(path)? else {
         return Ok(None);
     };

@@ -112,19 +112,7 @@ pub(crate) fn card(home: &Home, args: CardArgs, g: &GlobalArgs) -> Result<ExitCo
 pub(crate) fn dossier(home: &Home, args: DossierArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let index = open(home, g)?;
     let repo = home.repo_id(index.root());
-    // A path as typed: relative to the working directory if it exists
-    // there, else to the repository's root.
-    let rel = match std::fs::canonicalize(&args.path) {
-        Ok(abs) => match abs.strip_prefix(index.root()) {
-            Ok(rel) => lore_core::path::from_path(rel),
-            Err(_) => bail!(
-                "{}: outside {}",
-                args.path.display(),
-                index.root().display()
-            ),
-        },
-        Err(_) => lore_core::path::from_path(&args.path),
-    };
+    let rel = super::repo_path(&index, &args.path)?;
     let d = lore_index::thoughts::read::dossier(&index, &queue(home)?, &repo, &rel)?;
     if args.json.json {
         return print_json(&d);

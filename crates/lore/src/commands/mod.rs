@@ -4,6 +4,7 @@
 mod embed;
 mod eval;
 mod facts;
+mod findings;
 mod hooks;
 mod index;
 mod runs;
@@ -85,6 +86,7 @@ fn run_command(home: &Home, command: Command, g: &GlobalArgs) -> Result<ExitCode
         Command::Card(args) => facts::card(&home, args, g),
         Command::Dossier(args) => facts::dossier(&home, args, g),
         Command::Insights(args) => facts::insights(&home, args, g),
+        Command::Findings(args) => findings::findings(&home, args, g),
         Command::Ask(args) => crate::ask::ask(&home, open(&home, g)?, &args, g),
         Command::Chat(args) => crate::ask::chat(&home, open(&home, g)?, &args),
         Command::History(args) => crate::ask::history(open(&home, g)?, &args),
@@ -157,4 +159,16 @@ pub(crate) fn open(home: &Home, g: &GlobalArgs) -> Result<RepoIndex> {
         }
         other => Ok(other?),
     }
+}
+
+/// A path as typed, relative to the repository's root: relative to the
+/// working directory if it exists there, else to the root already.
+pub(crate) fn repo_path(index: &RepoIndex, path: &std::path::Path) -> Result<String> {
+    Ok(match std::fs::canonicalize(path) {
+        Ok(abs) => match abs.strip_prefix(index.root()) {
+            Ok(rel) => lore_core::path::from_path(rel),
+            Err(_) => bail!("{}: outside {}", path.display(), index.root().display()),
+        },
+        Err(_) => lore_core::path::from_path(path),
+    })
 }

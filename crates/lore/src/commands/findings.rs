@@ -1,0 +1,158 @@
+//! `lore findings`: SmellHunt's findings and imported SARIF, as text, JSON
+//! or SARIF; `lore findings import FILE`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use lore_core::jobs::{JobState, NewJob};
+use lore_index::Home;
+use lore_index::findings::{self, Severity, SmellConfig};
+use lore_index::worker::{self, kinds};
+use lore_store::SqliteJobs;
+use serde_json::json;
+
+use crate::cli::*;
+use crate::render::*;
+use crate::success;
+
+use super::{open, repo_path};
+
+/// `lore findings [--rule R] [--severity S] [--json | --sarif] [PATH...]`.
+pub(crate) fn findings(home: &Home, args: FindingsArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    if let Some(FindingsCommand::Import { file, json }) = &args.command {
+        return import(home, file, json.json, g);
+    }
+    let index = open(home, g)?;
+    let repo = home.repo_id(index.root());
+    let config = SmellConfig::load(&home.config_file(), index.root())?;
+    let path = home.thinker_db();
+    let queue =
+        SqliteJobs::open(&path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let prefixes: Vec<String> = args
+        .paths
+        .iter()
+        .map(|p| repo_path(&index, p))
+        .collect::<Result<_>>()?;
+    let min = args.severity.as_deref().and_then(Severity::from_name);
+    for rule in &args.rule {
+        let known = findings::rule_info(rule).is_some();
+        if !known && !rule.contains('/') && !rule.chars().any(|c| c.is_ascii_digit()) {
+            bail!(
+                "--rule {rule}: no such rule (Lore's rules: {})",
+                findings::CATALOG
+                    .iter()
+                    .map(|r| r.id)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    let all = findings::collect(&index, &queue, &repo, &config)?;
+    let selected: Vec<&findings::Finding> = all
+        .iter()
+        .filter(|f| args.rule.is_empty() || args.rule.contains(&f.rule))
+        .filter(|f| min.is_none_or(|m| f.severity >= m))
+        .filter(|f| {
+            prefixes.is_empty()
+                || prefixes.iter().any(|p| {
+                    p.is_empty()
+                        || f.path == *p
+                        || f.path.starts_with(&format!("{}/", p.trim_end_matches('/')))
+                })
+        })
+        .collect();
+    if args.sarif {
+        let owned: Vec<findings::Finding> = selected.into_iter().cloned().collect();
+        return print_json(&findings::to_sarif(&owned, env!("CARGO_PKG_VERSION")));
+    }
+    if args.json.json {
+        return print_json(&selected);
+    }
+    let mut out = std::io::stdout().lock();
+    let mut last = "";
+    let mut counts = [0u64; 3];
+    for f in &selected {
+        counts[f.severity as usize] += 1;
+        if f.path != last {
+            writeln!(out, "{}", f.path)?;
+            last = &f.path;
+        }
+        let lines = if f.end_line > f.start_line {
+            format!("{}-{}", f.start_line, f.end_line)
+        } else {
+            f.start_line.to_string()
+        };
+        writeln!(
+            out,
+            "  {lines:>9}  {:<6}  {}  {}",
+            f.severity.name(),
+            f.rule,
+            f.message
+        )?;
+    }
+    if !g.quiet {
+        writeln!(
+            out,
+            "{} findings: {} high, {} medium, {} low",
+            selected.len(),
+            counts[2],
+            counts[1],
+            counts[0]
+        )?;
+    }
+    Ok(success())
+}
+
+fn import(home: &Home, file: &std::path::Path, as_json: bool, g: &GlobalArgs) -> Result<ExitCode> {
+    let index = open(home, g)?;
+    let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
+    // Checked here first, so a bad file is a clear error and no run.
+    let text = std::str::from_utf8(&bytes)
+        .ok()
+        .with_context(|| format!("{}: not UTF-8 text", file.display()))?;
+    findings::from_sarif(text, file, index.root())?;
+    let abs = std::fs::canonicalize(file)?;
+    let input = json!({
+        "file": abs.display().to_string(),
+        "sha256": worker::sha256_hex(&bytes),
+    });
+    let repo = home.repo_id(index.root());
+    drop(index);
+    let job = worker::run_now(
+        home,
+        NewJob::new(kinds::IMPORT_FINDINGS, &repo, &input.to_string()),
+    )?;
+    let output: serde_json::Value = job
+        .output
+        .as_deref()
+        .and_then(|o| serde_json::from_str(o).ok())
+        .unwrap_or_default();
+    if job.state != JobState::Succeeded {
+        bail!(
+            "run {} {}: {}",
+            job.id,
+            job.state.name(),
+            job.reason.unwrap_or_default()
+        );
+    }
+    if as_json {
+        return print_json(&json!({ "run_id": job.id, "output": output }));
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "imported {} findings from {} (run {})",
+        output["imported"],
+        file.display(),
+        job.id
+    )?;
+    if output["outside_index"].as_u64().unwrap_or(0) > 0 {
+        writeln!(
+            out,
+            "{} findings left out: their files are not indexed",
+            output["outside_index"]
+        )?;
+    }
+    Ok(success())
+}

@@ -6,8 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
+mod replay;
+
 use git2::{DiffOptions, Repository, Sort};
 use lore_core::store::{Commit, HistoryUpdate};
+pub use replay::{CommitStat, FileStat, commit_at, commit_stats, commit_time, write_tree};
 
 /// Errors reading history.
 #[derive(Debug, thiserror::Error)]

@@ -42,6 +42,7 @@ mod query;
 pub mod redact;
 pub mod registry;
 pub mod request;
+pub mod risk;
 mod shared;
 pub mod thoughts;
 mod walk;

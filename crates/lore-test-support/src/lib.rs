@@ -113,6 +113,12 @@ impl TestRepo {
         self.git(&["rev-parse", "HEAD"])
     }
 
+    /// Moves the clock of the next commits `days` ahead.
+    pub fn advance_days(&self, days: i64) -> &TestRepo {
+        self.clock.set(self.clock.get() + days * 86_400);
+        self
+    }
+
     /// Commits everything and returns the sha.
     pub fn commit(&self, message: &str) -> String {
         self.commit_as("Ada Example <ada@example.com>", message)

@@ -124,6 +124,10 @@ pub enum Command {
     /// risks, secrets, duplicated blocks, TODO notes) over the indexed
     /// files, and those imported from other tools' SARIF.
     Findings(FindingsArgs),
+    /// Where the next bug is likely to be: files or functions ranked by
+    /// risk (churn, past fixes, size, authors, age, complexity, centrality,
+    /// findings), from a model fitted on this repository's own history.
+    Risks(RisksArgs),
     /// Measure retrieval quality (Recall@1/5/10, MRR@10 at file and span
     /// level) and latency on a query set.
     Eval(EvalArgs),
@@ -669,7 +673,7 @@ pub struct ForgetArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["file", "from_docs", "from_history"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["file", "from_docs", "from_history", "risk"])))]
 pub struct EvalArgs {
     /// JSONL query set: one {"query": "...", "expected": [{"path": "...",
     /// "start_line": N, "end_line": M}]} per line.
@@ -704,6 +708,59 @@ pub struct EvalArgs {
     /// With --ask: extractive answers only.
     #[arg(long, requires = "ask")]
     pub no_llm: bool,
+    /// Evaluate the risk map instead: at each cut, risk computed from what
+    /// was known then against the files bug-fix commits touched in the
+    /// window after (ROC AUC, recall within the riskiest 20% of lines),
+    /// beside LOC-only and churn-only baselines.
+    #[arg(long, conflicts_with_all = ["file", "from_docs", "from_history", "ask"])]
+    pub risk: bool,
+    /// With --risk: how long before HEAD a cut is (repeatable; `365d`,
+    /// `2y`, `26w`).
+    #[arg(long, requires = "risk", value_name = "AGE", value_parser = parse_days)]
+    pub cut: Vec<i64>,
+    /// With --risk: the window after a cut in which fixes count.
+    #[arg(long, requires = "risk", value_name = "SPAN", value_parser = parse_days, default_value = "365d")]
+    pub window: i64,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+/// Days of `365d`, `26w`, `2y` (a year is 365 days).
+pub fn parse_days(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    let (n, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: i64 = n.parse().map_err(|_| {
+        format!("{text:?}: expected a number of days, weeks or years (365d, 26w, 2y)")
+    })?;
+    let days = match unit {
+        "d" | "" => n,
+        "w" => n * 7,
+        "y" => n * 365,
+        _ => return Err(format!("{text:?}: the unit is d, w or y (365d, 26w, 2y)")),
+    };
+    if days <= 0 {
+        return Err(format!("{text:?}: must be more than zero"));
+    }
+    Ok(days)
+}
+
+#[derive(Debug, Args)]
+pub struct RisksArgs {
+    /// Rank files or functions.
+    #[arg(long, default_value = "file", value_parser = ["file", "function"])]
+    pub level: String,
+    /// Only the N riskiest.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// Each feature's contribution to the score.
+    #[arg(long)]
+    pub explain: bool,
+    /// The prior weights, not a model fitted on this repository's history.
+    #[arg(long)]
+    pub prior: bool,
+    /// The training window of the fitted model.
+    #[arg(long, value_name = "SPAN", value_parser = parse_days, default_value = "365d")]
+    pub window: i64,
     #[command(flatten)]
     pub json: JsonArg,
 }

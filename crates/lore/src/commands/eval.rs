@@ -20,6 +20,9 @@ pub(crate) fn eval(home: &Home, args: EvalArgs, g: &GlobalArgs) -> Result<ExitCo
         .map(|m| Ok(request::mode(m)?))
         .collect::<Result<Vec<_>>>()?;
     let index = open(home, g)?;
+    if args.risk {
+        return super::findings::eval_risk(home, &index, &args);
+    }
     if args.ask {
         let file = args.file.as_deref().expect("clap requires a file");
         return crate::ask::eval(home, index, file, args.no_llm, args.json.json);

@@ -156,3 +156,97 @@ fn import(home: &Home, file: &std::path::Path, as_json: bool, g: &GlobalArgs) ->
     }
     Ok(success())
 }
+
+/// `lore risks [--level file|function] [--top N] [--json] [--explain]`.
+pub(crate) fn risks(home: &Home, args: RisksArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    let index = open(home, g)?;
+    let config = SmellConfig::load(&home.config_file(), index.root())?;
+    let options = lore_index::risk::RiskOptions {
+        window_days: args.window,
+        prior_only: args.prior,
+        ..Default::default()
+    };
+    let functions = args.level == "function";
+    let map = lore_index::risk::risk_map(home, &index, &config, &options, functions, args.explain)?;
+    let mut risks = map.risks;
+    if let Some(n) = args.top {
+        risks.truncate(n);
+    }
+    if args.json.json {
+        return print_json(&risks);
+    }
+    let mut out = std::io::stdout().lock();
+    for r in &risks {
+        let place = match (&r.symbol, r.start_line, r.end_line) {
+            (Some(s), Some(a), Some(b)) => format!("{}:{a}-{b} {s}", r.path),
+            _ => r.path.clone(),
+        };
+        writeln!(out, "{:>5}  {:.3}  {place}", r.rank, r.score)?;
+        if let Some(c) = &r.contributions {
+            let mut parts: Vec<(&String, &f64)> = c.iter().collect();
+            parts.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+            let why: Vec<String> = parts
+                .iter()
+                .take(4)
+                .map(|(k, v)| format!("{k} {} ({:+.2})", r.features[*k], v))
+                .collect();
+            writeln!(out, "         {}", why.join(", "))?;
+        }
+    }
+    if !g.quiet {
+        let how = match map.model.training.as_ref() {
+            Some(t) if map.model.kind == "fitted" => format!(
+                "fitted on this repository's history (cut {}, {} files, {} touched by fixes)",
+                t["cut_time"].as_str().unwrap_or(""),
+                t["files"],
+                t["positives"]
+            ),
+            Some(t) => format!(
+                "prior weights ({})",
+                t["fallback"].as_str().unwrap_or("asked for")
+            ),
+            None => "prior weights".to_owned(),
+        };
+        writeln!(out, "model: {how}")?;
+    }
+    Ok(success())
+}
+
+/// `lore eval --risk [--cut AGE]... [--window SPAN]`.
+pub(crate) fn eval_risk(
+    home: &Home,
+    index: &lore_index::RepoIndex,
+    args: &EvalArgs,
+) -> Result<ExitCode> {
+    let config = SmellConfig::load(&home.config_file(), index.root())?;
+    let cuts = if args.cut.is_empty() {
+        vec![args.window]
+    } else {
+        args.cut.clone()
+    };
+    let reports = lore_index::risk::eval_risk(home, index, &config, &cuts, args.window)?;
+    if args.json.json {
+        return print_json(&reports);
+    }
+    let mut out = std::io::stdout().lock();
+    for r in &reports {
+        writeln!(
+            out,
+            "cut {} ({}), window {} days: {} files, {} touched by fixes; model {}",
+            &r["cut"].as_str().unwrap_or("")[..12.min(r["cut"].as_str().unwrap_or("").len())],
+            r["cut_time"].as_str().unwrap_or(""),
+            r["window_days"],
+            r["files"],
+            r["fix_touched"],
+            r["model"].as_str().unwrap_or("")
+        )?;
+        for name in ["risk", "prior", "loc", "churn"] {
+            writeln!(
+                out,
+                "  {name:<6} ROC AUC {}  recall in riskiest 20% of lines {}",
+                r[name]["auc"], r[name]["recall_at_20pct_lines"]
+            )?;
+        }
+    }
+    Ok(success())
+}

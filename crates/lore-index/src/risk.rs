@@ -1,0 +1,847 @@
+//! Risk: where the next bug is likely to be, per file and per function,
+//! and how well that held in the repository's own past.
+//!
+//! Features per file, all taken at a moment `at` (HEAD's commit time, or a
+//! cut point's): size, churn (commits weighted by recency, lines changed in
+//! the past year), authors, age, past bug fixes (weighted by recency),
+//! complexity, centrality (PageRank of the file graph), findings (weighted
+//! by severity). Counts enter as `ln(1 + x)`, standardized over the
+//! repository's files.
+//!
+//! They combine in a logistic model fitted on the repository's own history:
+//! at a training cut a window before `at`, a scratch index of the tree then
+//! and the history up to it give each file's features, and the label is
+//! whether a fix commit touched the file in the window after. Fewer than
+//! [`MIN_CLASS`] files on either side (a young repository, or one whose
+//! history has few fix commits) falls back to the documented prior weights
+//! in [`PRIOR`]. `--explain` shows each feature's contribution to the
+//! linear score.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use lore_core::Language;
+use lore_git::CommitStat;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::findings::{self, FileReport, Hunt, Severity, SmellConfig};
+use crate::home::Home;
+use crate::query::RepoIndex;
+
+const DAY: i64 = 86_400;
+
+/// The features, in model order.
+pub const FEATURES: &[&str] = &[
+    "lines",
+    "commits",
+    "churn_lines",
+    "authors",
+    "age_days",
+    "past_fixes",
+    "complexity",
+    "centrality",
+    "findings",
+];
+
+/// Weights of the prior model (on standardized features), used when the
+/// history is too short or has too few fixes to fit one. From the defect
+/// prediction literature's consensus, not fitted to any corpus: recent
+/// churn and past defects predict best, then size; more authors and
+/// younger files are riskier; complexity, centrality and findings add a
+/// little beyond size.
+pub const PRIOR: &[(&str, f64)] = &[
+    ("lines", 0.6),
+    ("commits", 0.8),
+    ("churn_lines", 0.3),
+    ("authors", 0.3),
+    ("age_days", -0.2),
+    ("past_fixes", 0.6),
+    ("complexity", 0.2),
+    ("centrality", 0.2),
+    ("findings", 0.2),
+];
+
+/// Files needed on each side (fix-touched, not) to fit a model.
+pub const MIN_CLASS: usize = 8;
+
+/// Whether a commit subject names a bug fix: fix/bug/crash/regression
+/// words, not documentation, typos, releases or merges. Noisy by nature
+/// (a "fix" of a typo in a comment, a bug fix whose subject says neither).
+pub fn is_fix(subject: &str) -> bool {
+    let s = subject.to_lowercase();
+    let words: Vec<&str> = s
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let fixy = words.iter().any(|w| {
+        matches!(
+            *w,
+            "fix"
+                | "fixes"
+                | "fixed"
+                | "fixing"
+                | "bug"
+                | "bugs"
+                | "bugfix"
+                | "hotfix"
+                | "crash"
+                | "crashes"
+                | "crashed"
+                | "regression"
+                | "regressions"
+                | "segfault"
+                | "panic"
+                | "panics"
+                | "deadlock"
+                | "leak"
+                | "broken"
+        )
+    });
+    let not = words.iter().any(|w| {
+        matches!(
+            *w,
+            "typo"
+                | "typos"
+                | "doc"
+                | "docs"
+                | "documentation"
+                | "readme"
+                | "changelog"
+                | "release"
+                | "bump"
+                | "spelling"
+                | "whitespace"
+                | "lint"
+                | "formatting"
+        )
+    }) || s.starts_with("merge ");
+    fixy && !not
+}
+
+/// One file's features (raw values) at a moment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileFeatures {
+    /// Path.
+    pub path: String,
+    /// Raw values, in [`FEATURES`] order.
+    pub raw: Vec<f64>,
+}
+
+/// What a history says about each file at `at`.
+#[derive(Default)]
+struct Churn {
+    commits: f64,
+    churn_lines: f64,
+    authors: HashSet<String>,
+    first: Option<i64>,
+    past_fixes: f64,
+    /// Commits in the past year, unweighted (the churn baseline).
+    commits_year: u32,
+}
+
+fn churn_by_path(history: &[CommitStat], at: i64) -> HashMap<&str, Churn> {
+    let mut by: HashMap<&str, Churn> = HashMap::new();
+    for c in history.iter().filter(|c| c.time <= at && !c.merge) {
+        let age = (at - c.time) as f64 / DAY as f64;
+        let fix = is_fix(&c.subject);
+        for f in &c.files {
+            let e = by.entry(f.path.as_str()).or_default();
+            e.first = Some(e.first.map_or(c.time, |t: i64| t.min(c.time)));
+            if age <= 730.0 {
+                e.commits += (-age / 180.0).exp();
+                e.authors.insert(c.author.clone());
+            }
+            if age <= 365.0 {
+                e.churn_lines += f64::from(f.added + f.deleted);
+                e.commits_year += 1;
+            }
+            if fix {
+                e.past_fixes += (-age / 365.0).exp();
+            }
+        }
+    }
+    by
+}
+
+fn severity_weight(s: Severity) -> f64 {
+    match s {
+        Severity::High => 3.0,
+        Severity::Medium => 1.0,
+        Severity::Low => 0.25,
+    }
+}
+
+fn findings_weight(findings: &[findings::Finding]) -> f64 {
+    findings.iter().map(|f| severity_weight(f.severity)).sum()
+}
+
+fn is_source(path: &str) -> bool {
+    Language::from_path(Path::new(path)).is_parsed()
+}
+
+/// Features of every indexed source file at `at`.
+pub fn file_features(
+    index: &RepoIndex,
+    hunt: &Hunt,
+    history: &[CommitStat],
+    at: i64,
+) -> Result<Vec<FileFeatures>> {
+    let graph = crate::thoughts::RepoGraph::of(index)?;
+    let n = graph.paths.len().max(1) as f64;
+    let churn = churn_by_path(history, at);
+    let mut out = Vec::new();
+    for file in hunt.files.iter().filter(|f| is_source(&f.path)) {
+        let c = churn.get(file.path.as_str());
+        let complexity: u32 = file
+            .functions
+            .iter()
+            .map(|f| f.cyclomatic.saturating_sub(1))
+            .sum();
+        let raw = vec![
+            f64::from(file.lines),
+            c.map_or(0.0, |c| c.commits),
+            c.map_or(0.0, |c| c.churn_lines),
+            c.map_or(0.0, |c| c.authors.len() as f64),
+            c.and_then(|c| c.first)
+                .map_or(0.0, |first| ((at - first).max(0) / DAY) as f64),
+            c.map_or(0.0, |c| c.past_fixes),
+            f64::from(complexity),
+            graph.rank.get(&file.path).copied().unwrap_or(0.0) * n,
+            findings_weight(&file.findings),
+        ];
+        out.push(FileFeatures {
+            path: file.path.clone(),
+            raw,
+        });
+    }
+    Ok(out)
+}
+
+/// How the features combine.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// `fitted` (on this repository's history) or `prior`.
+    pub kind: String,
+    /// Feature names, in order.
+    pub features: Vec<String>,
+    /// Mean of each transformed feature over the files it was made on.
+    pub mean: Vec<f64>,
+    /// Standard deviation of each (1 where it was 0).
+    pub std: Vec<f64>,
+    /// Weight of each standardized feature.
+    pub weights: Vec<f64>,
+    /// Intercept.
+    pub bias: f64,
+    /// How it was fitted (none for the prior).
+    pub training: Option<Value>,
+}
+
+fn transform(raw: &[f64]) -> Vec<f64> {
+    raw.iter().map(|x| x.max(0.0).ln_1p()).collect()
+}
+
+fn moments(rows: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
+    let k = rows.first().map_or(FEATURES.len(), Vec::len);
+    let n = rows.len().max(1) as f64;
+    let mut mean = vec![0.0; k];
+    for r in rows {
+        for (m, x) in mean.iter_mut().zip(r) {
+            *m += x / n;
+        }
+    }
+    let mut std = vec![0.0; k];
+    for r in rows {
+        for ((s, x), m) in std.iter_mut().zip(r).zip(&mean) {
+            *s += (x - m).powi(2) / n;
+        }
+    }
+    let std = std
+        .into_iter()
+        .map(|v| if v > 1e-12 { v.sqrt() } else { 1.0 })
+        .collect();
+    (mean, std)
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+impl Model {
+    /// The prior model, standardized over `files`.
+    pub fn prior(files: &[FileFeatures]) -> Model {
+        let rows: Vec<Vec<f64>> = files.iter().map(|f| transform(&f.raw)).collect();
+        let (mean, std) = moments(&rows);
+        Model {
+            kind: "prior".to_owned(),
+            features: FEATURES.iter().map(|s| (*s).to_owned()).collect(),
+            mean,
+            std,
+            weights: PRIOR.iter().map(|(_, w)| *w).collect(),
+            bias: -2.0,
+            training: None,
+        }
+    }
+
+    /// A logistic regression (L2-regularized, Newton's method) of `labels`
+    /// on `files`' standardized features.
+    pub fn fit(files: &[FileFeatures], labels: &[bool], training: Value) -> Model {
+        let rows: Vec<Vec<f64>> = files.iter().map(|f| transform(&f.raw)).collect();
+        let (mean, std) = moments(&rows);
+        let z: Vec<Vec<f64>> = rows
+            .iter()
+            .map(|r| {
+                let mut v: Vec<f64> = r
+                    .iter()
+                    .zip(&mean)
+                    .zip(&std)
+                    .map(|((x, m), s)| (x - m) / s)
+                    .collect();
+                v.push(1.0);
+                v
+            })
+            .collect();
+        let k = FEATURES.len() + 1;
+        let mut w = vec![0.0; k];
+        // Ridge on the weights, not the intercept.
+        const LAMBDA: f64 = 1.0;
+        for _ in 0..50 {
+            let mut grad = vec![0.0; k];
+            let mut hess = vec![vec![0.0; k]; k];
+            for (x, &y) in z.iter().zip(labels) {
+                let p = sigmoid(x.iter().zip(&w).map(|(a, b)| a * b).sum());
+                let r = p - f64::from(u8::from(y));
+                let v = (p * (1.0 - p)).max(1e-9);
+                for i in 0..k {
+                    grad[i] += r * x[i];
+                    for j in 0..k {
+                        hess[i][j] += v * x[i] * x[j];
+                    }
+                }
+            }
+            for i in 0..k - 1 {
+                grad[i] += LAMBDA * w[i];
+                hess[i][i] += LAMBDA;
+            }
+            let Some(step) = solve(hess, grad) else { break };
+            let mut moved = 0.0f64;
+            for (wi, si) in w.iter_mut().zip(&step) {
+                *wi -= si;
+                moved = moved.max(si.abs());
+            }
+            if moved < 1e-8 {
+                break;
+            }
+        }
+        let bias = w.pop().unwrap_or(0.0);
+        Model {
+            kind: "fitted".to_owned(),
+            features: FEATURES.iter().map(|s| (*s).to_owned()).collect(),
+            mean,
+            std,
+            weights: w,
+            bias,
+            training: Some(training),
+        }
+    }
+
+    /// Each feature's contribution to the linear score of `raw`.
+    pub fn contributions(&self, raw: &[f64]) -> Vec<f64> {
+        transform(raw)
+            .iter()
+            .zip(&self.mean)
+            .zip(&self.std)
+            .zip(&self.weights)
+            .map(|(((x, m), s), w)| w * (x - m) / s)
+            .collect()
+    }
+
+    /// The probability-like score of `raw`.
+    pub fn score(&self, raw: &[f64]) -> f64 {
+        sigmoid(self.bias + self.contributions(raw).iter().sum::<f64>())
+    }
+}
+
+/// Solves `a x = b` by Gaussian elimination with partial pivoting.
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
+    let n = b.len();
+    for col in 0..n {
+        let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[pivot][col].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        for row in col + 1..n {
+            let f = a[row][col] / a[col][col];
+            for c in col..n {
+                a[row][c] -= f * a[col][c];
+            }
+            b[row] -= f * b[col];
+        }
+    }
+    let mut x = vec![0.0; n];
+    for row in (0..n).rev() {
+        let s: f64 = (row + 1..n).map(|c| a[row][c] * x[c]).sum();
+        x[row] = (b[row] - s) / a[row][row];
+    }
+    Some(x)
+}
+
+/// A file's or function's risk: stable JSON (`lore risks --json`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Risk {
+    /// File.
+    pub path: String,
+    /// Function (qualified name), at function level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    /// First line, at function level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_line: Option<u32>,
+    /// Last line, at function level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_line: Option<u32>,
+    /// 0..1, higher is riskier.
+    pub score: f64,
+    /// 1 is the riskiest.
+    pub rank: usize,
+    /// Raw feature values.
+    pub features: BTreeMap<String, f64>,
+    /// Each feature's contribution to the score (with `--explain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contributions: Option<BTreeMap<String, f64>>,
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// Scores and ranks `files` with `model`.
+pub fn rank_files(model: &Model, files: &[FileFeatures], explain: bool) -> Vec<Risk> {
+    let mut out: Vec<Risk> = files
+        .iter()
+        .map(|f| Risk {
+            path: f.path.clone(),
+            symbol: None,
+            start_line: None,
+            end_line: None,
+            score: round4(model.score(&f.raw)),
+            rank: 0,
+            features: named(&f.raw),
+            contributions: explain.then(|| named(&model.contributions(&f.raw))),
+        })
+        .collect();
+    sort_ranked(&mut out);
+    out
+}
+
+fn named(values: &[f64]) -> BTreeMap<String, f64> {
+    FEATURES
+        .iter()
+        .zip(values)
+        .map(|(k, v)| ((*k).to_owned(), round4(*v)))
+        .collect()
+}
+
+fn sort_ranked(out: &mut [Risk]) {
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.path.cmp(&b.path))
+            .then_with(|| a.start_line.cmp(&b.start_line))
+    });
+    for (i, r) in out.iter_mut().enumerate() {
+        r.rank = i + 1;
+    }
+}
+
+/// Functions scored by the file model with their own size, complexity and
+/// findings in place of their file's, and their file's history.
+pub fn rank_functions(
+    model: &Model,
+    files: &[FileFeatures],
+    hunt: &Hunt,
+    explain: bool,
+) -> Vec<Risk> {
+    let by_path: HashMap<&str, &FileReport> =
+        hunt.files.iter().map(|f| (f.path.as_str(), f)).collect();
+    let mut out = Vec::new();
+    for file in files {
+        let Some(report) = by_path.get(file.path.as_str()) else {
+            continue;
+        };
+        for f in &report.functions {
+            let inside: Vec<findings::Finding> = report
+                .findings
+                .iter()
+                .filter(|x| f.start_line <= x.start_line && x.start_line <= f.end_line)
+                .cloned()
+                .collect();
+            let mut raw = file.raw.clone();
+            raw[0] = f64::from(f.end_line - f.start_line + 1);
+            raw[6] = f64::from(f.cyclomatic.saturating_sub(1));
+            raw[8] = findings_weight(&inside);
+            out.push(Risk {
+                path: file.path.clone(),
+                symbol: Some(f.symbol.clone()),
+                start_line: Some(f.start_line),
+                end_line: Some(f.end_line),
+                score: round4(model.score(&raw)),
+                rank: 0,
+                features: named(&raw),
+                contributions: explain.then(|| named(&model.contributions(&raw))),
+            });
+        }
+    }
+    sort_ranked(&mut out);
+    out
+}
+
+/// Options of a risk computation.
+#[derive(Clone, Debug)]
+pub struct RiskOptions {
+    /// The training window: labels are fixes within it after the
+    /// training cut (and the cut is this long before `at`).
+    pub window_days: i64,
+    /// Years of history read before a moment.
+    pub history_years: i64,
+    /// Use the prior even if a model could be fitted.
+    pub prior_only: bool,
+}
+
+impl Default for RiskOptions {
+    fn default() -> RiskOptions {
+        RiskOptions {
+            window_days: 365,
+            history_years: 4,
+            prior_only: false,
+        }
+    }
+}
+
+/// The history of `root` up to `rev` (sha), read for a moment `at`.
+fn history_to(root: &Path, rev: &str, at: i64, options: &RiskOptions) -> Result<Vec<CommitStat>> {
+    Ok(lore_git::commit_stats(
+        root,
+        rev,
+        at - options.history_years * 365 * DAY,
+        at - 365 * DAY,
+    )?
+    .unwrap_or_default())
+}
+
+/// A scratch index of `root`'s tree at `rev`, under a temporary directory
+/// in `home` (removed when the returned guard drops).
+pub struct Scratch {
+    _dir: tempfile::TempDir,
+    /// The index.
+    pub index: RepoIndex,
+}
+
+/// Builds a [`Scratch`] index of commit `rev` (no vectors, no history).
+pub fn scratch_index(home: &Home, root: &Path, rev: &str) -> Result<Scratch> {
+    let dir = tempfile::Builder::new()
+        .prefix("risk-")
+        .tempdir_in(home.path())
+        .map_err(|source| Error::Io {
+            path: home.path().to_owned(),
+            source,
+        })?;
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).map_err(|source| Error::Io {
+        path: tree.clone(),
+        source,
+    })?;
+    lore_git::write_tree(root, rev, &tree)?;
+    let scratch_home = Home::at(&dir.path().join("home"));
+    let config = crate::IndexConfig {
+        embed: crate::EmbedConfig {
+            enabled: false,
+            ..crate::EmbedConfig::default()
+        },
+        history: lore_git::HistoryConfig { max_commits: 0 },
+        ..crate::IndexConfig::default()
+    };
+    crate::index_repo(&scratch_home, &tree, &config, &())?;
+    let index = RepoIndex::open(&scratch_home, &tree)?;
+    Ok(Scratch { _dir: dir, index })
+}
+
+/// Files touched by fix commits in `(from, to]`.
+fn fixed_between(history: &[CommitStat], from: i64, to: i64) -> HashSet<String> {
+    history
+        .iter()
+        .filter(|c| c.time > from && c.time <= to && !c.merge && is_fix(&c.subject))
+        .flat_map(|c| c.files.iter().map(|f| f.path.clone()))
+        .collect()
+}
+
+/// The model for moment `at` (commit `rev` of `root`): fitted at the cut a
+/// window before, from a scratch index of the tree then and the history
+/// up to it, labelled by fixes in the window after; the prior when that
+/// cannot be done. Knows nothing after `at`.
+pub fn model_at(
+    home: &Home,
+    root: &Path,
+    rev: &str,
+    at: i64,
+    config: &SmellConfig,
+    options: &RiskOptions,
+    prior_files: &[FileFeatures],
+) -> Result<Model> {
+    let prior = Model::prior(prior_files);
+    if options.prior_only {
+        return Ok(prior);
+    }
+    let cut_time = at - options.window_days * DAY;
+    let Some((cut, cut_at)) = lore_git::commit_at(root, rev, cut_time)? else {
+        return Ok(with_note(prior, "history shorter than the window"));
+    };
+    let scratch = scratch_index(home, root, &cut)?;
+    let hunt = findings::hunt(&scratch.index, config)?;
+    let before = history_to(root, &cut, cut_at, options)?;
+    let files = file_features(&scratch.index, &hunt, &before, cut_at)?;
+    let after = lore_git::commit_stats(root, rev, cut_at, i64::MAX)?.unwrap_or_default();
+    let fixed = fixed_between(&after, cut_at, at);
+    let labels: Vec<bool> = files.iter().map(|f| fixed.contains(&f.path)).collect();
+    let positives = labels.iter().filter(|l| **l).count();
+    let negatives = labels.len() - positives;
+    if positives < MIN_CLASS || negatives < MIN_CLASS {
+        return Ok(with_note(
+            prior,
+            &format!(
+                "{positives} of {} files touched by fixes in the training window: too few to fit",
+                labels.len()
+            ),
+        ));
+    }
+    let training = json!({
+        "cut": cut,
+        "cut_time": lore_core::time::rfc3339(cut_at * 1000),
+        "window_days": options.window_days,
+        "files": labels.len(),
+        "positives": positives,
+    });
+    Ok(Model::fit(&files, &labels, training))
+}
+
+fn with_note(mut model: Model, note: &str) -> Model {
+    model.training = Some(json!({ "fallback": note }));
+    model
+}
+
+/// `lore risks`: the ranked files or functions of the index, with the
+/// model that scored them.
+pub struct RiskMap {
+    /// Riskiest first.
+    pub risks: Vec<Risk>,
+    /// The model.
+    pub model: Model,
+    /// The commit.
+    pub commit: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CachedModel {
+    commit: String,
+    window_days: i64,
+    config: String,
+    model: Model,
+}
+
+const MODEL_FILE: &str = "risk-model.json";
+
+/// The risk map of `index` at its indexed commit. The fitted model is kept
+/// in the data directory for the commit it was made at.
+pub fn risk_map(
+    home: &Home,
+    index: &RepoIndex,
+    config: &SmellConfig,
+    options: &RiskOptions,
+    functions: bool,
+    explain: bool,
+) -> Result<RiskMap> {
+    let hunt = findings::hunt_cached(index, config)?;
+    let root = index.root().to_owned();
+    let head = lore_git::commit_time(&root, index.indexed_commit().unwrap_or("HEAD"))
+        .ok()
+        .flatten();
+    let (commit, at, history) = match &head {
+        Some((sha, at)) => (sha.clone(), *at, history_to(&root, sha, *at, options)?),
+        None => (String::new(), lore_core::time::now_ms() / 1000, Vec::new()),
+    };
+    let files = file_features(index, &hunt, &history, at)?;
+    let cache = index.data_dir().join(MODEL_FILE);
+    let key = format!("{options:?}");
+    let cached = std::fs::read(&cache)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<CachedModel>(&b).ok())
+        .filter(|c| c.commit == commit && c.window_days == options.window_days && c.config == key);
+    let model = match (cached, head.is_some()) {
+        (Some(c), _) => c.model,
+        (None, false) => with_note(Model::prior(&files), "not a git repository"),
+        (None, true) => {
+            let model = model_at(home, &root, &commit, at, config, options, &files)?;
+            let bytes = serde_json::to_vec(&CachedModel {
+                commit: commit.clone(),
+                window_days: options.window_days,
+                config: key,
+                model: model.clone(),
+            })
+            .expect("a model serializes");
+            let tmp = cache.with_extension("json.tmp");
+            if std::fs::write(&tmp, bytes).is_ok() {
+                let _ = std::fs::rename(&tmp, &cache);
+            }
+            model
+        }
+    };
+    let risks = if functions {
+        rank_functions(&model, &files, &hunt, explain)
+    } else {
+        rank_files(&model, &files, explain)
+    };
+    Ok(RiskMap {
+        risks,
+        model,
+        commit,
+    })
+}
+
+/// ROC AUC of `scores` against `labels` (ties count half); `None` when one
+/// class is empty.
+pub fn roc_auc(scores: &[f64], labels: &[bool]) -> Option<f64> {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let pos = labels.iter().filter(|l| **l).count() as f64;
+    let neg = labels.len() as f64 - pos;
+    if pos == 0.0 || neg == 0.0 {
+        return None;
+    }
+    // Average ranks over ties.
+    let mut rank_sum = 0.0;
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
+            j += 1;
+        }
+        let avg = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &idx[i..=j] {
+            if labels[k] {
+                rank_sum += avg;
+            }
+        }
+        i = j + 1;
+    }
+    Some((rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg))
+}
+
+/// Share of the positive files found within the riskiest files holding
+/// `fraction` of all lines (taken riskiest first until the next one would
+/// not fit).
+pub fn recall_at_lines(scores: &[f64], labels: &[bool], lines: &[f64], fraction: f64) -> f64 {
+    let total: f64 = lines.iter().sum();
+    let pos = labels.iter().filter(|l| **l).count();
+    if pos == 0 {
+        return 0.0;
+    }
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    let budget = total * fraction;
+    let (mut used, mut found) = (0.0, 0);
+    for i in idx {
+        if used + lines[i] > budget {
+            break;
+        }
+        used += lines[i];
+        found += usize::from(labels[i]);
+    }
+    found as f64 / pos as f64
+}
+
+/// `lore eval --risk`: at each cut (days before HEAD), the risk map as it
+/// would have been computed then — a scratch index of the tree at the cut,
+/// the history up to it, a model fitted a window before it — against the
+/// files fix commits touched in the window after; with LOC-only and
+/// churn-only (commits in the year before) baselines scored the same way.
+pub fn eval_risk(
+    home: &Home,
+    index: &RepoIndex,
+    config: &SmellConfig,
+    cut_days: &[i64],
+    window_days: i64,
+) -> Result<Vec<Value>> {
+    let root = index.root().to_owned();
+    let Some((head, head_at)) =
+        lore_git::commit_time(&root, index.indexed_commit().unwrap_or("HEAD"))?
+    else {
+        return Err(Error::Invalid(format!(
+            "{}: not a git repository: risk is evaluated on its history",
+            root.display()
+        )));
+    };
+    let options = RiskOptions {
+        window_days,
+        ..RiskOptions::default()
+    };
+    let mut out = Vec::new();
+    for &days in cut_days {
+        if days < window_days {
+            return Err(Error::Invalid(format!(
+                "--cut {days}d: a cut must be at least the window ({window_days}d) before HEAD, \
+                 or fixes after it are not all known yet"
+            )));
+        }
+        let Some((cut, cut_at)) = lore_git::commit_at(&root, &head, head_at - days * DAY)? else {
+            return Err(Error::Invalid(format!(
+                "--cut {days}d: the history does not reach that far back"
+            )));
+        };
+        let scratch = scratch_index(home, &root, &cut)?;
+        let hunt = findings::hunt(&scratch.index, config)?;
+        let before = history_to(&root, &cut, cut_at, &options)?;
+        let files = file_features(&scratch.index, &hunt, &before, cut_at)?;
+        let model = model_at(home, &root, &cut, cut_at, config, &options, &files)?;
+        let after = lore_git::commit_stats(&root, &head, cut_at, i64::MAX)?.unwrap_or_default();
+        let fixed = fixed_between(&after, cut_at, cut_at + window_days * DAY);
+        let labels: Vec<bool> = files.iter().map(|f| fixed.contains(&f.path)).collect();
+        let lines: Vec<f64> = files.iter().map(|f| f.raw[0]).collect();
+        let year = churn_by_path(&before, cut_at);
+        let churn: Vec<f64> = files
+            .iter()
+            .map(|f| {
+                year.get(f.path.as_str())
+                    .map_or(0.0, |c| f64::from(c.commits_year))
+            })
+            .collect();
+        let risk: Vec<f64> = files.iter().map(|f| model.score(&f.raw)).collect();
+        let prior = Model::prior(&files);
+        let prior_scores: Vec<f64> = files.iter().map(|f| prior.score(&f.raw)).collect();
+        let metric = |scores: &[f64]| {
+            json!({
+                "auc": roc_auc(scores, &labels).map(round4),
+                "recall_at_20pct_lines": round4(recall_at_lines(scores, &labels, &lines, 0.2)),
+            })
+        };
+        out.push(json!({
+            "cut": cut,
+            "cut_time": lore_core::time::rfc3339(cut_at * 1000),
+            "window_days": window_days,
+            "files": files.len(),
+            "fix_touched": labels.iter().filter(|l| **l).count(),
+            "model": model.kind,
+            "training": model.training,
+            "risk": metric(&risk),
+            "prior": metric(&prior_scores),
+            "loc": metric(&lines),
+            "churn": metric(&churn),
+        }));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

@@ -18,6 +18,11 @@ fn fix_subjects() {
         "Release 1.2 (fixes)",
         "Refs #123 -- refactor",
         "prefix handling",
+        "ci: fix ci error about wasm32-wasip1 (#7085)",
+        "chore: fix dead code warnings (#6423)",
+        "fix(deps): update dependency yargs-parser to v22",
+        "Fix dev version in 8.4.1",
+        "fix flake8 finding",
     ] {
         assert!(!is_fix(s), "{s}");
     }

@@ -300,8 +300,8 @@ impl Model {
         }
     }
 
-    /// A logistic regression (L2-regularized, Newton's method) of `labels`
-    /// on `files`' standardized features.
+    /// A logistic regression of `labels` on `files`' standardized
+    /// features (Newton's method), its weights shrunk toward [`PRIOR`].
     pub fn fit(files: &[FileFeatures], labels: &[bool], training: Value) -> Model {
         let rows: Vec<Vec<f64>> = files.iter().map(|f| transform(&f.raw)).collect();
         let (mean, std) = moments(&rows);
@@ -319,9 +319,29 @@ impl Model {
             })
             .collect();
         let k = FEATURES.len() + 1;
-        let mut w = vec![0.0; k];
-        // Ridge on the weights, not the intercept.
-        const LAMBDA: f64 = 1.0;
+        // Shrunk toward the prior, not toward zero: a few dozen fixed
+        // files move the weights only as far as they agree with each
+        // other (the intercept is free).
+        let prior: Vec<f64> = PRIOR.iter().map(|(_, w)| *w).collect();
+        let mut w = prior.clone();
+        // The intercept starts at the base rate's log-odds.
+        let rate =
+            (labels.iter().filter(|l| **l).count() as f64 + 0.5) / (labels.len() as f64 + 1.0);
+        w.push((rate / (1.0 - rate)).ln());
+        const LAMBDA: f64 = 10.0;
+        let loss = |w: &[f64]| -> f64 {
+            let mut l = 0.0;
+            for (x, &y) in z.iter().zip(labels) {
+                let t: f64 = x.iter().zip(w).map(|(a, b)| a * b).sum();
+                // log(1 + e^t) - y t, computed without overflow.
+                l += t.max(0.0) + (-t.abs()).exp().ln_1p() - if y { t } else { 0.0 };
+            }
+            l + LAMBDA / 2.0
+                * w.iter()
+                    .zip(&prior)
+                    .map(|(a, b)| (a - b).powi(2))
+                    .sum::<f64>()
+        };
         for _ in 0..50 {
             let mut grad = vec![0.0; k];
             let mut hess = vec![vec![0.0; k]; k];
@@ -337,15 +357,35 @@ impl Model {
                 }
             }
             for i in 0..k - 1 {
-                grad[i] += LAMBDA * w[i];
+                grad[i] += LAMBDA * (w[i] - prior[i]);
                 hess[i][i] += LAMBDA;
             }
             let Some(step) = solve(hess, grad) else { break };
-            let mut moved = 0.0f64;
-            for (wi, si) in w.iter_mut().zip(&step) {
-                *wi -= si;
-                moved = moved.max(si.abs());
+            // Damped: halve the step until the penalized loss goes down
+            // (a plain Newton step can overshoot from the prior's start).
+            let before = loss(&w);
+            let mut scale = 1.0;
+            let mut next = w.clone();
+            for _ in 0..30 {
+                next = w
+                    .iter()
+                    .zip(&step)
+                    .map(|(wi, si)| wi - scale * si)
+                    .collect();
+                if loss(&next) <= before {
+                    break;
+                }
+                scale /= 2.0;
             }
+            let moved = w
+                .iter()
+                .zip(&next)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            if !next.iter().all(|x| x.is_finite()) || loss(&next) > before {
+                break;
+            }
+            w = next;
             if moved < 1e-8 {
                 break;
             }
@@ -656,7 +696,7 @@ pub fn model_at(
 fn effort_aware(model: Model, files: &[FileFeatures], labels: &[bool]) -> (Model, f64) {
     let lines: Vec<f64> = files.iter().map(|f| f.raw[0]).collect();
     let mut best = (f64::MIN, 0.0, model.clone());
-    for beta in [0.0, 0.25, 0.5, 0.75, 1.0, 1.5] {
+    for beta in [0.0, 0.25, 0.5] {
         let mut m = model.clone();
         m.weights[0] -= beta * m.std[0];
         let scores: Vec<f64> = files.iter().map(|f| m.score(&f.raw)).collect();
@@ -876,6 +916,8 @@ pub fn eval_risk(
             "fix_touched": labels.iter().filter(|l| **l).count(),
             "model": model.kind,
             "training": model.training,
+            "weights": named(&model.weights),
+            "bias": round4(model.bias),
             "risk": metric(&risk),
             "prior": metric(&prior_scores),
             "loc": metric(&lines),

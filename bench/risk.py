@@ -90,12 +90,15 @@ def main():
         print(f"| {r['repo']} ({r['lang']}) | {r['cut_time'][:10]} {r['cut'][:10]} | {r['files']} "
               f"| {r['fix_touched']} | {r['model']} | {cell(r['risk'])} | {cell(r['loc'])} "
               f"| {cell(r['churn'])} |")
+    # Cuts whose window saw no fix-touched file measure nothing: left out.
+    scored = [r for r in rows if r["risk"]["auc"] is not None]
     def mean(key, metric):
-        vals = [r[key][metric] for r in rows if r[key][metric] is not None]
+        vals = [r[key][metric] for r in scored]
         return sum(vals) / len(vals) if vals else float("nan")
     print()
     for key in ["risk", "prior", "loc", "churn"]:
-        print(f"mean over {len(rows)} cuts, {key}: ROC AUC {mean(key, 'auc'):.3f}, "
+        print(f"mean over {len(scored)} cuts with fixes ({len(rows)} in all), {key}: "
+              f"ROC AUC {mean(key, 'auc'):.3f}, "
               f"recall within the riskiest 20% of lines {mean(key, 'recall_at_20pct_lines'):.3f}")
 
 

@@ -26,6 +26,7 @@
 //! next run's start.
 
 mod classify;
+pub mod coverage;
 mod dense;
 pub mod digest;
 mod embed;
@@ -43,6 +44,7 @@ pub mod redact;
 pub mod registry;
 pub mod request;
 pub mod risk;
+pub mod sandbox;
 mod shared;
 pub mod thoughts;
 mod walk;

@@ -484,12 +484,12 @@ async fn the_thinker_in_chromium() {
     )
     .await;
 
-    // Runs: the three first thoughts succeed; one's detail; a rerun.
+    // Runs: the four first thoughts succeed; one's detail; a rerun.
     click(&client, Locator::XPath("//nav/a[text()='Runs']")).await;
     until(
         &client,
-        "three runs succeeded",
-        "document.querySelectorAll('#runs tr.state-succeeded').length === 3",
+        "four runs succeeded",
+        "document.querySelectorAll('#runs tr.state-succeeded').length === 4",
     )
     .await;
     client
@@ -520,7 +520,7 @@ async fn the_thinker_in_chromium() {
     until(
         &client,
         "the rerun listed",
-        "document.querySelectorAll('#runs tr.run').length === 4",
+        "document.querySelectorAll('#runs tr.run').length === 5",
     )
     .await;
     std::fs::write(

@@ -405,7 +405,8 @@ fn learn_sets_a_policy_that_status_reports_and_refuses_bad_values() {
             "map-repo",
             "summarize",
             "prioritize",
-            "maintain-vectors"
+            "maintain-vectors",
+            "smell-hunt"
         ])
     );
     // The first time on, the repository is mapped and summarized at once.

@@ -47,6 +47,7 @@ pub mod risk;
 pub mod sandbox;
 mod shared;
 pub mod thoughts;
+pub mod verify;
 mod walk;
 pub mod worker;
 

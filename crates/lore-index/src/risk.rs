@@ -43,6 +43,7 @@ pub const FEATURES: &[&str] = &[
     "complexity",
     "centrality",
     "findings",
+    "coverage_gap",
 ];
 
 /// Weights of the prior model (on standardized features), used when the
@@ -61,6 +62,7 @@ pub const PRIOR: &[(&str, f64)] = &[
     ("complexity", 0.2),
     ("centrality", 0.2),
     ("findings", 0.2),
+    ("coverage_gap", 0.3),
 ];
 
 /// Files needed on each side (fix-touched, not) to fit a model.
@@ -197,12 +199,47 @@ fn is_source(path: &str) -> bool {
     Language::from_path(Path::new(path)).is_parsed()
 }
 
-/// Features of every indexed source file at `at`.
+/// Share of each file's runnable lines that the last Verify run did not
+/// cover, from its `coverage` fact (empty when Verify has not run).
+pub fn coverage_gaps(
+    queue: &dyn lore_core::jobs::JobStore,
+    repo: &str,
+) -> Result<HashMap<String, f64>> {
+    let scope = crate::thoughts::repo_scope(repo);
+    let Some((_, value)) = queue.fact_latest(&scope, crate::verify::COVERAGE_KEY)? else {
+        return Ok(HashMap::new());
+    };
+    let v: Value = serde_json::from_str(&value).unwrap_or_default();
+    Ok(v.as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(path, f)| {
+            let lines = f["lines"].as_f64()?;
+            let covered = f["covered"].as_f64()?;
+            (lines > 0.0).then(|| (path.clone(), 1.0 - covered / lines))
+        })
+        .collect())
+}
+
+/// A file's coverage gap: from the report; a source file the report
+/// does not name was never run by the tests (test files count as covered);
+/// no report at all, 0 for every file.
+fn coverage_gap(gaps: &HashMap<String, f64>, path: &str) -> f64 {
+    match gaps.get(path) {
+        Some(gap) => *gap,
+        None if gaps.is_empty() || crate::thoughts::is_test_path(path) => 0.0,
+        None => 1.0,
+    }
+}
+
+/// Features of every indexed source file at `at` (`gaps`: coverage gaps
+/// by path, when Verify ran; files it did not see count as covered).
 pub fn file_features(
     index: &RepoIndex,
     hunt: &Hunt,
     history: &[CommitStat],
     at: i64,
+    gaps: &HashMap<String, f64>,
 ) -> Result<Vec<FileFeatures>> {
     let graph = crate::thoughts::RepoGraph::of(index)?;
     let n = graph.paths.len().max(1) as f64;
@@ -226,6 +263,7 @@ pub fn file_features(
             f64::from(complexity),
             graph.rank.get(&file.path).copied().unwrap_or(0.0) * n,
             findings_weight(&file.findings),
+            coverage_gap(gaps, &file.path),
         ];
         out.push(FileFeatures {
             path: file.path.clone(),
@@ -659,7 +697,7 @@ pub fn model_at(
     let scratch = scratch_index(home, root, &cut)?;
     let hunt = findings::hunt(&scratch.index, config)?;
     let before = history_to(root, &cut, cut_at, options)?;
-    let files = file_features(&scratch.index, &hunt, &before, cut_at)?;
+    let files = file_features(&scratch.index, &hunt, &before, cut_at, &HashMap::new())?;
     let after = lore_git::commit_stats(root, rev, cut_at, i64::MAX)?.unwrap_or_default();
     let fixed = fixed_between(&after, cut_at, at);
     let labels: Vec<bool> = files.iter().map(|f| fixed.contains(&f.path)).collect();
@@ -755,7 +793,11 @@ pub fn risk_map(
         Some((sha, at)) => (sha.clone(), *at, history_to(&root, sha, *at, options)?),
         None => (String::new(), lore_core::time::now_ms() / 1000, Vec::new()),
     };
-    let files = file_features(index, &hunt, &history, at)?;
+    let gaps = match lore_store::SqliteJobs::open(&home.thinker_db()) {
+        Ok(queue) => coverage_gaps(&queue, &home.repo_id(index.root()))?,
+        Err(_) => HashMap::new(),
+    };
+    let files = file_features(index, &hunt, &history, at, &gaps)?;
     let cache = index.data_dir().join(MODEL_FILE);
     let key = format!("{options:?}");
     let cached = std::fs::read(&cache)
@@ -886,7 +928,7 @@ pub fn eval_risk(
         let scratch = scratch_index(home, &root, &cut)?;
         let hunt = findings::hunt(&scratch.index, config)?;
         let before = history_to(&root, &cut, cut_at, &options)?;
-        let files = file_features(&scratch.index, &hunt, &before, cut_at)?;
+        let files = file_features(&scratch.index, &hunt, &before, cut_at, &HashMap::new())?;
         let model = model_at(home, &root, &cut, cut_at, config, &options, &files)?;
         let after = lore_git::commit_stats(&root, &head, cut_at, i64::MAX)?.unwrap_or_default();
         let fixed = fixed_between(&after, cut_at, cut_at + window_days * DAY);

@@ -271,6 +271,18 @@ fn thought(
                 input["sha256"].as_str(),
             )
         }
+        kinds::VERIFY => {
+            let index = open()?;
+            let commit = index.indexed_commit().unwrap_or("").to_owned();
+            drop(index);
+            crate::verify::verify(
+                &root,
+                &job.repo,
+                &commit,
+                home.path(),
+                &crate::sandbox::Limits::default(),
+            )
+        }
         other => Err(Error::Invalid(format!(
             "run {}: no thought of kind `{other}` in this lore",
             job.id

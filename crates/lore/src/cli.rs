@@ -128,6 +128,11 @@ pub enum Command {
     /// risk (churn, past fixes, size, authors, age, complexity, centrality,
     /// findings), from a model fitted on this repository's own history.
     Risks(RisksArgs),
+    /// Run the repository's tests in the sandbox (no network, a scratch
+    /// copy of the tree, time and memory limits): pass/fail per test and
+    /// coverage; failing tests become insights. Runs the repository's code:
+    /// only when asked.
+    Verify(JsonArg),
     /// Measure retrieval quality (Recall@1/5/10, MRR@10 at file and span
     /// level) and latency on a query set.
     Eval(EvalArgs),

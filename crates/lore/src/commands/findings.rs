@@ -250,3 +250,66 @@ pub(crate) fn eval_risk(
     }
     Ok(success())
 }
+
+/// `lore verify [--json]`: an explicit Verify run, here and now.
+pub(crate) fn verify(home: &Home, args: JsonArg, g: &GlobalArgs) -> Result<ExitCode> {
+    let index = open(home, g)?;
+    let repo = home.repo_id(index.root());
+    drop(index);
+    let job = worker::run_now(home, NewJob::new(kinds::VERIFY, &repo, "{}"))?;
+    if job.state != JobState::Succeeded {
+        bail!(
+            "run {} {}: {}",
+            job.id,
+            job.state.name(),
+            job.reason.unwrap_or_default()
+        );
+    }
+    let output: serde_json::Value = job
+        .output
+        .as_deref()
+        .and_then(|o| serde_json::from_str(o).ok())
+        .unwrap_or_default();
+    if args.json {
+        return print_json(&json!({ "run_id": job.id, "output": output }));
+    }
+    let mut out = std::io::stdout().lock();
+    let status = output["status"].as_str().unwrap_or("");
+    match status {
+        "passed" | "failed" | "timed-out" | "killed" => {
+            let t = &output["tests"];
+            writeln!(
+                out,
+                "{status}: {} passed, {} failed, {} skipped ({}, {} s; run {})",
+                t["passed"],
+                t["failed"],
+                t["skipped"],
+                output["tool"].as_str().unwrap_or(""),
+                output["seconds"],
+                job.id
+            )?;
+            for f in output["failures"].as_array().into_iter().flatten() {
+                let place = match (f["file"].as_str(), f["line"].as_u64()) {
+                    (Some(file), Some(line)) => format!("  {file}:{line}"),
+                    _ => String::new(),
+                };
+                writeln!(out, "  FAILED {}{place}", f["name"].as_str().unwrap_or(""))?;
+            }
+            if let Some(c) = output["coverage"].as_object() {
+                writeln!(
+                    out,
+                    "coverage: {:.1}% of {} lines in {} files",
+                    c["ratio"].as_f64().unwrap_or(0.0) * 100.0,
+                    c["lines"],
+                    c["files"]
+                )?;
+            }
+        }
+        _ => writeln!(
+            out,
+            "{status}: {}",
+            output["message"].as_str().unwrap_or("")
+        )?,
+    }
+    Ok(success())
+}

@@ -1,0 +1,136 @@
+use super::*;
+
+#[test]
+fn junit_reports_of_pytest_and_surefire() {
+    let xml = r#"<?xml version="1.0"?><testsuites><testsuite name="pytest">
+<testcase classname="tests.test_app" name="test_ok" file="tests/test_app.py" line="3" time="0.01" />
+<testcase classname="tests.test_app" name="test_bad" file="tests/test_app.py" line="7"><failure message="assert 1 == 2">long trace</failure></testcase>
+<testcase classname="tests.test_app" name="test_skip"><skipped message="later" /></testcase>
+<testcase classname="com.x.AppTest" name="boom"><error message="NullPointerException &amp; more"/></testcase>
+</testsuite></testsuites>"#;
+    let tests = parse_junit(xml);
+    let summary: Vec<(&str, &str)> = tests.iter().map(|t| (t.name.as_str(), t.outcome)).collect();
+    assert_eq!(
+        summary,
+        [
+            ("tests.test_app.test_ok", "passed"),
+            ("tests.test_app.test_bad", "failed"),
+            ("tests.test_app.test_skip", "skipped"),
+            ("com.x.AppTest.boom", "failed"),
+        ]
+    );
+    // pytest's lines are 0-based.
+    assert_eq!(
+        (tests[1].file.as_deref(), tests[1].line),
+        (Some("tests/test_app.py"), Some(8))
+    );
+    assert_eq!(tests[1].message, "assert 1 == 2");
+    assert_eq!(tests[3].message, "NullPointerException & more");
+}
+
+#[test]
+fn go_json_and_cargo_output() {
+    let go = r#"{"Action":"run","Package":"m/p","Test":"TestA"}
+{"Action":"pass","Package":"m/p","Test":"TestA"}
+{"Action":"fail","Package":"m/p","Test":"TestB"}
+{"Action":"fail","Package":"m/p"}"#;
+    let tests = parse_go_json(go);
+    assert_eq!(tests.len(), 2);
+    assert_eq!(
+        (tests[1].name.as_str(), tests[1].outcome),
+        ("m/p.TestB", "failed")
+    );
+    let cargo = "running 3 tests\ntest a::b ... ok\ntest c ... FAILED\ntest d ... ignored, slow\n";
+    let tests = parse_cargo(cargo);
+    let outcomes: Vec<&str> = tests.iter().map(|t| t.outcome).collect();
+    assert_eq!(outcomes, ["passed", "failed", "skipped"]);
+}
+
+#[test]
+fn test_commands_are_detected_from_the_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(detect(dir.path()), None);
+    std::fs::write(dir.path().join("conftest.py"), "").unwrap();
+    assert_eq!(detect(dir.path()).unwrap().tool, "pytest");
+    std::fs::write(dir.path().join("package.json"), "{}").unwrap();
+    let npm = detect(dir.path()).unwrap();
+    assert_eq!((npm.tool, npm.coverage.is_none()), ("npm", true));
+    std::fs::create_dir_all(dir.path().join("node_modules/.bin")).unwrap();
+    std::fs::write(dir.path().join("node_modules/.bin/jest"), "").unwrap();
+    assert_eq!(detect(dir.path()).unwrap().tool, "jest");
+    std::fs::write(dir.path().join("go.mod"), "module example.com/m\n").unwrap();
+    assert_eq!(detect(dir.path()).unwrap().tool, "go");
+}
+
+fn pytest_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("tests")).unwrap();
+    std::fs::write(
+        root.join("calc.py"),
+        "def add(a, b):\n    return a + b\n\n\ndef unused(x):\n    return x * 2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("tests/test_calc.py"),
+        "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_wrong():\n    assert add(1, 1) == 3\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("conftest.py"),
+        "import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn verify_runs_pytest_in_the_sandbox_with_coverage() {
+    let tree = pytest_tree();
+    let home = tempfile::tempdir().unwrap();
+    let produced = verify(tree.path(), "r", "abc", home.path(), &Limits::default()).unwrap();
+    let out = &produced.output;
+    assert_eq!(out["status"], "failed", "{out}\n{:?}", produced.log);
+    assert_eq!(out["tool"], "pytest");
+    assert_eq!(
+        out["tests"],
+        json!({"passed": 1, "failed": 1, "skipped": 0})
+    );
+    assert_eq!(out["failures"][0]["name"], "tests.test_calc.test_wrong");
+    assert_eq!(out["failures"][0]["file"], "tests/test_calc.py");
+    assert_eq!(out["failures"][0]["line"], 8);
+    // Coverage: `unused` never ran.
+    let facts: Value = serde_json::from_str(&produced.facts[0].value).unwrap();
+    assert_eq!(facts["calc.py"]["missing"], json!([6]), "{facts}");
+    assert!(out["coverage"]["ratio"].as_f64().unwrap() < 1.0);
+    assert_eq!(produced.insights.len(), 1);
+    assert_eq!(produced.insights[0].kind, "test-failure");
+    let names: Vec<&str> = produced.files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["verify.log", "junit.xml", "coverage.json"]);
+    // The tree itself is untouched: reports went to the scratch copy.
+    assert!(!tree.path().join(".lore-verify").exists());
+}
+
+#[test]
+fn missing_dependencies_are_a_result_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("package.json"),
+        r#"{"scripts": {"test": "jest"}}"#,
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let produced = verify(dir.path(), "r", "abc", home.path(), &Limits::default()).unwrap();
+    assert_eq!(produced.output["status"], "deps-unavailable");
+    assert!(
+        produced.output["message"]
+            .as_str()
+            .unwrap()
+            .contains("node_modules is not in the tree"),
+        "{}",
+        produced.output
+    );
+    let none = tempfile::tempdir().unwrap();
+    let produced = verify(none.path(), "r", "abc", home.path(), &Limits::default()).unwrap();
+    assert_eq!(produced.output["status"], "no-tests");
+}

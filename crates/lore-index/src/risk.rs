@@ -673,10 +673,63 @@ fn fixed_between(history: &[CommitStat], from: i64, to: i64) -> HashSet<String> 
         .collect()
 }
 
-/// The model for moment `at` (commit `rev` of `root`): fitted at the cut a
-/// window before, from a scratch index of the tree then and the history
-/// up to it, labelled by fixes in the window after; the prior when that
-/// cannot be done. Knows nothing after `at`.
+/// Features of the files at commit `cut` (time `cut_at`, on `rev`'s line)
+/// from a scratch index and the history up to it, and whether a fix commit
+/// touched each in `(cut_at, until]`.
+#[allow(clippy::too_many_arguments)]
+fn labelled_cut(
+    home: &Home,
+    root: &Path,
+    rev: &str,
+    cut: &str,
+    cut_at: i64,
+    until: i64,
+    config: &SmellConfig,
+    options: &RiskOptions,
+) -> Result<(Vec<FileFeatures>, Vec<bool>)> {
+    let scratch = scratch_index(home, root, cut)?;
+    let hunt = findings::hunt(&scratch.index, config)?;
+    let before = history_to(root, cut, cut_at, options)?;
+    let files = file_features(&scratch.index, &hunt, &before, cut_at, &HashMap::new())?;
+    let after = lore_git::commit_stats(root, rev, cut_at, i64::MAX)?.unwrap_or_default();
+    let fixed = fixed_between(&after, cut_at, until);
+    let labels = files.iter().map(|f| fixed.contains(&f.path)).collect();
+    Ok((files, labels))
+}
+
+fn classes(labels: &[bool]) -> (usize, usize) {
+    let positives = labels.iter().filter(|l| **l).count();
+    (positives, labels.len() - positives)
+}
+
+/// How well `model` with its size weight lowered by `beta` ranks `files`
+/// against `labels`: ROC AUC + recall within the riskiest 20% of lines.
+fn effort_score(model: &Model, beta: f64, files: &[FileFeatures], labels: &[bool]) -> f64 {
+    let m = with_size_adjust(model.clone(), beta);
+    let lines: Vec<f64> = files.iter().map(|f| f.raw[0]).collect();
+    let scores: Vec<f64> = files.iter().map(|f| m.score(&f.raw)).collect();
+    roc_auc(&scores, labels).unwrap_or(0.5) + recall_at_lines(&scores, labels, &lines, 0.2)
+}
+
+fn with_size_adjust(mut model: Model, beta: f64) -> Model {
+    model.weights[0] -= beta * model.std[0];
+    model
+}
+
+/// Size adjustments tried (standard deviations of ln lines taken off the
+/// size weight).
+const BETAS: [f64; 4] = [0.0, 0.25, 0.5, 1.0];
+
+/// The model for moment `at` (commit `rev` of `root`), chosen the way a
+/// forecast is checked: at the training cut T one window before `at`
+/// (features from a scratch index of the tree then and the history up to
+/// it, labels = fixes in the window after), and at a validation cut V one
+/// window before T. A model fitted at V and the prior, each with each size
+/// adjustment, are scored on T's labels (ROC AUC + recall in 20% of
+/// lines); the winner's family is then made again at T (fitted on T, or
+/// the prior) with the winning adjustment. Too few fix-touched files at T
+/// falls back to the prior; no usable V, to the prior with the adjustment
+/// chosen at T. Knows nothing after `at`.
 pub fn model_at(
     home: &Home,
     root: &Path,
@@ -690,19 +743,12 @@ pub fn model_at(
     if options.prior_only {
         return Ok(prior);
     }
-    let cut_time = at - options.window_days * DAY;
-    let Some((cut, cut_at)) = lore_git::commit_at(root, rev, cut_time)? else {
+    let window = options.window_days * DAY;
+    let Some((cut, cut_at)) = lore_git::commit_at(root, rev, at - window)? else {
         return Ok(with_note(prior, "history shorter than the window"));
     };
-    let scratch = scratch_index(home, root, &cut)?;
-    let hunt = findings::hunt(&scratch.index, config)?;
-    let before = history_to(root, &cut, cut_at, options)?;
-    let files = file_features(&scratch.index, &hunt, &before, cut_at, &HashMap::new())?;
-    let after = lore_git::commit_stats(root, rev, cut_at, i64::MAX)?.unwrap_or_default();
-    let fixed = fixed_between(&after, cut_at, at);
-    let labels: Vec<bool> = files.iter().map(|f| fixed.contains(&f.path)).collect();
-    let positives = labels.iter().filter(|l| **l).count();
-    let negatives = labels.len() - positives;
+    let (files, labels) = labelled_cut(home, root, rev, &cut, cut_at, at, config, options)?;
+    let (positives, negatives) = classes(&labels);
     if positives < MIN_CLASS || negatives < MIN_CLASS {
         return Ok(with_note(
             prior,
@@ -719,33 +765,63 @@ pub fn model_at(
         "files": labels.len(),
         "positives": positives,
     });
-    let fitted = Model::fit(&files, &labels, training.clone());
-    let (model, beta) = effort_aware(fitted, &files, &labels);
+    // Validation: models made one window earlier, judged on T.
+    let validation = match lore_git::commit_at(root, rev, cut_at - window)? {
+        Some((v, v_at)) => {
+            let (v_files, v_labels) =
+                labelled_cut(home, root, rev, &v, v_at, cut_at, config, options)?;
+            let (p, n) = classes(&v_labels);
+            (p >= MIN_CLASS && n >= MIN_CLASS).then(|| (v, v_at, v_files, v_labels))
+        }
+        None => None,
+    };
+    let (family, beta) = match &validation {
+        Some((v, v_at, v_files, v_labels)) => {
+            let fitted_v = Model::fit(v_files, v_labels, json!({}));
+            let prior_v = Model::prior(v_files);
+            let mut best = ("fitted", 0.0, f64::MIN);
+            for (name, model) in [("fitted", &fitted_v), ("prior", &prior_v)] {
+                for beta in BETAS {
+                    let j = effort_score(model, beta, &files, &labels);
+                    // Ties keep the earlier: fitted before prior, less
+                    // adjustment before more.
+                    if j > best.2 + 1e-9 {
+                        best = (name, beta, j);
+                    }
+                }
+            }
+            training["validation"] = json!({
+                "cut": v,
+                "cut_time": lore_core::time::rfc3339(v_at * 1000),
+                "positives": classes(v_labels).0,
+                "chosen": best.0,
+                "score": round4(best.2),
+            });
+            (best.0, best.1)
+        }
+        None => {
+            let prior_t = Model::prior(&files);
+            let beta = BETAS
+                .into_iter()
+                .max_by(|a, b| {
+                    effort_score(&prior_t, *a, &files, &labels)
+                        .total_cmp(&effort_score(&prior_t, *b, &files, &labels))
+                        .then(b.total_cmp(a))
+                })
+                .unwrap_or(0.0);
+            training["validation"] = json!({ "chosen": "prior", "note": "no earlier window with enough fixes to validate a fit" });
+            ("prior", beta)
+        }
+    };
     training["size_adjust"] = json!(beta);
+    let model = match family {
+        "fitted" => Model::fit(&files, &labels, training.clone()),
+        _ => prior,
+    };
     Ok(Model {
         training: Some(training),
-        ..model
+        ..with_size_adjust(model, beta)
     })
-}
-
-/// The fitted model with its size weight lowered by `β` standard
-/// deviations, `β` chosen on the training cut to maximize ROC AUC plus
-/// recall within the riskiest 20% of lines: a reader's attention goes by
-/// lines, and likelihood alone ranks big files first.
-fn effort_aware(model: Model, files: &[FileFeatures], labels: &[bool]) -> (Model, f64) {
-    let lines: Vec<f64> = files.iter().map(|f| f.raw[0]).collect();
-    let mut best = (f64::MIN, 0.0, model.clone());
-    for beta in [0.0, 0.25, 0.5] {
-        let mut m = model.clone();
-        m.weights[0] -= beta * m.std[0];
-        let scores: Vec<f64> = files.iter().map(|f| m.score(&f.raw)).collect();
-        let j =
-            roc_auc(&scores, labels).unwrap_or(0.5) + recall_at_lines(&scores, labels, &lines, 0.2);
-        if j > best.0 + 1e-9 {
-            best = (j, beta, m);
-        }
-    }
-    (best.2, best.1)
 }
 
 fn with_note(mut model: Model, note: &str) -> Model {

@@ -409,8 +409,9 @@ fn learn_sets_a_policy_that_status_reports_and_refuses_bad_values() {
             "smell-hunt"
         ])
     );
-    // The first time on, the repository is mapped and summarized at once.
-    assert_eq!(status["queued"], 3);
+    // The first time on, the repository is mapped, summarized and hunted
+    // for smells at once.
+    assert_eq!(status["queued"], 4);
     for key in ["running", "waiting"] {
         assert_eq!(status[key], 0, "{key}");
     }

@@ -771,7 +771,7 @@ pub fn model_at(
             let (v_files, v_labels) =
                 labelled_cut(home, root, rev, &v, v_at, cut_at, config, options)?;
             let (p, n) = classes(&v_labels);
-            (p >= MIN_CLASS && n >= MIN_CLASS).then(|| (v, v_at, v_files, v_labels))
+            (p >= MIN_CLASS && n >= MIN_CLASS).then_some((v, v_at, v_files, v_labels))
         }
         None => None,
     };

@@ -60,6 +60,8 @@ use crate::jobs::{Job, JobKind, JobState};
         crate::thinker::cancel,
         crate::thinker::cards,
         crate::thinker::dossier,
+        crate::thinker::risks,
+        crate::thinker::findings,
         crate::thinker::github_webhook
     ),
     components(schemas(

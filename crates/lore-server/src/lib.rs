@@ -188,6 +188,8 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{id}/cancel", post(thinker::cancel))
         .route("/cards", get(thinker::cards))
         .route("/dossiers", get(thinker::dossier))
+        .route("/risks", get(thinker::risks))
+        .route("/findings", get(thinker::findings))
         .route("/webhooks/github", post(thinker::github_webhook))
         .route("/", get(ui::index))
         .route("/ui/{asset}", get(ui::asset))

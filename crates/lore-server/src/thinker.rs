@@ -389,6 +389,100 @@ pub async fn dossier(
     .await
 }
 
+/// `GET /risks?repo_id=&level=&top=&explain=`.
+#[derive(Debug, Deserialize)]
+pub struct RiskQuery {
+    repo_id: String,
+    #[serde(default)]
+    level: Option<String>,
+    #[serde(default)]
+    top: Option<usize>,
+    #[serde(default)]
+    explain: bool,
+}
+
+/// Files or functions ranked by risk (`lore risks --json`): `[{path, score,
+/// rank, features}]`, `symbol, start_line, end_line` at function level,
+/// `contributions` with `explain=true`. The first call on a new commit
+/// fits the repository's model from its history (seconds to minutes).
+#[utoipa::path(get, path = "/risks", params(("repo_id" = String, Query, description = "Repository id"), ("level" = Option<String>, Query, description = "file (default) or function"), ("top" = Option<usize>, Query, description = "Only the N riskiest"), ("explain" = Option<bool>, Query, description = "Each feature's contribution")),
+    responses((status = 200, body = [Object]), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn risks(
+    State(state): State<AppState>,
+    query: Result<Query<RiskQuery>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = query?;
+    let functions = match q.level.as_deref() {
+        None | Some("file") => false,
+        Some("function") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "level {other:?}: expected file or function"
+            )));
+        }
+    };
+    blocking(move || {
+        let index = state.registry.lease(&q.repo_id)?;
+        let home = state.registry.home();
+        let config = lore_index::findings::SmellConfig::load(&home.config_file(), index.root())?;
+        let map = lore_index::risk::risk_map(
+            home,
+            &index,
+            &config,
+            &lore_index::risk::RiskOptions::default(),
+            functions,
+            q.explain,
+        )?;
+        let mut risks = map.risks;
+        if let Some(n) = q.top {
+            risks.truncate(n);
+        }
+        Ok(Json(
+            serde_json::to_value(risks).map_err(ApiError::internal)?,
+        ))
+    })
+    .await
+}
+
+/// `GET /findings?repo_id=&severity=`.
+#[derive(Debug, Deserialize)]
+pub struct FindingsQuery {
+    repo_id: String,
+    #[serde(default)]
+    severity: Option<String>,
+}
+
+/// The repository's findings (`lore findings --json`), this severity or
+/// higher.
+#[utoipa::path(get, path = "/findings", params(("repo_id" = String, Query, description = "Repository id"), ("severity" = Option<String>, Query, description = "low, medium or high: this or higher")),
+    responses((status = 200, body = [Object]), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn findings(
+    State(state): State<AppState>,
+    query: Result<Query<FindingsQuery>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = query?;
+    let min = match q.severity.as_deref() {
+        None => None,
+        Some(s) => Some(lore_index::findings::Severity::from_name(s).ok_or_else(|| {
+            ApiError::BadRequest(format!("severity {s:?}: expected low, medium or high"))
+        })?),
+    };
+    blocking(move || {
+        let index = state.registry.lease(&q.repo_id)?;
+        let home = state.registry.home();
+        let config = lore_index::findings::SmellConfig::load(&home.config_file(), index.root())?;
+        let all = lore_index::findings::collect(&index, &queue(&state)?, &q.repo_id, &config)?;
+        let kept: Vec<_> = all
+            .into_iter()
+            .filter(|f| min.is_none_or(|m| f.severity >= m))
+            .collect();
+        Ok(Json(
+            serde_json::to_value(kept).map_err(ApiError::internal)?,
+        ))
+    })
+    .await
+}
+
 /// GitHub's webhook deliveries: authenticated by the HMAC-SHA256 of the
 /// body with the secret `lore learn webhook-secret` set (not by the bearer
 /// token), replays (a delivery id seen before) ignored; a `push` to a

@@ -338,3 +338,62 @@ async fn github_webhooks_are_signed_never_replayed_and_queue_a_fetching_digest()
     assert_eq!(done["output"]["symbols"], 1, "extra() added: {done}");
     assert!(present(&after));
 }
+
+#[tokio::test]
+async fn risks_and_findings_over_http() {
+    let repo = TestRepo::new();
+    repo.write("app.py", APP);
+    repo.write(
+        "run.py",
+        "import subprocess\n\n\ndef go(cmd):\n    subprocess.run(f\"ls {cmd}\", shell=True)\n",
+    );
+    repo.commit("initial");
+    let home = Home::at(repo.home());
+    let report = index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
+    let id = report
+        .data_dir
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let app = app(&repo, None);
+
+    let (status, body) = send(&app, get(&format!("/risks?repo_id={id}"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let files = body.as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0]["rank"], 1);
+    assert!(files[0]["features"]["lines"].is_number());
+    let (status, body) = send(
+        &app,
+        get(&format!(
+            "/risks?repo_id={id}&level=function&top=1&explain=true"
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body.as_array().unwrap().len(), 1);
+    assert!(
+        body[0]["symbol"].is_string() && body[0]["contributions"].is_object(),
+        "{body}"
+    );
+    let (status, body) = send(&app, get(&format!("/risks?repo_id={id}&level=module"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"].as_str().unwrap().contains("module"), "{body}");
+    let (status, _) = send(&app, get("/risks?repo_id=nope")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, body) = send(&app, get(&format!("/findings?repo_id={id}&severity=high"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body[0]["rule"], "security/shell-format", "{body}");
+    assert_eq!(body[0]["path"], "run.py");
+    let (status, _) = send(
+        &app,
+        get(&format!("/findings?repo_id={id}&severity=urgent")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (_, spec) = send(&app, get("/openapi.json")).await;
+    assert!(spec["paths"]["/risks"].is_object() && spec["paths"]["/findings"].is_object());
+}

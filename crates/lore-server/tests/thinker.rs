@@ -15,8 +15,15 @@ use tower::ServiceExt;
 const APP: &str = "def load(user_id):\n    if user_id:\n        return user_id\n    return None\n\n\ndef show(user_id):\n    return load(user_id)\n\n\nif __name__ == \"__main__\":\n    show(1)\n";
 
 fn fixture() -> (TestRepo, String) {
+    fixture_with(&[("app.py", APP)])
+}
+
+/// A repository of `files`, committed and indexed; its id.
+fn fixture_with(files: &[(&str, &str)]) -> (TestRepo, String) {
     let repo = TestRepo::new();
-    repo.write("app.py", APP);
+    for (path, text) in files {
+        repo.write(path, text);
+    }
     repo.commit("initial");
     let home = Home::at(repo.home());
     let report = index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
@@ -341,21 +348,13 @@ async fn github_webhooks_are_signed_never_replayed_and_queue_a_fetching_digest()
 
 #[tokio::test]
 async fn risks_and_findings_over_http() {
-    let repo = TestRepo::new();
-    repo.write("app.py", APP);
-    repo.write(
-        "run.py",
-        "import subprocess\n\n\ndef go(cmd):\n    subprocess.run(f\"ls {cmd}\", shell=True)\n",
-    );
-    repo.commit("initial");
-    let home = Home::at(repo.home());
-    let report = index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
-    let id = report
-        .data_dir
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let (repo, id) = fixture_with(&[
+        ("app.py", APP),
+        (
+            "run.py",
+            "import subprocess\n\n\ndef go(cmd):\n    subprocess.run(f\"ls {cmd}\", shell=True)\n",
+        ),
+    ]);
     let app = app(&repo, None);
 
     let (status, body) = send(&app, get(&format!("/risks?repo_id={id}"))).await;

@@ -119,23 +119,10 @@ fn import(home: &Home, file: &std::path::Path, as_json: bool, g: &GlobalArgs) ->
     });
     let repo = home.repo_id(index.root());
     drop(index);
-    let job = worker::run_now(
+    let (job, output) = run_explicit(
         home,
         NewJob::new(kinds::IMPORT_FINDINGS, &repo, &input.to_string()),
     )?;
-    let output: serde_json::Value = job
-        .output
-        .as_deref()
-        .and_then(|o| serde_json::from_str(o).ok())
-        .unwrap_or_default();
-    if job.state != JobState::Succeeded {
-        bail!(
-            "run {} {}: {}",
-            job.id,
-            job.state.name(),
-            job.reason.unwrap_or_default()
-        );
-    }
     if as_json {
         return print_json(&json!({ "run_id": job.id, "output": output }));
     }
@@ -256,20 +243,7 @@ pub(crate) fn verify(home: &Home, args: JsonArg, g: &GlobalArgs) -> Result<ExitC
     let index = open(home, g)?;
     let repo = home.repo_id(index.root());
     drop(index);
-    let job = worker::run_now(home, NewJob::new(kinds::VERIFY, &repo, "{}"))?;
-    if job.state != JobState::Succeeded {
-        bail!(
-            "run {} {}: {}",
-            job.id,
-            job.state.name(),
-            job.reason.unwrap_or_default()
-        );
-    }
-    let output: serde_json::Value = job
-        .output
-        .as_deref()
-        .and_then(|o| serde_json::from_str(o).ok())
-        .unwrap_or_default();
+    let (job, output) = run_explicit(home, NewJob::new(kinds::VERIFY, &repo, "{}"))?;
     if args.json {
         return print_json(&json!({ "run_id": job.id, "output": output }));
     }
@@ -312,4 +286,24 @@ pub(crate) fn verify(home: &Home, args: JsonArg, g: &GlobalArgs) -> Result<ExitC
         )?,
     }
     Ok(success())
+}
+
+/// Runs `job` here and now as the user's request; its output, or an error
+/// saying how it ended.
+fn run_explicit(home: &Home, job: NewJob) -> Result<(lore_core::jobs::Job, serde_json::Value)> {
+    let job = worker::run_now(home, job)?;
+    if job.state != JobState::Succeeded {
+        bail!(
+            "run {} {}: {}",
+            job.id,
+            job.state.name(),
+            job.reason.unwrap_or_default()
+        );
+    }
+    let output = job
+        .output
+        .as_deref()
+        .and_then(|o| serde_json::from_str(o).ok())
+        .unwrap_or_default();
+    Ok((job, output))
 }

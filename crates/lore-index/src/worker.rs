@@ -243,7 +243,38 @@ fn thought(
                 .unwrap_or_default();
             thoughts::summarize(&open()?, &job.repo, &paths)
         }
-        kinds::PRIORITIZE => thoughts::prioritize(&open()?, &job.repo, now_ms()),
+        kinds::PRIORITIZE => {
+            let index = open()?;
+            // The frontier follows the risk map (a young repository's is
+            // the prior's); without one, centrality, recency and churn.
+            let risk = crate::findings::SmellConfig::load(&home.config_file(), &root)
+                .and_then(|config| {
+                    crate::risk::risk_map(
+                        home,
+                        &index,
+                        &config,
+                        &crate::risk::RiskOptions::default(),
+                        false,
+                        false,
+                    )
+                })
+                .map(|map| {
+                    map.risks
+                        .into_iter()
+                        .map(|r| (r.path, r.score))
+                        .collect::<std::collections::HashMap<_, _>>()
+                });
+            let mut produced = match &risk {
+                Ok(scores) => thoughts::prioritize(&index, &job.repo, now_ms(), scores)?,
+                Err(_) => thoughts::prioritize(&index, &job.repo, now_ms(), &Default::default())?,
+            };
+            if let Err(e) = risk {
+                produced
+                    .log
+                    .push(format!("no risk map ({e}): ranked without it"));
+            }
+            Ok(produced)
+        }
         kinds::MAINTAIN_VECTORS => {
             let retrain = input["retrain"].as_bool().unwrap_or(false);
             let report =

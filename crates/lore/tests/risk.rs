@@ -142,3 +142,26 @@ fn a_young_repository_uses_the_prior_and_says_so() {
     assert_eq!(files.as_array().unwrap().len(), 2);
     assert_eq!(files[0]["path"], "b.py");
 }
+
+#[test]
+fn prioritize_follows_the_risk_map() {
+    let repo = scripted();
+    let top = json(&repo, &["risks", "--top", "1"]);
+    ok(lore(&repo).args(["learn", "on"]));
+    ok(lore(&repo).args(["worker", "--once"]));
+    let runs = json(&repo, &["runs"]);
+    let run = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "prioritize")
+        .unwrap();
+    assert_eq!(run["state"], "succeeded", "{run}");
+    // The riskiest file heads the frontier.
+    assert_eq!(run["output"]["ranked_by"], "risk", "{run}");
+    assert_eq!(run["output"]["head"], top[0]["path"], "{run}");
+    assert!(
+        top[0]["path"].as_str().unwrap().starts_with("hot/"),
+        "{top}"
+    );
+}

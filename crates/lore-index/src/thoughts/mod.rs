@@ -960,7 +960,12 @@ pub fn summarize(index: &RepoIndex, repo: &str, paths: &[String]) -> Result<Prod
 /// recency of change and churn — as a fact (`repo:ID`, `frontier`), the
 /// first 100 with their reasons. Summarize takes the frontier's head first
 /// when it is asked for a part of the repository.
-pub fn prioritize(index: &RepoIndex, repo: &str, now_ms: i64) -> Result<Produced> {
+pub fn prioritize(
+    index: &RepoIndex,
+    repo: &str,
+    now_ms: i64,
+    risk: &HashMap<String, f64>,
+) -> Result<Produced> {
     let commit = index.indexed_commit().unwrap_or("").to_owned();
     let graph = RepoGraph::of(index)?;
     let max_rank = graph.rank.values().copied().fold(0.0, f64::max).max(1e-12);
@@ -987,7 +992,14 @@ pub fn prioritize(index: &RepoIndex, repo: &str, now_ms: i64) -> Result<Produced
             0.0
         };
         let churn_score = (commits as f64).ln_1p() / (max_commits as f64).ln_1p();
-        let score = 0.4 * rank + 0.3 * recency + 0.3 * churn_score;
+        // Risk already weighs churn, fixes, size and complexity: with a
+        // risk map, the frontier follows it, nudged by centrality and by
+        // what changed lately.
+        let risk_score = risk.get(p.as_str()).copied();
+        let score = match risk_score {
+            Some(r) => 0.6 * r + 0.2 * rank + 0.2 * recency,
+            None => 0.4 * rank + 0.3 * recency + 0.3 * churn_score,
+        };
         scored.push((
             score,
             json!({
@@ -996,6 +1008,7 @@ pub fn prioritize(index: &RepoIndex, repo: &str, now_ms: i64) -> Result<Produced
                 "centrality": (rank * 1000.0).round() / 1000.0,
                 "days_since_change": days.is_finite().then(|| days.round()),
                 "commits": commits,
+                "risk": risk_score,
             }),
         ));
     }
@@ -1011,7 +1024,11 @@ pub fn prioritize(index: &RepoIndex, repo: &str, now_ms: i64) -> Result<Produced
             frontier.len()
         )],
         files: Vec::new(),
-        output: json!({ "frontier": frontier.len(), "head": frontier.first().map(|f| f["path"].clone()) }),
+        output: json!({
+            "frontier": frontier.len(),
+            "head": frontier.first().map(|f| f["path"].clone()),
+            "ranked_by": if risk.is_empty() { "centrality, recency, churn" } else { "risk" },
+        }),
         facts: vec![Fact {
             scope: repo_scope(repo),
             key: keys::FRONTIER.into(),

@@ -295,6 +295,26 @@ struct DossierParams {
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct RisksParams {
+    /// `file` (default) or `function`.
+    level: Option<String>,
+    /// The N riskiest (default 20, at most 200).
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct FindingsParams {
+    /// Only this severity or higher: low, medium or high.
+    severity: Option<String>,
+    /// Only files under this path.
+    path: Option<String>,
+    /// Items to skip (default 0).
+    offset: Option<usize>,
+    /// Items to return (default 20, at most 200).
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct InsightsParams {
     /// Only this kind: change, hotspot, entry-points, broken-reference.
     kind: Option<String>,
@@ -570,6 +590,115 @@ impl LoreMcp {
                 lore_store::SqliteJobs::open(&home.thinker_db()).map_err(|e| e.to_string())?;
             lore_index::thoughts::read::dossier(index, &queue, &id, &p.path)
                 .map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    /// Where the next bug is likely to be: files (or functions) ranked by
+    /// risk, from a model fitted on this repository's history (churn, past
+    /// fixes, size, authors, age, complexity, centrality, findings,
+    /// coverage gap), riskiest first, each with its feature values and
+    /// each feature's contribution.
+    #[tool(annotations(read_only_hint = true))]
+    async fn risks(
+        &self,
+        Parameters(p): Parameters<RisksParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let functions = match p.level.as_deref() {
+            None | Some("file") => false,
+            Some("function") => true,
+            Some(other) => {
+                return Err(ErrorData::invalid_params(
+                    format!("level {other:?}: expected file or function"),
+                    None,
+                ));
+            }
+        };
+        let limit = p.limit.unwrap_or(20).clamp(1, 200);
+        let home = self.home.clone();
+        self.with_index(move |index| {
+            let config = lore_index::findings::SmellConfig::load(&home.config_file(), index.root())
+                .map_err(|e| e.to_string())?;
+            let map = lore_index::risk::risk_map(
+                &home,
+                index,
+                &config,
+                &lore_index::risk::RiskOptions::default(),
+                functions,
+                true,
+            )
+            .map_err(|e| e.to_string())?;
+            let total = map.risks.len();
+            let items: Vec<Value> = map
+                .risks
+                .into_iter()
+                .take(limit)
+                .map(|r| {
+                    let mut v = serde_json::to_value(&r).unwrap_or_default();
+                    v["citation"] = Value::from(match (r.start_line, r.end_line) {
+                        (Some(a), Some(b)) => format!("{}:{a}-{b}", r.path),
+                        _ => r.path.clone(),
+                    });
+                    v
+                })
+                .collect();
+            Ok(serde_json::json!({ "model": map.model.kind, "commit": map.commit, "total": total, "items": items }))
+        })
+        .await
+    }
+
+    /// Findings of Lore's rules (complexity, swallowed errors, SQL or shell
+    /// built by formatting, eval, secrets, duplicated blocks, TODOs) and
+    /// of imported SARIF, each with a rule id, severity, message, fix hint
+    /// and `citation`.
+    #[tool(annotations(read_only_hint = true))]
+    async fn findings(
+        &self,
+        Parameters(p): Parameters<FindingsParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let min = match p.severity.as_deref() {
+            None => None,
+            Some(s) => Some(lore_index::findings::Severity::from_name(s).ok_or_else(|| {
+                ErrorData::invalid_params(
+                    format!("severity {s:?}: expected low, medium or high"),
+                    None,
+                )
+            })?),
+        };
+        let (offset, limit) = page(p.offset, p.limit);
+        let (home, id) = (self.home.clone(), self.id.clone());
+        self.with_index(move |index| {
+            let queue =
+                lore_store::SqliteJobs::open(&home.thinker_db()).map_err(|e| e.to_string())?;
+            let config = lore_index::findings::SmellConfig::load(&home.config_file(), index.root())
+                .map_err(|e| e.to_string())?;
+            let all = lore_index::findings::collect(index, &queue, &id, &config)
+                .map_err(|e| e.to_string())?;
+            let prefix = p
+                .path
+                .as_deref()
+                .map(|p| p.trim_end_matches('/').to_owned());
+            let kept: Vec<Value> = all
+                .into_iter()
+                .filter(|f| min.is_none_or(|m| f.severity >= m))
+                .filter(|f| {
+                    prefix.as_deref().is_none_or(|p| {
+                        p.is_empty()
+                            || p == "."
+                            || f.path == p
+                            || f.path.starts_with(&format!("{p}/"))
+                    })
+                })
+                .map(|f| {
+                    let mut v = serde_json::to_value(&f).unwrap_or_default();
+                    v["citation"] =
+                        Value::from(format!("{}:{}-{}", f.path, f.start_line, f.end_line));
+                    v
+                })
+                .collect();
+            let total = kept.len();
+            let items: Vec<Value> = kept.into_iter().skip(offset).take(limit).collect();
+            Ok(serde_json::json!({ "total": total, "offset": offset, "items": items }))
         })
         .await
     }

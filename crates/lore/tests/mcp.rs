@@ -79,11 +79,13 @@ async fn every_tool_answers_with_citations_over_stdio() {
             "ask",
             "card",
             "dossier",
+            "findings",
             "insights",
             "learning_status",
             "outline",
             "refs",
             "repo_map",
+            "risks",
             "search",
             "status",
             "symbols"
@@ -184,6 +186,21 @@ async fn every_tool_answers_with_citations_over_stdio() {
     assert_eq!(card["source"], "live");
     let (dossier, _) = call(&client, "dossier", json!({"path": "shop"})).await;
     assert_eq!(dossier["kind"], "directory", "{dossier}");
+    let (risks, error) = call(&client, "risks", json!({"limit": 2})).await;
+    assert!(!error, "{risks}");
+    assert_eq!(risks["items"].as_array().unwrap().len(), 2, "{risks}");
+    assert_eq!(risks["items"][0]["rank"], 1);
+    assert!(
+        risks["items"][0]["citation"]
+            .as_str()
+            .unwrap()
+            .starts_with("shop/"),
+        "{risks}"
+    );
+    assert!(risks["items"][0]["contributions"].is_object(), "{risks}");
+    let (findings, error) = call(&client, "findings", json!({"severity": "high"})).await;
+    assert!(!error, "{findings}");
+    assert_eq!(findings["total"], 0, "{findings}");
     let (learning, _) = call(&client, "learning_status", json!({})).await;
     assert_eq!(learning["on"], false, "{learning}");
     common::ok(lore(&repo).args(["learn", "on"]));
@@ -282,7 +299,7 @@ fn malformed_lines_and_unknown_tools_get_errors_that_say_why() {
     assert!(
         reply["result"]["tools"]
             .as_array()
-            .is_some_and(|t| t.len() == 11)
+            .is_some_and(|t| t.len() == 13)
     );
 
     drop(stdin);

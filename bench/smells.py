@@ -26,9 +26,11 @@ def main():
         root = os.path.join(args.corpus, name)
         home = tempfile.mkdtemp(prefix="lore-smells-")
         env = dict(os.environ, LORE_HOME=home)
-        run = lambda *a: subprocess.run([args.lore, *a], cwd=root, env=env, check=True,
-                                        capture_output=True, text=True).stdout
-        run("index", "-q")
+        # --repo: the corpora sit inside this checkout's git work tree,
+        # which Lore would otherwise take for the repository.
+        run = lambda *a: subprocess.run([args.lore, "--repo", root, *a], cwd=root, env=env,
+                                        check=True, capture_output=True, text=True).stdout
+        run("index", "-q", root)
         times = []
         for _ in range(3):
             for cache in subprocess.run(["find", home, "-name", "smells.json"], capture_output=True,

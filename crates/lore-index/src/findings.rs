@@ -535,13 +535,9 @@ pub fn hunt(index: &RepoIndex, config: &SmellConfig) -> Result<Hunt> {
         }
     }
     // Symbols from the index's outline, then fingerprints.
-    for file in &mut files {
+    // `files` is in `texts`' order (an indexed parallel map).
+    for (file, (_, _, text)) in files.iter_mut().zip(&texts) {
         let outline = index.store().outline(&file.path)?;
-        let text = texts
-            .iter()
-            .find(|(p, _, _)| *p == file.path)
-            .map(|(_, _, t)| t.as_str())
-            .unwrap_or("");
         name_symbols(file, &outline);
         file.findings
             .sort_by(|a, b| (a.start_line, &a.rule).cmp(&(b.start_line, &b.rule)));

@@ -35,11 +35,13 @@ pub(crate) fn findings(home: &Home, args: FindingsArgs, g: &GlobalArgs) -> Resul
         .map(|p| repo_path(&index, p))
         .collect::<Result<_>>()?;
     let min = args.severity.as_deref().and_then(Severity::from_name);
+    let all = findings::collect(&index, &queue, &repo, &config)?;
+    // A rule is Lore's or an imported tool's: one that is neither (a typo)
+    // is an error, not an empty list.
     for rule in &args.rule {
-        let known = findings::rule_info(rule).is_some();
-        if !known && !rule.contains('/') && !rule.chars().any(|c| c.is_ascii_digit()) {
+        if findings::rule_info(rule).is_none() && !all.iter().any(|f| &f.rule == rule) {
             bail!(
-                "--rule {rule}: no such rule (Lore's rules: {})",
+                "--rule {rule}: no such rule (Lore's rules: {}; imported ones are named by their tool)",
                 findings::CATALOG
                     .iter()
                     .map(|r| r.id)
@@ -48,7 +50,6 @@ pub(crate) fn findings(home: &Home, args: FindingsArgs, g: &GlobalArgs) -> Resul
             );
         }
     }
-    let all = findings::collect(&index, &queue, &repo, &config)?;
     let selected: Vec<&findings::Finding> = all
         .iter()
         .filter(|f| args.rule.is_empty() || args.rule.contains(&f.rule))

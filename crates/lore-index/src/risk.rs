@@ -199,12 +199,46 @@ fn is_source(path: &str) -> bool {
     Language::from_path(Path::new(path)).is_parsed()
 }
 
-/// Share of each file's runnable lines that the last Verify run did not
-/// cover, from its `coverage` fact (empty when Verify has not run).
+/// What the last Verify run's coverage said about one file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Gap {
+    /// Share of its runnable lines that did not run.
+    pub ratio: f64,
+    /// Runnable lines that did not run.
+    pub missing: Vec<u32>,
+    /// Lines that ran, as `[first, last]` runs.
+    pub ran: Vec<[u32; 2]>,
+}
+
+impl Gap {
+    /// Share of the runnable lines in `start..=end` that did not run;
+    /// `None` when the report knows no runnable line there.
+    pub fn within(&self, start: u32, end: u32) -> Option<f64> {
+        let missing = self
+            .missing
+            .iter()
+            .filter(|l| (start..=end).contains(*l))
+            .count() as f64;
+        let ran: u32 = self
+            .ran
+            .iter()
+            .map(|[a, b]| {
+                (*b).min(end)
+                    .saturating_add(1)
+                    .saturating_sub((*a).max(start))
+            })
+            .sum();
+        let runnable = missing + f64::from(ran);
+        (runnable > 0.0).then(|| missing / runnable)
+    }
+}
+
+/// Each file's coverage gap from the last Verify run's `coverage` fact
+/// (empty when Verify has not run).
 pub fn coverage_gaps(
     queue: &dyn lore_core::jobs::JobStore,
     repo: &str,
-) -> Result<HashMap<String, f64>> {
+) -> Result<HashMap<String, Gap>> {
     let scope = crate::thoughts::repo_scope(repo);
     let Some((_, value)) = queue.fact_latest(&scope, crate::verify::COVERAGE_KEY)? else {
         return Ok(HashMap::new());
@@ -216,7 +250,12 @@ pub fn coverage_gaps(
         .filter_map(|(path, f)| {
             let lines = f["lines"].as_f64()?;
             let covered = f["covered"].as_f64()?;
-            (lines > 0.0).then(|| (path.clone(), 1.0 - covered / lines))
+            let gap = Gap {
+                ratio: 1.0 - covered / lines,
+                missing: serde_json::from_value(f["missing"].clone()).unwrap_or_default(),
+                ran: serde_json::from_value(f["ran"].clone()).unwrap_or_default(),
+            };
+            (lines > 0.0).then(|| (path.clone(), gap))
         })
         .collect())
 }
@@ -224,9 +263,9 @@ pub fn coverage_gaps(
 /// A file's coverage gap: from the report; a source file the report
 /// does not name was never run by the tests (test files count as covered);
 /// no report at all, 0 for every file.
-fn coverage_gap(gaps: &HashMap<String, f64>, path: &str) -> f64 {
+fn coverage_gap(gaps: &HashMap<String, Gap>, path: &str) -> f64 {
     match gaps.get(path) {
-        Some(gap) => *gap,
+        Some(gap) => gap.ratio,
         None if gaps.is_empty() || crate::thoughts::is_test_path(path) => 0.0,
         None => 1.0,
     }
@@ -239,7 +278,7 @@ pub fn file_features(
     hunt: &Hunt,
     history: &[CommitStat],
     at: i64,
-    gaps: &HashMap<String, f64>,
+    gaps: &HashMap<String, Gap>,
 ) -> Result<Vec<FileFeatures>> {
     let graph = crate::thoughts::RepoGraph::of(index)?;
     let n = graph.paths.len().max(1) as f64;
@@ -558,6 +597,7 @@ pub fn rank_functions(
     model: &Model,
     files: &[FileFeatures],
     hunt: &Hunt,
+    gaps: &HashMap<String, Gap>,
     explain: bool,
 ) -> Vec<Risk> {
     let by_path: HashMap<&str, &FileReport> =
@@ -578,6 +618,12 @@ pub fn rank_functions(
             raw[0] = f64::from(f.end_line - f.start_line + 1);
             raw[6] = f64::from(f.cyclomatic.saturating_sub(1));
             raw[8] = findings_weight(&inside);
+            if let Some(gap) = gaps
+                .get(&file.path)
+                .and_then(|g| g.within(f.start_line, f.end_line))
+            {
+                raw[9] = gap;
+            }
             out.push(Risk {
                 path: file.path.clone(),
                 symbol: Some(f.symbol.clone()),
@@ -850,16 +896,26 @@ struct CachedModel {
 
 const MODEL_FILE: &str = "risk-model.json";
 
-/// The risk map of `index` at its indexed commit. The fitted model is kept
-/// in the data directory for the commit it was made at.
-pub fn risk_map(
+/// What a risk map is made of.
+struct Computed {
+    hunt: Hunt,
+    files: Vec<FileFeatures>,
+    history: Vec<CommitStat>,
+    gaps: HashMap<String, Gap>,
+    model: Model,
+    commit: String,
+    at: i64,
+}
+
+/// The features of `index` at its indexed commit and the model that scores
+/// them. The fitted model is kept in the data directory for the commit it
+/// was made at.
+fn compute(
     home: &Home,
     index: &RepoIndex,
     config: &SmellConfig,
     options: &RiskOptions,
-    functions: bool,
-    explain: bool,
-) -> Result<RiskMap> {
+) -> Result<Computed> {
     let hunt = findings::hunt_cached(index, config)?;
     let root = index.root().to_owned();
     let head = lore_git::commit_time(&root, index.indexed_commit().unwrap_or("HEAD"))
@@ -899,15 +955,36 @@ pub fn risk_map(
             model
         }
     };
+    Ok(Computed {
+        hunt,
+        files,
+        history,
+        gaps,
+        model,
+        commit,
+        at,
+    })
+}
+
+/// The risk map of `index` at its indexed commit.
+pub fn risk_map(
+    home: &Home,
+    index: &RepoIndex,
+    config: &SmellConfig,
+    options: &RiskOptions,
+    functions: bool,
+    explain: bool,
+) -> Result<RiskMap> {
+    let c = compute(home, index, config, options)?;
     let risks = if functions {
-        rank_functions(&model, &files, &hunt, explain)
+        rank_functions(&c.model, &c.files, &c.hunt, &c.gaps, explain)
     } else {
-        rank_files(&model, &files, explain)
+        rank_files(&c.model, &c.files, explain)
     };
     Ok(RiskMap {
         risks,
-        model,
-        commit,
+        model: c.model,
+        commit: c.commit,
     })
 }
 
@@ -1045,6 +1122,9 @@ pub fn eval_risk(
     }
     Ok(out)
 }
+
+mod why;
+pub use why::{Reason, RiskCard, Source, why};
 
 #[cfg(test)]
 mod tests;

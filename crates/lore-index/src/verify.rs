@@ -54,6 +54,19 @@ fn has_python_tests(root: &Path) -> bool {
         || std::fs::read_to_string(root.join("tox.ini")).is_ok_and(|t| t.contains("pytest"))
 }
 
+/// Whether the tree configures coverage.py itself (then its `source` and
+/// `omit` hold; otherwise Verify measures every Python file of the tree, so
+/// one the tests never import shows as uncovered rather than absent).
+fn configures_coverage(root: &Path) -> bool {
+    let has = |file: &str, section: &str| {
+        std::fs::read_to_string(root.join(file)).is_ok_and(|t| t.contains(section))
+    };
+    exists(root, ".coveragerc")
+        || has("pyproject.toml", "[tool.coverage")
+        || has("setup.cfg", "[coverage:")
+        || has("tox.ini", "[coverage:")
+}
+
 /// The test command of the tree at `root`, if one is recognized.
 pub fn detect(root: &Path) -> Option<TestCommand> {
     if exists(root, "go.mod") {
@@ -150,11 +163,16 @@ pub fn detect(root: &Path) -> Option<TestCommand> {
             .into_iter()
             .find(|p| exists(root, p))
             .unwrap_or("python3");
+        let source = if configures_coverage(root) {
+            ""
+        } else {
+            " --source=."
+        };
         return Some(TestCommand {
             tool: "pytest",
             script: format!(
                 "mkdir -p {OUT}; if {python} -c 'import coverage' 2>/dev/null; then \
-                 {python} -m coverage run --data-file={OUT}/.coverage -m pytest -q -p no:cacheprovider -o junit_family=xunit1 \
+                 {python} -m coverage run --data-file={OUT}/.coverage{source} -m pytest -q -p no:cacheprovider -o junit_family=xunit1 \
                  --junitxml={OUT}/junit.xml; s=$?; \
                  {python} -m coverage json -q --data-file={OUT}/.coverage -o {OUT}/coverage.json; exit $s; \
                  else {python} -m pytest -q -p no:cacheprovider -o junit_family=xunit1 --junitxml={OUT}/junit.xml; fi"
@@ -497,11 +515,17 @@ pub fn verify(
     let coverage_json = cov.as_ref().map(|c| {
         let lines: usize = c.values().map(|f| f.lines.len()).sum();
         let covered: usize = c.values().map(|f| f.covered.len()).sum();
+        // The least covered files, for the Runs tab.
+        let mut worst: Vec<_> = c.iter().filter(|(_, f)| !f.lines.is_empty()).collect();
+        worst.sort_by(|a, b| a.1.ratio().total_cmp(&b.1.ratio()).then(a.0.cmp(b.0)));
         json!({
             "files": c.len(),
             "lines": lines,
             "covered": covered,
             "ratio": if lines == 0 { 1.0 } else { covered as f64 / lines as f64 },
+            "least_covered": worst.iter().take(10).map(|(p, f)| json!({
+                "path": p, "lines": f.lines.len(), "covered": f.covered.len(),
+            })).collect::<Vec<_>>(),
         })
     });
     let insights = tests
@@ -540,7 +564,8 @@ pub fn verify(
                     (
                         p.clone(),
                         json!({ "lines": f.lines.len(), "covered": f.covered.len(),
-                                "missing": f.lines.difference(&f.covered).copied().collect::<Vec<_>>() }),
+                                "missing": f.lines.difference(&f.covered).copied().collect::<Vec<_>>(),
+                                "ran": ranges(&f.covered) }),
                     )
                 })
                 .collect();
@@ -580,6 +605,19 @@ fn result_only(output: Value) -> Produced {
         output,
         ..Produced::default()
     }
+}
+
+/// Sorted lines as `[first, last]` runs (the covered lines of a coverage
+/// fact: a few runs where a list would be thousands of numbers).
+fn ranges(lines: &std::collections::BTreeSet<u32>) -> Vec<[u32; 2]> {
+    let mut out: Vec<[u32; 2]> = Vec::new();
+    for &l in lines {
+        match out.last_mut() {
+            Some(r) if r[1] + 1 == l => r[1] = l,
+            _ => out.push([l, l]),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -61,6 +61,7 @@ use crate::jobs::{Job, JobKind, JobState};
         crate::thinker::cards,
         crate::thinker::dossier,
         crate::thinker::risks,
+        crate::thinker::risk_why,
         crate::thinker::findings,
         crate::thinker::github_webhook
     ),

@@ -145,7 +145,7 @@ impl From<lore_index::Error> for ApiError {
                 "{} is not indexed yet: POST /index/{{repo}}/initial",
                 path.display()
             )),
-            E::UnknownRepo(_) => ApiError::NotFound(err.to_string()),
+            E::UnknownRepo(_) | E::UnknownFile(_) => ApiError::NotFound(err.to_string()),
             E::RootMissing(_) | E::NotADirectory(_) | E::Invalid(_) => {
                 ApiError::BadRequest(err.to_string())
             }

@@ -189,6 +189,7 @@ pub fn router(state: AppState) -> Router {
         .route("/cards", get(thinker::cards))
         .route("/dossiers", get(thinker::dossier))
         .route("/risks", get(thinker::risks))
+        .route("/risks/why", get(thinker::risk_why))
         .route("/findings", get(thinker::findings))
         .route("/webhooks/github", post(thinker::github_webhook))
         .route("/", get(ui::index))

@@ -444,6 +444,47 @@ pub async fn risks(
     .await
 }
 
+/// `GET /risks/why?repo_id=&path=&symbol=&start_line=`.
+#[derive(Debug, Deserialize)]
+pub struct WhyQuery {
+    repo_id: String,
+    path: String,
+    #[serde(default)]
+    symbol: Option<String>,
+    #[serde(default)]
+    start_line: Option<u32>,
+}
+
+/// Why a file (or its function `symbol`) is risky: its score and rank,
+/// each feature's contribution in words with the commits, lines, findings
+/// and referring files behind it, and for a file its functions ranked.
+#[utoipa::path(get, path = "/risks/why", params(("repo_id" = String, Query, description = "Repository id"), ("path" = String, Query, description = "An indexed source file"), ("symbol" = Option<String>, Query, description = "One of its functions (Class.method)"), ("start_line" = Option<u32>, Query, description = "The function's first line, when several share the name")),
+    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn risk_why(
+    State(state): State<AppState>,
+    query: Result<Query<WhyQuery>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = query?;
+    blocking(move || {
+        let index = state.registry.lease(&q.repo_id)?;
+        let home = state.registry.home();
+        let config = lore_index::findings::SmellConfig::load(&home.config_file(), index.root())?;
+        let card = lore_index::risk::why(
+            home,
+            &index,
+            &config,
+            &lore_index::risk::RiskOptions::default(),
+            &q.path,
+            q.symbol.as_deref(),
+            q.start_line,
+        )?;
+        Ok(Json(
+            serde_json::to_value(card).map_err(ApiError::internal)?,
+        ))
+    })
+    .await
+}
+
 /// `GET /findings?repo_id=&severity=`.
 #[derive(Debug, Deserialize)]
 pub struct FindingsQuery {

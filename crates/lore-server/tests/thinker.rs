@@ -395,4 +395,122 @@ async fn risks_and_findings_over_http() {
 
     let (_, spec) = send(&app, get("/openapi.json")).await;
     assert!(spec["paths"]["/risks"].is_object() && spec["paths"]["/findings"].is_object());
+    assert!(spec["paths"]["/risks/why"].is_object());
+}
+
+/// The function card of the heatmap: each reason with its evidence — the
+/// fix commit behind `past_fixes`, the finding's lines, the referring file.
+#[tokio::test]
+async fn why_a_file_and_a_function_are_risky() {
+    let repo = TestRepo::new();
+    repo.write("app.py", APP);
+    repo.write(
+        "run.py",
+        "import subprocess\n\n\ndef go(cmd):\n    subprocess.run(f\"ls {cmd}\", shell=True)\n\n\ndef calm():\n    return 1\n",
+    );
+    repo.commit("initial");
+    repo.advance_days(3);
+    repo.write(
+        "run.py",
+        "import subprocess\n\n\ndef go(cmd):\n    if not cmd:\n        return None\n    subprocess.run(f\"ls {cmd}\", shell=True)\n\n\ndef calm():\n    return 1\n",
+    );
+    let fix = repo.commit("Fix crash when cmd is empty");
+    let home = Home::at(repo.home());
+    let report = index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
+    let id = report
+        .data_dir
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let app = app(&repo, None);
+
+    let (status, card) = send(&app, get(&format!("/risks/why?repo_id={id}&path=run.py"))).await;
+    assert_eq!(status, StatusCode::OK, "{card}");
+    assert_eq!(card["path"], "run.py");
+    let reasons = card["reasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), 10, "one reason per feature: {card}");
+    let reason = |name: &str| {
+        reasons
+            .iter()
+            .find(|r| r["feature"] == name)
+            .unwrap()
+            .clone()
+    };
+    let fixes = reason("past_fixes");
+    assert!(
+        fixes["text"].as_str().unwrap().starts_with("1 bug-fix"),
+        "{fixes}"
+    );
+    assert_eq!(fixes["evidence"][0]["commit"], fix.as_str(), "{fixes}");
+    assert!(
+        fixes["evidence"][0]["note"]
+            .as_str()
+            .unwrap()
+            .contains("Fix crash")
+    );
+    assert_eq!(reason("commits")["evidence"].as_array().unwrap().len(), 2);
+    // Contributions are sorted, the largest first.
+    let c: Vec<f64> = reasons
+        .iter()
+        .map(|r| r["contribution"].as_f64().unwrap())
+        .collect();
+    assert!(c.windows(2).all(|w| w[0] >= w[1]), "{c:?}");
+    // Its functions, riskiest first: `go` has the finding and the branch.
+    let functions = card["functions"].as_array().unwrap();
+    assert_eq!(functions.len(), 2, "{card}");
+    assert_eq!(functions[0]["symbol"], "go");
+
+    let (status, card) = send(
+        &app,
+        get(&format!("/risks/why?repo_id={id}&path=run.py&symbol=go")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{card}");
+    assert_eq!(
+        (card["start_line"].as_u64(), card["end_line"].as_u64()),
+        (Some(4), Some(7))
+    );
+    assert!(card.get("functions").is_none(), "{card}");
+    let findings = card["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["feature"] == "findings")
+        .unwrap()
+        .clone();
+    let rules: Vec<&str> = findings["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["note"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.iter().any(|n| n.starts_with("security/shell-format")),
+        "{findings}"
+    );
+    assert!(
+        findings["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["start_line"] == 7)
+    );
+
+    let (status, body) = send(
+        &app,
+        get(&format!("/risks/why?repo_id={id}&path=run.py&symbol=nope")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"].as_str().unwrap().contains("no function nope"),
+        "{body}"
+    );
+    let (status, body) = send(&app, get(&format!("/risks/why?repo_id={id}&path=gone.py"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("gone.py"),
+        "{body}"
+    );
 }

@@ -4,6 +4,7 @@
 //   #/repo/ID/search      search with filters
 //   #/repo/ID/runs        background runs: logs, metrics, rerun, cancel
 //   #/repo/ID/insights    what the thoughts found, with evidence
+//   #/repo/ID/risk        risk heatmap: files by lines, coloured by risk
 //   #/repo/ID/settings    learning policy: budgets, quiet hours, cadence, kinds
 //   #/repo/ID/card/NAME   a function's card
 
@@ -83,6 +84,7 @@ function setNav(id, active) {
     id && el("a", { href: `#/repo/${id}/search`, class: active === "search" ? "active" : "" }, "Search"),
     id && el("a", { href: `#/repo/${id}/runs`, class: active === "runs" ? "active" : "" }, "Runs"),
     id && el("a", { href: `#/repo/${id}/insights`, class: active === "insights" ? "active" : "" }, "Insights"),
+    id && el("a", { href: `#/repo/${id}/risk`, class: active === "risk" ? "active" : "" }, "Risk"),
     id && el("a", { href: `#/repo/${id}/settings`, class: active === "settings" ? "active" : "" }, "Settings"),
   ].filter(Boolean));
 }
@@ -151,6 +153,7 @@ async function showRuns(id) {
     detail.replaceChildren(el("h3", {}, `Run #${r.id} · ${r.kind} · ${r.state}`),
       el("p", { class: "meta" }, `worker ${r.worker || "—"} · ${r.attempts} attempts · CPU ${r.cpu_ms} ms · tokens ${r.tokens} · queued ${when(r.created_at)}`),
       r.reason ? el("p", {}, "Reason: ", r.reason) : "",
+      r.kind === "verify" && r.output ? verifySummary(r.output) : "",
       el("h4", {}, "Log"), el("pre", { class: "snippet", id: "run-log" }, (r.log || []).join("\n") || "—"),
       (r.artifacts || []).length ? el("div", {}, el("h4", {}, "Artifacts"), el("ul", {}, ...r.artifacts.map((a) => el("li", {},
         el("a", { href: "#", class: "artifact-link", onclick: async (e) => {
@@ -165,6 +168,24 @@ async function showRuns(id) {
   load();
   // Runs move on by themselves: the table follows while it is shown.
   const timer = setInterval(() => { if (!table.isConnected) clearInterval(timer); else load(); }, 3000);
+}
+
+// A Verify run at a glance: outcome, tests, coverage and the least
+// covered files.
+function verifySummary(out) {
+  const t = out.tests || {};
+  const c = out.coverage;
+  return el("div", { id: "verify-summary" },
+    el("h4", {}, "Verify"),
+    el("p", {}, el("span", { class: `state ${out.status === "passed" ? "succeeded" : "failed"}` }, out.status || "—"),
+      out.tool ? ` · ${out.tool}` : "", out.seconds !== undefined ? ` · ${out.seconds} s` : "",
+      out.tests ? ` · ${t.passed || 0} passed, ${t.failed || 0} failed, ${t.skipped || 0} skipped` : "",
+      out.message ? ` · ${out.message}` : ""),
+    c ? el("p", { id: "verify-coverage" }, `Coverage: ${(100 * c.ratio).toFixed(1)}% of ${fmt(c.lines)} runnable lines in ${fmt(c.files)} files`) : el("p", { class: "muted" }, "No coverage report."),
+    c && (c.least_covered || []).length ? el("table", { class: "coverage" },
+      el("tr", {}, el("th", {}, "Least covered"), el("th", {}, "Lines"), el("th", {}, "Covered")),
+      ...c.least_covered.map((f) => el("tr", {}, el("td", {}, f.path), el("td", {}, fmt(f.lines)),
+        el("td", {}, `${fmt(f.covered)} (${f.lines ? Math.round((100 * f.covered) / f.lines) : 100}%)`)))) : "");
 }
 
 function evidenceLinks(evidence, viewer, id) {
@@ -200,7 +221,7 @@ async function showInsights(id) {
   load();
 }
 
-const KINDS = ["scan-diff", "map-repo", "summarize", "prioritize", "maintain-vectors", "verify", "lint"];
+const KINDS = ["scan-diff", "map-repo", "summarize", "prioritize", "smell-hunt", "maintain-vectors", "verify", "lint"];
 const RUNS_CODE = ["verify", "lint"];
 
 async function showSettings(id) {
@@ -257,6 +278,136 @@ async function showCard(id, symbol) {
     c.callees.length ? el("p", {}, "Calls: ", c.callees.map((x) => x.name).join(", ")) : "",
     c.owners.length ? el("p", { class: "meta" }, "Owners: ", c.owners.map((o) => `${o.author} (${o.commits})`).join(", ")) : "")));
   if (cards[0]) openCode(viewer, id, cards[0].path, cards[0].start_line, cards[0].end_line, null);
+}
+
+// ---- risk --------------------------------------------------------------
+
+// Squarified treemap (Bruls, Huizing, van Wijk): lays `items` ({value})
+// out in the rectangle, rows of near-square cells. Returns [{item, x, y, w, h}].
+function squarify(items, x, y, w, h) {
+  const out = [];
+  const total = items.reduce((s, i) => s + i.value, 0);
+  if (!total || w <= 0 || h <= 0) return out;
+  const scale = (w * h) / total;
+  let rest = items.map((i) => ({ item: i, area: i.value * scale }));
+  while (rest.length) {
+    const side = Math.min(w, h);
+    let row = [rest[0]];
+    let sum = rest[0].area;
+    const worst = (r, s) => {
+      const max = Math.max(...r.map((c) => c.area)), min = Math.min(...r.map((c) => c.area));
+      return Math.max((side * side * max) / (s * s), (s * s) / (side * side * min));
+    };
+    for (let k = 1; k < rest.length; k++) {
+      const next = rest[k];
+      if (worst([...row, next], sum + next.area) > worst(row, sum)) break;
+      row.push(next);
+      sum += next.area;
+    }
+    const thick = sum / side;
+    let at = 0;
+    for (const c of row) {
+      const len = c.area / thick;
+      if (w >= h) out.push({ item: c.item, x, y: y + at, w: thick, h: len });
+      else out.push({ item: c.item, x: x + at, y, w: len, h: thick });
+      at += len;
+    }
+    if (w >= h) { x += thick; w -= thick; } else { y += thick; h -= thick; }
+    rest = rest.slice(row.length);
+  }
+  return out;
+}
+
+// Risk by rank: the riskiest files red, the calmest pale.
+function heat(rank, total) {
+  const t = total > 1 ? 1 - (rank - 1) / (total - 1) : 1;
+  const hue = 50 - 50 * t, light = 92 - 45 * t;
+  return `hsl(${hue}, 85%, ${light}%)`;
+}
+
+function reasonList(card, viewer, id) {
+  return el("ol", { class: "reasons" }, ...card.reasons.map((r) => el("li", { class: `reason ${r.contribution > 0 ? "up" : "down"}`, "data-feature": r.feature },
+    el("div", {}, el("strong", {}, r.feature.replace("_", " ")), " ",
+      el("span", { class: "muted" }, `${r.contribution >= 0 ? "+" : ""}${r.contribution.toFixed(2)}`), " · ", r.text),
+    r.evidence.length ? el("ul", { class: "evidence" }, ...r.evidence.map((e) => el("li", {},
+      el("a", { href: "#", class: "evidence-link", onclick: (ev) => { ev.preventDefault(); openCode(viewer, id, e.path, e.start_line, e.end_line, null); } },
+        `${e.path}:${e.start_line}${e.end_line !== e.start_line ? "-" + e.end_line : ""}`),
+      e.commit ? el("span", { class: "muted" }, ` @ ${short(e.commit)}`) : "",
+      el("span", { class: "evidence-note" }, ` ${e.note}`)))) : "")));
+}
+
+async function showRisk(id) {
+  setNav(id, "risk");
+  const map = el("div", { id: "heatmap", class: "heatmap" });
+  const side = el("div", { id: "risk-card" }, el("p", { class: "muted" }, "Click a file to see its functions and why it is risky."));
+  const viewer = el("div", { id: "viewer" });
+  const note = el("p", { class: "muted", id: "risk-note" }, "Computing the risk map…");
+  main.replaceChildren(el("h2", {}, "Risk"), note,
+    el("div", { class: "split" }, el("section", { class: "panel" }, map), el("section", { class: "panel" }, side, viewer)));
+  let risks;
+  try { risks = await api(`/risks?repo_id=${id}`); } catch (err) { note.replaceWith(errorBox(err)); return; }
+  note.textContent = `${fmt(risks.length)} source files, sized by lines, coloured by risk rank (red: riskiest).`;
+  const showFunction = async (path, f) => {
+    side.replaceChildren(el("p", { class: "muted" }, "Loading…"));
+    let card;
+    try { card = await api(`/risks/why?repo_id=${id}&path=${encodeURIComponent(path)}&symbol=${encodeURIComponent(f.symbol)}&start_line=${f.start_line}`); }
+    catch (err) { side.replaceChildren(errorBox(err)); return; }
+    side.replaceChildren(el("div", { class: "card", id: "function-card" },
+      el("p", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); showFile(path); } }, `← ${path}`)),
+      el("h3", {}, card.symbol, " ", el("span", { class: "muted" }, `risk ${card.score.toFixed(2)} · ${card.rank} of its file's functions`)),
+      el("p", { class: "meta" }, `${path}:${card.start_line}-${card.end_line} · ${card.model} model at ${short(card.commit)}`),
+      el("h4", {}, "Why"), reasonList(card, viewer, id)));
+    openCode(viewer, id, path, card.start_line, card.end_line, null);
+  };
+  const showFile = async (path) => {
+    for (const c of map.querySelectorAll(".cell.on")) c.classList.remove("on");
+    const cell = map.querySelector(`.cell[data-path="${CSS.escape(path)}"]`);
+    if (cell) cell.classList.add("on");
+    side.replaceChildren(el("p", { class: "muted" }, "Loading…"));
+    let card;
+    try { card = await api(`/risks/why?repo_id=${id}&path=${encodeURIComponent(path)}`); }
+    catch (err) { side.replaceChildren(errorBox(err)); return; }
+    side.replaceChildren(el("div", { class: "card", id: "file-card" },
+      el("h3", {}, path, " ", el("span", { class: "muted" }, `risk ${card.score.toFixed(2)} · rank ${card.rank} of ${risks.length}`)),
+      el("p", { class: "meta" }, `${card.model} model at ${short(card.commit)}`),
+      el("h4", {}, "Functions"),
+      card.functions.length ? el("table", { id: "risk-functions" },
+        el("tr", {}, ...["Function", "Lines", "Risk"].map((h) => el("th", {}, h))),
+        ...card.functions.map((f) => el("tr", {},
+          el("td", {}, el("a", { href: "#", class: "function-link", onclick: (e) => { e.preventDefault(); showFunction(path, f); } }, f.symbol)),
+          el("td", {}, `${f.start_line}-${f.end_line}`),
+          el("td", {}, el("span", { class: "swatch", style: `background:${heat(f.rank, card.functions.length)}` }), ` ${f.score.toFixed(2)}`))))
+        : el("p", { class: "muted" }, "No functions."),
+      el("h4", {}, "Why"), reasonList(card, viewer, id)));
+  };
+  // Two levels: top directories, then their files.
+  const groups = new Map();
+  for (const r of risks) {
+    const top = r.path.includes("/") ? r.path.split("/")[0] : ".";
+    if (!groups.has(top)) groups.set(top, []);
+    groups.get(top).push(r);
+  }
+  const width = Math.max(320, map.clientWidth || 600), height = Math.round(width * 0.75);
+  map.style.height = `${height}px`;
+  const tops = [...groups.entries()].map(([name, files]) => ({ name, files, value: files.reduce((s, f) => s + Math.max(1, f.features.lines), 0) }))
+    .sort((a, b) => b.value - a.value);
+  for (const g of squarify(tops, 0, 0, width, height)) {
+    const box = el("div", { class: "group", style: `left:${g.x}px;top:${g.y}px;width:${g.w}px;height:${g.h}px`, title: g.item.name },
+      g.w > 60 && g.h > 14 ? el("span", { class: "group-name" }, g.item.name) : "");
+    map.append(box);
+    const files = g.item.files.map((f) => Object.assign({ value: Math.max(1, f.features.lines) }, f)).sort((a, b) => b.value - a.value);
+    const pad = g.h > 30 ? 14 : 0;
+    for (const c of squarify(files, g.x, g.y + pad, g.w, g.h - pad)) {
+      const f = c.item;
+      map.append(el("div", {
+        class: "cell", "data-path": f.path, "data-rank": f.rank,
+        style: `left:${c.x}px;top:${c.y}px;width:${Math.max(0, c.w - 1)}px;height:${Math.max(0, c.h - 1)}px;background:${heat(f.rank, risks.length)}`,
+        title: `${f.path}\nrisk ${f.score.toFixed(2)} · rank ${f.rank} · ${fmt(f.features.lines)} lines`,
+        onclick: () => showFile(f.path),
+      }, c.w > 70 && c.h > 16 ? f.path.split("/").at(-1) : ""));
+    }
+  }
+  if (risks[0]) showFile(risks[0].path);
 }
 
 // ---- index runs --------------------------------------------------------
@@ -630,6 +781,7 @@ function route() {
   if (parts[0] === "repo" && parts[1] && parts[2] === "runs") return showRuns(parts[1]);
   if (parts[0] === "repo" && parts[1] && parts[2] === "insights") return showInsights(parts[1]);
   if (parts[0] === "repo" && parts[1] && parts[2] === "settings") return showSettings(parts[1]);
+  if (parts[0] === "repo" && parts[1] && parts[2] === "risk") return showRisk(parts[1]);
   if (parts[0] === "repo" && parts[1] && parts[2] === "card" && parts[3]) return showCard(parts[1], decodeURIComponent(parts.slice(3).join("/")));
   if (parts[0] === "repo" && parts[1]) return showRepo(parts[1]);
   return showRepos();

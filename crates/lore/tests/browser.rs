@@ -617,3 +617,182 @@ async fn the_thinker_in_chromium() {
     .unwrap();
     client.close().await.unwrap();
 }
+
+/// The Risk heatmap: files sized by lines and coloured by risk; a click
+/// shows the file's functions, a function's card says why with evidence.
+/// And the Runs tab shows a Verify run's tests and coverage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_risk_heatmap_and_verify_in_chromium() {
+    let repo = TestRepo::new();
+    repo.write("shop/cart.py", CART);
+    repo.write("shop/tax.py", TAX);
+    repo.write(
+        "tests/test_tax.py",
+        "from shop.tax import vat\n\n\ndef test_vat():\n    assert vat(10) == 12\n",
+    );
+    repo.write(
+        "conftest.py",
+        "import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n",
+    );
+    repo.write("shop/__init__.py", "");
+    repo.commit("shop");
+    for day in 0..3 {
+        repo.advance_days(20);
+        repo.write(
+            "shop/cart.py",
+            format!("{CART}\n\ndef refund_{day}(cart):\n    if cart.items:\n        return cart.total()\n    return 0\n"),
+        );
+        repo.commit(&format!("Fix crash in refund {day}"));
+    }
+    common::ok(common::lore(&repo).arg("index"));
+    let run = common::json(&repo, &["verify"]);
+    assert_eq!(run["output"]["status"], "passed", "{run}");
+    let status = common::json(&repo, &["status"]);
+    let id = PathBuf::from(status["data_dir"].as_str().unwrap())
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let risks = common::json(&repo, &["risks"]);
+    let (_server, url) = serve(&repo);
+    let (_driver, driver_url) = chromedriver();
+    let client = browser(&driver_url).await;
+
+    client
+        .goto(&format!("{url}/#/repo/{id}/risk"))
+        .await
+        .unwrap();
+    let n = risks.as_array().unwrap().len();
+    until(
+        &client,
+        "one cell per source file",
+        &format!("document.querySelectorAll('#heatmap .cell').length === {n}"),
+    )
+    .await;
+    // The riskiest file is the one fixed three times; its cell is the
+    // reddest and, being the largest file, the largest cell.
+    assert_eq!(risks[0]["path"], "shop/cart.py", "{risks}");
+    let area = |path: &str| {
+        format!(
+            "(() => {{ const c = document.querySelector('#heatmap .cell[data-path=\"{path}\"]'); return c.offsetWidth * c.offsetHeight; }})()"
+        )
+    };
+    let cart = client
+        .execute(&format!("return {};", area("shop/cart.py")), vec![])
+        .await
+        .unwrap();
+    let init = client
+        .execute(&format!("return {};", area("shop/tax.py")), vec![])
+        .await
+        .unwrap();
+    assert!(
+        cart.as_f64().unwrap() > init.as_f64().unwrap(),
+        "{cart} vs {init}"
+    );
+    let rank = client
+        .execute(
+            "return document.querySelector('#heatmap .cell[data-path=\"shop/cart.py\"]').dataset.rank;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rank, json!("1"));
+
+    // The riskiest file opens by itself; a click opens another.
+    until(
+        &client,
+        "the file card",
+        "(document.querySelector('#file-card h3') || {}).textContent?.startsWith('shop/cart.py')",
+    )
+    .await;
+    click(
+        &client,
+        Locator::Css("#heatmap .cell[data-path=\"shop/tax.py\"]"),
+    )
+    .await;
+    until(
+        &client,
+        "tax.py's card",
+        "(document.querySelector('#file-card h3') || {}).textContent?.startsWith('shop/tax.py')",
+    )
+    .await;
+    click(
+        &client,
+        Locator::Css("#heatmap .cell[data-path=\"shop/cart.py\"]"),
+    )
+    .await;
+    until(
+        &client,
+        "cart.py's functions",
+        "(document.querySelector('#file-card h3') || {}).textContent?.startsWith('shop/cart.py') && document.querySelector('#risk-functions .function-link')",
+    )
+    .await;
+    client
+        .execute(
+            "[...document.querySelectorAll('#risk-functions .function-link')].find(a => a.textContent === 'refund_2').click();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    until(
+        &client,
+        "the function card",
+        "document.querySelector('#function-card .reason[data-feature=past_fixes] .evidence-link')",
+    )
+    .await;
+    let why = text_of(&client, "#function-card .reason[data-feature=past_fixes]").await;
+    assert!(
+        why.contains("3 bug-fix commits") && why.contains("Fix crash in refund 2"),
+        "{why}"
+    );
+    let card = text_of(&client, "#function-card").await;
+    assert!(
+        card.contains("refund_2") && card.contains("coverage gap"),
+        "{card}"
+    );
+    click(
+        &client,
+        Locator::Css("#function-card .reason[data-feature=past_fixes] .evidence-link"),
+    )
+    .await;
+    until(
+        &client,
+        "the evidence in the viewer",
+        "document.querySelector('#viewer .line.hl')",
+    )
+    .await;
+    std::fs::write(
+        artifacts().join("risk.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // Runs: the Verify run with its tests and coverage.
+    click(&client, Locator::XPath("//nav/a[text()='Runs']")).await;
+    until(
+        &client,
+        "the verify run",
+        "[...document.querySelectorAll('#runs tr.run')].some(tr => tr.textContent.includes('verify'))",
+    )
+    .await;
+    client
+        .execute(
+            "[...document.querySelectorAll('#runs tr.run')].find(tr => tr.textContent.includes('verify')).querySelector('td a').click();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    until(
+        &client,
+        "the verify summary",
+        "document.querySelector('#verify-coverage')",
+    )
+    .await;
+    let summary = text_of(&client, "#verify-summary").await;
+    assert!(summary.contains("1 passed, 0 failed"), "{summary}");
+    assert!(
+        summary.contains("Coverage:") && summary.contains("shop/cart.py"),
+        "{summary}"
+    );
+    client.close().await.unwrap();
+}

@@ -76,6 +76,22 @@ fn verify_runs_the_tests_and_feeds_insights_and_risk() {
     assert_eq!(gap("never.py"), 1.0);
     assert!(gap("calc.py") > 0.0 && gap("calc.py") < 1.0, "{risks}");
     assert_eq!(gap("tests/test_calc.py"), 0.0);
+
+    // And per function: `add` ran, `unused` only had its `def` run.
+    let functions = json(&repo, &["risks", "--level", "function"]);
+    let gap = |symbol: &str| {
+        functions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["symbol"] == symbol)
+            .unwrap()["features"]["coverage_gap"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(gap("add"), 0.0, "{functions}");
+    assert_eq!(gap("unused"), 0.5, "{functions}");
+    assert_eq!(gap("lonely"), 1.0, "{functions}");
 }
 
 #[test]

@@ -97,3 +97,18 @@ fn ranks_are_riskiest_first_and_dense() {
     assert!(ranked[0].contributions.as_ref().unwrap()["commits"] > 0.0);
     assert_eq!(ranked[0].features["lines"], 300.0);
 }
+
+#[test]
+fn coverage_gap_within_a_function() {
+    // Lines 2-4 and 9 ran, 5-6 did not.
+    let gap = Gap {
+        ratio: 2.0 / 6.0,
+        missing: vec![5, 6],
+        ran: vec![[2, 4], [9, 9]],
+    };
+    assert_eq!(gap.within(1, 4), Some(0.0));
+    assert_eq!(gap.within(4, 6), Some(2.0 / 3.0));
+    assert_eq!(gap.within(5, 6), Some(1.0));
+    assert_eq!(gap.within(10, 20), None);
+    assert_eq!(gap.within(1, 100), Some(2.0 / 6.0));
+}

@@ -134,3 +134,10 @@ fn missing_dependencies_are_a_result_not_a_failure() {
     let produced = verify(none.path(), "r", "abc", home.path(), &Limits::default()).unwrap();
     assert_eq!(produced.output["status"], "no-tests");
 }
+
+#[test]
+fn covered_lines_as_runs() {
+    let lines: std::collections::BTreeSet<u32> = [1, 2, 3, 7, 9, 10].into_iter().collect();
+    assert_eq!(ranges(&lines), vec![[1, 3], [7, 7], [9, 10]]);
+    assert!(ranges(&Default::default()).is_empty());
+}

@@ -262,6 +262,15 @@ pub struct SmellConfig {
     pub severity: HashMap<String, Severity>,
 }
 
+/// Whether `id` names an external linter's rule (`ruff/F401`): those
+/// rules are the tool's to define, so any name after a known tool is taken.
+fn is_linter_rule(id: &str) -> bool {
+    id.split_once('/').is_some_and(|(tool, rule)| {
+        !rule.is_empty()
+            && ["ruff", "eslint", "clippy", "rustc", "golangci", "semgrep"].contains(&tool)
+    })
+}
+
 impl Default for SmellConfig {
     fn default() -> SmellConfig {
         SmellConfig {
@@ -311,11 +320,12 @@ impl SmellConfig {
     }
 
     /// Applies `settings` read from `file` over this configuration.
+    /// Rule ids are SmellHunt's or a linter's (`TOOL/RULE`).
     pub fn apply(&mut self, settings: &SmellSettings, file: &Path) -> Result<()> {
         let known = |id: &str| {
-            if rule_info(id).is_none() {
+            if rule_info(id).is_none() && !is_linter_rule(id) {
                 return Err(Error::Invalid(format!(
-                    "{}: [smells]: no rule `{id}` (rules: {})",
+                    "{}: [smells]: no rule `{id}` (rules: {}; a linter's as `ruff/F401`, `eslint/no-eval`, `clippy/needless_return`, `golangci/errcheck`, `semgrep/ID`)",
                     file.display(),
                     CATALOG.iter().map(|r| r.id).collect::<Vec<_>>().join(", ")
                 )));
@@ -367,7 +377,12 @@ impl SmellConfig {
             .unwrap_or(Severity::Medium)
     }
 
-    fn enabled(&self, rule: &str) -> bool {
+    /// The severity the settings give `rule`, if they name it.
+    pub(crate) fn severity_override(&self, rule: &str) -> Option<Severity> {
+        self.severity.get(rule).copied()
+    }
+
+    pub(crate) fn enabled(&self, rule: &str) -> bool {
         !self.disabled.iter().any(|d| d == rule)
     }
 
@@ -689,7 +704,7 @@ fn name_symbols(file: &mut FileReport, outline: &[lore_core::store::SymbolRow]) 
 /// Fingerprints: the tool, rule, path, symbol and the text of the first
 /// line (whitespace collapsed), plus an ordinal among equal ones. Lines
 /// moving do not change it; editing the line does.
-fn fingerprint_all(findings: &mut [Finding], text: &str) {
+pub(crate) fn fingerprint_all(findings: &mut [Finding], text: &str) {
     let lines: Vec<&str> = text.lines().collect();
     let mut seen: HashMap<String, u32> = HashMap::new();
     for f in findings {

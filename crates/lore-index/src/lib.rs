@@ -36,6 +36,7 @@ pub mod findings;
 mod home;
 mod layout;
 pub mod learning;
+pub mod lint;
 mod map;
 mod pipeline;
 mod purge;

@@ -111,27 +111,49 @@ pub fn available() -> Result<(PathBuf, PathBuf), String> {
     Ok((bwrap, prlimit))
 }
 
-/// Directories hidden from sandboxed code: credentials and Lore's data.
-fn hidden(lore_home: &Path) -> Vec<PathBuf> {
-    let mut out = vec![lore_home.to_owned()];
-    if let Some(home) = std::env::var_os("HOME").map(PathBuf::from) {
-        for d in [
-            ".ssh",
-            ".aws",
-            ".gnupg",
-            ".config",
-            ".docker",
-            ".kube",
-            ".netrc",
-            ".git-credentials",
-        ] {
+/// What sandboxed code must not read: Lore's data, and the user's
+/// credentials under `home` — directories (covered by an empty tmpfs) and
+/// files (covered by /dev/null).
+fn hidden(lore_home: &Path, home: Option<&Path>) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let mut dirs = vec![lore_home.to_owned()];
+    let mut files = Vec::new();
+    if let Some(home) = home {
+        for d in [".ssh", ".aws", ".gnupg", ".config", ".docker", ".kube"] {
             let p = home.join(d);
             if p.is_dir() {
-                out.push(p);
+                dirs.push(p);
+            }
+        }
+        for f in [
+            ".netrc",
+            ".git-credentials",
+            ".npmrc",
+            ".pypirc",
+            ".cargo/credentials",
+            ".cargo/credentials.toml",
+        ] {
+            let p = home.join(f);
+            if p.is_file() {
+                files.push(p);
             }
         }
     }
-    out
+    (dirs, files)
+}
+
+/// The Rust toolchain's homes, so `cargo` (a rustup proxy that finds its
+/// toolchain through them) works with the sandbox's HOME of /tmp.
+fn toolchain_env(home: Option<&Path>) -> Vec<(&'static str, PathBuf)> {
+    [("RUSTUP_HOME", ".rustup"), ("CARGO_HOME", ".cargo")]
+        .into_iter()
+        .filter_map(|(key, default)| {
+            std::env::var_os(key)
+                .map(PathBuf::from)
+                .or_else(|| home.map(|h| h.join(default)))
+                .filter(|p| p.is_dir())
+                .map(|p| (key, p))
+        })
+        .collect()
 }
 
 /// Runs `argv` in `work` (a scratch copy of the tree, the only writable
@@ -144,14 +166,31 @@ pub fn run(
     limits: &Limits,
     lore_home: &Path,
 ) -> Result<Outcome, String> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    run_as(work, argv, env, limits, lore_home, home.as_deref())
+}
+
+/// [`run`] for a user whose home directory is `home`.
+fn run_as(
+    work: &Path,
+    argv: &[String],
+    env: &[(String, String)],
+    limits: &Limits,
+    lore_home: &Path,
+    home: Option<&Path>,
+) -> Result<Outcome, String> {
     let (bwrap, prlimit) = available()?;
     let mut cmd = Command::new(bwrap);
     cmd.args(["--ro-bind", "/", "/"])
         .args(["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]);
-    for dir in hidden(lore_home) {
+    let (dirs, files) = hidden(lore_home, home);
+    for dir in dirs {
         if dir.is_dir() && !work.starts_with(&dir) {
             cmd.arg("--tmpfs").arg(&dir);
         }
+    }
+    for file in files {
+        cmd.args(["--ro-bind", "/dev/null"]).arg(&file);
     }
     cmd.arg("--bind")
         .arg(work)
@@ -168,6 +207,9 @@ pub fn run(
         ("CI", "true"),
     ] {
         cmd.args(["--setenv", k, v]);
+    }
+    for (k, v) in toolchain_env(home) {
+        cmd.args(["--setenv", k]).arg(v);
     }
     for (k, v) in env {
         cmd.args(["--setenv", k, v]);

@@ -321,7 +321,7 @@ pub fn parse_cargo(output: &str) -> Vec<TestResult> {
 
 /// Copies the tree at `root` into `dest`: everything but `.git` and build
 /// output directories (`target`), symlinks as links.
-fn copy_tree(root: &Path, dest: &Path) -> Result<u64> {
+pub(crate) fn copy_tree(root: &Path, dest: &Path) -> Result<u64> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| Error::Io { path, source }

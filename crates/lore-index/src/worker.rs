@@ -314,6 +314,21 @@ fn thought(
                 &crate::sandbox::Limits::default(),
             )
         }
+        kinds::LINT => {
+            let index = open()?;
+            let commit = index.indexed_commit().unwrap_or("").to_owned();
+            let paths = index.store().paths()?;
+            drop(index);
+            let config = crate::findings::SmellConfig::load(&home.config_file(), &root)?;
+            crate::lint::lint(
+                &root,
+                &paths,
+                &commit,
+                &config,
+                home.path(),
+                &crate::sandbox::Limits::default(),
+            )
+        }
         other => Err(Error::Invalid(format!(
             "run {}: no thought of kind `{other}` in this lore",
             job.id

@@ -133,6 +133,11 @@ pub enum Command {
     /// coverage; failing tests become insights. Runs the repository's code:
     /// only when asked.
     Verify(JsonArg),
+    /// Run the linters that apply and are installed (ruff, eslint,
+    /// golangci-lint, clippy, semgrep with the repository's rules) in the
+    /// sandbox; their findings join `lore findings`. Their configs and
+    /// plugins are repository code: only when asked.
+    Lint(JsonArg),
     /// Measure retrieval quality (Recall@1/5/10, MRR@10 at file and span
     /// level) and latency on a query set.
     Eval(EvalArgs),

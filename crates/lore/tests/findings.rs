@@ -244,3 +244,40 @@ fn configuration_and_dismissed_findings() {
     assert_eq!(again.as_array().unwrap().len(), 1);
     assert_eq!(json(&repo, &["findings"]).as_array().unwrap().len(), 5);
 }
+
+/// `lore lint`: ruff (installed by `.ci/run`) in the sandbox; its
+/// findings join `lore findings` with the tool in the rule id, a second
+/// run adds no duplicates, and `.lore.toml` can turn a linter's rule off.
+#[test]
+fn linters_run_in_the_sandbox_and_join_the_findings() {
+    let repo = repo();
+    let text = ok(lore(&repo).arg("lint"));
+    assert!(text.contains("ruff: "), "{text}");
+    let run = json(&repo, &["lint"]);
+    assert!(run["output"]["by_rule"]["ruff/F821"].is_number(), "{run}");
+    let found = json(&repo, &["findings"]);
+    let ruff: Vec<&Value> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["tool"] == "ruff")
+        .collect();
+    assert!(!ruff.is_empty(), "{found}");
+    assert!(
+        ruff.iter()
+            .all(|f| f["path"] == "app.py" && f["severity"] != "high")
+    );
+    let undefined = ruff.iter().filter(|f| f["rule"] == "ruff/F821").count();
+    assert_eq!(
+        undefined,
+        run["output"]["by_rule"]["ruff/F821"].as_u64().unwrap() as usize,
+        "two runs, one insight per finding"
+    );
+    let only = json(&repo, &["findings", "--rule", "ruff/F821"]);
+    assert_eq!(only.as_array().unwrap().len(), undefined);
+
+    // Turned off in the repository's settings: the next run drops it.
+    repo.write(".lore.toml", "[smells]\ndisable = [\"ruff/F821\"]\n");
+    let run = json(&repo, &["lint"]);
+    assert!(run["output"]["by_rule"]["ruff/F821"].is_null(), "{run}");
+}

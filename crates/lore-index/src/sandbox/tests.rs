@@ -120,3 +120,38 @@ fn lore_data_and_credentials_are_hidden() {
     .unwrap();
     assert!(!out.stdout.contains("secret.db"), "{}", out.stdout);
 }
+
+#[test]
+fn credential_files_are_covered_too() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".cargo")).unwrap();
+    std::fs::create_dir_all(home.path().join(".ssh")).unwrap();
+    for f in [".netrc", ".npmrc", ".cargo/credentials.toml"] {
+        std::fs::write(home.path().join(f), "token").unwrap();
+    }
+    let lore = home.path().join("lore");
+    let (dirs, files) = hidden(&lore, Some(home.path()));
+    assert!(dirs.contains(&lore) && dirs.contains(&home.path().join(".ssh")));
+    assert_eq!(files.len(), 3, "{files:?}");
+    // In the sandbox, a covered file reads as empty, a covered
+    // directory as empty.
+    std::fs::write(home.path().join(".ssh/id_ed25519"), "key").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let out = run_as(
+        work.path(),
+        &[
+            "sh".to_owned(),
+            "-c".to_owned(),
+            format!(
+                "cat {h}/.netrc {h}/.cargo/credentials.toml; ls {h}/.ssh; echo done",
+                h = home.path().display()
+            ),
+        ],
+        &[],
+        &Limits::default(),
+        &lore,
+        Some(home.path()),
+    )
+    .unwrap();
+    assert_eq!(out.stdout.trim(), "done", "{out:?}");
+}

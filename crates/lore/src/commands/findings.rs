@@ -289,6 +289,52 @@ pub(crate) fn verify(home: &Home, args: JsonArg, g: &GlobalArgs) -> Result<ExitC
     Ok(success())
 }
 
+/// `lore lint [--json]`: an explicit run of the linters, here and now.
+pub(crate) fn lint(home: &Home, args: JsonArg, g: &GlobalArgs) -> Result<ExitCode> {
+    let index = open(home, g)?;
+    let repo = home.repo_id(index.root());
+    drop(index);
+    let (job, output) = run_explicit(home, NewJob::new(kinds::LINT, &repo, "{}"))?;
+    if args.json {
+        return print_json(&json!({ "run_id": job.id, "output": output }));
+    }
+    let mut out = std::io::stdout().lock();
+    for l in output["linters"].as_array().into_iter().flatten() {
+        match l["status"].as_str() {
+            Some("ok") => writeln!(
+                out,
+                "{}: {} findings",
+                l["tool"].as_str().unwrap_or(""),
+                l["findings"]
+            )?,
+            _ => writeln!(
+                out,
+                "{}: failed: {}",
+                l["tool"].as_str().unwrap_or(""),
+                l["message"].as_str().unwrap_or("")
+            )?,
+        }
+    }
+    for m in output["missing"].as_array().into_iter().flatten() {
+        writeln!(out, "{} (skipped)", m.as_str().unwrap_or(""))?;
+    }
+    match output["status"].as_str() {
+        Some("ok") | Some("partial") => writeln!(
+            out,
+            "{} findings (run {}); `lore findings` lists them",
+            output["findings"], job.id
+        )?,
+        _ => writeln!(
+            out,
+            "{}",
+            output["message"]
+                .as_str()
+                .unwrap_or("no linter applies and is installed")
+        )?,
+    }
+    Ok(success())
+}
+
 /// Runs `job` here and now as the user's request; its output, or an error
 /// saying how it ended.
 fn run_explicit(home: &Home, job: NewJob) -> Result<(lore_core::jobs::Job, serde_json::Value)> {

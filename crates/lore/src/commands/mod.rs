@@ -89,6 +89,7 @@ fn run_command(home: &Home, command: Command, g: &GlobalArgs) -> Result<ExitCode
         Command::Findings(args) => findings::findings(&home, args, g),
         Command::Risks(args) => findings::risks(&home, args, g),
         Command::Verify(args) => findings::verify(&home, args, g),
+        Command::Lint(args) => findings::lint(&home, args, g),
         Command::Ask(args) => crate::ask::ask(&home, open(&home, g)?, &args, g),
         Command::Chat(args) => crate::ask::chat(&home, open(&home, g)?, &args),
         Command::History(args) => crate::ask::history(open(&home, g)?, &args),

@@ -67,6 +67,22 @@ fn configures_coverage(root: &Path) -> bool {
         || has("tox.ini", "[coverage:")
 }
 
+/// The environment of a Python test run: no bytecode files, and a `src`
+/// layout's packages importable from the tree itself (otherwise the tests
+/// would import whatever version of the project is installed, or fail).
+fn python_env(root: &Path) -> Vec<(String, String)> {
+    let mut env = vec![("PYTHONDONTWRITEBYTECODE".to_owned(), "1".to_owned())];
+    let src_layout = std::fs::read_dir(root.join("src"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.path().join("__init__.py").is_file());
+    if src_layout {
+        env.push(("PYTHONPATH".to_owned(), "src".to_owned()));
+    }
+    env
+}
+
 /// The test command of the tree at `root`, if one is recognized.
 pub fn detect(root: &Path) -> Option<TestCommand> {
     if exists(root, "go.mod") {
@@ -182,7 +198,7 @@ pub fn detect(root: &Path) -> Option<TestCommand> {
                 "pytest is not installed for the tree's Python (no virtualenv in the tree has it)"
                     .to_owned(),
             )),
-            env: vec![("PYTHONDONTWRITEBYTECODE".to_owned(), "1".to_owned())],
+            env: python_env(root),
             coverage: Some((format!("{OUT}/coverage.json"), Format::CoveragePy)),
             junit: Some(format!("{OUT}/junit.xml")),
         });

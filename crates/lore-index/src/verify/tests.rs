@@ -51,7 +51,18 @@ fn test_commands_are_detected_from_the_tree() {
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(detect(dir.path()), None);
     std::fs::write(dir.path().join("conftest.py"), "").unwrap();
-    assert_eq!(detect(dir.path()).unwrap().tool, "pytest");
+    let pytest = detect(dir.path()).unwrap();
+    assert_eq!(pytest.tool, "pytest");
+    assert!(pytest.script.contains("--source=."), "{}", pytest.script);
+    assert!(!pytest.env.iter().any(|(k, _)| k == "PYTHONPATH"));
+    // A src layout's packages come from the tree, not from what is
+    // installed; a coverage configuration of the tree's own is kept.
+    std::fs::create_dir_all(dir.path().join("src/pkg")).unwrap();
+    std::fs::write(dir.path().join("src/pkg/__init__.py"), "").unwrap();
+    std::fs::write(dir.path().join(".coveragerc"), "[run]\nsource = src\n").unwrap();
+    let pytest = detect(dir.path()).unwrap();
+    assert!(pytest.env.contains(&("PYTHONPATH".to_owned(), "src".to_owned())));
+    assert!(!pytest.script.contains("--source"), "{}", pytest.script);
     std::fs::write(dir.path().join("package.json"), "{}").unwrap();
     let npm = detect(dir.path()).unwrap();
     assert_eq!((npm.tool, npm.coverage.is_none()), ("npm", true));

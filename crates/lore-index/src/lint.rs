@@ -82,14 +82,14 @@ fn has_ext(paths: &[String], exts: &[&str]) -> bool {
 pub fn detect(root: &Path, paths: &[String]) -> (Vec<Linter>, Vec<String>) {
     let mut found = Vec::new();
     let mut missing = Vec::new();
-    let mut want =
-        |applies: bool, tool: Option<String>, name: &str, make: &dyn Fn(&str) -> Linter| match (
-            applies, tool,
-        ) {
-            (true, Some(t)) => found.push(make(&t)),
-            (true, None) => missing.push(format!("{name}: not installed")),
-            _ => {}
-        };
+    let mut want = |applies: bool,
+                    tool: Option<String>,
+                    name: &str,
+                    make: &dyn Fn(&str) -> Linter| match (applies, tool) {
+        (true, Some(t)) => found.push(make(&t)),
+        (true, None) => missing.push(format!("{name}: not installed")),
+        _ => {}
+    };
     want(
         has_ext(paths, &["py", "pyi"]),
         tool(root, &[".venv/bin/ruff", "venv/bin/ruff"], "ruff"),

@@ -1051,6 +1051,7 @@ pub fn eval_risk(
     config: &SmellConfig,
     cut_days: &[i64],
     window_days: i64,
+    per_file: bool,
 ) -> Result<Vec<Value>> {
     let root = index.root().to_owned();
     let Some((head, head_at)) =
@@ -1104,7 +1105,7 @@ pub fn eval_risk(
                 "recall_at_20pct_lines": round4(recall_at_lines(scores, &labels, &lines, 0.2)),
             })
         };
-        out.push(json!({
+        let mut report = json!({
             "cut": cut,
             "cut_time": lore_core::time::rfc3339(cut_at * 1000),
             "window_days": window_days,
@@ -1118,7 +1119,24 @@ pub fn eval_risk(
             "prior": metric(&prior_scores),
             "loc": metric(&lines),
             "churn": metric(&churn),
-        }));
+        });
+        if per_file {
+            report["per_file"] = files
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    json!({
+                        "path": f.path,
+                        "label": labels[i],
+                        "features": named(&f.raw),
+                        "risk": risk[i],
+                        "prior": prior_scores[i],
+                        "churn": churn[i],
+                    })
+                })
+                .collect();
+        }
+        out.push(report);
     }
     Ok(out)
 }

@@ -83,6 +83,19 @@ fn python_env(root: &Path) -> Vec<(String, String)> {
     env
 }
 
+/// This machine's Go module cache, if it has one.
+fn go_module_cache() -> Option<String> {
+    let cache = std::env::var_os("GOMODCACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("GOPATH")
+                .and_then(|p| std::env::split_paths(&p).next())
+                .map(|p| p.join("pkg/mod"))
+        })
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join("go/pkg/mod")))?;
+    cache.is_dir().then(|| cache.to_string_lossy().into_owned())
+}
+
 /// The test command of the tree at `root`, if one is recognized.
 pub fn detect(root: &Path) -> Option<TestCommand> {
     if exists(root, "go.mod") {
@@ -92,6 +105,11 @@ pub fn detect(root: &Path) -> Option<TestCommand> {
             ("GOCACHE".to_owned(), "/tmp/go-cache".to_owned()),
             ("GOTOOLCHAIN".to_owned(), "local".to_owned()),
         ];
+        // Modules already downloaded on this machine are dependencies
+        // already present: the sandbox reads the module cache.
+        if let Some(cache) = go_module_cache() {
+            env.push(("GOMODCACHE".to_owned(), cache));
+        }
         if exists(root, "vendor") {
             env[1].1 = "-mod=vendor".to_owned();
         }
@@ -517,6 +535,28 @@ pub fn verify(
     }
     let count = |o: &str| tests.iter().filter(|t| t.outcome == o).count();
     let (passed, failed, skipped) = (count("passed"), count("failed"), count("skipped"));
+    let missing = (passed == 0)
+        .then(|| {
+            missing_dependency(
+                command.tool,
+                &format!("{}\n{}", out.stdout, out.stderr),
+                root,
+            )
+        })
+        .flatten();
+    if let Some(what) = missing {
+        let message = format!("dependencies unavailable offline: {what}");
+        log.push(message.clone());
+        return Ok(Produced {
+            log,
+            files,
+            ..result_only(json!({
+                "status": "deps-unavailable",
+                "tool": command.tool,
+                "message": message,
+            }))
+        });
+    }
     let status = match out.ended {
         Ended::TimedOut => "timed-out",
         Ended::Exited(0) => "passed",
@@ -610,6 +650,69 @@ pub fn verify(
         log,
         files,
     })
+}
+
+/// What a test run that passed nothing says it lacked, when what it lacked
+/// is a dependency the sandbox cannot fetch (not a module of the tree
+/// itself, whose absence is a real failure).
+pub fn missing_dependency(tool: &str, output: &str, root: &Path) -> Option<String> {
+    let after = |marker: &str| {
+        output.lines().find_map(|l| {
+            let at = l.find(marker)?;
+            Some(l[at + marker.len()..].trim().to_owned())
+        })
+    };
+    let quoted = |s: String| {
+        s.trim_start_matches(['\'', '"', '`'])
+            .split(['\'', '"', '`'])
+            .next()
+            .unwrap_or("")
+            .to_owned()
+    };
+    let in_tree = |name: &str| {
+        let top = name.split(['.', '/']).next().unwrap_or(name);
+        !top.is_empty()
+            && [
+                top.to_owned(),
+                format!("{top}.py"),
+                format!("src/{top}"),
+                format!("src/{top}.py"),
+            ]
+            .iter()
+            .any(|p| root.join(p).exists())
+    };
+    match tool {
+        "go" => output
+            .lines()
+            .find(|l| {
+                l.contains("module lookup disabled by GOPROXY=off")
+                    || l.contains("cannot find module providing package")
+                    || l.contains("missing go.sum entry")
+            })
+            .map(|l| {
+                format!(
+                    "Go modules not in the module cache ({})",
+                    l.trim_start_matches("go: ").trim()
+                )
+            }),
+        "pytest" => after("ModuleNotFoundError: No module named ")
+            .map(quoted)
+            .filter(|m| !in_tree(m))
+            .map(|m| format!("the Python package `{m}` is not installed for the tree's Python")),
+        "cargo" => [
+            "no matching package named",
+            "failed to get `",
+            "--offline was specified",
+        ]
+        .iter()
+        .find_map(|m| output.lines().find(|l| l.contains(m)))
+        .map(|l| format!("crates not vendored or cached ({})", l.trim())),
+        "jest" | "npm" => after("Cannot find module ")
+            .map(quoted)
+            .filter(|m| !m.starts_with('.') && !m.starts_with('/'))
+            .map(|m| format!("the npm package `{m}` is not in node_modules")),
+        _ => None,
+    }
 }
 
 /// The fact key of the last coverage (scope `repo:ID`).

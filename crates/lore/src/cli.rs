@@ -731,6 +731,10 @@ pub struct EvalArgs {
     /// With --risk: the window after a cut in which fixes count.
     #[arg(long, requires = "risk", value_name = "SPAN", value_parser = parse_days, default_value = "365d")]
     pub window: i64,
+    /// With --risk --json: each cut's files too, with their features, label
+    /// and scores (for analysing the model).
+    #[arg(long, requires = "risk")]
+    pub per_file: bool,
     #[command(flatten)]
     pub json: JsonArg,
 }

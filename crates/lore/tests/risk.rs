@@ -58,6 +58,24 @@ fn eval_risk_replays_a_cut_against_later_fixes() {
         "{r}"
     );
 
+    assert!(r.get("per_file").is_none(), "only when asked");
+    let reports = json(
+        &repo,
+        &[
+            "eval",
+            "--risk",
+            "--cut",
+            "100d",
+            "--window",
+            "100d",
+            "--per-file",
+        ],
+    );
+    let per_file = reports[0]["per_file"].as_array().unwrap();
+    assert_eq!(per_file.len(), 20);
+    assert_eq!(per_file.iter().filter(|f| f["label"] == true).count(), 10);
+    assert!(per_file[0]["features"]["commits"].is_number() && per_file[0]["risk"].is_number());
+
     let text = ok(lore(&repo).args(["eval", "--risk", "--cut", "100d", "--window", "100d"]));
     assert!(text.contains("risk   ROC AUC 1"), "{text}");
     let err = fails(lore(&repo).args(["eval", "--risk", "--cut", "50d", "--window", "100d"]));

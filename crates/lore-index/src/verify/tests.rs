@@ -61,7 +61,11 @@ fn test_commands_are_detected_from_the_tree() {
     std::fs::write(dir.path().join("src/pkg/__init__.py"), "").unwrap();
     std::fs::write(dir.path().join(".coveragerc"), "[run]\nsource = src\n").unwrap();
     let pytest = detect(dir.path()).unwrap();
-    assert!(pytest.env.contains(&("PYTHONPATH".to_owned(), "src".to_owned())));
+    assert!(
+        pytest
+            .env
+            .contains(&("PYTHONPATH".to_owned(), "src".to_owned()))
+    );
     assert!(!pytest.script.contains("--source"), "{}", pytest.script);
     std::fs::write(dir.path().join("package.json"), "{}").unwrap();
     let npm = detect(dir.path()).unwrap();
@@ -151,4 +155,42 @@ fn covered_lines_as_runs() {
     let lines: std::collections::BTreeSet<u32> = [1, 2, 3, 7, 9, 10].into_iter().collect();
     assert_eq!(ranges(&lines), vec![[1, 3], [7, 7], [9, 10]]);
     assert!(ranges(&Default::default()).is_empty());
+}
+
+#[test]
+fn a_missing_dependency_is_told_from_a_missing_module_of_the_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("src/shop")).unwrap();
+    let go = "go: downloading github.com/spf13/pflag v1.0.9\ngo: github.com/cpuguy83/go-md2man/v2@v2.0.6: module lookup disabled by GOPROXY=off\n";
+    let why = missing_dependency("go", go, root).unwrap();
+    assert!(
+        why.contains("go-md2man") && why.contains("module cache"),
+        "{why}"
+    );
+    let py = "E   ModuleNotFoundError: No module named 'numpy'\nERROR tests/test_a.py\n";
+    assert!(
+        missing_dependency("pytest", py, root)
+            .unwrap()
+            .contains("`numpy`")
+    );
+    // The tree's own module missing is a failure of the tree, not offline.
+    let own = "E   ModuleNotFoundError: No module named 'shop.cart'\n";
+    assert_eq!(missing_dependency("pytest", own, root), None);
+    let jest = "Cannot find module 'left-pad' from 'src/a.test.js'\n";
+    assert!(
+        missing_dependency("jest", jest, root)
+            .unwrap()
+            .contains("left-pad")
+    );
+    assert_eq!(
+        missing_dependency("jest", "Cannot find module './a' from 'b'", root),
+        None
+    );
+    let cargo = "error: no matching package named `serde` found\n";
+    assert!(missing_dependency("cargo", cargo, root).is_some());
+    assert_eq!(
+        missing_dependency("pytest", "1 failed, 0 passed", root),
+        None
+    );
 }

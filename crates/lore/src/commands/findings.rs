@@ -212,7 +212,8 @@ pub(crate) fn eval_risk(
     } else {
         args.cut.clone()
     };
-    let reports = lore_index::risk::eval_risk(home, index, &config, &cuts, args.window)?;
+    let reports =
+        lore_index::risk::eval_risk(home, index, &config, &cuts, args.window, args.per_file)?;
     if args.json.json {
         return print_json(&reports);
     }

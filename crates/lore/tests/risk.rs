@@ -136,9 +136,50 @@ fn risks_rank_files_and_functions_with_their_reasons() {
     let explained = ok(lore(&repo).args(["risks", "--top", "1", "--explain", "--window", "100d"]));
     assert!(explained.contains("hot/h"), "{explained}");
     assert!(explained.contains("past_fixes"), "{explained}");
-    assert!(explained.contains("model: fitted"), "{explained}");
+    // At HEAD the prior already ranks the last window perfectly: kept.
+    assert!(
+        explained.contains("model: prior weights (checked on this repository's history"),
+        "{explained}"
+    );
     let with: Value = json(&repo, &["risks", "--top", "1", "--explain"]);
     assert!(with[0]["contributions"]["past_fixes"].as_f64().unwrap() > 0.0);
+}
+
+/// Busy files get many feature commits, fragile ones fewer commits, all
+/// fixes: the prior (recent commits weigh most) ranks the busy ones first;
+/// the history says otherwise, and the fitted model wins by the margin.
+#[test]
+fn a_fitted_model_replaces_a_prior_the_history_contradicts() {
+    let repo = TestRepo::new();
+    for i in 0..10 {
+        repo.write(&format!("busy/b{i}.py"), hot(i, 0));
+        repo.write(&format!("fragile/f{i}.py"), hot(i + 10, 0));
+    }
+    repo.commit("Initial import");
+    for round in 1..=72 {
+        repo.advance_days(5);
+        let i = round % 10;
+        for k in 0..3 {
+            repo.write(&format!("busy/b{}.py", (i + k) % 10), hot(i, round * 3 + k));
+            repo.commit(&format!("Add option {round}.{k} to the busy module"));
+        }
+        repo.write(&format!("fragile/f{i}.py"), hot(i + 10, round));
+        repo.commit(&format!("Fix crash in fragile handler {i}"));
+    }
+    ok(lore(&repo).arg("index"));
+    let reports = json(
+        &repo,
+        &["eval", "--risk", "--cut", "100d", "--window", "100d"],
+    );
+    let r = &reports[0];
+    assert_eq!(r["fix_touched"], 10, "{r}");
+    assert_eq!(r["model"], "fitted", "{r}");
+    assert_eq!(r["training"]["validation"]["chosen"], "fitted", "{r}");
+    assert!(r["prior"]["auc"].as_f64().unwrap() < 0.5, "{r}");
+    assert_eq!(r["risk"]["auc"], 1.0, "{r}");
+    let explained = ok(lore(&repo).args(["risks", "--top", "1", "--explain", "--window", "100d"]));
+    assert!(explained.contains("fragile/f"), "{explained}");
+    assert!(explained.contains("model: fitted"), "{explained}");
 }
 
 #[test]

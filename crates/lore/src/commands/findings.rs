@@ -191,7 +191,19 @@ pub(crate) fn risks(home: &Home, args: RisksArgs, g: &GlobalArgs) -> Result<Exit
             ),
             Some(t) => format!(
                 "prior weights ({})",
-                t["fallback"].as_str().unwrap_or("asked for")
+                t["fallback"].as_str().map(str::to_owned).unwrap_or_else(|| {
+                    match t["validation"]["prior_score"].as_f64() {
+                        Some(p) => format!(
+                            "checked on this repository's history: no alternative beat them by the margin \
+                             (AUC + recall {p:.2} at the cut {})",
+                            t["cut_time"].as_str().unwrap_or("")
+                        ),
+                        None => t["validation"]["note"]
+                            .as_str()
+                            .unwrap_or("asked for")
+                            .to_owned(),
+                    }
+                })
             ),
             None => "prior weights".to_owned(),
         };

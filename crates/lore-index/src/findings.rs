@@ -387,7 +387,7 @@ impl SmellConfig {
     }
 
     /// A key that changes when anything here changes (cache validity).
-    fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         let mut severity: Vec<_> = self.severity.iter().collect();
         severity.sort();
         format!(

@@ -139,7 +139,7 @@ pub fn is_fix(subject: &str) -> bool {
 }
 
 /// One file's features (raw values) at a moment.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FileFeatures {
     /// Path.
     pub path: String,
@@ -900,6 +900,38 @@ struct CachedModel {
 
 const MODEL_FILE: &str = "risk-model.json";
 
+const FEATURES_FILE: &str = "risk-features.json";
+
+#[derive(Serialize, Deserialize)]
+struct CachedFeatures {
+    key: String,
+    files: Vec<FileFeatures>,
+}
+
+/// A cache file, written whole (temp file and rename) or not at all.
+fn write_cache(path: &Path, value: &impl Serialize) {
+    let bytes = serde_json::to_vec(value).expect("a cache serializes");
+    let tmp = path.with_extension("json.tmp");
+    if std::fs::write(&tmp, bytes).is_ok() {
+        let _ = std::fs::rename(&tmp, path);
+    }
+}
+
+/// A digest of the coverage gaps (they change when Verify runs).
+fn gaps_digest(gaps: &HashMap<String, Gap>) -> String {
+    let mut keys: Vec<(&String, &Gap)> = gaps.iter().collect();
+    keys.sort_by(|a, b| a.0.cmp(b.0));
+    let mut h = blake3::Hasher::new();
+    for (path, g) in keys {
+        h.update(path.as_bytes());
+        h.update(&g.ratio.to_le_bytes());
+        for l in &g.missing {
+            h.update(&l.to_le_bytes());
+        }
+    }
+    h.finalize().to_hex()[..16].to_owned()
+}
+
 /// What a risk map is made of.
 struct Computed {
     hunt: Hunt,
@@ -919,21 +951,60 @@ fn compute(
     index: &RepoIndex,
     config: &SmellConfig,
     options: &RiskOptions,
+    with_history: bool,
 ) -> Result<Computed> {
     let hunt = findings::hunt_cached(index, config)?;
     let root = index.root().to_owned();
     let head = lore_git::commit_time(&root, index.indexed_commit().unwrap_or("HEAD"))
         .ok()
         .flatten();
-    let (commit, at, history) = match &head {
-        Some((sha, at)) => (sha.clone(), *at, history_to(&root, sha, *at, options)?),
-        None => (String::new(), lore_core::time::now_ms() / 1000, Vec::new()),
+    let (commit, at) = match &head {
+        Some((sha, at)) => (sha.clone(), *at),
+        None => (String::new(), lore_core::time::now_ms() / 1000),
+    };
+    // Read once, and only when needed (features not cached, or evidence).
+    let mut history: Option<Vec<CommitStat>> = None;
+    let mut read_history = || -> Result<Vec<CommitStat>> {
+        if history.is_none() {
+            history = Some(match &head {
+                Some(_) => history_to(&root, &commit, at, options)?,
+                None => Vec::new(),
+            });
+        }
+        Ok(history.clone().unwrap_or_default())
     };
     let gaps = match lore_store::SqliteJobs::open(&home.thinker_db()) {
         Ok(queue) => coverage_gaps(&queue, &home.repo_id(index.root()))?,
         Err(_) => HashMap::new(),
     };
-    let files = file_features(index, &hunt, &history, at, &gaps)?;
+    // The features are kept per commit, index generation, settings and
+    // coverage: reading years of history with line counts is most of a
+    // risk map's time.
+    let feature_key = format!(
+        "{commit}|{}|{options:?}|{}|{}",
+        index.generation(),
+        config.key(),
+        gaps_digest(&gaps)
+    );
+    let features_file = index.data_dir().join(FEATURES_FILE);
+    let files = match std::fs::read(&features_file)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<CachedFeatures>(&b).ok())
+        .filter(|c| c.key == feature_key)
+    {
+        Some(c) => c.files,
+        None => {
+            let files = file_features(index, &hunt, &read_history()?, at, &gaps)?;
+            write_cache(
+                &features_file,
+                &CachedFeatures {
+                    key: feature_key,
+                    files: files.clone(),
+                },
+            );
+            files
+        }
+    };
     let cache = index.data_dir().join(MODEL_FILE);
     let key = format!("{options:?}");
     let cached = std::fs::read(&cache)
@@ -945,19 +1016,22 @@ fn compute(
         (None, false) => with_note(Model::prior(&files), "not a git repository"),
         (None, true) => {
             let model = model_at(home, &root, &commit, at, config, options, &files)?;
-            let bytes = serde_json::to_vec(&CachedModel {
-                commit: commit.clone(),
-                window_days: options.window_days,
-                config: key,
-                model: model.clone(),
-            })
-            .expect("a model serializes");
-            let tmp = cache.with_extension("json.tmp");
-            if std::fs::write(&tmp, bytes).is_ok() {
-                let _ = std::fs::rename(&tmp, &cache);
-            }
+            write_cache(
+                &cache,
+                &CachedModel {
+                    commit: commit.clone(),
+                    window_days: options.window_days,
+                    config: key,
+                    model: model.clone(),
+                },
+            );
             model
         }
+    };
+    let history = if with_history {
+        read_history()?
+    } else {
+        Vec::new()
     };
     Ok(Computed {
         hunt,
@@ -979,7 +1053,7 @@ pub fn risk_map(
     functions: bool,
     explain: bool,
 ) -> Result<RiskMap> {
-    let c = compute(home, index, config, options)?;
+    let c = compute(home, index, config, options, false)?;
     let risks = if functions {
         rank_functions(&c.model, &c.files, &c.hunt, &c.gaps, explain)
     } else {

@@ -28,6 +28,16 @@ fn repo() -> TestRepo {
 #[test]
 fn verify_runs_the_tests_and_feeds_insights_and_risk() {
     let repo = repo();
+    // Before Verify: no coverage, no gap (and the features are cached).
+    let before = json(&repo, &["risks"]);
+    assert!(
+        before
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["features"]["coverage_gap"] == 0.0),
+        "{before}"
+    );
     let run = json(&repo, &["verify"]);
     let out = &run["output"];
     assert_eq!(out["status"], "failed", "{run}");

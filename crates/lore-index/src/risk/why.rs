@@ -79,7 +79,7 @@ pub fn why(
     symbol: Option<&str>,
     start_line: Option<u32>,
 ) -> Result<RiskCard> {
-    let c = compute(home, index, config, options)?;
+    let c = compute(home, index, config, options, true)?;
     let Some(file) = c.files.iter().find(|f| f.path == path) else {
         return Err(Error::UnknownFile(format!(
             "{path} (risk covers the indexed source files)"

@@ -15,6 +15,8 @@ import subprocess
 import tempfile
 import time
 
+import risk  # checkout(): clone from GitHub or a mirror, at a commit
+
 REPOS = [
     # Python: no runtime dependencies, a pytest suite.
     ("pallets/click", "Python", "2c8cd3ac958a7eb316d67f2d316c27086c4c0369"),
@@ -26,19 +28,9 @@ REPOS = [
 ]
 
 
-def sh(*cmd, **kw):
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
-
-
 def checkout(name, sha, work, mirrors):
-    dest = os.path.join(work, name.replace("/", "+"))
-    if not os.path.isdir(dest):
-        mirror = os.path.join(mirrors or "", name.replace("/", "+"), "repo")
-        source = mirror if mirrors and os.path.isdir(mirror) else f"https://github.com/{name}"
-        sh("git", "clone", "-q", source, dest)
-    if sha:
-        sh("git", "-C", dest, "checkout", "-q", "--detach", sha)
-    return dest, sh("git", "-C", dest, "rev-parse", "HEAD").strip()
+    dest = risk.checkout(name, sha, work, mirrors)
+    return dest, risk.sh("git", "-C", dest, "rev-parse", "HEAD").strip()
 
 
 def main():

@@ -353,19 +353,7 @@ pub fn lint(
             ..Produced::default()
         });
     }
-    let scratch = tempfile::Builder::new()
-        .prefix("lint-")
-        .tempdir()
-        .map_err(|source| Error::Io {
-            path: std::env::temp_dir(),
-            source,
-        })?;
-    let work = scratch.path().join("tree");
-    std::fs::create_dir_all(&work).map_err(|source| Error::Io {
-        path: work.clone(),
-        source,
-    })?;
-    crate::verify::copy_tree(root, &work)?;
+    let (_scratch, work, _) = crate::verify::scratch_copy(root, "lint-")?;
     let known: std::collections::HashSet<&str> = paths.iter().map(String::as_str).collect();
     let mut all: Vec<Finding> = Vec::new();
     let mut runs = Vec::new();

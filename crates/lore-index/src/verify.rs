@@ -353,9 +353,28 @@ pub fn parse_cargo(output: &str) -> Vec<TestResult> {
         .collect()
 }
 
+/// A scratch copy of the tree at `root`: the temporary directory (removed
+/// when dropped), the copy inside it, and the bytes copied.
+pub(crate) fn scratch_copy(root: &Path, prefix: &str) -> Result<(tempfile::TempDir, PathBuf, u64)> {
+    let scratch = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .map_err(|source| Error::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let work = scratch.path().join("tree");
+    std::fs::create_dir_all(&work).map_err(|source| Error::Io {
+        path: work.clone(),
+        source,
+    })?;
+    let copied = copy_tree(root, &work)?;
+    Ok((scratch, work, copied))
+}
+
 /// Copies the tree at `root` into `dest`: everything but `.git` and build
 /// output directories (`target`), symlinks as links.
-pub(crate) fn copy_tree(root: &Path, dest: &Path) -> Result<u64> {
+fn copy_tree(root: &Path, dest: &Path) -> Result<u64> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| Error::Io { path, source }
@@ -410,19 +429,7 @@ pub fn verify(
             "message": why,
         })));
     }
-    let scratch = tempfile::Builder::new()
-        .prefix("verify-")
-        .tempdir()
-        .map_err(|source| Error::Io {
-            path: std::env::temp_dir(),
-            source,
-        })?;
-    let work = scratch.path().join("tree");
-    std::fs::create_dir_all(&work).map_err(|source| Error::Io {
-        path: work.clone(),
-        source,
-    })?;
-    let copied = copy_tree(root, &work)?;
+    let (_scratch, work, copied) = scratch_copy(root, "verify-")?;
     let sh = |script: &str| vec!["sh".to_owned(), "-c".to_owned(), script.to_owned()];
     let mut log = vec![format!(
         "{}: copied {} MB of the tree into the sandbox",

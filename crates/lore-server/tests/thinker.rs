@@ -25,15 +25,20 @@ fn fixture_with(files: &[(&str, &str)]) -> (TestRepo, String) {
         repo.write(path, text);
     }
     repo.commit("initial");
+    let id = index(&repo);
+    (repo, id)
+}
+
+/// Indexes `repo`; its id.
+fn index(repo: &TestRepo) -> String {
     let home = Home::at(repo.home());
     let report = index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
-    let id = report
+    report
         .data_dir
         .file_name()
         .unwrap()
         .to_string_lossy()
-        .into_owned();
-    (repo, id)
+        .into_owned()
 }
 
 fn app(repo: &TestRepo, token: Option<&str>) -> Router {
@@ -415,14 +420,7 @@ async fn why_a_file_and_a_function_are_risky() {
         "import subprocess\n\n\ndef go(cmd):\n    if not cmd:\n        return None\n    subprocess.run(f\"ls {cmd}\", shell=True)\n\n\ndef calm():\n    return 1\n",
     );
     let fix = repo.commit("Fix crash when cmd is empty");
-    let home = Home::at(repo.home());
-    let report = index_repo(&home, repo.path(), &IndexConfig::default(), &()).unwrap();
-    let id = report
-        .data_dir
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let id = index(&repo);
     let app = app(&repo, None);
 
     let (status, card) = send(&app, get(&format!("/risks/why?repo_id={id}&path=run.py"))).await;

@@ -153,6 +153,20 @@ fn linters_are_found_by_language_and_installation() {
     }
 }
 
+/// The lint thought on `root` whose one indexed file is `path`.
+fn lint_in_sandbox(root: &Path, path: &str) -> Produced {
+    let home = tempfile::tempdir().unwrap();
+    lint(
+        root,
+        &[path.to_owned()],
+        "abc",
+        &SmellConfig::default(),
+        home.path(),
+        &Limits::default(),
+    )
+    .unwrap()
+}
+
 /// ruff (installed by `.ci/run`) in the sandbox: its SARIF read back as
 /// findings on indexed files, with the tool in the rule id.
 #[test]
@@ -165,16 +179,7 @@ fn ruff_runs_in_the_sandbox() {
     )
     .unwrap();
     std::fs::write(root.join("ignored.py"), "import sys\n").unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let produced = lint(
-        root,
-        &["app.py".to_owned()],
-        "abc",
-        &SmellConfig::default(),
-        home.path(),
-        &Limits::default(),
-    )
-    .unwrap();
+    let produced = lint_in_sandbox(root, "app.py");
     let out = &produced.output;
     assert_eq!(out["status"], "ok", "{out} {:?}", produced.log);
     let ruff = out["linters"]
@@ -223,16 +228,7 @@ fn clippy_runs_in_the_sandbox() {
         "pub fn f(x: i32) -> i32 {\n    return x;\n}\n",
     )
     .unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let produced = lint(
-        root,
-        &["src/lib.rs".to_owned()],
-        "abc",
-        &SmellConfig::default(),
-        home.path(),
-        &Limits::default(),
-    )
-    .unwrap();
+    let produced = lint_in_sandbox(root, "src/lib.rs");
     let out = &produced.output;
     assert_eq!(
         out["by_rule"]["clippy/needless_return"], 1,

@@ -38,6 +38,10 @@ pub struct AskRequest {
     pub no_remote: bool,
     /// The model (overrides routing and `provider.model`).
     pub model: Option<String>,
+    /// Who asks (the server's token user); the local user when `None`.
+    /// Implicit feedback this question gives earlier answers (a re-ask, a
+    /// follow-up) is theirs.
+    pub user: Option<String>,
 }
 
 /// An answer as stored.
@@ -225,7 +229,22 @@ impl Asker {
         let (logged, _) = self.redactor.redact(question, "");
         answer.question.text = logged;
         let question = answer.question.text.as_str();
-        let id = session::record(&mut self.history, self.conversation, now(), &answer)?;
+        let time = now();
+        let id = session::record(&mut self.history, self.conversation, time, &answer)?;
+        let user = request
+            .user
+            .clone()
+            .unwrap_or_else(crate::feedback::local_user);
+        if let Err(e) = crate::feedback::implicit(
+            &mut self.history,
+            id,
+            self.conversation,
+            time,
+            question,
+            &user,
+        ) {
+            tracing::warn!("implicit feedback of answer {id}: {e}");
+        }
         session::prune(
             &mut self.history,
             self.conversation,

@@ -48,6 +48,12 @@ pub enum Error {
     /// A conversation id that the history does not have.
     #[error("no conversation {0} in this repository's history")]
     NoConversation(i64),
+    /// An answer id that the history does not have.
+    #[error("no answer {0} in this repository's history (`lore history` lists them)")]
+    NoAnswer(i64),
+    /// A value given is wrong (the message names it).
+    #[error("{0}")]
+    Invalid(String),
     /// The index underneath failed.
     #[error(transparent)]
     Index(#[from] lore_index::Error),

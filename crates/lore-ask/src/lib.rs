@@ -15,6 +15,7 @@ pub mod cost;
 mod error;
 pub mod eval;
 mod extractive;
+pub mod feedback;
 pub mod gather;
 pub mod pack;
 pub mod provider;

@@ -709,7 +709,7 @@ fn a_second_follow_up_stays_on_what_the_first_was_about() {
     let request = lore_ask::AskRequest {
         no_llm: true,
         no_remote: true,
-        model: None,
+        ..lore_ask::AskRequest::default()
     };
     let first = asker
         .ask(

@@ -106,6 +106,11 @@ pub struct FeedbackRecord {
     /// Locations the person says the answer should have cited (JSON array
     /// of `{path, start_line, end_line}`).
     pub correct_citations: String,
+    /// What they did: `up`, `down`, `note`, `correct`, `open`, `copy`,
+    /// `reask`, `follow-up`, `read-cited` (see `lore_learn::reward`).
+    pub signal: String,
+    /// Who: the server token's user, or the local user.
+    pub user: String,
 }
 
 /// Storage of answers, retrieval logs and conversations.
@@ -133,6 +138,8 @@ pub trait HistoryStore {
     fn add_feedback(&mut self, feedback: &FeedbackRecord) -> Result<i64>;
     /// The verdicts on an answer, oldest first.
     fn feedback(&self, answer: i64) -> Result<Vec<FeedbackRecord>>;
+    /// Every verdict since `time` (seconds), oldest first.
+    fn feedback_since(&self, time: i64) -> Result<Vec<FeedbackRecord>>;
     /// Forgets every answer that used evidence from a path `matches`
     /// accepts (its text may quote that file), with its retrieval log and
     /// feedback, so that nothing of the file stays on record (`lore

@@ -53,6 +53,9 @@ const PAGE: usize = 20;
 /// Largest page.
 const MAX_PAGE: usize = 200;
 
+/// An answer and the files it cited.
+type Cited = (i64, Vec<String>);
+
 /// The MCP server of one repository.
 #[derive(Clone)]
 pub struct LoreMcp {
@@ -63,6 +66,9 @@ pub struct LoreMcp {
     /// same registry the HTTP server uses).
     registry: Arc<Registry>,
     id: String,
+    /// The last answer given and the files it cited: reading one of them
+    /// next (outline, dossier) is the implicit signal `read-cited`, once.
+    last_answer: Arc<std::sync::Mutex<Option<Cited>>>,
 }
 
 impl std::fmt::Debug for LoreMcp {
@@ -338,6 +344,19 @@ struct AskParams {
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct FeedbackParams {
+    /// The answer (`answer_id` of `ask`).
+    answer_id: i64,
+    /// `up` or `down`.
+    verdict: Option<String>,
+    /// A note on the answer.
+    note: Option<String>,
+    /// Where the answer should have pointed: `PATH:START-END` each.
+    #[serde(default)]
+    correct: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct MapParams {
     /// Token budget of the map (default 1024).
     tokens: Option<usize>,
@@ -368,7 +387,34 @@ impl LoreMcp {
             no_llm,
             registry: Arc::new(registry),
             id,
+            last_answer: Arc::default(),
         }
+    }
+
+    /// Records `read-cited` when `path` is a file the last answer cited
+    /// (then forgets the answer: the signal counts once).
+    fn note_read(&self, index: &RepoIndex, path: &str) {
+        let mut last = self.last_answer.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((answer, cited)) = last.as_ref() else {
+            return;
+        };
+        if !cited
+            .iter()
+            .any(|c| c == path || c.starts_with(&format!("{path}/")))
+        {
+            return;
+        }
+        let given = lore_ask::feedback::Given {
+            answer: *answer,
+            signal: lore_learn::reward::Signal::ReadCited,
+            note: None,
+            correct: Vec::new(),
+            user: format!("{}/mcp", lore_ask::feedback::local_user()),
+        };
+        if let Err(e) = lore_ask::feedback::give(index.data_dir(), &given) {
+            tracing::warn!("read-cited on answer {answer}: {e}");
+        }
+        *last = None;
     }
 
     /// Runs `f` with the current index on a blocking thread.
@@ -495,7 +541,9 @@ impl LoreMcp {
         &self,
         Parameters(p): Parameters<OutlineParams>,
     ) -> Result<CallToolResult, ErrorData> {
+        let this = self.clone();
         self.with_index(move |index| {
+            this.note_read(index, &p.path);
             let symbols = index.outline(&p.path).map_err(|e| e.to_string())?;
             Ok(json!({
                 "commit": index.indexed_commit(),
@@ -514,11 +562,13 @@ impl LoreMcp {
     async fn ask(&self, Parameters(p): Parameters<AskParams>) -> Result<CallToolResult, ErrorData> {
         let home = self.home.path().to_owned();
         let no_llm = p.no_llm || self.no_llm;
+        let last = self.last_answer.clone();
         self.with_index(move |index| {
             let thread = p.conversation_id.map_or(Thread::New, Thread::Id);
             let mut asker = Asker::open(&home, index, thread).map_err(|e| e.to_string())?;
             let request = AskRequest {
                 no_llm,
+                user: Some(format!("{}/mcp", lore_ask::feedback::local_user())),
                 ..AskRequest::default()
             };
             let asked = asker
@@ -526,12 +576,66 @@ impl LoreMcp {
                 .map_err(|e| e.to_string())?;
             let mut value = asked.to_json(asker.conversation());
             value["conversation_id"] = json!(asker.conversation());
+            if let Some(id) = value["answer_id"].as_i64() {
+                let cited = asked
+                    .answer
+                    .citations
+                    .iter()
+                    .map(|c| c.at.path.clone())
+                    .collect();
+                *last.lock().unwrap_or_else(|e| e.into_inner()) = Some((id, cited));
+            }
             if let Some(citations) = value["citations"].as_array_mut() {
                 for (c, cited) in citations.iter_mut().zip(&asked.answer.citations) {
                     c["citation"] = json!(cited.at.citation());
                 }
             }
             Ok(value)
+        })
+        .await
+    }
+
+    /// Say how good an answer was: `up` or `down`, a note, and where it
+    /// should have cited (`PATH:START-END`). Lore learns from it; returns
+    /// the answer's reward.
+    #[tool]
+    async fn feedback(
+        &self,
+        Parameters(p): Parameters<FeedbackParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        use lore_ask::feedback::{Given, Place};
+        use lore_learn::reward::Signal;
+        let invalid = |m: String| ErrorData::invalid_params(m, None);
+        let correct = p
+            .correct
+            .iter()
+            .map(|c| Place::parse(c))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid(e.to_string()))?;
+        let signal = match p.verdict.as_deref() {
+            Some("up") => Signal::Up,
+            Some("down") => Signal::Down,
+            Some(other) => return Err(invalid(format!("verdict {other:?}: expected up or down"))),
+            None if !correct.is_empty() => Signal::Correct,
+            None if p.note.is_some() => Signal::Note,
+            None => {
+                return Err(invalid(
+                    "give a verdict (up or down), a note, or a correction".into(),
+                ));
+            }
+        };
+        let user = format!("{}/mcp", lore_ask::feedback::local_user());
+        self.with_index(move |index| {
+            let given = Given {
+                answer: p.answer_id,
+                signal,
+                note: p.note.clone(),
+                correct,
+                user,
+            };
+            let recorded =
+                lore_ask::feedback::give(index.data_dir(), &given).map_err(|e| e.to_string())?;
+            serde_json::to_value(&recorded).map_err(|e| e.to_string())
         })
         .await
     }
@@ -585,7 +689,9 @@ impl LoreMcp {
         Parameters(p): Parameters<DossierParams>,
     ) -> Result<CallToolResult, ErrorData> {
         let (home, id) = (self.home.clone(), self.id.clone());
+        let this = self.clone();
         self.with_index(move |index| {
+            this.note_read(index, &p.path);
             let queue =
                 lore_store::SqliteJobs::open(&home.thinker_db()).map_err(|e| e.to_string())?;
             lore_index::thoughts::read::dossier(index, &queue, &id, &p.path)

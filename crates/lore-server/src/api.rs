@@ -10,13 +10,13 @@ use std::time::Instant;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use lore_ask::{AskRequest, Asker, Thread};
 use lore_core::Located;
-use lore_core::history::{FeedbackRecord, HistoryStore};
+use lore_core::history::HistoryStore;
 use lore_index::{SearchOptions, request};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -654,9 +654,11 @@ pub async fn conversation(
     responses((status = 200, body = ChatResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn chat(
     State(state): State<AppState>,
+    headers: HeaderMap,
     payload: Result<Json<ChatRequest>, JsonRejection>,
 ) -> ApiResult<Json<ChatResponse>> {
     let req = body(payload)?;
+    let user = who(&headers);
     if req.question.trim().is_empty() {
         return Err(ApiError::BadRequest("question is empty".into()));
     }
@@ -670,6 +672,7 @@ pub async fn chat(
             no_llm: req.no_llm || state.config.no_llm,
             no_remote: req.no_remote,
             model: req.model.clone(),
+            user: Some(user),
         };
         let asked = asker.ask(&index, &req.question, &request, &mut |_| {})?;
         let a = &asked.answer;
@@ -716,18 +719,19 @@ pub async fn chat(
 }
 
 /// Helpful or not.
-#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Vote {
     /// Helpful.
     Up,
     /// Not helpful.
     Down,
-    /// No verdict (a note alone).
+    /// No verdict (a note alone, or another signal).
+    #[default]
     None,
 }
 
-/// A verdict on an answer.
+/// A verdict on an answer, or something a person did with it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackRequest {
@@ -736,7 +740,13 @@ pub struct FeedbackRequest {
     /// The answer.
     pub answer_id: i64,
     /// `up`, `down` or `none`.
+    #[serde(default)]
     pub vote: Vote,
+    /// What the person did, when it is not a vote: `note`, `correct`,
+    /// `open` (a citation opened), `copy` (code copied), `reask`,
+    /// `follow-up`, `read-cited`. Defaults to the vote, else `correct`
+    /// with corrected citations, else `note`.
+    pub signal: Option<String>,
     /// Free text.
     pub note: Option<String>,
     /// Locations the answer should have cited: `[{path, start_line, end_line}]`.
@@ -744,74 +754,84 @@ pub struct FeedbackRequest {
     pub correct_citations: Option<Value>,
 }
 
-/// A stored verdict.
+/// A stored verdict and the answer's reward with it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FeedbackResponse {
     /// Id of the stored verdict.
     pub feedback_id: i64,
+    /// The answer's reward now: `{value, people, counted, mood}`.
+    #[schema(value_type = Object)]
+    pub reward: Value,
 }
 
-/// Stores a thumbs up/down and a note on an answer.
+/// Who gave feedback: the bearer token's holder (by a digest of the token:
+/// one token, one person) or, without a token, the server's local user.
+fn who(headers: &HeaderMap) -> String {
+    match headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        Some(token) => format!(
+            "token:{}",
+            &lore_index::worker::sha256_hex(token.trim().as_bytes())[..12]
+        ),
+        None => lore_ask::feedback::local_user(),
+    }
+}
+
+/// Stores a vote, a note, corrected citations or an implicit signal on an
+/// answer; returns the answer's reward.
 #[utoipa::path(post, path = "/feedback", request_body = FeedbackRequest,
     responses((status = 201, body = FeedbackResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn feedback(
     State(state): State<AppState>,
+    headers: HeaderMap,
     payload: Result<Json<FeedbackRequest>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<FeedbackResponse>)> {
+    use lore_ask::feedback::{Given, Place};
+    use lore_learn::reward::Signal;
     let req = body(payload)?;
-    if let Some(note) = &req.note
-        && note.len() > 10_000
-    {
-        return Err(ApiError::BadRequest(
-            "note is longer than 10000 bytes".into(),
-        ));
-    }
-    let correct = match &req.correct_citations {
-        None => "[]".to_owned(),
-        Some(v @ Value::Array(items))
-            if items.iter().all(|i| {
-                i.get("path").is_some_and(Value::is_string)
-                    && i.get("start_line").is_some_and(Value::is_u64)
-                    && i.get("end_line").is_some_and(Value::is_u64)
-            }) =>
-        {
-            v.to_string()
-        }
-        Some(_) => {
-            return Err(ApiError::BadRequest(
+    let correct: Vec<Place> = match &req.correct_citations {
+        None => Vec::new(),
+        Some(v) => serde_json::from_value(v.clone()).map_err(|_| {
+            ApiError::BadRequest(
                 "correct_citations: give an array of {path, start_line, end_line}".into(),
-            ));
-        }
+            )
+        })?,
     };
+    let signal = match (&req.signal, req.vote) {
+        (Some(name), _) => Signal::from_name(name).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "signal {name:?}: expected one of {}",
+                Signal::ALL.map(Signal::name).join(", ")
+            ))
+        })?,
+        (None, Vote::Up) => Signal::Up,
+        (None, Vote::Down) => Signal::Down,
+        (None, Vote::None) if !correct.is_empty() => Signal::Correct,
+        (None, Vote::None) => Signal::Note,
+    };
+    let user = who(&headers);
     blocking(move || {
         let repo = state.registry.get(&req.repo_id)?;
         let data_dir = state.registry.home().repo_dir(&repo.root);
-        let mut history = lore_ask::asker::open_history(&data_dir)?;
-        if history
-            .answer(req.answer_id)
-            .map_err(ApiError::internal)?
-            .is_none()
-        {
-            return Err(ApiError::NotFound(format!(
-                "no answer {} in the history of {}",
-                req.answer_id, req.repo_id
-            )));
-        }
-        let record = FeedbackRecord {
-            answer: req.answer_id,
-            time: lore_ask::asker::now(),
-            vote: match req.vote {
-                Vote::Up => 1,
-                Vote::Down => -1,
-                Vote::None => 0,
+        let recorded = lore_ask::feedback::give(
+            &data_dir,
+            &Given {
+                answer: req.answer_id,
+                signal,
+                note: req.note.clone(),
+                correct,
+                user,
             },
-            note: req.note.clone().filter(|n| !n.trim().is_empty()),
-            correct_citations: correct,
-        };
-        let id = history.add_feedback(&record).map_err(ApiError::internal)?;
+        )?;
         Ok((
             StatusCode::CREATED,
-            Json(FeedbackResponse { feedback_id: id }),
+            Json(FeedbackResponse {
+                feedback_id: recorded.feedback_id,
+                reward: serde_json::to_value(&recorded.reward).map_err(ApiError::internal)?,
+            }),
         ))
     })
     .await

@@ -159,8 +159,10 @@ impl From<lore_ask::Error> for ApiError {
         use lore_ask::Error as E;
         match err {
             E::Index(e) => e.into(),
-            E::NoConversation(_) => ApiError::NotFound(err.to_string()),
-            E::Config { .. } | E::RemoteRefused { .. } => ApiError::BadRequest(err.to_string()),
+            E::NoConversation(_) | E::NoAnswer(_) => ApiError::NotFound(err.to_string()),
+            E::Config { .. } | E::RemoteRefused { .. } | E::Invalid(_) => {
+                ApiError::BadRequest(err.to_string())
+            }
             other => ApiError::internal(other),
         }
     }

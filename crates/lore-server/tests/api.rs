@@ -481,6 +481,8 @@ async fn chat_cites_code_and_feedback_is_stored() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert!(body["feedback_id"].as_i64().is_some());
+    assert_eq!(body["reward"]["counted"]["down"], 1, "{body}");
+    assert_eq!(body["reward"]["counted"]["correct"], 1, "{body}");
 
     // Stored in the repository's history.
     let data_dir = Home::at(f.repo.home()).repo_dir(f.repo.path());
@@ -491,6 +493,28 @@ async fn chat_cites_code_and_feedback_is_stored() {
     assert_eq!(stored[0].vote, -1);
     assert_eq!(stored[0].note.as_deref(), Some("should cite retry.py"));
     assert!(stored[0].correct_citations.contains("net/retry.py"));
+
+    assert_eq!(stored[0].signal, "down");
+    assert!(stored[0].user.starts_with("local"), "{:?}", stored[0].user);
+
+    // Implicit signals from the UI: a citation opened, code copied; each
+    // counted once per person however often it happens.
+    for signal in ["open", "open", "copy"] {
+        let (status, body, _) = send(
+            &app,
+            post(
+                "/feedback",
+                json!({"repo_id": f.id, "answer_id": answer_id, "signal": signal}),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["reward"]["people"], 1, "{body}");
+    }
+    let stored = history.feedback(answer_id).unwrap();
+    let reward = lore_ask::feedback::reward_of(&stored);
+    assert_eq!(reward.counted["open"], 1);
+    assert_eq!(reward.counted["copy"], 1);
 
     // The conversation reads back with its citations and feedback.
     let (status, past, _) = send(
@@ -533,6 +557,16 @@ async fn chat_cites_code_and_feedback_is_stored() {
             json!({"repo_id": f.id, "question": "  "}),
             StatusCode::BAD_REQUEST,
             "answer_id",
+        ),
+        (
+            json!({"repo_id": f.id, "answer_id": answer_id, "signal": "wave"}),
+            StatusCode::BAD_REQUEST,
+            "signal \"wave\": expected one of up, down",
+        ),
+        (
+            json!({"repo_id": f.id, "answer_id": answer_id, "signal": "correct"}),
+            StatusCode::BAD_REQUEST,
+            "needs the right place",
         ),
     ] {
         let (status, got, _) = send(&app, post("/feedback", body)).await;

@@ -60,7 +60,9 @@ CREATE TABLE IF NOT EXISTS feedback (
     time               INTEGER NOT NULL,
     vote               INTEGER NOT NULL,
     note               TEXT,
-    correct_citations  TEXT NOT NULL
+    correct_citations  TEXT NOT NULL,
+    signal             TEXT NOT NULL DEFAULT '',
+    user               TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS feedback_by_answer ON feedback(answer_id);
 ";
@@ -82,6 +84,44 @@ impl std::fmt::Debug for SqliteHistory {
             .field("path", &self.path)
             .finish()
     }
+}
+
+/// Brings a history written by an older lore up to this schema: feedback
+/// gained `signal` and `user` (old rows read their signal from the vote).
+fn migrate(conn: &Connection) -> Result<()> {
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('feedback')")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .ctx("read feedback columns")?;
+    for (column, ddl) in [
+        (
+            "signal",
+            "ALTER TABLE feedback ADD COLUMN signal TEXT NOT NULL DEFAULT ''",
+        ),
+        (
+            "user",
+            "ALTER TABLE feedback ADD COLUMN user TEXT NOT NULL DEFAULT ''",
+        ),
+    ] {
+        if !columns.iter().any(|c| c == column) {
+            conn.execute_batch(ddl).ctx("add a feedback column")?;
+        }
+    }
+    Ok(())
+}
+
+/// The signal of a row written before signals were stored.
+fn signal_of(stored: String, vote: i8, correct: &str) -> String {
+    if !stored.is_empty() {
+        return stored;
+    }
+    match vote {
+        1 => "up",
+        -1 => "down",
+        _ if correct != "[]" && !correct.is_empty() => "correct",
+        _ => "note",
+    }
+    .to_owned()
 }
 
 impl SqliteHistory {
@@ -130,6 +170,7 @@ impl SqliteHistory {
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .ctx("configure history")?;
         conn.execute_batch(SCHEMA).ctx("create history tables")?;
+        migrate(&conn)?;
         Ok(SqliteHistory {
             conn,
             path: path.to_owned(),
@@ -408,9 +449,17 @@ impl HistoryStore for SqliteHistory {
             return Err(lore_core::Error::Invalid(format!("no answer {}", f.answer)));
         }
         tx.execute(
-            "INSERT INTO feedback(answer_id, time, vote, note, correct_citations)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![f.answer, f.time, f.vote, f.note, f.correct_citations],
+            "INSERT INTO feedback(answer_id, time, vote, note, correct_citations, signal, user)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                f.answer,
+                f.time,
+                f.vote,
+                f.note,
+                f.correct_citations,
+                signal_of(f.signal.clone(), f.vote, &f.correct_citations),
+                f.user
+            ],
         )
         .ctx("store feedback")?;
         let id = tx.last_insert_rowid();
@@ -419,21 +468,36 @@ impl HistoryStore for SqliteHistory {
     }
 
     fn feedback(&self, answer: i64) -> lore_core::Result<Vec<FeedbackRecord>> {
+        self.feedback_where("WHERE answer_id = ?1", answer)
+    }
+
+    fn feedback_since(&self, time: i64) -> lore_core::Result<Vec<FeedbackRecord>> {
+        self.feedback_where("WHERE time >= ?1", time)
+    }
+}
+
+impl SqliteHistory {
+    fn feedback_where(&self, clause: &str, value: i64) -> lore_core::Result<Vec<FeedbackRecord>> {
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT answer_id, time, vote, note, correct_citations FROM feedback
-                 WHERE answer_id = ?1 ORDER BY id",
-            )
+            .prepare_cached(&format!(
+                "SELECT answer_id, time, vote, note, correct_citations, signal, user FROM feedback
+                 {clause} ORDER BY id"
+            ))
             .ctx("prepare feedback query")?;
         let rows = stmt
-            .query_map([answer], |r| {
+            .query_map([value], |r| {
+                let vote: i8 = r.get(2)?;
+                let correct: String = r.get(4)?;
+                let signal = signal_of(r.get(5)?, vote, &correct);
                 Ok(FeedbackRecord {
                     answer: r.get(0)?,
                     time: r.get(1)?,
-                    vote: r.get(2)?,
+                    vote,
                     note: r.get(3)?,
-                    correct_citations: r.get(4)?,
+                    correct_citations: correct,
+                    signal,
+                    user: r.get(6)?,
                 })
             })
             .ctx("read feedback")?;
@@ -517,9 +581,13 @@ mod tests {
             vote: -1,
             note: Some("cites the test, not the code".into()),
             correct_citations: r#"[{"path":"a.py","start_line":3,"end_line":9}]"#.into(),
+            signal: "down".into(),
+            user: "local:ann".into(),
         };
         h.add_feedback(&verdict).unwrap();
         assert_eq!(h.feedback(id).unwrap(), vec![verdict.clone()]);
+        assert_eq!(h.feedback_since(5).unwrap(), vec![verdict.clone()]);
+        assert!(h.feedback_since(6).unwrap().is_empty());
         let missing = FeedbackRecord {
             answer: id + 7,
             ..verdict
@@ -527,5 +595,39 @@ mod tests {
         let err = h.add_feedback(&missing).unwrap_err().to_string();
         assert!(err.contains(&format!("no answer {}", id + 7)), "{err}");
         assert!(h.feedback(id + 7).unwrap().is_empty());
+    }
+
+    /// A history from before signals were stored: the columns are added
+    /// and old rows read their signal from the vote.
+    #[test]
+    fn an_older_history_gains_signals() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.db");
+        let id = {
+            let mut h = SqliteHistory::open(&path).unwrap();
+            let c = h.new_conversation(1).unwrap();
+            h.add_answer(&answer(c, "q1"), &[]).unwrap()
+        };
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE old AS SELECT id, answer_id, time, vote, note, correct_citations FROM feedback;
+             DROP TABLE feedback; ALTER TABLE old RENAME TO feedback;",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO feedback(answer_id, time, vote, note, correct_citations) VALUES (?1, 3, 1, NULL, '[]'),
+             (?1, 4, 0, 'hm', '[{\"path\":\"a.py\",\"start_line\":1,\"end_line\":2}]')",
+            [id],
+        )
+        .unwrap();
+        drop(conn);
+        let h = SqliteHistory::open(&path).unwrap();
+        let signals: Vec<String> = h
+            .feedback(id)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.signal)
+            .collect();
+        assert_eq!(signals, ["up", "correct"]);
     }
 }

@@ -21,6 +21,7 @@ fn request(args: &AnswerArgs) -> AskRequest {
         no_llm: args.no_llm,
         no_remote: args.no_remote,
         model: args.model.clone(),
+        user: None,
     }
 }
 
@@ -374,13 +375,62 @@ pub fn history(index: RepoIndex, args: &HistoryArgs) -> Result<ExitCode> {
     Ok(success())
 }
 
+/// `lore feedback ANSWER_ID [up|down] [--note TEXT] [--correct PATH:A-B]...`.
+pub fn feedback(index: RepoIndex, args: &crate::cli::FeedbackArgs) -> Result<ExitCode> {
+    use lore_ask::feedback::{Given, Place};
+    use lore_learn::reward::Signal;
+    let correct = args
+        .correct
+        .iter()
+        .map(|c| Place::parse(c))
+        .collect::<lore_ask::Result<Vec<_>>>()?;
+    for place in &correct {
+        if index.file_hash(&place.path)?.is_none() {
+            bail!("--correct {}: not an indexed file", place.path);
+        }
+    }
+    let signal = match args.verdict.as_deref() {
+        Some("up") => Signal::Up,
+        Some("down") => Signal::Down,
+        _ if !correct.is_empty() => Signal::Correct,
+        _ if args.note.is_some() => Signal::Note,
+        _ => bail!("say up or down, give a --note, or --correct PATH:A-B"),
+    };
+    let given = Given {
+        answer: args.answer,
+        signal,
+        note: args.note.clone(),
+        correct,
+        user: lore_ask::feedback::local_user(),
+    };
+    let recorded = lore_ask::feedback::give(index.data_dir(), &given)?;
+    if args.json.json {
+        return crate::render::print_json(&recorded);
+    }
+    outln!(
+        "recorded on answer {}: reward {:+.2} from {} {}",
+        args.answer,
+        recorded.reward.value,
+        recorded.reward.people,
+        if recorded.reward.people == 1 {
+            "person"
+        } else {
+            "people"
+        }
+    )?;
+    Ok(success())
+}
+
 /// One piece of feedback as a line: `feedback: helpful · "note"`.
 fn feedback_line(f: &lore_core::history::FeedbackRecord) -> String {
-    let mut parts = vec![match f.vote {
-        1 => "helpful".to_owned(),
-        -1 => "not helpful".to_owned(),
-        _ => "note".to_owned(),
+    let mut parts = vec![match f.signal.as_str() {
+        "up" => "helpful".to_owned(),
+        "down" => "not helpful".to_owned(),
+        other => other.to_owned(),
     }];
+    if !f.user.is_empty() {
+        parts.push(f.user.clone());
+    }
     if let Some(note) = &f.note {
         parts.push(format!("{note:?}"));
     }

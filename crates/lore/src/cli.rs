@@ -150,6 +150,9 @@ pub enum Command {
     Chat(ChatArgs),
     /// Past questions and answers of this repository.
     History(HistoryArgs),
+    /// Say how good an answer was: up or down, a note, the places it
+    /// should have cited. Lore learns from it (its reward is printed).
+    Feedback(FeedbackArgs),
     /// Show or change settings (providers, models, budgets, privacy), kept
     /// in LORE_HOME/config.toml.
     Config(ConfigArgs),
@@ -258,6 +261,24 @@ pub struct HistoryArgs {
     /// Show one answer in full, with its retrieval log.
     #[arg(long, value_name = "ID")]
     pub show: Option<i64>,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct FeedbackArgs {
+    /// The answer (`lore history` lists them; `lore ask --json` prints it).
+    #[arg(value_name = "ANSWER_ID")]
+    pub answer: i64,
+    /// `up` or `down`; without one, a note or a correction alone.
+    #[arg(value_name = "VERDICT", value_parser = ["up", "down"])]
+    pub verdict: Option<String>,
+    /// What you think of it (its mood counts a little).
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+    /// Where the answer should have pointed (repeatable).
+    #[arg(long = "correct", value_name = "PATH:A-B")]
+    pub correct: Vec<String>,
     #[command(flatten)]
     pub json: JsonArg,
 }

@@ -227,3 +227,95 @@ fn chat_keeps_one_conversation_and_understands_commands() {
             .contains("billing/invoice.py")
     );
 }
+
+/// `lore feedback`: votes, notes and corrections on an answer, with its
+/// reward; one person's repeated votes count once; bad input is named.
+#[test]
+fn feedback_is_recorded_with_its_signal_and_reward() {
+    let repo = repo();
+    let answer = json(&repo, &["ask", "where is the tax added to invoices?"]);
+    let id = answer["answer_id"].as_i64().unwrap().to_string();
+    let first = json(&repo, &["feedback", &id, "up", "--note", "thanks, spot on"]);
+    let value = first["reward"]["value"].as_f64().unwrap();
+    assert!(value > 0.99, "{first}");
+    // Again: the same person, counted once.
+    let again = json(&repo, &["feedback", &id, "up"]);
+    assert_eq!(again["reward"]["counted"]["up"], 1, "{again}");
+    assert_eq!(again["reward"]["people"], 1);
+    // Changing one's mind, with the right place.
+    let down = json(
+        &repo,
+        &[
+            "feedback",
+            &id,
+            "down",
+            "--correct",
+            "billing/report.py:4-5",
+        ],
+    );
+    assert!(down["reward"]["value"].as_f64().unwrap() < -0.99, "{down}");
+    assert_eq!(down["reward"]["counted"]["correct"], 1, "{down}");
+    let text = ok(lore(&repo).args([
+        "feedback",
+        &id,
+        "--note",
+        "the answer mentions the sync client",
+    ]));
+    assert!(
+        text.starts_with(&format!("recorded on answer {id}: reward")),
+        "{text}"
+    );
+    let shown = json(&repo, &["history", "--show", &id]);
+    let signals: Vec<&str> = shown["feedback"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["signal"].as_str().unwrap())
+        .collect();
+    assert_eq!(signals, ["up", "up", "down", "note"]);
+    assert!(
+        shown["feedback"][0]["user"]
+            .as_str()
+            .unwrap()
+            .starts_with("local")
+    );
+    assert!(
+        shown["feedback"][2]["correct_citations"]
+            .as_str()
+            .unwrap()
+            .contains("\"billing/report.py\""),
+        "{shown}"
+    );
+
+    let err = fails(lore(&repo).args(["feedback", &id, "--correct", "billing/nope.py:1-2"]));
+    assert!(String::from_utf8_lossy(&err.stderr).contains("billing/nope.py: not an indexed file"));
+    let err = fails(lore(&repo).args(["feedback", &id, "--correct", "billing/report.py:9-2"]));
+    assert!(String::from_utf8_lossy(&err.stderr).contains("expected PATH:START-END"));
+    let err = fails(lore(&repo).args(["feedback", "424242", "up"]));
+    assert!(String::from_utf8_lossy(&err.stderr).contains("no answer 424242"));
+    let err = fails(lore(&repo).args(["feedback", &id]));
+    assert!(String::from_utf8_lossy(&err.stderr).contains("say up or down"));
+}
+
+/// Implicit feedback from asking: the same question again within minutes
+/// is a re-ask of the earlier answer; a next question in the conversation
+/// is a follow-up on the previous answer.
+#[test]
+fn a_reask_and_a_follow_up_are_recorded_on_the_earlier_answers() {
+    let repo = repo();
+    let first = json(&repo, &["ask", "where is the tax added to invoices?"]);
+    let second = json(&repo, &["ask", "Where is the tax  added to invoices"]);
+    let third = json(&repo, &["ask", "-c", "what calls it?"]);
+    let signals = |answer: &serde_json::Value| -> Vec<String> {
+        let id = answer["answer_id"].as_i64().unwrap().to_string();
+        json(&repo, &["history", "--show", &id])["feedback"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["signal"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(signals(&first), ["reask"]);
+    assert_eq!(signals(&second), ["follow-up"]);
+    assert!(signals(&third).is_empty());
+}

@@ -79,6 +79,7 @@ async fn every_tool_answers_with_citations_over_stdio() {
             "ask",
             "card",
             "dossier",
+            "feedback",
             "findings",
             "insights",
             "learning_status",
@@ -161,6 +162,43 @@ async fn every_tool_answers_with_citations_over_stdio() {
         "{answer}"
     );
     assert!(answer["conversation_id"].as_i64().is_some());
+    // The agent reads a cited file next: an implicit signal; then it says
+    // the answer was good, with a corrected place.
+    let answer_id = answer["answer_id"].as_i64().unwrap();
+    call(&client, "outline", json!({"path": "shop/tax.py"})).await;
+    let (reward, error) = call(
+        &client,
+        "feedback",
+        json!({"answer_id": answer_id, "verdict": "up", "note": "thanks", "correct": ["shop/tax.py:4-6"]}),
+    )
+    .await;
+    assert!(!error, "{reward}");
+    assert_eq!(reward["reward"]["people"], 1, "{reward}");
+    assert_eq!(reward["reward"]["counted"]["read-cited"], 1, "{reward}");
+    assert_eq!(reward["reward"]["counted"]["up"], 1, "{reward}");
+    assert_eq!(reward["reward"]["counted"]["correct"], 1, "{reward}");
+    let bad = client
+        .call_tool(
+            CallToolRequestParams::new("feedback").with_arguments(
+                json!({"answer_id": answer_id, "verdict": "sideways"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
+        )
+        .await
+        .unwrap_err();
+    assert!(bad.to_string().contains("expected up or down"), "{bad}");
+    let (missing, error) = call(
+        &client,
+        "feedback",
+        json!({"answer_id": 999_999, "verdict": "up"}),
+    )
+    .await;
+    assert!(
+        error && missing.to_string().contains("no answer 999999"),
+        "{missing}"
+    );
 
     let (map, _) = call(&client, "repo_map", json!({"tokens": 256})).await;
     assert!(
@@ -299,7 +337,7 @@ fn malformed_lines_and_unknown_tools_get_errors_that_say_why() {
     assert!(
         reply["result"]["tools"]
             .as_array()
-            .is_some_and(|t| t.len() == 13)
+            .is_some_and(|t| t.len() == 14)
     );
 
     drop(stdin);

@@ -93,6 +93,7 @@ fn run_command(home: &Home, command: Command, g: &GlobalArgs) -> Result<ExitCode
         Command::Ask(args) => crate::ask::ask(&home, open(&home, g)?, &args, g),
         Command::Chat(args) => crate::ask::chat(&home, open(&home, g)?, &args),
         Command::History(args) => crate::ask::history(open(&home, g)?, &args),
+        Command::Feedback(args) => crate::ask::feedback(open(&home, g)?, &args),
         Command::Config(args) => crate::ask::config(&home, &args),
         Command::Providers(ProvidersCommand::Check(args)) => {
             crate::ask::providers_check(&home, &args)

@@ -88,6 +88,11 @@ pub fn give(data_dir: &Path, given: &Given) -> Result<Recorded> {
             "a correction needs the right place (PATH:START-END)".into(),
         ));
     }
+    if given.signal == Signal::Wrong && given.correct.is_empty() {
+        return Err(Error::Invalid(
+            "`wrong` needs the citation said to be wrong (its place)".into(),
+        ));
+    }
     let mut history = crate::asker::open_history(data_dir)?;
     let history_error = |e: lore_core::Error| Error::History {
         path: data_dir.to_owned(),

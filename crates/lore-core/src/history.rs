@@ -104,9 +104,10 @@ pub struct FeedbackRecord {
     /// Free text.
     pub note: Option<String>,
     /// Locations the person says the answer should have cited (JSON array
-    /// of `{path, start_line, end_line}`).
+    /// of `{path, start_line, end_line}`); for the signal `wrong`, the
+    /// citation they say is wrong.
     pub correct_citations: String,
-    /// What they did: `up`, `down`, `note`, `correct`, `open`, `copy`,
+    /// What they did: `up`, `down`, `note`, `correct`, `wrong`, `open`, `copy`,
     /// `reask`, `follow-up`, `read-cited` (see `lore_learn::reward`).
     pub signal: String,
     /// Who: the server token's user, or the local user.

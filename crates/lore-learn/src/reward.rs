@@ -7,6 +7,7 @@
 //! | `up` | +1.0 | said so |
 //! | `down` | −1.0 | said so |
 //! | `correct` (corrected citations) | −0.6 | the answer cited the wrong place (and the right one is now known) |
+//! | `wrong` (a citation marked wrong) | −0.6 | the answer cited the wrong place |
 //! | `copy` (code copied from the answer) | +0.5 | used it |
 //! | `follow-up` (a question building on the answer) | +0.3 | went on from it |
 //! | `open` (a citation opened) | +0.2 | looked at the evidence (curiosity, not approval) |
@@ -41,6 +42,8 @@ pub enum Signal {
     Note,
     /// Corrected citations: "the right place is…".
     Correct,
+    /// A citation marked wrong: "this citation is wrong".
+    Wrong,
     /// A citation opened in the UI.
     Open,
     /// Code copied from the answer.
@@ -55,11 +58,12 @@ pub enum Signal {
 
 impl Signal {
     /// Every signal.
-    pub const ALL: [Signal; 9] = [
+    pub const ALL: [Signal; 10] = [
         Signal::Up,
         Signal::Down,
         Signal::Note,
         Signal::Correct,
+        Signal::Wrong,
         Signal::Open,
         Signal::Copy,
         Signal::Reask,
@@ -74,6 +78,7 @@ impl Signal {
             Signal::Down => -1.0,
             Signal::Note => 0.0,
             Signal::Correct => -0.6,
+            Signal::Wrong => -0.6,
             Signal::Open => 0.2,
             Signal::Copy => 0.5,
             Signal::Reask => -0.7,
@@ -89,6 +94,7 @@ impl Signal {
             Signal::Down => "down",
             Signal::Note => "note",
             Signal::Correct => "correct",
+            Signal::Wrong => "wrong",
             Signal::Open => "open",
             Signal::Copy => "copy",
             Signal::Reask => "reask",

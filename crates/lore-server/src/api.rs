@@ -743,6 +743,7 @@ pub struct FeedbackRequest {
     #[serde(default)]
     pub vote: Vote,
     /// What the person did, when it is not a vote: `note`, `correct`,
+    /// `wrong` (a citation marked wrong: its place in `correct_citations`),
     /// `open` (a citation opened), `copy` (code copied), `reask`,
     /// `follow-up`, `read-cited`. Defaults to the vote, else `correct`
     /// with corrected citations, else `note`.

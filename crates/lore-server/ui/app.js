@@ -501,7 +501,11 @@ function renderLine(line, marked) {
     el("span", { class: "n" }, line.n), el("span", { class: "src" }, parts));
 }
 
-async function openCode(viewer, repoId, path, start, end, commit) {
+// Shows `path` with lines start..end marked. With `actions` (a function of
+// the shown path returning nodes), those go under the title; with
+// `onSelect`, clicking a line number selects it (shift-click: a range) and
+// `onSelect(path, a, b)` is called.
+async function openCode(viewer, repoId, path, start, end, commit, actions, onSelect) {
   viewer.replaceChildren(el("p", { class: "muted" }, `Loading ${path}…`));
   let file;
   try {
@@ -511,7 +515,23 @@ async function openCode(viewer, repoId, path, start, end, commit) {
     `${file.path}:${start}-${end} @ ${short(commit || file.commit)}`,
     file.stale ? el("span", { class: "stale" }, " · changed since indexed") : "");
   const code = el("div", { class: "code" }, file.lines.map((l) => renderLine(l, l.n >= start && l.n <= end)));
-  viewer.replaceChildren(title, code);
+  if (onSelect) {
+    let anchor = null;
+    code.addEventListener("click", (e) => {
+      const n = e.target.closest(".n");
+      if (!n) return;
+      const line = Number(n.parentElement.dataset.n);
+      const a = e.shiftKey && anchor ? Math.min(anchor, line) : line;
+      const b = e.shiftKey && anchor ? Math.max(anchor, line) : line;
+      if (!e.shiftKey) anchor = line;
+      for (const row of code.querySelectorAll(".line")) {
+        const k = Number(row.dataset.n);
+        row.classList.toggle("sel", k >= a && k <= b);
+      }
+      onSelect(file.path, a, b);
+    });
+  }
+  viewer.replaceChildren(title, actions ? el("div", { class: "viewer-actions" }, actions(file.path)) : "", code);
   const first = code.querySelector(".line.hl");
   if (first) code.scrollTop = Math.max(0, first.offsetTop - code.offsetTop - 60);
 }
@@ -586,8 +606,10 @@ function feedbackBox(repoId, answer) {
   const note = el("textarea", { class: "note", placeholder: "A note on this answer (optional)" });
   const saved = el("span", { class: "muted" });
   let vote = "none";
-  // Feedback given earlier (a reloaded conversation) is shown as it was left.
-  const last = (answer.feedback || []).at(-1);
+  // Feedback given earlier (a reloaded conversation) is shown as it was
+  // left: the last vote and note (implicit signals are not shown).
+  const explicit = (answer.feedback || []).filter((f) => f.vote !== 0 || f.note);
+  const last = explicit.at(-1);
   const up = el("button", { class: "vote vote-up", title: "Helpful", onclick: () => choose("up") }, "▲ helpful");
   const down = el("button", { class: "vote vote-down", title: "Not helpful", onclick: () => choose("down") }, "▼ not helpful");
   const send = async () => {
@@ -644,13 +666,40 @@ async function showRepo(id) {
         c.symbol ? el("a", { class: "card-link", href: `#/repo/${id}/card/${encodeURIComponent(c.path + ":" + c.symbol)}` }, " card") : "");
     }));
   };
+  // Implicit feedback: sent and forgotten (a failure costs nothing).
+  const signal = (answer, name, extra = {}) =>
+    api("/feedback", { body: Object.assign({ repo_id: id, answer_id: answer.answer_id, signal: name }, extra) }).catch(() => {});
+  let current = null; // the answer whose evidence the viewer shows
   const cite = (answer, n, a, b) => {
     const c = answer.citations.find((x) => x.n === n && (a === null || (x.start_line <= a && a <= x.end_line)))
       || answer.citations.find((x) => x.n === n);
     if (!c) return;
+    current = answer;
     showSources(answer, n);
-    openCode(viewer, id, c.path, a ?? c.start_line, b ?? c.end_line, c.commit);
+    signal(answer, "open");
+    const said = el("span", { class: "muted", id: "correction-note" });
+    let chosen = null;
+    const right = el("button", { id: "right-place", disabled: true, onclick: async () => {
+      try {
+        await api("/feedback", { body: { repo_id: id, answer_id: answer.answer_id, signal: "correct",
+          correct_citations: [{ path: chosen.path, start_line: chosen.a, end_line: chosen.b }] } });
+        said.textContent = `noted: the right place is ${chosen.path}:${chosen.a}-${chosen.b}`;
+      } catch (err) { said.textContent = err.message; }
+    } }, "The right place is… (select lines)");
+    const wrong = el("button", { id: "wrong-citation", onclick: async () => {
+      try {
+        await api("/feedback", { body: { repo_id: id, answer_id: answer.answer_id, signal: "wrong",
+          correct_citations: [{ path: c.path, start_line: c.start_line, end_line: c.end_line }] } });
+        said.textContent = `noted: [${c.n}] ${c.path}:${c.start_line}-${c.end_line} is wrong`;
+      } catch (err) { said.textContent = err.message; }
+    } }, "This citation is wrong");
+    openCode(viewer, id, c.path, a ?? c.start_line, b ?? c.end_line, c.commit, () => [wrong, right, said], (path, a2, b2) => {
+      chosen = { path, a: a2, b: b2 };
+      right.disabled = false;
+      right.textContent = `The right place is ${path}:${a2}-${b2}`;
+    });
   };
+  viewer.addEventListener("copy", () => { if (current) signal(current, "copy"); });
   const showWhy = (answer) => {
     why.replaceChildren(whyPanel(answer, () => { why.hidden = true; }));
     why.hidden = false;
@@ -669,6 +718,7 @@ async function showRepo(id) {
       if (e.target.closest("a, button, textarea")) return;
       showSources(answer, null);
     });
+    entry.querySelector(".answer").addEventListener("copy", () => signal(answer, "copy"));
   };
 
   const form = el("form", {

@@ -325,6 +325,58 @@ async fn index_ask_click_a_citation_and_search_in_chromium() {
             .is_ok(),
         "the cited code is highlighted"
     );
+    // "This citation is wrong", and "the right place is…" from lines
+    // selected in the viewer (a click, then a shift-click).
+    click(&client, Locator::Css("#wrong-citation")).await;
+    until(
+        &client,
+        "the wrong citation noted",
+        "document.querySelector('#correction-note').textContent.includes('is wrong')",
+    )
+    .await;
+    client
+        .execute(
+            "const n = (k) => document.querySelector(`#viewer .line[data-n=\"${k}\"] .n`);
+             n(1).dispatchEvent(new MouseEvent('click', { bubbles: true }));
+             n(2).dispatchEvent(new MouseEvent('click', { bubbles: true, shiftKey: true }));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let right = text_of(&client, "#right-place").await;
+    assert_eq!(right, "The right place is shop/tax.py:1-2");
+    click(&client, Locator::Css("#right-place")).await;
+    until(
+        &client,
+        "the right place noted",
+        "document.querySelector('#correction-note').textContent.includes('the right place is shop/tax.py:1-2')",
+    )
+    .await;
+    let answer_id = client
+        .execute(
+            "return document.querySelector('.answer').dataset.answerId;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let shown = common::json(
+        &repo,
+        &["history", "--show", answer_id.as_str().unwrap()],
+    );
+    let signals: Vec<&str> = shown["feedback"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["signal"].as_str().unwrap())
+        .collect();
+    assert_eq!(signals, ["open", "wrong", "correct"], "{shown}");
+    assert!(
+        shown["feedback"][2]["correct_citations"]
+            .as_str()
+            .unwrap()
+            .contains("\"start_line\":1,\"end_line\":2"),
+        "{shown}"
+    );
     let shot = client.screenshot().await.unwrap();
     std::fs::write(artifacts().join("chat.png"), &shot).unwrap();
     assert!(shot.starts_with(b"\x89PNG"));

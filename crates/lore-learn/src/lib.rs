@@ -1,6 +1,8 @@
 //! Learning from the people who use Lore: what their feedback is worth
-//! (`reward`) and the mood of what they write (`emotion`). Pure functions
-//! over records the stores keep; no I/O.
+//! (`reward`), the mood of what they write (`emotion`), and choosing among
+//! ways of working by what they reward (`bandit`). Pure functions over
+//! records the stores keep; no I/O.
 
+pub mod bandit;
 pub mod emotion;
 pub mod reward;

@@ -488,8 +488,12 @@ async fn chat_cites_code_and_feedback_is_stored() {
     let data_dir = Home::at(f.repo.home()).repo_dir(f.repo.path());
     let history = lore_store::SqliteHistory::open(&data_dir.join("history.db")).unwrap();
     use lore_core::history::HistoryStore;
+    // The second question of the conversation was a follow-up on the
+    // first answer (an implicit signal), then came the verdict.
     let stored = history.feedback(answer_id).unwrap();
-    assert_eq!(stored.len(), 1);
+    let signals: Vec<&str> = stored.iter().map(|f| f.signal.as_str()).collect();
+    assert_eq!(signals, ["follow-up", "down"]);
+    let stored = &stored[1..];
     assert_eq!(stored[0].vote, -1);
     assert_eq!(stored[0].note.as_deref(), Some("should cite retry.py"));
     assert!(stored[0].correct_citations.contains("net/retry.py"));
@@ -531,8 +535,8 @@ async fn chat_cites_code_and_feedback_is_stored() {
     );
     assert_eq!(exchanges[0]["answer_id"], answer_id);
     assert_eq!(exchanges[0]["citations"], answer["citations"], "{past}");
-    assert_eq!(exchanges[0]["feedback"][0]["vote"], -1, "{past}");
-    assert_eq!(exchanges[0]["feedback"][0]["note"], "should cite retry.py");
+    assert_eq!(exchanges[0]["feedback"][1]["vote"], -1, "{past}");
+    assert_eq!(exchanges[0]["feedback"][1]["note"], "should cite retry.py");
     let (status, body, _) = send(&app, get(&format!("/conversations/{}/777", f.id))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(error_of(&body).contains("777"), "{body}");

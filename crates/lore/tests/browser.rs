@@ -359,10 +359,7 @@ async fn index_ask_click_a_citation_and_search_in_chromium() {
         )
         .await
         .unwrap();
-    let shown = common::json(
-        &repo,
-        &["history", "--show", answer_id.as_str().unwrap()],
-    );
+    let shown = common::json(&repo, &["history", "--show", answer_id.as_str().unwrap()]);
     let signals: Vec<&str> = shown["feedback"]
         .as_array()
         .unwrap()

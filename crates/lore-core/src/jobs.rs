@@ -243,7 +243,8 @@ pub struct Insight {
     pub repo: String,
     /// What it is.
     pub found: NewInsight,
-    /// `new`, `read` or `dismissed` (kept when the finding recurs).
+    /// `new`, `read` or `dismissed` (kept when the finding recurs), or
+    /// `suppressed`: like three or more the team dismissed.
     pub status: String,
     /// The run that last found it.
     pub run: i64,
@@ -255,6 +256,10 @@ pub struct Insight {
 
 /// Insight statuses a user may set.
 pub const INSIGHT_STATUSES: &[&str] = &["new", "read", "dismissed"];
+
+/// Insight statuses a listing may filter on: the user's, and `suppressed`
+/// (set by the worker for insights like ones the team dismissed).
+pub const INSIGHT_FILTERS: &[&str] = &["new", "read", "dismissed", "suppressed"];
 
 /// Resources an attempt used, charged whether or not it succeeded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -9,6 +9,7 @@
 //! that still held the lease (`lore_core::jobs`). CPU time is measured on
 //! the thought's thread and charged to the job, failed attempts included.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -334,6 +335,31 @@ fn thought(
             job.id
         ))),
     }
+}
+
+/// The run's new insights of a kind and rule (or title shape) the team dismissed
+/// [`lore_learn::similar::SUPPRESS_AFTER`] times or more become
+/// `suppressed`: kept (a user may still list them), not shown as new.
+fn suppress_like_dismissed(queue: &mut SqliteJobs, job: &Job) -> Result<()> {
+    use lore_learn::similar::{SUPPRESS_AFTER, key};
+    let dismissed = queue.insights(&job.repo, None, Some("dismissed"), 100_000)?;
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for i in &dismissed {
+        *count.entry(key(&i.found.kind, &i.found.title)).or_default() += 1;
+    }
+    if count.values().all(|n| *n < SUPPRESS_AFTER) {
+        return Ok(());
+    }
+    for i in queue.insights(&job.repo, None, Some("new"), 100_000)? {
+        if i.run == job.id
+            && count
+                .get(&key(&i.found.kind, &i.found.title))
+                .is_some_and(|n| *n >= SUPPRESS_AFTER)
+        {
+            queue.set_insight_status(i.id, "suppressed")?;
+        }
+    }
+    Ok(())
 }
 
 /// Insights of a digest: what changed (one per range), and symbols
@@ -701,6 +727,9 @@ pub fn run_next(home: &Home, config: &WorkerConfig) -> Result<Option<Ran>> {
                     tokens: 0,
                 };
                 queue.charge_more(job.id, more, now_ms())?;
+            }
+            if done && !outcome.insights.is_empty() {
+                suppress_like_dismissed(&mut queue, &job)?;
             }
             if !done || lost.load(Ordering::Acquire) {
                 tracing::warn!("lease lost: the result of this attempt is dropped");

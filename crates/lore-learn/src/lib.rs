@@ -6,3 +6,4 @@
 pub mod bandit;
 pub mod emotion;
 pub mod reward;
+pub mod similar;

@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use lore_core::jobs::{INSIGHT_STATUSES, JobStore, NewJob};
+use lore_core::jobs::{INSIGHT_FILTERS, INSIGHT_STATUSES, JobStore, NewJob};
 use lore_core::time::now_ms;
 use lore_index::learning;
 use lore_store::SqliteJobs;
@@ -139,7 +139,7 @@ pub struct InsightQuery {
 }
 
 /// What the thoughts found, newest first.
-#[utoipa::path(get, path = "/insights", params(("repo_id" = String, Query, description = "Repository id"), ("kind" = Option<String>, Query, description = "change, hotspot, entry-points, broken-reference"), ("status" = Option<String>, Query, description = "new, read, dismissed (also `filter`)")),
+#[utoipa::path(get, path = "/insights", params(("repo_id" = String, Query, description = "Repository id"), ("kind" = Option<String>, Query, description = "change, hotspot, entry-points, broken-reference"), ("status" = Option<String>, Query, description = "new, read, dismissed, suppressed (also `filter`)")),
     responses((status = 200, description = "`[{id, kind, severity, title, body, evidence, fingerprint, status, ...}]`", body = [Object]), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn insights(
     State(state): State<AppState>,
@@ -148,10 +148,10 @@ pub async fn insights(
     let Query(q) = query?;
     let status = q.status.or(q.filter).filter(|s| s != "all");
     if let Some(s) = &status
-        && !INSIGHT_STATUSES.contains(&s.as_str())
+        && !INSIGHT_FILTERS.contains(&s.as_str())
     {
         return Err(ApiError::BadRequest(format!(
-            "status `{s}`: give new, read or dismissed"
+            "status `{s}`: give new, read, dismissed or suppressed"
         )));
     }
     blocking(move || {

@@ -196,7 +196,7 @@ function evidenceLinks(evidence, viewer, id) {
 
 async function showInsights(id) {
   setNav(id, "insights");
-  const filter = el("select", { id: "insight-filter" }, ["new", "read", "dismissed", "all"].map((f) => el("option", { value: f }, f)));
+  const filter = el("select", { id: "insight-filter" }, ["new", "read", "dismissed", "suppressed", "all"].map((f) => el("option", { value: f }, f)));
   const feed = el("div", { id: "insights" });
   const viewer = el("div", { id: "viewer" }, el("p", { class: "muted" }, "Click evidence to see the code."));
   const load = async () => {

@@ -385,8 +385,8 @@ pub struct InsightsArgs {
     /// `broken-reference`).
     #[arg(long)]
     pub kind: Option<String>,
-    /// Only this status.
-    #[arg(long, value_parser = ["new", "read", "dismissed"])]
+    /// Only this status (`suppressed`: like three or more dismissed).
+    #[arg(long, value_parser = ["new", "read", "dismissed", "suppressed"])]
     pub status: Option<String>,
     /// At most this many.
     #[arg(long, default_value_t = 50)]

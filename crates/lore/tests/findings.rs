@@ -281,3 +281,79 @@ fn linters_run_in_the_sandbox_and_join_the_findings() {
     let run = json(&repo, &["lint"]);
     assert!(run["output"]["by_rule"]["ruff/F821"].is_null(), "{run}");
 }
+
+/// Insights like three or more the team dismissed are suppressed: after
+/// three TODO findings were dismissed, TODOs are no longer shown as new.
+#[test]
+fn insights_like_dismissed_ones_are_suppressed() {
+    let repo = TestRepo::new();
+    for i in 0..4 {
+        repo.write(
+            &format!("m{i}.py"),
+            format!("def f{i}():\n    # TODO: handle case {i}\n    return {i}\n"),
+        );
+    }
+    repo.write("keep.py", "def g(cmd):\n    eval(cmd)\n");
+    repo.commit("code");
+    ok(lore(&repo).arg("index"));
+    ok(lore(&repo).args(["learn", "on"]));
+    ok(lore(&repo).args(["worker", "--once"]));
+    let todos: Vec<Value> = json(&repo, &["insights", "--kind", "finding", "--limit", "100"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["title"].as_str().unwrap().starts_with("notes/todo"))
+        .cloned()
+        .collect();
+    assert_eq!(todos.len(), 4);
+    for t in &todos[..3] {
+        ok(lore(&repo).args(["insights", "dismiss", &t["id"].to_string()]));
+    }
+    // A new TODO elsewhere, and the hunt runs again.
+    repo.write(
+        "m9.py",
+        "def h():\n    # TODO: something new\n    return 9\n",
+    );
+    repo.commit("more");
+    ok(lore(&repo).arg("index"));
+    let runs = json(&repo, &["runs"]);
+    let hunt = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "smell-hunt")
+        .unwrap()
+        .clone();
+    ok(lore(&repo).args(["runs", "rerun", &hunt["id"].to_string()]));
+    ok(lore(&repo).args(["worker", "--once"]));
+    let suppressed = json(&repo, &["insights", "--status", "suppressed"]);
+    let titles: Vec<&str> = suppressed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    // The new TODO and the one not yet dismissed: the same kind of thing.
+    assert_eq!(titles.len(), 2, "{suppressed}");
+    assert!(
+        titles.iter().any(|t| t.contains("something new")),
+        "{titles:?}"
+    );
+    assert!(
+        titles.iter().any(|t| t.contains("handle case")),
+        "{titles:?}"
+    );
+    // Other kinds stay new.
+    let new = json(&repo, &["insights", "--status", "new", "--kind", "finding"]);
+    let new: Vec<&str> = new
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert!(
+        new.iter().any(|t| t.starts_with("security/eval")),
+        "{new:?}"
+    );
+    assert!(!new.iter().any(|t| t.contains("something new")), "{new:?}");
+}

@@ -39,6 +39,7 @@ pub mod learning;
 pub mod lint;
 mod map;
 mod pipeline;
+pub mod policy;
 mod purge;
 mod query;
 pub mod redact;

@@ -92,6 +92,10 @@ pub struct Policy {
     pub weights: HashMap<Feature, f64>,
     /// Query expansion of the lexical search in hybrid mode.
     pub expansion: Expansion,
+    /// The repository's own retrieval policy version whose weights these
+    /// are (trained on the repository; `None`: the global policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<u32>,
 }
 
 /// Query expansion: each query word adds its nearest words in the learned
@@ -136,6 +140,7 @@ impl Default for Policy {
                 min_cosine: 0.4,
                 weight: 0.3,
             },
+            repository: None,
         }
     }
 }

@@ -153,6 +153,11 @@ pub enum Command {
     /// Say how good an answer was: up or down, a note, the places it
     /// should have cited. Lore learns from it (its reward is printed).
     Feedback(FeedbackArgs),
+    /// The repository's own retrieval policies (how search ranks): train
+    /// one on queries mined from the repository, list, show, promote, roll
+    /// back.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Show or change settings (providers, models, budgets, privacy), kept
     /// in LORE_HOME/config.toml.
     Config(ConfigArgs),
@@ -393,6 +398,46 @@ pub struct InsightsArgs {
     pub limit: usize,
     #[command(flatten)]
     pub json: JsonArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Every version, its held-out evaluation and which is in force.
+    List(JsonArg),
+    /// One version in full.
+    Show {
+        /// The version.
+        version: u32,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Train a version on queries mined from the repository's documented
+    /// functions (docs hidden); it is put in force only if it beats the
+    /// one in force on held-out queries by the margin.
+    Train {
+        /// Queries to mine (70% train, 30% held out).
+        #[arg(long, default_value_t = 300)]
+        queries: usize,
+        /// Held-out Recall@10 gain needed to promote.
+        #[arg(long, default_value_t = 0.02)]
+        margin: f64,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Put a version in force.
+    Promote {
+        /// The version.
+        version: u32,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Put back the version in force before (or VERSION).
+    Rollback {
+        /// The version to put back.
+        version: Option<u32>,
+        #[command(flatten)]
+        json: JsonArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -312,6 +312,9 @@ pub struct RepoStatus {
     pub skipped: Vec<SkippedFile>,
     /// Vector search state.
     pub semantic: SemanticStatus,
+    /// The retrieval policy ranking hybrid search: its global version and
+    /// the repository's own version in force, if any.
+    pub retrieval_policy: (u32, Option<u32>),
 }
 
 impl RepoStatus {
@@ -343,6 +346,7 @@ impl RepoStatus {
             "chunks": self.stats.chunks,
             "lexical_docs": self.lexical_docs,
             "semantic": self.semantic,
+            "retrieval_policy": { "version": self.retrieval_policy.0, "repository": self.retrieval_policy.1 },
             "commits": self.stats.commits,
             "files_with_syntax_errors": self.stats.files_with_syntax_errors,
             "skipped": self.stats.skipped_per_reason.iter().map(|(r, n)| serde_json::json!({"reason": r, "files": n})).collect::<Vec<_>>(),
@@ -470,6 +474,15 @@ impl RepoIndex {
         lexical: Box<dyn LexicalSearcher + Send>,
     ) -> Result<RepoIndex> {
         let meta = store.meta()?;
+        // The repository's own retrieval policy when one is in force; an
+        // unreadable record falls back to the global policy, with a warning.
+        let policy = match crate::policy::Policies::load(&data_dir) {
+            Ok(policies) => policies.active(&Policy::default()),
+            Err(err) => {
+                tracing::warn!(cause = %err, "the repository's retrieval policy is unreadable");
+                Policy::default()
+            }
+        };
         Ok(RepoIndex {
             root: PathBuf::from(repo_key(root)),
             data_dir,
@@ -483,7 +496,7 @@ impl RepoIndex {
             keep: OnceLock::new(),
             graph: OnceLock::new(),
             heads: OnceLock::new(),
-            policy: Policy::default(),
+            policy,
             transformer_policy: Policy::with_transformer(),
         })
     }

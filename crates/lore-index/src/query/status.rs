@@ -17,6 +17,7 @@ impl RepoIndex {
             index_bytes: dir_size(&self.data_dir)?,
             skipped: self.store.skipped()?,
             semantic,
+            retrieval_policy: (self.policy().version, self.policy().repository),
         })
     }
 

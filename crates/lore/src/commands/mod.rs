@@ -7,6 +7,7 @@ mod facts;
 mod findings;
 mod hooks;
 mod index;
+mod policy;
 mod runs;
 mod search;
 mod status;
@@ -94,6 +95,7 @@ fn run_command(home: &Home, command: Command, g: &GlobalArgs) -> Result<ExitCode
         Command::Chat(args) => crate::ask::chat(&home, open(&home, g)?, &args),
         Command::History(args) => crate::ask::history(open(&home, g)?, &args),
         Command::Feedback(args) => crate::ask::feedback(open(&home, g)?, &args),
+        Command::Policy(command) => policy::run(&home, command, g),
         Command::Config(args) => crate::ask::config(&home, &args),
         Command::Providers(ProvidersCommand::Check(args)) => {
             crate::ask::providers_check(&home, &args)

@@ -220,7 +220,15 @@ pub fn train(home: &Home, root: &Path, n: usize, margin: f64) -> Result<Trained>
     let mut policies = Policies::load(&data_dir)?;
     let current = policies.active(&Policy::default());
     let start = weight_vector(&current);
-    let fitted = rank::fit(&start, &train, 12);
+    // RRF and BM25 stay as they are: identifier queries, which doc
+    // sentences do not resemble, keep their lexical footing.
+    let fixed: Vec<usize> = Feature::ALL
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| matches!(f, Feature::Rrf | Feature::Lexical))
+        .map(|(i, _)| i)
+        .collect();
+    let fitted = rank::fit(&start, &train, 12, &fixed);
     let verdict = rank::gate(&start, &fitted, &held_out, margin);
     let version = policies
         .versions

@@ -265,13 +265,7 @@ fn feedback_is_recorded_with_its_signal_and_reward() {
         text.starts_with(&format!("recorded on answer {id}: reward")),
         "{text}"
     );
-    let shown = json(&repo, &["history", "--show", &id]);
-    let signals: Vec<&str> = shown["feedback"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["signal"].as_str().unwrap())
-        .collect();
+    let (signals, shown) = feedback_signals(&repo, &id);
     assert_eq!(signals, ["up", "up", "down", "note"]);
     assert!(
         shown["feedback"][0]["user"]
@@ -307,13 +301,7 @@ fn a_reask_and_a_follow_up_are_recorded_on_the_earlier_answers() {
     let second = json(&repo, &["ask", "Where is the tax  added to invoices"]);
     let third = json(&repo, &["ask", "-c", "what calls it?"]);
     let signals = |answer: &serde_json::Value| -> Vec<String> {
-        let id = answer["answer_id"].as_i64().unwrap().to_string();
-        json(&repo, &["history", "--show", &id])["feedback"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["signal"].as_str().unwrap().to_owned())
-            .collect()
+        feedback_signals(&repo, &answer["answer_id"].to_string()).0
     };
     assert_eq!(signals(&first), ["reask"]);
     assert_eq!(signals(&second), ["follow-up"]);

@@ -359,13 +359,7 @@ async fn index_ask_click_a_citation_and_search_in_chromium() {
         )
         .await
         .unwrap();
-    let shown = common::json(&repo, &["history", "--show", answer_id.as_str().unwrap()]);
-    let signals: Vec<&str> = shown["feedback"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["signal"].as_str().unwrap())
-        .collect();
+    let (signals, shown) = common::feedback_signals(&repo, answer_id.as_str().unwrap());
     assert_eq!(signals, ["open", "wrong", "correct"], "{shown}");
     assert!(
         shown["feedback"][2]["correct_citations"]

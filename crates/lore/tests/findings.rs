@@ -227,13 +227,7 @@ fn configuration_and_dismissed_findings() {
     assert_eq!(after.as_array().unwrap().len(), 5);
     assert!(!rules(&after).iter().any(|(r, _)| r == "security/eval"));
     // Found again by the next run, it stays dismissed.
-    let runs = json(&repo, &["runs"]);
-    let hunt = runs
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["kind"] == "smell-hunt")
-        .unwrap();
+    let hunt = latest_run(&repo, "smell-hunt");
     assert_eq!(hunt["output"]["findings"], 6, "{hunt}");
     ok(lore(&repo).args(["runs", "rerun", &hunt["id"].to_string()]));
     ok(lore(&repo).args(["worker", "--once"]));
@@ -316,14 +310,7 @@ fn insights_like_dismissed_ones_are_suppressed() {
     );
     repo.commit("more");
     ok(lore(&repo).arg("index"));
-    let runs = json(&repo, &["runs"]);
-    let hunt = runs
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["kind"] == "smell-hunt")
-        .unwrap()
-        .clone();
+    let hunt = latest_run(&repo, "smell-hunt");
     ok(lore(&repo).args(["runs", "rerun", &hunt["id"].to_string()]));
     ok(lore(&repo).args(["worker", "--once"]));
     let suppressed = json(&repo, &["insights", "--status", "suppressed"]);

@@ -100,3 +100,27 @@ pub fn skipped(repo: &TestRepo) -> Vec<String> {
         })
         .collect()
 }
+
+/// The signals of the feedback on answer `id`, oldest first, and the
+/// answer as `lore history --show` prints it.
+pub fn feedback_signals(repo: &TestRepo, id: &str) -> (Vec<String>, Value) {
+    let shown = json(repo, &["history", "--show", id]);
+    let signals = shown["feedback"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["signal"].as_str().unwrap().to_owned())
+        .collect();
+    (signals, shown)
+}
+
+/// The latest run of `kind` (`lore runs`).
+pub fn latest_run(repo: &TestRepo, kind: &str) -> Value {
+    json(repo, &["runs"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} run"))
+        .clone()
+}

@@ -87,6 +87,9 @@ pub mod kinds {
     pub const VERIFY: &str = "verify";
     /// Runs the repository's linters in the sandbox (executes its code).
     pub const LINT: &str = "lint";
+    /// Trains a retrieval policy for the repository (`{"queries": N,
+    /// "margin": M}`), promoted if it passes the held-out gate.
+    pub const TRAIN_POLICY: &str = "train-policy";
     /// Every kind a policy may allow.
     pub const ALL: &[&str] = &[
         SCAN_DIFF,
@@ -98,6 +101,7 @@ pub mod kinds {
         IMPORT_FINDINGS,
         VERIFY,
         LINT,
+        TRAIN_POLICY,
     ];
     /// Kinds that execute the repository's code: allowed only from the CLI
     /// or with the server's token.
@@ -329,6 +333,27 @@ fn thought(
                 home.path(),
                 &crate::sandbox::Limits::default(),
             )
+        }
+        kinds::TRAIN_POLICY => {
+            let queries = input["queries"].as_u64().unwrap_or(300) as usize;
+            let margin = input["margin"].as_f64().unwrap_or(0.02);
+            let trained = crate::policy::train(home, &root, queries, margin)?;
+            Ok(Produced {
+                log: vec![format!(
+                    "v{} on {} queries ({} held out): {}{}",
+                    trained.version,
+                    trained.queries.0,
+                    trained.queries.1,
+                    trained.record.verdict.reason,
+                    if trained.promoted {
+                        "; promoted"
+                    } else {
+                        "; not promoted"
+                    }
+                )],
+                output: serde_json::to_value(&trained).expect("a trained policy serializes"),
+                ..Produced::default()
+            })
         }
         other => Err(Error::Invalid(format!(
             "run {}: no thought of kind `{other}` in this lore",

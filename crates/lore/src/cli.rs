@@ -421,6 +421,10 @@ pub enum PolicyCommand {
         /// Held-out Recall@10 gain needed to promote.
         #[arg(long, default_value_t = 0.02)]
         margin: f64,
+        /// Train now and print the result; without it the run is queued
+        /// for the worker (`lore worker`, or the server's).
+        #[arg(long)]
+        wait: bool,
         #[command(flatten)]
         json: JsonArg,
     },

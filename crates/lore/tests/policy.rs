@@ -89,7 +89,15 @@ fn a_policy_is_trained_gated_promoted_and_rolled_back_exactly() {
     let before = json(&repo, &["search", "database session", "--limit", "5"]);
     let trained = json(
         &repo,
-        &["policy", "train", "--queries", "50", "--margin", "1.0"],
+        &[
+            "policy",
+            "train",
+            "--wait",
+            "--queries",
+            "50",
+            "--margin",
+            "1.0",
+        ],
     );
     // A margin no policy can clear: the gate refuses, nothing changes.
     assert_eq!(trained["promoted"], false, "{trained}");
@@ -141,6 +149,14 @@ fn a_policy_is_trained_gated_promoted_and_rolled_back_exactly() {
     let shown = ok(lore(&repo).args(["policy", "show", "1"]));
     assert!(shown.contains("lexical"), "{shown}");
 
+    // Without --wait, a queued run that a worker trains.
+    let queued = json(&repo, &["policy", "train", "--queries", "50"]);
+    assert_eq!(queued["state"], "queued", "{queued}");
+    ok(lore(&repo).args(["worker", "--once"]));
+    let run = latest_run(&repo, "train-policy");
+    assert_eq!(run["state"], "succeeded", "{run}");
+    assert_eq!(run["output"]["version"], 2, "{run}");
+
     let err = fails(lore(&repo).args(["policy", "promote", "7"]));
     assert!(String::from_utf8_lossy(&err.stderr).contains("no retrieval policy version 7"));
     let err = fails(lore(&repo).args(["policy", "rollback"]));
@@ -156,7 +172,7 @@ fn too_few_documented_functions_are_refused_with_the_reason() {
     );
     repo.commit("one");
     ok(lore(&repo).arg("index"));
-    let err = fails(lore(&repo).args(["policy", "train"]));
+    let err = fails(lore(&repo).args(["policy", "train", "--wait"]));
     let stderr = String::from_utf8_lossy(&err.stderr);
     assert!(stderr.contains("too few queries to train"), "{stderr}");
 }

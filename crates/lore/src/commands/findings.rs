@@ -350,7 +350,10 @@ pub(crate) fn lint(home: &Home, args: JsonArg, g: &GlobalArgs) -> Result<ExitCod
 
 /// Runs `job` here and now as the user's request; its output, or an error
 /// saying how it ended.
-fn run_explicit(home: &Home, job: NewJob) -> Result<(lore_core::jobs::Job, serde_json::Value)> {
+pub(crate) fn run_explicit(
+    home: &Home,
+    job: NewJob,
+) -> Result<(lore_core::jobs::Job, serde_json::Value)> {
     let job = worker::run_now(home, job)?;
     if job.state != JobState::Succeeded {
         bail!(

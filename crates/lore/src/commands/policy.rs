@@ -4,8 +4,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use lore_core::jobs::{JobStore, NewJob};
 use lore_index::Home;
 use lore_index::policy::{Policies, Version};
+use lore_index::worker::kinds;
 
 use crate::cli::{GlobalArgs, PolicyCommand};
 use crate::render::print_json;
@@ -87,9 +89,37 @@ pub(crate) fn run(home: &Home, command: PolicyCommand, g: &GlobalArgs) -> Result
         PolicyCommand::Train {
             queries,
             margin,
+            wait,
             json,
         } => {
-            let trained = lore_index::policy::train(home, &root, queries, margin)?;
+            let repo = home.repo_id(&root);
+            let input = serde_json::json!({ "queries": queries, "margin": margin }).to_string();
+            let job = NewJob::new(kinds::TRAIN_POLICY, &repo, &input);
+            if !wait {
+                let mut queue = lore_store::SqliteJobs::open(&home.thinker_db())?;
+                let queued = queue.enqueue(
+                    &NewJob {
+                        explicit: true,
+                        ..job
+                    },
+                    lore_core::time::now_ms(),
+                )?;
+                if json.json {
+                    return print_json(&serde_json::json!({
+                        "run_id": queued.id,
+                        "state": "queued",
+                        "deduplicated": queued.deduplicated,
+                    }));
+                }
+                writeln!(
+                    std::io::stdout().lock(),
+                    "queued run {} (`lore runs show {}`; a worker trains it)",
+                    queued.id,
+                    queued.id
+                )?;
+                return Ok(success());
+            }
+            let (_, trained) = super::findings::run_explicit(home, job)?;
             if json.json {
                 return print_json(&trained);
             }
@@ -97,15 +127,17 @@ pub(crate) fn run(home: &Home, command: PolicyCommand, g: &GlobalArgs) -> Result
             writeln!(
                 out,
                 "trained v{} on {} queries ({} held out): {}",
-                trained.version,
-                trained.queries.0,
-                trained.queries.1,
-                trained.record.verdict.reason
+                trained["version"],
+                trained["queries"][0],
+                trained["queries"][1],
+                trained["record"]["verdict"]["reason"]
+                    .as_str()
+                    .unwrap_or("")
             )?;
             writeln!(
                 out,
                 "{}",
-                if trained.promoted {
+                if trained["promoted"] == true {
                     "promoted: search ranks with it now"
                 } else {
                     "not promoted: the policy in force stays"

@@ -962,17 +962,15 @@ fn compute(
         Some((sha, at)) => (sha.clone(), *at),
         None => (String::new(), lore_core::time::now_ms() / 1000),
     };
-    // Read once, and only when needed (features not cached, or evidence).
-    let mut history: Option<Vec<CommitStat>> = None;
-    let mut read_history = || -> Result<Vec<CommitStat>> {
-        if history.is_none() {
-            history = Some(match &head {
-                Some(_) => history_to(&root, &commit, at, options)?,
-                None => Vec::new(),
-            });
+    // Read at most once, and only when needed (features not cached, or
+    // evidence asked for).
+    let read_history = || -> Result<Vec<CommitStat>> {
+        match &head {
+            Some(_) => history_to(&root, &commit, at, options),
+            None => Ok(Vec::new()),
         }
-        Ok(history.clone().unwrap_or_default())
     };
+    let mut history: Option<Vec<CommitStat>> = None;
     let gaps = match lore_store::SqliteJobs::open(&home.thinker_db()) {
         Ok(queue) => coverage_gaps(&queue, &home.repo_id(index.root()))?,
         Err(_) => HashMap::new(),
@@ -994,7 +992,9 @@ fn compute(
     {
         Some(c) => c.files,
         None => {
-            let files = file_features(index, &hunt, &read_history()?, at, &gaps)?;
+            let read = read_history()?;
+            let files = file_features(index, &hunt, &read, at, &gaps)?;
+            history = Some(read);
             write_cache(
                 &features_file,
                 &CachedFeatures {
@@ -1028,10 +1028,10 @@ fn compute(
             model
         }
     };
-    let history = if with_history {
-        read_history()?
-    } else {
-        Vec::new()
+    let history = match (with_history, history) {
+        (false, _) => Vec::new(),
+        (true, Some(read)) => read,
+        (true, None) => read_history()?,
     };
     Ok(Computed {
         hunt,

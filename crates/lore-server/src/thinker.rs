@@ -422,9 +422,8 @@ pub async fn risks(
         }
     };
     blocking(move || {
-        let index = state.registry.lease(&q.repo_id)?;
+        let (index, config) = risk_inputs(&state, &q.repo_id)?;
         let home = state.registry.home();
-        let config = lore_index::findings::SmellConfig::load(&home.config_file(), index.root())?;
         let map = lore_index::risk::risk_map(
             home,
             &index,
@@ -442,6 +441,23 @@ pub async fn risks(
         ))
     })
     .await
+}
+
+/// A repository's current index and its SmellHunt settings: what a risk
+/// map is made from.
+fn risk_inputs<'a>(
+    state: &'a AppState,
+    repo_id: &str,
+) -> ApiResult<(
+    lore_index::registry::Lease<'a>,
+    lore_index::findings::SmellConfig,
+)> {
+    let index = state.registry.lease(repo_id)?;
+    let config = lore_index::findings::SmellConfig::load(
+        &state.registry.home().config_file(),
+        index.root(),
+    )?;
+    Ok((index, config))
 }
 
 /// `GET /risks/why?repo_id=&path=&symbol=&start_line=`.
@@ -466,9 +482,8 @@ pub async fn risk_why(
 ) -> ApiResult<Json<Value>> {
     let Query(q) = query?;
     blocking(move || {
-        let index = state.registry.lease(&q.repo_id)?;
+        let (index, config) = risk_inputs(&state, &q.repo_id)?;
         let home = state.registry.home();
-        let config = lore_index::findings::SmellConfig::load(&home.config_file(), index.root())?;
         let card = lore_index::risk::why(
             home,
             &index,

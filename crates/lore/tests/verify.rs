@@ -25,6 +25,18 @@ fn repo() -> TestRepo {
     repo
 }
 
+/// The coverage gap of the entry of `risks` whose `key` is `value`.
+fn coverage_gap(risks: &serde_json::Value, key: &str, value: &str) -> f64 {
+    risks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r[key] == value)
+        .unwrap_or_else(|| panic!("no {key} {value} in {risks}"))["features"]["coverage_gap"]
+        .as_f64()
+        .unwrap()
+}
+
 #[test]
 fn verify_runs_the_tests_and_feeds_insights_and_risk() {
     let repo = repo();
@@ -73,32 +85,14 @@ fn verify_runs_the_tests_and_feeds_insights_and_risk() {
 
     // Risk reads the coverage: calc.py is half covered, never.py not at all.
     let risks = json(&repo, &["risks"]);
-    let gap = |path: &str| {
-        risks
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["path"] == path)
-            .unwrap()["features"]["coverage_gap"]
-            .as_f64()
-            .unwrap()
-    };
+    let gap = |path: &str| coverage_gap(&risks, "path", path);
     assert_eq!(gap("never.py"), 1.0);
     assert!(gap("calc.py") > 0.0 && gap("calc.py") < 1.0, "{risks}");
     assert_eq!(gap("tests/test_calc.py"), 0.0);
 
     // And per function: `add` ran, `unused` only had its `def` run.
     let functions = json(&repo, &["risks", "--level", "function"]);
-    let gap = |symbol: &str| {
-        functions
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["symbol"] == symbol)
-            .unwrap()["features"]["coverage_gap"]
-            .as_f64()
-            .unwrap()
-    };
+    let gap = |symbol: &str| coverage_gap(&functions, "symbol", symbol);
     assert_eq!(gap("add"), 0.0, "{functions}");
     assert_eq!(gap("unused"), 0.5, "{functions}");
     assert_eq!(gap("lonely"), 1.0, "{functions}");

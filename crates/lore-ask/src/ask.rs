@@ -209,6 +209,31 @@ pub struct Answer {
     /// For a follow-up that names nothing: the earlier names it was read
     /// as being about ("it"), so the next follow-up stays on them.
     pub referents: Vec<String>,
+    /// The earlier answer this one reuses from the answer cache.
+    pub reused: Option<i64>,
+    /// The retrieval policy that ranked the evidence.
+    pub retrieval_policy: RetrievalPolicy,
+}
+
+/// Which retrieval policy ranked an answer's evidence (the context policy
+/// is [`Answer::policy`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RetrievalPolicy {
+    /// The global policy version (6 without transformer vectors, 5 with).
+    pub version: u32,
+    /// The repository's own trained version in force, if any.
+    pub repository: Option<u32>,
+}
+
+impl RetrievalPolicy {
+    /// The policy `index` ranks hybrid search with.
+    pub fn of(index: &RepoIndex) -> RetrievalPolicy {
+        let policy = index.policy();
+        RetrievalPolicy {
+            version: policy.version,
+            repository: policy.repository,
+        }
+    }
 }
 
 /// Answers `text`. With a provider, the model answers and its text is
@@ -258,6 +283,8 @@ pub fn ask(
         } else {
             Vec::new()
         },
+        reused: None,
+        retrieval_policy: RetrievalPolicy::of(index),
     };
 
     let mut answered = None;

@@ -5,11 +5,12 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use lore_core::history::HistoryStore;
+use lore_core::history::{CandidateRecord, HistoryStore};
 use lore_index::RepoIndex;
 use lore_store::SqliteHistory;
 use serde_json::{Value, json};
 
+use crate::cache::Probe;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::provider::{self, ChatProvider};
@@ -42,6 +43,8 @@ pub struct AskRequest {
     /// Implicit feedback this question gives earlier answers (a re-ask, a
     /// follow-up) is theirs.
     pub user: Option<String>,
+    /// Answer afresh even if the answer cache holds a valid answer.
+    pub no_cache: bool,
 }
 
 /// An answer as stored.
@@ -203,15 +206,48 @@ impl Asker {
             redact_local: self.config.privacy.redact_local,
             cards: Some((self.thinker_db.clone(), repo_id)),
         };
-        let mut answer = crate::ask(
-            index,
-            question,
-            &conversation,
-            provider.as_ref().map(|(p, _)| p.as_ref()),
-            &self.redactor,
-            &options,
-            on_text,
-        )?;
+        let started = std::time::Instant::now();
+        let model = provider.as_ref().map(|(p, _)| {
+            let config = p.config();
+            format!("{} at {}", config.model, config.base_url)
+        });
+        // The cache keeps what the history keeps: the question redacted.
+        let probe = (!request.no_cache && self.unrecorded.is_none())
+            .then(|| {
+                let key = cache_key(index, &options, model.as_deref());
+                let (redacted, _) = self.redactor.redact(question, "");
+                Probe::new(&Question::parse(&redacted), key)
+            })
+            .flatten();
+        let reused = match &probe {
+            Some(probe) => match probe.lookup(&mut self.history, index) {
+                Ok(Some(entry)) => self.reuse(index, entry.answer, question, &options, started)?,
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!("answer cache: {e}");
+                    None
+                }
+            },
+            None => None,
+        };
+        let (mut answer, reused_log) = match reused {
+            Some((answer, log)) => {
+                on_text(&answer.text);
+                (answer, Some(log))
+            }
+            None => (
+                crate::ask(
+                    index,
+                    question,
+                    &conversation,
+                    provider.as_ref().map(|(p, _)| p.as_ref()),
+                    &self.redactor,
+                    &options,
+                    on_text,
+                )?,
+                None,
+            ),
+        };
         if let (Some(model), None) = (&request.model, &provider) {
             let why = if request.no_llm {
                 "answers come from the evidence alone with --no-llm"
@@ -230,7 +266,30 @@ impl Asker {
         answer.question.text = logged;
         let question = answer.question.text.as_str();
         let time = now();
-        let id = session::record(&mut self.history, self.conversation, time, &answer)?;
+        let id = match &reused_log {
+            Some(log) => {
+                session::record_reused(&mut self.history, self.conversation, time, &answer, log)?
+            }
+            None => session::record(&mut self.history, self.conversation, time, &answer)?,
+        };
+        if let (Some(probe), None) = (&probe, &reused_log)
+            && !answer.citations.is_empty()
+        {
+            let files: Vec<&str> = answer
+                .citations
+                .iter()
+                .map(|c| c.at.path.as_str())
+                .chain(
+                    answer
+                        .candidates
+                        .iter()
+                        .map(|c| c.evidence.at.path.as_str()),
+                )
+                .collect();
+            if let Err(e) = probe.store(&mut self.history, index, id, time, &files) {
+                tracing::warn!("answer cache: {e}");
+            }
+        }
         let user = request
             .user
             .clone()
@@ -288,6 +347,68 @@ impl Asker {
     }
 }
 
+impl Asker {
+    /// The answer `id` again, for `question`: its text, citations and
+    /// retrieval log, as a new answer that says what it reuses. `None`
+    /// when the earlier answer is gone.
+    fn reuse(
+        &self,
+        index: &RepoIndex,
+        id: i64,
+        question: &str,
+        options: &AskOptions,
+        started: std::time::Instant,
+    ) -> Result<Option<(Answer, Vec<CandidateRecord>)>> {
+        let Some(record) = self.history.answer(id).map_err(history_error)? else {
+            return Ok(None);
+        };
+        let log = self.history.candidates(id).map_err(history_error)?;
+        let answer = Answer {
+            question: Question::parse(question),
+            text: record.answer,
+            citations: serde_json::from_str(&record.citations).unwrap_or_default(),
+            rejected: Vec::new(),
+            mode: if record.mode == "llm" {
+                Mode::Llm
+            } else {
+                Mode::Extractive
+            },
+            model: record.model,
+            provider: record.provider,
+            remote: false,
+            policy: options.policy.clone(),
+            tokens: crate::Tokens::default(),
+            cost: Some(0.0),
+            latency_ms: started.elapsed().as_millis() as u64,
+            notice: record.notice,
+            commit: record.commit,
+            packed: Vec::new(),
+            candidates: Vec::new(),
+            redactions: 0,
+            sent_chars: 0,
+            referents: Vec::new(),
+            reused: Some(id),
+            retrieval_policy: crate::RetrievalPolicy::of(index),
+        };
+        Ok(Some((answer, log)))
+    }
+}
+
+/// What must be the same for an answer to be reused: the model and its
+/// endpoint (or extractive), whether remote providers are off, the retrieval policy
+/// and the context policy.
+fn cache_key(index: &RepoIndex, options: &AskOptions, model: Option<&str>) -> String {
+    let retrieval = index.policy();
+    format!(
+        "{}|{}|retrieval {}.{}|context {}",
+        model.unwrap_or("extractive"),
+        if options.no_remote { "local" } else { "any" },
+        retrieval.version,
+        retrieval.repository.map_or(0, |v| v),
+        serde_json::to_string(&options.policy).unwrap_or_default()
+    )
+}
+
 fn history_error(e: lore_core::Error) -> Error {
     Error::Index(lore_index::Error::from(e))
 }
@@ -311,6 +432,8 @@ impl Asked {
             "notice": a.notice,
             "commit": a.commit,
             "conversation": conversation,
+            "cache": {"hit": a.reused.is_some(), "answer_id": a.reused},
+            "retrieval_policy": a.retrieval_policy,
         })
     }
 

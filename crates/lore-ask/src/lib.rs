@@ -9,6 +9,7 @@
 
 mod ask;
 pub mod asker;
+pub mod cache;
 pub mod cite;
 pub mod config;
 pub mod cost;
@@ -24,6 +25,6 @@ pub mod redact;
 pub mod session;
 pub mod tokens;
 
-pub use ask::{Answer, AskOptions, Conversation, Exchange, Mode, Tokens, ask};
+pub use ask::{Answer, AskOptions, Conversation, Exchange, Mode, RetrievalPolicy, Tokens, ask};
 pub use asker::{AskRequest, Asked, Asker, Thread};
 pub use error::{Error, Result};

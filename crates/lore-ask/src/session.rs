@@ -48,42 +48,8 @@ pub fn record(
     time: i64,
     answer: &Answer,
 ) -> Result<i64> {
+    let record = answer_record(conversation, time, answer);
     let cited: HashSet<usize> = answer.citations.iter().map(|c| c.n).collect();
-    // What a follow-up's "it" most likely means: the names asked about (or
-    // that an earlier follow-up was about), then the symbols the answer cited.
-    let mut symbols: Vec<String> = answer.question.identifiers.clone();
-    for r in &answer.referents {
-        if !symbols.contains(r) {
-            symbols.push(r.clone());
-        }
-    }
-    for c in &answer.citations {
-        if let Some(s) = &c.at.symbol
-            && !symbols.contains(s)
-        {
-            symbols.push(s.clone());
-        }
-    }
-    let record = AnswerRecord {
-        id: 0,
-        conversation,
-        time,
-        question: answer.question.text.clone(),
-        answer: answer.text.clone(),
-        mode: mode_name(answer.mode).into(),
-        model: answer.model.clone(),
-        provider: answer.provider.clone(),
-        policy: json(&answer.policy),
-        commit: answer.commit.clone(),
-        prompt_tokens: answer.tokens.prompt,
-        completion_tokens: answer.tokens.completion,
-        cost: answer.cost,
-        latency_ms: answer.latency_ms,
-        citations: json(&answer.citations),
-        rejected: json(&answer.rejected),
-        notice: answer.notice.clone(),
-        symbols,
-    };
     let packed = answer.packed.len();
     let candidates: Vec<CandidateRecord> = answer
         .candidates
@@ -107,6 +73,58 @@ pub fn record(
     history
         .add_answer(&record, &candidates)
         .map_err(history_error)
+}
+
+/// Stores an answer reused from the cache in conversation
+/// `conversation`, with the retrieval log of the answer it reuses.
+pub fn record_reused(
+    history: &mut dyn HistoryStore,
+    conversation: i64,
+    time: i64,
+    answer: &Answer,
+    candidates: &[CandidateRecord],
+) -> Result<i64> {
+    history
+        .add_answer(&answer_record(conversation, time, answer), candidates)
+        .map_err(history_error)
+}
+
+fn answer_record(conversation: i64, time: i64, answer: &Answer) -> AnswerRecord {
+    // What a follow-up's "it" most likely means: the names asked about (or
+    // that an earlier follow-up was about), then the symbols the answer cited.
+    let mut symbols: Vec<String> = answer.question.identifiers.clone();
+    for r in &answer.referents {
+        if !symbols.contains(r) {
+            symbols.push(r.clone());
+        }
+    }
+    for c in &answer.citations {
+        if let Some(s) = &c.at.symbol
+            && !symbols.contains(s)
+        {
+            symbols.push(s.clone());
+        }
+    }
+    AnswerRecord {
+        id: 0,
+        conversation,
+        time,
+        question: answer.question.text.clone(),
+        answer: answer.text.clone(),
+        mode: mode_name(answer.mode).into(),
+        model: answer.model.clone(),
+        provider: answer.provider.clone(),
+        policy: json(&answer.policy),
+        commit: answer.commit.clone(),
+        prompt_tokens: answer.tokens.prompt,
+        completion_tokens: answer.tokens.completion,
+        cost: answer.cost,
+        latency_ms: answer.latency_ms,
+        citations: json(&answer.citations),
+        rejected: json(&answer.rejected),
+        notice: answer.notice.clone(),
+        symbols,
+    }
 }
 
 /// Keeps the last [`WINDOW`] exchanges of a conversation: older ones are

@@ -917,3 +917,91 @@ fn function_cards_go_with_the_evidence_while_they_are_current() {
     let body = &server.requests()[1].body;
     assert!(!body.contains("backoff_delay (net/retry.py:4-6)"), "{body}");
 }
+
+/// Asks `question` extractively in a new conversation; (answer id, reused
+/// answer id if it came from the cache, text).
+fn ask_fresh(home: &Home, repo: &TestRepo, question: &str) -> (i64, Option<i64>, String) {
+    // A new index handle each time: what a new `lore ask` process sees.
+    let index = RepoIndex::open(home, repo.path()).unwrap();
+    let mut asker = lore_ask::Asker::open(home.path(), &index, lore_ask::Thread::New).unwrap();
+    let request = lore_ask::AskRequest {
+        no_llm: true,
+        ..lore_ask::AskRequest::default()
+    };
+    let mut streamed = String::new();
+    let asked = asker
+        .ask(&index, question, &request, &mut |t| streamed.push_str(t))
+        .unwrap();
+    assert_eq!(streamed, asked.answer.text);
+    (asked.id, asked.answer.reused, asked.answer.text)
+}
+
+fn reindex(home: &Home, repo: &TestRepo) {
+    index_repo(home, repo.path(), &IndexConfig::default(), &()).unwrap();
+}
+
+#[test]
+fn the_answer_cache_reuses_answers_until_what_they_depend_on_changes() {
+    let (repo, home) = fixture();
+    let (first, reused, text) = ask_fresh(&home, &repo, "How long does `backoff_delay` wait?");
+    assert_eq!(reused, None);
+    // The same question in other words: the same answer, from the cache,
+    // recorded as a new answer with the earlier one's retrieval log.
+    let (second, reused, again) = ask_fresh(&home, &repo, "how long does backoff_delay wait");
+    assert_eq!(reused, Some(first));
+    assert_ne!(second, first);
+    assert_eq!(again, text);
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let asker = lore_ask::Asker::open(home.path(), &index, lore_ask::Thread::New).unwrap();
+    use lore_core::history::HistoryStore;
+    let log = |id| asker.history().candidates(id).unwrap();
+    assert!(!log(first).is_empty());
+    assert_eq!(log(second).len(), log(first).len());
+    // Another question about the same name is not this one.
+    let (_, reused, _) = ask_fresh(&home, &repo, "what calls `backoff_delay`?");
+    assert_eq!(reused, None);
+    let (_, reused, _) = ask_fresh(&home, &repo, "what calls `backoff_delay`?");
+    assert!(reused.is_some());
+
+    // A cited file changes: the cached answer is not served again.
+    repo.write(
+        "net/retry.py",
+        std::fs::read_to_string(repo.join("net/retry.py"))
+            .unwrap()
+            .replace("base * (2 ** attempt)", "base * (3 ** attempt)"),
+    );
+    reindex(&home, &repo);
+    let (third, reused, _) = ask_fresh(&home, &repo, "How long does `backoff_delay` wait?");
+    assert_eq!(reused, None, "a stale answer was served");
+    let (_, reused, _) = ask_fresh(&home, &repo, "How long does `backoff_delay` wait?");
+    assert_eq!(reused, Some(third));
+
+    // A new call site in a file the answer never looked at makes "what
+    // calls" stale.
+    repo.write(
+        "tools/sleepy.py",
+        "from net.retry import backoff_delay\n\n\ndef nap():\n    return backoff_delay(1)\n",
+    );
+    reindex(&home, &repo);
+    let (_, reused, callers) = ask_fresh(&home, &repo, "what calls `backoff_delay`?");
+    assert_eq!(reused, None, "a stale caller list was served");
+    assert!(callers.contains("tools/sleepy.py"), "{callers}");
+    let (hits, misses, stale) = lore_ask::cache::stats();
+    assert!(
+        hits >= 3 && misses >= 4 && stale >= 2,
+        "{hits} {misses} {stale}"
+    );
+
+    // --no-cache answers afresh; a follow-up is never served from it.
+    let index = RepoIndex::open(&home, repo.path()).unwrap();
+    let mut asker = lore_ask::Asker::open(home.path(), &index, lore_ask::Thread::New).unwrap();
+    let request = lore_ask::AskRequest {
+        no_llm: true,
+        no_cache: true,
+        ..lore_ask::AskRequest::default()
+    };
+    let asked = asker
+        .ask(&index, "what calls `backoff_delay`?", &request, &mut |_| {})
+        .unwrap();
+    assert_eq!(asked.answer.reused, None);
+}

@@ -114,6 +114,30 @@ pub struct FeedbackRecord {
     pub user: String,
 }
 
+/// An answer kept for reuse: a later question that means the same gets
+/// it while nothing it depends on has changed (`lore_ask::cache`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CacheEntry {
+    /// Storage id (0 before it is stored).
+    pub id: i64,
+    /// The answer reused.
+    pub answer: i64,
+    /// Unix time it was stored.
+    pub time: i64,
+    /// What must be the same for a reuse: the route (model or extractive)
+    /// and the retrieval and context policies.
+    pub key: String,
+    /// The question's identifiers, sorted, space-separated.
+    pub identifiers: String,
+    /// The question's content words, normalised, sorted, space-separated.
+    pub words: String,
+    /// The question's vector (the static table's).
+    pub vector: Vec<f32>,
+    /// What the answer depends on (JSON: files with their hashes, names
+    /// with the digest of their definitions and uses).
+    pub depends: String,
+}
+
 /// Storage of answers, retrieval logs and conversations.
 pub trait HistoryStore {
     /// Starts a conversation and returns its id.
@@ -146,4 +170,10 @@ pub trait HistoryStore {
     /// feedback, so that nothing of the file stays on record (`lore
     /// purge`). Returns how many answers went.
     fn purge(&mut self, matches: &dyn Fn(&str) -> bool) -> Result<usize>;
+    /// Stores a cache entry; returns its id.
+    fn put_cache(&mut self, entry: &CacheEntry) -> Result<i64>;
+    /// The cache entries with this key and identifiers, newest first.
+    fn cache_entries(&self, key: &str, identifiers: &str) -> Result<Vec<CacheEntry>>;
+    /// Forgets a cache entry (it went stale).
+    fn drop_cache(&mut self, id: i64) -> Result<()>;
 }

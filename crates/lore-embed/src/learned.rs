@@ -27,8 +27,11 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::linalg::{Csr, gaussian, gram, mul_small, orthonormalize, symmetric_eigen};
+use crate::statics::StaticTable;
 
-const MAGIC: &[u8; 8] = b"LOREWV02";
+const MAGIC: &[u8; 8] = b"LOREWV03";
+/// Files written before the static table: no trailer, no static part.
+const MAGIC_V02: &[u8; 8] = b"LOREWV02";
 
 /// One training text: a chunk, and the symbol it belongs to if any.
 #[derive(Clone, Copy, Debug, Default)]
@@ -52,7 +55,18 @@ pub struct TrainConfig {
     pub min_count: u32,
     /// Co-occurrence window, in token positions either side.
     pub window: usize,
+    /// Share of a text vector's energy given to the shipped static table
+    /// ([`StaticTable`]; 0: learned vectors only). A text's vector is the
+    /// learned part and the static part, each unit length, concatenated
+    /// with weights √(1−s) and √s, so cosines blend as (1−s)·learned +
+    /// s·static.
+    pub static_share: f32,
 }
+
+/// The static share of [`TrainConfig::default`]: measured on the
+/// retrieval benchmark (NOTES.md); `LORE_STATIC_SHARE` overrides it for
+/// measurements.
+pub const STATIC_SHARE: f32 = 0.5;
 
 impl Default for TrainConfig {
     fn default() -> TrainConfig {
@@ -61,6 +75,10 @@ impl Default for TrainConfig {
             max_vocab: 30_000,
             min_count: 2,
             window: 4,
+            static_share: std::env::var("LORE_STATIC_SHARE")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(STATIC_SHARE),
         }
     }
 }
@@ -78,6 +96,10 @@ pub struct LearnedModel {
     words: Vec<String>,
     /// Euclidean norm of each word vector.
     norms: Vec<f32>,
+    /// The static table and its share of a text vector, if any.
+    statics: Option<(&'static StaticTable, f32)>,
+    /// The largest IDF: the weight of a word the vocabulary lacks.
+    rare_idf: f32,
 }
 
 impl std::fmt::Debug for LearnedModel {
@@ -86,6 +108,7 @@ impl std::fmt::Debug for LearnedModel {
             .field("id", &self.id)
             .field("dims", &self.dims)
             .field("vocab", &self.vocab.len())
+            .field("static", &self.statics.map(|(t, s)| (t.id(), s)))
             .finish()
     }
 }
@@ -159,7 +182,13 @@ impl LearnedModel {
             .collect();
         let v = vocab.len();
         if v < 2 {
-            return LearnedModel::from_parts(config.dims, vocab, idf, vec![0.0; v * config.dims]);
+            return LearnedModel::from_parts(
+                config.dims,
+                vocab,
+                idf,
+                vec![0.0; v * config.dims],
+                statics(config),
+            );
         }
 
         // Co-occurrence (i < j keys), window pairs and bridge pairs.
@@ -252,7 +281,7 @@ impl LearnedModel {
         if dims < config.dims {
             word_vectors = pad_rows(&word_vectors, dims, config.dims);
         }
-        LearnedModel::from_parts(config.dims, vocab, idf, word_vectors)
+        LearnedModel::from_parts(config.dims, vocab, idf, word_vectors, statics(config))
     }
 
     /// A trained model; its id is a hash of its contents.
@@ -261,8 +290,9 @@ impl LearnedModel {
         vocab: HashMap<String, u32>,
         idf: Vec<f32>,
         vectors: Vec<f32>,
+        statics: Option<(&'static StaticTable, f32)>,
     ) -> LearnedModel {
-        let mut model = LearnedModel::assemble(String::new(), dims, vocab, idf, vectors);
+        let mut model = LearnedModel::assemble(String::new(), dims, vocab, idf, vectors, statics);
         let mut bytes = Vec::new();
         model.write_body(&mut bytes).expect("writing to memory");
         let hash = blake3::hash(&bytes).to_hex();
@@ -276,6 +306,7 @@ impl LearnedModel {
         vocab: HashMap<String, u32>,
         idf: Vec<f32>,
         vectors: Vec<f32>,
+        statics: Option<(&'static StaticTable, f32)>,
     ) -> LearnedModel {
         let mut words = vec![String::new(); vocab.len()];
         for (word, &id) in &vocab {
@@ -289,10 +320,12 @@ impl LearnedModel {
             id,
             dims,
             vocab,
+            rare_idf: idf.iter().copied().fold(1.0f32, f32::max),
             idf,
             vectors,
             words,
             norms,
+            statics,
         }
     }
 
@@ -396,8 +429,30 @@ impl LearnedModel {
         Some(&self.vectors[id * self.dims..][..self.dims])
     }
 
-    /// The normalised IDF-weighted mean of the text's token vectors.
+    /// The text's vector: the learned part (below), and with a static
+    /// table the static part after it, weighted by the share.
     pub fn embed_one(&self, text: &str) -> Vec<f32> {
+        let mut out = self.embed_learned(text);
+        if let Some((table, share)) = self.statics {
+            // Parts weigh their IDF here; a part the repository's
+            // vocabulary lacks is rare, so it weighs the most.
+            let part = table.embed_with(text, |word, n| {
+                let idf = self
+                    .vocab
+                    .get(word)
+                    .map_or(self.rare_idf, |&id| self.idf[id as usize]);
+                idf * (1.0 + (n as f32).ln())
+            });
+            let (a, b) = ((1.0 - share).sqrt(), share.sqrt());
+            out.iter_mut().for_each(|x| *x *= a);
+            out.extend(part.iter().map(|x| x * b));
+            normalize(&mut out);
+        }
+        out
+    }
+
+    /// The normalised IDF-weighted mean of the text's token vectors.
+    fn embed_learned(&self, text: &str) -> Vec<f32> {
         let mut out = vec![0.0f32; self.dims];
         // Words summed in id order: the same text always gives the same
         // bits (hash-map order would change the rounding from run to run,
@@ -421,6 +476,15 @@ impl LearnedModel {
 
     /// Everything but the magic and the id.
     fn write_body(&self, out: &mut impl Write) -> std::io::Result<()> {
+        self.write_vectors(out)?;
+        // Trailer: the static table's id (empty: none) and its share.
+        let (table, share) = self.statics.map_or(("", 0.0), |(t, s)| (t.id(), s));
+        out.write_all(&(table.len() as u16).to_le_bytes())?;
+        out.write_all(table.as_bytes())?;
+        out.write_all(&share.to_le_bytes())
+    }
+
+    fn write_vectors(&self, out: &mut impl Write) -> std::io::Result<()> {
         let mut words: Vec<(&String, &u32)> = self.vocab.iter().collect();
         words.sort_by_key(|(_, id)| **id);
         out.write_all(&(self.dims as u32).to_le_bytes())?;
@@ -484,7 +548,7 @@ impl LearnedModel {
         };
         let mut magic = [0u8; 8];
         read(&mut magic, "not a learned model")?;
-        if &magic != MAGIC {
+        if &magic != MAGIC && &magic != MAGIC_V02 {
             return Err(corrupt("not a learned model"));
         }
         let mut u16_buf = [0u8; 2];
@@ -519,13 +583,35 @@ impl LearnedModel {
                 .iter_mut()
                 .for_each(|x| *x = f32::from_bits(u32::from_le(x.to_bits())));
         }
+        let mut statics = None;
+        if &magic == MAGIC {
+            read(&mut u16_buf, "static trailer")?;
+            let mut table = vec![0u8; u16::from_le_bytes(u16_buf) as usize];
+            read(&mut table, "static trailer")?;
+            read(&mut u32_buf, "static trailer")?;
+            let share = f32::from_le_bytes(u32_buf);
+            if !table.is_empty() {
+                let shipped = StaticTable::shipped();
+                if table != shipped.id().as_bytes() {
+                    return Err(corrupt(&format!(
+                        "made with static table {}, this build ships {}; \
+                         `lore embed maintain` retrains it",
+                        String::from_utf8_lossy(&table),
+                        shipped.id()
+                    )));
+                }
+                statics = Some((shipped, share));
+            }
+        }
         let mut rest = [0u8; 1];
         match r.read(&mut rest) {
             Ok(0) => {}
             Ok(_) => return Err(corrupt("trailing bytes")),
             Err(e) => return Err(io(e)),
         }
-        Ok(LearnedModel::assemble(id, dims, vocab, idf, vectors))
+        Ok(LearnedModel::assemble(
+            id, dims, vocab, idf, vectors, statics,
+        ))
     }
 }
 
@@ -535,12 +621,17 @@ impl Embedder for LearnedModel {
     }
 
     fn dims(&self) -> usize {
-        self.dims
+        self.dims + self.statics.map_or(0, |(t, _)| t.dims())
     }
 
     fn embed(&self, texts: &[&str]) -> lore_core::Result<Vec<Vec<f32>>> {
         Ok(texts.par_iter().map(|t| self.embed_one(t)).collect())
     }
+}
+
+/// The static table a training run adds, if its share is positive.
+fn statics(config: &TrainConfig) -> Option<(&'static StaticTable, f32)> {
+    (config.static_share > 0.0).then(|| (StaticTable::shipped(), config.static_share.min(1.0)))
 }
 
 fn pair_key(i: u32, j: u32) -> u64 {
@@ -588,6 +679,10 @@ mod tests {
     }
 
     fn model() -> LearnedModel {
+        model_with(STATIC_SHARE)
+    }
+
+    fn model_with(static_share: f32) -> LearnedModel {
         let texts = corpus();
         let training: Vec<TrainingText<'_>> = texts
             .iter()
@@ -600,6 +695,7 @@ mod tests {
             &training,
             &TrainConfig {
                 dims: 8,
+                static_share,
                 ..TrainConfig::default()
             },
         )
@@ -676,7 +772,39 @@ mod tests {
         );
         let norm: f32 = retry.iter().map(|x| x * x).sum();
         assert!((norm - 1.0).abs() < 1e-4);
-        assert!(m.embed_one("zzzz unknown").iter().all(|&x| x == 0.0));
+        // Words the repository never uses have no learned part.
+        assert!(m.embed_one("zzzz unknown")[..8].iter().all(|&x| x == 0.0));
+        assert!(
+            model_with(0.0)
+                .embed_one("zzzz unknown")
+                .iter()
+                .all(|&x| x == 0.0)
+        );
+    }
+
+    #[test]
+    fn the_static_table_relates_words_the_repository_never_uses() {
+        // Neither "postpone" nor "wait" is in the corpus; the static table
+        // knows they are near "backoff" and "attempt" more than dates.
+        let with = model();
+        assert_eq!(with.dims(), 8 + StaticTable::shipped().dims());
+        let q = "postpone and wait before trying again";
+        let retry = "for attempt in range(max_retries): backoff(attempt)";
+        let date = "year, month, day = text.split('-')";
+        let cos = |m: &LearnedModel, a: &str, b: &str| dot(&m.embed_one(a), &m.embed_one(b));
+        assert!(cos(&with, q, retry) > cos(&with, q, date) + 0.05);
+        let without = model_with(0.0);
+        assert_eq!(without.dims(), 8);
+        // Without it, only "again"'s chance co-occurrences could relate them.
+        assert!(cos(&without, q, retry) < cos(&with, q, retry));
+        // The table is part of the model: saved, loaded, same vectors.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.bin");
+        with.save(&path).unwrap();
+        let loaded = LearnedModel::load(&path).unwrap();
+        assert_eq!(loaded.model_id(), with.model_id());
+        assert_eq!(loaded.embed_one(q), with.embed_one(q));
+        assert_ne!(with.model_id(), without.model_id());
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod linalg;
 mod local;
 mod remote;
 mod spec;
+mod statics;
 
 pub use error::{Error, Result};
 pub use learned::{LearnedModel, TrainConfig, TrainingText};
@@ -26,3 +27,4 @@ pub use learned::{LearnedModel, TrainConfig, TrainingText};
 pub use local::{LocalConfig, LocalModel};
 pub use remote::{RemoteApi, RemoteConfig, RemoteEmbedder};
 pub use spec::EmbedderSpec;
+pub use statics::StaticTable;

@@ -173,11 +173,10 @@ impl LocalModel {
     }
 
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let fail = |e: &dyn std::fmt::Display| model_error(&self.dir, e);
         let encodings = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
-            .map_err(|e| fail(&e))?;
+            .map_err(|e| model_error(&self.dir, e))?;
         let len = encodings.first().map_or(0, |e| e.get_ids().len());
         let rows = encodings.len();
         let mut ids = Vec::with_capacity(rows * len);
@@ -188,6 +187,31 @@ impl LocalModel {
             types.extend_from_slice(e.get_type_ids());
             mask.extend_from_slice(e.get_attention_mask());
         }
+        self.forward(ids, types, mask, rows, len)
+    }
+
+    /// Embeds sequences of token ids given as they are (special tokens
+    /// included by the caller), all of the same length: what distilling a
+    /// static table needs (one piece at a time).
+    pub fn embed_ids(&self, sequences: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+        let len = sequences.first().map_or(0, Vec::len);
+        if sequences.iter().any(|s| s.len() != len) {
+            return Err(model_error(&self.dir, "sequences of different lengths"));
+        }
+        let rows = sequences.len();
+        let ids: Vec<u32> = sequences.concat();
+        self.forward(ids, vec![0; rows * len], vec![1; rows * len], rows, len)
+    }
+
+    fn forward(
+        &self,
+        ids: Vec<u32>,
+        types: Vec<u32>,
+        mask: Vec<u32>,
+        rows: usize,
+        len: usize,
+    ) -> Result<Vec<Vec<f32>>> {
+        let fail = |e: &dyn std::fmt::Display| model_error(&self.dir, e);
         let device = Device::Cpu;
         let run = || -> candle_core::Result<Vec<Vec<f32>>> {
             let ids = Tensor::from_vec(ids, (rows, len), &device)?;

@@ -124,6 +124,7 @@ pub async fn healthz() -> Json<Health> {
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     state.metrics.set_resident(&state.registry.resident_bytes());
+    state.metrics.set_answer_cache(lore_ask::cache::stats());
     (
         [(
             header::CONTENT_TYPE,
@@ -484,6 +485,9 @@ pub struct ChatRequest {
     pub no_remote: bool,
     /// The model (overrides routing).
     pub model: Option<String>,
+    /// Answer afresh even if the answer cache holds a valid answer.
+    #[serde(default)]
+    pub no_cache: bool,
 }
 
 /// A verified citation.
@@ -529,6 +533,15 @@ pub struct ChatResponse {
     pub notice: Option<String>,
     /// Commit of the evidence.
     pub commit: String,
+    /// The retrieval policy that ranked the evidence: `{version,
+    /// repository}` (the repository's own trained version, if one is in
+    /// force).
+    #[schema(value_type = Object)]
+    pub retrieval_policy: Value,
+    /// Whether the answer came from the answer cache: `{hit, answer_id}`
+    /// (the earlier answer it reuses).
+    #[schema(value_type = Object)]
+    pub cache: Value,
     /// How the answer was made: question as read, route, policy, every
     /// retrieval candidate with features, packed and cited.
     #[schema(value_type = Object)]
@@ -673,6 +686,7 @@ pub async fn chat(
             no_remote: req.no_remote,
             model: req.model.clone(),
             user: Some(user),
+            no_cache: req.no_cache,
         };
         let asked = asker.ask(&index, &req.question, &request, &mut |_| {})?;
         let a = &asked.answer;
@@ -712,6 +726,8 @@ pub async fn chat(
             latency_ms: a.latency_ms,
             notice: a.notice.clone(),
             commit: a.commit.clone(),
+            retrieval_policy: json!(a.retrieval_policy),
+            cache: json!({"hit": a.reused.is_some(), "answer_id": a.reused}),
             explain,
         }))
     })

@@ -60,6 +60,12 @@ pub struct Metrics {
     answer_seconds: Histograms<ModeLabels>,
     tokens: Family<TokenLabels, Counter>,
     resident: Family<RepoLabels, prometheus_client::metrics::gauge::Gauge>,
+    answer_cache: Family<OutcomeLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -85,6 +91,12 @@ impl Default for Metrics {
             Family::new_with_constructor(latency_histogram);
         let tokens = Family::<TokenLabels, Counter>::default();
         let resident = Family::<RepoLabels, prometheus_client::metrics::gauge::Gauge>::default();
+        let answer_cache = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "answer_cache_lookups",
+            "Answer cache lookups by outcome (hit, miss; stale: entries found out of date and dropped)",
+            answer_cache.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route, method and status",
@@ -122,6 +134,7 @@ impl Default for Metrics {
         );
         Metrics {
             resident,
+            answer_cache,
             registry,
             requests,
             request_seconds,
@@ -149,6 +162,17 @@ impl Metrics {
             self.resident
                 .get_or_create(&RepoLabels { repo: repo.clone() })
                 .set(i64::try_from(*bytes).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Brings the answer cache counters up to the process's counts
+    /// (`lore_ask::cache::stats`: hits, misses, stale).
+    pub fn set_answer_cache(&self, (hits, misses, stale): (u64, u64, u64)) {
+        for (outcome, n) in [("hit", hits), ("miss", misses), ("stale", stale)] {
+            let counter = self.answer_cache.get_or_create(&OutcomeLabels {
+                outcome: outcome.to_owned(),
+            });
+            counter.inc_by(n.saturating_sub(counter.get()));
         }
     }
 

@@ -453,6 +453,38 @@ async fn chat_cites_code_and_feedback_is_stored() {
     );
     let answer_id = answer["answer_id"].as_i64().unwrap();
     let conversation = answer["conversation_id"].as_i64().unwrap();
+    assert_eq!(answer["cache"]["hit"], false, "{answer}");
+    assert_eq!(answer["retrieval_policy"]["version"], 6, "{answer}");
+
+    // The same question again comes from the answer cache (unless asked
+    // not to), and /metrics counts it.
+    let (_, again, _) = send(
+        &app,
+        post(
+            "/chat",
+            json!({"repo_id": f.id, "question": "how long does backoff_delay wait"}),
+        ),
+    )
+    .await;
+    assert_eq!(again["cache"]["hit"], true, "{again}");
+    assert_eq!(again["cache"]["answer_id"], answer_id, "{again}");
+    assert_eq!(again["answer"], answer["answer"]);
+    let (_, fresh, _) = send(
+        &app,
+        post(
+            "/chat",
+            json!({"repo_id": f.id, "question": "How long does backoff_delay wait?", "no_cache": true}),
+        ),
+    )
+    .await;
+    assert_eq!(fresh["cache"]["hit"], false, "{fresh}");
+    let (_, metrics, _) = send(&app, get("/metrics")).await;
+    let metrics = metrics.as_str().unwrap();
+    let hits = metrics
+        .lines()
+        .find(|l| l.starts_with(r#"lore_answer_cache_lookups_total{outcome="hit"}"#))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok());
+    assert!(hits.is_some_and(|n| n >= 1), "{metrics}");
 
     // A follow-up continues the conversation; an unknown one is refused.
     let (status, follow, _) = send(
@@ -488,12 +520,13 @@ async fn chat_cites_code_and_feedback_is_stored() {
     let data_dir = Home::at(f.repo.home()).repo_dir(f.repo.path());
     let history = lore_store::SqliteHistory::open(&data_dir.join("history.db")).unwrap();
     use lore_core::history::HistoryStore;
-    // The second question of the conversation was a follow-up on the
-    // first answer (an implicit signal), then came the verdict.
+    // Asking the same question again was a re-ask of the first answer and
+    // the second question of the conversation a follow-up on it (implicit
+    // signals), then came the verdict.
     let stored = history.feedback(answer_id).unwrap();
     let signals: Vec<&str> = stored.iter().map(|f| f.signal.as_str()).collect();
-    assert_eq!(signals, ["follow-up", "down"]);
-    let stored = &stored[1..];
+    assert_eq!(signals, ["reask", "follow-up", "down"]);
+    let stored = &stored[2..];
     assert_eq!(stored[0].vote, -1);
     assert_eq!(stored[0].note.as_deref(), Some("should cite retry.py"));
     assert!(stored[0].correct_citations.contains("net/retry.py"));
@@ -535,8 +568,8 @@ async fn chat_cites_code_and_feedback_is_stored() {
     );
     assert_eq!(exchanges[0]["answer_id"], answer_id);
     assert_eq!(exchanges[0]["citations"], answer["citations"], "{past}");
-    assert_eq!(exchanges[0]["feedback"][1]["vote"], -1, "{past}");
-    assert_eq!(exchanges[0]["feedback"][1]["note"], "should cite retry.py");
+    assert_eq!(exchanges[0]["feedback"][2]["vote"], -1, "{past}");
+    assert_eq!(exchanges[0]["feedback"][2]["note"], "should cite retry.py");
     let (status, body, _) = send(&app, get(&format!("/conversations/{}/777", f.id))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(error_of(&body).contains("777"), "{body}");

@@ -577,6 +577,13 @@ function citationOrder(answer) {
   return order;
 }
 
+function retrievalPolicyText(r) {
+  if (!r) return "retrieval policy unknown";
+  return r.repository
+    ? `retrieval policy: this repository's v${r.repository} (trained here)`
+    : `retrieval policy: global v${r.version}`;
+}
+
 function whyPanel(answer, onClose) {
   const x = answer.explain || {};
   const p = x.policy || {};
@@ -592,7 +599,11 @@ function whyPanel(answer, onClose) {
       el("button", { class: "why-close", onclick: onClose }, "Close")),
     el("div", {}, `mode ${answer.mode}` + (answer.model ? ` · model ${answer.model}` : "") +
       (x.route ? ` · route ${x.route}` : "")),
+    el("div", { class: "why-retrieval" }, retrievalPolicyText(answer.retrieval_policy)),
     el("div", {}, `context policy v${answer.policy_version}: ${p.chunks} chunks, ${p.graph_hops} graph hop(s), budget ${p.budget_tokens} tokens`),
+    el("div", { class: "why-cache" }, answer.cache?.hit
+      ? `from the answer cache: reuses answer ${answer.cache.answer_id} (nothing it depends on has changed)`
+      : "answered afresh (not from the answer cache)"),
     el("div", {}, `tokens ${answer.tokens.prompt} prompt + ${answer.tokens.completion} completion · cost ` +
       (answer.cost === null || answer.cost === undefined ? "unknown" : `$${answer.cost.toFixed(4)}`) +
       ` · ${answer.latency_ms} ms`),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lore_core::history::{
-    AnswerRecord, CandidateRecord, ConversationRecord, FeedbackRecord, HistoryStore,
+    AnswerRecord, CacheEntry, CandidateRecord, ConversationRecord, FeedbackRecord, HistoryStore,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -65,6 +65,17 @@ CREATE TABLE IF NOT EXISTS feedback (
     user               TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS feedback_by_answer ON feedback(answer_id);
+CREATE TABLE IF NOT EXISTS answer_cache (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    answer_id   INTEGER NOT NULL REFERENCES answers(id),
+    time        INTEGER NOT NULL,
+    key         TEXT NOT NULL,
+    identifiers TEXT NOT NULL,
+    words       TEXT NOT NULL,
+    vector      BLOB NOT NULL,
+    depends     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS answer_cache_by_key ON answer_cache(key, identifiers, id);
 ";
 
 const ANSWER_COLUMNS: &str = "id, conversation_id, time, question, answer, mode, model, provider, \
@@ -241,7 +252,10 @@ impl HistoryStore for SqliteHistory {
         let rows: Vec<(i64, String)> = {
             let mut stmt = self
                 .conn
-                .prepare("SELECT answer_id, path FROM retrieval_log UNION SELECT id, citations FROM answers")
+                .prepare(
+                    "SELECT answer_id, path FROM retrieval_log WHERE packed = 1
+                     UNION SELECT id, citations FROM answers",
+                )
                 .ctx("find answers to purge")?;
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
                 .ctx("find answers to purge")?
@@ -264,10 +278,48 @@ impl HistoryStore for SqliteHistory {
             .execute_batch("PRAGMA secure_delete = ON;")
             .ctx("purge history")?;
         let tx = self.conn.transaction().ctx("purge history")?;
+        // Candidates that were only considered (not packed, so neither
+        // sent nor quoted) leave the log; their answers stay.
+        let considered: Vec<String> = {
+            let mut stmt = tx
+                .prepare("SELECT DISTINCT path FROM retrieval_log WHERE packed = 0")
+                .ctx("purge history")?;
+            stmt.query_map([], |r| r.get(0))
+                .ctx("purge history")?
+                .collect::<rusqlite::Result<_>>()
+                .ctx("purge history")?
+        };
+        for path in considered.iter().filter(|p| matches(p)) {
+            tx.execute("DELETE FROM retrieval_log WHERE path = ?1", [path])
+                .ctx("purge history")?;
+        }
+        // Cache entries name the files their answers depend on.
+        let cached: Vec<(i64, String)> = {
+            let mut stmt = tx
+                .prepare("SELECT id, depends FROM answer_cache")
+                .ctx("purge history")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .ctx("purge history")?
+                .collect::<rusqlite::Result<_>>()
+                .ctx("purge history")?
+        };
+        for (id, depends) in cached {
+            let names_path =
+                serde_json::from_str::<serde_json::Value>(&depends).map_or(true, |v| {
+                    v["files"].as_array().is_some_and(|files| {
+                        files.iter().filter_map(|f| f[0].as_str()).any(matches)
+                    })
+                });
+            if names_path {
+                tx.execute("DELETE FROM answer_cache WHERE id = ?1", [id])
+                    .ctx("purge history")?;
+            }
+        }
         for id in &doomed {
             for sql in [
                 "DELETE FROM retrieval_log WHERE answer_id = ?1",
                 "DELETE FROM feedback WHERE answer_id = ?1",
+                "DELETE FROM answer_cache WHERE answer_id = ?1",
                 "DELETE FROM answers WHERE id = ?1",
             ] {
                 tx.execute(sql, [id]).ctx("purge history")?;
@@ -473,6 +525,64 @@ impl HistoryStore for SqliteHistory {
 
     fn feedback_since(&self, time: i64) -> lore_core::Result<Vec<FeedbackRecord>> {
         self.feedback_where("WHERE time >= ?1", time)
+    }
+
+    fn put_cache(&mut self, entry: &CacheEntry) -> lore_core::Result<i64> {
+        let vector: Vec<u8> = entry.vector.iter().flat_map(|x| x.to_le_bytes()).collect();
+        self.conn
+            .execute(
+                "INSERT INTO answer_cache(answer_id, time, key, identifiers, words, vector, depends)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    entry.answer,
+                    entry.time,
+                    entry.key,
+                    entry.identifiers,
+                    entry.words,
+                    vector,
+                    entry.depends
+                ],
+            )
+            .ctx("store cache entry")?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn cache_entries(&self, key: &str, identifiers: &str) -> lore_core::Result<Vec<CacheEntry>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, answer_id, time, key, identifiers, words, vector, depends
+                 FROM answer_cache WHERE key = ?1 AND identifiers = ?2 ORDER BY id DESC",
+            )
+            .ctx("prepare cache query")?;
+        let rows = stmt
+            .query_map(params![key, identifiers], |r| {
+                let bytes: Vec<u8> = r.get(6)?;
+                Ok(CacheEntry {
+                    id: r.get(0)?,
+                    answer: r.get(1)?,
+                    time: r.get(2)?,
+                    key: r.get(3)?,
+                    identifiers: r.get(4)?,
+                    words: r.get(5)?,
+                    vector: bytes
+                        .chunks_exact(4)
+                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                        .collect(),
+                    depends: r.get(7)?,
+                })
+            })
+            .ctx("read cache entries")?;
+        Ok(rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("read cache entries")?)
+    }
+
+    fn drop_cache(&mut self, id: i64) -> lore_core::Result<()> {
+        self.conn
+            .execute("DELETE FROM answer_cache WHERE id = ?1", [id])
+            .ctx("drop cache entry")?;
+        Ok(())
     }
 }
 

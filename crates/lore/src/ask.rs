@@ -22,6 +22,7 @@ fn request(args: &AnswerArgs) -> AskRequest {
         no_remote: args.no_remote,
         model: args.model.clone(),
         user: None,
+        no_cache: args.no_cache,
     }
 }
 

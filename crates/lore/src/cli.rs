@@ -229,6 +229,10 @@ pub struct AnswerArgs {
     /// Refuse providers that are not on this machine.
     #[arg(long)]
     pub no_remote: bool,
+    /// Answer afresh even when the answer cache holds a still valid answer
+    /// to the same question.
+    #[arg(long)]
+    pub no_cache: bool,
     /// Show how the answer was made: the question as read, the route, every
     /// candidate with its features, whether it was packed and cited.
     #[arg(long)]

@@ -385,6 +385,13 @@ async fn index_ask_click_a_citation_and_search_in_chromium() {
         why.contains("Why this answer?") && why.contains("shop/tax.py"),
         "{why}"
     );
+    // It names both policies and says the answer was not reused.
+    assert!(
+        why.contains("retrieval policy: global v6")
+            && why.contains("context policy v1")
+            && why.contains("answered afresh"),
+        "{why}"
+    );
     let wide = client
         .execute(
             "return document.documentElement.scrollWidth <= window.innerWidth + 1;",

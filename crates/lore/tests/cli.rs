@@ -166,8 +166,18 @@ fn index_search_symbols_refs_outline_status() {
         !hit_paths(&hits).is_empty() && hit_paths(&hits).iter().all(|p| p.starts_with("src/")),
         "{hits}"
     );
-    let hits = json(&repo, &["search", "ignored_by_gitignore"]);
+    // Ignored files are not indexed: no word of them matches, and no
+    // result (vectors find neighbours for any words) comes from them.
+    let hits = json(
+        &repo,
+        &["search", "ignored_by_gitignore", "--mode", "lexical"],
+    );
     assert_eq!(hits, Value::Array(vec![]));
+    let hits = json(&repo, &["search", "ignored_by_gitignore"]);
+    assert!(
+        hit_paths(&hits).iter().all(|p| !p.starts_with("build/")),
+        "{hits}"
+    );
     let hits = json(&repo, &["search", "legacy_latin1"]);
     assert_eq!(hit_paths(&hits)[0], "src/legacy.py");
     let hits = json(&repo, &["search", "AfterBroken"]);

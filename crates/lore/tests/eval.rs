@@ -28,10 +28,12 @@ def feed(animal, food):
     repo
 }
 
+/// The metrics of `lines` ranked by BM25 alone, so that the ranks are
+/// checkable by hand (vectors find a neighbour for any words).
 fn eval_file(repo: &TestRepo, lines: &[&str]) -> Value {
     let path = repo.home().join("queries.jsonl");
     std::fs::write(&path, lines.join("\n")).unwrap();
-    json(repo, &["eval", path.to_str().unwrap()])
+    json(repo, &["eval", path.to_str().unwrap(), "--mode", "lexical"])
 }
 
 #[test]
@@ -91,7 +93,14 @@ fn from_docs_hides_the_docs_it_queries_with() {
     let saved = repo.home().join("docs.jsonl");
     let report = json(
         &repo,
-        &["eval", "--from-docs", "--save", saved.to_str().unwrap()],
+        &[
+            "eval",
+            "--from-docs",
+            "--save",
+            saved.to_str().unwrap(),
+            "--mode",
+            "lexical",
+        ],
     );
     // Three documented functions with a first sentence of 3+ words.
     assert_eq!(report["queries"], 3, "{report}");
@@ -104,7 +113,8 @@ fn from_docs_hides_the_docs_it_queries_with() {
         zebra["expected"][0],
         serde_json::json!({"path": "src/animals.py", "start_line": 1, "end_line": 3})
     );
-    // Its words exist only in its docstring, which the scratch index lacks.
+    // Its words exist only in its docstring, which the scratch index lacks
+    // (by meaning, vectors may still find the file: BM25 cannot).
     assert_eq!(zebra["file_rank"], Value::Null, "{zebra}");
     // The real index is untouched and the scratch index is gone.
     let saved_set = std::fs::read_to_string(&saved).unwrap();

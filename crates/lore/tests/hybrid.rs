@@ -149,12 +149,18 @@ fn new_vocabulary_makes_maintenance_due_and_retraining_learns_it() {
     let embed = &report["embed"];
     assert_eq!(embed["maintenance_due"], true, "{report}");
     assert!(embed["drift"].as_f64().unwrap() > 0.02, "{report}");
-    // Before retraining the model has no vector for the new words.
+    // Before retraining only the static table knows the new words: the
+    // learned part of the vectors adds nothing to their match.
     let hits = json(&repo, &["search", "--mode", "vector", "ephemeris perigee"]);
-    assert!(
-        !hit_paths(&hits).iter().any(|p| p.starts_with("astro/")),
-        "{hits}"
-    );
+    let astro_score = |hits: &Value| -> f64 {
+        hits.as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["path"].as_str().unwrap().starts_with("astro/"))
+            .map(|h| h["score"].as_f64().unwrap())
+            .fold(0.0, f64::max)
+    };
+    let before = astro_score(&hits);
     let out = json(&repo, &["embed", "maintain"]);
     assert_eq!(out["trained"], true, "{out}");
     assert_eq!(out["segments"], 1, "{out}");
@@ -169,8 +175,8 @@ fn new_vocabulary_makes_maintenance_due_and_retraining_learns_it() {
     );
     let hits = json(&repo, &["search", "--mode", "vector", "ephemeris perigee"]);
     assert!(
-        hit_paths(&hits)[0].starts_with("astro/"),
-        "the retrained model knows the new words: {hits}"
+        hit_paths(&hits)[0].starts_with("astro/") && astro_score(&hits) > before + 0.1,
+        "the retrained model knows the new words (best match before: {before}): {hits}"
     );
     assert_eq!(json(&repo, &["index"])["embed"]["maintenance_due"], false);
 }

@@ -26,8 +26,10 @@ fn add_many(repo: &TestRepo, n: usize) {
     }
 }
 
+/// Whether BM25 finds `query`'s words (vectors would find a neighbour for
+/// any words).
 fn finds(repo: &TestRepo, query: &str) -> bool {
-    !json(repo, &["search", query])
+    !json(repo, &["search", query, "--mode", "lexical"])
         .as_array()
         .unwrap()
         .is_empty()

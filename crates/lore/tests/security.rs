@@ -183,7 +183,18 @@ fn purge_removes_a_path_from_every_store_and_keeps_it_out() {
         &["ask", "--no-llm", "where is zanzibarquux_rotate defined?"],
     );
     assert_eq!(asked["citations"][0]["path"], "notes/private.py", "{asked}");
-    json(&repo, &["ask", "--no-llm", "what does main do?"]);
+    // An answer that packs only `main` (in a repository this small every
+    // chunk is near enough to be packed otherwise): it stays.
+    ok(lore(&repo).args(["config", "set", "context.chunks", "1"]));
+    let main = json(&repo, &["ask", "--no-llm", "what does main do?"]);
+    assert!(
+        main["citations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["path"] != "notes/private.py"),
+        "{main}"
+    );
 
     let report = json(&repo, &["purge", "notes/private.py"]);
     assert_eq!(report["paths"][0], "notes/private.py", "{report}");

@@ -1,6 +1,8 @@
 //! Lookups by name and place: definitions (exact, prefix, fuzzy), references,
 //! call sites, outlines.
 
+use std::collections::BTreeMap;
+
 use super::*;
 
 impl RepoIndex {
@@ -21,6 +23,22 @@ impl RepoIndex {
         let mut rows = self.store.refs(bare_name(name))?;
         rows.sort_by_key(|r| (ref_order(r.kind), r.path.clone(), r.line));
         Ok(rows)
+    }
+
+    /// Where `name` (its last segment) is defined and used, per file:
+    /// (path, definitions, references), by path. An answer about the name
+    /// holds while this does not change: a new call site or a removed
+    /// definition changes it, an edit elsewhere in the file does not.
+    pub fn name_sites(&self, name: &str) -> Result<Vec<(String, u32, u32)>> {
+        let bare = bare_name(name);
+        let mut sites: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+        for s in self.store.symbols_exact(bare, None)? {
+            sites.entry(s.path).or_default().0 += 1;
+        }
+        for r in self.store.refs(bare)? {
+            sites.entry(r.path).or_default().1 += 1;
+        }
+        Ok(sites.into_iter().map(|(p, (d, u))| (p, d, u)).collect())
     }
 
     /// The definition of `qualname` in `path` (the first, if several).

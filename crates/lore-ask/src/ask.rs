@@ -219,7 +219,7 @@ pub struct Answer {
 /// is [`Answer::policy`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct RetrievalPolicy {
-    /// The global policy version (6 without transformer vectors, 5 with).
+    /// The global policy version (4 without transformer vectors, 5 with).
     pub version: u32,
     /// The repository's own trained version in force, if any.
     pub repository: Option<u32>,
@@ -301,6 +301,7 @@ pub fn ask(
             let known = options
                 .cards
                 .as_ref()
+                .filter(|_| policy.symbol_cards)
                 .map(|c| known_facts(index, c, &gathered.evidence))
                 .unwrap_or_default();
             match llm_answer(

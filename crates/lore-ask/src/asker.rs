@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use crate::cache::Probe;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::pack::ContextPolicy;
 use crate::provider::{self, ChatProvider};
 use crate::question::Question;
 use crate::redact::Redactor;
@@ -163,10 +164,12 @@ impl Asker {
     }
 
     /// The provider for `question`, routed; `None` for extractive answers.
+    /// The context bandit's arm may choose the model size.
     fn provider(
         &self,
         question: &str,
         request: &AskRequest,
+        context: &ContextPolicy,
     ) -> Result<Option<(Box<dyn ChatProvider>, &'static str)>> {
         if request.no_llm {
             return Ok(None);
@@ -174,6 +177,15 @@ impl Asker {
         let Some(mut config) = self.config.provider(&env)? else {
             return Ok(None);
         };
+        let sized = match (request.model.as_deref(), context.model_size.as_deref()) {
+            (None, Some("small")) => Some(self.config.provider.small_model.clone()),
+            (None, Some("large")) => Some(self.config.provider.large_model.clone()),
+            _ => None,
+        };
+        if let Some(model) = sized.filter(|m| !m.is_empty()) {
+            config.model = model;
+            return Ok(Some((provider::open(config), "context bandit")));
+        }
         let route = self.config.route(
             &Question::parse(question),
             request.model.as_deref(),
@@ -181,6 +193,24 @@ impl Asker {
         );
         config.model = route.model;
         Ok(Some((provider::open(config), route.reason)))
+    }
+
+    /// The context policy of the next answer: the configured one, or the
+    /// arm the context bandit draws (see [`crate::context_bandit`]).
+    fn context_policy(&self) -> ContextPolicy {
+        let p = &self.config.provider;
+        let sizes = !p.small_model.is_empty()
+            && !p.large_model.is_empty()
+            && p.small_model != p.large_model;
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let mut rng = lore_learn::bandit::Rng::new(seed ^ (self.conversation as u64) << 32);
+        crate::context_bandit::choose(&self.history, &self.config.context, sizes, now(), &mut rng)
+            .unwrap_or_else(|e| {
+                tracing::warn!("context bandit: {e}; the configured context policy answers");
+                self.config.context.clone()
+            })
     }
 
     /// Answers `question` in this conversation, streaming verified text to
@@ -193,7 +223,8 @@ impl Asker {
         request: &AskRequest,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Asked> {
-        let provider = self.provider(question, request)?;
+        let context = self.context_policy();
+        let provider = self.provider(question, request, &context)?;
         let conversation = session::load(&self.history, self.conversation)?;
         let repo_id = index
             .data_dir()
@@ -201,7 +232,7 @@ impl Asker {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let options = AskOptions {
-            policy: self.config.context.clone(),
+            policy: context,
             no_remote: request.no_remote || self.config.privacy.no_remote,
             redact_local: self.config.privacy.redact_local,
             cards: Some((self.thinker_db.clone(), repo_id)),
@@ -216,7 +247,11 @@ impl Asker {
             .then(|| {
                 let key = cache_key(index, &options, model.as_deref());
                 let (redacted, _) = self.redactor.redact(question, "");
-                Probe::new(&Question::parse(&redacted), key)
+                Probe::new(
+                    &Question::parse(&redacted),
+                    key,
+                    !conversation.exchanges.is_empty(),
+                )
             })
             .flatten();
         let reused = match &probe {

@@ -98,9 +98,11 @@ pub fn same_meaning(words_a: &str, vector_a: &[f32], words_b: &str, vector_b: &[
 }
 
 impl Probe {
-    /// The probe of `question` under `key`; `None` for a follow-up.
-    pub fn new(question: &Question, key: String) -> Option<Probe> {
-        if question.follow_up {
+    /// The probe of `question` under `key`; `None` for a follow-up (a
+    /// question that reads as one, after an earlier exchange: "this
+    /// command" in a first question means no earlier answer).
+    pub fn new(question: &Question, key: String, after_exchange: bool) -> Option<Probe> {
+        if question.follow_up && after_exchange {
             return None;
         }
         let mut identifiers = question.identifiers.clone();

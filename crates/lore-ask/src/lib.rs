@@ -12,6 +12,7 @@ pub mod asker;
 pub mod cache;
 pub mod cite;
 pub mod config;
+pub mod context_bandit;
 pub mod cost;
 mod error;
 pub mod eval;

@@ -27,6 +27,18 @@ pub struct ContextPolicy {
     pub answer_tokens: u32,
     /// Sampling temperature.
     pub temperature: f32,
+    /// Let the context bandit vary chunks, graph hops, cards (and the
+    /// model size, when both are configured) around these values, learning
+    /// from feedback which works best for this repository
+    /// (`crate::context_bandit`); false pins them.
+    pub learn: bool,
+    /// The bandit's arm that chose this policy (none: as configured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arm: Option<String>,
+    /// The model size the arm chose (`small` or `large`; none: routed by
+    /// the question).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_size: Option<String>,
 }
 
 impl Default for ContextPolicy {
@@ -39,6 +51,9 @@ impl Default for ContextPolicy {
             budget_tokens: 6000,
             answer_tokens: 800,
             temperature: 0.1,
+            learn: true,
+            arm: None,
+            model_size: None,
         }
     }
 }

@@ -97,9 +97,11 @@ pub struct LearnedModel {
     /// Euclidean norm of each word vector.
     norms: Vec<f32>,
     /// The static table and its share of a text vector, if any.
-    statics: Option<(&'static StaticTable, f32)>,
+    statics: Option<(&'static StaticTable<'static>, f32)>,
     /// The largest IDF: the weight of a word the vocabulary lacks.
     rare_idf: f32,
+    /// With a static table: each vocabulary word's pieces in it.
+    pieces: Vec<Box<[u32]>>,
 }
 
 impl std::fmt::Debug for LearnedModel {
@@ -290,7 +292,7 @@ impl LearnedModel {
         vocab: HashMap<String, u32>,
         idf: Vec<f32>,
         vectors: Vec<f32>,
-        statics: Option<(&'static StaticTable, f32)>,
+        statics: Option<(&'static StaticTable<'static>, f32)>,
     ) -> LearnedModel {
         let mut model = LearnedModel::assemble(String::new(), dims, vocab, idf, vectors, statics);
         let mut bytes = Vec::new();
@@ -306,7 +308,7 @@ impl LearnedModel {
         vocab: HashMap<String, u32>,
         idf: Vec<f32>,
         vectors: Vec<f32>,
-        statics: Option<(&'static StaticTable, f32)>,
+        statics: Option<(&'static StaticTable<'static>, f32)>,
     ) -> LearnedModel {
         let mut words = vec![String::new(); vocab.len()];
         for (word, &id) in &vocab {
@@ -316,10 +318,15 @@ impl LearnedModel {
             .chunks_exact(dims.max(1))
             .map(|row| row.iter().map(|x| x * x).sum::<f32>().sqrt())
             .collect();
+        let pieces = match statics {
+            Some((table, _)) => words.par_iter().map(|w| table.pieces(w).into()).collect(),
+            None => Vec::new(),
+        };
         LearnedModel {
             id,
             dims,
             vocab,
+            pieces,
             rare_idf: idf.iter().copied().fold(1.0f32, f32::max),
             idf,
             vectors,
@@ -434,20 +441,60 @@ impl LearnedModel {
     pub fn embed_one(&self, text: &str) -> Vec<f32> {
         let mut out = self.embed_learned(text);
         if let Some((table, share)) = self.statics {
-            // Parts weigh their IDF here; a part the repository's
-            // vocabulary lacks is rare, so it weighs the most.
-            let part = table.embed_with(text, |word, n| {
-                let idf = self
-                    .vocab
-                    .get(word)
-                    .map_or(self.rare_idf, |&id| self.idf[id as usize]);
-                idf * (1.0 + (n as f32).ln())
-            });
+            let part = self.embed_static(table, text);
             let (a, b) = ((1.0 - share).sqrt(), share.sqrt());
             out.iter_mut().for_each(|x| *x *= a);
             out.extend(part.iter().map(|x| x * b));
             normalize(&mut out);
         }
+        out
+    }
+
+    /// The static part: the text's identifier parts in the static table,
+    /// each weighted by its IDF here (a part the vocabulary lacks is rare,
+    /// so it weighs the most) × (1 + ln count). The pieces of the
+    /// vocabulary's words were looked up once ([`LearnedModel::pieces`]).
+    fn embed_static(&self, table: &StaticTable<'_>, text: &str) -> Vec<f32> {
+        // Identifier parts only: `tokenize_with` emits a whole identifier
+        // first, at the position of its first part.
+        let mut known: Vec<u32> = Vec::new();
+        let mut unknown: Vec<String> = Vec::new();
+        let mut pending: Option<(usize, Result<u32, String>)> = None;
+        let mut flush = |item: Result<u32, String>| match item {
+            Ok(id) => known.push(id),
+            Err(word) => unknown.push(word),
+        };
+        lore_core::tokens::tokenize_with(text, |t| {
+            match pending.take() {
+                Some((position, _)) if position == t.position => {}
+                Some((_, item)) => flush(item),
+                None => {}
+            }
+            if t.text.bytes().any(|b| b.is_ascii_alphabetic() || b >= 0x80) {
+                let item = self
+                    .vocab
+                    .get(t.text)
+                    .map_or_else(|| Err(t.text.to_owned()), |&id| Ok(id));
+                pending = Some((t.position, item));
+            }
+        });
+        if let Some((_, item)) = pending {
+            flush(item);
+        }
+        known.sort_unstable();
+        unknown.sort_unstable();
+        let mut out = vec![0.0f32; table.dims()];
+        for run in known.chunk_by(|a, b| a == b) {
+            let id = run[0] as usize;
+            let pieces = &self.pieces[id];
+            let w = self.idf[id] * (1.0 + (run.len() as f32).ln());
+            table.add_pieces(pieces, w, &mut out);
+        }
+        for run in unknown.chunk_by(|a, b| a == b) {
+            let w = self.rare_idf * (1.0 + (run.len() as f32).ln());
+            table.add_pieces(&table.pieces(&run[0]), w, &mut out);
+        }
+        normalize(&mut out);
         out
     }
 
@@ -630,7 +677,7 @@ impl Embedder for LearnedModel {
 }
 
 /// The static table a training run adds, if its share is positive.
-fn statics(config: &TrainConfig) -> Option<(&'static StaticTable, f32)> {
+fn statics(config: &TrainConfig) -> Option<(&'static StaticTable<'static>, f32)> {
     (config.static_share > 0.0).then(|| (StaticTable::shipped(), config.static_share.min(1.0)))
 }
 

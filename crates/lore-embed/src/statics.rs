@@ -21,7 +21,6 @@
 //! makes the general table speak with this repository's sense of what is
 //! rare.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -29,28 +28,32 @@ use lore_core::embed::normalize;
 
 use crate::error::{Error, Result};
 
-const MAGIC: &[u8; 8] = b"LORESE01";
+const MAGIC: &[u8; 8] = b"LORESE02";
+
+type Map<'a> = rustc_hash::FxHashMap<&'a str, u32>;
 
 /// The table shipped with Lore, distilled from all-MiniLM-L6-v2
 /// (Apache-2.0; `data/LICENSE-all-MiniLM-L6-v2` beside it).
 static SHIPPED_BYTES: &[u8] = include_bytes!("../data/minilm-static.bin");
 
-/// A word-piece vocabulary with one int8 vector per piece.
-pub struct StaticTable {
-    id: String,
+/// A word-piece vocabulary with one int8 vector per piece, borrowed from
+/// its bytes (the shipped table parses in about a millisecond: no copy,
+/// no allocation per piece, the id read from the header).
+pub struct StaticTable<'a> {
+    id: &'a str,
     dims: usize,
     /// Whole-word pieces (no `##`) and continuation pieces (`##` dropped).
-    words: HashMap<String, u32>,
-    continuations: HashMap<String, u32>,
+    words: Map<'a>,
+    continuations: Map<'a>,
     /// Row-major `n × dims`.
-    rows: Vec<i8>,
+    rows: &'a [i8],
     /// Row `i` is `rows[i] · scales[i]`.
     scales: Vec<f32>,
     /// Longest piece, in bytes: bounds the greedy match.
     longest: usize,
 }
 
-impl std::fmt::Debug for StaticTable {
+impl std::fmt::Debug for StaticTable<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StaticTable")
             .field("id", &self.id)
@@ -60,19 +63,22 @@ impl std::fmt::Debug for StaticTable {
     }
 }
 
-impl StaticTable {
+impl StaticTable<'static> {
     /// The table compiled into the binary, parsed once.
-    pub fn shipped() -> &'static StaticTable {
-        static TABLE: OnceLock<StaticTable> = OnceLock::new();
+    pub fn shipped() -> &'static StaticTable<'static> {
+        static TABLE: OnceLock<StaticTable<'static>> = OnceLock::new();
         TABLE.get_or_init(|| {
             StaticTable::from_bytes(SHIPPED_BYTES, Path::new("data/minilm-static.bin"))
                 .expect("the shipped static table parses (checked by its unit test)")
         })
     }
+}
 
-    /// Identifies the table's contents (a hash of the file).
-    pub fn id(&self) -> &str {
-        &self.id
+impl<'a> StaticTable<'a> {
+    /// Identifies the table's contents (a hash of the rest of the file,
+    /// written into its header by [`StaticTable::to_bytes`]).
+    pub fn id(&self) -> &'a str {
+        self.id
     }
 
     /// Vector length.
@@ -90,14 +96,15 @@ impl StaticTable {
         self.scales.is_empty()
     }
 
-    /// Parses a table written by [`StaticTable::to_bytes`]; errors name `path`.
-    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<StaticTable> {
+    /// Parses a table written by [`StaticTable::to_bytes`], borrowing
+    /// from `bytes`; errors name `path`.
+    pub fn from_bytes(bytes: &'a [u8], path: &Path) -> Result<StaticTable<'a>> {
         let corrupt = |what: &str| Error::Corrupt {
             path: path.to_owned(),
             what: what.to_owned(),
         };
         let mut at = 0usize;
-        let mut take = |n: usize, what: &str| -> Result<&[u8]> {
+        let mut take = |n: usize, what: &str| -> Result<&'a [u8]> {
             let slice = bytes.get(at..at + n).ok_or_else(|| corrupt(what))?;
             at += n;
             Ok(slice)
@@ -106,13 +113,17 @@ impl StaticTable {
             return Err(corrupt("not a static table"));
         }
         let u32_at = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
+        let id_len = take(1, "header")?[0] as usize;
+        let id = std::str::from_utf8(take(id_len, "header")?).map_err(|_| corrupt("header"))?;
         let dims = u32_at(take(4, "header")?);
         let n = u32_at(take(4, "header")?);
         if dims == 0 || n.saturating_mul(dims) > bytes.len() {
             return Err(corrupt("header"));
         }
-        let mut words = HashMap::new();
-        let mut continuations = HashMap::new();
+        let mut words = Map::default();
+        let mut continuations = Map::default();
+        words.reserve(n);
+        continuations.reserve(n / 4);
         let mut scales = Vec::with_capacity(n);
         let mut longest = 0;
         for i in 0..n {
@@ -126,18 +137,14 @@ impl StaticTable {
                 None => (&mut words, piece),
             };
             longest = longest.max(text.len());
-            map.insert(text.to_owned(), i as u32);
+            map.insert(text, i as u32);
         }
-        let rows: Vec<i8> = take(n * dims, "vectors")?
-            .iter()
-            .map(|&b| b as i8)
-            .collect();
+        let rows: &[i8] = bytemuck::cast_slice(take(n * dims, "vectors")?);
         if at != bytes.len() {
             return Err(corrupt("trailing bytes"));
         }
-        let hash = blake3::hash(bytes).to_hex();
         Ok(StaticTable {
-            id: format!("static:{}", &hash[..12]),
+            id,
             dims,
             words,
             continuations,
@@ -147,11 +154,11 @@ impl StaticTable {
         })
     }
 
-    /// The file form: magic, dims, count, then per piece its length, text
-    /// and scale, then the int8 rows.
+    /// The file form: magic, the id (its length, then `static:` and 12
+    /// hex digits of the blake3 of everything after it), dims, count, then
+    /// per piece its length, text and scale, then the int8 rows.
     pub fn to_bytes(pieces: &[(String, Vec<f32>)], dims: usize) -> Vec<u8> {
         let mut out = Vec::new();
-        out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(dims as u32).to_le_bytes());
         out.extend_from_slice(&(pieces.len() as u32).to_le_bytes());
         let mut rows = Vec::with_capacity(pieces.len() * dims);
@@ -169,7 +176,12 @@ impl StaticTable {
             );
         }
         out.extend(rows.iter().map(|&x| x as u8));
-        out
+        let id = format!("static:{}", &blake3::hash(&out).to_hex()[..12]);
+        let mut file = MAGIC.to_vec();
+        file.push(id.len() as u8);
+        file.extend_from_slice(id.as_bytes());
+        file.extend_from_slice(&out);
+        file
     }
 
     /// The pieces of one lower-case word, by greedy longest match; empty
@@ -204,6 +216,17 @@ impl StaticTable {
             }
         }
         out
+    }
+
+    /// Adds the mean of `pieces`' vectors × `weight` to `out`.
+    pub fn add_pieces(&self, pieces: &[u32], weight: f32, out: &mut [f32]) {
+        if pieces.is_empty() {
+            return;
+        }
+        let share = weight / pieces.len() as f32;
+        for &id in pieces {
+            self.add_row(id, share, out);
+        }
     }
 
     fn add_row(&self, id: u32, weight: f32, out: &mut [f32]) {
@@ -256,7 +279,7 @@ impl StaticTable {
 }
 
 #[cfg(feature = "local")]
-impl StaticTable {
+impl StaticTable<'_> {
     /// Distils `model` (a sentence-transformers directory whose
     /// `vocab.txt` lists its word-pieces) into the file form of a table
     /// of `dims` dimensions. Special and unused pieces are left out.
@@ -332,7 +355,7 @@ fn pca(x: &mut [f32], k: usize, dims: usize) -> Vec<f32> {
 mod tests {
     use super::*;
 
-    fn table() -> StaticTable {
+    fn table() -> StaticTable<'static> {
         let pieces = vec![
             ("get".to_owned(), vec![1.0, 0.0, 0.0]),
             ("user".to_owned(), vec![0.0, 1.0, 0.0]),
@@ -340,7 +363,8 @@ mod tests {
             ("name".to_owned(), vec![0.0, 0.5, 0.5]),
             ("us".to_owned(), vec![0.3, 0.3, 0.3]),
         ];
-        StaticTable::from_bytes(&StaticTable::to_bytes(&pieces, 3), Path::new("t.bin")).unwrap()
+        let bytes = Box::leak(StaticTable::to_bytes(&pieces, 3).into_boxed_slice());
+        StaticTable::from_bytes(bytes, Path::new("t.bin")).unwrap()
     }
 
     #[test]
@@ -368,7 +392,17 @@ mod tests {
         bytes.push(0);
         let err = StaticTable::from_bytes(&bytes, Path::new("x.bin")).unwrap_err();
         assert!(err.to_string().contains("x.bin"), "{err}");
-        assert!(StaticTable::from_bytes(b"LORESE01", Path::new("y.bin")).is_err());
+        assert!(StaticTable::from_bytes(b"LORESE02", Path::new("y.bin")).is_err());
+        // The id is the content's.
+        let a = StaticTable::to_bytes(&[("a".to_owned(), vec![1.0])], 1);
+        let b = StaticTable::to_bytes(&[("a".to_owned(), vec![0.5])], 1);
+        let id = |bytes: &[u8]| {
+            StaticTable::from_bytes(bytes, Path::new("z.bin"))
+                .unwrap()
+                .id()
+                .to_owned()
+        };
+        assert_ne!(id(&a), id(&b));
     }
 
     #[test]

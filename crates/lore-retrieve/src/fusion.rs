@@ -112,39 +112,11 @@ pub struct Expansion {
 }
 
 impl Default for Policy {
-    /// Policy version 6: the learned vectors carry the static table
-    /// distilled from all-MiniLM-L6-v2 (`lore_embed::StaticTable`), so the
-    /// vector evidence weighs more and the name and path features less;
-    /// refitted by coordinate ascent (rrf, lexical and kind held fixed) on
-    /// four repositories (werkzeug, mio, httpx, yargs) and checked on
-    /// click, eslint and commander (NOTES.md).
-    fn default() -> Policy {
-        Policy {
-            version: 6,
-            weights: [
-                (Feature::Rrf, 10.0),
-                (Feature::Lexical, 1.0),
-                (Feature::Vector, 5.0),
-                (Feature::Name, 0.5),
-                (Feature::NameRecall, 0.75),
-                (Feature::Path, 1.0),
-                (Feature::Graph, 0.75),
-                (Feature::NameVector, 1.0),
-                (Feature::Kind, 3.0),
-            ]
-            .into_iter()
-            .collect(),
-            ..Policy::v4()
-        }
-    }
-}
-
-impl Policy {
     /// Policy version 4: the weights of version 2 (fitted by coordinate
     /// ascent on `lore eval --from-docs` over two corpora and checked on
     /// two others) plus query expansion, tuned on the same corpora
-    /// (NOTES.md). The base of version 5.
-    fn v4() -> Policy {
+    /// (NOTES.md).
+    fn default() -> Policy {
         let weights = [
             (Feature::Rrf, 10.0),
             (Feature::Lexical, 1.0),
@@ -171,18 +143,20 @@ impl Policy {
             repository: None,
         }
     }
+}
 
+impl Policy {
     /// Policy version 5, in force when transformer vectors (a local or
     /// remote embedder) are available: version 4 with the `dense` feature
     /// (version 3 was the same on top of version 2),
     /// refitted by coordinate ascent (rrf, lexical and kind held fixed so
     /// identifier queries keep their lexical footing) on two corpora with
-    /// all-MiniLM-L6-v2 and checked on a third (NOTES.md). Without
-    /// transformer vectors the default (version 6) ranks.
+    /// all-MiniLM-L6-v2 and checked on a third (NOTES.md). Without transformer vectors the
+    /// default (version 4) ranks.
     pub fn with_transformer() -> Policy {
         let mut policy = Policy {
             version: 5,
-            ..Policy::v4()
+            ..Policy::default()
         };
         for (feature, weight) in [
             (Feature::NameRecall, 1.0),
@@ -368,7 +342,7 @@ mod tests {
     fn policy_round_trips_through_json() {
         let policy = Policy::default();
         let json = serde_json::to_string(&policy).unwrap();
-        assert!(json.contains("\"name_vector\":1.0"), "{json}");
+        assert!(json.contains("\"name_vector\":3.0"), "{json}");
         let back: Policy = serde_json::from_str(&json).unwrap();
         assert_eq!(back, policy);
     }

@@ -454,7 +454,7 @@ async fn chat_cites_code_and_feedback_is_stored() {
     let answer_id = answer["answer_id"].as_i64().unwrap();
     let conversation = answer["conversation_id"].as_i64().unwrap();
     assert_eq!(answer["cache"]["hit"], false, "{answer}");
-    assert_eq!(answer["retrieval_policy"]["version"], 6, "{answer}");
+    assert_eq!(answer["retrieval_policy"]["version"], 4, "{answer}");
 
     // The same question again comes from the answer cache (unless asked
     // not to), and /metrics counts it.

@@ -600,7 +600,8 @@ function whyPanel(answer, onClose) {
     el("div", {}, `mode ${answer.mode}` + (answer.model ? ` · model ${answer.model}` : "") +
       (x.route ? ` · route ${x.route}` : "")),
     el("div", { class: "why-retrieval" }, retrievalPolicyText(answer.retrieval_policy)),
-    el("div", {}, `context policy v${answer.policy_version}: ${p.chunks} chunks, ${p.graph_hops} graph hop(s), budget ${p.budget_tokens} tokens`),
+    el("div", { class: "why-context" }, `context policy v${answer.policy_version}: ${p.chunks} chunks, ${p.graph_hops} graph hop(s), budget ${p.budget_tokens} tokens` +
+      (p.arm ? ` · the context bandit's arm ${p.arm}` : " · as configured (context.learn is off)")),
     el("div", { class: "why-cache" }, answer.cache?.hit
       ? `from the answer cache: reuses answer ${answer.cache.answer_id} (nothing it depends on has changed)`
       : "answered afresh (not from the answer cache)"),

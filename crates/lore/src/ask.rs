@@ -176,6 +176,26 @@ fn print_explain(answer: &Answer, route: Option<&str>) -> Result<()> {
         "  context policy v{}: {} chunks, {} graph hop(s), budget {} tokens (+{} answer), temperature {}",
         p.version, p.chunks, p.graph_hops, p.budget_tokens, p.answer_tokens, p.temperature
     )?;
+    writeln!(
+        out,
+        "  context bandit: {}",
+        p.arm.as_deref().map_or_else(
+            || "off (context.learn = false)".to_owned(),
+            |arm| format!("arm {arm}")
+        )
+    )?;
+    let r = &answer.retrieval_policy;
+    writeln!(
+        out,
+        "  retrieval policy: {}",
+        r.repository.map_or_else(
+            || format!("global v{}", r.version),
+            |v| format!("this repository's v{v}")
+        )
+    )?;
+    if let Some(id) = answer.reused {
+        writeln!(out, "  from the answer cache: reuses answer {id}")?;
+    }
     if answer.redactions > 0 {
         writeln!(
             out,

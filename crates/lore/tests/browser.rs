@@ -387,7 +387,7 @@ async fn index_ask_click_a_citation_and_search_in_chromium() {
     );
     // It names both policies and says the answer was not reused.
     assert!(
-        why.contains("retrieval policy: global v6")
+        why.contains("retrieval policy: global v4")
             && why.contains("context policy v1")
             && why.contains("answered afresh"),
         "{why}"

@@ -42,6 +42,11 @@ def main():
         home = Path(work) / "home"
         env = dict(os.environ, LORE_HOME=str(home))
         run([args.lore, "index", "-q", "--repo", ".", "."], env, root)
+        # The simulated asker re-asks at once, which is a re-ask signal
+        # (a bad answer) to the context bandit: it would start trying
+        # other context policies, each its own cache key. Pinned here, so
+        # this measures the cache alone.
+        run([args.lore, "config", "set", "context.learn", "false"], env, root)
         saved = Path(work) / "queries.jsonl"
         run([args.lore, "eval", "--repo", ".", "--from-docs", "--n", str(args.n), "--save", str(saved),
              "--mode", "lexical", "--json"], env, root)

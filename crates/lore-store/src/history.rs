@@ -247,21 +247,27 @@ fn conversation_row(r: &Row<'_>) -> rusqlite::Result<ConversationRecord> {
     })
 }
 
+/// Every row of `sql` (no parameters), mapped by `row`.
+fn all_rows<T>(
+    conn: &Connection,
+    sql: &str,
+    row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    what: &'static str,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare(sql).ctx(what)?;
+    let rows = stmt.query_map([], row).ctx(what)?;
+    rows.collect::<rusqlite::Result<_>>().ctx(what)
+}
+
 impl HistoryStore for SqliteHistory {
     fn purge(&mut self, matches: &dyn Fn(&str) -> bool) -> lore_core::Result<usize> {
-        let rows: Vec<(i64, String)> = {
-            let mut stmt = self
-                .conn
-                .prepare(
-                    "SELECT answer_id, path FROM retrieval_log WHERE packed = 1
-                     UNION SELECT id, citations FROM answers",
-                )
-                .ctx("find answers to purge")?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .ctx("find answers to purge")?
-                .collect::<rusqlite::Result<_>>()
-                .ctx("find answers to purge")?
-        };
+        let rows: Vec<(i64, String)> = all_rows(
+            &self.conn,
+            "SELECT answer_id, path FROM retrieval_log WHERE packed = 1
+             UNION SELECT id, citations FROM answers",
+            |r| Ok((r.get(0)?, r.get(1)?)),
+            "find answers to purge",
+        )?;
         let mut doomed: Vec<i64> = Vec::new();
         for (id, text) in rows {
             // A log row holds one path; `citations` is JSON naming paths.
@@ -280,29 +286,23 @@ impl HistoryStore for SqliteHistory {
         let tx = self.conn.transaction().ctx("purge history")?;
         // Candidates that were only considered (not packed, so neither
         // sent nor quoted) leave the log; their answers stay.
-        let considered: Vec<String> = {
-            let mut stmt = tx
-                .prepare("SELECT DISTINCT path FROM retrieval_log WHERE packed = 0")
-                .ctx("purge history")?;
-            stmt.query_map([], |r| r.get(0))
-                .ctx("purge history")?
-                .collect::<rusqlite::Result<_>>()
-                .ctx("purge history")?
-        };
+        let considered: Vec<String> = all_rows(
+            &tx,
+            "SELECT DISTINCT path FROM retrieval_log WHERE packed = 0",
+            |r| r.get(0),
+            "purge history",
+        )?;
         for path in considered.iter().filter(|p| matches(p)) {
             tx.execute("DELETE FROM retrieval_log WHERE path = ?1", [path])
                 .ctx("purge history")?;
         }
         // Cache entries name the files their answers depend on.
-        let cached: Vec<(i64, String)> = {
-            let mut stmt = tx
-                .prepare("SELECT id, depends FROM answer_cache")
-                .ctx("purge history")?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .ctx("purge history")?
-                .collect::<rusqlite::Result<_>>()
-                .ctx("purge history")?
-        };
+        let cached: Vec<(i64, String)> = all_rows(
+            &tx,
+            "SELECT id, depends FROM answer_cache",
+            |r| Ok((r.get(0)?, r.get(1)?)),
+            "purge history",
+        )?;
         for (id, depends) in cached {
             let names_path =
                 serde_json::from_str::<serde_json::Value>(&depends).map_or(true, |v| {

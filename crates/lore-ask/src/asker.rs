@@ -237,18 +237,20 @@ impl Asker {
             redact_local: self.config.privacy.redact_local,
             cards: Some((self.thinker_db.clone(), repo_id)),
         };
+        // History, the audit log and the cache keep the question as a
+        // remote provider would see it: secrets in it are redacted first
+        // (once: the first use of some rules compiles their patterns).
+        let (logged, _) = self.redactor.redact(question, "");
         let started = std::time::Instant::now();
         let model = provider.as_ref().map(|(p, _)| {
             let config = p.config();
             format!("{} at {}", config.model, config.base_url)
         });
-        // The cache keeps what the history keeps: the question redacted.
         let probe = (!request.no_cache && self.unrecorded.is_none())
             .then(|| {
                 let key = cache_key(index, &options, model.as_deref());
-                let (redacted, _) = self.redactor.redact(question, "");
                 Probe::new(
-                    &Question::parse(&redacted),
+                    &Question::parse(&logged),
                     key,
                     !conversation.exchanges.is_empty(),
                 )
@@ -295,9 +297,6 @@ impl Asker {
                 None => ignored,
             });
         }
-        // History and the audit log keep the question as a remote provider
-        // would see it: secrets in it are redacted before it is stored.
-        let (logged, _) = self.redactor.redact(question, "");
         answer.question.text = logged;
         let question = answer.question.text.as_str();
         let time = now();

@@ -455,32 +455,12 @@ impl LearnedModel {
     /// so it weighs the most) × (1 + ln count). The pieces of the
     /// vocabulary's words were looked up once ([`LearnedModel::pieces`]).
     fn embed_static(&self, table: &StaticTable<'_>, text: &str) -> Vec<f32> {
-        // Identifier parts only: `tokenize_with` emits a whole identifier
-        // first, at the position of its first part.
         let mut known: Vec<u32> = Vec::new();
         let mut unknown: Vec<String> = Vec::new();
-        let mut pending: Option<(usize, Result<u32, String>)> = None;
-        let mut flush = |item: Result<u32, String>| match item {
-            Ok(id) => known.push(id),
-            Err(word) => unknown.push(word),
-        };
-        lore_core::tokens::tokenize_with(text, |t| {
-            match pending.take() {
-                Some((position, _)) if position == t.position => {}
-                Some((_, item)) => flush(item),
-                None => {}
-            }
-            if t.text.bytes().any(|b| b.is_ascii_alphabetic() || b >= 0x80) {
-                let item = self
-                    .vocab
-                    .get(t.text)
-                    .map_or_else(|| Err(t.text.to_owned()), |&id| Ok(id));
-                pending = Some((t.position, item));
-            }
+        crate::statics::identifier_parts(text, |part| match self.vocab.get(part) {
+            Some(&id) => known.push(id),
+            None => unknown.push(part.to_owned()),
         });
-        if let Some((_, item)) = pending {
-            flush(item);
-        }
         known.sort_unstable();
         unknown.sort_unstable();
         let mut out = vec![0.0f32; table.dims()];

@@ -245,36 +245,42 @@ impl<'a> StaticTable<'a> {
     /// added in sorted order, so the same text always gives the same bits.
     pub fn embed_with(&self, text: &str, mut weight: impl FnMut(&str, usize) -> f32) -> Vec<f32> {
         let mut parts: Vec<String> = Vec::new();
-        lore_core::tokens::for_each_word(text, |start, end| {
-            let word = &text[start..end];
-            if word.len() > lore_core::tokens::MAX_WORD_LEN {
-                return;
-            }
-            lore_core::tokens::for_each_part(word, |s, e| {
-                let part = word[s..e].to_lowercase();
-                if part.bytes().any(|b| b.is_ascii_alphabetic() || b >= 0x80) {
-                    parts.push(part);
-                }
-            });
-        });
+        identifier_parts(text, |part| parts.push(part.to_owned()));
         parts.sort_unstable();
         let mut out = vec![0.0f32; self.dims];
         for run in parts.chunk_by(|a, b| a == b) {
             let w = weight(&run[0], run.len());
-            if w == 0.0 {
-                continue;
-            }
-            let pieces = self.pieces(&run[0]);
-            if pieces.is_empty() {
-                continue;
-            }
-            let share = w / pieces.len() as f32;
-            for id in pieces {
-                self.add_row(id, share, &mut out);
+            if w != 0.0 {
+                self.add_pieces(&self.pieces(&run[0]), w, &mut out);
             }
         }
         normalize(&mut out);
         out
+    }
+}
+
+/// Calls `f` with each lower-case identifier part of `text` that has a
+/// letter, in order: the tokens of `lore_core::tokens` without the whole
+/// identifiers (emitted first, at the position of their first part).
+pub fn identifier_parts(text: &str, mut f: impl FnMut(&str)) {
+    // The token held back until the next shows whether it was a whole
+    // identifier (one buffer, no allocation per token).
+    let mut pending: Option<usize> = None;
+    let mut held = String::new();
+    lore_core::tokens::tokenize_with(text, |t| {
+        match pending.take() {
+            Some(position) if position == t.position => {}
+            Some(_) => f(&held),
+            None => {}
+        }
+        if t.text.bytes().any(|b| b.is_ascii_alphabetic() || b >= 0x80) {
+            held.clear();
+            held.push_str(t.text);
+            pending = Some(t.position);
+        }
+    });
+    if pending.is_some() {
+        f(&held);
     }
 }
 

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use lore_core::history::{FeedbackRecord, HistoryStore};
-use lore_learn::reward::{self, Event, Reward, Signal};
+use lore_learn::reward::{Reward, Signal};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -126,31 +126,9 @@ pub fn give(data_dir: &Path, given: &Given) -> Result<Recorded> {
     })
 }
 
-/// The reward of an answer from its stored verdicts.
-pub fn reward_of(records: &[FeedbackRecord]) -> Reward {
-    let mut events = Vec::new();
-    for r in records {
-        let Some(signal) = Signal::from_name(&r.signal) else {
-            continue;
-        };
-        events.push(Event {
-            user: r.user.clone(),
-            signal,
-            time: r.time,
-            note: r.note.clone(),
-        });
-        // A vote that came with the right places is a correction too.
-        if signal.is_vote() && !matches!(r.correct_citations.as_str(), "" | "[]") {
-            events.push(Event {
-                user: r.user.clone(),
-                signal: Signal::Correct,
-                time: r.time,
-                note: None,
-            });
-        }
-    }
-    reward::reward(&events)
-}
+/// The reward of an answer from its stored verdicts (one definition, in
+/// the index crate, which also credits places with it).
+pub use lore_index::utility::reward_of;
 
 /// A question asked again within this many seconds is a re-ask.
 pub const REASK_SECS: i64 = 300;

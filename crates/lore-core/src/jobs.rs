@@ -422,7 +422,38 @@ pub trait JobStore {
     /// was set up) that has come, enqueues `kinds` its policy allows, in
     /// the transaction that records the firing (a crash neither loses nor
     /// repeats it). Returns the jobs enqueued.
-    fn fire_cadences(&mut self, now: i64, kinds: &[&str]) -> Result<Vec<Enqueued>>;
+    fn fire_cadences(&mut self, now: i64, kinds: &[&str]) -> Result<Vec<Enqueued>> {
+        let mut every = |_: &str, _: &[KindVerdicts]| -> Vec<(String, i32)> {
+            kinds.iter().map(|k| ((*k).to_owned(), 0)).collect()
+        };
+        self.fire_cadences_with(now, &mut every)
+    }
+    /// [`fire_cadences`](Self::fire_cadences) with what to queue decided
+    /// per repository by `plan`, from the verdicts people gave the
+    /// insights of each thought kind: `(kind, priority)`, higher runs
+    /// first; kinds the policy does not allow are still left out.
+    fn fire_cadences_with(&mut self, now: i64, plan: &mut CadencePlan<'_>)
+    -> Result<Vec<Enqueued>>;
+    /// What people did with the insights of each thought kind of `repo`
+    /// (insights whose last run is still recorded).
+    fn insight_verdicts(&self, repo: &str) -> Result<Vec<KindVerdicts>>;
+}
+
+/// Decides what a cadence queues for a repository (see
+/// [`JobStore::fire_cadences_with`]).
+pub type CadencePlan<'a> = dyn FnMut(&str, &[KindVerdicts]) -> Vec<(String, i32)> + 'a;
+
+/// What people did with one thought kind's insights.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KindVerdicts {
+    /// The thought kind whose runs found them.
+    pub kind: String,
+    /// Insights people read.
+    pub read: u64,
+    /// Insights people dismissed.
+    pub dismissed: u64,
+    /// Insights nobody looked at yet.
+    pub new: u64,
 }
 
 /// Delay before retry `attempt` (1-based): 2^(attempt-1) × `base_ms`,

@@ -26,6 +26,7 @@ pub const DEFAULT_ALLOW: &[&str] = &[
     "prioritize",
     "maintain-vectors",
     "smell-hunt",
+    "train-policy",
 ];
 
 /// A budget: `amount` units per `per_ms` (`20m/h` of CPU, `50k/day` of

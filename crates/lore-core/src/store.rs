@@ -392,6 +392,10 @@ pub trait MetaStore {
     fn skipped(&self) -> Result<Vec<SkippedFile>>;
     /// Churn of a file: (commits touching it, last change time, distinct authors).
     fn churn(&self, path: &str) -> Result<Option<(u64, i64, u64)>>;
+    /// Every path the history knows with the time of its last change.
+    fn last_changes(&self) -> Result<Vec<(String, i64)>>;
+    /// The most recent `limit` commits with their files, newest first.
+    fn commits(&self, limit: usize) -> Result<Vec<Commit>>;
     /// Who changed a file most: (author, commits, last change time), most
     /// commits first, at most `limit`.
     fn owners(&self, path: &str, limit: usize) -> Result<Vec<(String, u64, i64)>>;

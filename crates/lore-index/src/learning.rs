@@ -152,7 +152,7 @@ fn ago(ms: i64, now: i64) -> String {
 /// The stable status of learning for the repository at `root` (`lore learn
 /// status --json`, `GET /learning/status`): `{on, running, queued,
 /// waiting, waiting_reasons, budgets, quiet_hours, cadence, next_cadence,
-/// allow, last_index, status_line}`.
+/// allow, last_index, attention, status_line}`.
 pub fn status(home: &Home, root: &Path) -> Result<Value> {
     let repo = home.repo_id(root);
     let queue = SqliteJobs::open(&home.thinker_db())?;
@@ -238,8 +238,33 @@ pub fn status(home: &Home, root: &Path) -> Result<Value> {
         "next_cadence": next_cadence.map(rfc3339),
         "allow": allow,
         "last_index": last_index_ms.map(rfc3339),
+        "attention": attention(&queue.insight_verdicts(&repo)?),
         "status_line": line.join(" · "),
     }))
+}
+
+/// What the scheduler bandit believes of each thought kind: people's
+/// verdicts on its insights and the posterior mean (0..1) of a verdict
+/// being a read.
+fn attention(verdicts: &[lore_core::jobs::KindVerdicts]) -> Value {
+    let bandit = crate::thought_bandit::posterior(verdicts);
+    verdicts
+        .iter()
+        .map(|v| {
+            let mean = bandit
+                .arms
+                .iter()
+                .find(|a| a.name == v.kind)
+                .map(|a| a.mean());
+            json!({
+                "kind": v.kind,
+                "read": v.read,
+                "dismissed": v.dismissed,
+                "new": v.new,
+                "mean": mean.map(|m| (m * 1000.0).round() / 1000.0),
+            })
+        })
+        .collect()
 }
 
 /// A run as `lore runs --json` and `GET /runs` give it (stable): times in

@@ -38,12 +38,23 @@ pub struct Version {
     pub created_at: i64,
     /// The commit its queries came from.
     pub commit: String,
+    /// The global policy version it refits (4, or 5 with transformer
+    /// vectors): it ranks only where that one would.
+    #[serde(default = "default_base")]
+    pub base: u32,
     /// Feature weights.
     pub weights: BTreeMap<String, f64>,
     /// The gate's verdict against the policy in force then.
     pub verdict: Verdict,
     /// Training queries, and the metrics on them before and after.
     pub train: rank::Metrics,
+    /// Queries mined per source (training and held out).
+    #[serde(default)]
+    pub sources: BTreeMap<String, usize>,
+}
+
+fn default_base() -> u32 {
+    Policy::default().version
 }
 
 /// Every version and which is in force.
@@ -92,11 +103,12 @@ impl Policies {
             })
     }
 
-    /// `base` with the weights of the version in force, if any.
+    /// `base` with the weights of the version in force, if it refits
+    /// `base`'s global version; else `base`.
     pub fn active(&self, base: &Policy) -> Policy {
         match self.current.and_then(|c| self.get(c).ok()) {
-            Some(v) => with_weights(base, &v.weights, Some(v.version)),
-            None => base.clone(),
+            Some(v) if v.base == base.version => with_weights(base, &v.weights, Some(v.version)),
+            _ => base.clone(),
         }
     }
 
@@ -158,67 +170,143 @@ pub struct Trained {
     pub queries: (usize, usize),
 }
 
+/// Where training queries come from. Doc queries are asked of a scratch
+/// index with the docs blanked out; the others of the index itself.
+pub mod sources {
+    /// A documented function's first doc sentence, the doc hidden.
+    pub const DOC: &str = "doc";
+    /// A symbol's name in words ("parse config" for `parse_config`), to
+    /// find its definition rather than its uses and tests.
+    pub const IDENTIFIER: &str = "identifier";
+    /// A commit's subject, to find the files it changed.
+    pub const HISTORY: &str = "history";
+    /// A question people judged, to find the places they liked or named.
+    pub const FEEDBACK: &str = "feedback";
+}
+
+/// A mined query and where its answer is.
+#[derive(Clone, Debug)]
+struct Mined {
+    source: &'static str,
+    query: String,
+    expected: Vec<Span>,
+    /// Places people called wrong: never relevant.
+    wrong: Vec<Span>,
+}
+
+/// The sources of held-out queries the gate guards on their own: a new
+/// policy never ranks what people corrected worse.
+const GUARDED: &[&str] = &[sources::FEEDBACK];
+
 /// Trains a retrieval policy for the repository at `root` on up to `n`
-/// mined queries; promotes it if it beats the policy in force on the
-/// held-out queries by `margin` (Recall@10) without a lower MRR@10.
+/// mined queries per source (doc, identifier and history) and every
+/// question people judged; promotes it if it beats the policy in force on
+/// the held-out queries by `margin` (Recall@10) without a lower MRR@10,
+/// pooled, nor a lower MRR@10 on the feedback queries alone.
+///
+/// With transformer vectors the repository's policy refits version 5 (it
+/// then ranks only while those vectors exist) on the sources that can be
+/// asked of the index itself: a scratch index without the docs has no
+/// transformer vectors, so doc queries are left out.
 pub fn train(home: &Home, root: &Path, n: usize, margin: f64) -> Result<Trained> {
     let index = RepoIndex::open(home, root)?;
     let data_dir = index.data_dir().to_owned();
     let commit = index.indexed_commit().unwrap_or("").to_owned();
-    let docs = queries_from_docs(&index, n)?;
-    if docs.queries.len() < 10 {
+    let current = index.policy().clone();
+    let transformer = current.version == Policy::with_transformer().version;
+    let options = SearchOptions {
+        all_features: true,
+        ..SearchOptions::default()
+    };
+    let mut mined: Vec<(Mined, Query)> = Vec::new();
+    let mut ask = |index: &RepoIndex, m: Mined| -> Result<()> {
+        let query = candidates_of(index, &m, &options)?;
+        if query.candidates.iter().any(|c| c.relevant) || m.source == sources::FEEDBACK {
+            mined.push((m, query));
+        }
+        Ok(())
+    };
+    if !transformer {
+        let docs = queries_from_docs(&index, n)?;
+        if !docs.queries.is_empty() {
+            let scratch = tempfile::Builder::new()
+                .prefix("policy-")
+                .tempdir_in(home.path())
+                .map_err(|source| Error::Io {
+                    path: home.path().to_owned(),
+                    source,
+                })?;
+            let scratch_home = Home::at(scratch.path());
+            let config = IndexConfig {
+                masks: docs.masks.clone(),
+                ..IndexConfig::default()
+            };
+            index_repo(&scratch_home, index.root(), &config, &())?;
+            let masked = RepoIndex::open(&scratch_home, index.root())?;
+            for q in docs.queries {
+                ask(
+                    &masked,
+                    Mined {
+                        source: sources::DOC,
+                        query: q.query,
+                        expected: q.expected,
+                        wrong: Vec::new(),
+                    },
+                )?;
+            }
+        }
+    }
+    for m in identifier_queries(&index, n / 2)? {
+        ask(&index, m)?;
+    }
+    for m in history_queries(&index, n / 2)? {
+        ask(&index, m)?;
+    }
+    let history = crate::layout::Layout::new(&data_dir).history_db();
+    for j in crate::utility::judged_in(&history, 0)? {
+        let span = |p: &crate::utility::Place| Span {
+            path: p.path.clone(),
+            start_line: p.start_line,
+            end_line: p.end_line,
+        };
+        let expected: Vec<Span> = j.relevant().into_iter().map(span).collect();
+        if expected.is_empty() {
+            continue;
+        }
+        ask(
+            &index,
+            Mined {
+                source: sources::FEEDBACK,
+                query: j.question.clone(),
+                expected,
+                wrong: j.wrong.iter().map(span).collect(),
+            },
+        )?;
+    }
+    let usable = mined
+        .iter()
+        .filter(|(_, q)| q.candidates.iter().any(|c| c.relevant))
+        .count();
+    if usable < 10 {
         return Err(Error::Invalid(format!(
-            "{}: {} documented functions: too few queries to train a retrieval policy (10 or more)",
-            root.display(),
-            docs.queries.len()
+            "{}: {usable} mined queries find their answer among the candidates: \
+             too few queries to train a retrieval policy (10 or more)",
+            root.display()
         )));
     }
-    let scratch = tempfile::Builder::new()
-        .prefix("policy-")
-        .tempdir_in(home.path())
-        .map_err(|source| Error::Io {
-            path: home.path().to_owned(),
-            source,
-        })?;
-    let scratch_home = Home::at(scratch.path());
-    let config = IndexConfig {
-        masks: docs.masks.clone(),
-        ..IndexConfig::default()
-    };
-    index_repo(&scratch_home, index.root(), &config, &())?;
-    let masked = RepoIndex::open(&scratch_home, index.root())?;
-    let options = SearchOptions::default();
-    let (mut train, mut held_out) = (Vec::new(), Vec::new());
-    for q in &docs.queries {
-        let found = masked.candidates(&q.query, &options)?;
-        let candidates: Vec<Candidate> = found
-            .chunks
-            .iter()
-            .map(|(id, c)| {
-                let span = Span {
-                    path: c.path.to_string(),
-                    start_line: c.start_line,
-                    end_line: c.end_line,
-                };
-                let features = found.features.get(id).copied().unwrap_or_default();
-                Candidate {
-                    features: Feature::ALL.iter().map(|f| features.get(*f)).collect(),
-                    relevant: judge(std::slice::from_ref(&span), &q.expected)
-                        .span_rank
-                        .is_some(),
-                }
-            })
-            .collect();
-        let key = blake3::hash(q.query.as_bytes());
-        let query = Query { candidates };
+    let mut train = Vec::new();
+    let mut held_out: BTreeMap<String, Vec<Query>> = BTreeMap::new();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for (m, query) in mined {
+        *counts.entry(m.source.to_owned()).or_default() += 1;
+        let key = blake3::hash(format!("{}\0{}", m.source, m.query).as_bytes());
         if key.as_bytes()[0] % 10 < 7 {
             train.push(query);
         } else {
-            held_out.push(query);
+            held_out.entry(m.source.to_owned()).or_default().push(query);
         }
     }
     let mut policies = Policies::load(&data_dir)?;
-    let current = policies.active(&Policy::default());
     let start = weight_vector(&current);
     // RRF and BM25 stay as they are: identifier queries, which doc
     // sentences do not resemble, keep their lexical footing.
@@ -228,8 +316,8 @@ pub fn train(home: &Home, root: &Path, n: usize, margin: f64) -> Result<Trained>
         .filter(|(_, f)| matches!(f, Feature::Rrf | Feature::Lexical))
         .map(|(i, _)| i)
         .collect();
-    let fitted = rank::fit(&start, &train, 12, &fixed);
-    let verdict = rank::gate(&start, &fitted, &held_out, margin);
+    let fitted = rank::fit(&start, &train, 30, &fixed);
+    let verdict = rank::gate_by_source(&start, &fitted, &held_out, margin, GUARDED);
     let version = policies
         .versions
         .iter()
@@ -241,12 +329,14 @@ pub fn train(home: &Home, root: &Path, n: usize, margin: f64) -> Result<Trained>
         version,
         created_at: lore_core::time::now_ms(),
         commit,
+        base: current.version,
         weights: Feature::ALL
             .iter()
             .zip(&fitted)
             .map(|(f, w)| (f.name().to_owned(), (w * 1e4).round() / 1e4))
             .collect(),
         train: rank::evaluate(&fitted, &train),
+        sources: counts,
         verdict,
     };
     let promoted = record.verdict.promote;
@@ -256,31 +346,251 @@ pub fn train(home: &Home, root: &Path, n: usize, margin: f64) -> Result<Trained>
         policies.current = Some(version);
     }
     policies.save(&data_dir)?;
+    let held = held_out.values().map(Vec::len).sum();
     Ok(Trained {
         version,
         promoted,
         record,
-        queries: (train.len(), held_out.len()),
+        queries: (train.len(), held),
     })
+}
+
+/// Why a retraining on cadence would learn nothing, if so: the latest
+/// version was trained at the indexed commit and nobody gave feedback
+/// since.
+pub fn nothing_new(home: &Home, root: &Path) -> Result<Option<String>> {
+    let index = RepoIndex::open(home, root)?;
+    let policies = Policies::load(index.data_dir())?;
+    let Some(last) = policies.versions.last() else {
+        return Ok(None);
+    };
+    if index.indexed_commit().unwrap_or("") != last.commit {
+        return Ok(None);
+    }
+    let history = crate::layout::Layout::new(index.data_dir()).history_db();
+    if !history.exists() {
+        return Ok(Some(format!(
+            "v{} was trained at this commit and there is no feedback",
+            last.version
+        )));
+    }
+    let history = lore_store::SqliteHistory::open(&history)?;
+    let since = last.created_at / 1000;
+    use lore_core::history::HistoryStore;
+    Ok(history.feedback_since(since)?.is_empty().then(|| {
+        format!(
+            "v{} was trained at this commit and no feedback came since",
+            last.version
+        )
+    }))
+}
+
+/// The candidates of `m` in `index` with every feature, judged against
+/// its expected places.
+fn candidates_of(index: &RepoIndex, m: &Mined, options: &SearchOptions) -> Result<Query> {
+    let found = index.candidates(&m.query, options)?;
+    let candidates = found
+        .chunks
+        .iter()
+        .map(|(id, c)| {
+            let span = Span {
+                path: c.path.to_string(),
+                start_line: c.start_line,
+                end_line: c.end_line,
+            };
+            let features = found.features.get(id).copied().unwrap_or_default();
+            let hits = |places: &[Span]| {
+                judge(std::slice::from_ref(&span), places)
+                    .span_rank
+                    .is_some()
+            };
+            Candidate {
+                features: Feature::ALL.iter().map(|f| features.get(*f)).collect(),
+                relevant: hits(&m.expected) && !hits(&m.wrong),
+            }
+        })
+        .collect();
+    Ok(Query { candidates })
+}
+
+/// A name's words, lower case: `parse_config` and `parseConfig` →
+/// `parse config`.
+fn name_words(name: &str) -> String {
+    let mut words: Vec<String> = Vec::new();
+    for part in name.split(|c: char| !c.is_alphanumeric()) {
+        let mut word = String::new();
+        let mut prev_lower = false;
+        for ch in part.chars() {
+            if ch.is_uppercase() && prev_lower && !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+            prev_lower = ch.is_lowercase() || ch.is_ascii_digit();
+            word.extend(ch.to_lowercase());
+        }
+        if !word.is_empty() {
+            words.push(word);
+        }
+    }
+    words.join(" ")
+}
+
+/// Up to `n` names of two words or more that one function, method or type
+/// outside tests and examples defines, sampled by a hash of the name; each
+/// expects its definition.
+fn identifier_queries(index: &RepoIndex, n: usize) -> Result<Vec<Mined>> {
+    use lore_core::SymbolKind as K;
+    let mut names: Vec<(blake3::Hash, String)> = index
+        .store()
+        .symbol_names()?
+        .into_iter()
+        .filter(|name| name_words(name).contains(' '))
+        .map(|name| (blake3::hash(name.as_bytes()), name))
+        .collect();
+    names.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut out = Vec::new();
+    for (_, name) in names {
+        if out.len() >= n {
+            break;
+        }
+        let defs = index.store().symbols_exact(&name, None)?;
+        let [def] = defs.as_slice() else {
+            continue;
+        };
+        let kind_ok = matches!(
+            def.kind,
+            K::Function | K::Method | K::Class | K::Struct | K::Enum | K::Trait | K::Interface
+        );
+        if !kind_ok
+            || crate::thoughts::entry::is_test_path(&def.path)
+            || crate::query::is_aux_path(&def.path)
+        {
+            continue;
+        }
+        out.push(Mined {
+            source: sources::IDENTIFIER,
+            query: name_words(&name),
+            expected: vec![Span {
+                path: def.path.clone(),
+                start_line: def.start_line,
+                end_line: def.end_line,
+            }],
+            wrong: Vec::new(),
+        });
+    }
+    Ok(out)
+}
+
+/// A commit subject as a question: issue references, `--` separators and
+/// bracketed tags dropped.
+fn subject_query(message: &str) -> Option<String> {
+    let subject = message.lines().next()?.trim();
+    let lower = subject.to_lowercase();
+    let skip = [
+        "merge",
+        "revert",
+        "release",
+        "bump",
+        "version",
+        "changelog",
+        "update changelog",
+    ];
+    if skip.iter().any(|s| lower.starts_with(s)) {
+        return None;
+    }
+    let words: Vec<&str> = subject
+        .split_whitespace()
+        .filter(|w| {
+            let w = w.trim_matches(|c: char| "()[],.:;".contains(c));
+            !(w.starts_with('#') || w == "--" || w.is_empty() || w.starts_with("gh-"))
+        })
+        .collect();
+    let plain = words
+        .iter()
+        .filter(|w| w.chars().any(char::is_alphabetic))
+        .count();
+    (plain >= 4).then(|| words.join(" "))
+}
+
+/// Up to `n` commit subjects (newest first) whose commit changed one to
+/// three indexed source files outside tests and examples; each expects
+/// those files (any of their chunks).
+fn history_queries(index: &RepoIndex, n: usize) -> Result<Vec<Mined>> {
+    let indexed: std::collections::HashSet<String> = index.store().paths()?.into_iter().collect();
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for commit in index.store().commits(4 * n.max(1) + 200)? {
+        if out.len() >= n {
+            break;
+        }
+        let Some(query) = subject_query(&commit.message) else {
+            continue;
+        };
+        let files: Vec<&String> = commit
+            .files
+            .iter()
+            .filter(|f| {
+                indexed.contains(*f)
+                    && !crate::thoughts::entry::is_test_path(f)
+                    && !crate::query::is_aux_path(f)
+            })
+            .collect();
+        if files.is_empty() || files.len() > 3 || !seen.insert(query.clone()) {
+            continue;
+        }
+        out.push(Mined {
+            source: sources::HISTORY,
+            query,
+            expected: files
+                .into_iter()
+                .map(|f| Span {
+                    path: f.clone(),
+                    start_line: 1,
+                    end_line: u32::MAX,
+                })
+                .collect(),
+            wrong: Vec::new(),
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[test]
+    fn mined_query_texts() {
+        assert_eq!(name_words("parse_config"), "parse config");
+        assert_eq!(name_words("getUserName"), "get user name");
+        assert_eq!(
+            name_words("HTTPServer.serve_forever"),
+            "httpserver serve forever"
+        );
+        assert_eq!(
+            subject_query("Fixed #35123 -- Made the admin honour ordering.").as_deref(),
+            Some("Fixed Made the admin honour ordering.")
+        );
+        assert_eq!(subject_query("Merge pull request #12 from x/y"), None);
+        assert_eq!(subject_query("Bump serde to 1.0.200"), None);
+        assert_eq!(subject_query("fix typo (#99)"), None, "too few words");
+    }
+
     fn version(v: u32) -> Version {
         Version {
             version: v,
             created_at: 0,
             commit: String::new(),
+            base: 4,
             weights: [("lexical".to_owned(), v as f64)].into_iter().collect(),
             verdict: Verdict {
                 promote: true,
                 current: Default::default(),
                 candidate: Default::default(),
                 reason: String::new(),
+                sources: Default::default(),
             },
             train: Default::default(),
+            sources: Default::default(),
         }
     }
 
@@ -309,6 +619,9 @@ mod tests {
             one,
             "rollback restores version 1 exactly"
         );
+        // A version refitting policy 4 leaves the transformer policy alone.
+        let transformer = Policy::with_transformer();
+        assert_eq!(back.active(&transformer), transformer);
         let global = Policies::rollback(dir.path(), None).unwrap();
         assert_eq!(global.active(&base), base);
         let err = Policies::rollback(dir.path(), None).unwrap_err();

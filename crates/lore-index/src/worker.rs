@@ -107,7 +107,7 @@ pub mod kinds {
     /// or with the server's token.
     pub const EXECUTES_CODE: &[&str] = &[VERIFY, LINT];
     /// Kinds a cadence queues.
-    pub const PERIODIC: &[&str] = &[MAP_REPO, SUMMARIZE, SMELL_HUNT, PRIORITIZE];
+    pub const PERIODIC: &[&str] = &[MAP_REPO, SUMMARIZE, SMELL_HUNT, PRIORITIZE, TRAIN_POLICY];
 }
 
 /// Worker settings.
@@ -335,6 +335,16 @@ fn thought(
             )
         }
         kinds::TRAIN_POLICY => {
+            // On cadence, only when there is something new to learn from.
+            if !job.explicit
+                && let Some(why) = crate::policy::nothing_new(home, &root)?
+            {
+                return Ok(Produced {
+                    log: vec![format!("not retrained: {why}")],
+                    output: serde_json::json!({ "skipped": why }),
+                    ..Produced::default()
+                });
+            }
             let queries = input["queries"].as_u64().unwrap_or(300) as usize;
             let margin = input["margin"].as_f64().unwrap_or(0.02);
             let trained = crate::policy::train(home, &root, queries, margin)?;
@@ -695,7 +705,12 @@ pub fn run_next(home: &Home, config: &WorkerConfig) -> Result<Option<Ran>> {
     let mut queue = SqliteJobs::open(&path)?;
     let now = now_ms();
     // Cadences first: what they queue competes with the rest.
-    queue.fire_cadences(now, kinds::PERIODIC)?;
+    // The scheduler bandit orders (and sometimes skips) the kinds whose
+    // insights people judged.
+    let mut rng = lore_learn::bandit::Rng::new(now as u64);
+    queue.fire_cadences_with(now, &mut |_, verdicts| {
+        crate::thought_bandit::plan(kinds::PERIODIC, verdicts, &mut rng)
+    })?;
     let Some(job) = queue.claim_for(&config.name, &config.repos, now, config.lease_ms)? else {
         maybe_prune(&mut queue, now)?;
         return Ok(None);

@@ -4,10 +4,15 @@
 //! promotes a new policy only when it ranks held-out queries better.
 //!
 //! The fit is coordinate ascent on MRR@10 from the current weights: each
-//! round tries scaling every weight (×0, ×0.5, ×0.8, ×1.25, ×2) and nudging
-//! it (±0.25 of the largest weight), keeping a change only if the training
-//! metric rises. It needs no gradients (the metric is a rank), keeps the
-//! weights interpretable, and on a few hundred queries runs in milliseconds.
+//! round takes the one best step over all weights — scaling a weight
+//! (×0.5, ×0.8, ×1.25, ×2) or moving it by ±0.1, ±0.25 or ±0.5 of the
+//! largest weight (a weight at 0, a new feature, moves only that way, and
+//! a plateau needs the longer steps) — if it raises the training metric
+//! without raising a listwise softmax loss (which also breaks ties).
+//! It needs no gradients (the metric is a rank), keeps the weights
+//! interpretable, and on a few hundred queries runs in seconds.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -68,12 +73,40 @@ pub fn evaluate(weights: &[f64], queries: &[Query]) -> Metrics {
     }
 }
 
+/// The listwise softmax loss of `weights` on `queries`: how far the best
+/// right answer's score falls short of the log-sum-exp of all scores
+/// (0 when it stands far above the rest). Breaks ties between steps of
+/// equal MRR@10.
+fn loss(weights: &[f64], queries: &[Query]) -> f64 {
+    let mut total = 0.0;
+    for q in queries {
+        let scores: Vec<f64> = q
+            .candidates
+            .iter()
+            .map(|c| score(weights, &c.features))
+            .collect();
+        let Some(right) = q
+            .candidates
+            .iter()
+            .zip(&scores)
+            .filter(|(c, _)| c.relevant)
+            .map(|(_, s)| *s)
+            .reduce(f64::max)
+        else {
+            continue;
+        };
+        let top = scores.iter().copied().fold(f64::MIN, f64::max);
+        let sum: f64 = scores.iter().map(|s| (s - top).exp()).sum();
+        total += top + sum.ln() - right;
+    }
+    total / queries.len().max(1) as f64
+}
+
 /// Coordinate ascent on MRR@10 from `start`, at most `rounds` rounds,
 /// leaving the weights at `fixed` indices alone. Every fifth query is kept
 /// aside: the weights returned are those of the round that ranked those
-/// best (a fit that only memorises the rest stops there). Steps scale a
-/// weight (×0.5, ×0.8, ×1.25, ×2) or nudge it (±0.1 of the largest
-/// weight); none switches a feature off outright.
+/// best, the later round on a tie (a fit that only memorises the rest
+/// stops there). No step switches a feature off outright.
 pub fn fit(start: &[f64], queries: &[Query], rounds: usize, fixed: &[usize]) -> Vec<f64> {
     let (mut learn, mut check) = (Vec::new(), Vec::new());
     for (i, q) in queries.iter().enumerate() {
@@ -88,31 +121,54 @@ pub fn fit(start: &[f64], queries: &[Query], rounds: usize, fixed: &[usize]) -> 
     let mut kept = (evaluate(&w, &check).mrr10, w.clone());
     let mut stale = 0;
     for _ in 0..rounds {
-        let mut improved = false;
+        // The single best step over every weight: the change that matters
+        // most goes first (a first-come step would let an early feature
+        // bend to fit what a later one explains).
         let scale = w.iter().fold(0.0f64, |m, x| m.max(x.abs())).max(1e-6);
+        let mut step_to: Option<(usize, f64)> = None;
+        let mut best_loss = f64::INFINITY;
+        let round_start = best;
+        let current_loss = loss(&w, &learn);
         for i in (0..w.len()).filter(|i| !fixed.contains(i)) {
             let here = w[i];
             let mut tries: Vec<f64> = [0.5, 0.8, 1.25, 2.0].iter().map(|m| here * m).collect();
-            tries.extend([here + 0.1 * scale, here - 0.1 * scale]);
+            for step in [0.1, 0.25, 0.5] {
+                tries.extend([here + step * scale, here - step * scale]);
+            }
             for t in tries {
                 w[i] = t;
                 let m = evaluate(&w, &learn).mrr10;
-                if m > best + 1e-9 {
-                    best = m;
-                    improved = true;
-                    break;
+                // A step must raise the metric without widening the
+                // loss (a step that lifts a few answers into the top 10
+                // while pushing the rest further down fits noise); among
+                // steps that reach the same metric, the lowest loss.
+                if m > round_start + 1e-9 && m > best - 1e-9 {
+                    let l = loss(&w, &learn);
+                    if l <= current_loss + 1e-9 && (m > best + 1e-9 || l < best_loss) {
+                        (best, best_loss) = (m, l);
+                        step_to = Some((i, t));
+                    }
                 }
-                w[i] = here;
             }
+            w[i] = here;
         }
+        let improved = step_to.is_some();
+        if let Some((i, t)) = step_to {
+            w[i] = t;
+        }
+        // The best round on the kept-aside queries; a tie goes to the
+        // later round, which ranks the training queries better.
         let checked = evaluate(&w, &check).mrr10;
         if checked > kept.0 + 1e-9 {
             kept = (checked, w.clone());
             stale = 0;
         } else {
+            if improved && checked > kept.0 - 1e-9 {
+                kept.1 = w.clone();
+            }
             stale += 1;
         }
-        if !improved || stale >= 2 {
+        if !improved || stale >= 3 {
             break;
         }
     }
@@ -130,6 +186,10 @@ pub struct Verdict {
     pub candidate: Metrics,
     /// Why.
     pub reason: String,
+    /// The two on each source of held-out queries (`doc`, `identifier`,
+    /// `history`, `feedback`), current first.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<String, (Metrics, Metrics)>,
 }
 
 /// Promotes `candidate` over `current` only if its held-out Recall@10 is
@@ -170,7 +230,41 @@ pub fn gate(current: &[f64], candidate: &[f64], held_out: &[Query], margin: f64)
         current: cur,
         candidate: cand,
         reason,
+        sources: BTreeMap::new(),
     }
+}
+
+/// [`gate`] on every source's held-out queries pooled, and then on each
+/// source in `guarded` alone: the candidate may not rank a guarded
+/// source's queries worse (MRR@10) than the current weights do, whatever
+/// it gains elsewhere (what people corrected stays corrected).
+pub fn gate_by_source(
+    current: &[f64],
+    candidate: &[f64],
+    held_out: &BTreeMap<String, Vec<Query>>,
+    margin: f64,
+    guarded: &[&str],
+) -> Verdict {
+    let pooled: Vec<Query> = held_out.values().flatten().cloned().collect();
+    let mut verdict = gate(current, candidate, &pooled, margin);
+    for (source, queries) in held_out {
+        if queries.is_empty() {
+            continue;
+        }
+        let pair = (evaluate(current, queries), evaluate(candidate, queries));
+        if verdict.promote
+            && guarded.contains(&source.as_str())
+            && pair.1.mrr10 < pair.0.mrr10 - 1e-9
+        {
+            verdict.promote = false;
+            verdict.reason = format!(
+                "loses on {source} queries: held-out MRR@10 {:.3} vs {:.3} ({})",
+                pair.1.mrr10, pair.0.mrr10, verdict.reason
+            );
+        }
+        verdict.sources.insert(source.clone(), pair);
+    }
+    verdict
 }
 
 #[cfg(test)]
@@ -235,6 +329,39 @@ mod tests {
         // The same model again is no gain.
         assert!(!gate(&good, &good, &held_out, 0.01).promote);
         assert!(!gate(&good, &good, &[], 0.0).promote);
+    }
+
+    #[test]
+    fn a_gain_elsewhere_does_not_buy_a_loss_on_feedback() {
+        // Mined queries reward the third feature; feedback queries the
+        // second: the candidate wins the pool but loses on feedback.
+        let mined = fixture(4, 100);
+        let feedback: Vec<Query> = fixture(5, 20)
+            .into_iter()
+            .map(|mut q| {
+                for c in &mut q.candidates {
+                    c.features.swap(1, 2);
+                }
+                q
+            })
+            .collect();
+        let current = [0.0, 1.0, 0.2];
+        let candidate = [0.0, 0.0, 1.0];
+        let mut held_out = BTreeMap::new();
+        held_out.insert("doc".to_owned(), mined);
+        held_out.insert("feedback".to_owned(), feedback);
+        let open = gate_by_source(&current, &candidate, &held_out, 0.02, &[]);
+        assert!(open.promote, "{open:?}");
+        let guarded = gate_by_source(&current, &candidate, &held_out, 0.02, &["feedback"]);
+        assert!(!guarded.promote);
+        assert!(
+            guarded.reason.starts_with("loses on feedback queries"),
+            "{}",
+            guarded.reason
+        );
+        let (cur, cand) = guarded.sources["feedback"];
+        assert!(cand.mrr10 < cur.mrr10);
+        assert_eq!(guarded.sources.len(), 2);
     }
 
     #[test]

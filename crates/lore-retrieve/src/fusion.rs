@@ -41,11 +41,25 @@ pub enum Feature {
     /// answer), times the chunk's lexical or vector evidence, whichever is
     /// larger.
     Kind,
+    /// How recently the chunk's file changed (its rank among the files the
+    /// history knows, 1 the newest, 0 unknown), times the evidence as for
+    /// [`Feature::Kind`]. Weighed by the repository's own policy only.
+    Recency,
+    /// The chunk is test code (by path or symbol), times the evidence.
+    /// Weighed by the repository's own policy only (usually below 0).
+    Test,
+    /// The chunk's file is an example, document, benchmark, script or
+    /// vendored code, times the evidence. Repository policy only.
+    Aux,
+    /// What people's feedback said of the chunk's place (answers citing it
+    /// rewarded, corrections pointing at or away from it), −1..1, times the
+    /// evidence. Repository policy only.
+    Utility,
 }
 
 impl Feature {
     /// Every feature, in explain order.
-    pub const ALL: [Feature; 10] = [
+    pub const ALL: [Feature; 14] = [
         Feature::Rrf,
         Feature::Lexical,
         Feature::Vector,
@@ -56,6 +70,19 @@ impl Feature {
         Feature::NameVector,
         Feature::Dense,
         Feature::Kind,
+        Feature::Recency,
+        Feature::Test,
+        Feature::Aux,
+        Feature::Utility,
+    ];
+
+    /// Features about the chunk's place rather than the query (priors):
+    /// computed only when a policy weighs them or a learner asks.
+    pub const PRIORS: [Feature; 4] = [
+        Feature::Recency,
+        Feature::Test,
+        Feature::Aux,
+        Feature::Utility,
     ];
 
     /// Stable lower-case name.
@@ -71,6 +98,10 @@ impl Feature {
             Feature::NameVector => "name_vector",
             Feature::Dense => "dense",
             Feature::Kind => "kind",
+            Feature::Recency => "recency",
+            Feature::Test => "test",
+            Feature::Aux => "aux",
+            Feature::Utility => "utility",
         }
     }
 }

@@ -437,6 +437,7 @@ pub async fn search(
         mode,
         explain: req.explain,
         max_per_file: None,
+        all_features: false,
     };
     let slots = state.clone();
     let _running = slots

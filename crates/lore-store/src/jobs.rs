@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lore_core::jobs::{
-    Artifact, Enqueued, Fact, Insight, Job, JobState, JobStore, NewInsight, NewJob, Pruned,
-    Results, Spent, backoff_ms,
+    Artifact, CadencePlan, Enqueued, Fact, Insight, Job, JobState, JobStore, KindVerdicts,
+    NewInsight, NewJob, Pruned, Results, Spent, backoff_ms,
 };
 use lore_core::schedule::{self, Buckets, Hold, Policy};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
@@ -433,6 +433,32 @@ fn enqueue_in(tx: &Connection, job: &NewJob, now: i64) -> Result<Enqueued> {
         id: tx.last_insert_rowid(),
         deduplicated: false,
     })
+}
+
+/// What people did with each thought kind's insights in `repo`.
+fn verdicts_in(conn: &rusqlite::Connection, repo: &str) -> lore_core::Result<Vec<KindVerdicts>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT j.kind, count(*) FILTER (WHERE i.status = 'read'),
+                    count(*) FILTER (WHERE i.status = 'dismissed'),
+                    count(*) FILTER (WHERE i.status = 'new')
+             FROM insights i JOIN jobs j ON j.id = i.run
+             WHERE i.repo = ?1 GROUP BY j.kind ORDER BY j.kind",
+        )
+        .ctx("read insight verdicts")?;
+    let rows = stmt
+        .query_map([repo], |r| {
+            Ok(KindVerdicts {
+                kind: r.get(0)?,
+                read: r.get::<_, i64>(1)? as u64,
+                dismissed: r.get::<_, i64>(2)? as u64,
+                new: r.get::<_, i64>(3)? as u64,
+            })
+        })
+        .ctx("read insight verdicts")?
+        .collect::<rusqlite::Result<_>>()
+        .ctx("read insight verdicts")?;
+    Ok(rows)
 }
 
 impl JobStore for SqliteJobs {
@@ -1197,7 +1223,15 @@ impl JobStore for SqliteJobs {
         Ok(rows)
     }
 
-    fn fire_cadences(&mut self, now: i64, kinds: &[&str]) -> lore_core::Result<Vec<Enqueued>> {
+    fn insight_verdicts(&self, repo: &str) -> lore_core::Result<Vec<KindVerdicts>> {
+        verdicts_in(&self.conn, repo)
+    }
+
+    fn fire_cadences_with(
+        &mut self,
+        now: i64,
+        plan: &mut CadencePlan<'_>,
+    ) -> lore_core::Result<Vec<Enqueued>> {
         let offset = self.offset_at(now);
         let tx = self
             .conn
@@ -1227,8 +1261,15 @@ impl JobStore for SqliteJobs {
             if cron.next_after(since, offset).is_none_or(|t| t > now) {
                 continue;
             }
-            for kind in kinds.iter().filter(|k| policy.allows(k)) {
-                queued.push(enqueue_in(&tx, &NewJob::new(kind, &repo, "{}"), now)?);
+            let verdicts = verdicts_in(&tx, &repo)?;
+            for (kind, priority) in plan(&repo, &verdicts) {
+                if policy.allows(&kind) {
+                    let job = NewJob {
+                        priority,
+                        ..NewJob::new(&kind, &repo, "{}")
+                    };
+                    queued.push(enqueue_in(&tx, &job, now)?);
+                }
             }
             tx.execute(
                 "INSERT INTO sched(repo, last_cadence) VALUES (?1, ?2)

@@ -684,3 +684,61 @@ fn an_unchanged_fact_is_not_written_again_and_extra_work_is_charged() {
     .unwrap();
     assert_eq!(q.job(third).unwrap().unwrap().cpu_ms, 700);
 }
+
+#[test]
+fn a_cadence_queues_what_the_plan_decides_from_insight_verdicts() {
+    let (_dir, q) = queue();
+    let mut q = q.with_utc_offset(0);
+    let insight = |n: usize| lore_core::jobs::NewInsight {
+        kind: "hotspot".into(),
+        severity: "low".into(),
+        title: format!("file {n} is hot"),
+        body: String::new(),
+        evidence: format!(r#"[{{"path":"f{n}.py","start_line":1,"end_line":2,"commit":"c"}}]"#),
+        fingerprint: n.to_string(),
+    };
+    let found: Vec<_> = (0..4).map(insight).collect();
+    run_with(&mut q, DAY0, &[], &found);
+    let ids: Vec<i64> = q
+        .insights("r", None, None, 10)
+        .unwrap()
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    q.set_insight_status(ids[0], "read").unwrap();
+    q.set_insight_status(ids[1], "dismissed").unwrap();
+    q.set_insight_status(ids[2], "dismissed").unwrap();
+    let verdicts = q.insight_verdicts("r").unwrap();
+    assert_eq!(
+        verdicts,
+        [lore_core::jobs::KindVerdicts {
+            kind: "summarize".into(),
+            read: 1,
+            dismissed: 2,
+            new: 1,
+        }]
+    );
+
+    let p = policy(|p| p.cadence = Some(Cron::parse("0 3 * * *").unwrap()));
+    q.set_policy("r", &p, DAY0).unwrap();
+    q.set_learning("r", true, DAY0).unwrap();
+    let mut seen = Vec::new();
+    let fired = q
+        .fire_cadences_with(DAY0 + 27 * HOUR, &mut |repo, v| {
+            seen.push((repo.to_owned(), v.to_vec()));
+            vec![
+                ("map-repo".into(), 0),
+                ("summarize".into(), 30),
+                ("verify".into(), 50),
+            ]
+        })
+        .unwrap();
+    assert_eq!(seen, [("r".to_owned(), verdicts)]);
+    assert_eq!(fired.len(), 2, "verify is still not allowed by default");
+    let job = q.claim("w1", DAY0 + 27 * HOUR, LEASE).unwrap().unwrap();
+    assert_eq!(
+        (job.kind.as_str(), job.priority),
+        ("summarize", 30),
+        "the plan's priority runs first"
+    );
+}

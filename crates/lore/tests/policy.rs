@@ -106,7 +106,16 @@ fn a_policy_is_trained_gated_promoted_and_rolled_back_exactly() {
         trained["queries"][0].as_u64().unwrap(),
         trained["queries"][1].as_u64().unwrap(),
     );
-    assert_eq!(train + held, 14, "{trained}");
+    assert_eq!(train + held, 28, "{trained}");
+    // Each function's doc (doc hidden) and name in words ("parse header");
+    // one commit whose subject is too short to be a question.
+    let sources = &trained["record"]["sources"];
+    assert_eq!(
+        (&sources["doc"], &sources["identifier"]),
+        (&serde_json::json!(14), &serde_json::json!(14)),
+        "{trained}"
+    );
+    assert!(sources["history"].is_null(), "{trained}");
     let verdict = &trained["record"]["verdict"];
     assert!(
         verdict["reason"]
@@ -137,10 +146,8 @@ fn a_policy_is_trained_gated_promoted_and_rolled_back_exactly() {
         serde_json::Value::Null
     );
     let after = json(&repo, &["search", "database session", "--limit", "5"]);
-    assert_eq!(
-        before["hits"], after["hits"],
-        "rollback restores the ranking"
-    );
+    assert!(before.as_array().is_some_and(|h| !h.is_empty()), "{before}");
+    assert_eq!(before, after, "rollback restores the ranking");
     let text = ok(lore(&repo).args(["policy", "list"]));
     assert!(
         text.contains("v1") && text.contains("in force: the global policy"),
@@ -161,6 +168,183 @@ fn a_policy_is_trained_gated_promoted_and_rolled_back_exactly() {
     assert!(String::from_utf8_lossy(&err.stderr).contains("no retrieval policy version 7"));
     let err = fails(lore(&repo).args(["policy", "rollback"]));
     assert!(String::from_utf8_lossy(&err.stderr).contains("nothing to roll back"));
+}
+
+/// Twenty functions whose tests repeat their doc's words: the global
+/// policy ranks a dozen tests above each function once its doc is hidden;
+/// a policy trained on the repository learns that tests are rarely the
+/// answer.
+fn tested_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    let topics = [
+        (
+            "parse_header",
+            "parse an http header line into a name and a value",
+        ),
+        (
+            "retry_request",
+            "send the request again after a delay when the server fails",
+        ),
+        (
+            "hash_password",
+            "hash a password with a random salt for storage",
+        ),
+        (
+            "render_page",
+            "render the page template with the given context",
+        ),
+        (
+            "open_session",
+            "open a database session bound to the current thread",
+        ),
+        (
+            "send_email",
+            "send an email message through the configured relay",
+        ),
+        (
+            "load_config",
+            "load the configuration file and apply environment overrides",
+        ),
+        (
+            "format_money",
+            "format an amount of money with its currency symbol",
+        ),
+        (
+            "compress_blob",
+            "compress a binary blob before it is written to disk",
+        ),
+        (
+            "validate_token",
+            "check that an access token is signed and not expired",
+        ),
+        (
+            "resize_image",
+            "resize an image to fit inside the given box",
+        ),
+        (
+            "schedule_job",
+            "schedule a job to run at the next free worker slot",
+        ),
+        (
+            "count_words",
+            "count the words of a text ignoring punctuation",
+        ),
+        (
+            "merge_sorted",
+            "merge two sorted lists into one sorted list",
+        ),
+        (
+            "escape_html",
+            "escape the html special characters of a string",
+        ),
+        (
+            "rotate_logs",
+            "rotate the log files when they grow too large",
+        ),
+        (
+            "cache_result",
+            "cache the result of a slow call for a while",
+        ),
+        (
+            "sign_upload",
+            "sign an upload url so a client may put a file",
+        ),
+        (
+            "throttle_calls",
+            "throttle calls to at most a number per second",
+        ),
+        (
+            "export_report",
+            "export the monthly report as a spreadsheet",
+        ),
+    ];
+    let names = [
+        "amber_gate",
+        "birch_loop",
+        "cedar_hook",
+        "delta_fold",
+        "ember_mark",
+        "fjord_tide",
+        "garnet_step",
+        "harbor_lift",
+        "iris_knot",
+        "jasper_turn",
+        "kelp_drift",
+        "lumen_cast",
+        "maple_spin",
+        "nectar_hold",
+        "onyx_sweep",
+        "pine_latch",
+        "quartz_bend",
+        "raven_call",
+        "sable_press",
+        "topaz_weave",
+    ];
+    for (i, ((_, doc), name)) in topics.iter().zip(names).enumerate() {
+        let words: Vec<&str> = doc.split(' ').collect();
+        // The body names two of the doc's words; the tests say them all.
+        let long: Vec<&str> = words.iter().copied().filter(|w| w.len() > 4).collect();
+        let (a, b) = (long[long.len() - 2], long[long.len() - 1]);
+        let code = format!(
+            "def {name}(value, options=None):\n    \"\"\"{doc}.\"\"\"\n    {a} = value\n    {b} = options or {{}}\n    return {b}.get('{a}', {a})\n"
+        );
+        repo.write(&format!("pkg/mod{i}.py"), &code);
+        let mut tests = format!("from pkg.mod{i} import {name}\n\n");
+        for case in 0..12 {
+            let mut said = words.clone();
+            said.rotate_left(case % words.len());
+            tests.push_str(&format!(
+                "\ndef test_case_{case}():\n    # {}\n    assert {name}({case}) == {case}\n",
+                said.join(" ")
+            ));
+        }
+        repo.write(&format!("tests/test_mod{i}.py"), &tests);
+    }
+    repo.commit("code and tests");
+    ok(lore(&repo).arg("index"));
+    repo
+}
+
+#[test]
+fn a_policy_trained_on_the_repository_learns_its_tests_are_rarely_the_answer() {
+    let repo = tested_repo();
+    let query = "send an email message through the configured relay";
+    let before = json(&repo, &["search", query, "--limit", "3"]);
+    let trained = json(&repo, &["policy", "train", "--wait", "--queries", "100"]);
+    let verdict = &trained["record"]["verdict"];
+    assert_eq!(trained["promoted"], true, "{trained}");
+    // On the held-out doc queries (current, candidate).
+    let doc = &verdict["sources"]["doc"];
+    let (cur, cand) = (
+        doc[0]["mrr10"].as_f64().unwrap(),
+        doc[1]["mrr10"].as_f64().unwrap(),
+    );
+    assert!(
+        cand > cur + 0.2,
+        "held-out MRR@10 {cur} → {cand}: {verdict}"
+    );
+    let test_weight = trained["record"]["weights"]["test"].as_f64().unwrap();
+    assert!(test_weight < 0.0, "{trained}");
+    // The definition now comes first (its doc is indexed here: the
+    // search finds it by name and by doc as well).
+    let after = json(&repo, &["search", query, "--limit", "3"]);
+    assert_eq!(after[0]["path"], "pkg/mod5.py", "{after}");
+    let status = json(&repo, &["status"]);
+    assert_eq!(status["retrieval_policy"]["repository"], 1, "{status}");
+    // Rolled back, the ranking is exactly the global policy's again.
+    ok(lore(&repo).args(["policy", "rollback"]));
+    let back = json(&repo, &["search", query, "--limit", "3"]);
+    assert!(before.as_array().is_some_and(|h| h.len() == 3), "{before}");
+    assert_eq!(before, back);
+    assert_ne!(before, after, "the trained policy ranked differently");
+
+    // People's corrections become feedback queries, and the place they
+    // named gains utility.
+    let answer = json(&repo, &["ask", "how are calls throttled per second?"]);
+    let id = answer["answer_id"].as_i64().unwrap().to_string();
+    ok(lore(&repo).args(["feedback", &id, "down", "--correct", "pkg/mod18.py:1-6"]));
+    let retrained = json(&repo, &["policy", "train", "--wait", "--queries", "100"]);
+    assert_eq!(retrained["record"]["sources"]["feedback"], 1, "{retrained}");
 }
 
 #[test]

@@ -547,6 +547,27 @@ impl MetaStore for MemoryStore {
         let authors: HashSet<&str> = touching.iter().map(|c| c.email.as_str()).collect();
         Ok(Some((touching.len() as u64, last, authors.len() as u64)))
     }
+
+    fn last_changes(&self) -> Result<Vec<(String, i64)>> {
+        let mut last: HashMap<&str, i64> = HashMap::new();
+        for c in &self.data.commits {
+            for f in &c.files {
+                let t = last.entry(f).or_insert(c.time);
+                *t = (*t).max(c.time);
+            }
+        }
+        let mut out: Vec<(String, i64)> =
+            last.into_iter().map(|(p, t)| (p.to_owned(), t)).collect();
+        out.sort();
+        Ok(out)
+    }
+
+    fn commits(&self, limit: usize) -> Result<Vec<Commit>> {
+        let mut commits: Vec<Commit> = self.data.commits.clone();
+        commits.sort_by_key(|c| std::cmp::Reverse(c.time));
+        commits.truncate(limit);
+        Ok(commits)
+    }
 }
 
 /// The write of a [`MemoryStore`]: changes go to a copy installed by

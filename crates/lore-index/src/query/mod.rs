@@ -33,6 +33,7 @@ use crate::shared::{ChunkTable, FileGraph, file_key, shared};
 
 mod lookup;
 mod search;
+pub(crate) use search::is_aux_path;
 mod status;
 
 /// Lines of context in a snippet.
@@ -62,9 +63,22 @@ pub struct RepoIndex {
     graph: OnceLock<Arc<FileGraph>>,
     /// Every chunk's head, loaded on first use (resident only).
     heads: OnceLock<Arc<ChunkTable>>,
+    /// Recency and feedback utility of places, loaded on first use by a
+    /// policy that weighs them (or a learner).
+    priors: OnceLock<Arc<Priors>>,
     policy: Policy,
     /// The policy when transformer vectors are available.
     transformer_policy: Policy,
+}
+
+/// What the place-prior features ([`Feature::PRIORS`]) read.
+#[derive(Debug, Default)]
+struct Priors {
+    /// Each file's last change as its rank among the history's files
+    /// (0 the oldest, 1 the newest).
+    recency: FxHashMap<String, f64>,
+    /// Credit of places from people's feedback.
+    utility: crate::utility::Utility,
 }
 
 /// Transformer vectors and the embedder that made them (for queries).
@@ -199,6 +213,9 @@ pub struct SearchOptions {
     /// Chunks of one file kept at most (default: the policy's), e.g. more
     /// for a search within one file.
     pub max_per_file: Option<usize>,
+    /// Compute every feature, also the place priors the policy does not
+    /// weigh (for a learner fitting a policy).
+    pub all_features: bool,
 }
 
 /// The candidates of one search (see [`RepoIndex::candidates`]).
@@ -476,11 +493,14 @@ impl RepoIndex {
         let meta = store.meta()?;
         // The repository's own retrieval policy when one is in force; an
         // unreadable record falls back to the global policy, with a warning.
-        let policy = match crate::policy::Policies::load(&data_dir) {
-            Ok(policies) => policies.active(&Policy::default()),
+        let (policy, transformer_policy) = match crate::policy::Policies::load(&data_dir) {
+            Ok(policies) => (
+                policies.active(&Policy::default()),
+                policies.active(&Policy::with_transformer()),
+            ),
             Err(err) => {
                 tracing::warn!(cause = %err, "the repository's retrieval policy is unreadable");
-                Policy::default()
+                (Policy::default(), Policy::with_transformer())
             }
         };
         Ok(RepoIndex {
@@ -496,8 +516,9 @@ impl RepoIndex {
             keep: OnceLock::new(),
             graph: OnceLock::new(),
             heads: OnceLock::new(),
+            priors: OnceLock::new(),
             policy,
-            transformer_policy: Policy::with_transformer(),
+            transformer_policy,
         })
     }
 
@@ -809,6 +830,37 @@ impl RepoIndex {
         } else {
             &self.policy
         }
+    }
+
+    /// The place priors, read on first use: the history's last change of
+    /// each file and the feedback in `history.db` (a failure to read either
+    /// leaves that prior at 0, with a warning).
+    fn priors(&self) -> &Priors {
+        self.priors.get_or_init(|| {
+            let mut priors = Priors::default();
+            match self.store.last_changes() {
+                Ok(mut changes) => {
+                    changes.sort_by_key(|&(_, t)| t);
+                    let last = changes.len().saturating_sub(1).max(1) as f64;
+                    let mut older = 0;
+                    for i in 0..changes.len() {
+                        if i > 0 && changes[i].1 != changes[i - 1].1 {
+                            older = i;
+                        }
+                        priors
+                            .recency
+                            .insert(std::mem::take(&mut changes[i].0), older as f64 / last);
+                    }
+                }
+                Err(err) => tracing::warn!(cause = %err, "file history unreadable: no recency"),
+            }
+            let history = crate::layout::Layout::new(&self.data_dir).history_db();
+            match crate::utility::judged_in(&history, 0) {
+                Ok(judged) => priors.utility = crate::utility::Utility::from_judged(&judged),
+                Err(err) => tracing::warn!(cause = %err, "feedback unreadable: no utility"),
+            }
+            Arc::new(priors)
+        })
     }
 
     /// The repository's data directory under `LORE_HOME`.

@@ -2,6 +2,7 @@
 //! RRF, scored on features by the policy; snippets for the results.
 
 use super::*;
+use crate::thoughts::entry::is_test_path;
 
 impl RepoIndex {
     /// Search over chunks: lexical, vector or both fused (see [`SearchMode`]).
@@ -242,6 +243,34 @@ impl RepoIndex {
             f.set(Feature::Kind, kind_prior(chunks[id].kind) * evidence);
         }
 
+        if options.all_features || Feature::PRIORS.iter().any(|f| policy.weight(*f) != 0.0) {
+            let priors = self.priors();
+            for (id, f) in features.iter_mut() {
+                let chunk = &chunks[id];
+                let evidence = f
+                    .get(Feature::Lexical)
+                    .max(f.get(Feature::Vector))
+                    .max(f.get(Feature::Dense));
+                let recency = priors.recency.get(&*chunk.path).copied().unwrap_or(0.0);
+                f.set(Feature::Recency, recency * evidence);
+                let test = is_test_path(&chunk.path)
+                    || chunk.symbol.as_deref().is_some_and(is_test_symbol);
+                f.set(Feature::Test, if test { evidence } else { 0.0 });
+                f.set(
+                    Feature::Aux,
+                    if is_aux_path(&chunk.path) {
+                        evidence
+                    } else {
+                        0.0
+                    },
+                );
+                let utility = priors
+                    .utility
+                    .of(&chunk.path, chunk.start_line, chunk.end_line);
+                f.set(Feature::Utility, utility * evidence);
+            }
+        }
+
         if options.mode == SearchMode::Hybrid && policy.weight(Feature::Graph) != 0.0 {
             self.graph_feature(policy, &chunks, &mut features)?;
         }
@@ -392,6 +421,44 @@ fn snippet(text: &str, terms: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Whether a symbol names a test (`tests::`, `test_x`, `TestX.`).
+fn is_test_symbol(symbol: &str) -> bool {
+    symbol.starts_with("tests::")
+        || symbol.contains("::tests::")
+        || symbol
+            .split(['.', ':'])
+            .any(|part| part.starts_with("test_") || part.starts_with("Test"))
+}
+
+/// Whether `path` holds examples, documents, benchmarks, scripts,
+/// fixtures or vendored code: rarely the answer about the code itself.
+pub(crate) fn is_aux_path(path: &str) -> bool {
+    let mut dirs = path.split('/').rev().skip(1);
+    dirs.any(|d| {
+        matches!(
+            d.to_ascii_lowercase().as_str(),
+            "example"
+                | "examples"
+                | "doc"
+                | "docs"
+                | "documentation"
+                | "bench"
+                | "benches"
+                | "benchmark"
+                | "benchmarks"
+                | "script"
+                | "scripts"
+                | "tools"
+                | "fixtures"
+                | "vendor"
+                | "third_party"
+                | "node_modules"
+        )
+    }) || path.ends_with(".md")
+        || path.ends_with(".rst")
+        || path.ends_with(".txt")
 }
 
 /// How likely a chunk of this kind answers a question: behaviour lives in

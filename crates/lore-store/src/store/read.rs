@@ -510,4 +510,59 @@ impl MetaStore for SqliteStore {
             .ctx("query churn")?;
         Ok(row.1.map(|last| (row.0, last, row.2)))
     }
+
+    fn last_changes(&self) -> lore_core::Result<Vec<(String, i64)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT cf.path, max(c.time) FROM commit_files cf
+                 JOIN commits c ON c.id = cf.commit_id GROUP BY cf.path ORDER BY cf.path",
+            )
+            .ctx("query last changes")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .ctx("query last changes")?
+            .collect::<rusqlite::Result<_>>()
+            .ctx("query last changes")?;
+        Ok(rows)
+    }
+
+    fn commits(&self, limit: usize) -> lore_core::Result<Vec<lore_core::store::Commit>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, sha, author, email, time, message FROM commits
+                 ORDER BY time DESC, id LIMIT ?1",
+            )
+            .ctx("query commits")?;
+        let mut commits: Vec<(i64, lore_core::store::Commit)> = stmt
+            .query_map([limit as i64], |r| {
+                Ok((
+                    r.get(0)?,
+                    lore_core::store::Commit {
+                        sha: r.get(1)?,
+                        author: r.get(2)?,
+                        email: r.get(3)?,
+                        time: r.get(4)?,
+                        message: r.get(5)?,
+                        files: Vec::new(),
+                    },
+                ))
+            })
+            .ctx("query commits")?
+            .collect::<rusqlite::Result<_>>()
+            .ctx("query commits")?;
+        let mut files = self
+            .conn
+            .prepare_cached("SELECT path FROM commit_files WHERE commit_id = ?1 ORDER BY rowid")
+            .ctx("query commit files")?;
+        for (id, commit) in &mut commits {
+            commit.files = files
+                .query_map([*id], |r| r.get(0))
+                .ctx("query commit files")?
+                .collect::<rusqlite::Result<_>>()
+                .ctx("query commit files")?;
+        }
+        Ok(commits.into_iter().map(|(_, c)| c).collect())
+    }
 }

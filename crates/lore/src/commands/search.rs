@@ -23,6 +23,7 @@ pub(crate) fn search(home: &Home, args: SearchArgs, g: &GlobalArgs) -> Result<Ex
         mode: request::mode(&args.mode)?,
         explain: args.explain,
         max_per_file: None,
+        all_features: false,
     };
     let hits = index.search(&args.query.join(" "), &options)?;
     if args.json.json {

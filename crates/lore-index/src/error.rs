@@ -22,6 +22,9 @@ pub enum Error {
         /// Available, MB.
         have: u64,
     },
+    /// Too few mined queries find their answer to train a retrieval policy.
+    #[error("{0}")]
+    TooFewQueries(String),
     /// The repository path is not a directory.
     #[error("{0}: not a directory")]
     NotADirectory(PathBuf),

@@ -362,19 +362,45 @@ pub fn evaluate_from_docs(
             root.display()
         )));
     }
-    let scratch = tempfile::Builder::new()
-        .prefix("eval-")
+    let _span = tracing::info_span!("eval_index", queries = docs.queries.len()).entered();
+    let masked = masked_index(home, &index, docs.masks)?;
+    let masked = &masked.index;
+    if let Some(path) = features {
+        write_features(masked, &docs.queries, path)?;
+    }
+    modes
+        .iter()
+        .map(|&mode| evaluate(masked, &docs.queries, mode))
+        .collect()
+}
+
+/// A scratch index of `index`'s repository with the `masks` lines blanked
+/// (its docs, for doc queries), removed with its directory when dropped.
+pub(crate) struct Masked {
+    _dir: tempfile::TempDir,
+    /// The scratch index.
+    pub index: RepoIndex,
+}
+
+/// Indexes `index`'s repository again in a scratch home with `masks`
+/// blanked, with the same transformer embedder (the shared cache holds
+/// the vectors of every chunk the masks did not change) and the same
+/// retrieval policies (so it ranks as the repository does).
+pub(crate) fn masked_index(
+    home: &Home,
+    index: &RepoIndex,
+    masks: HashMap<String, Vec<(u32, u32)>>,
+) -> Result<Masked> {
+    let dir = tempfile::Builder::new()
+        .prefix("masked-")
         .tempdir_in(home.path())
         .map_err(io(home.path()))?;
-    let scratch_home = Home::at(scratch.path());
+    let scratch_home = Home::at(dir.path());
     let config = IndexConfig {
-        masks: docs.masks,
+        masks,
         ..IndexConfig::default()
     };
-    let _span = tracing::info_span!("eval_index", queries = docs.queries.len()).entered();
     index_repo(&scratch_home, index.root(), &config, &())?;
-    // The same transformer embedder, if any: the shared cache holds the
-    // vectors of every chunk whose text the masks did not change.
     let spec = crate::dense::recorded_spec(index.store())?;
     if !spec.is_learned() {
         crate::dense::set_embedder(&scratch_home, index.root(), &spec)?;
@@ -384,14 +410,16 @@ pub fn evaluate_from_docs(
         };
         crate::dense::embed_dense(&scratch_home, index.root(), &options, &|_, _| {})?;
     }
-    let masked = RepoIndex::open(&scratch_home, index.root())?;
-    if let Some(path) = features {
-        write_features(&masked, &docs.queries, path)?;
+    let policies = index.data_dir().join(crate::policy::FILE);
+    if policies.exists() {
+        let to = scratch_home
+            .layout(index.root())
+            .dir()
+            .join(crate::policy::FILE);
+        std::fs::copy(&policies, &to).map_err(io(&to))?;
     }
-    modes
-        .iter()
-        .map(|&mode| evaluate(&masked, &docs.queries, mode))
-        .collect()
+    let index = RepoIndex::open(&scratch_home, index.root())?;
+    Ok(Masked { _dir: dir, index })
 }
 
 #[cfg(test)]

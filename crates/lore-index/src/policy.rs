@@ -25,9 +25,8 @@ use crate::error::{Error, Result};
 use crate::eval::queries_from_docs;
 use crate::home::Home;
 use crate::query::{RepoIndex, SearchOptions};
-use crate::{IndexConfig, index_repo};
 
-const FILE: &str = "policies.json";
+pub(crate) const FILE: &str = "policies.json";
 
 /// One trained version.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -205,15 +204,13 @@ const GUARDED: &[&str] = &[sources::FEEDBACK];
 /// pooled, nor a lower MRR@10 on the feedback queries alone.
 ///
 /// With transformer vectors the repository's policy refits version 5 (it
-/// then ranks only while those vectors exist) on the sources that can be
-/// asked of the index itself: a scratch index without the docs has no
-/// transformer vectors, so doc queries are left out.
+/// then ranks only while those vectors exist); the scratch index of doc
+/// queries embeds with the same model, from the shared cache.
 pub fn train(home: &Home, root: &Path, n: usize, margin: f64) -> Result<Trained> {
     let index = RepoIndex::open(home, root)?;
     let data_dir = index.data_dir().to_owned();
     let commit = index.indexed_commit().unwrap_or("").to_owned();
     let current = index.policy().clone();
-    let transformer = current.version == Policy::with_transformer().version;
     let options = SearchOptions {
         all_features: true,
         ..SearchOptions::default()
@@ -226,34 +223,19 @@ pub fn train(home: &Home, root: &Path, n: usize, margin: f64) -> Result<Trained>
         }
         Ok(())
     };
-    if !transformer {
-        let docs = queries_from_docs(&index, n)?;
-        if !docs.queries.is_empty() {
-            let scratch = tempfile::Builder::new()
-                .prefix("policy-")
-                .tempdir_in(home.path())
-                .map_err(|source| Error::Io {
-                    path: home.path().to_owned(),
-                    source,
-                })?;
-            let scratch_home = Home::at(scratch.path());
-            let config = IndexConfig {
-                masks: docs.masks.clone(),
-                ..IndexConfig::default()
-            };
-            index_repo(&scratch_home, index.root(), &config, &())?;
-            let masked = RepoIndex::open(&scratch_home, index.root())?;
-            for q in docs.queries {
-                ask(
-                    &masked,
-                    Mined {
-                        source: sources::DOC,
-                        query: q.query,
-                        expected: q.expected,
-                        wrong: Vec::new(),
-                    },
-                )?;
-            }
+    let docs = queries_from_docs(&index, n)?;
+    if !docs.queries.is_empty() {
+        let masked = crate::eval::masked_index(home, &index, docs.masks.clone())?;
+        for q in docs.queries {
+            ask(
+                &masked.index,
+                Mined {
+                    source: sources::DOC,
+                    query: q.query,
+                    expected: q.expected,
+                    wrong: Vec::new(),
+                },
+            )?;
         }
     }
     for m in identifier_queries(&index, n / 2)? {
@@ -288,7 +270,7 @@ pub fn train(home: &Home, root: &Path, n: usize, margin: f64) -> Result<Trained>
         .filter(|(_, q)| q.candidates.iter().any(|c| c.relevant))
         .count();
     if usable < 10 {
-        return Err(Error::Invalid(format!(
+        return Err(Error::TooFewQueries(format!(
             "{}: {usable} mined queries find their answer among the candidates: \
              too few queries to train a retrieval policy (10 or more)",
             root.display()

@@ -335,32 +335,53 @@ fn thought(
             )
         }
         kinds::TRAIN_POLICY => {
+            let skip = |why: String| Produced {
+                log: vec![
+                    format!("not retrained: {why}"),
+                    "the retrieval policy in force stays".to_owned(),
+                ],
+                output: serde_json::json!({ "skipped": why }),
+                ..Produced::default()
+            };
             // On cadence, only when there is something new to learn from.
             if !job.explicit
                 && let Some(why) = crate::policy::nothing_new(home, &root)?
             {
-                return Ok(Produced {
-                    log: vec![format!("not retrained: {why}")],
-                    output: serde_json::json!({ "skipped": why }),
-                    ..Produced::default()
-                });
+                return Ok(skip(why));
             }
             let queries = input["queries"].as_u64().unwrap_or(300) as usize;
             let margin = input["margin"].as_f64().unwrap_or(0.02);
-            let trained = crate::policy::train(home, &root, queries, margin)?;
+            let trained = match crate::policy::train(home, &root, queries, margin) {
+                Ok(trained) => trained,
+                // A small repository is no failure of the cadence's.
+                Err(Error::TooFewQueries(why)) if !job.explicit => return Ok(skip(why)),
+                Err(err) => return Err(err),
+            };
+            let mined: Vec<String> = trained
+                .record
+                .sources
+                .iter()
+                .map(|(source, n)| format!("{n} {source}"))
+                .collect();
             Ok(Produced {
-                log: vec![format!(
-                    "v{} on {} queries ({} held out): {}{}",
-                    trained.version,
-                    trained.queries.0,
-                    trained.queries.1,
-                    trained.record.verdict.reason,
-                    if trained.promoted {
-                        "; promoted"
-                    } else {
-                        "; not promoted"
-                    }
-                )],
+                log: vec![
+                    format!(
+                        "v{}: mined {} queries ({}), {} held out",
+                        trained.version,
+                        trained.queries.0 + trained.queries.1,
+                        mined.join(", "),
+                        trained.queries.1,
+                    ),
+                    format!(
+                        "{}{}",
+                        trained.record.verdict.reason,
+                        if trained.promoted {
+                            "; promoted"
+                        } else {
+                            "; not promoted"
+                        }
+                    ),
+                ],
                 output: serde_json::to_value(&trained).expect("a trained policy serializes"),
                 ..Produced::default()
             })

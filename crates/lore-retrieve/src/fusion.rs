@@ -269,13 +269,17 @@ impl Features {
         self.values.iter().zip(&weights.0).map(|(v, w)| v * w).sum()
     }
 
-    /// The score under `policy` and each feature's part in it.
+    /// The score under `policy` and each feature's part in it (a place
+    /// prior only when the policy weighs it).
     pub fn score(&self, policy: &Policy) -> (f64, Vec<Contribution>) {
         let mut total = 0.0;
         let mut parts = Vec::with_capacity(Feature::ALL.len());
         for feature in Feature::ALL {
             let value = self.get(feature);
             let weight = policy.weight(feature);
+            if weight == 0.0 && Feature::PRIORS.contains(&feature) {
+                continue;
+            }
             let contribution = value * weight;
             total += contribution;
             parts.push(Contribution {
@@ -366,7 +370,7 @@ mod tests {
         let name = parts.iter().find(|p| p.feature == Feature::Name).unwrap();
         assert_eq!(name.value, 1.0);
         assert_eq!(name.contribution, policy.weight(Feature::Name));
-        assert_eq!(parts.len(), Feature::ALL.len());
+        assert_eq!(parts.len(), Feature::ALL.len() - Feature::PRIORS.len());
     }
 
     #[test]

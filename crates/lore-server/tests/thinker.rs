@@ -95,9 +95,12 @@ async fn learning_runs_insights_and_cards_over_http() {
     assert_eq!(body["on"], true);
     assert_eq!(body["budgets"]["cpu"]["limit"], "6m/h");
     assert_eq!(body["quiet_hours"], "01:00-02:00");
-    assert_eq!(body["queued"], 4, "the first map, summaries and smell hunt");
+    assert_eq!(
+        body["queued"], 5,
+        "the first map, summaries, smell hunt and retrieval policy"
+    );
     assert!(
-        body["status_line"].as_str().unwrap().contains("4 queued"),
+        body["status_line"].as_str().unwrap().contains("5 queued"),
         "{body}"
     );
     let bad = json!({ "repo_id": id, "on": true, "cadence": "0 3 * *" });
@@ -131,7 +134,7 @@ async fn learning_runs_insights_and_cards_over_http() {
     let (status, runs) = send(&app, get(&format!("/runs?repo_id={id}"))).await;
     assert_eq!(status, StatusCode::OK);
     let runs = runs.as_array().unwrap().clone();
-    assert_eq!(runs.len(), 4);
+    assert_eq!(runs.len(), 5);
     let first = runs[0]["id"].as_i64().unwrap();
     let (status, run) = send(&app, get(&format!("/runs/{first}"))).await;
     assert_eq!(

@@ -415,11 +415,14 @@ pub enum PolicyCommand {
         #[command(flatten)]
         json: JsonArg,
     },
-    /// Train a version on queries mined from the repository's documented
-    /// functions (docs hidden); it is put in force only if it beats the
-    /// one in force on held-out queries by the margin.
+    /// Train a version on queries mined from the repository (documented
+    /// functions with their docs hidden, names, commit subjects) and on
+    /// the questions people judged; it is put in force only if it beats
+    /// the one in force on held-out queries by the margin and ranks the
+    /// judged questions no worse.
     Train {
-        /// Queries to mine (70% train, 30% held out).
+        /// Doc queries to mine, and half as many of names and of commits
+        /// (70% train, 30% held out).
         #[arg(long, default_value_t = 300)]
         queries: usize,
         /// Held-out Recall@10 gain needed to promote.

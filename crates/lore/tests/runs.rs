@@ -406,12 +406,13 @@ fn learn_sets_a_policy_that_status_reports_and_refuses_bad_values() {
             "summarize",
             "prioritize",
             "maintain-vectors",
-            "smell-hunt"
+            "smell-hunt",
+            "train-policy"
         ])
     );
-    // The first time on, the repository is mapped, summarized and hunted
-    // for smells at once.
-    assert_eq!(status["queued"], 4);
+    // The first time on, the repository is mapped, summarized, hunted
+    // for smells and its retrieval policy trained at once.
+    assert_eq!(status["queued"], 5);
     for key in ["running", "waiting"] {
         assert_eq!(status[key], 0, "{key}");
     }

@@ -76,7 +76,16 @@ fn learning_on_maps_and_summarizes_and_cards_come_from_the_facts() {
         .map(|r| r["kind"].as_str().unwrap())
         .collect();
     kinds.sort();
-    assert_eq!(kinds, ["map-repo", "prioritize", "smell-hunt", "summarize"]);
+    assert_eq!(
+        kinds,
+        [
+            "map-repo",
+            "prioritize",
+            "smell-hunt",
+            "summarize",
+            "train-policy"
+        ]
+    );
     ok(lore(&repo).args(["worker", "--once"]));
     let runs = json(&repo, &["runs"]);
     for run in runs.as_array().unwrap() {

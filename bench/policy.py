@@ -30,7 +30,9 @@ def metrics(results):
 
 def evaluate(lore, env, root, n):
     report = json.loads(run([lore, "eval", "--repo", ".", "--from-docs", "--n", str(n), "--mode", "hybrid",
-                             "--json"], env, root))[0]
+                             "--json"], env, root))
+    if isinstance(report, list):
+        report = report[0]
     held = [r for r in report["results"] if held_out(r["query"])]
     return report, held
 

@@ -138,6 +138,29 @@ pub struct CacheEntry {
     pub depends: String,
 }
 
+/// One interleaved result list shown to someone: the results of the
+/// retrieval policy in force (team A) and of a challenger (team B) merged
+/// by team draft, and what they clicked (`lore_learn::interleave`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Impression {
+    /// Storage id (0 before it is stored).
+    pub id: i64,
+    /// Unix time it was shown.
+    pub time: i64,
+    /// The search.
+    pub query: String,
+    /// Team A: the repository policy version in force (`None`: global).
+    pub a: Option<u32>,
+    /// Team B: the challenger version.
+    pub b: u32,
+    /// The results, in order (JSON array of `{path, start_line, end_line,
+    /// team}`).
+    pub results: String,
+    /// What people did with them (JSON array of `{rank, signal}`, rank
+    /// 0-based; signals `open` or `up`).
+    pub clicks: String,
+}
+
 /// Storage of answers, retrieval logs and conversations.
 pub trait HistoryStore {
     /// Starts a conversation and returns its id.
@@ -176,4 +199,12 @@ pub trait HistoryStore {
     fn cache_entries(&self, key: &str, identifiers: &str) -> Result<Vec<CacheEntry>>;
     /// Forgets a cache entry (it went stale).
     fn drop_cache(&mut self, id: i64) -> Result<()>;
+    /// Stores an interleaved result list; returns its id.
+    fn add_impression(&mut self, impression: &Impression) -> Result<i64>;
+    /// An impression by id.
+    fn impression(&self, id: i64) -> Result<Option<Impression>>;
+    /// Replaces an impression's clicks.
+    fn set_clicks(&mut self, id: i64, clicks: &str) -> Result<()>;
+    /// Impressions shown since `time` (seconds), oldest first.
+    fn impressions_since(&self, time: i64) -> Result<Vec<Impression>>;
 }

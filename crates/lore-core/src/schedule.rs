@@ -27,6 +27,7 @@ pub const DEFAULT_ALLOW: &[&str] = &[
     "maintain-vectors",
     "smell-hunt",
     "train-policy",
+    "report",
 ];
 
 /// A budget: `amount` units per `per_ms` (`20m/h` of CPU, `50k/day` of

@@ -305,7 +305,10 @@ pub fn write_features(index: &RepoIndex, queries: &[EvalQuery], path: &Path) -> 
     use std::io::Write;
     let file = std::fs::File::create(path).map_err(io(path))?;
     let mut out = std::io::BufWriter::new(file);
-    let options = SearchOptions::default();
+    let options = SearchOptions {
+        all_features: true,
+        ..SearchOptions::default()
+    };
     for q in queries {
         let candidates = index.candidates(&q.query, &options)?;
         let mut ids: Vec<u64> = candidates.chunks.keys().copied().collect();

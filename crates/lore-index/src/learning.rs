@@ -246,7 +246,7 @@ pub fn status(home: &Home, root: &Path) -> Result<Value> {
 /// What the scheduler bandit believes of each thought kind: people's
 /// verdicts on its insights and the posterior mean (0..1) of a verdict
 /// being a read.
-fn attention(verdicts: &[lore_core::jobs::KindVerdicts]) -> Value {
+pub(crate) fn attention(verdicts: &[lore_core::jobs::KindVerdicts]) -> Value {
     let bandit = crate::thought_bandit::posterior(verdicts);
     verdicts
         .iter()

@@ -44,6 +44,7 @@ mod purge;
 mod query;
 pub mod redact;
 pub mod registry;
+pub mod report;
 pub mod request;
 pub mod risk;
 pub mod sandbox;

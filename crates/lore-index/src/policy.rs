@@ -66,6 +66,19 @@ pub struct Policies {
     /// Versions in force before, most recent last (for rollback).
     #[serde(default)]
     pub previous: Vec<Option<u32>>,
+    /// An online comparison in the server: the version in force and this
+    /// challenger interleave their results (`lore policy ab`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ab: Option<AbTest>,
+}
+
+/// An A/B comparison of the version in force with a challenger.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AbTest {
+    /// The challenger version (team B).
+    pub challenger: u32,
+    /// When it started (ms).
+    pub started_at: i64,
 }
 
 impl Policies {
@@ -111,10 +124,47 @@ impl Policies {
         }
     }
 
-    /// Puts `version` in force.
+    /// The challenger of the A/B comparison on top of `base`, if one runs
+    /// and refits `base`'s global version.
+    pub fn challenger(&self, base: &Policy) -> Option<Policy> {
+        let ab = self.ab.as_ref()?;
+        let v = self.get(ab.challenger).ok()?;
+        (v.base == base.version).then(|| with_weights(base, &v.weights, Some(v.version)))
+    }
+
+    /// Starts comparing `version` with the version in force in the
+    /// server's searches.
+    pub fn start_ab(data_dir: &Path, version: u32) -> Result<Policies> {
+        let mut p = Policies::load(data_dir)?;
+        p.get(version)?;
+        if p.current == Some(version) {
+            return Err(Error::Invalid(format!(
+                "retrieval policy v{version} is the one in force: compare another version with it"
+            )));
+        }
+        p.ab = Some(AbTest {
+            challenger: version,
+            started_at: lore_core::time::now_ms(),
+        });
+        p.save(data_dir)?;
+        Ok(p)
+    }
+
+    /// Stops the A/B comparison (its outcomes stay in the history).
+    pub fn stop_ab(data_dir: &Path) -> Result<Policies> {
+        let mut p = Policies::load(data_dir)?;
+        p.ab = None;
+        p.save(data_dir)?;
+        Ok(p)
+    }
+
+    /// Puts `version` in force (ending an A/B comparison it was in).
     pub fn promote(data_dir: &Path, version: u32) -> Result<Policies> {
         let mut p = Policies::load(data_dir)?;
         p.get(version)?;
+        if p.ab.as_ref().is_some_and(|ab| ab.challenger == version) {
+            p.ab = None;
+        }
         if p.current != Some(version) {
             p.previous.push(p.current);
             p.current = Some(version);
@@ -137,6 +187,9 @@ impl Policies {
             })?,
         };
         p.current = to;
+        if p.ab.as_ref().is_some_and(|ab| Some(ab.challenger) == to) {
+            p.ab = None;
+        }
         p.save(data_dir)?;
         Ok(p)
     }
@@ -154,6 +207,58 @@ fn with_weights(base: &Policy, weights: &BTreeMap<String, f64>, version: Option<
 
 fn weight_vector(policy: &Policy) -> Vec<f64> {
     Feature::ALL.iter().map(|f| policy.weight(*f)).collect()
+}
+
+/// The outcome of A/B comparisons between two policies.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct AbOutcome {
+    /// Team A: the version in force then (`None`: the global policy).
+    pub a: Option<u32>,
+    /// Team B: the challenger.
+    pub b: u32,
+    /// Result lists shown.
+    pub impressions: usize,
+    /// Lists where people preferred A's results.
+    pub wins_a: usize,
+    /// Lists where people preferred B's.
+    pub wins_b: usize,
+    /// Lists with as many clicks on each.
+    pub ties: usize,
+}
+
+/// The outcomes of the A/B comparisons in `history` since `since` (Unix
+/// seconds), by pair of policies.
+pub fn ab_outcomes(
+    history: &dyn lore_core::history::HistoryStore,
+    since: i64,
+) -> Result<Vec<AbOutcome>> {
+    use lore_learn::interleave::{Outcome, Team, credit};
+    let mut by_pair: BTreeMap<(Option<u32>, u32), AbOutcome> = BTreeMap::new();
+    for i in history.impressions_since(since)? {
+        let teams: Vec<Team> = serde_json::from_str::<Vec<serde_json::Value>>(&i.results)
+            .unwrap_or_default()
+            .iter()
+            .map(|r| if r["team"] == "b" { Team::B } else { Team::A })
+            .collect();
+        let clicked: Vec<Team> = serde_json::from_str::<Vec<serde_json::Value>>(&i.clicks)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| teams.get(c["rank"].as_u64()? as usize).copied())
+            .collect();
+        let o = by_pair.entry((i.a, i.b)).or_insert_with(|| AbOutcome {
+            a: i.a,
+            b: i.b,
+            ..AbOutcome::default()
+        });
+        o.impressions += 1;
+        match credit(&clicked) {
+            Some(Outcome::A) => o.wins_a += 1,
+            Some(Outcome::B) => o.wins_b += 1,
+            Some(Outcome::Tie) => o.ties += 1,
+            None => {}
+        }
+    }
+    Ok(by_pair.into_values().collect())
 }
 
 /// What `train` did.

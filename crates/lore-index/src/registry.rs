@@ -224,7 +224,7 @@ impl Registry {
                 checked: None,
             });
             while let Some(index) = pool.idle.pop() {
-                if index.generation() == generation {
+                if index.generation() == generation && index.policy_current() {
                     return Ok(self.leased(id, index));
                 }
                 pool.open = pool.open.saturating_sub(1);

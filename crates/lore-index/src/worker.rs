@@ -90,6 +90,9 @@ pub mod kinds {
     /// Trains a retrieval policy for the repository (`{"queries": N,
     /// "margin": M}`), promoted if it passes the held-out gate.
     pub const TRAIN_POLICY: &str = "train-policy";
+    /// Measures retrieval quality on the repository's own evaluation set
+    /// and reports what Lore learned (nightly, on the cadence).
+    pub const REPORT: &str = "report";
     /// Every kind a policy may allow.
     pub const ALL: &[&str] = &[
         SCAN_DIFF,
@@ -102,12 +105,20 @@ pub mod kinds {
         VERIFY,
         LINT,
         TRAIN_POLICY,
+        REPORT,
     ];
     /// Kinds that execute the repository's code: allowed only from the CLI
     /// or with the server's token.
     pub const EXECUTES_CODE: &[&str] = &[VERIFY, LINT];
     /// Kinds a cadence queues.
-    pub const PERIODIC: &[&str] = &[MAP_REPO, SUMMARIZE, SMELL_HUNT, PRIORITIZE, TRAIN_POLICY];
+    pub const PERIODIC: &[&str] = &[
+        MAP_REPO,
+        SUMMARIZE,
+        SMELL_HUNT,
+        PRIORITIZE,
+        TRAIN_POLICY,
+        REPORT,
+    ];
 }
 
 /// Worker settings.
@@ -333,6 +344,33 @@ fn thought(
                 home.path(),
                 &crate::sandbox::Limits::default(),
             )
+        }
+        kinds::REPORT => {
+            let measured = crate::report::measure_quality(home, &root, job.id)?;
+            let report = crate::report::report(home, &root, 7 * 86_400)?;
+            let first = match &measured {
+                Ok(q) => format!(
+                    "span R@10 {:.3}, MRR@10 {:.3} on {} doc queries (docs hidden)",
+                    q["span_r10"].as_f64().unwrap_or(0.0),
+                    q["span_mrr10"].as_f64().unwrap_or(0.0),
+                    q["queries"]
+                ),
+                Err(why) => format!("quality not measured: {why}"),
+            };
+            let f = &report["feedback"];
+            Ok(Produced {
+                log: vec![
+                    first,
+                    format!(
+                        "last 7 days: {} answers, {} with feedback; {} retrieval policy versions",
+                        f["answers"],
+                        f["judged"],
+                        report["policies"].as_array().map_or(0, Vec::len)
+                    ),
+                ],
+                output: report,
+                ..Produced::default()
+            })
         }
         kinds::TRAIN_POLICY => {
             let skip = |why: String| Produced {

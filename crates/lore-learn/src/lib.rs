@@ -7,6 +7,7 @@
 
 pub mod bandit;
 pub mod emotion;
+pub mod interleave;
 pub mod rank;
 pub mod reward;
 pub mod similar;

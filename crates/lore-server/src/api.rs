@@ -44,6 +44,7 @@ use crate::jobs::{Job, JobKind, JobState};
         index_status,
         index_events,
         search,
+        search_click,
         chat,
         conversation,
         feedback,
@@ -63,7 +64,10 @@ use crate::jobs::{Job, JobKind, JobState};
         crate::thinker::risks,
         crate::thinker::risk_why,
         crate::thinker::findings,
-        crate::thinker::github_webhook
+        crate::thinker::github_webhook,
+        crate::thinker::report,
+        crate::thinker::rollback_policy,
+        crate::thinker::ab_policy
     ),
     components(schemas(
         ErrorBody,
@@ -72,6 +76,8 @@ use crate::jobs::{Job, JobKind, JobState};
         AddRepo,
         SearchRequest,
         SearchResponse,
+        ClickRequest,
+        ClickResponse,
         Hit,
         ChatRequest,
         ChatResponse,
@@ -418,6 +424,11 @@ pub struct SearchResponse {
     pub commit: Option<String>,
     /// Time spent searching.
     pub took_ms: f64,
+    /// When the repository compares two retrieval policies (`lore policy
+    /// ab`), the id of this interleaved list: report what people open
+    /// with `POST /search/click`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impression: Option<i64>,
 }
 
 /// Searches a repository's index (lexical, vectors, symbols and graph).
@@ -448,9 +459,31 @@ pub async fn search(
     blocking(move || {
         let index = state.registry.lease(&req.repo_id)?;
         let started = Instant::now();
-        let hits = index.search(&req.query, &options)?;
+        // An A/B comparison interleaves the challenger's results.
+        let challenger = lore_index::policy::Policies::load(index.data_dir())
+            .ok()
+            .and_then(|p| p.challenger(index.policy()));
+        let (hits, impression) = match challenger {
+            Some(challenger) if mode == lore_index::SearchMode::Hybrid => {
+                let seed = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64);
+                let mut rng = lore_learn::bandit::Rng::new(seed);
+                let teamed = index.search_ab(&req.query, &options, &challenger, &mut rng)?;
+                let id = record_impression(
+                    index.data_dir(),
+                    &req.query,
+                    index.policy().repository,
+                    challenger.repository.unwrap_or(0),
+                    &teamed,
+                )?;
+                (teamed.into_iter().map(|(h, _)| h).collect(), Some(id))
+            }
+            _ => (index.search(&req.query, &options)?, None),
+        };
         let took_ms = started.elapsed().as_secs_f64() * 1000.0;
         Ok(Json(SearchResponse {
+            impression,
             hits: hits
                 .into_iter()
                 .map(|h| Hit {
@@ -463,6 +496,120 @@ pub async fn search(
             mode: mode.name().to_owned(),
             commit: index.indexed_commit().map(str::to_owned),
             took_ms,
+        }))
+    })
+    .await
+}
+
+/// Stores an interleaved result list in the repository's history.
+fn record_impression(
+    data_dir: &std::path::Path,
+    query: &str,
+    a: Option<u32>,
+    b: u32,
+    teamed: &[(lore_index::SearchHit, lore_learn::interleave::Team)],
+) -> ApiResult<i64> {
+    use lore_core::history::{HistoryStore, Impression};
+    let results: Vec<Value> = teamed
+        .iter()
+        .map(|(h, team)| {
+            json!({
+                "path": h.at.path, "start_line": h.at.start_line, "end_line": h.at.end_line,
+                "team": team,
+            })
+        })
+        .collect();
+    let mut history = history_of(data_dir)?;
+    Ok(history
+        .add_impression(&Impression {
+            id: 0,
+            time: lore_core::time::now_ms() / 1000,
+            query: query.to_owned(),
+            a,
+            b,
+            results: Value::Array(results).to_string(),
+            clicks: "[]".to_owned(),
+        })
+        .map_err(lore_index::Error::from)?)
+}
+
+/// The history of the repository whose data directory is `data_dir`.
+fn history_of(data_dir: &std::path::Path) -> ApiResult<lore_store::SqliteHistory> {
+    lore_store::SqliteHistory::open(&lore_index::Layout::new(data_dir).history_db())
+        .map_err(|e| lore_index::Error::from(e).into())
+}
+
+/// What someone did with a result of an interleaved list.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClickRequest {
+    /// Repository id.
+    pub repo_id: String,
+    /// The list (`impression` of the search response).
+    pub impression: i64,
+    /// The result's rank in the list, 0-based.
+    pub rank: usize,
+    /// `open` (default) or `up`.
+    pub signal: Option<String>,
+}
+
+/// The comparison so far.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClickResponse {
+    /// The list.
+    pub impression: i64,
+    /// Results acted on so far.
+    pub clicks: usize,
+}
+
+/// Records that someone opened (or voted up) a result of an interleaved
+/// list: the credit of an A/B comparison of retrieval policies.
+#[utoipa::path(post, path = "/search/click", request_body = ClickRequest,
+    responses((status = 200, body = ClickResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn search_click(
+    State(state): State<AppState>,
+    payload: Result<Json<ClickRequest>, JsonRejection>,
+) -> ApiResult<Json<ClickResponse>> {
+    use lore_core::history::HistoryStore;
+    let req = body(payload)?;
+    let signal = req.signal.clone().unwrap_or_else(|| "open".to_owned());
+    if !matches!(signal.as_str(), "open" | "up") {
+        return Err(ApiError::BadRequest(format!(
+            "signal {signal:?}: expected open or up"
+        )));
+    }
+    blocking(move || {
+        let repo = state.registry.get(&req.repo_id)?;
+        let data_dir = state.registry.home().repo_dir(&repo.root);
+        let mut history = history_of(&data_dir)?;
+        let Some(shown) = history
+            .impression(req.impression)
+            .map_err(lore_index::Error::from)?
+        else {
+            return Err(ApiError::NotFound(format!(
+                "no interleaved result list {}",
+                req.impression
+            )));
+        };
+        let shown_len = serde_json::from_str::<Vec<Value>>(&shown.results).map_or(0, |r| r.len());
+        if req.rank >= shown_len {
+            return Err(ApiError::BadRequest(format!(
+                "rank {}: list {} showed {shown_len} results",
+                req.rank, req.impression
+            )));
+        }
+        let mut clicks: Vec<Value> = serde_json::from_str(&shown.clicks).unwrap_or_default();
+        let click = json!({ "rank": req.rank, "signal": signal });
+        // The same act twice counts once.
+        if !clicks.contains(&click) {
+            clicks.push(click);
+            history
+                .set_clicks(shown.id, &Value::Array(clicks.clone()).to_string())
+                .map_err(lore_index::Error::from)?;
+        }
+        Ok(Json(ClickResponse {
+            impression: shown.id,
+            clicks: clicks.len(),
         }))
     })
     .await

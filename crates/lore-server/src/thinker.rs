@@ -629,3 +629,89 @@ pub async fn github_webhook(
     })
     .await
 }
+
+/// `GET /report?repo_id=&since=7d`.
+#[derive(Debug, Deserialize)]
+pub struct ReportQuery {
+    repo_id: String,
+    #[serde(default)]
+    since: Option<String>,
+}
+
+/// What Lore learned about a repository and how well it does (`lore
+/// report --json`).
+#[utoipa::path(get, path = "/report", params(("repo_id" = String, Query, description = "Repository id"), ("since" = Option<String>, Query, description = "7d (default), 24h, 30m")),
+    responses((status = 200, description = "`{repo_id, since, retrieval_policy, policies, ab, feedback, quality, attention}`", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn report(
+    State(state): State<AppState>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = query?;
+    let since = lore_index::report::parse_since(q.since.as_deref().unwrap_or("7d"))?;
+    blocking(move || {
+        let repo = state.registry.get(&q.repo_id)?;
+        Ok(Json(lore_index::report::report(
+            state.registry.home(),
+            &repo.root,
+            since,
+        )?))
+    })
+    .await
+}
+
+/// `POST /policies/rollback`, `POST /policies/ab`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyChange {
+    repo_id: String,
+    /// Rollback: the version to put back (the one before without it). A/B:
+    /// the challenger.
+    #[serde(default)]
+    version: Option<u32>,
+    /// A/B: end the comparison.
+    #[serde(default)]
+    stop: bool,
+}
+
+/// Puts back the retrieval policy in force before (or `version`).
+#[utoipa::path(post, path = "/policies/rollback", request_body(content = Object, description = "`{repo_id, version?}`"),
+    responses((status = 200, description = "the policies after: `{versions, current, previous, ab}`", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn rollback_policy(
+    State(state): State<AppState>,
+    payload: Result<Json<PolicyChange>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(body) = payload?;
+    blocking(move || {
+        let repo = state.registry.get(&body.repo_id)?;
+        let dir = state.registry.home().repo_dir(&repo.root);
+        let p = lore_index::policy::Policies::rollback(&dir, body.version)?;
+        Ok(Json(serde_json::to_value(p).expect("policies serialize")))
+    })
+    .await
+}
+
+/// Starts (or with `stop`, ends) an A/B comparison of a retrieval policy
+/// version with the one in force.
+#[utoipa::path(post, path = "/policies/ab", request_body(content = Object, description = "`{repo_id, version}` or `{repo_id, stop: true}`"),
+    responses((status = 200, description = "the policies after", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn ab_policy(
+    State(state): State<AppState>,
+    payload: Result<Json<PolicyChange>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(body) = payload?;
+    blocking(move || {
+        let repo = state.registry.get(&body.repo_id)?;
+        let dir = state.registry.home().repo_dir(&repo.root);
+        let p = match (body.version, body.stop) {
+            (Some(v), false) => lore_index::policy::Policies::start_ab(&dir, v)?,
+            (None, true) => lore_index::policy::Policies::stop_ab(&dir)?,
+            _ => {
+                return Err(ApiError::BadRequest(
+                    "give a challenger `version`, or `stop: true`".into(),
+                ));
+            }
+        };
+        Ok(Json(serde_json::to_value(p).expect("policies serialize")))
+    })
+    .await
+}

@@ -1025,3 +1025,130 @@ async fn clients_are_rate_limited_and_cors_is_closed() {
         "https://evil.example"
     );
 }
+
+/// A repository policy version that ranks by BM25 alone: a challenger
+/// whose order differs from the global policy's.
+fn write_policies(f: &Fixture) -> std::path::PathBuf {
+    let home = Home::at(f.repo.home());
+    let dir = home.repo_dir(&f.repo.path().canonicalize().unwrap());
+    let version = |v: u32| {
+        json!({
+            "version": v, "created_at": 0, "commit": "", "base": 4,
+            "weights": {"lexical": 1.0, "name": v as f64},
+            "verdict": {"promote": true, "reason": "by hand",
+                "current": {"mrr10": 0.5, "recall10": 0.5, "queries": 10},
+                "candidate": {"mrr10": 0.6, "recall10": 0.7, "queries": 10}},
+            "train": {"mrr10": 0.0, "recall10": 0.0, "queries": 0}
+        })
+    };
+    let policies = json!({ "versions": [version(1), version(2)], "current": null });
+    std::fs::write(dir.join("policies.json"), policies.to_string()).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn an_ab_comparison_interleaves_results_and_counts_clicks() {
+    let f = fixture();
+    let app = f.app();
+    write_policies(&f);
+    // No comparison running: no impression.
+    let search = json!({ "repo_id": f.id, "query": "send request redirects" });
+    let (status, body, _) = send(&app, post("/search", search.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.get("impression").is_none(), "{body}");
+
+    let (status, body, _) = send(
+        &app,
+        post("/policies/ab", json!({ "repo_id": f.id, "version": 1 })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["ab"]["challenger"], 1);
+    let (status, body, _) = send(&app, post("/search", search.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let impression = body["impression"].as_i64().expect("an interleaved list");
+    assert!(!body["hits"].as_array().unwrap().is_empty());
+
+    let click = |rank: usize| {
+        post(
+            "/search/click",
+            json!({ "repo_id": f.id, "impression": impression, "rank": rank }),
+        )
+    };
+    let (status, body, _) = send(&app, click(0)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["clicks"], 1);
+    // The same click again counts once.
+    let (_, body, _) = send(&app, click(0)).await;
+    assert_eq!(body["clicks"], 1);
+    let (status, body, _) = send(&app, click(99)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_of(&body).contains("rank 99"), "{body}");
+    let (status, _, _) = send(
+        &app,
+        post(
+            "/search/click",
+            json!({ "repo_id": f.id, "impression": 999, "rank": 0 }),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, report, _) = send(&app, get(&format!("/report?repo_id={}", f.id))).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let o = &report["ab"]["outcomes"][0];
+    assert_eq!(
+        (&o["a"], &o["b"], &o["impressions"]),
+        (&Value::Null, &json!(1), &json!(1))
+    );
+    let decided = o["wins_a"].as_u64().unwrap() + o["wins_b"].as_u64().unwrap();
+    assert_eq!(decided, 1, "one click on one team decides: {o}");
+    assert_eq!(report["ab"]["running"]["challenger"], 1);
+    assert_eq!(report["policies"].as_array().unwrap().len(), 2);
+
+    // Ending it: plain search again.
+    let (status, _, _) = send(
+        &app,
+        post("/policies/ab", json!({ "repo_id": f.id, "stop": true })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, body, _) = send(&app, post("/search", search)).await;
+    assert!(body.get("impression").is_none(), "{body}");
+    let (status, body, _) = send(&app, post("/policies/ab", json!({ "repo_id": f.id }))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _, _) = send(&app, get(&format!("/report?repo_id={}&since=7w", f.id))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_rollback_over_http_changes_what_the_server_ranks_with() {
+    let f = fixture();
+    let app = f.app();
+    let dir = write_policies(&f);
+    let search = json!({ "repo_id": f.id, "query": "send request redirects", "explain": true });
+    // A resident snapshot is open before the promotion.
+    let (_, before, _) = send(&app, post("/search", search.clone())).await;
+    lore_index::policy::Policies::promote(&dir, 2).unwrap();
+    let weight_of = |body: &Value, feature: &str| {
+        body["hits"][0]["explain"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["feature"] == feature)
+            .map(|c| c["weight"].as_f64().unwrap())
+    };
+    let (_, promoted, _) = send(&app, post("/search", search.clone())).await;
+    assert_eq!(weight_of(&promoted, "name"), Some(2.0), "{promoted}");
+    assert_eq!(weight_of(&before, "name"), Some(1.5));
+    let (status, body, _) =
+        send(&app, post("/policies/rollback", json!({ "repo_id": f.id }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["current"], Value::Null);
+    let (_, back, _) = send(&app, post("/search", search)).await;
+    assert_eq!(back["hits"], before["hits"], "the global ranking again");
+    let (status, body, _) =
+        send(&app, post("/policies/rollback", json!({ "repo_id": f.id }))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_of(&body).contains("nothing to roll back"), "{body}");
+}

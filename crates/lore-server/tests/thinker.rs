@@ -96,11 +96,11 @@ async fn learning_runs_insights_and_cards_over_http() {
     assert_eq!(body["budgets"]["cpu"]["limit"], "6m/h");
     assert_eq!(body["quiet_hours"], "01:00-02:00");
     assert_eq!(
-        body["queued"], 5,
-        "the first map, summaries, smell hunt and retrieval policy"
+        body["queued"], 6,
+        "the first map, summaries, smell hunt, retrieval policy and report"
     );
     assert!(
-        body["status_line"].as_str().unwrap().contains("5 queued"),
+        body["status_line"].as_str().unwrap().contains("6 queued"),
         "{body}"
     );
     let bad = json!({ "repo_id": id, "on": true, "cadence": "0 3 * *" });
@@ -134,7 +134,7 @@ async fn learning_runs_insights_and_cards_over_http() {
     let (status, runs) = send(&app, get(&format!("/runs?repo_id={id}"))).await;
     assert_eq!(status, StatusCode::OK);
     let runs = runs.as_array().unwrap().clone();
-    assert_eq!(runs.len(), 5);
+    assert_eq!(runs.len(), 6);
     let first = runs[0]["id"].as_i64().unwrap();
     let (status, run) = send(&app, get(&format!("/runs/{first}"))).await;
     assert_eq!(

@@ -6,6 +6,7 @@
 //   #/repo/ID/insights    what the thoughts found, with evidence
 //   #/repo/ID/risk        risk heatmap: files by lines, coloured by risk
 //   #/repo/ID/settings    learning policy: budgets, quiet hours, cadence, kinds
+//   #/repo/ID/learning    retrieval policies, their evaluations, A/B, rollback
 //   #/repo/ID/card/NAME   a function's card
 
 const main = document.getElementById("main");
@@ -85,6 +86,7 @@ function setNav(id, active) {
     id && el("a", { href: `#/repo/${id}/runs`, class: active === "runs" ? "active" : "" }, "Runs"),
     id && el("a", { href: `#/repo/${id}/insights`, class: active === "insights" ? "active" : "" }, "Insights"),
     id && el("a", { href: `#/repo/${id}/risk`, class: active === "risk" ? "active" : "" }, "Risk"),
+    id && el("a", { href: `#/repo/${id}/learning`, class: active === "learning" ? "active" : "" }, "Learning"),
     id && el("a", { href: `#/repo/${id}/settings`, class: active === "settings" ? "active" : "" }, "Settings"),
   ].filter(Boolean));
 }
@@ -254,6 +256,59 @@ async function showSettings(id) {
     el("fieldset", {}, el("legend", {}, "Thoughts allowed"), ...boxes),
     el("button", { class: "primary", type: "submit", id: "save-settings" }, "Save"), note);
   main.replaceChildren(el("h2", {}, "Settings"), learningBar(id), el("section", { class: "panel" }, form));
+}
+
+async function showLearning(id) {
+  setNav(id, "learning");
+  let r;
+  try { r = await api(`/report?repo_id=${id}&since=30d`); } catch (err) { main.replaceChildren(errorBox(err)); return; }
+  const note = el("p", { id: "learning-note", class: "muted" });
+  const rp = r.retrieval_policy;
+  const inForce = el("p", { id: "policy-in-force" }, "Retrieval policy in force: ",
+    el("strong", {}, rp.repository ? `repository v${rp.repository} (refits global v${rp.version})` : `global v${rp.version}`));
+  const metric = (m) => `${m.recall10.toFixed(3)} / ${m.mrr10.toFixed(3)}`;
+  const rows = r.policies.map((p) => el("tr", { class: p.in_force ? "in-force" : "" },
+    el("td", {}, `v${p.version}`, p.in_force ? " ✓" : ""),
+    el("td", {}, p.created_at.slice(0, 16).replace("T", " ")),
+    el("td", {}, Object.entries(p.sources || {}).map(([k, v]) => `${k} ${v}`).join(", ")),
+    el("td", {}, metric(p.held_out.current)),
+    el("td", {}, metric(p.held_out.candidate)),
+    el("td", { title: p.reason }, p.passed_gate ? "passed" : "refused")));
+  const rollback = el("button", { id: "rollback", disabled: !rp.repository, onclick: async () => {
+    try {
+      const after = await api("/policies/rollback", { body: { repo_id: id } });
+      note.className = "muted";
+      note.textContent = after.current ? `Rolled back: v${after.current} is in force.` : "Rolled back: the global policy is in force.";
+      showLearning(id);
+    } catch (err) { note.className = "error"; note.textContent = err.message; }
+  } }, "Roll back");
+  const versions = r.policies.length
+    ? el("table", { id: "policy-versions" },
+      el("tr", {}, ...["version", "trained", "mined queries", "held-out R@10 / MRR@10 before", "after", "gate"].map((h) => el("th", {}, h))),
+      ...rows)
+    : el("p", { class: "muted" }, "No retrieval policy trained yet: `lore policy train`, or the cadence's train-policy thought.");
+  const ab = r.ab.running
+    ? el("p", { id: "ab-running" }, `A/B running: v${r.ab.running.challenger} against the policy in force since ${r.ab.running.started_at.slice(0, 16)}.`)
+    : el("p", { class: "muted" }, "No A/B comparison running (`lore policy ab V`).");
+  const outcomes = r.ab.outcomes.map((o) => el("li", {},
+    `${o.a ? "v" + o.a : "global"} vs v${o.b}: ${o.impressions} lists shown, ${o.wins_a} won by ${o.a ? "v" + o.a : "global"}, ${o.wins_b} by v${o.b}, ${o.ties} ties`));
+  const quality = r.quality.length
+    ? el("ul", { id: "quality" }, ...r.quality.map((q) => el("li", {},
+      `${q.time.slice(0, 16).replace("T", " ")}: span R@10 ${q.span_r10.toFixed(3)}, MRR@10 ${q.span_mrr10.toFixed(3)} on ${q.queries} doc queries`)))
+    : el("p", { class: "muted" }, "Quality is measured by the nightly report thought.");
+  const f = r.feedback;
+  const feedback = el("p", { id: "feedback-summary" },
+    `${f.answers} answers, ${f.judged} with feedback` + (f.mean_reward !== null ? `, mean reward ${f.mean_reward.toFixed(2)}` : "") +
+    (Object.keys(f.signals).length ? " — " + Object.entries(f.signals).map(([k, v]) => `${k} ${v}`).join(", ") : ""));
+  const attention = r.attention.map((k) => el("li", {}, `${k.kind}: ${k.read} read, ${k.dismissed} dismissed (posterior ${k.mean})`));
+  main.replaceChildren(el("h2", {}, "Learning"),
+    el("section", { class: "panel" }, el("h3", {}, "Retrieval policies"), inForce, versions, el("p", {}, rollback), note),
+    el("section", { class: "panel" }, el("h3", {}, "A/B"), ab, outcomes.length ? el("ul", { id: "ab-outcomes" }, ...outcomes) : ""),
+    el("section", { class: "panel" }, el("h3", {}, "Quality over time"), quality),
+    el("section", { class: "panel" }, el("h3", {}, "Feedback (30 days)"), feedback),
+    el("section", { class: "panel" }, el("h3", {}, "Thoughts people read"),
+      attention.length ? el("ul", { id: "attention" }, ...attention)
+        : el("p", { class: "muted" }, "No insight read or dismissed yet: every kind of thought keeps its share.")));
 }
 
 async function showCard(id, symbol) {
@@ -820,10 +875,15 @@ async function showSearch(id) {
           path: path.value.trim() || null,
         };
         const found = await api("/search", { body });
+        // An A/B comparison learns from what is opened.
+        const clicked = (rank) => {
+          if (found.impression === undefined) return;
+          api("/search/click", { body: { repo_id: id, impression: found.impression, rank } }).catch(() => {});
+        };
         results.replaceChildren(
           el("p", { class: "muted" }, `${found.hits.length} results in ${found.took_ms.toFixed(1)} ms (${found.mode}) at ${short(found.commit)}`),
-          ...found.hits.map((h) => el("div", { class: "hit" },
-            el("a", { href: "#", class: "hit-link", onclick: (ev) => { ev.preventDefault(); openCode(viewer, id, h.path, h.start_line, h.end_line, found.commit); } },
+          ...found.hits.map((h, rank) => el("div", { class: "hit" },
+            el("a", { href: "#", class: "hit-link", onclick: (ev) => { ev.preventDefault(); clicked(rank); openCode(viewer, id, h.path, h.start_line, h.end_line, found.commit); } },
               `${h.path}:${h.start_line}-${h.end_line}`),
             h.symbol ? el("span", { class: "muted" }, `  ${h.symbol} [${h.kind}]`) : "",
             el("div", { class: "snippet" }, h.snippet))));
@@ -843,6 +903,7 @@ function route() {
   if (parts[0] === "repo" && parts[1] && parts[2] === "runs") return showRuns(parts[1]);
   if (parts[0] === "repo" && parts[1] && parts[2] === "insights") return showInsights(parts[1]);
   if (parts[0] === "repo" && parts[1] && parts[2] === "settings") return showSettings(parts[1]);
+  if (parts[0] === "repo" && parts[1] && parts[2] === "learning") return showLearning(parts[1]);
   if (parts[0] === "repo" && parts[1] && parts[2] === "risk") return showRisk(parts[1]);
   if (parts[0] === "repo" && parts[1] && parts[2] === "card" && parts[3]) return showCard(parts[1], decodeURIComponent(parts.slice(3).join("/")));
   if (parts[0] === "repo" && parts[1]) return showRepo(parts[1]);

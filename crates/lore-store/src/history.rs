@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use lore_core::history::{
     AnswerRecord, CacheEntry, CandidateRecord, ConversationRecord, FeedbackRecord, HistoryStore,
+    Impression,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -76,11 +77,35 @@ CREATE TABLE IF NOT EXISTS answer_cache (
     depends     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS answer_cache_by_key ON answer_cache(key, identifiers, id);
+CREATE TABLE IF NOT EXISTS ab_impressions (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    time     INTEGER NOT NULL,
+    query    TEXT NOT NULL,
+    policy_a INTEGER,
+    policy_b INTEGER NOT NULL,
+    results  TEXT NOT NULL,
+    clicks   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ab_impressions_by_time ON ab_impressions(time);
 ";
 
 const ANSWER_COLUMNS: &str = "id, conversation_id, time, question, answer, mode, model, provider, \
      policy, commit_sha, prompt_tokens, completion_tokens, cost, latency_ms, citations, rejected, \
      notice, symbols";
+
+const IMPRESSION_COLUMNS: &str = "id, time, query, policy_a, policy_b, results, clicks";
+
+fn impression_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Impression> {
+    Ok(Impression {
+        id: r.get(0)?,
+        time: r.get(1)?,
+        query: r.get(2)?,
+        a: r.get(3)?,
+        b: r.get(4)?,
+        results: r.get(5)?,
+        clicks: r.get(6)?,
+    })
+}
 
 /// History of one repository in SQLite (WAL: `lore serve` and the CLI may
 /// write at once).
@@ -315,6 +340,24 @@ impl HistoryStore for SqliteHistory {
                     .ctx("purge history")?;
             }
         }
+        // Interleaved result lists name the paths they showed.
+        let shown: Vec<(i64, String)> = all_rows(
+            &tx,
+            "SELECT id, results FROM ab_impressions",
+            |r| Ok((r.get(0)?, r.get(1)?)),
+            "purge history",
+        )?;
+        for (id, results) in shown {
+            let names_path =
+                serde_json::from_str::<serde_json::Value>(&results).map_or(true, |v| {
+                    v.as_array()
+                        .is_some_and(|rs| rs.iter().filter_map(|r| r["path"].as_str()).any(matches))
+                });
+            if names_path {
+                tx.execute("DELETE FROM ab_impressions WHERE id = ?1", [id])
+                    .ctx("purge history")?;
+            }
+        }
         for id in &doomed {
             for sql in [
                 "DELETE FROM retrieval_log WHERE answer_id = ?1",
@@ -525,6 +568,50 @@ impl HistoryStore for SqliteHistory {
 
     fn feedback_since(&self, time: i64) -> lore_core::Result<Vec<FeedbackRecord>> {
         self.feedback_where("WHERE time >= ?1", time)
+    }
+
+    fn add_impression(&mut self, i: &Impression) -> lore_core::Result<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO ab_impressions(time, query, policy_a, policy_b, results, clicks)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![i.time, i.query, i.a, i.b, i.results, i.clicks],
+            )
+            .ctx("store impression")?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn impression(&self, id: i64) -> lore_core::Result<Option<Impression>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {IMPRESSION_COLUMNS} FROM ab_impressions WHERE id = ?1"),
+                [id],
+                impression_row,
+            )
+            .optional()
+            .ctx("read impression")?)
+    }
+
+    fn set_clicks(&mut self, id: i64, clicks: &str) -> lore_core::Result<()> {
+        self.conn
+            .execute(
+                "UPDATE ab_impressions SET clicks = ?2 WHERE id = ?1",
+                params![id, clicks],
+            )
+            .ctx("store clicks")?;
+        Ok(())
+    }
+
+    fn impressions_since(&self, time: i64) -> lore_core::Result<Vec<Impression>> {
+        Ok(all_rows(
+            &self.conn,
+            &format!(
+                "SELECT {IMPRESSION_COLUMNS} FROM ab_impressions WHERE time >= {time} ORDER BY id"
+            ),
+            impression_row,
+            "read impressions",
+        )?)
     }
 
     fn put_cache(&mut self, entry: &CacheEntry) -> lore_core::Result<i64> {

@@ -158,6 +158,10 @@ pub enum Command {
     /// back.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// What Lore learned about this repository and how well it does:
+    /// retrieval quality over time, feedback, retrieval policies, A/B
+    /// comparisons, which thoughts people find worth reading.
+    Report(ReportArgs),
     /// Show or change settings (providers, models, budgets, privacy), kept
     /// in LORE_HOME/config.toml.
     Config(ConfigArgs),
@@ -449,6 +453,28 @@ pub enum PolicyCommand {
         #[command(flatten)]
         json: JsonArg,
     },
+    /// Compare a version with the one in force in the server's searches:
+    /// their results are interleaved and what people open decides
+    /// (`lore report` shows the wins); `--stop` ends it.
+    Ab {
+        /// The challenger.
+        version: Option<u32>,
+        /// End the comparison.
+        #[arg(long, conflicts_with = "version")]
+        stop: bool,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+}
+
+/// `lore report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The period: 7d, 24h, 30m.
+    #[arg(long, default_value = "7d")]
+    pub since: String,
+    #[command(flatten)]
+    pub json: JsonArg,
 }
 
 #[derive(Debug, Subcommand)]

@@ -534,12 +534,12 @@ async fn the_thinker_in_chromium() {
     )
     .await;
 
-    // Runs: the four first thoughts succeed; one's detail; a rerun.
+    // Runs: the six first thoughts succeed; one's detail; a rerun.
     click(&client, Locator::XPath("//nav/a[text()='Runs']")).await;
     until(
         &client,
-        "four runs succeeded",
-        "document.querySelectorAll('#runs tr.state-succeeded').length === 4",
+        "six runs succeeded",
+        "document.querySelectorAll('#runs tr.state-succeeded').length === 6",
     )
     .await;
     client
@@ -570,7 +570,7 @@ async fn the_thinker_in_chromium() {
     until(
         &client,
         "the rerun listed",
-        "document.querySelectorAll('#runs tr.run').length === 5",
+        "document.querySelectorAll('#runs tr.run').length === 7",
     )
     .await;
     std::fs::write(
@@ -636,6 +636,59 @@ async fn the_thinker_in_chromium() {
     .await;
     let note = text_of(&client, "#settings-note").await;
     assert!(note.contains("lore learn on --allow verify"), "{note}");
+
+    // Learning: the policy versions with their held-out evaluations, the
+    // A/B comparison running, and a rollback button that works.
+    let version = |v: u32| {
+        serde_json::json!({
+            "version": v, "created_at": 0, "commit": "", "base": 4,
+            "weights": {"lexical": 1.0, "name": v as f64},
+            "sources": {"doc": 20, "identifier": 10},
+            "verdict": {"promote": true, "reason": "by hand",
+                "current": {"mrr10": 0.5, "recall10": 0.5, "queries": 9},
+                "candidate": {"mrr10": 0.6, "recall10": 0.7, "queries": 9}},
+            "train": {"mrr10": 0.0, "recall10": 0.0, "queries": 0}
+        })
+    };
+    let policies = serde_json::json!({
+        "versions": [version(1), version(2)], "current": 1, "previous": [null],
+        "ab": {"challenger": 2, "started_at": 0},
+    });
+    std::fs::write(
+        PathBuf::from(status["data_dir"].as_str().unwrap()).join("policies.json"),
+        policies.to_string(),
+    )
+    .unwrap();
+    click(&client, Locator::XPath("//nav/a[text()='Learning']")).await;
+    until(
+        &client,
+        "the policy versions",
+        "document.querySelector('#policy-versions')",
+    )
+    .await;
+    let in_force = text_of(&client, "#policy-in-force").await;
+    assert!(in_force.contains("repository v1"), "{in_force}");
+    let versions = text_of(&client, "#policy-versions").await;
+    assert!(
+        versions.contains("0.500 / 0.500") && versions.contains("0.700 / 0.600"),
+        "{versions}"
+    );
+    let ab = text_of(&client, "#ab-running").await;
+    assert!(ab.contains("v2"), "{ab}");
+    std::fs::write(
+        artifacts().join("learning.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    click(&client, Locator::Css("#rollback")).await;
+    until(
+        &client,
+        "rolled back to the global policy",
+        "document.querySelector('#policy-in-force') && document.querySelector('#policy-in-force').textContent.includes('global v4')",
+    )
+    .await;
+    let listed = common::json(&repo, &["policy", "list"]);
+    assert_eq!(listed["current"], serde_json::Value::Null, "{listed}");
 
     // A card from a citation of an answer.
     click(&client, Locator::XPath("//nav/a[text()='Chat']")).await;

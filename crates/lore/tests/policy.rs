@@ -164,6 +164,35 @@ fn a_policy_is_trained_gated_promoted_and_rolled_back_exactly() {
     assert_eq!(run["state"], "succeeded", "{run}");
     assert_eq!(run["output"]["version"], 2, "{run}");
 
+    // A/B: a challenger against the version in force, shown by the
+    // listing and the report.
+    let ab = json(&repo, &["policy", "ab", "2"]);
+    assert_eq!(ab["ab"]["challenger"], 2, "{ab}");
+    let text = ok(lore(&repo).args(["policy", "list"]));
+    assert!(text.contains("A/B: v2 against it"), "{text}");
+    let report = json(&repo, &["report", "--since", "30d"]);
+    assert_eq!(report["ab"]["running"]["challenger"], 2, "{report}");
+    assert_eq!(report["policies"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        report["retrieval_policy"]["repository"],
+        serde_json::Value::Null
+    );
+    assert_eq!(report["feedback"]["answers"], 0);
+    let text = ok(lore(&repo).arg("report"));
+    assert!(text.contains("A/B running: challenger v2"), "{text}");
+    assert!(
+        text.contains("retrieval policy in force: global v4"),
+        "{text}"
+    );
+    let err = fails(lore(&repo).args(["report", "--since", "7w"]));
+    assert!(String::from_utf8_lossy(&err.stderr).contains("--since \"7w\""));
+    // Putting the challenger in force ends the comparison.
+    let promoted = json(&repo, &["policy", "promote", "2"]);
+    assert!(promoted["ab"].is_null(), "{promoted}");
+    ok(lore(&repo).args(["policy", "rollback"]));
+    let err = fails(lore(&repo).args(["policy", "ab", "9"]));
+    assert!(String::from_utf8_lossy(&err.stderr).contains("no retrieval policy version 9"));
+
     let err = fails(lore(&repo).args(["policy", "promote", "7"]));
     assert!(String::from_utf8_lossy(&err.stderr).contains("no retrieval policy version 7"));
     let err = fails(lore(&repo).args(["policy", "rollback"]));
@@ -359,4 +388,34 @@ fn too_few_documented_functions_are_refused_with_the_reason() {
     let err = fails(lore(&repo).args(["policy", "train", "--wait"]));
     let stderr = String::from_utf8_lossy(&err.stderr);
     assert!(stderr.contains("too few queries to train"), "{stderr}");
+}
+
+#[test]
+fn the_report_thought_measures_quality_once_per_run_and_the_report_shows_it() {
+    let repo = repo();
+    ok(lore(&repo).args(["learn", "on"]));
+    ok(lore(&repo).args(["worker", "--once"]));
+    let run = latest_run(&repo, "report");
+    assert_eq!(run["state"], "succeeded", "{run}");
+    let log = run["log"].as_array().unwrap();
+    assert!(
+        log.iter()
+            .any(|l| l.as_str().unwrap().starts_with("span R@10")),
+        "{run}"
+    );
+    // The cadence's policy training ran too, on the same mined queries.
+    assert_eq!(latest_run(&repo, "train-policy")["state"], "succeeded");
+    let report = json(&repo, &["report"]);
+    let quality = report["quality"].as_array().unwrap();
+    assert_eq!(quality.len(), 1, "{report}");
+    assert_eq!(quality[0]["queries"], 14, "{report}");
+    assert!(quality[0]["span_r10"].as_f64().unwrap() > 0.5, "{report}");
+    // A rerun is another run: a second point.
+    let id = run["id"].to_string();
+    ok(lore(&repo).args(["runs", "rerun", &id]));
+    ok(lore(&repo).args(["worker", "--once"]));
+    let report = json(&repo, &["report"]);
+    assert_eq!(report["quality"].as_array().unwrap().len(), 2, "{report}");
+    let text = ok(lore(&repo).arg("report"));
+    assert!(text.contains("quality 20"), "{text}");
 }

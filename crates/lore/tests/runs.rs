@@ -407,12 +407,13 @@ fn learn_sets_a_policy_that_status_reports_and_refuses_bad_values() {
             "prioritize",
             "maintain-vectors",
             "smell-hunt",
-            "train-policy"
+            "train-policy",
+            "report"
         ])
     );
     // The first time on, the repository is mapped, summarized, hunted
-    // for smells and its retrieval policy trained at once.
-    assert_eq!(status["queued"], 5);
+    // for smells, its retrieval policy trained and a report made at once.
+    assert_eq!(status["queued"], 6);
     for key in ["running", "waiting"] {
         assert_eq!(status[key], 0, "{key}");
     }

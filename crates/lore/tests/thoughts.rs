@@ -81,6 +81,7 @@ fn learning_on_maps_and_summarizes_and_cards_come_from_the_facts() {
         [
             "map-repo",
             "prioritize",
+            "report",
             "smell-hunt",
             "summarize",
             "train-policy"

@@ -69,6 +69,14 @@ pub struct RepoIndex {
     policy: Policy,
     /// The policy when transformer vectors are available.
     transformer_policy: Policy,
+    /// When `policies.json` was last written, as this snapshot read it.
+    policy_stamp: Option<std::time::SystemTime>,
+}
+
+fn policy_stamp(data_dir: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(data_dir.join(crate::policy::FILE))
+        .and_then(|m| m.modified())
+        .ok()
 }
 
 /// What the place-prior features ([`Feature::PRIORS`]) read.
@@ -493,6 +501,7 @@ impl RepoIndex {
         let meta = store.meta()?;
         // The repository's own retrieval policy when one is in force; an
         // unreadable record falls back to the global policy, with a warning.
+        let policy_stamp = policy_stamp(&data_dir);
         let (policy, transformer_policy) = match crate::policy::Policies::load(&data_dir) {
             Ok(policies) => (
                 policies.active(&Policy::default()),
@@ -519,6 +528,7 @@ impl RepoIndex {
             priors: OnceLock::new(),
             policy,
             transformer_policy,
+            policy_stamp,
         })
     }
 
@@ -830,6 +840,13 @@ impl RepoIndex {
         } else {
             &self.policy
         }
+    }
+
+    /// Whether the repository's retrieval policies are as this snapshot
+    /// read them (a promotion, rollback or A/B change since means a
+    /// resident snapshot must be opened again).
+    pub fn policy_current(&self) -> bool {
+        policy_stamp(&self.data_dir) == self.policy_stamp
     }
 
     /// The place priors, read on first use: the history's last change of

@@ -3,26 +3,101 @@
 
 use super::*;
 use crate::thoughts::entry::is_test_path;
+use lore_learn::interleave::{Team, team_draft};
 
 impl RepoIndex {
     /// Search over chunks: lexical, vector or both fused (see [`SearchMode`]).
     pub fn search(&self, query: &str, options: &SearchOptions) -> Result<Vec<SearchHit>> {
         let query = crate::request::text(query, "search query")?;
         crate::request::limit(options.limit)?;
-        let Candidates {
-            chunks,
-            features,
-            scored,
-            transformer,
-        } = self.candidates(query, options)?;
-        let policy = self.policy_for(transformer);
-        let terms: Vec<String> = lore_core::tokens::token_texts(query);
+        let found = self.candidates(query, options)?;
+        let policy = self.policy_for(found.transformer);
         let top = top_per_group(
-            scored,
-            |id| &*chunks[&id].path,
+            found.scored.clone(),
+            |id| &*found.chunks[&id].path,
             options.max_per_file.unwrap_or(policy.max_per_file).max(1),
             options.limit.max(1),
         );
+        self.hits(query, &found, top, |_| policy, options.explain)
+    }
+
+    /// Hybrid search for an A/B comparison: the results of the policy in
+    /// force (team A) and of `challenger` (team B), each ranked on the
+    /// same candidates and features, merged by team draft
+    /// (`lore_learn::interleave`); each hit with its team. Ranks as
+    /// [`search`](Self::search) in the other modes (every hit team A).
+    pub fn search_ab(
+        &self,
+        query: &str,
+        options: &SearchOptions,
+        challenger: &Policy,
+        rng: &mut lore_learn::bandit::Rng,
+    ) -> Result<Vec<(SearchHit, Team)>> {
+        if options.mode != SearchMode::Hybrid {
+            let hits = self.search(query, options)?;
+            return Ok(hits.into_iter().map(|h| (h, Team::A)).collect());
+        }
+        let query = crate::request::text(query, "search query")?;
+        crate::request::limit(options.limit)?;
+        let options = SearchOptions {
+            all_features: true,
+            ..options.clone()
+        };
+        let found = self.candidates(query, &options)?;
+        let current = self.policy_for(found.transformer);
+        let ranked = |policy: &Policy| {
+            let weights = policy.weight_table();
+            let scored: Vec<(u64, f64)> = found
+                .features
+                .iter()
+                .map(|(&id, f)| (id, f.total(&weights)))
+                .collect();
+            top_per_group(
+                scored,
+                |id| &*found.chunks[&id].path,
+                options.max_per_file.unwrap_or(policy.max_per_file).max(1),
+                options.limit.max(1),
+            )
+        };
+        let (a, b) = (ranked(current), ranked(challenger));
+        let ids = |r: &[(u64, f64)]| r.iter().map(|&(id, _)| id).collect::<Vec<u64>>();
+        let merged = team_draft(&ids(&a), &ids(&b), options.limit.max(1), rng);
+        let team_of: FxHashMap<u64, Team> = merged.iter().copied().collect();
+        let top: Vec<(u64, f64)> = merged
+            .iter()
+            .map(|&(id, team)| {
+                let from = if team == Team::A { &a } else { &b };
+                let score = from.iter().find(|x| x.0 == id).map_or(0.0, |x| x.1);
+                (id, score)
+            })
+            .collect();
+        let policy_of = |id: u64| {
+            if team_of.get(&id) == Some(&Team::B) {
+                challenger
+            } else {
+                current
+            }
+        };
+        let hits = self.hits(query, &found, top, policy_of, options.explain)?;
+        Ok(hits
+            .into_iter()
+            .zip(merged)
+            .map(|(h, (_, team))| (h, team))
+            .collect())
+    }
+
+    /// The hits of `top` (ids with their scores, in order), with their
+    /// texts and snippets; `explain` attaches each feature's part under
+    /// the policy that ranked the hit.
+    fn hits<'p>(
+        &self,
+        query: &str,
+        found: &Candidates,
+        top: Vec<(u64, f64)>,
+        policy_of: impl Fn(u64) -> &'p Policy,
+        explain: bool,
+    ) -> Result<Vec<SearchHit>> {
+        let terms: Vec<String> = lore_core::tokens::token_texts(query);
         // Texts only for the results: candidates are ranked on their heads.
         let top_ids: Vec<u64> = top.iter().map(|&(id, _)| id).collect();
         let mut texts: HashMap<u64, String> = self
@@ -34,19 +109,20 @@ impl RepoIndex {
         Ok(top
             .into_iter()
             .map(|(id, score)| {
-                let chunk = &chunks[&id];
+                let chunk = &found.chunks[&id];
                 let text = texts.remove(&id).unwrap_or_default();
                 SearchHit {
                     snippet: snippet(&text, &terms),
                     text,
                     at: chunk.located(),
                     score: score as f32,
-                    explain: options.explain.then(|| {
-                        features
+                    explain: explain.then(|| {
+                        found
+                            .features
                             .get(&id)
                             .cloned()
                             .unwrap_or_default()
-                            .score(policy)
+                            .score(policy_of(id))
                             .1
                     }),
                 }

@@ -96,6 +96,7 @@ fn run_command(home: &Home, command: Command, g: &GlobalArgs) -> Result<ExitCode
         Command::History(args) => crate::ask::history(open(&home, g)?, &args),
         Command::Feedback(args) => crate::ask::feedback(open(&home, g)?, &args),
         Command::Policy(command) => policy::run(&home, command, g),
+        Command::Report(args) => policy::report(&home, &args, g),
         Command::Config(args) => crate::ask::config(&home, &args),
         Command::Providers(ProvidersCommand::Check(args)) => {
             crate::ask::providers_check(&home, &args)

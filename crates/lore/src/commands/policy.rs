@@ -53,6 +53,13 @@ fn listing(p: &Policies) -> Result<ExitCode> {
             None => "the global policy".to_owned(),
         }
     )?;
+    if let Some(ab) = &p.ab {
+        writeln!(
+            out,
+            "A/B: v{} against it in the server's searches (`lore report`)",
+            ab.challenger
+        )?;
+    }
     Ok(success())
 }
 
@@ -159,5 +166,130 @@ pub(crate) fn run(home: &Home, command: PolicyCommand, g: &GlobalArgs) -> Result
             }
             listing(&p)
         }
+        PolicyCommand::Ab {
+            version,
+            stop,
+            json,
+        } => {
+            let p = match (version, stop) {
+                (Some(v), _) => Policies::start_ab(&data_dir, v)?,
+                (None, true) => Policies::stop_ab(&data_dir)?,
+                (None, false) => Policies::load(&data_dir)?,
+            };
+            if json.json {
+                return print_json(&p);
+            }
+            listing(&p)
+        }
     }
+}
+
+/// `lore report`.
+pub(crate) fn report(
+    home: &Home,
+    args: &crate::cli::ReportArgs,
+    g: &GlobalArgs,
+) -> Result<ExitCode> {
+    let since = lore_index::report::parse_since(&args.since)?;
+    let index = open(home, g)?;
+    let root = index.root().to_owned();
+    drop(index);
+    let r = lore_index::report::report(home, &root, since)?;
+    if args.json.json {
+        return print_json(&r);
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "since {}", r["since"].as_str().unwrap_or(""))?;
+    let rp = &r["retrieval_policy"];
+    writeln!(
+        out,
+        "retrieval policy in force: {}",
+        match rp["repository"].as_u64() {
+            Some(v) => format!("repository v{v} (refits global v{})", rp["version"]),
+            None => format!("global v{}", rp["version"]),
+        }
+    )?;
+    let quality = r["quality"].as_array().cloned().unwrap_or_default();
+    if quality.is_empty() {
+        writeln!(
+            out,
+            "quality: not measured in this period (the nightly `report` thought measures it)"
+        )?;
+    }
+    for q in &quality {
+        writeln!(
+            out,
+            "quality {}  span R@10 {:.3}  MRR@10 {:.3}  ({} doc queries, commit {})",
+            q["time"].as_str().unwrap_or("").get(..16).unwrap_or(""),
+            q["span_r10"].as_f64().unwrap_or(0.0),
+            q["span_mrr10"].as_f64().unwrap_or(0.0),
+            q["queries"],
+            q["commit"].as_str().unwrap_or("").get(..8).unwrap_or(""),
+        )?;
+    }
+    let f = &r["feedback"];
+    writeln!(
+        out,
+        "feedback: {} answers, {} with feedback{}{}",
+        f["answers"],
+        f["judged"],
+        f["rate"]
+            .as_f64()
+            .map(|x| format!(" ({:.0}%)", x * 100.0))
+            .unwrap_or_default(),
+        f["mean_reward"]
+            .as_f64()
+            .map(|x| format!(", mean reward {x:+.2}"))
+            .unwrap_or_default(),
+    )?;
+    if let Some(signals) = f["signals"].as_object().filter(|s| !s.is_empty()) {
+        let parts: Vec<String> = signals.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        writeln!(out, "  signals: {}", parts.join(", "))?;
+    }
+    for p in r["policies"].as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "{}policy v{}  {}  held-out R@10 {} → {}  {}",
+            if p["in_force"] == true { "* " } else { "  " },
+            p["version"],
+            p["created_at"]
+                .as_str()
+                .unwrap_or("")
+                .get(..10)
+                .unwrap_or(""),
+            p["held_out"]["current"]["recall10"],
+            p["held_out"]["candidate"]["recall10"],
+            if p["passed_gate"] == true {
+                "passed the gate"
+            } else {
+                "refused by the gate"
+            },
+        )?;
+    }
+    if let Some(ab) = r["ab"]["running"].as_object() {
+        writeln!(
+            out,
+            "A/B running: challenger v{} since {}",
+            ab["challenger"],
+            ab["started_at"].as_str().unwrap_or("")
+        )?;
+    }
+    for o in r["ab"]["outcomes"].as_array().into_iter().flatten() {
+        let a = o["a"]
+            .as_u64()
+            .map_or("global".to_owned(), |v| format!("v{v}"));
+        writeln!(
+            out,
+            "A/B {a} vs v{}: {} lists shown, {} won by {a}, {} by v{}, {} ties",
+            o["b"], o["impressions"], o["wins_a"], o["wins_b"], o["b"], o["ties"]
+        )?;
+    }
+    for k in r["attention"].as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "thought {}: {} insights read, {} dismissed (posterior {})",
+            k["kind"], k["read"], k["dismissed"], k["mean"]
+        )?;
+    }
+    Ok(success())
 }

@@ -64,9 +64,7 @@ def first3_hit(answer, expected):
 
 
 def ask(lore, env, root, question, cache=True):
-    cmd = [lore, "ask", "--repo", ".", "--json", question]
-    if not cache:
-        cmd.insert(3, "--no-cache")
+    cmd = [lore, "ask", "--repo", ".", "--json"] + ([] if cache else ["--no-cache"]) + [question]
     return json.loads(run(cmd, env, root))
 
 

@@ -413,13 +413,20 @@ pub(crate) fn masked_index(
         };
         crate::dense::embed_dense(&scratch_home, index.root(), &options, &|_, _| {})?;
     }
-    let policies = index.data_dir().join(crate::policy::FILE);
-    if policies.exists() {
-        let to = scratch_home
-            .layout(index.root())
-            .dir()
-            .join(crate::policy::FILE);
-        std::fs::copy(&policies, &to).map_err(io(&to))?;
+    // The policies, and the translation tables saved with them.
+    let to_dir = scratch_home.layout(index.root()).dir().to_owned();
+    for entry in std::fs::read_dir(index.data_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == crate::policy::FILE
+            || (name.starts_with("translation-v") && name.ends_with(".json"))
+        {
+            let to = to_dir.join(&name);
+            std::fs::copy(entry.path(), &to).map_err(io(&to))?;
+        }
     }
     let index = RepoIndex::open(&scratch_home, index.root())?;
     Ok(Masked { _dir: dir, index })

@@ -13,8 +13,9 @@
 //! policy (version 5, when dense vectors exist) is not replaced yet: a
 //! repository policy fits the features of search without them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 use lore_learn::rank::{self, Candidate, Query, Verdict};
 use lore_retrieve::fusion::{Feature, Policy};
@@ -261,6 +262,72 @@ pub fn ab_outcomes(
     Ok(by_pair.into_values().collect())
 }
 
+/// The translation table saved with `version`, if any (a damaged file
+/// is left out with a warning: the feature then scores 0).
+pub(crate) fn load_translation(
+    data_dir: &Path,
+    version: u32,
+) -> Option<lore_learn::translate::Table> {
+    let path = data_dir.join(format!("translation-v{version}.json"));
+    let bytes = std::fs::read(&path).ok()?;
+    serde_json::from_slice(&bytes)
+        .inspect_err(|err| tracing::warn!(path = %path.display(), cause = %err, "translation table unreadable"))
+        .ok()
+}
+
+fn save_translation(
+    data_dir: &Path,
+    version: u32,
+    table: &lore_learn::translate::Table,
+) -> Result<()> {
+    let path = data_dir.join(format!("translation-v{version}.json"));
+    let tmp = path.with_extension("json.tmp");
+    let bytes = serde_json::to_vec(table).expect("a table serializes");
+    std::fs::write(&tmp, bytes).map_err(|source| Error::Io {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::rename(&tmp, &path).map_err(|source| Error::Io { path, source })
+}
+
+/// The translation table of the doc queries training may see: each
+/// training query's prose against its function's code as the masked index
+/// holds it (the doc lines left out).
+fn learn_translation(
+    root: &Path,
+    docs: &crate::eval::DocQueries,
+    held: impl Fn(&str, &str) -> bool,
+) -> lore_learn::translate::Table {
+    let mut files: HashMap<String, Vec<String>> = HashMap::new();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for q in &docs.queries {
+        if held(sources::DOC, &q.query) {
+            continue;
+        }
+        let Some(span) = q.expected.first() else {
+            continue;
+        };
+        let lines = files.entry(span.path.clone()).or_insert_with(|| {
+            std::fs::read_to_string(lore_core::path::under(root, &span.path))
+                .map(|t| t.lines().map(str::to_owned).collect())
+                .unwrap_or_default()
+        });
+        let masked = docs.masks.get(&span.path);
+        let code: Vec<&str> = (span.start_line..=span.end_line)
+            .filter(|n| !masked.is_some_and(|m| m.iter().any(|&(a, b)| (a..=b).contains(n))))
+            .filter_map(|n| lines.get(n as usize - 1).map(String::as_str))
+            .collect();
+        pairs.push((q.query.clone(), code.join("\n")));
+    }
+    lore_learn::translate::Table::learn(pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())))
+}
+
+/// Whether training holds the query of `source` out (30% by a hash).
+fn held_out(source: &str, query: &str) -> bool {
+    let key = blake3::hash(format!("{source}\0{query}").as_bytes());
+    key.as_bytes()[0] % 10 >= 7
+}
+
 /// What `train` did.
 #[derive(Clone, Debug, Serialize)]
 pub struct Trained {
@@ -329,8 +396,12 @@ pub fn train(home: &Home, root: &Path, n: usize, margin: f64) -> Result<Trained>
         Ok(())
     };
     let docs = queries_from_docs(&index, n)?;
+    // The repository's own prose → code words, from the training split.
+    let table = Arc::new(learn_translation(index.root(), &docs, held_out));
+    index.set_translation(table.clone());
     if !docs.queries.is_empty() {
         let masked = crate::eval::masked_index(home, &index, docs.masks.clone())?;
+        masked.index.set_translation(table.clone());
         for q in docs.queries {
             ask(
                 &masked.index,
@@ -382,15 +453,14 @@ pub fn train(home: &Home, root: &Path, n: usize, margin: f64) -> Result<Trained>
         )));
     }
     let mut train = Vec::new();
-    let mut held_out: BTreeMap<String, Vec<Query>> = BTreeMap::new();
+    let mut held: BTreeMap<String, Vec<Query>> = BTreeMap::new();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for (m, query) in mined {
         *counts.entry(m.source.to_owned()).or_default() += 1;
-        let key = blake3::hash(format!("{}\0{}", m.source, m.query).as_bytes());
-        if key.as_bytes()[0] % 10 < 7 {
-            train.push(query);
+        if held_out(m.source, &m.query) {
+            held.entry(m.source.to_owned()).or_default().push(query);
         } else {
-            held_out.entry(m.source.to_owned()).or_default().push(query);
+            train.push(query);
         }
     }
     let mut policies = Policies::load(&data_dir)?;
@@ -404,7 +474,7 @@ pub fn train(home: &Home, root: &Path, n: usize, margin: f64) -> Result<Trained>
         .map(|(i, _)| i)
         .collect();
     let fitted = rank::fit(&start, &train, 30, &fixed);
-    let verdict = rank::gate_by_source(&start, &fitted, &held_out, margin, GUARDED);
+    let verdict = rank::gate_by_source(&start, &fitted, &held, margin, GUARDED);
     let version = policies
         .versions
         .iter()
@@ -427,18 +497,21 @@ pub fn train(home: &Home, root: &Path, n: usize, margin: f64) -> Result<Trained>
         verdict,
     };
     let promoted = record.verdict.promote;
+    if !table.is_empty() {
+        save_translation(&data_dir, version, &table)?;
+    }
     policies.versions.push(record.clone());
     if promoted {
         policies.previous.push(policies.current);
         policies.current = Some(version);
     }
     policies.save(&data_dir)?;
-    let held = held_out.values().map(Vec::len).sum();
+    let held_n = held.values().map(Vec::len).sum();
     Ok(Trained {
         version,
         promoted,
         record,
-        queries: (train.len(), held),
+        queries: (train.len(), held_n),
     })
 }
 

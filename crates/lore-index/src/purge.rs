@@ -47,6 +47,10 @@ pub struct PurgeReport {
     pub insights: u64,
     /// Run artifacts naming them.
     pub artifacts: u64,
+    /// Translation tables of retrieval policies removed (learned from
+    /// every documented function, these among them; the feature scores 0
+    /// until the next training).
+    pub translation_tables: usize,
 }
 
 /// The purged paths of a data directory.
@@ -167,6 +171,18 @@ pub fn purge(
         if layout.history_db().exists() {
             let mut history = SqliteHistory::open(&layout.history_db())?;
             report.answers = history.purge(&matches)?;
+        }
+        // Retrieval policies' translation tables hold words of the code.
+        for entry in std::fs::read_dir(layout.dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("translation-v") && name.ends_with(".json") {
+                std::fs::remove_file(entry.path()).map_err(io(&entry.path()))?;
+                report.translation_tables += 1;
+            }
         }
     }
     // The index and its vectors, rebuilt without the paths.

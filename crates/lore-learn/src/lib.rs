@@ -11,3 +11,4 @@ pub mod interleave;
 pub mod rank;
 pub mod reward;
 pub mod similar;
+pub mod translate;

@@ -55,11 +55,16 @@ pub enum Feature {
     /// rewarded, corrections pointing at or away from it), −1..1, times the
     /// evidence. Repository policy only.
     Utility,
+    /// How well the chunk's code words answer the query's prose words by
+    /// the repository's own translation table (`lore_learn::translate`,
+    /// learned from its documented functions), times the evidence.
+    /// Repository policy only.
+    Translation,
 }
 
 impl Feature {
     /// Every feature, in explain order.
-    pub const ALL: [Feature; 14] = [
+    pub const ALL: [Feature; 15] = [
         Feature::Rrf,
         Feature::Lexical,
         Feature::Vector,
@@ -74,15 +79,18 @@ impl Feature {
         Feature::Test,
         Feature::Aux,
         Feature::Utility,
+        Feature::Translation,
     ];
 
-    /// Features about the chunk's place rather than the query (priors):
-    /// computed only when a policy weighs them or a learner asks.
-    pub const PRIORS: [Feature; 4] = [
+    /// Features only a repository's own policy weighs (the place priors
+    /// and its translation table): computed only when a policy weighs
+    /// them or a learner asks.
+    pub const PRIORS: [Feature; 5] = [
         Feature::Recency,
         Feature::Test,
         Feature::Aux,
         Feature::Utility,
+        Feature::Translation,
     ];
 
     /// Stable lower-case name.
@@ -102,6 +110,7 @@ impl Feature {
             Feature::Test => "test",
             Feature::Aux => "aux",
             Feature::Utility => "utility",
+            Feature::Translation => "translation",
         }
     }
 }

@@ -681,10 +681,25 @@ pub async fn rollback_policy(
     payload: Result<Json<PolicyChange>, JsonRejection>,
 ) -> ApiResult<Json<Value>> {
     let Json(body) = payload?;
+    change_policies(state, body, |dir, body| {
+        Ok(lore_index::policy::Policies::rollback(dir, body.version)?)
+    })
+    .await
+}
+
+/// Applies `change` to the repository's policies on a blocking thread;
+/// answers with the policies after it.
+async fn change_policies(
+    state: AppState,
+    body: PolicyChange,
+    change: impl FnOnce(&std::path::Path, &PolicyChange) -> ApiResult<lore_index::policy::Policies>
+    + Send
+    + 'static,
+) -> ApiResult<Json<Value>> {
     blocking(move || {
         let repo = state.registry.get(&body.repo_id)?;
         let dir = state.registry.home().repo_dir(&repo.root);
-        let p = lore_index::policy::Policies::rollback(&dir, body.version)?;
+        let p = change(&dir, &body)?;
         Ok(Json(serde_json::to_value(p).expect("policies serialize")))
     })
     .await
@@ -699,19 +714,12 @@ pub async fn ab_policy(
     payload: Result<Json<PolicyChange>, JsonRejection>,
 ) -> ApiResult<Json<Value>> {
     let Json(body) = payload?;
-    blocking(move || {
-        let repo = state.registry.get(&body.repo_id)?;
-        let dir = state.registry.home().repo_dir(&repo.root);
-        let p = match (body.version, body.stop) {
-            (Some(v), false) => lore_index::policy::Policies::start_ab(&dir, v)?,
-            (None, true) => lore_index::policy::Policies::stop_ab(&dir)?,
-            _ => {
-                return Err(ApiError::BadRequest(
-                    "give a challenger `version`, or `stop: true`".into(),
-                ));
-            }
-        };
-        Ok(Json(serde_json::to_value(p).expect("policies serialize")))
+    change_policies(state, body, |dir, body| match (body.version, body.stop) {
+        (Some(v), false) => Ok(lore_index::policy::Policies::start_ab(dir, v)?),
+        (None, true) => Ok(lore_index::policy::Policies::stop_ab(dir)?),
+        _ => Err(ApiError::BadRequest(
+            "give a challenger `version`, or `stop: true`".into(),
+        )),
     })
     .await
 }

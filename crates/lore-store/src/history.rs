@@ -284,6 +284,29 @@ fn all_rows<T>(
     rows.collect::<rusqlite::Result<_>>().ctx(what)
 }
 
+/// Deletes the rows of `table` whose JSON `column` `names` accepts (or
+/// does not parse: a row that cannot be read cannot be vouched for).
+fn drop_rows_naming(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    names: impl Fn(&serde_json::Value) -> bool,
+) -> Result<()> {
+    let rows: Vec<(i64, String)> = all_rows(
+        conn,
+        &format!("SELECT id, {column} FROM {table}"),
+        |r| Ok((r.get(0)?, r.get(1)?)),
+        "purge history",
+    )?;
+    for (id, text) in rows {
+        if serde_json::from_str::<serde_json::Value>(&text).map_or(true, |v| names(&v)) {
+            conn.execute(&format!("DELETE FROM {table} WHERE id = ?1"), [id])
+                .ctx("purge history")?;
+        }
+    }
+    Ok(())
+}
+
 impl HistoryStore for SqliteHistory {
     fn purge(&mut self, matches: &dyn Fn(&str) -> bool) -> lore_core::Result<usize> {
         let rows: Vec<(i64, String)> = all_rows(
@@ -321,43 +344,17 @@ impl HistoryStore for SqliteHistory {
             tx.execute("DELETE FROM retrieval_log WHERE path = ?1", [path])
                 .ctx("purge history")?;
         }
-        // Cache entries name the files their answers depend on.
-        let cached: Vec<(i64, String)> = all_rows(
-            &tx,
-            "SELECT id, depends FROM answer_cache",
-            |r| Ok((r.get(0)?, r.get(1)?)),
-            "purge history",
-        )?;
-        for (id, depends) in cached {
-            let names_path =
-                serde_json::from_str::<serde_json::Value>(&depends).map_or(true, |v| {
-                    v["files"].as_array().is_some_and(|files| {
-                        files.iter().filter_map(|f| f[0].as_str()).any(matches)
-                    })
-                });
-            if names_path {
-                tx.execute("DELETE FROM answer_cache WHERE id = ?1", [id])
-                    .ctx("purge history")?;
-            }
-        }
-        // Interleaved result lists name the paths they showed.
-        let shown: Vec<(i64, String)> = all_rows(
-            &tx,
-            "SELECT id, results FROM ab_impressions",
-            |r| Ok((r.get(0)?, r.get(1)?)),
-            "purge history",
-        )?;
-        for (id, results) in shown {
-            let names_path =
-                serde_json::from_str::<serde_json::Value>(&results).map_or(true, |v| {
-                    v.as_array()
-                        .is_some_and(|rs| rs.iter().filter_map(|r| r["path"].as_str()).any(matches))
-                });
-            if names_path {
-                tx.execute("DELETE FROM ab_impressions WHERE id = ?1", [id])
-                    .ctx("purge history")?;
-            }
-        }
+        // Cache entries name the files their answers depend on;
+        // interleaved result lists the paths they showed.
+        drop_rows_naming(&tx, "answer_cache", "depends", |v| {
+            v["files"]
+                .as_array()
+                .is_some_and(|files| files.iter().filter_map(|f| f[0].as_str()).any(matches))
+        })?;
+        drop_rows_naming(&tx, "ab_impressions", "results", |v| {
+            v.as_array()
+                .is_some_and(|rs| rs.iter().filter_map(|r| r["path"].as_str()).any(matches))
+        })?;
         for id in &doomed {
             for sql in [
                 "DELETE FROM retrieval_log WHERE answer_id = ?1",
@@ -721,6 +718,31 @@ mod tests {
             symbols: vec!["Session.send".into()],
             ..AnswerRecord::default()
         }
+    }
+
+    #[test]
+    fn impressions_are_kept_clicked_and_purged_with_the_paths_they_showed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut h = SqliteHistory::open(&dir.path().join("history.db")).unwrap();
+        let shown = |path: &str| Impression {
+            time: 1_700_000_000,
+            query: "retry".into(),
+            a: None,
+            b: 2,
+            results: format!(r#"[{{"path":"{path}","start_line":1,"end_line":5,"team":"b"}}]"#),
+            clicks: "[]".into(),
+            ..Impression::default()
+        };
+        let secret = h.add_impression(&shown("secret/keys.py")).unwrap();
+        let kept = h.add_impression(&shown("net/retry.py")).unwrap();
+        h.set_clicks(kept, r#"[{"rank":0,"signal":"open"}]"#).unwrap();
+        assert_eq!(h.impressions_since(0).unwrap().len(), 2);
+        assert!(h.impressions_since(1_700_000_001).unwrap().is_empty());
+        h.purge(&|p: &str| p.starts_with("secret/")).unwrap();
+        assert_eq!(h.impression(secret).unwrap(), None);
+        let left = h.impression(kept).unwrap().unwrap();
+        assert_eq!(left.clicks, r#"[{"rank":0,"signal":"open"}]"#);
+        assert_eq!(left.b, 2);
     }
 
     #[test]

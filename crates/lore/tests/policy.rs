@@ -354,6 +354,14 @@ fn a_policy_trained_on_the_repository_learns_its_tests_are_rarely_the_answer() {
     );
     let test_weight = trained["record"]["weights"]["test"].as_f64().unwrap();
     assert!(test_weight < 0.0, "{trained}");
+    // The repository's prose → code words, learned from the training
+    // split, kept with the version.
+    let status = json(&repo, &["status"]);
+    let table =
+        std::path::PathBuf::from(status["data_dir"].as_str().unwrap()).join("translation-v1.json");
+    let table: serde_json::Value = serde_json::from_slice(&std::fs::read(&table).unwrap()).unwrap();
+    assert!(table["pairs"].as_u64().unwrap() >= 10, "{table}");
+    assert!(trained["record"]["weights"]["translation"].is_number());
     // The definition now comes first (its doc is indexed here: the
     // search finds it by name and by doc as well).
     let after = json(&repo, &["search", query, "--limit", "3"]);

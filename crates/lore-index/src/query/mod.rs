@@ -66,6 +66,9 @@ pub struct RepoIndex {
     /// Recency and feedback utility of places, loaded on first use by a
     /// policy that weighs them (or a learner).
     priors: OnceLock<Arc<Priors>>,
+    /// The translation table of the repository policy in force (or the
+    /// one a learner set), loaded on first use.
+    translation: OnceLock<Option<Arc<lore_learn::translate::Table>>>,
     policy: Policy,
     /// The policy when transformer vectors are available.
     transformer_policy: Policy,
@@ -526,6 +529,7 @@ impl RepoIndex {
             graph: OnceLock::new(),
             heads: OnceLock::new(),
             priors: OnceLock::new(),
+            translation: OnceLock::new(),
             policy,
             transformer_policy,
             policy_stamp,
@@ -847,6 +851,24 @@ impl RepoIndex {
     /// resident snapshot must be opened again).
     pub fn policy_current(&self) -> bool {
         policy_stamp(&self.data_dir) == self.policy_stamp
+    }
+
+    /// The translation table for the `translation` feature: the one a
+    /// learner set, else the one saved with the repository policy in
+    /// force (none for the global policy, or when it does not load).
+    pub(crate) fn translation(&self) -> Option<&lore_learn::translate::Table> {
+        self.translation
+            .get_or_init(|| {
+                let version = self.policy.repository?;
+                crate::policy::load_translation(&self.data_dir, version).map(Arc::new)
+            })
+            .as_deref()
+    }
+
+    /// Ranks with `table` as the translation table (a learner fitting a
+    /// policy; before the first search of this snapshot).
+    pub fn set_translation(&self, table: Arc<lore_learn::translate::Table>) {
+        let _ = self.translation.set(Some(table));
     }
 
     /// The place priors, read on first use: the history's last change of

@@ -345,6 +345,21 @@ impl RepoIndex {
                     .of(&chunk.path, chunk.start_line, chunk.end_line);
                 f.set(Feature::Utility, utility * evidence);
             }
+            let translate = options.all_features || policy.weight(Feature::Translation) != 0.0;
+            if let Some(table) = self.translation().filter(|_| translate) {
+                let words = lore_learn::translate::words(query);
+                let ids: Vec<u64> = features.keys().copied().collect();
+                for chunk in self.store.chunks(&ids)? {
+                    if let Some(f) = features.get_mut(&chunk.id) {
+                        let evidence = f
+                            .get(Feature::Lexical)
+                            .max(f.get(Feature::Vector))
+                            .max(f.get(Feature::Dense));
+                        let parts = lore_learn::translate::parts(&chunk.text);
+                        f.set(Feature::Translation, table.score(&words, &parts) * evidence);
+                    }
+                }
+            }
         }
 
         if options.mode == SearchMode::Hybrid && policy.weight(Feature::Graph) != 0.0 {

@@ -735,7 +735,8 @@ mod tests {
         };
         let secret = h.add_impression(&shown("secret/keys.py")).unwrap();
         let kept = h.add_impression(&shown("net/retry.py")).unwrap();
-        h.set_clicks(kept, r#"[{"rank":0,"signal":"open"}]"#).unwrap();
+        h.set_clicks(kept, r#"[{"rank":0,"signal":"open"}]"#)
+            .unwrap();
         assert_eq!(h.impressions_since(0).unwrap().len(), 2);
         assert!(h.impressions_since(1_700_000_001).unwrap().is_empty());
         h.purge(&|p: &str| p.starts_with("secret/")).unwrap();

@@ -16,9 +16,7 @@
 //! answers (as its own arm, so what people think of it counts); then the
 //! bandit explores. `context.learn = false` pins the configured policy.
 
-use std::collections::BTreeMap;
-
-use lore_core::history::{FeedbackRecord, HistoryStore};
+use lore_core::history::HistoryStore;
 use lore_learn::bandit::{Bandit, Rng};
 
 use crate::pack::ContextPolicy;
@@ -80,15 +78,8 @@ pub fn posterior(
     since: i64,
 ) -> lore_core::Result<(Bandit, usize)> {
     let mut bandit = Bandit::new(arms.iter().map(|a| a.arm.clone().unwrap_or_default()));
-    let mut by_answer: BTreeMap<i64, Vec<FeedbackRecord>> = BTreeMap::new();
-    for f in history.feedback_since(since)? {
-        by_answer.entry(f.answer).or_default().push(f);
-    }
     let mut counted = 0;
-    for (id, rows) in by_answer {
-        let Some(record) = history.answer(id)? else {
-            continue;
-        };
+    for (record, rows) in history.judged_since(since)? {
         let Ok(policy) = serde_json::from_str::<ContextPolicy>(&record.policy) else {
             continue;
         };
@@ -133,7 +124,7 @@ pub fn choose(
 
 #[cfg(test)]
 mod tests {
-    use lore_core::history::AnswerRecord;
+    use lore_core::history::{AnswerRecord, FeedbackRecord};
     use lore_store::SqliteHistory;
 
     use super::*;

@@ -188,6 +188,23 @@ pub trait HistoryStore {
     fn feedback(&self, answer: i64) -> Result<Vec<FeedbackRecord>>;
     /// Every verdict since `time` (seconds), oldest first.
     fn feedback_since(&self, time: i64) -> Result<Vec<FeedbackRecord>>;
+    /// Every answer with a verdict since `time`, with those verdicts
+    /// (oldest first), by answer id. A store may read it in one pass; the
+    /// default asks for each answer.
+    fn judged_since(&self, time: i64) -> Result<Vec<(AnswerRecord, Vec<FeedbackRecord>)>> {
+        let mut by_answer: std::collections::BTreeMap<i64, Vec<FeedbackRecord>> =
+            std::collections::BTreeMap::new();
+        for f in self.feedback_since(time)? {
+            by_answer.entry(f.answer).or_default().push(f);
+        }
+        let mut out = Vec::with_capacity(by_answer.len());
+        for (id, rows) in by_answer {
+            if let Some(answer) = self.answer(id)? {
+                out.push((answer, rows));
+            }
+        }
+        Ok(out)
+    }
     /// Forgets every answer that used evidence from a path `matches`
     /// accepts (its text may quote that file), with its retrieval log and
     /// feedback, so that nothing of the file stays on record (`lore

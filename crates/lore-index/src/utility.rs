@@ -5,7 +5,7 @@
 //! pointed at by a correction, rises; one called wrong sinks), and the
 //! feedback queries a retrieval policy is trained and gated on.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 use lore_core::history::{FeedbackRecord, HistoryStore};
@@ -91,15 +91,8 @@ fn places(json: &str) -> Vec<Place> {
 
 /// Every answer with feedback since `since` (Unix seconds), oldest first.
 pub fn judged_answers(history: &dyn HistoryStore, since: i64) -> Result<Vec<Judged>> {
-    let mut by_answer: BTreeMap<i64, Vec<FeedbackRecord>> = BTreeMap::new();
-    for f in history.feedback_since(since)? {
-        by_answer.entry(f.answer).or_default().push(f);
-    }
     let mut out = Vec::new();
-    for (id, rows) in by_answer {
-        let Some(record) = history.answer(id)? else {
-            continue;
-        };
+    for (record, rows) in history.judged_since(since)? {
         let (mut right, mut wrong) = (Vec::new(), Vec::new());
         for r in &rows {
             match r.signal.as_str() {

@@ -567,6 +567,28 @@ impl HistoryStore for SqliteHistory {
         self.feedback_where("WHERE time >= ?1", time)
     }
 
+    fn judged_since(
+        &self,
+        time: i64,
+    ) -> lore_core::Result<Vec<(AnswerRecord, Vec<FeedbackRecord>)>> {
+        let mut by_answer: std::collections::BTreeMap<i64, Vec<FeedbackRecord>> =
+            std::collections::BTreeMap::new();
+        for f in self.feedback_since(time)? {
+            by_answer.entry(f.answer).or_default().push(f);
+        }
+        let answers = self.answers_where(
+            "WHERE id IN (SELECT answer_id FROM feedback WHERE time >= ?1) ORDER BY id",
+            [time],
+        )?;
+        Ok(answers
+            .into_iter()
+            .filter_map(|a| {
+                let rows = by_answer.remove(&a.id)?;
+                Some((a, rows))
+            })
+            .collect())
+    }
+
     fn add_impression(&mut self, i: &Impression) -> lore_core::Result<i64> {
         self.conn
             .execute(
@@ -808,6 +830,26 @@ mod tests {
         assert_eq!(h.feedback(id).unwrap(), vec![verdict.clone()]);
         assert_eq!(h.feedback_since(5).unwrap(), vec![verdict.clone()]);
         assert!(h.feedback_since(6).unwrap().is_empty());
+        // Judged answers in one read: each with its verdicts, the unjudged
+        // left out.
+        let other = h.add_answer(&answer(c, "q2"), &[]).unwrap();
+        h.add_answer(&answer(c, "q3"), &[]).unwrap();
+        let later = FeedbackRecord {
+            answer: other,
+            time: 9,
+            signal: "up".into(),
+            vote: 1,
+            ..verdict.clone()
+        };
+        h.add_feedback(&later).unwrap();
+        let judged = h.judged_since(0).unwrap();
+        let shape: Vec<(&str, usize)> = judged
+            .iter()
+            .map(|(a, rows)| (a.question.as_str(), rows.len()))
+            .collect();
+        assert_eq!(shape, [("q1", 1), ("q2", 1)]);
+        assert_eq!(judged[1].1[0], later);
+        assert_eq!(h.judged_since(6).unwrap().len(), 1);
         let missing = FeedbackRecord {
             answer: id + 7,
             ..verdict

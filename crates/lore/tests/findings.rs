@@ -343,4 +343,16 @@ fn insights_like_dismissed_ones_are_suppressed() {
         "{new:?}"
     );
     assert!(!new.iter().any(|t| t.contains("something new")), "{new:?}");
+    // The scheduler bandit sees the smell hunt's insights dismissed.
+    let status = json(&repo, &["learn", "status"]);
+    let hunt = status["attention"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kind"] == "smell-hunt")
+        .unwrap_or_else(|| panic!("{status}"));
+    assert!(hunt["dismissed"].as_u64().unwrap() >= 3, "{status}");
+    assert!(hunt["mean"].as_f64().unwrap() < 0.5, "{status}");
+    let text = ok(lore(&repo).args(["learn", "status"]));
+    assert!(text.contains("attention: smell-hunt"), "{text}");
 }

@@ -322,6 +322,17 @@ pub(crate) fn learn(home: &Home, command: LearnCommand, g: &GlobalArgs) -> Resul
                     .collect::<Vec<_>>()
                     .join(", ")
             )?;
+            // The scheduler bandit: kinds whose insights people judged.
+            for k in status["attention"].as_array().into_iter().flatten() {
+                writeln!(
+                    out,
+                    "attention: {} — {} insights read, {} dismissed (posterior {})",
+                    k["kind"].as_str().unwrap_or_default(),
+                    k["read"],
+                    k["dismissed"],
+                    k["mean"]
+                )?;
+            }
             Ok(success())
         }
     }

@@ -9,7 +9,9 @@
 //! largest weight (a weight at 0, a new feature, moves only that way, and
 //! a plateau needs the longer steps) — if it raises the training metric
 //! without raising a listwise softmax loss (which also breaks ties).
-//! It needs no gradients (the metric is a rank), keeps the weights
+//! The gate promotes on held-out Recall@10 up by a margin, or on more
+//! queries ranked better than worse by a sign test, never on a lower
+//! MRR@10 or Recall@10. It needs no gradients (the metric is a rank), keeps the weights
 //! interpretable, and on a few hundred queries runs in seconds.
 
 use std::collections::BTreeMap;
@@ -192,22 +194,52 @@ pub struct Verdict {
     pub sources: BTreeMap<String, (Metrics, Metrics)>,
 }
 
-/// Promotes `candidate` over `current` only if its held-out Recall@10 is
-/// at least `margin` higher and its MRR@10 not lower.
+/// Significance a gain without the margin needs (one-sided sign test).
+pub const SIGN_TEST_P: f64 = 0.05;
+
+/// Each query's reciprocal rank of its first right answer within the top
+/// 10 (0 outside).
+fn reciprocal_ranks(weights: &[f64], queries: &[Query]) -> Vec<f64> {
+    queries
+        .iter()
+        .map(|q| evaluate(weights, std::slice::from_ref(q)).mrr10)
+        .collect()
+}
+
+/// P(X ≥ k) for X ~ Binomial(n, ½).
+fn sign_test(k: usize, n: usize) -> f64 {
+    // ln C(n, i) accumulated; sums in linear space (n is small).
+    let mut ln_c = 0.0f64;
+    let mut tail = 0.0;
+    for i in 0..=n {
+        if i > 0 {
+            ln_c += ((n - i + 1) as f64).ln() - (i as f64).ln();
+        }
+        if i >= k {
+            tail += (ln_c - n as f64 * std::f64::consts::LN_2).exp();
+        }
+    }
+    tail.min(1.0)
+}
+
+/// Promotes `candidate` over `current` only if, on the held-out queries,
+/// its MRR@10 and Recall@10 are not lower and either its Recall@10 is at
+/// least `margin` higher, or it ranks more queries' first right answer
+/// higher than lower, by a one-sided sign test at [`SIGN_TEST_P`] (a
+/// finer gain than Recall@10 sees, but not a chance one).
 pub fn gate(current: &[f64], candidate: &[f64], held_out: &[Query], margin: f64) -> Verdict {
     let cur = evaluate(current, held_out);
     let cand = evaluate(candidate, held_out);
     let gain = cand.recall10 - cur.recall10;
+    let (before, after) = (
+        reciprocal_ranks(current, held_out),
+        reciprocal_ranks(candidate, held_out),
+    );
+    let wins = before.iter().zip(&after).filter(|(b, a)| *a > *b).count();
+    let losses = before.iter().zip(&after).filter(|(b, a)| *a < *b).count();
+    let p = sign_test(wins, wins + losses);
     let (promote, reason) = if held_out.is_empty() {
         (false, "no held-out queries to judge on".to_owned())
-    } else if gain < margin {
-        (
-            false,
-            format!(
-                "held-out Recall@10 {:.3} vs {:.3}: a gain of {gain:+.3}, under the margin {margin}",
-                cand.recall10, cur.recall10
-            ),
-        )
     } else if cand.mrr10 < cur.mrr10 {
         (
             false,
@@ -216,12 +248,38 @@ pub fn gate(current: &[f64], candidate: &[f64], held_out: &[Query], margin: f64)
                 cand.mrr10, cur.mrr10
             ),
         )
-    } else {
+    } else if gain < 0.0 {
+        (
+            false,
+            format!(
+                "held-out Recall@10 fell: {:.3} vs {:.3}",
+                cand.recall10, cur.recall10
+            ),
+        )
+    } else if gain >= margin {
         (
             true,
             format!(
                 "held-out Recall@10 {:.3} vs {:.3} ({gain:+.3}), MRR@10 {:.3} vs {:.3}",
                 cand.recall10, cur.recall10, cand.mrr10, cur.mrr10
+            ),
+        )
+    } else if wins > losses && p <= SIGN_TEST_P {
+        (
+            true,
+            format!(
+                "held-out: {wins} queries ranked better, {losses} worse (sign test p = {p:.3}); \
+                 MRR@10 {:.3} vs {:.3}, Recall@10 {:.3} vs {:.3}",
+                cand.mrr10, cur.mrr10, cand.recall10, cur.recall10
+            ),
+        )
+    } else {
+        (
+            false,
+            format!(
+                "held-out Recall@10 {:.3} vs {:.3}: a gain of {gain:+.3}, under the margin {margin}; \
+                 {wins} queries ranked better, {losses} worse (sign test p = {p:.3})",
+                cand.recall10, cur.recall10
             ),
         )
     };
@@ -321,13 +379,12 @@ mod tests {
         let bad = [0.0, 0.0, -1.0];
         let verdict = gate(&good, &bad, &held_out, 0.01);
         assert!(!verdict.promote);
-        assert!(
-            verdict.reason.contains("under the margin"),
-            "{}",
-            verdict.reason
-        );
+        assert!(verdict.reason.contains("MRR@10 fell"), "{}", verdict.reason);
         // The same model again is no gain.
-        assert!(!gate(&good, &good, &held_out, 0.01).promote);
+        let same = gate(&good, &good, &held_out, 0.01);
+        assert!(!same.promote);
+        assert!(same.reason.contains("under the margin"), "{}", same.reason);
+        assert!(same.reason.contains("0 queries ranked better, 0 worse"));
         assert!(!gate(&good, &good, &[], 0.0).promote);
     }
 
@@ -362,6 +419,37 @@ mod tests {
         let (cur, cand) = guarded.sources["feedback"];
         assert!(cand.mrr10 < cur.mrr10);
         assert_eq!(guarded.sources.len(), 2);
+    }
+
+    #[test]
+    fn a_gain_recall_misses_passes_only_when_it_is_no_chance() {
+        assert!((sign_test(0, 0) - 1.0).abs() < 1e-12);
+        assert!((sign_test(3, 3) - 0.125).abs() < 1e-12);
+        assert!((sign_test(9, 10) - 11.0 / 1024.0).abs() < 1e-12);
+        // One query moves from rank 2 to rank 1: MRR up, Recall@10 the
+        // same; a single win is chance.
+        let q = |right: usize| Query {
+            candidates: (0..5)
+                .map(|i| Candidate {
+                    features: vec![-(i as f64), if i == right { 1.0 } else { 0.0 }],
+                    relevant: i == right,
+                })
+                .collect(),
+        };
+        let current = [1.0, 0.0];
+        let candidate = [1.0, 1.5];
+        let one = gate(&current, &candidate, &[q(1), q(0)], 0.05);
+        assert!(!one.promote, "{one:?}");
+        assert!(
+            one.reason.contains("1 queries ranked better"),
+            "{}",
+            one.reason
+        );
+        // Seven such wins and no loss: p = 1/128.
+        let many: Vec<Query> = (0..7).map(|_| q(1)).collect();
+        let verdict = gate(&current, &candidate, &many, 0.05);
+        assert!(verdict.promote, "{verdict:?}");
+        assert!(verdict.reason.contains("sign test"), "{}", verdict.reason);
     }
 
     #[test]

@@ -95,14 +95,8 @@ impl Policies {
     }
 
     fn save(&self, data_dir: &Path) -> Result<()> {
-        let path = data_dir.join(FILE);
-        let tmp = path.with_extension("json.tmp");
         let bytes = serde_json::to_vec_pretty(self).expect("policies serialize");
-        std::fs::write(&tmp, bytes).map_err(|source| Error::Io {
-            path: tmp.clone(),
-            source,
-        })?;
-        std::fs::rename(&tmp, &path).map_err(|source| Error::Io { path, source })
+        write_whole(&data_dir.join(FILE), &bytes)
     }
 
     fn get(&self, version: u32) -> Result<&Version> {
@@ -280,14 +274,25 @@ fn save_translation(
     version: u32,
     table: &lore_learn::translate::Table,
 ) -> Result<()> {
-    let path = data_dir.join(format!("translation-v{version}.json"));
-    let tmp = path.with_extension("json.tmp");
     let bytes = serde_json::to_vec(table).expect("a table serializes");
+    write_whole(
+        &data_dir.join(format!("translation-v{version}.json")),
+        &bytes,
+    )
+}
+
+/// Writes `path` whole: a temporary file beside it, then a rename, so a
+/// kill leaves the old file or the new one, never half of one.
+fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, bytes).map_err(|source| Error::Io {
         path: tmp.clone(),
         source,
     })?;
-    std::fs::rename(&tmp, &path).map_err(|source| Error::Io { path, source })
+    std::fs::rename(&tmp, path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// The translation table of the doc queries training may see: each

@@ -6,45 +6,12 @@ use std::path::Path;
 
 use lore_core::history::{FeedbackRecord, HistoryStore};
 use lore_learn::reward::{Reward, Signal};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 
-/// A place an answer should have cited.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Place {
-    /// File.
-    pub path: String,
-    /// First line.
-    pub start_line: u32,
-    /// Last line.
-    pub end_line: u32,
-}
-
-impl Place {
-    /// Parses `PATH:A-B` (or `PATH:A`).
-    pub fn parse(text: &str) -> Result<Place> {
-        let bad = || {
-            Error::Invalid(format!(
-                "{text:?}: expected PATH:START-END (or PATH:LINE), e.g. src/app.py:10-24"
-            ))
-        };
-        let (path, lines) = text.rsplit_once(':').ok_or_else(bad)?;
-        let (a, b) = lines.split_once('-').unwrap_or((lines, lines));
-        let (start_line, end_line): (u32, u32) = (
-            a.trim().parse().map_err(|_| bad())?,
-            b.trim().parse().map_err(|_| bad())?,
-        );
-        if path.is_empty() || start_line == 0 || end_line < start_line {
-            return Err(bad());
-        }
-        Ok(Place {
-            path: path.to_owned(),
-            start_line,
-            end_line,
-        })
-    }
-}
+/// A place an answer should have cited (`PATH:A-B` parses into one).
+pub use lore_index::utility::Place;
 
 /// Feedback to record.
 #[derive(Clone, Debug)]

@@ -11,7 +11,7 @@ use std::path::Path;
 use lore_core::history::{FeedbackRecord, HistoryStore};
 use lore_learn::reward::{self, Event, Reward, Signal};
 use lore_store::SqliteHistory;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
@@ -42,7 +42,7 @@ pub fn reward_of(records: &[FeedbackRecord]) -> Reward {
 }
 
 /// Lines of a file, as citations and corrections record them.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Place {
     /// Path relative to the root.
     pub path: String,
@@ -53,6 +53,29 @@ pub struct Place {
 }
 
 impl Place {
+    /// Parses `PATH:A-B` (or `PATH:A`); the error names the text at fault.
+    pub fn parse(text: &str) -> Result<Place> {
+        let bad = || {
+            crate::Error::Invalid(format!(
+                "{text:?}: expected PATH:START-END (or PATH:LINE), e.g. src/app.py:10-24"
+            ))
+        };
+        let (path, lines) = text.rsplit_once(':').ok_or_else(bad)?;
+        let (a, b) = lines.split_once('-').unwrap_or((lines, lines));
+        let (start_line, end_line): (u32, u32) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        if path.is_empty() || start_line == 0 || end_line < start_line {
+            return Err(bad());
+        }
+        Ok(Place {
+            path: path.to_owned(),
+            start_line,
+            end_line,
+        })
+    }
+
     fn overlaps(&self, path: &str, start: u32, end: u32) -> bool {
         self.path == path && self.start_line <= end && start <= self.end_line
     }

@@ -404,7 +404,7 @@ pub fn feedback(index: RepoIndex, args: &crate::cli::FeedbackArgs) -> Result<Exi
         .correct
         .iter()
         .map(|c| Place::parse(c))
-        .collect::<lore_ask::Result<Vec<_>>>()?;
+        .collect::<lore_index::Result<Vec<_>>>()?;
     for place in &correct {
         if index.file_hash(&place.path)?.is_none() {
             bail!("--correct {}: not an indexed file", place.path);

@@ -292,6 +292,21 @@ pub struct RefRow {
     pub lang: Language,
 }
 
+/// An import as stored (see [`crate::syntax::Import`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportRow {
+    /// The importing file.
+    pub path: String,
+    /// Its language.
+    pub lang: Language,
+    /// The module, package, header or path imported from.
+    pub module: String,
+    /// The imported name, when the import names one.
+    pub name: Option<String>,
+    /// Line of the import.
+    pub line: u32,
+}
+
 /// Changes to the metadata store, applied atomically by [`MetaWriter::commit`].
 /// Dropping a writer without committing discards every change.
 pub trait MetaWriter {
@@ -396,6 +411,11 @@ pub trait MetaStore {
     fn last_changes(&self) -> Result<Vec<(String, i64)>>;
     /// The most recent `limit` commits with their files, newest first.
     fn commits(&self, limit: usize) -> Result<Vec<Commit>>;
+    /// Every commit that touched `path`: its time and every path it
+    /// touched (`path` included), newest first.
+    fn co_changes(&self, path: &str) -> Result<Vec<(i64, Vec<String>)>>;
+    /// Every import of every file, in file and line order.
+    fn imports(&self) -> Result<Vec<ImportRow>>;
     /// Who changed a file most: (author, commits, last change time), most
     /// commits first, at most `limit`.
     fn owners(&self, path: &str, limit: usize) -> Result<Vec<(String, u64, i64)>>;

@@ -46,6 +46,7 @@ pub mod redact;
 pub mod registry;
 pub mod report;
 pub mod request;
+pub mod resolve;
 pub mod risk;
 pub mod sandbox;
 mod shared;

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use super::{
-    ChunkHead, ChunkText, Commit, FileEdge, FileRecord, FileState, HistoryUpdate,
+    ChunkHead, ChunkText, Commit, FileEdge, FileRecord, FileState, HistoryUpdate, ImportRow,
     MAX_DEFINING_FILES, MetaStore, MetaWriter, RefCounts, RefRow, RepoMeta, RunSummary,
     SkippedFile, StoreStats, StoredChunk, SymbolRow,
 };
@@ -567,6 +567,41 @@ impl MetaStore for MemoryStore {
         commits.sort_by_key(|c| std::cmp::Reverse(c.time));
         commits.truncate(limit);
         Ok(commits)
+    }
+
+    fn co_changes(&self, path: &str) -> Result<Vec<(i64, Vec<String>)>> {
+        let mut touching: Vec<&Commit> = self
+            .data
+            .commits
+            .iter()
+            .filter(|c| c.files.iter().any(|f| f == path))
+            .collect();
+        touching.sort_by_key(|c| std::cmp::Reverse(c.time));
+        Ok(touching
+            .into_iter()
+            .map(|c| {
+                let mut files = c.files.clone();
+                files.sort();
+                files.dedup();
+                (c.time, files)
+            })
+            .collect())
+    }
+
+    fn imports(&self) -> Result<Vec<ImportRow>> {
+        let mut out = Vec::new();
+        for file in self.data.files.values() {
+            for i in &file.syntax.imports {
+                out.push(ImportRow {
+                    path: file.state.path.clone(),
+                    lang: file.lang,
+                    module: i.module.clone(),
+                    name: i.name.clone(),
+                    line: i.line,
+                });
+            }
+        }
+        Ok(out)
     }
 }
 

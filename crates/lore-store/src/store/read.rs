@@ -527,6 +527,58 @@ impl MetaStore for SqliteStore {
         Ok(rows)
     }
 
+    fn co_changes(&self, path: &str) -> lore_core::Result<Vec<(i64, Vec<String>)>> {
+        let rows: Vec<(i64, i64, String)> = self.rows(
+            "SELECT c.id, c.time, other.path FROM commit_files cf
+             JOIN commits c ON c.id = cf.commit_id
+             JOIN commit_files other ON other.commit_id = cf.commit_id
+             WHERE cf.path = ?1 ORDER BY c.time DESC, c.id, other.path",
+            [path],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            "query co-changes",
+        )?;
+        let mut out: Vec<(i64, Vec<String>)> = Vec::new();
+        let mut last = None;
+        for (id, time, other) in rows {
+            if last != Some(id) {
+                out.push((time, Vec::new()));
+                last = Some(id);
+            }
+            out.last_mut().expect("pushed above").1.push(other);
+        }
+        Ok(out)
+    }
+
+    fn imports(&self) -> lore_core::Result<Vec<lore_core::store::ImportRow>> {
+        let rows = self.rows(
+            "SELECT f.path, f.lang, i.module, i.name, i.line FROM imports i
+             JOIN files f ON f.id = i.file_id ORDER BY f.path, i.line",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, u32>(4)?,
+                ))
+            },
+            "query imports",
+        )?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(path, lang, module, name, line)| {
+                Some(lore_core::store::ImportRow {
+                    lang: Language::from_name(&lang)?,
+                    path,
+                    module,
+                    name,
+                    line,
+                })
+            })
+            .collect())
+    }
+
     fn commits(&self, limit: usize) -> lore_core::Result<Vec<lore_core::store::Commit>> {
         let mut stmt = self
             .conn

@@ -34,6 +34,7 @@ mod error;
 mod eval;
 pub mod findings;
 mod home;
+pub mod impact;
 mod layout;
 pub mod learning;
 pub mod lint;

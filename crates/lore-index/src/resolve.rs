@@ -149,10 +149,13 @@ fn family_of_path(path: &str) -> Option<Family> {
 
 const SCRIPT_EXTENSIONS: [&str; 8] = ["ts", "tsx", "js", "jsx", "mjs", "cjs", "mts", "cts"];
 
+/// (family, last key component) → (key, path).
+type KeyIndex<'a> = HashMap<(Family, String), Vec<(Vec<String>, &'a str)>>;
+
 struct Resolver<'a> {
     files: HashSet<&'a str>,
     /// (family, last key component) → (key, path), for suffix matches.
-    keys: HashMap<(Family, String), Vec<(Vec<String>, &'a str)>>,
+    keys: KeyIndex<'a>,
     /// Directory → its Go files that are not tests.
     go_dirs: HashMap<&'a str, Vec<&'a str>>,
     go_modules: &'a [(String, String)],
@@ -222,7 +225,7 @@ fn module_key(path: &str, family: Family) -> Vec<String> {
 
 impl<'a> Resolver<'a> {
     fn new(paths: &'a [String], go_modules: &'a [(String, String)]) -> Resolver<'a> {
-        let mut keys: HashMap<(Family, String), Vec<(Vec<String>, &'a str)>> = HashMap::new();
+        let mut keys: KeyIndex<'a> = HashMap::new();
         let mut go_dirs: HashMap<&str, Vec<&str>> = HashMap::new();
         let mut crates = HashMap::new();
         for path in paths {

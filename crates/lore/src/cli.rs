@@ -128,6 +128,12 @@ pub enum Command {
     /// risk (churn, past fixes, size, authors, age, complexity, centrality,
     /// findings), from a model fitted on this repository's own history.
     Risks(RisksArgs),
+    /// What else may have to change if TARGET changes: callers, importers
+    /// and overriders (transitively, each edge labelled resolved, name-only
+    /// or co-change), files that change with it, the tests that exercise it.
+    /// TARGET is a symbol (`name`, `Class.method`, `path:name`), a path or a
+    /// commit range (`FROM..TO`).
+    Impact(ImpactArgs),
     /// Run the repository's tests in the sandbox (no network, a scratch
     /// copy of the tree, time and memory limits): pass/fail per test and
     /// coverage; failing tests become insights. Runs the repository's code:
@@ -859,6 +865,20 @@ pub fn parse_days(text: &str) -> Result<i64, String> {
         return Err(format!("{text:?}: must be more than zero"));
     }
     Ok(days)
+}
+
+#[derive(Debug, Args)]
+pub struct ImpactArgs {
+    /// A symbol, a path or a commit range.
+    pub target: String,
+    /// Caller hops to follow.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub depth: u32,
+    /// Files listed at most.
+    #[arg(short = 'k', long, default_value_t = 20, value_name = "N")]
+    pub limit: usize,
+    #[command(flatten)]
+    pub json: JsonArg,
 }
 
 #[derive(Debug, Args)]

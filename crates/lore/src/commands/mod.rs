@@ -1,6 +1,7 @@
 //! One module per command group; `run` dispatches. Rendering shared by
 //! the groups lives in `crate::render`.
 
+mod change;
 mod embed;
 mod eval;
 mod facts;
@@ -89,6 +90,7 @@ fn run_command(home: &Home, command: Command, g: &GlobalArgs) -> Result<ExitCode
         Command::Insights(args) => facts::insights(&home, args, g),
         Command::Findings(args) => findings::findings(&home, args, g),
         Command::Risks(args) => findings::risks(&home, args, g),
+        Command::Impact(args) => change::impact(&home, args, g),
         Command::Verify(args) => findings::verify(&home, args, g),
         Command::Lint(args) => findings::lint(&home, args, g),
         Command::Ask(args) => crate::ask::ask(&home, open(&home, g)?, &args, g),

@@ -510,9 +510,10 @@ fn as_range(root: &Path, query: &str) -> Result<Option<(String, String)>> {
 /// changelog, a workflow) in the tree or its history, where co-change is
 /// the evidence.
 fn as_path(index: &RepoIndex, query: &str, indexed: &HashSet<&str>) -> Option<String> {
+    let inside = |rel: &str| !rel.starts_with('/') && !rel.split('/').any(|c| c == "..");
     let known = |rel: &str| {
         indexed.contains(rel)
-            || index.root().join(rel).is_file()
+            || inside(rel) && index.root().join(rel).is_file()
             || index.store().churn(rel).ok().flatten().is_some()
     };
     let rel = query.trim_start_matches("./").trim_end_matches('/');

@@ -294,6 +294,17 @@ struct CardParams {
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct ImpactParams {
+    /// A symbol (`name`, `Class.method`, `path:name`), a file path, or a
+    /// commit range (`FROM..TO`).
+    target: String,
+    /// Caller hops to follow (default 2, at most 6).
+    depth: Option<u32>,
+    /// Files listed at most (default 20).
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct DossierParams {
     /// A file or directory relative to the repository root (`.` for the
     /// root).
@@ -677,6 +688,40 @@ impl LoreMcp {
                 .map_err(|e| e.to_string())?;
             let cards: Vec<Value> = cards.into_iter().map(cited).collect();
             Ok(json!({ "commit": index.indexed_commit(), "cards": cards }))
+        })
+        .await
+    }
+
+    /// What else may have to change if a symbol, file or commit range
+    /// changes: files ranked likeliest first with reasons (callers and
+    /// importers found by resolved imports or by name only, files changed
+    /// together in past commits, tests named for it), the symbols that use
+    /// it with their distance and edge label (`resolved`, `name-only`),
+    /// the tests that exercise it, and what the graph cannot know.
+    #[tool(annotations(read_only_hint = true))]
+    async fn impact(
+        &self,
+        Parameters(p): Parameters<ImpactParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let opts = lore_index::impact::ImpactOptions {
+            depth: p.depth.unwrap_or(2).clamp(1, 6),
+            limit: p.limit.unwrap_or(20).clamp(1, 200),
+        };
+        self.with_index(move |index| {
+            let result =
+                lore_index::impact::impact(index, &p.target, &opts).map_err(|e| e.to_string())?;
+            let mut v = serde_json::to_value(&result).map_err(|e| e.to_string())?;
+            if let Some(symbols) = v["symbols"].as_array_mut() {
+                for s in symbols {
+                    s["citation"] = Value::from(format!(
+                        "{}:{}-{}",
+                        s["path"].as_str().unwrap_or(""),
+                        s["start_line"],
+                        s["end_line"]
+                    ));
+                }
+            }
+            Ok(v)
         })
         .await
     }

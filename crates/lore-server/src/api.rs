@@ -67,7 +67,8 @@ use crate::jobs::{Job, JobKind, JobState};
         crate::thinker::github_webhook,
         crate::thinker::report,
         crate::thinker::rollback_policy,
-        crate::thinker::ab_policy
+        crate::thinker::ab_policy,
+        crate::change::impact
     ),
     components(schemas(
         ErrorBody,

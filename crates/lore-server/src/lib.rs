@@ -11,6 +11,7 @@
 //! index work runs on blocking threads with a pooled snapshot.
 
 mod api;
+mod change;
 pub mod error;
 mod files;
 pub mod jobs;
@@ -190,6 +191,7 @@ pub fn router(state: AppState) -> Router {
         .route("/cards", get(thinker::cards))
         .route("/dossiers", get(thinker::dossier))
         .route("/risks", get(thinker::risks))
+        .route("/impact", post(change::impact))
         .route("/risks/why", get(thinker::risk_why))
         .route("/findings", get(thinker::findings))
         .route("/webhooks/github", post(thinker::github_webhook))

@@ -515,3 +515,44 @@ async fn why_a_file_and_a_function_are_risky() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn impact_over_http() {
+    let (repo, id) = fixture();
+    let app = app(&repo, None);
+    let (status, body) = send(
+        &app,
+        post("/impact", json!({"repo_id": id, "target": "load"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["target"]["kind"], "symbol", "{body}");
+    let caller = &body["symbols"][0];
+    assert_eq!(caller["symbol"], "show", "{body}");
+    assert_eq!(caller["edge"], "resolved", "{body}");
+    assert_eq!(caller["distance"], 1, "{body}");
+
+    let (status, body) = send(
+        &app,
+        post("/impact", json!({"repo_id": id, "target": "nothing_here"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("nothing_here"),
+        "{body}"
+    );
+    let (status, body) = send(
+        &app,
+        post(
+            "/impact",
+            json!({"repo_id": id, "target": "load", "depth": 9}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("depth 9"),
+        "{body}"
+    );
+}

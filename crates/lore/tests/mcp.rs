@@ -81,6 +81,7 @@ async fn every_tool_answers_with_citations_over_stdio() {
             "dossier",
             "feedback",
             "findings",
+            "impact",
             "insights",
             "learning_status",
             "outline",
@@ -222,6 +223,23 @@ async fn every_tool_answers_with_citations_over_stdio() {
     assert_eq!(card["citation"], "shop/tax.py:4-6", "{cards}");
     assert_eq!(card["callers"][0]["citation"], "shop/cart.py:9");
     assert_eq!(card["source"], "live");
+    let (impact, error) = call(&client, "impact", json!({"target": "vat"})).await;
+    assert!(!error, "{impact}");
+    let caller = impact["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["relation"] == "caller")
+        .expect("vat's caller");
+    assert_eq!(caller["path"], "shop/cart.py", "{impact}");
+    assert_eq!(caller["edge"], "resolved", "{impact}");
+    assert!(
+        caller["citation"]
+            .as_str()
+            .unwrap()
+            .starts_with("shop/cart.py:"),
+        "{impact}"
+    );
     let (dossier, _) = call(&client, "dossier", json!({"path": "shop"})).await;
     assert_eq!(dossier["kind"], "directory", "{dossier}");
     let (risks, error) = call(&client, "risks", json!({"limit": 2})).await;
@@ -337,7 +355,7 @@ fn malformed_lines_and_unknown_tools_get_errors_that_say_why() {
     assert!(
         reply["result"]["tools"]
             .as_array()
-            .is_some_and(|t| t.len() == 14)
+            .is_some_and(|t| t.len() == 15)
     );
 
     drop(stdin);

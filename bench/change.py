@@ -170,7 +170,7 @@ def files_of(hits):
     return seen
 
 
-def diagnose_task(name, lore, root, env, cut_files, commits):
+def diagnose_task(name, lore, root, env, cut_files, commits, dump=None):
     rows = []
     for sha, subject, files in commits:
         if not FIX.search(subject) or NOT_FIX.search(subject) or len(files) > 20:
@@ -179,8 +179,12 @@ def diagnose_task(name, lore, root, env, cut_files, commits):
         if not expected:
             continue
         result = {}
-        diag = lore_json(lore, root, env, "diagnose", subject, "-k", "10")
+        diag = lore_json(lore, root, env, "diagnose", subject, "-k", "60" if dump is not None else "10")
         result["lore"] = files_of(diag) if diag is not None else []
+        if dump is not None and diag is not None:
+            dump.append({"repo": name, "commit": sha, "subject": subject,
+                         "expected": sorted(expected),
+                         "candidates": [{"path": p["path"], **p["features"]} for p in diag]})
         bm25 = lore_json(lore, root, env, "search", subject, "--mode", "lexical", "-k", "30")
         result["bm25"] = files_of(bm25 or [])
         hybrid = lore_json(lore, root, env, "search", subject, "-k", "30")
@@ -216,7 +220,17 @@ def main():
             continue
         clone = checkout(name, sha, args.work, args.mirrors)
         first_parent = git(clone, "rev-list", "--first-parent", sha).split()
-        cut = first_parent[min(args.after, len(first_parent) - 1)]
+        after = min(args.after, len(first_parent) - 1)
+        while True:
+            cut = first_parent[after]
+            try:
+                commits = commits_after(clone, cut, sha)
+                break
+            except subprocess.CalledProcessError:
+                # A stored snapshot may lack old objects: a nearer cut.
+                after = after * 2 // 3
+                if after < 20:
+                    raise
         at_cut = os.path.join(args.work, name.replace("/", "+") + "@cut")
         if not os.path.isdir(at_cut):
             subprocess.run(["git", "clone", "-q", clone, at_cut], check=True)
@@ -225,13 +239,12 @@ def main():
         subprocess.run([lore, "index", "-q", "--embed", "off"], cwd=at_cut, env=env, check=True)
         index_s = time.monotonic() - t
         cut_files = set(git(at_cut, "ls-files").split("\n")) - {""}
-        commits = commits_after(clone, cut, sha)
         t = time.monotonic()
         if args.task == "impact":
             got = impact_task(name, lore, at_cut, env, cut_files, commits,
                               history_before(clone, cut), dump=dump)
         else:
-            got = diagnose_task(name, lore, at_cut, env, cut_files, commits)
+            got = diagnose_task(name, lore, at_cut, env, cut_files, commits, dump=dump)
         for r in got:
             r["lang"] = lang
         rows += got

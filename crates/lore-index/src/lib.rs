@@ -28,6 +28,7 @@
 mod classify;
 pub mod coverage;
 mod dense;
+pub mod diagnose;
 pub mod digest;
 mod embed;
 mod error;

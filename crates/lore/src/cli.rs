@@ -134,6 +134,12 @@ pub enum Command {
     /// TARGET is a symbol (`name`, `Class.method`, `path:name`), a path or a
     /// commit range (`FROM..TO`).
     Impact(ImpactArgs),
+    /// Where to look for the bug behind a symptom (an error message, an
+    /// exception, a log line, a stack trace, plain words): places ranked
+    /// with their evidence — literal matches and raise sites, definitions
+    /// of the names it mentions, stack frames, search, past fixes and
+    /// recent changes of each file.
+    Diagnose(DiagnoseArgs),
     /// Run the repository's tests in the sandbox (no network, a scratch
     /// copy of the tree, time and memory limits): pass/fail per test and
     /// coverage; failing tests become insights. Runs the repository's code:
@@ -876,6 +882,17 @@ pub struct ImpactArgs {
     pub depth: u32,
     /// Files listed at most.
     #[arg(short = 'k', long, default_value_t = 20, value_name = "N")]
+    pub limit: usize,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// The symptom; `-` reads it from standard input (a whole stack trace).
+    pub symptom: String,
+    /// Places listed at most.
+    #[arg(short = 'k', long, default_value_t = 10, value_name = "N")]
     pub limit: usize,
     #[command(flatten)]
     pub json: JsonArg,

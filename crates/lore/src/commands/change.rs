@@ -1,9 +1,9 @@
-//! Change intelligence: `lore impact`.
+//! Change intelligence: `lore impact`, `lore diagnose`.
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use lore_index::Home;
 use lore_index::impact::{ImpactOptions, impact as run_impact};
 
@@ -101,6 +101,48 @@ pub(crate) fn impact(home: &Home, args: ImpactArgs, g: &GlobalArgs) -> Result<Ex
     }
     for u in &result.uncertain {
         writeln!(out, "\nnote: {u}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn diagnose(home: &Home, args: DiagnoseArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    let index = open(home, g)?;
+    let symptom = if args.symptom == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .context("read the symptom from standard input")?;
+        text
+    } else {
+        args.symptom.clone()
+    };
+    let opts = lore_index::diagnose::DiagnoseOptions {
+        limit: args.limit.max(1),
+    };
+    let places = lore_index::diagnose::diagnose(&index, &symptom, &opts)?;
+    if args.json.json {
+        return print_json(&places);
+    }
+    let mut out = std::io::stdout().lock();
+    if places.is_empty() {
+        writeln!(out, "nothing in the index matches the symptom")?;
+    }
+    for (i, p) in places.iter().enumerate() {
+        writeln!(
+            out,
+            "{:>2}. {}:{}-{} {}  ({:.3})",
+            i + 1,
+            p.path,
+            p.start_line,
+            p.end_line,
+            p.symbol.as_deref().unwrap_or(""),
+            p.score
+        )?;
+        for e in p.evidence.iter().take(4) {
+            match &e.at {
+                Some(at) => writeln!(out, "      {}: {} [{at}]", e.kind, e.detail)?,
+                None => writeln!(out, "      {}: {}", e.kind, e.detail)?,
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

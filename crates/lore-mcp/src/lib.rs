@@ -305,6 +305,15 @@ struct ImpactParams {
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct DiagnoseParams {
+    /// The symptom: an error message, an exception, a log line, a stack
+    /// trace, or plain words.
+    symptom: String,
+    /// Places listed at most (default 10).
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct DossierParams {
     /// A file or directory relative to the repository root (`.` for the
     /// root).
@@ -722,6 +731,36 @@ impl LoreMcp {
                 }
             }
             Ok(v)
+        })
+        .await
+    }
+
+    /// Where to look for the bug behind a symptom: places ranked likeliest
+    /// first, each with a `citation` and its evidence (literal matches and
+    /// raise sites, definitions of the names it mentions, stack frames,
+    /// search rank, past commits that read like it, past fixes and recent
+    /// changes of the file).
+    #[tool(annotations(read_only_hint = true))]
+    async fn diagnose(
+        &self,
+        Parameters(p): Parameters<DiagnoseParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let opts = lore_index::diagnose::DiagnoseOptions {
+            limit: p.limit.unwrap_or(10).clamp(1, 100),
+        };
+        self.with_index(move |index| {
+            let places = lore_index::diagnose::diagnose(index, &p.symptom, &opts)
+                .map_err(|e| e.to_string())?;
+            let items: Vec<Value> = places
+                .iter()
+                .map(|pl| {
+                    let mut v = serde_json::to_value(pl).unwrap_or_default();
+                    v["citation"] =
+                        Value::from(format!("{}:{}-{}", pl.path, pl.start_line, pl.end_line));
+                    v
+                })
+                .collect();
+            Ok(json!({ "commit": index.indexed_commit(), "places": items }))
         })
         .await
     }

@@ -68,7 +68,8 @@ use crate::jobs::{Job, JobKind, JobState};
         crate::thinker::report,
         crate::thinker::rollback_policy,
         crate::thinker::ab_policy,
-        crate::change::impact
+        crate::change::impact,
+        crate::change::diagnose
     ),
     components(schemas(
         ErrorBody,

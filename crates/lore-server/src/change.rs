@@ -1,4 +1,4 @@
-//! Change intelligence over HTTP: `POST /impact`.
+//! Change intelligence over HTTP: `POST /impact`, `POST /diagnose`.
 
 use axum::Json;
 use axum::extract::State;
@@ -49,6 +49,46 @@ pub async fn impact(
         let result = lore_index::impact::impact(&index, &req.target, &opts)?;
         Ok(Json(
             serde_json::to_value(result).map_err(ApiError::internal)?,
+        ))
+    })
+    .await
+}
+
+/// `POST /diagnose`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnoseRequest {
+    repo_id: String,
+    /// The symptom: an error message, an exception, a log line, a stack
+    /// trace, plain words.
+    symptom: String,
+    /// Places listed at most (default 10, at most 100).
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// Where to look for the bug behind a symptom.
+#[utoipa::path(post, path = "/diagnose", request_body(content = Object, description = "`{repo_id, symptom, limit?}`"),
+    responses((status = 200, description = "`[{path, start_line, end_line, symbol, score, evidence: [{kind, detail, at}]}]`, likeliest first", body = [Object]), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn diagnose(
+    State(state): State<AppState>,
+    payload: Result<Json<DiagnoseRequest>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(req) = payload?;
+    if req.symptom.len() > 64 * 1024 {
+        return Err(ApiError::BadRequest(format!(
+            "symptom of {} bytes: at most 64 KiB",
+            req.symptom.len()
+        )));
+    }
+    let opts = lore_index::diagnose::DiagnoseOptions {
+        limit: req.limit.unwrap_or(10).clamp(1, 100),
+    };
+    blocking(move || {
+        let index = state.registry.lease(&req.repo_id)?;
+        let places = lore_index::diagnose::diagnose(&index, &req.symptom, &opts)?;
+        Ok(Json(
+            serde_json::to_value(places).map_err(ApiError::internal)?,
         ))
     })
     .await

@@ -192,6 +192,7 @@ pub fn router(state: AppState) -> Router {
         .route("/dossiers", get(thinker::dossier))
         .route("/risks", get(thinker::risks))
         .route("/impact", post(change::impact))
+        .route("/diagnose", post(change::diagnose))
         .route("/risks/why", get(thinker::risk_why))
         .route("/findings", get(thinker::findings))
         .route("/webhooks/github", post(thinker::github_webhook))

@@ -556,3 +556,31 @@ async fn impact_over_http() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn diagnose_over_http() {
+    let (repo, id) = fixture();
+    let app = app(&repo, None);
+    let (status, body) = send(
+        &app,
+        post(
+            "/diagnose",
+            json!({"repo_id": id, "symptom": "load returns None for user_id 0", "limit": 3}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body[0]["path"], "app.py", "{body}");
+    assert!(
+        body[0]["evidence"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
+    let (status, body) = send(
+        &app,
+        post("/diagnose", json!({"repo_id": id, "symptom": ""})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}

@@ -78,6 +78,7 @@ async fn every_tool_answers_with_citations_over_stdio() {
         [
             "ask",
             "card",
+            "diagnose",
             "dossier",
             "feedback",
             "findings",
@@ -240,6 +241,20 @@ async fn every_tool_answers_with_citations_over_stdio() {
             .starts_with("shop/cart.py:"),
         "{impact}"
     );
+    let (diag, error) = call(
+        &client,
+        "diagnose",
+        json!({"symptom": "vat is wrong", "limit": 3}),
+    )
+    .await;
+    assert!(!error, "{diag}");
+    assert!(
+        diag["places"][0]["citation"]
+            .as_str()
+            .unwrap()
+            .starts_with("shop/tax.py:"),
+        "{diag}"
+    );
     let (dossier, _) = call(&client, "dossier", json!({"path": "shop"})).await;
     assert_eq!(dossier["kind"], "directory", "{dossier}");
     let (risks, error) = call(&client, "risks", json!({"limit": 2})).await;
@@ -355,7 +370,7 @@ fn malformed_lines_and_unknown_tools_get_errors_that_say_why() {
     assert!(
         reply["result"]["tools"]
             .as_array()
-            .is_some_and(|t| t.len() == 15)
+            .is_some_and(|t| t.len() == 16)
     );
 
     drop(stdin);

@@ -44,3 +44,17 @@ fn raise_lines_in_several_languages() {
     }
     assert!(!is_raise_line("    total = compute(x)"));
 }
+
+#[test]
+fn a_message_is_matched_by_its_runs_of_plain_words() {
+    assert_eq!(
+        fragments("negative invoice total for account 42"),
+        ["negative invoice total for account"]
+    );
+    assert_eq!(
+        fragments("cannot open '/tmp/x.db': permission denied by policy"),
+        ["permission denied by policy"],
+        "`cannot open` is two words and under 12 characters"
+    );
+    assert!(fragments("short").is_empty());
+}

@@ -256,6 +256,28 @@ pub fn read_symptom(symptom: &str) -> Symptom {
     out
 }
 
+/// Changelogs, release notes and lock files: records of changes, not
+/// places a bug can be.
+fn is_record(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let stem = name.split('.').next().unwrap_or(&name);
+    matches!(
+        stem,
+        "changelog"
+            | "changes"
+            | "history"
+            | "news"
+            | "releases"
+            | "release-notes"
+            | "release_notes"
+    ) || name.ends_with(".lock")
+        || name == "package-lock.json"
+        || name == "pnpm-lock.yaml"
+        || name == "go.sum"
+        || path.contains("changelog.d/")
+        || path.contains("/changes/") && (name.ends_with(".md") || name.ends_with(".rst"))
+}
+
 /// Runs of at least three plain words (or 12 characters) of a message,
 /// split where a formatted value would be: numbers, quoted parts, paths.
 fn fragments(message: &str) -> Vec<String> {
@@ -615,8 +637,14 @@ pub fn diagnose(index: &RepoIndex, symptom: &str, opts: &DiagnoseOptions) -> Res
     }
 
     // Merge definitions and frames into the search chunk that holds them.
+    // A changelog or a lock file is no place to look: it changes with
+    // every fix, so history would rank it first, but a bug is never there
+    // (manifests, configuration and data files can hold one and stay).
     let mut merged: Vec<(Located, PlaceFeatures, Vec<Evidence>)> = Vec::new();
     for (_, (at, f, e)) in places {
+        if is_record(&at.path) && !f.stack {
+            continue;
+        }
         if let Some(host) = merged.iter_mut().find(|(h, _, _)| {
             h.path == at.path && h.start_line <= at.start_line && at.end_line <= h.end_line
                 || h.path == at.path && at.start_line <= h.start_line && h.end_line <= at.end_line

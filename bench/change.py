@@ -39,6 +39,8 @@ import sys
 import tempfile
 import time
 
+from risk import checkout  # same clone-or-mirror checkout as the risk benchmark
+
 TRAIN = [
     ("pallets/werkzeug", "Python", "1b00618e787f40dfb21eba29caf8f8be7c8e1d93"),
     ("python-attrs/attrs", "Python", "c1dc5dcba16ed827aa6dcad896b41a3afedb4e32"),
@@ -66,16 +68,6 @@ NOT_FIX = re.compile(r"\b(docs?|readme|changelog|typo|ci|lint|deps|dependenc|bum
 def git(root, *args):
     return subprocess.run(["git", "-C", root, *args], check=True, capture_output=True,
                           text=True).stdout
-
-
-def checkout(name, sha, work, mirrors):
-    dest = os.path.join(work, name.replace("/", "+"))
-    if not os.path.isdir(dest):
-        mirror = os.path.join(mirrors or "", name.replace("/", "+"), "repo")
-        source = mirror if mirrors and os.path.isdir(mirror) else f"https://github.com/{name}"
-        subprocess.run(["git", "clone", "-q", source, dest], check=True)
-    git(dest, "checkout", "-q", "--detach", sha)
-    return dest
 
 
 def commits_after(root, cut, head):

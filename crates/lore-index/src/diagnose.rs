@@ -58,8 +58,8 @@ pub struct PlaceFeatures {
     /// The same in BM25.
     pub lexical: f64,
     /// This place's own evidence: 1 ÷ (1 + rank) in the hybrid search,
-    /// + 4 for a stack frame in it, 2 for a raise site, 1 for a literal,
-    /// 0.5 for a definition (it orders the places of one file).
+    /// plus 4 for a stack frame in it, 2 for a raise site, 1 for a
+    /// literal, 0.5 for a definition (it orders the places of one file).
     pub place: f64,
     /// A symptom literal occurs in the file.
     pub literal: bool,
@@ -380,8 +380,7 @@ pub fn diagnose(index: &RepoIndex, symptom: &str, opts: &DiagnoseOptions) -> Res
         return Err(Error::Invalid("diagnose: the symptom is empty".into()));
     }
     let read = read_symptom(symptom_text);
-    let mut places: BTreeMap<(String, u32, u32), (Located, PlaceFeatures, Vec<Evidence>)> =
-        BTreeMap::new();
+    let mut places: BTreeMap<(String, u32, u32), Found> = BTreeMap::new();
     let mut add = |at: &Located, f: &mut dyn FnMut(&mut PlaceFeatures, &mut Vec<Evidence>)| {
         let key = (at.path.clone(), at.start_line, at.end_line);
         let entry = places
@@ -640,7 +639,7 @@ pub fn diagnose(index: &RepoIndex, symptom: &str, opts: &DiagnoseOptions) -> Res
     // A changelog or a lock file is no place to look: it changes with
     // every fix, so history would rank it first, but a bug is never there
     // (manifests, configuration and data files can hold one and stay).
-    let mut merged: Vec<(Located, PlaceFeatures, Vec<Evidence>)> = Vec::new();
+    let mut merged: Vec<Found> = Vec::new();
     for (_, (at, f, e)) in places {
         if is_record(&at.path) && !f.stack {
             continue;
@@ -777,15 +776,22 @@ fn round4(x: f64) -> f64 {
 /// Commits read for the history features.
 const HISTORY_COMMITS: usize = 5_000;
 
+/// A commit as evidence: sha, subject, time.
+type CommitRef = (String, String, i64);
+/// A commit message's word frequencies, sha, subject and files.
+type Message = (HashMap<String, f64>, String, String, Vec<String>);
+/// A place with its evidence, while it is being gathered.
+type Found = (Located, PlaceFeatures, Vec<Evidence>);
+
 /// Per-file fix and change history from the indexed commits.
 struct FileHistory {
     /// Recency-weighted fix commits per file.
-    fixes: HashMap<String, (f64, Vec<(String, String, i64)>)>,
+    fixes: HashMap<String, (f64, Vec<CommitRef>)>,
     mean_fix: f64,
     /// Commits in the last 90 days of the history per file.
-    recent: HashMap<String, (u32, Option<(String, String, i64)>)>,
+    recent: HashMap<String, (u32, Option<CommitRef>)>,
     /// Each commit's message words (term frequencies), sha, subject and files.
-    messages: Vec<(HashMap<String, f64>, String, String, Vec<String>)>,
+    messages: Vec<Message>,
     /// Document frequency of each word over the messages.
     df: HashMap<String, u32>,
 }
@@ -807,8 +813,8 @@ impl FileHistory {
     fn read(index: &RepoIndex) -> Result<FileHistory> {
         let commits = index.store().commits(HISTORY_COMMITS)?;
         let now = commits.iter().map(|c| c.time).max().unwrap_or(0);
-        let mut fixes: HashMap<String, (f64, Vec<(String, String, i64)>)> = HashMap::new();
-        let mut recent: HashMap<String, (u32, Option<(String, String, i64)>)> = HashMap::new();
+        let mut fixes: HashMap<String, (f64, Vec<CommitRef>)> = HashMap::new();
+        let mut recent: HashMap<String, (u32, Option<CommitRef>)> = HashMap::new();
         let mut messages = Vec::new();
         let mut df: HashMap<String, u32> = HashMap::new();
         for c in &commits {

@@ -362,30 +362,28 @@ pub fn impact(index: &RepoIndex, query: &str, opts: &ImpactOptions) -> Result<Im
     }
     frequency(index, &target_files, &mut features)?;
     let target_words: Vec<HashSet<String>> = files.iter().map(|f| path_words(f)).collect();
-    for path in &paths {
-        if target_files.contains(path.as_str()) {
-            continue;
-        }
+    let shared_words = |path: &str| {
         let words = path_words(path);
-        let share = target_words
-            .iter()
-            .filter(|t| !t.is_empty())
-            .map(|t| t.intersection(&words).count() as f64 / t.len() as f64)
-            .fold(0.0, f64::max);
-        if share > 0.0 {
-            features.entry(path.clone()).or_default().path_words = round4(share);
+        round4(
+            target_words
+                .iter()
+                .filter(|t| !t.is_empty())
+                .map(|t| t.intersection(&words).count() as f64 / t.len() as f64)
+                .fold(0.0, f64::max),
+        )
+    };
+    // Every indexed file, and the history's files already candidates.
+    for path in &paths {
+        if !target_files.contains(path.as_str()) {
+            let share = shared_words(path);
+            if share > 0.0 {
+                features.entry(path.clone()).or_default().path_words = share;
+            }
         }
     }
     for (path, f) in features.iter_mut() {
         if f.path_words == 0.0 && !target_files.contains(path.as_str()) {
-            let words = path_words(path);
-            f.path_words = round4(
-                target_words
-                    .iter()
-                    .filter(|t| !t.is_empty())
-                    .map(|t| t.intersection(&words).count() as f64 / t.len() as f64)
-                    .fold(0.0, f64::max),
-            );
+            f.path_words = shared_words(path);
         }
     }
     let dirs: HashSet<&str> = files.iter().map(|f| dir_of(f)).collect();

@@ -375,6 +375,102 @@ pub fn changed_files(root: &Path, from: &str, to: &str) -> Result<Option<Vec<Fil
     Ok(Some(out))
 }
 
+/// A file a change added or modified: its new text and the line ranges
+/// (1-based, inclusive) the change added there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddedLines {
+    /// Path after the change, relative to the root.
+    pub path: String,
+    /// Its text after the change (UTF-8 files only).
+    pub text: String,
+    /// Added or rewritten line ranges.
+    pub lines: Vec<(u32, u32)>,
+}
+
+/// What `from..to` added, or with `to = None` what the index (staged
+/// changes) adds over `from`: per file, its new text and added lines.
+/// Deleted, binary and non-UTF-8 files are left out. `None` outside a git
+/// repository.
+pub fn added_lines(root: &Path, from: &str, to: Option<&str>) -> Result<Option<Vec<AddedLines>>> {
+    let Some((repo, prefix)) = open(root) else {
+        return Ok(None);
+    };
+    let err = |source| Error::Git {
+        path: root.to_owned(),
+        source,
+    };
+    let tree = |rev: &str| -> Result<git2::Tree<'_>> {
+        let commit = repo
+            .revparse_single(rev)
+            .and_then(|o| o.peel_to_commit())
+            .map_err(err)?;
+        commit.tree().map_err(err)
+    };
+    let old = tree(from)?;
+    let mut opts = DiffOptions::new();
+    opts.context_lines(0);
+    let diff = match to {
+        Some(to) => {
+            let new = tree(to)?;
+            repo.diff_tree_to_tree(Some(&old), Some(&new), Some(&mut opts))
+        }
+        None => {
+            let index = repo.index().map_err(err)?;
+            repo.diff_tree_to_index(Some(&old), Some(&index), Some(&mut opts))
+        }
+    }
+    .map_err(err)?;
+    let mut hunks: Vec<(String, git2::Oid, u32, u32)> = Vec::new();
+    diff.foreach(
+        &mut |_, _| true,
+        None,
+        Some(&mut |delta, hunk| {
+            if hunk.new_lines() == 0 || delta.new_file().id().is_zero() {
+                return true;
+            }
+            if let Some(rel) = delta
+                .new_file()
+                .path()
+                .and_then(|p| p.to_str())
+                .and_then(|p| p.strip_prefix(prefix.as_str()))
+            {
+                let start = hunk.new_start().max(1);
+                hunks.push((
+                    rel.to_owned(),
+                    delta.new_file().id(),
+                    start,
+                    start + hunk.new_lines() - 1,
+                ));
+            }
+            true
+        }),
+        None,
+    )
+    .map_err(err)?;
+    let mut out: Vec<AddedLines> = Vec::new();
+    for (path, id, start, end) in hunks {
+        if let Some(last) = out.last_mut().filter(|l| l.path == path) {
+            last.lines.push((start, end));
+            continue;
+        }
+        let Ok(blob) = repo.find_blob(id) else {
+            continue;
+        };
+        if blob.is_binary() {
+            continue;
+        }
+        let Ok(text) = String::from_utf8(blob.content().to_vec()) else {
+            continue;
+        };
+        out.push(AddedLines {
+            path,
+            text,
+            lines: vec![(start, end)],
+        });
+    }
+    Ok(Some(out))
+}
+
 /// The remotes of the repository containing `root`: (name, fetch URL).
 pub fn remotes(root: &Path) -> Vec<(String, String)> {
     let Some((repo, _)) = open(root) else {

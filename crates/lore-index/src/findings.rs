@@ -1262,6 +1262,57 @@ pub fn import_thought(
     })
 }
 
+/// SmellHunt's findings in one text (`path` names it and picks the
+/// language): the single-file rules and secrets, symbols named from the
+/// text's own outline, fingerprinted like the hunt's.
+pub fn text_findings(path: &str, text: &str, config: &SmellConfig) -> Vec<Finding> {
+    let lang = Language::from_path(Path::new(path));
+    if !lang.is_parsed() && !matches!(lang, Language::Text | Language::Toml | Language::Yaml) {
+        return Vec::new();
+    }
+    let mut file = analyze_file(path, lang, text, config, &Redactor::builtin());
+    if lang.is_parsed() {
+        let syntax = lore_syntax::parse(text, lang);
+        let outline: Vec<lore_core::store::SymbolRow> = syntax
+            .symbols
+            .iter()
+            .enumerate()
+            .map(|(i, s)| lore_core::store::SymbolRow {
+                id: i as i64,
+                parent_id: s.parent.map(|p| p as i64),
+                path: path.to_owned(),
+                lang,
+                name: s.name.clone(),
+                qualname: s.qualname.clone(),
+                kind: s.kind,
+                signature: s.signature.clone(),
+                doc: s.doc.clone(),
+                start_line: s.start_line,
+                end_line: s.end_line,
+            })
+            .collect();
+        name_symbols(&mut file, &outline);
+    }
+    file.findings
+        .sort_by(|a, b| (a.start_line, &a.rule).cmp(&(b.start_line, &b.rule)));
+    fingerprint_all(&mut file.findings, text);
+    file.findings
+}
+
+/// Fingerprints of the findings a user dismissed in `repo`.
+pub fn dismissed(
+    queue: &dyn lore_core::jobs::JobStore,
+    repo: &str,
+) -> Result<std::collections::HashSet<String>> {
+    let stored = queue.insights(repo, Some(INSIGHT_KIND), None, usize::MAX >> 1)?;
+    Ok(stored
+        .iter()
+        .filter(|i| i.status == "dismissed")
+        .filter_map(from_insight)
+        .map(|f| f.fingerprint)
+        .collect())
+}
+
 /// The repository's findings now: SmellHunt over the current index (kept
 /// per index generation) and the findings imported from other tools, less
 /// the ones a user dismissed; by path and line.

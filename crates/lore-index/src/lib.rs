@@ -49,6 +49,7 @@ pub mod registry;
 pub mod report;
 pub mod request;
 pub mod resolve;
+pub mod review;
 pub mod risk;
 pub mod sandbox;
 mod shared;

@@ -140,6 +140,9 @@ pub enum Command {
     /// of the names it mentions, stack frames, search, past fixes and
     /// recent changes of each file.
     Diagnose(DiagnoseArgs),
+    /// Review a change: what Lore's rules find on the lines it added, less
+    /// findings like ones people dismissed; `--fail-on` makes CI fail.
+    Review(ReviewArgs),
     /// Run the repository's tests in the sandbox (no network, a scratch
     /// copy of the tree, time and memory limits): pass/fail per test and
     /// coverage; failing tests become insights. Runs the repository's code:
@@ -896,6 +899,23 @@ pub struct DiagnoseArgs {
     pub limit: usize,
     #[command(flatten)]
     pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// `FROM..TO`, or one commit (`R` = `R~1..R`); default the last commit.
+    #[arg(value_name = "RANGE", conflicts_with = "staged")]
+    pub range: Option<String>,
+    /// The staged changes instead of a range.
+    #[arg(long)]
+    pub staged: bool,
+    /// Output: text, json, sarif (SARIF 2.1.0 for code scanning) or github
+    /// (workflow annotations).
+    #[arg(long, default_value = "text", value_parser = ["text", "json", "sarif", "github"])]
+    pub format: String,
+    /// Exit 1 when a finding is at least this severe.
+    #[arg(long, value_name = "SEVERITY", value_parser = ["low", "medium", "high"])]
+    pub fail_on: Option<String>,
 }
 
 #[derive(Debug, Args)]

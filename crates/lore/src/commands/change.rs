@@ -1,4 +1,4 @@
-//! Change intelligence: `lore impact`, `lore diagnose`.
+//! Change intelligence: `lore impact`, `lore diagnose`, `lore review`.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -145,4 +145,73 @@ pub(crate) fn diagnose(home: &Home, args: DiagnoseArgs, g: &GlobalArgs) -> Resul
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn review(home: &Home, args: ReviewArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    use lore_index::findings::{self, Severity};
+    use lore_index::review::{Change, github_annotations, review as run_review};
+    let index = open(home, g)?;
+    let change = if args.staged {
+        Change::Staged
+    } else {
+        Change::parse(args.range.as_deref().unwrap_or("HEAD"))?
+    };
+    let config = findings::SmellConfig::load(&home.config_file(), index.root())?;
+    let queue = lore_store::SqliteJobs::open(&home.thinker_db())
+        .with_context(|| format!("{}: cannot open", home.thinker_db().display()))?;
+    let dismissed = findings::dismissed(&queue, &home.repo_id(index.root()))?;
+    let result = run_review(&index, &change, &config, &dismissed)?;
+    let fail_on = args.fail_on.as_deref().and_then(Severity::from_name);
+    let code = match (fail_on, result.worst()) {
+        (Some(min), Some(worst)) if worst >= min => ExitCode::FAILURE,
+        _ => ExitCode::SUCCESS,
+    };
+    match args.format.as_str() {
+        "json" => {
+            print_json(&result)?;
+        }
+        "sarif" => {
+            print_json(&findings::to_sarif(
+                &result.findings,
+                env!("CARGO_PKG_VERSION"),
+            ))?;
+        }
+        "github" => {
+            print!("{}", github_annotations(&result.findings));
+        }
+        _ => {
+            let mut out = std::io::stdout().lock();
+            for f in &result.findings {
+                writeln!(
+                    out,
+                    "{}:{}  {:<6} {}  {}",
+                    f.path,
+                    f.start_line,
+                    f.severity.name(),
+                    f.rule,
+                    f.message
+                )?;
+            }
+            if !g.quiet {
+                writeln!(
+                    out,
+                    "{} finding{} on {} added line{} in {} file{} ({}..{}){}",
+                    result.findings.len(),
+                    if result.findings.len() == 1 { "" } else { "s" },
+                    result.added_lines,
+                    if result.added_lines == 1 { "" } else { "s" },
+                    result.files,
+                    if result.files == 1 { "" } else { "s" },
+                    result.from,
+                    result.to,
+                    if result.suppressed > 0 {
+                        format!("; {} like dismissed ones left out", result.suppressed)
+                    } else {
+                        String::new()
+                    }
+                )?;
+            }
+        }
+    }
+    Ok(code)
 }

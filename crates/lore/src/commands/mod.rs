@@ -92,6 +92,7 @@ fn run_command(home: &Home, command: Command, g: &GlobalArgs) -> Result<ExitCode
         Command::Risks(args) => findings::risks(&home, args, g),
         Command::Impact(args) => change::impact(&home, args, g),
         Command::Diagnose(args) => change::diagnose(&home, args, g),
+        Command::Review(args) => change::review(&home, args, g),
         Command::Verify(args) => findings::verify(&home, args, g),
         Command::Lint(args) => findings::lint(&home, args, g),
         Command::Ask(args) => crate::ask::ask(&home, open(&home, g)?, &args, g),

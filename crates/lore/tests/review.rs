@@ -1,0 +1,120 @@
+//! `lore review` on scripted diffs.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+const OLD: &str = "import subprocess\n\n\ndef legacy(cmd):\n    subprocess.run(f\"ls {cmd}\", shell=True)\n\n\ndef ok(x):\n    return x + 1\n";
+
+fn repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write("app.py", OLD);
+    repo.commit("Initial import");
+    repo
+}
+
+fn review(repo: &TestRepo, args: &[&str]) -> (Value, Option<i32>) {
+    let out = lore(repo)
+        .args(["review", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    (value, out.status.code())
+}
+
+#[test]
+fn findings_on_added_lines_only_and_a_clean_diff_is_silent() {
+    let repo = repo();
+    ok(lore(&repo).arg("index"));
+    // A clean change: the old finding on an untouched line is not its own.
+    repo.write(
+        "app.py",
+        format!("{OLD}\n\ndef more(x):\n    return x * 2\n"),
+    );
+    repo.commit("Add more");
+    let (r, code) = review(&repo, &["--fail-on", "low"]);
+    assert_eq!(r["findings"].as_array().unwrap().len(), 0, "{r}");
+    assert_eq!(r["files"], 1, "{r}");
+    assert_eq!(code, Some(0));
+
+    // A change that evaluates its input.
+    let text = format!(
+        "{OLD}\n\ndef more(x):\n    return x * 2\n\n\ndef run(expr):\n    return eval(expr)\n"
+    );
+    repo.write("app.py", &text);
+    repo.commit("Run expressions");
+    let (r, code) = review(&repo, &["--fail-on", "high"]);
+    let found: Vec<(&str, u64)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap(),
+                f["start_line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [("security/eval", line_of(&text, "eval(expr)"))],
+        "{r}"
+    );
+    let severity = r["findings"][0]["severity"].as_str().unwrap().to_owned();
+    // Exit status follows --fail-on over the findings' severities.
+    assert_eq!(code, Some(if severity == "high" { 1 } else { 0 }), "{r}");
+    let (_, code) = review(&repo, &["--fail-on", "low"]);
+    assert_eq!(code, Some(1));
+    let (_, code) = review(&repo, &[]);
+    assert_eq!(code, Some(0), "no --fail-on, no failure");
+
+    // The whole history as one range sees the old finding too.
+    let first = repo.git(&["rev-list", "--max-parents=0", "HEAD"]);
+    let (r, _) = review(&repo, &[&format!("{}..HEAD", first.trim())]);
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["start_line"].as_u64() > Some(9)),
+        "{r}"
+    );
+}
+
+#[test]
+fn staged_changes_sarif_and_github_annotations() {
+    let repo = repo();
+    ok(lore(&repo).arg("index"));
+    let text = format!(
+        "{OLD}\n\ndef query(db, name):\n    return db.execute(f\"SELECT * FROM users WHERE name = '{{name}}'\")\n"
+    );
+    repo.write("app.py", &text);
+    let line = line_of(&text, "SELECT");
+    repo.git(&["add", "app.py"]);
+    let sarif: Value = serde_json::from_str(&ok(
+        lore(&repo).args(["review", "--staged", "--format", "sarif"])
+    ))
+    .unwrap();
+    assert_eq!(sarif["version"], "2.1.0", "{sarif}");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{sarif}");
+    assert_eq!(results[0]["ruleId"], "security/sql-format", "{sarif}");
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["region"]["startLine"], line,
+        "{sarif}"
+    );
+    let github = ok(lore(&repo).args(["review", "--staged", "--format", "github"]));
+    assert!(
+        github.starts_with("::") && github.contains(&format!("file=app.py,line={line}")),
+        "{github}"
+    );
+
+    let out = fails(lore(&repo).args(["review", "HEAD.."]));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("FROM..TO"),
+        "{out:?}"
+    );
+}

@@ -406,17 +406,31 @@ pub fn added_lines(root: &Path, from: &str, to: Option<&str>) -> Result<Option<V
             .map_err(err)?;
         commit.tree().map_err(err)
     };
-    let old = tree(from)?;
+    // `R~1` of a root commit is the empty tree: everything was added.
+    let old = match tree(from) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let root_commit = from
+                .strip_suffix("~1")
+                .and_then(|r| repo.revparse_single(r).ok())
+                .and_then(|o| o.peel_to_commit().ok())
+                .is_some_and(|c| c.parent_count() == 0);
+            if !root_commit {
+                return Err(e);
+            }
+            None
+        }
+    };
     let mut opts = DiffOptions::new();
     opts.context_lines(0);
     let diff = match to {
         Some(to) => {
             let new = tree(to)?;
-            repo.diff_tree_to_tree(Some(&old), Some(&new), Some(&mut opts))
+            repo.diff_tree_to_tree(old.as_ref(), Some(&new), Some(&mut opts))
         }
         None => {
             let index = repo.index().map_err(err)?;
-            repo.diff_tree_to_index(Some(&old), Some(&index), Some(&mut opts))
+            repo.diff_tree_to_index(old.as_ref(), Some(&index), Some(&mut opts))
         }
     }
     .map_err(err)?;

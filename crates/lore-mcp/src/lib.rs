@@ -314,6 +314,14 @@ struct DiagnoseParams {
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct ReviewParams {
+    /// `FROM..TO` or one commit (default `HEAD`: the last commit).
+    range: Option<String>,
+    /// Review the staged changes instead of a range.
+    staged: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct DossierParams {
     /// A file or directory relative to the repository root (`.` for the
     /// root).
@@ -761,6 +769,47 @@ impl LoreMcp {
                 })
                 .collect();
             Ok(json!({ "commit": index.indexed_commit(), "places": items }))
+        })
+        .await
+    }
+
+    /// Review a change (a commit range, or the staged changes): Lore's
+    /// rules on the lines it added, each finding with a rule id, severity,
+    /// message, fix hint and `citation`; findings like ones people
+    /// dismissed are left out (`suppressed` counts them).
+    #[tool(annotations(read_only_hint = true))]
+    async fn review(
+        &self,
+        Parameters(p): Parameters<ReviewParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let change = if p.staged.unwrap_or(false) {
+            lore_index::review::Change::Staged
+        } else {
+            lore_index::review::Change::parse(p.range.as_deref().unwrap_or("HEAD"))
+                .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?
+        };
+        let (home, id) = (self.home.clone(), self.id.clone());
+        self.with_index(move |index| {
+            let config = lore_index::findings::SmellConfig::load(&home.config_file(), index.root())
+                .map_err(|e| e.to_string())?;
+            let queue =
+                lore_store::SqliteJobs::open(&home.thinker_db()).map_err(|e| e.to_string())?;
+            let dismissed =
+                lore_index::findings::dismissed(&queue, &id).map_err(|e| e.to_string())?;
+            let result = lore_index::review::review(index, &change, &config, &dismissed)
+                .map_err(|e| e.to_string())?;
+            let mut v = serde_json::to_value(&result).map_err(|e| e.to_string())?;
+            if let Some(items) = v["findings"].as_array_mut() {
+                for f in items {
+                    f["citation"] = Value::from(format!(
+                        "{}:{}-{}",
+                        f["path"].as_str().unwrap_or(""),
+                        f["start_line"],
+                        f["end_line"]
+                    ));
+                }
+            }
+            Ok(v)
         })
         .await
     }

@@ -69,7 +69,8 @@ use crate::jobs::{Job, JobKind, JobState};
         crate::thinker::rollback_policy,
         crate::thinker::ab_policy,
         crate::change::impact,
-        crate::change::diagnose
+        crate::change::diagnose,
+        crate::change::review
     ),
     components(schemas(
         ErrorBody,

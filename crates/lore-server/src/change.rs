@@ -1,4 +1,5 @@
-//! Change intelligence over HTTP: `POST /impact`, `POST /diagnose`.
+//! Change intelligence over HTTP: `POST /impact`, `POST /diagnose`,
+//! `POST /review`.
 
 use axum::Json;
 use axum::extract::State;
@@ -90,6 +91,61 @@ pub async fn diagnose(
         Ok(Json(
             serde_json::to_value(places).map_err(ApiError::internal)?,
         ))
+    })
+    .await
+}
+
+/// `POST /review`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    repo_id: String,
+    /// `FROM..TO` or one commit (default `HEAD`, the last commit).
+    #[serde(default)]
+    range: Option<String>,
+    /// The staged changes instead of a range.
+    #[serde(default)]
+    staged: bool,
+    /// `json` (default) or `sarif`.
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// Lore's rules on the lines a change added, less findings like dismissed
+/// ones.
+#[utoipa::path(post, path = "/review", request_body(content = Object, description = "`{repo_id, range?, staged?, format?: json|sarif}`"),
+    responses((status = 200, description = "`{from, to, files, added_lines, findings, suppressed}`, or a SARIF 2.1.0 log", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn review(
+    State(state): State<AppState>,
+    payload: Result<Json<ReviewRequest>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(req) = payload?;
+    let sarif = match req.format.as_deref() {
+        None | Some("json") => false,
+        Some("sarif") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "format {other:?}: expected json or sarif"
+            )));
+        }
+    };
+    let change = if req.staged {
+        lore_index::review::Change::Staged
+    } else {
+        lore_index::review::Change::parse(req.range.as_deref().unwrap_or("HEAD"))?
+    };
+    blocking(move || {
+        let (index, config) = crate::thinker::risk_inputs(&state, &req.repo_id)?;
+        let queue = lore_store::SqliteJobs::open(&state.registry.home().thinker_db())
+            .map_err(ApiError::internal)?;
+        let dismissed = lore_index::findings::dismissed(&queue, &req.repo_id)?;
+        let result = lore_index::review::review(&index, &change, &config, &dismissed)?;
+        let value = if sarif {
+            lore_index::findings::to_sarif(&result.findings, env!("CARGO_PKG_VERSION"))
+        } else {
+            serde_json::to_value(result).map_err(ApiError::internal)?
+        };
+        Ok(Json(value))
     })
     .await
 }

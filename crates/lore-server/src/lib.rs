@@ -193,6 +193,7 @@ pub fn router(state: AppState) -> Router {
         .route("/risks", get(thinker::risks))
         .route("/impact", post(change::impact))
         .route("/diagnose", post(change::diagnose))
+        .route("/review", post(change::review))
         .route("/risks/why", get(thinker::risk_why))
         .route("/findings", get(thinker::findings))
         .route("/webhooks/github", post(thinker::github_webhook))

@@ -445,7 +445,7 @@ pub async fn risks(
 
 /// A repository's current index and its SmellHunt settings: what a risk
 /// map is made from.
-fn risk_inputs<'a>(
+pub(crate) fn risk_inputs<'a>(
     state: &'a AppState,
     repo_id: &str,
 ) -> ApiResult<(

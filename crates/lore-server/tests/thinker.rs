@@ -584,3 +584,34 @@ async fn diagnose_over_http() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
+
+#[tokio::test]
+async fn review_over_http() {
+    let (repo, id) = fixture();
+    repo.write(
+        "app.py",
+        format!("{APP}\n\ndef run(expr):\n    return eval(expr)\n"),
+    );
+    repo.commit("Run expressions");
+    let app = app(&repo, None);
+    let (status, body) = send(&app, post("/review", json!({"repo_id": id}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["findings"][0]["rule"], "security/eval", "{body}");
+    let (status, body) = send(
+        &app,
+        post("/review", json!({"repo_id": id, "format": "sarif"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["version"], "2.1.0", "{body}");
+    assert_eq!(
+        body["runs"][0]["results"][0]["ruleId"], "security/eval",
+        "{body}"
+    );
+    let (status, body) = send(
+        &app,
+        post("/review", json!({"repo_id": id, "format": "xml"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}

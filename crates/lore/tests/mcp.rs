@@ -88,6 +88,7 @@ async fn every_tool_answers_with_citations_over_stdio() {
             "outline",
             "refs",
             "repo_map",
+            "review",
             "risks",
             "search",
             "status",
@@ -255,6 +256,10 @@ async fn every_tool_answers_with_citations_over_stdio() {
             .starts_with("shop/tax.py:"),
         "{diag}"
     );
+    let (review, error) = call(&client, "review", json!({"range": "HEAD"})).await;
+    assert!(!error, "{review}");
+    assert_eq!(review["to"], "HEAD", "{review}");
+    assert!(review["findings"].is_array(), "{review}");
     let (dossier, _) = call(&client, "dossier", json!({"path": "shop"})).await;
     assert_eq!(dossier["kind"], "directory", "{dossier}");
     let (risks, error) = call(&client, "risks", json!({"limit": 2})).await;
@@ -370,7 +375,7 @@ fn malformed_lines_and_unknown_tools_get_errors_that_say_why() {
     assert!(
         reply["result"]["tools"]
             .as_array()
-            .is_some_and(|t| t.len() == 16)
+            .is_some_and(|t| t.len() == 17)
     );
 
     drop(stdin);

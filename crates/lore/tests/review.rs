@@ -29,6 +29,16 @@ fn review(repo: &TestRepo, args: &[&str]) -> (Value, Option<i32>) {
 fn findings_on_added_lines_only_and_a_clean_diff_is_silent() {
     let repo = repo();
     ok(lore(&repo).arg("index"));
+    // The first commit added every line: its own findings are all there.
+    let (r, _) = review(&repo, &[]);
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "security/shell-format" && f["start_line"] == 5),
+        "{r}"
+    );
     // A clean change: the old finding on an untouched line is not its own.
     repo.write(
         "app.py",

@@ -128,3 +128,29 @@ fn staged_changes_sarif_and_github_annotations() {
         "{out:?}"
     );
 }
+
+#[test]
+fn findings_like_dismissed_ones_are_left_out_and_counted() {
+    let repo = repo();
+    repo.write(
+        "app.py",
+        format!("{OLD}\n\ndef run(expr):\n    return eval(expr)\n"),
+    );
+    repo.commit("Run expressions");
+    ok(lore(&repo).arg("index"));
+    let (before, _) = review(&repo, &[]);
+    assert_eq!(before["findings"][0]["rule"], "security/eval", "{before}");
+    ok(lore(&repo).args(["learn", "on"]));
+    ok(lore(&repo).args(["worker", "--once"]));
+    let insights = json(&repo, &["insights", "--kind", "finding", "--limit", "100"]);
+    let eval = insights
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"].as_str().unwrap().starts_with("security/eval"))
+        .unwrap_or_else(|| panic!("{insights}"));
+    ok(lore(&repo).args(["insights", "dismiss", &eval["id"].to_string()]));
+    let (after, _) = review(&repo, &[]);
+    assert_eq!(after["findings"].as_array().unwrap().len(), 0, "{after}");
+    assert_eq!(after["suppressed"], 1, "{after}");
+}

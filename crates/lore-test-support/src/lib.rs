@@ -306,3 +306,53 @@ impl FakeHttp {
         self.requests.lock().unwrap().clone()
     }
 }
+
+/// The SARIF 2.1.0 JSON schema (the OASIS `sarif-2.1.0-rtm.5` schema, from
+/// the npm package `@microsoft/jest-sarif` that `.ci/run` unpacks into
+/// `target/test-models/sarif`). Panics with what to run when it is absent:
+/// a test that validates SARIF must not pass without it.
+pub fn sarif_schema() -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let schema =
+        workspace.join("target/test-models/sarif/package/lib/schemas/sarif-2.1.0-rtm.5.json");
+    assert!(
+        schema.is_file(),
+        "the SARIF 2.1.0 schema is not at {}: run .ci/run (it unpacks @microsoft/jest-sarif@1.0.0-beta.0 there)",
+        schema.display()
+    );
+    schema
+}
+
+/// Validates a SARIF log against the 2.1.0 schema with Python's
+/// `jsonschema` (installed by `.ci/run`); the validator's message on
+/// failure.
+pub fn validate_sarif(log: &str) -> Result<(), String> {
+    let schema = sarif_schema();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("log.sarif");
+    std::fs::write(&file, log).expect("write the log");
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, jsonschema\n\
+             schema = json.load(open(sys.argv[1]))\n\
+             log = json.load(open(sys.argv[2]))\n\
+             jsonschema.Draft4Validator.check_schema(schema)\n\
+             errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(log), key=str)\n\
+             [print(e.message, list(e.absolute_path)) for e in errors]\n\
+             sys.exit(1 if errors else 0)",
+        ])
+        .arg(&schema)
+        .arg(&file)
+        .output()
+        .expect("python3 runs (.ci/run installs it with jsonschema)");
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}

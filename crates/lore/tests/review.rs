@@ -154,3 +154,56 @@ fn findings_like_dismissed_ones_are_left_out_and_counted() {
     assert_eq!(after["findings"].as_array().unwrap().len(), 0, "{after}");
     assert_eq!(after["suppressed"], 1, "{after}");
 }
+
+/// SARIF from `lore review` and `lore findings --sarif` is valid against
+/// the 2.1.0 schema and follows what GitHub code scanning requires: a tool
+/// driver name, a rule id, a message text and a relative artifact URI
+/// with a start line per result, rules with a level, fingerprints. An
+/// empty review is a valid log too.
+#[test]
+fn sarif_validates_against_the_schema_and_github_rules() {
+    let repo = repo();
+    repo.write(
+        "app.py",
+        format!("{OLD}\n\ndef run(expr):\n    return eval(expr)  # TODO: a parser\n"),
+    );
+    repo.commit("Run expressions");
+    ok(lore(&repo).arg("index"));
+    let logs = [
+        ok(lore(&repo).args(["review", "--format", "sarif"])),
+        ok(lore(&repo).args(["findings", "--sarif"])),
+        ok(lore(&repo).args(["review", "HEAD..HEAD", "--format", "sarif"])),
+    ];
+    for log in &logs {
+        lore_test_support::validate_sarif(log).unwrap_or_else(|e| panic!("{e}\n{log}"));
+        let v: Value = serde_json::from_str(log).unwrap();
+        assert_eq!(v["version"], "2.1.0");
+        for run in v["runs"].as_array().unwrap() {
+            assert!(run["tool"]["driver"]["name"].is_string(), "{run}");
+            for rule in run["tool"]["driver"]["rules"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                assert!(rule["id"].is_string(), "{rule}");
+                assert!(rule["defaultConfiguration"]["level"].is_string(), "{rule}");
+            }
+            for r in run["results"].as_array().unwrap() {
+                assert!(r["ruleId"].is_string(), "{r}");
+                assert!(r["message"]["text"].is_string(), "{r}");
+                let loc = &r["locations"][0]["physicalLocation"];
+                let uri = loc["artifactLocation"]["uri"].as_str().unwrap();
+                assert!(!uri.starts_with('/') && !uri.contains("://"), "{uri}");
+                assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1, "{r}");
+                assert!(r["partialFingerprints"].is_object(), "{r}");
+            }
+        }
+    }
+    let review: Value = serde_json::from_str(&logs[0]).unwrap();
+    assert!(!review["runs"][0]["results"].as_array().unwrap().is_empty());
+    let empty: Value = serde_json::from_str(&logs[2]).unwrap();
+    assert!(
+        empty["runs"][0]["results"].as_array().unwrap().is_empty(),
+        "{empty}"
+    );
+}

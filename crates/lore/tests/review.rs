@@ -207,3 +207,48 @@ fn sarif_validates_against_the_schema_and_github_rules() {
         "{empty}"
     );
 }
+
+/// The documented workflow's Lore commands run as written (the pull
+/// request's range replaced by one commit).
+#[test]
+fn the_documented_workflow_commands_run() {
+    let workflow = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ci/lore-review.yml"),
+    )
+    .unwrap();
+    let repo = repo();
+    let mut ran = 0;
+    let lines: Vec<&str> = workflow.lines().collect();
+    let mut folded_until = 0;
+    for (i, line) in lines.iter().enumerate() {
+        if i < folded_until {
+            continue;
+        }
+        let line = line.trim().trim_start_matches("run:").trim();
+        let command = if line == ">" {
+            // A folded block: the next lines up to the next key.
+            let block: Vec<&str> = lines[i + 1..]
+                .iter()
+                .take_while(|l| !l.trim_start().starts_with('-') && !l.contains(": "))
+                .map(|l| l.trim())
+                .collect();
+            folded_until = i + 1 + block.len();
+            block.join(" ")
+        } else {
+            line.to_owned()
+        };
+        let Some(args) = command.strip_prefix("lore ") else {
+            continue;
+        };
+        let args = args
+            .split(" > ")
+            .next()
+            .unwrap()
+            .replace("\"origin/${{ github.base_ref }}..HEAD\"", "HEAD");
+        let argv: Vec<&str> = args.split_whitespace().collect();
+        assert!(!args.contains("${{"), "{args}");
+        ok(lore(&repo).args(&argv));
+        ran += 1;
+    }
+    assert_eq!(ran, 2, "lore index and lore review: {workflow}");
+}

@@ -187,7 +187,24 @@ pub const CATALOG: &[RuleInfo] = &[
         description: "A TODO, FIXME, HACK or XXX note.",
         hint: "Do it, file it as an issue, or delete the note.",
     },
+    RuleInfo {
+        id: MISSING_TESTS,
+        severity: Severity::Low,
+        description: "A change modifies functions and changes no test (`lore review`).",
+        hint: "Add or update a test that exercises the changed code; the finding names the tests that do today.",
+    },
+    RuleInfo {
+        id: DOCS_MENTION,
+        severity: Severity::Low,
+        description: "A document names a symbol the change modified and the change leaves the document as it was (`lore review`).",
+        hint: "Check that the document still says what the code now does.",
+    },
 ];
+
+/// `lore review`: functions changed with no test changed.
+pub const MISSING_TESTS: &str = "review/missing-tests";
+/// `lore review`: a document names a changed symbol.
+pub const DOCS_MENTION: &str = "review/docs-mention";
 
 /// The catalog entry of `id`.
 pub fn rule_info(id: &str) -> Option<&'static RuleInfo> {
@@ -369,7 +386,7 @@ impl SmellConfig {
         Ok(())
     }
 
-    fn severity_of(&self, rule: &str) -> Severity {
+    pub(crate) fn severity_of(&self, rule: &str) -> Severity {
         self.severity
             .get(rule)
             .copied()

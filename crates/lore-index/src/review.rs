@@ -6,6 +6,13 @@
 //! are committed. A finding counts when its lines meet an added line; one
 //! whose fingerprint (rule, path, symbol, the line's text) a user dismissed
 //! is suppressed and counted. Silence is a valid result.
+//!
+//! Two review rules look at the change as a whole: `review/missing-tests`
+//! (a source file's functions changed and no test file did; it names the
+//! tests that exercise the file today, from impact) and
+//! `review/docs-mention` (a document the change left alone names a symbol
+//! it modified). The review also carries an impact summary: the files
+//! likeliest to need a change too that the change did not touch.
 
 use serde::Serialize;
 
@@ -53,6 +60,21 @@ pub struct Review {
     pub findings: Vec<Finding>,
     /// Findings left out because they are like ones people dismissed.
     pub suppressed: usize,
+    /// Symbols whose lines the change added to (functions, methods, types).
+    pub changed_symbols: Vec<String>,
+    /// Files likeliest to need a change too, not in the change (ranges).
+    pub impact: Vec<ImpactNote>,
+}
+
+/// A file impact says may need a change too.
+#[derive(Clone, Debug, Serialize)]
+pub struct ImpactNote {
+    /// Path.
+    pub path: String,
+    /// Impact's score.
+    pub score: f64,
+    /// Its strongest reason.
+    pub reason: String,
 }
 
 impl Review {
@@ -80,6 +102,21 @@ pub fn review(
     let mut out = Vec::new();
     let mut suppressed = 0;
     let mut added = 0;
+    let changed = changed_symbols(&files);
+    let mut whole = Vec::new();
+    if config.enabled(findings::MISSING_TESTS) {
+        whole.extend(missing_tests(index, &files, &changed, config)?);
+    }
+    if config.enabled(findings::DOCS_MENTION) {
+        whole.extend(docs_mentions(index, &files, &changed, config)?);
+    }
+    for f in whole {
+        if dismissed.contains(&f.fingerprint) {
+            suppressed += 1;
+        } else {
+            out.push(f);
+        }
+    }
     for file in &files {
         added += file.lines.iter().map(|(a, b)| b - a + 1).sum::<u32>();
         for f in findings::text_findings(&file.path, &file.text, config) {
@@ -98,6 +135,24 @@ pub fn review(
         }
     }
     out.sort_by(|a, b| (&a.path, a.start_line, &a.rule).cmp(&(&b.path, b.start_line, &b.rule)));
+    let impact = match to {
+        Some(to) if !files.is_empty() => {
+            let opts = crate::impact::ImpactOptions { depth: 1, limit: 5 };
+            crate::impact::impact(index, &format!("{from}..{to}"), &opts)
+                .map(|r| {
+                    r.files
+                        .into_iter()
+                        .map(|f| ImpactNote {
+                            reason: f.reasons.first().cloned().unwrap_or_default(),
+                            path: f.path,
+                            score: f.score,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
     Ok(Review {
         from: from.to_owned(),
         to: to.unwrap_or("staged").to_owned(),
@@ -105,6 +160,211 @@ pub fn review(
         added_lines: added,
         findings: out,
         suppressed,
+        changed_symbols: changed
+            .iter()
+            .map(|c| format!("{}:{}", c.path, c.qualname))
+            .collect(),
+        impact,
+    })
+}
+
+/// A symbol whose lines the change added to.
+struct ChangedSymbol {
+    path: String,
+    qualname: String,
+    name: String,
+    start: u32,
+    function: bool,
+}
+
+/// The innermost functions, methods and types of each file's new text
+/// that meet an added line.
+fn changed_symbols(files: &[lore_git::AddedLines]) -> Vec<ChangedSymbol> {
+    use lore_core::SymbolKind;
+    let mut out = Vec::new();
+    for file in files {
+        let lang = lore_core::Language::from_path(std::path::Path::new(&file.path));
+        if !lang.is_parsed() {
+            continue;
+        }
+        let syntax = lore_syntax::parse(&file.text, lang);
+        for (i, s) in syntax.symbols.iter().enumerate() {
+            let function = matches!(s.kind, SymbolKind::Function | SymbolKind::Method);
+            let container = matches!(
+                s.kind,
+                SymbolKind::Class
+                    | SymbolKind::Struct
+                    | SymbolKind::Enum
+                    | SymbolKind::Trait
+                    | SymbolKind::Interface
+            );
+            if !function && !container {
+                continue;
+            }
+            // Only where the added lines are the symbol's own, not a
+            // nested function's.
+            let own = |line: u32| {
+                s.start_line <= line
+                    && line <= s.end_line
+                    && !syntax.symbols.iter().skip(i + 1).any(|n| {
+                        n.parent.is_some_and(|p| p == i)
+                            && n.start_line <= line
+                            && line <= n.end_line
+                    })
+            };
+            let touched = file.lines.iter().any(|&(a, b)| (a..=b).any(own));
+            if touched {
+                out.push(ChangedSymbol {
+                    path: file.path.clone(),
+                    qualname: s.qualname.clone(),
+                    name: s.name.clone(),
+                    start: s.start_line,
+                    function,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// `review/missing-tests`: per source file whose functions changed, when
+/// no test file is in the change.
+fn missing_tests(
+    index: &RepoIndex,
+    files: &[lore_git::AddedLines],
+    changed: &[ChangedSymbol],
+    config: &SmellConfig,
+) -> Result<Vec<Finding>> {
+    use crate::thoughts::entry::is_test_path;
+    if files.iter().any(|f| is_test_path(&f.path)) {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for file in files {
+        if is_test_path(&file.path) || crate::query::is_aux_path(&file.path) {
+            continue;
+        }
+        let mine: Vec<&ChangedSymbol> = changed
+            .iter()
+            .filter(|c| c.path == file.path && c.function)
+            .collect();
+        let Some(first) = mine.first() else {
+            continue;
+        };
+        let opts = crate::impact::ImpactOptions { depth: 2, limit: 5 };
+        let tests: Vec<String> = crate::impact::impact(index, &file.path, &opts)
+            .map(|r| r.tests.into_iter().take(3).map(|t| t.path).collect())
+            .unwrap_or_default();
+        let more = if mine.len() > 1 {
+            format!(" and {} more", mine.len() - 1)
+        } else {
+            String::new()
+        };
+        let known = if tests.is_empty() {
+            "no test is known to exercise this file".to_owned()
+        } else {
+            format!("tests that exercise it: {}", tests.join(", "))
+        };
+        let mut f = vec![Finding {
+            rule: findings::MISSING_TESTS.to_owned(),
+            severity: config.severity_of(findings::MISSING_TESTS),
+            message: format!(
+                "`{}`{more} changed and no test changed with it; {known}",
+                first.qualname
+            ),
+            hint: findings::rule_info(findings::MISSING_TESTS)
+                .map(|r| r.hint.to_owned())
+                .unwrap_or_default(),
+            path: file.path.clone(),
+            start_line: first.start,
+            end_line: first.start,
+            symbol: Some(first.qualname.clone()),
+            tool: "lore".to_owned(),
+            fingerprint: String::new(),
+        }];
+        findings::fingerprint_all(&mut f, &file.text);
+        out.extend(f);
+    }
+    Ok(out)
+}
+
+/// `review/docs-mention`: documents outside the change that name a
+/// changed symbol (distinctive names only: five characters or more).
+fn docs_mentions(
+    index: &RepoIndex,
+    files: &[lore_git::AddedLines],
+    changed: &[ChangedSymbol],
+    config: &SmellConfig,
+) -> Result<Vec<Finding>> {
+    let in_change: std::collections::HashSet<&str> =
+        files.iter().map(|f| f.path.as_str()).collect();
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for c in changed {
+        if c.name.len() < 5 || !seen.insert(c.name.clone()) {
+            continue;
+        }
+        let hits = index
+            .search(
+                &c.name,
+                &crate::SearchOptions {
+                    limit: 20,
+                    mode: crate::SearchMode::Lexical,
+                    ..Default::default()
+                },
+            )
+            .unwrap_or_default();
+        for hit in hits {
+            let path = &hit.at.path;
+            let doc = [".md", ".rst", ".txt", ".adoc"]
+                .iter()
+                .any(|e| path.ends_with(e));
+            if !doc || in_change.contains(path.as_str()) {
+                continue;
+            }
+            let Some((offset, _)) = hit
+                .text
+                .lines()
+                .enumerate()
+                .find(|(_, l)| names_word(l, &c.name))
+            else {
+                continue;
+            };
+            let line = hit.at.start_line + offset as u32;
+            let text = std::fs::read_to_string(index.root().join(path)).unwrap_or_default();
+            let mut f = vec![Finding {
+                rule: findings::DOCS_MENTION.to_owned(),
+                severity: config.severity_of(findings::DOCS_MENTION),
+                message: format!(
+                    "names `{}`, which this change modified ({}:{})",
+                    c.name, c.path, c.start
+                ),
+                hint: findings::rule_info(findings::DOCS_MENTION)
+                    .map(|r| r.hint.to_owned())
+                    .unwrap_or_default(),
+                path: path.clone(),
+                start_line: line,
+                end_line: line,
+                symbol: None,
+                tool: "lore".to_owned(),
+                fingerprint: String::new(),
+            }];
+            findings::fingerprint_all(&mut f, &text);
+            out.extend(f);
+            if out.len() >= 10 {
+                return Ok(out);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn names_word(line: &str, name: &str) -> bool {
+    line.match_indices(name).any(|(i, _)| {
+        let before = line[..i].chars().next_back();
+        let after = line[i + name.len()..].chars().next();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
     })
 }
 

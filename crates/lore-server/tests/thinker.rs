@@ -596,7 +596,13 @@ async fn review_over_http() {
     let app = app(&repo, None);
     let (status, body) = send(&app, post("/review", json!({"repo_id": id}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["findings"][0]["rule"], "security/eval", "{body}");
+    let rules: Vec<&str> = body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"security/eval"), "{body}");
     let (status, body) = send(
         &app,
         post("/review", json!({"repo_id": id, "format": "sarif"})),
@@ -604,8 +610,12 @@ async fn review_over_http() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["version"], "2.1.0", "{body}");
-    assert_eq!(
-        body["runs"][0]["results"][0]["ruleId"], "security/eval",
+    assert!(
+        body["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["ruleId"] == "security/eval"),
         "{body}"
     );
     let (status, body) = send(

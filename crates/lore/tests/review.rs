@@ -39,15 +39,20 @@ fn findings_on_added_lines_only_and_a_clean_diff_is_silent() {
             .any(|f| f["rule"] == "security/shell-format" && f["start_line"] == 5),
         "{r}"
     );
-    // A clean change: the old finding on an untouched line is not its own.
+    // A clean change (code with its test): the old finding on an
+    // untouched line is not its own.
     repo.write(
         "app.py",
         format!("{OLD}\n\ndef more(x):\n    return x * 2\n"),
     );
+    repo.write(
+        "tests/test_app.py",
+        "from app import more\n\n\ndef test_more():\n    assert more(2) == 4\n",
+    );
     repo.commit("Add more");
     let (r, code) = review(&repo, &["--fail-on", "low"]);
     assert_eq!(r["findings"].as_array().unwrap().len(), 0, "{r}");
-    assert_eq!(r["files"], 1, "{r}");
+    assert_eq!(r["files"], 2, "{r}");
     assert_eq!(code, Some(0));
 
     // A change that evaluates its input.
@@ -68,12 +73,16 @@ fn findings_on_added_lines_only_and_a_clean_diff_is_silent() {
             )
         })
         .collect();
+    let run = line_of(&text, "def run");
     assert_eq!(
         found,
-        [("security/eval", line_of(&text, "eval(expr)"))],
+        [
+            ("review/missing-tests", run),
+            ("security/eval", line_of(&text, "eval(expr)"))
+        ],
         "{r}"
     );
-    let severity = r["findings"][0]["severity"].as_str().unwrap().to_owned();
+    let severity = r["findings"][1]["severity"].as_str().unwrap().to_owned();
     // Exit status follows --fail-on over the findings' severities.
     assert_eq!(code, Some(if severity == "high" { 1 } else { 0 }), "{r}");
     let (_, code) = review(&repo, &["--fail-on", "low"]);
@@ -110,10 +119,17 @@ fn staged_changes_sarif_and_github_annotations() {
     .unwrap();
     assert_eq!(sarif["version"], "2.1.0", "{sarif}");
     let results = sarif["runs"][0]["results"].as_array().unwrap();
-    assert_eq!(results.len(), 1, "{sarif}");
-    assert_eq!(results[0]["ruleId"], "security/sql-format", "{sarif}");
+    let rules: Vec<&str> = results
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        results[0]["locations"][0]["physicalLocation"]["region"]["startLine"], line,
+        rules,
+        ["review/missing-tests", "security/sql-format"],
+        "{sarif}"
+    );
+    assert_eq!(
+        results[1]["locations"][0]["physicalLocation"]["region"]["startLine"], line,
         "{sarif}"
     );
     let github = ok(lore(&repo).args(["review", "--staged", "--format", "github"]));
@@ -139,7 +155,7 @@ fn findings_like_dismissed_ones_are_left_out_and_counted() {
     repo.commit("Run expressions");
     ok(lore(&repo).arg("index"));
     let (before, _) = review(&repo, &[]);
-    assert_eq!(before["findings"][0]["rule"], "security/eval", "{before}");
+    assert_eq!(before["findings"][1]["rule"], "security/eval", "{before}");
     ok(lore(&repo).args(["learn", "on"]));
     ok(lore(&repo).args(["worker", "--once"]));
     let insights = json(&repo, &["insights", "--kind", "finding", "--limit", "100"]);
@@ -151,7 +167,13 @@ fn findings_like_dismissed_ones_are_left_out_and_counted() {
         .unwrap_or_else(|| panic!("{insights}"));
     ok(lore(&repo).args(["insights", "dismiss", &eval["id"].to_string()]));
     let (after, _) = review(&repo, &[]);
-    assert_eq!(after["findings"].as_array().unwrap().len(), 0, "{after}");
+    let rules: Vec<&str> = after["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["review/missing-tests"], "{after}");
     assert_eq!(after["suppressed"], 1, "{after}");
 }
 
@@ -251,4 +273,83 @@ fn the_documented_workflow_commands_run() {
         ran += 1;
     }
     assert_eq!(ran, 2, "lore index and lore review: {workflow}");
+}
+
+#[test]
+fn missing_tests_name_the_tests_that_exercise_the_file_and_docs_that_name_a_change() {
+    let repo = TestRepo::new();
+    repo.write(
+        "shop/pricing.py",
+        "def discounted_price(price, rate):\n    return price * (1 - rate)\n",
+    )
+    .write(
+        "tests/test_pricing.py",
+        "from shop.pricing import discounted_price\n\n\ndef test_discount():\n    assert discounted_price(10, 0.5) == 5\n",
+    )
+    .write(
+        "docs/pricing.md",
+        "# Pricing\n\nUse `discounted_price` to apply a rate.\n",
+    );
+    repo.commit("Initial import");
+    repo.write(
+        "shop/pricing.py",
+        "def discounted_price(price, rate):\n    return round(price * (1 - rate), 2)\n",
+    );
+    repo.commit("Round prices");
+    ok(lore(&repo).arg("index"));
+    let (r, _) = review(&repo, &[]);
+    let by_rule = |rule: &str| -> Vec<Value> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == rule)
+            .cloned()
+            .collect()
+    };
+    let missing = by_rule("review/missing-tests");
+    assert_eq!(missing.len(), 1, "{r}");
+    assert_eq!(missing[0]["path"], "shop/pricing.py", "{r}");
+    assert!(
+        missing[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tests/test_pricing.py"),
+        "{r}"
+    );
+    let docs = by_rule("review/docs-mention");
+    assert_eq!(docs.len(), 1, "{r}");
+    assert_eq!(docs[0]["path"], "docs/pricing.md", "{r}");
+    assert_eq!(docs[0]["start_line"], 3, "{r}");
+    assert_eq!(
+        r["changed_symbols"][0], "shop/pricing.py:discounted_price",
+        "{r}"
+    );
+    assert!(
+        r["impact"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["path"] == "tests/test_pricing.py"),
+        "{r}"
+    );
+
+    // Changing the test too: no missing-tests finding; the docs one stays
+    // until the document changes.
+    repo.write(
+        "shop/pricing.py",
+        "def discounted_price(price, rate):\n    return round(price * (1 - rate), 3)\n",
+    )
+    .write(
+        "tests/test_pricing.py",
+        "from shop.pricing import discounted_price\n\n\ndef test_discount():\n    assert discounted_price(10, 0.25) == 7.5\n",
+    )
+    .write(
+        "docs/pricing.md",
+        "# Pricing\n\nUse `discounted_price` to apply a rate (rounded to 3 places).\n",
+    );
+    repo.commit("Round to 3 places, tested and documented");
+    ok(lore(&repo).arg("index"));
+    let (r, _) = review(&repo, &[]);
+    assert!(r["findings"].as_array().unwrap().is_empty(), "{r}");
 }

@@ -383,6 +383,8 @@ pub struct AddedLines {
     pub path: String,
     /// Its text after the change (UTF-8 files only).
     pub text: String,
+    /// Its text before, when it existed (and was UTF-8).
+    pub old_text: Option<String>,
     /// Added or rewritten line ranges.
     pub lines: Vec<(u32, u32)>,
 }
@@ -434,7 +436,7 @@ pub fn added_lines(root: &Path, from: &str, to: Option<&str>) -> Result<Option<V
         }
     }
     .map_err(err)?;
-    let mut hunks: Vec<(String, git2::Oid, u32, u32)> = Vec::new();
+    let mut hunks: Vec<(String, git2::Oid, git2::Oid, u32, u32)> = Vec::new();
     diff.foreach(
         &mut |_, _| true,
         None,
@@ -452,6 +454,7 @@ pub fn added_lines(root: &Path, from: &str, to: Option<&str>) -> Result<Option<V
                 hunks.push((
                     rel.to_owned(),
                     delta.new_file().id(),
+                    delta.old_file().id(),
                     start,
                     start + hunk.new_lines() - 1,
                 ));
@@ -462,7 +465,7 @@ pub fn added_lines(root: &Path, from: &str, to: Option<&str>) -> Result<Option<V
     )
     .map_err(err)?;
     let mut out: Vec<AddedLines> = Vec::new();
-    for (path, id, start, end) in hunks {
+    for (path, id, old_id, start, end) in hunks {
         if let Some(last) = out.last_mut().filter(|l| l.path == path) {
             last.lines.push((start, end));
             continue;
@@ -476,9 +479,15 @@ pub fn added_lines(root: &Path, from: &str, to: Option<&str>) -> Result<Option<V
         let Ok(text) = String::from_utf8(blob.content().to_vec()) else {
             continue;
         };
+        let old_text = (!old_id.is_zero())
+            .then(|| repo.find_blob(old_id).ok())
+            .flatten()
+            .filter(|b| !b.is_binary())
+            .and_then(|b| String::from_utf8(b.content().to_vec()).ok());
         out.push(AddedLines {
             path,
             text,
+            old_text,
             lines: vec![(start, end)],
         });
     }

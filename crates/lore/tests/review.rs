@@ -353,3 +353,51 @@ fn missing_tests_name_the_tests_that_exercise_the_file_and_docs_that_name_a_chan
     let (r, _) = review(&repo, &[]);
     assert!(r["findings"].as_array().unwrap().is_empty(), "{r}");
 }
+
+fn branchy(name: &str, n: usize, extra: &str) -> String {
+    let mut s = format!("def {name}(x):\n{extra}");
+    for i in 0..n {
+        s.push_str(&format!("    if x == {i}:\n        return {i}\n"));
+    }
+    s.push_str("    return -1\n");
+    s
+}
+
+/// Complexity counts against a change only when the change put the
+/// function over the threshold, not when it touched one already over it.
+#[test]
+fn metric_findings_only_when_the_change_crossed_the_threshold() {
+    let repo = TestRepo::new();
+    repo.write(
+        "calc.py",
+        branchy("pick", 20, "") + "\n\n" + &branchy("small", 3, ""),
+    );
+    repo.write("tests/test_calc.py", "def test_pick():\n    pass\n");
+    repo.commit("Initial import");
+    ok(lore(&repo).arg("index"));
+    // A line added inside the already complex `pick`.
+    repo.write(
+        "calc.py",
+        branchy("pick", 20, "    x = int(x)\n") + "\n\n" + &branchy("small", 3, ""),
+    );
+    repo.write("tests/test_calc.py", "def test_pick():\n    assert True\n");
+    repo.commit("Parse first");
+    let (r, _) = review(&repo, &[]);
+    assert!(r["findings"].as_array().unwrap().is_empty(), "{r}");
+    // `small` grows past the threshold: that is this change's doing.
+    repo.write(
+        "calc.py",
+        branchy("pick", 20, "    x = int(x)\n") + "\n\n" + &branchy("small", 20, ""),
+    );
+    repo.write("tests/test_calc.py", "def test_small():\n    assert True\n");
+    repo.commit("More cases");
+    let (r, _) = review(&repo, &[]);
+    let rules: Vec<(&str, &str)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap(), f["symbol"].as_str().unwrap()))
+        .collect();
+    assert!(rules.contains(&("complexity/cyclomatic", "small")), "{r}");
+    assert!(!rules.iter().any(|(_, s)| *s == "pick"), "{r}");
+}

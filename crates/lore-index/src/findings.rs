@@ -199,8 +199,16 @@ pub const CATALOG: &[RuleInfo] = &[
         description: "A document names a symbol the change modified and the change leaves the document as it was (`lore review`).",
         hint: "Check that the document still says what the code now does.",
     },
+    RuleInfo {
+        id: CONVENTION,
+        severity: Severity::Low,
+        description: "A changed function departs from a convention the rest of its directory keeps: its return type or how its name is written (`lore review`).",
+        hint: "Follow the convention the finding quotes, or say in the change why this one differs.",
+    },
 ];
 
+/// `lore review`: a changed function departs from its directory's convention.
+pub const CONVENTION: &str = "review/convention";
 /// `lore review`: functions changed with no test changed.
 pub const MISSING_TESTS: &str = "review/missing-tests";
 /// `lore review`: a document names a changed symbol.

@@ -26,6 +26,7 @@
 //! next run's start.
 
 mod classify;
+pub mod conventions;
 pub mod coverage;
 mod dense;
 pub mod diagnose;

@@ -110,6 +110,9 @@ pub fn review(
     if config.enabled(findings::DOCS_MENTION) {
         whole.extend(docs_mentions(index, &files, &changed, config)?);
     }
+    if config.enabled(findings::CONVENTION) {
+        whole.extend(convention_departures(index, &files, &changed, config)?);
+    }
     for f in whole {
         if dismissed.contains(&f.fingerprint) {
             suppressed += 1;
@@ -196,6 +199,10 @@ struct ChangedSymbol {
     name: String,
     start: u32,
     function: bool,
+    lang: lore_core::Language,
+    signature: String,
+    /// The change wrote its declaration line (new or re-declared).
+    declared: bool,
 }
 
 /// The innermost functions, methods and types of each file's new text
@@ -241,6 +248,12 @@ fn changed_symbols(files: &[lore_git::AddedLines]) -> Vec<ChangedSymbol> {
                     name: s.name.clone(),
                     start: s.start_line,
                     function,
+                    lang,
+                    signature: s.signature.clone(),
+                    declared: file
+                        .lines
+                        .iter()
+                        .any(|&(a, b)| a <= s.start_line && s.start_line <= b),
                 });
             }
         }
@@ -375,6 +388,71 @@ fn docs_mentions(
             if out.len() >= 10 {
                 return Ok(out);
             }
+        }
+    }
+    Ok(out)
+}
+
+/// `review/convention`: functions the change declared that depart from
+/// a convention of their directory (see [`crate::conventions`]).
+fn convention_departures(
+    index: &RepoIndex,
+    files: &[lore_git::AddedLines],
+    changed: &[ChangedSymbol],
+    config: &SmellConfig,
+) -> Result<Vec<Finding>> {
+    use crate::conventions::{self, Convention};
+    let mut learned: std::collections::HashMap<(String, lore_core::Language), Vec<Convention>> =
+        std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for c in changed.iter().filter(|c| c.function && c.declared) {
+        if crate::thoughts::entry::is_test_path(&c.path) {
+            continue;
+        }
+        let dir = c.path.rfind('/').map_or("", |i| &c.path[..i]).to_owned();
+        let key = (dir.clone(), c.lang);
+        if !learned.contains_key(&key) {
+            learned.insert(key.clone(), conventions::learn(index, &dir, c.lang)?);
+        }
+        for conv in &learned[&key] {
+            let (found, what) = match conv.kind {
+                "return-type" => match conventions::return_type(c.lang, &c.signature) {
+                    Some(t) => (t.clone(), format!("returns `{t}`")),
+                    None => continue,
+                },
+                _ => match conventions::naming(&c.name) {
+                    Some(style) => (style.to_owned(), format!("is named in {style}")),
+                    None => continue,
+                },
+            };
+            if found == conv.value {
+                continue;
+            }
+            let text = files
+                .iter()
+                .find(|f| f.path == c.path)
+                .map_or("", |f| f.text.as_str());
+            let mut f = vec![Finding {
+                rule: findings::CONVENTION.to_owned(),
+                severity: config.severity_of(findings::CONVENTION),
+                message: format!(
+                    "`{}` {what}; {} (e.g. {})",
+                    c.qualname,
+                    conv.statement(),
+                    conv.examples.join(", ")
+                ),
+                hint: findings::rule_info(findings::CONVENTION)
+                    .map(|r| r.hint.to_owned())
+                    .unwrap_or_default(),
+                path: c.path.clone(),
+                start_line: c.start,
+                end_line: c.start,
+                symbol: Some(c.qualname.clone()),
+                tool: "lore".to_owned(),
+                fingerprint: String::new(),
+            }];
+            findings::fingerprint_all(&mut f, text);
+            out.extend(f);
         }
     }
     Ok(out)

@@ -401,3 +401,50 @@ fn metric_findings_only_when_the_change_crossed_the_threshold() {
     assert!(rules.contains(&("complexity/cyclomatic", "small")), "{r}");
     assert!(!rules.iter().any(|(_, s)| *s == "pick"), "{r}");
 }
+
+/// A learned convention, quoted with its evidence, flags a new function
+/// that departs from it; one that follows it is silent.
+#[test]
+fn a_function_that_departs_from_its_directorys_convention_is_flagged_with_the_evidence() {
+    let repo = TestRepo::new();
+    let mut api = String::from("pub struct ApiError;\npub struct Json<T>(T);\n\n");
+    for i in 0..12 {
+        api.push_str(&format!(
+            "pub fn handler_{i}(id: u32) -> Result<Json<u32>, ApiError> {{\n    Ok(Json(id + {i}))\n}}\n\n"
+        ));
+    }
+    repo.write("src/api/handlers.rs", &api);
+    repo.write("tests/api.rs", "#[test]\nfn t() {}\n");
+    repo.commit("Handlers");
+    ok(lore(&repo).arg("index"));
+    repo.write(
+        "src/api/handlers.rs",
+        format!("{api}pub fn handler_new(id: u32) -> Result<Json<u32>, String> {{\n    Ok(Json(id))\n}}\n\npub fn handlerFollows(id: u32) -> Result<Json<u32>, ApiError> {{\n    Ok(Json(id))\n}}\n"),
+    );
+    repo.write("tests/api.rs", "#[test]\nfn t() {\n    assert!(true);\n}\n");
+    repo.commit("Two more handlers");
+    let (r, _) = review(&repo, &[]);
+    let conv: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "review/convention")
+        .collect();
+    let messages: Vec<&str> = conv
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(conv.len(), 2, "{r}");
+    assert!(
+        messages.iter().any(|m| m.starts_with("`handler_new` returns `Result<_, String>`; 12 of 12 functions in src/api return `Result<_, ApiError>`")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.starts_with("`handlerFollows` is named in camelCase; 12 of 12 function names in src/api are snake_case")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().all(|m| m.contains("src/api/handlers.rs:")),
+        "{messages:?}"
+    );
+}

@@ -251,6 +251,33 @@ pub struct SymbolRow {
     pub end_line: u32,
 }
 
+impl SymbolRow {
+    /// The row of the `index`-th symbol of a parsed file whose symbols are
+    /// stored with consecutive ids from `first_id`.
+    pub fn of(
+        symbols: &[crate::Symbol],
+        index: usize,
+        path: &str,
+        lang: Language,
+        first_id: i64,
+    ) -> SymbolRow {
+        let s = &symbols[index];
+        SymbolRow {
+            id: first_id + index as i64,
+            parent_id: s.parent.map(|p| first_id + p as i64),
+            path: path.to_owned(),
+            lang,
+            name: s.name.clone(),
+            qualname: s.qualname.clone(),
+            kind: s.kind,
+            signature: s.signature.clone(),
+            doc: s.doc.clone(),
+            start_line: s.start_line,
+            end_line: s.end_line,
+        }
+    }
+}
+
 /// How often a name is referred to (see [`MetaStore::ref_counts`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RefCounts {

@@ -318,6 +318,14 @@ pub fn resolve(root: &Path, rev: &str) -> Result<Option<String>> {
     Ok(Some(commit.id().to_string()))
 }
 
+/// The tree of the commit `rev` names.
+fn tree_of<'r>(
+    repo: &'r Repository,
+    rev: &str,
+) -> std::result::Result<git2::Tree<'r>, git2::Error> {
+    repo.revparse_single(rev)?.peel_to_commit()?.tree()
+}
+
 /// The files that differ between commits `from` and `to` (any revision
 /// syntax git accepts), renames detected, under `root` only. `None`
 /// outside a git repository.
@@ -329,13 +337,7 @@ pub fn changed_files(root: &Path, from: &str, to: &str) -> Result<Option<Vec<Fil
         path: root.to_owned(),
         source,
     };
-    let tree = |rev: &str| -> Result<git2::Tree<'_>> {
-        let commit = repo
-            .revparse_single(rev)
-            .and_then(|o| o.peel_to_commit())
-            .map_err(err)?;
-        commit.tree().map_err(err)
-    };
+    let tree = |rev: &str| tree_of(&repo, rev).map_err(err);
     let (old, new) = (tree(from)?, tree(to)?);
     let mut diff = repo
         .diff_tree_to_tree(Some(&old), Some(&new), None)
@@ -401,13 +403,7 @@ pub fn added_lines(root: &Path, from: &str, to: Option<&str>) -> Result<Option<V
         path: root.to_owned(),
         source,
     };
-    let tree = |rev: &str| -> Result<git2::Tree<'_>> {
-        let commit = repo
-            .revparse_single(rev)
-            .and_then(|o| o.peel_to_commit())
-            .map_err(err)?;
-        commit.tree().map_err(err)
-    };
+    let tree = |rev: &str| tree_of(&repo, rev).map_err(err);
     // `R~1` of a root commit is the empty tree: everything was added.
     let old = match tree(from) {
         Ok(t) => Some(t),

@@ -1299,23 +1299,8 @@ pub fn text_findings(path: &str, text: &str, config: &SmellConfig) -> Vec<Findin
     let mut file = analyze_file(path, lang, text, config, &Redactor::builtin());
     if lang.is_parsed() {
         let syntax = lore_syntax::parse(text, lang);
-        let outline: Vec<lore_core::store::SymbolRow> = syntax
-            .symbols
-            .iter()
-            .enumerate()
-            .map(|(i, s)| lore_core::store::SymbolRow {
-                id: i as i64,
-                parent_id: s.parent.map(|p| p as i64),
-                path: path.to_owned(),
-                lang,
-                name: s.name.clone(),
-                qualname: s.qualname.clone(),
-                kind: s.kind,
-                signature: s.signature.clone(),
-                doc: s.doc.clone(),
-                start_line: s.start_line,
-                end_line: s.end_line,
-            })
+        let outline: Vec<lore_core::store::SymbolRow> = (0..syntax.symbols.len())
+            .map(|i| lore_core::store::SymbolRow::of(&syntax.symbols, i, path, lang, 0))
             .collect();
         name_symbols(&mut file, &outline);
     }

@@ -52,20 +52,13 @@ struct MemFile {
 
 impl MemFile {
     fn symbol_row(&self, index: usize) -> SymbolRow {
-        let s = &self.syntax.symbols[index];
-        SymbolRow {
-            id: self.first_symbol + index as i64,
-            parent_id: s.parent.map(|p| self.first_symbol + p as i64),
-            path: self.state.path.clone(),
-            lang: self.lang,
-            name: s.name.clone(),
-            qualname: s.qualname.clone(),
-            kind: s.kind,
-            signature: s.signature.clone(),
-            doc: s.doc.clone(),
-            start_line: s.start_line,
-            end_line: s.end_line,
-        }
+        SymbolRow::of(
+            &self.syntax.symbols,
+            index,
+            &self.state.path,
+            self.lang,
+            self.first_symbol,
+        )
     }
 
     fn symbol_rows(&self) -> impl Iterator<Item = SymbolRow> + '_ {

@@ -86,15 +86,18 @@ async fn learning_runs_insights_and_cards_over_http() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["on"], false);
 
+    // A quiet hour half a day from now on the machine's clock, so the
+    // queue below runs whenever the test does.
+    let quiet = quiet_hour_half_a_day_away();
     let toggle = json!({
         "repo_id": id, "on": true,
-        "budgets": {"cpu": "6m/h"}, "quiet_hours": "01:00-02:00", "cadence": "0 3 * * *",
+        "budgets": {"cpu": "6m/h"}, "quiet_hours": quiet, "cadence": "0 3 * * *",
     });
     let (status, body) = send(&app, post("/learning/toggle", toggle)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["on"], true);
     assert_eq!(body["budgets"]["cpu"]["limit"], "6m/h");
-    assert_eq!(body["quiet_hours"], "01:00-02:00");
+    assert_eq!(body["quiet_hours"], quiet);
     assert_eq!(
         body["queued"], 6,
         "the first map, summaries, smell hunt, retrieval policy and report"
@@ -231,6 +234,16 @@ async fn learning_runs_insights_and_cards_over_http() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = send(&app, post("/insights/424242", json!({"status": "read"}))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+fn quiet_hour_half_a_day_away() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let local = now + i64::from(lore_store::local_offset_min(now)) * 60_000;
+    let hour = (local.rem_euclid(86_400_000) / 3_600_000 + 12) % 24;
+    format!("{hour:02}:00-{:02}:00", (hour + 1) % 24)
 }
 
 fn git(dir: &std::path::Path, args: &[&str]) -> String {

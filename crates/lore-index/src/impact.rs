@@ -59,6 +59,22 @@ pub struct Target {
     pub files: Vec<String>,
     /// The definitions taken (every one a bare name matches).
     pub definitions: Vec<Place>,
+    /// The risk of the target's files, riskiest first, from the risk map
+    /// at the indexed commit (empty when none was made yet).
+    pub risk: Vec<TouchedRisk>,
+}
+
+/// The risk of a file the target touches.
+#[derive(Clone, Debug, Serialize)]
+pub struct TouchedRisk {
+    /// Path.
+    pub path: String,
+    /// 0..1, higher is riskier.
+    pub score: f64,
+    /// 1 is the riskiest file of the repository.
+    pub rank: usize,
+    /// Files ranked.
+    pub of: usize,
 }
 
 /// A symbol's place.
@@ -199,6 +215,10 @@ pub struct FileImpact {
     pub reasons: Vec<String>,
     /// Whether it is test code.
     pub test: bool,
+    /// Its risk (0..1) from the risk map at the indexed commit, when one
+    /// was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<f64>,
     /// The evidence behind the score.
     pub features: FileFeatures,
 }
@@ -401,6 +421,8 @@ pub fn impact(index: &RepoIndex, query: &str, opts: &ImpactOptions) -> Result<Im
         }
     }
 
+    let risks = crate::risk::cached_file_risks(index);
+    let risk_of = |path: &str| risks.as_ref().and_then(|r| r.get(path)).map(|r| r.score);
     let mut ranked: Vec<FileImpact> = features
         .into_iter()
         .filter(|(p, _)| indexed.contains(p.as_str()) || index.root().join(p).is_file())
@@ -408,6 +430,7 @@ pub fn impact(index: &RepoIndex, query: &str, opts: &ImpactOptions) -> Result<Im
             score: round4(features.score(&WEIGHTS)),
             reasons: reasons(&path, &features, &symbols, &files),
             test: is_test_path(&path),
+            risk: risk_of(&path),
             path,
             features,
         })
@@ -456,12 +479,34 @@ pub fn impact(index: &RepoIndex, query: &str, opts: &ImpactOptions) -> Result<Im
         ));
     }
 
+    let mut touched: Vec<TouchedRisk> = match &risks {
+        Some(r) => files
+            .iter()
+            .filter_map(|f| r.get(f))
+            .map(|r| TouchedRisk {
+                path: r.path.clone(),
+                score: r.score,
+                rank: r.rank,
+                of: risks.as_ref().map_or(0, HashMap::len),
+            })
+            .collect(),
+        None => {
+            uncertain.push(
+                "no risk map at this commit yet: `lore risk` (or the risk view) makes one, and impact then quotes it"
+                    .into(),
+            );
+            Vec::new()
+        }
+    };
+    touched.sort_by_key(|t| t.rank);
+
     Ok(Impact {
         target: Target {
             query: query.to_owned(),
             kind,
             files,
             definitions: defs.iter().map(Def::place).collect(),
+            risk: touched,
         },
         files: ranked,
         symbols,

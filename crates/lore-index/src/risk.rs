@@ -1044,6 +1044,29 @@ fn compute(
     })
 }
 
+/// Each file's risk from the last risk map made at `index`'s indexed commit
+/// and generation (by `lore risk`, the risk view or a thought), read from
+/// its caches and never computed here: `None` when there is none yet.
+/// Impact and review quote it; making a risk map can take minutes.
+pub fn cached_file_risks(index: &RepoIndex) -> Option<HashMap<String, Risk>> {
+    let read = |name: &str| std::fs::read(index.data_dir().join(name)).ok();
+    let features: CachedFeatures = serde_json::from_slice(&read(FEATURES_FILE)?).ok()?;
+    let model: CachedModel = serde_json::from_slice(&read(MODEL_FILE)?).ok()?;
+    let commit = features.key.split('|').next()?;
+    let generation = features.key.split('|').nth(1)?;
+    let indexed = index.indexed_commit().unwrap_or("");
+    let fresh = !commit.is_empty()
+        && model.commit == commit
+        && indexed.starts_with(commit)
+        && generation == index.generation().to_string();
+    fresh.then(|| {
+        rank_files(&model.model, &features.files, false)
+            .into_iter()
+            .map(|r| (r.path.clone(), r))
+            .collect()
+    })
+}
+
 /// The risk map of `index` at its indexed commit.
 pub fn risk_map(
     home: &Home,

@@ -8,6 +8,8 @@
 //   #/repo/ID/settings    learning policy: budgets, quiet hours, cadence, kinds
 //   #/repo/ID/learning    retrieval policies, their evaluations, A/B, rollback
 //   #/repo/ID/card/NAME   a function's card
+//   #/repo/ID/diagnose    a symptom in, ranked places to look with evidence
+//   #/repo/ID/impact/T    what else may change if T (symbol, path, range) does
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -86,6 +88,8 @@ function setNav(id, active) {
     id && el("a", { href: `#/repo/${id}/runs`, class: active === "runs" ? "active" : "" }, "Runs"),
     id && el("a", { href: `#/repo/${id}/insights`, class: active === "insights" ? "active" : "" }, "Insights"),
     id && el("a", { href: `#/repo/${id}/risk`, class: active === "risk" ? "active" : "" }, "Risk"),
+    id && el("a", { href: `#/repo/${id}/diagnose`, class: active === "diagnose" ? "active" : "" }, "Diagnose"),
+    id && el("a", { href: `#/repo/${id}/impact`, class: active === "impact" ? "active" : "" }, "Impact"),
     id && el("a", { href: `#/repo/${id}/learning`, class: active === "learning" ? "active" : "" }, "Learning"),
     id && el("a", { href: `#/repo/${id}/settings`, class: active === "settings" ? "active" : "" }, "Settings"),
   ].filter(Boolean));
@@ -321,7 +325,8 @@ async function showCard(id, symbol) {
   const place = (p) => el("a", { href: "#", class: "card-place", onclick: (e) => { e.preventDefault(); openCode(viewer, id, p.path, p.line || p.start_line, p.end_line || p.line, null); } },
     `${p.path}:${p.line || p.start_line}`, p.in ? ` (${p.in})` : "");
   body.replaceChildren(...cards.map((c) => el("div", { class: "card" },
-    el("h3", {}, c.symbol, " ", el("span", { class: "muted" }, c.kind)),
+    el("h3", {}, c.symbol, " ", el("span", { class: "muted" }, c.kind), " ",
+      el("a", { class: "impact-link", href: `#/repo/${id}/impact/${encodeURIComponent(c.path + ":" + c.symbol)}` }, "impact")),
     c.stale ? el("p", { class: "stale" }, "The code moved since this card was written; it will be rewritten.") : "",
     el("p", {}, place({ path: c.path, start_line: c.start_line, end_line: c.end_line })),
     el("pre", { class: "snippet" }, c.signature),
@@ -333,6 +338,91 @@ async function showCard(id, symbol) {
     c.callees.length ? el("p", {}, "Calls: ", c.callees.map((x) => x.name).join(", ")) : "",
     c.owners.length ? el("p", { class: "meta" }, "Owners: ", c.owners.map((o) => `${o.author} (${o.commits})`).join(", ")) : "")));
   if (cards[0]) openCode(viewer, id, cards[0].path, cards[0].start_line, cards[0].end_line, null);
+}
+
+// ---- change ------------------------------------------------------------
+
+// A `path:line` evidence location (diagnose) as a link into the viewer; a
+// commit stays text.
+function atLink(at, viewer, id) {
+  const m = /^(.*):(\d+)$/.exec(at || "");
+  if (!m) return at ? el("code", {}, short(at)) : "";
+  const line = Number(m[2]);
+  return el("a", { href: "#", class: "evidence-link", onclick: (e) => { e.preventDefault(); openCode(viewer, id, m[1], line, line, null); } }, at);
+}
+
+async function showDiagnose(id) {
+  setNav(id, "diagnose");
+  const symptom = el("textarea", { id: "symptom", rows: 4, placeholder: "an error message, an exception, a stack trace, a log line or plain words" });
+  const places = el("div", { id: "places" });
+  const viewer = el("div", { id: "viewer" });
+  const form = el("form", {
+    class: "search-form",
+    onsubmit: async (e) => {
+      e.preventDefault();
+      if (!symptom.value.trim()) return;
+      places.replaceChildren(el("p", { class: "muted" }, "Looking…"));
+      let found;
+      try { found = await api("/diagnose", { body: { repo_id: id, symptom: symptom.value, limit: 10 } }); }
+      catch (err) { places.replaceChildren(errorBox(err)); return; }
+      if (!found.length) { places.replaceChildren(el("p", { class: "muted" }, "Nothing in the code matches this symptom.")); return; }
+      places.replaceChildren(el("ol", { class: "places" }, ...found.map((p) => el("li", { class: "place" },
+        el("a", { href: "#", class: "place-link", onclick: (ev) => { ev.preventDefault(); openCode(viewer, id, p.path, p.start_line, p.end_line, null); } },
+          `${p.path}:${p.start_line}-${p.end_line}`),
+        p.symbol ? el("span", { class: "muted" }, `  ${p.symbol}`) : "",
+        el("span", { class: "muted" }, `  score ${p.score.toFixed(2)}`),
+        el("ul", { class: "evidence" }, ...p.evidence.map((ev) => el("li", { "data-kind": ev.kind },
+          el("strong", {}, ev.kind), ": ", ev.detail, ev.at ? " — " : "", atLink(ev.at, viewer, id))))))));
+      openCode(viewer, id, found[0].path, found[0].start_line, found[0].end_line, null);
+    },
+  }, symptom, el("button", { class: "primary", type: "submit", id: "diagnose" }, "Diagnose"));
+  main.replaceChildren(el("h2", {}, "Diagnose"), form,
+    el("div", { class: "split" }, el("section", { class: "panel" }, places), el("section", { class: "panel" }, viewer)));
+  symptom.focus();
+}
+
+async function showImpact(id, target) {
+  setNav(id, "impact");
+  const input = el("input", { id: "impact-target", placeholder: "a symbol (name, Class.method, path:name), a path or a range A..B", size: 40, value: target || "" });
+  const out = el("div", { id: "impact" });
+  const viewer = el("div", { id: "viewer" });
+  const form = el("form", {
+    class: "search-form",
+    onsubmit: (e) => {
+      e.preventDefault();
+      if (input.value.trim()) location.hash = `#/repo/${id}/impact/${encodeURIComponent(input.value.trim())}`;
+    },
+  }, input, el("button", { class: "primary", type: "submit" }, "Impact"));
+  main.replaceChildren(el("h2", {}, "Impact"), form,
+    el("div", { class: "split" }, el("section", { class: "panel" }, out), el("section", { class: "panel" }, viewer)));
+  if (!target) return;
+  out.replaceChildren(el("p", { class: "muted" }, "Following the graph and the history…"));
+  let r;
+  try { r = await api("/impact", { body: { repo_id: id, target } }); } catch (err) { out.replaceChildren(errorBox(err)); return; }
+  const open = (path, start, end) => (e) => { e.preventDefault(); openCode(viewer, id, path, start, end, r.commit); };
+  const fileRow = (f) => el("tr", {},
+    el("td", {}, el("a", { href: "#", class: "impact-file", onclick: open(f.path, 1, 1) }, f.path)),
+    el("td", {}, f.score.toFixed(2)),
+    el("td", {}, f.reasons.join("; ")),
+    el("td", {}, f.risk === undefined || f.risk === null ? "" : f.risk.toFixed(2)));
+  const table = (tid, files) => files.length
+    ? el("table", { id: tid }, el("tr", {}, el("th", {}, "File"), el("th", {}, "Score"), el("th", {}, "Why"), el("th", {}, "Risk")), ...files.map(fileRow))
+    : el("p", { class: "muted", id: tid }, "None.");
+  const defs = r.target.definitions;
+  out.replaceChildren(
+    el("p", { class: "meta" }, `${r.target.kind} ${r.target.query} at ${short(r.commit)}`,
+      defs.length > 1 ? ` — ${defs.length} definitions of this name, all followed` : ""),
+    defs.length ? el("ul", { id: "impact-definitions" }, ...defs.map((d) => el("li", {},
+      el("a", { href: "#", onclick: open(d.path, d.start_line, d.end_line) }, `${d.path}:${d.start_line}-${d.end_line}`), ` ${d.symbol}`))) : "",
+    r.uncertain.length ? el("ul", { id: "impact-uncertain", class: "stale" }, ...r.uncertain.map((u) => el("li", {}, u))) : "",
+    el("h4", {}, "Files that may have to change too"), table("impact-files", r.files),
+    el("h4", {}, "Uses"),
+    r.symbols.length ? el("ul", { id: "impact-symbols" }, ...r.symbols.map((s) => el("li", { "data-edge": s.edge },
+      el("a", { href: "#", onclick: open(s.path, s.start_line, s.end_line) }, `${s.path}:${s.start_line}`),
+      ` ${s.symbol || "(top level)"} — ${s.relation}, ${s.distance} hop${s.distance > 1 ? "s" : ""}, `, el("span", { class: "edge" }, s.edge))))
+      : el("p", { class: "muted", id: "impact-symbols" }, "No uses found in the graph."),
+    el("h4", {}, "Tests"), table("impact-tests", r.tests));
+  if (defs[0]) openCode(viewer, id, defs[0].path, defs[0].start_line, defs[0].end_line, r.commit);
 }
 
 // ---- risk --------------------------------------------------------------
@@ -905,6 +995,8 @@ function route() {
   if (parts[0] === "repo" && parts[1] && parts[2] === "settings") return showSettings(parts[1]);
   if (parts[0] === "repo" && parts[1] && parts[2] === "learning") return showLearning(parts[1]);
   if (parts[0] === "repo" && parts[1] && parts[2] === "risk") return showRisk(parts[1]);
+  if (parts[0] === "repo" && parts[1] && parts[2] === "diagnose") return showDiagnose(parts[1]);
+  if (parts[0] === "repo" && parts[1] && parts[2] === "impact") return showImpact(parts[1], parts[3] ? decodeURIComponent(parts.slice(3).join("/")) : "");
   if (parts[0] === "repo" && parts[1] && parts[2] === "card" && parts[3]) return showCard(parts[1], decodeURIComponent(parts.slice(3).join("/")));
   if (parts[0] === "repo" && parts[1]) return showRepo(parts[1]);
   return showRepos();

@@ -207,6 +207,48 @@ fn files_that_changed_together_rank_by_co_change() {
         "{r}"
     );
 
+    // No risk map yet: impact says so rather than guessing; once one is
+    // made it quotes the target's risk and each file's.
+    assert!(r["target"]["risk"].as_array().unwrap().is_empty(), "{r}");
+    assert!(
+        r["uncertain"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u.as_str().unwrap().contains("no risk map")),
+        "{r}"
+    );
+    let risks = json(&repo, &["risks"]);
+    let parser = risks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "src/parser.rs")
+        .unwrap()
+        .clone();
+    let r = impact(&repo, "src/parser.rs");
+    let touched = &r["target"]["risk"][0];
+    assert_eq!(touched["path"], "src/parser.rs", "{r}");
+    assert_eq!(touched["score"], parser["score"], "{r}");
+    assert_eq!(touched["rank"], parser["rank"], "{r}");
+    let lexer = r["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "src/lexer.rs")
+        .unwrap();
+    assert!(lexer["risk"].as_f64().is_some(), "{r}");
+    assert!(
+        !r["uncertain"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u.as_str().unwrap().contains("no risk map")),
+        "{r}"
+    );
+    let text = ok(lore(&repo).args(["impact", "src/parser.rs"]));
+    assert!(text.contains("risk    src/parser.rs"), "{text}");
+
     // A commit range: the files it changed are the target.
     let range = impact(&repo, "HEAD~2..HEAD~1");
     assert_eq!(range["target"]["kind"], "range", "{range}");

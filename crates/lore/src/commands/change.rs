@@ -54,12 +54,22 @@ pub(crate) fn impact(home: &Home, args: ImpactArgs, g: &GlobalArgs) -> Result<Ex
             if t.definitions.len() == 1 { "" } else { "s" }
         )?,
     }
+    for r in &t.risk {
+        writeln!(
+            out,
+            "risk    {} {:.2} (rank {} of {} files)",
+            r.path, r.score, r.rank, r.of
+        )?;
+    }
     writeln!(out, "\nfiles likely to change too:")?;
     if result.files.is_empty() {
         writeln!(out, "  (none found)")?;
     }
     for f in &result.files {
-        writeln!(out, "  {:>6.3}  {}", f.score, f.path)?;
+        match f.risk {
+            Some(risk) => writeln!(out, "  {:>6.3}  {}  (risk {risk:.2})", f.score, f.path)?,
+            None => writeln!(out, "  {:>6.3}  {}", f.score, f.path)?,
+        }
         for r in f.reasons.iter().take(2) {
             writeln!(out, "          {r}")?;
         }

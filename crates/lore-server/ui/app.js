@@ -414,6 +414,8 @@ async function showImpact(id, target) {
       defs.length > 1 ? ` — ${defs.length} definitions of this name, all followed` : ""),
     defs.length ? el("ul", { id: "impact-definitions" }, ...defs.map((d) => el("li", {},
       el("a", { href: "#", onclick: open(d.path, d.start_line, d.end_line) }, `${d.path}:${d.start_line}-${d.end_line}`), ` ${d.symbol}`))) : "",
+    r.target.risk.length ? el("p", { id: "impact-risk" }, "Risk of what it touches: ",
+      r.target.risk.map((t) => `${t.path} ${t.score.toFixed(2)} (rank ${t.rank} of ${t.of})`).join(", ")) : "",
     r.uncertain.length ? el("ul", { id: "impact-uncertain", class: "stale" }, ...r.uncertain.map((u) => el("li", {}, u))) : "",
     el("h4", {}, "Files that may have to change too"), table("impact-files", r.files),
     el("h4", {}, "Uses"),

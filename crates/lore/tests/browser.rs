@@ -738,6 +738,10 @@ async fn the_risk_heatmap_and_verify_in_chromium() {
         "import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n",
     );
     repo.write("shop/__init__.py", "");
+    repo.write(
+        "shop/pay.py",
+        "def charge(card, amount):\n    if amount > card.balance:\n        raise ValueError(\"card declined: insufficient funds\")\n    card.balance -= amount\n",
+    );
     repo.commit("shop");
     for day in 0..3 {
         repo.advance_days(20);
@@ -897,5 +901,94 @@ async fn the_risk_heatmap_and_verify_in_chromium() {
         summary.contains("Coverage:") && summary.contains("shop/cart.py"),
         "{summary}"
     );
+
+    // A function card's impact view: who uses `vat` (through a resolved
+    // import), the files that may change with it and their risk, its test.
+    client
+        .goto(&format!("{url}/#/repo/{id}/card/shop%2Ftax.py%3Avat"))
+        .await
+        .unwrap();
+    until(
+        &client,
+        "vat's card",
+        "document.querySelector('#card .impact-link')",
+    )
+    .await;
+    click(&client, Locator::Css("#card .impact-link")).await;
+    until(
+        &client,
+        "the impact view",
+        "document.querySelector('#impact-files tr td a.impact-file')",
+    )
+    .await;
+    let uses = text_of(&client, "#impact-symbols").await;
+    assert!(
+        uses.contains("shop/cart.py") && uses.contains("Cart.total"),
+        "{uses}"
+    );
+    let edge = client
+        .execute(
+            "return [...document.querySelectorAll('#impact-symbols li')].find(li => li.textContent.includes('Cart.total')).dataset.edge;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(edge, json!("resolved"));
+    let files = text_of(&client, "#impact-files").await;
+    assert!(files.contains("shop/cart.py"), "{files}");
+    let cart_risk = risks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["path"] == "shop/cart.py")
+        .unwrap()["score"]
+        .as_f64()
+        .unwrap();
+    assert!(files.contains(&format!("{cart_risk:.2}")), "{files}");
+    let touched = text_of(&client, "#impact-risk").await;
+    assert!(touched.contains("shop/tax.py"), "{touched}");
+    let tests = text_of(&client, "#impact-tests").await;
+    assert!(tests.contains("tests/test_tax.py"), "{tests}");
+    std::fs::write(
+        artifacts().join("impact.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // Diagnose: the error a user saw, in; the raise site first, with why.
+    click(&client, Locator::XPath("//nav/a[text()='Diagnose']")).await;
+    type_into(
+        &client,
+        Locator::Css("#symptom"),
+        "ValueError: card declined: insufficient funds",
+    )
+    .await;
+    click(&client, Locator::Css("#diagnose")).await;
+    until(
+        &client,
+        "places to look",
+        "document.querySelector('#places .place-link')",
+    )
+    .await;
+    let first = text_of(&client, "#places li.place:first-child .place-link").await;
+    assert!(first.starts_with("shop/pay.py:"), "{first}");
+    let why = text_of(&client, "#places li.place:first-child .evidence").await;
+    assert!(why.contains("card declined"), "{why}");
+    click(
+        &client,
+        Locator::Css("#places li.place:first-child .evidence-link"),
+    )
+    .await;
+    until(
+        &client,
+        "the raise site in the viewer",
+        "[...document.querySelectorAll('#viewer .line.hl')].some(l => l.textContent.includes('raise ValueError'))",
+    )
+    .await;
+    std::fs::write(
+        artifacts().join("diagnose.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
     client.close().await.unwrap();
 }

@@ -20,7 +20,15 @@ pub struct FileCoverage {
     pub lines: BTreeSet<u32>,
     /// Of those, the ones that ran.
     pub covered: BTreeSet<u32>,
+    /// Which test ran which lines (`tests/test_x.py::TestY.test_z` → lines),
+    /// when the report records a context per test; test files themselves
+    /// and lines run outside any test are not listed. At most
+    /// [`MAX_TESTS_PER_FILE`] tests, those running the most lines.
+    pub by_test: BTreeMap<String, BTreeSet<u32>>,
 }
+
+/// Tests kept per file in [`FileCoverage::by_test`].
+pub const MAX_TESTS_PER_FILE: usize = 30;
 
 impl FileCoverage {
     /// Share of runnable lines that ran (1 when none can run).
@@ -95,6 +103,62 @@ fn relative(path: &str, root: &str) -> Option<String> {
     Some(path.trim_start_matches("./").to_owned())
 }
 
+/// Fills each source file's `by_test` from per-line contexts: a context's
+/// test file is the test file where it ran the most lines, and its id
+/// `path::Class.test_fn` (the context's name after the test file's module
+/// stem).
+fn attribute_tests(
+    out: &mut Coverage,
+    contexts: BTreeMap<String, BTreeMap<String, BTreeSet<u32>>>,
+) {
+    let mut home: BTreeMap<&str, (&str, usize)> = BTreeMap::new();
+    for (path, by) in &contexts {
+        if !crate::thoughts::is_test_path(path) {
+            continue;
+        }
+        for (name, lines) in by {
+            let e = home.entry(name).or_insert((path, 0));
+            if lines.len() > e.1 {
+                *e = (path, lines.len());
+            }
+        }
+    }
+    let id = |name: &str, path: &str| {
+        let stem = path
+            .rsplit('/')
+            .next()
+            .unwrap_or(path)
+            .split('.')
+            .next()
+            .unwrap_or("");
+        let parts: Vec<&str> = name.split('.').collect();
+        let func = match parts.iter().rposition(|p| *p == stem) {
+            Some(i) if i + 1 < parts.len() => parts[i + 1..].join("."),
+            _ => name.to_owned(),
+        };
+        format!("{path}::{func}")
+    };
+    for (path, by) in &contexts {
+        if crate::thoughts::is_test_path(path) {
+            continue;
+        }
+        let Some(file) = out.get_mut(path) else {
+            continue;
+        };
+        let mut tests: Vec<(String, &BTreeSet<u32>)> = by
+            .iter()
+            .filter_map(|(name, lines)| {
+                home.get(name.as_str())
+                    .map(|(test_path, _)| (id(name, test_path), lines))
+            })
+            .collect();
+        tests.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+        for (test, lines) in tests.into_iter().take(MAX_TESTS_PER_FILE) {
+            file.by_test.entry(test).or_default().extend(lines);
+        }
+    }
+}
+
 /// Reads `text` in `format`; `root` is the directory the tests ran in, and
 /// `module` the Go module path (Go profiles name files by import path).
 pub fn parse(
@@ -113,6 +177,10 @@ pub fn parse(
             let files = v["files"]
                 .as_object()
                 .ok_or_else(|| bad("no `files` object"))?;
+            // Contexts (`--show-contexts` with a dynamic context per test
+            // function) name a test as `module.Class.test_fn`; its file is
+            // the test file whose own lines that context ran.
+            let mut contexts: BTreeMap<String, BTreeMap<String, BTreeSet<u32>>> = BTreeMap::new();
             for (path, f) in files {
                 let Some(rel) = relative(path, root) else {
                     continue;
@@ -127,8 +195,32 @@ pub fn parse(
                 let covered = nums("executed_lines");
                 let mut lines = nums("missing_lines");
                 lines.extend(covered.iter().copied());
-                out.insert(rel, FileCoverage { lines, covered });
+                for (line, names) in f["contexts"].as_object().into_iter().flatten() {
+                    let Ok(line) = line.parse::<u32>() else {
+                        continue;
+                    };
+                    for name in names.as_array().into_iter().flatten() {
+                        let Some(name) = name.as_str().filter(|n| !n.is_empty()) else {
+                            continue;
+                        };
+                        contexts
+                            .entry(rel.clone())
+                            .or_default()
+                            .entry(name.to_owned())
+                            .or_default()
+                            .insert(line);
+                    }
+                }
+                out.insert(
+                    rel,
+                    FileCoverage {
+                        lines,
+                        covered,
+                        by_test: BTreeMap::new(),
+                    },
+                );
             }
+            attribute_tests(&mut out, contexts);
         }
         Format::GoProfile => {
             for (i, line) in text.lines().enumerate().skip(1) {

@@ -219,6 +219,10 @@ pub struct FileImpact {
     /// was made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub risk: Option<f64>,
+    /// A test file's tests that ran the target's or its users' lines in
+    /// Verify's last run (`path::test → symbol`), target first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<String>,
     /// The evidence behind the score.
     pub features: FileFeatures,
 }
@@ -431,6 +435,7 @@ pub fn impact(index: &RepoIndex, query: &str, opts: &ImpactOptions) -> Result<Im
             reasons: reasons(&path, &features, &symbols, &files),
             test: is_test_path(&path),
             risk: risk_of(&path),
+            runs: Vec::new(),
             path,
             features,
         })
@@ -441,7 +446,7 @@ pub fn impact(index: &RepoIndex, query: &str, opts: &ImpactOptions) -> Result<Im
             .total_cmp(&a.score)
             .then_with(|| a.path.cmp(&b.path))
     });
-    let tests: Vec<FileImpact> = ranked
+    let mut tests: Vec<FileImpact> = ranked
         .iter()
         .filter(|f| {
             f.test
@@ -451,9 +456,13 @@ pub fn impact(index: &RepoIndex, query: &str, opts: &ImpactOptions) -> Result<Im
                     || f.features.imports_target
                     || f.features.co_change > 0.0)
         })
-        .take(opts.limit)
         .cloned()
         .collect();
+    covering_tests(index, &defs, &symbols, &mut tests, &mut uncertain)?;
+    for t in &mut tests {
+        t.risk = risk_of(&t.path);
+    }
+    tests.truncate(opts.limit);
     ranked.truncate(opts.limit);
 
     if imports.unresolved > 0 {
@@ -514,6 +523,128 @@ pub fn impact(index: &RepoIndex, query: &str, opts: &ImpactOptions) -> Result<Im
         uncertain,
         commit: index.indexed_commit().map(str::to_owned),
     })
+}
+
+/// Names the tests that ran the target's lines (then its users') in
+/// Verify's last coverage run, first in `tests`, each with what it ran;
+/// says when that run ran none of the target, or when there is no such run
+/// (then `tests` are the ones imports, names and history suggest).
+fn covering_tests(
+    index: &RepoIndex,
+    defs: &[Def],
+    symbols: &[SymbolImpact],
+    tests: &mut Vec<FileImpact>,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let data = index.data_dir();
+    let home = data
+        .parent()
+        .filter(|p| p.file_name().is_some_and(|n| n == "repos"))
+        .and_then(Path::parent);
+    let queue = home
+        .map(|h| h.join("thinker.db"))
+        .filter(|db| db.is_file())
+        .and_then(|db| lore_store::SqliteJobs::open(&db).ok());
+    let repo = data.file_name().map(|n| n.to_string_lossy().into_owned());
+    let by_file = match (queue, repo) {
+        (Some(q), Some(repo)) => crate::verify::tests_by_file(&q, &repo)?,
+        _ => None,
+    };
+    let Some((commit, by_file)) = by_file else {
+        if !tests.is_empty() || !defs.is_empty() {
+            notes.push(
+                "tests are found by imports, names and history: Verify has not run here with coverage (`lore verify`), which would name the tests that run this code"
+                    .into(),
+            );
+        }
+        return Ok(());
+    };
+    if !by_file.values().any(|t| !t.is_empty()) {
+        notes.push(format!(
+            "Verify's coverage at {} does not say which test ran which line (the tree configures coverage itself, or the runner records no per-test contexts): tests are found by imports, names and history",
+            short(&commit)
+        ));
+        return Ok(());
+    }
+    // (test file) → (covers the target, tests with what they ran)
+    let mut found: BTreeMap<String, (bool, Vec<String>)> = BTreeMap::new();
+    let places = defs
+        .iter()
+        .map(|d| (true, d.path.as_str(), d.start, d.end, d.qualname.as_str()))
+        .chain(symbols.iter().map(|s| {
+            (
+                false,
+                s.path.as_str(),
+                s.start_line,
+                s.end_line,
+                s.symbol.as_deref().unwrap_or("<module>"),
+            )
+        }));
+    let mut target_ran = false;
+    for (is_target, path, start, end, name) in places {
+        for (test, lines) in by_file.get(path).into_iter().flatten() {
+            if lines.range(start..=end).next().is_none() {
+                continue;
+            }
+            target_ran |= is_target;
+            let file = test.split("::").next().unwrap_or(test).to_owned();
+            let entry = found.entry(file).or_default();
+            entry.0 |= is_target;
+            let what = format!("{test} → {name}");
+            if !entry.1.contains(&what) && entry.1.len() < 10 {
+                entry.1.push(what);
+            }
+        }
+    }
+    if !defs.is_empty() && !target_ran {
+        notes.push(format!(
+            "no test ran the target's lines in Verify's run at {}: nothing exercises it",
+            short(&commit)
+        ));
+    }
+    for (file, (covers_target, runs)) in &found {
+        let reason = format!(
+            "ran {} in Verify's run at {}",
+            if *covers_target {
+                "the target"
+            } else {
+                "code that uses the target"
+            },
+            short(&commit)
+        );
+        match tests.iter_mut().find(|t| &t.path == file) {
+            Some(t) => {
+                t.runs = runs.clone();
+                t.reasons.insert(0, reason);
+            }
+            None => tests.push(FileImpact {
+                path: file.clone(),
+                score: 0.0,
+                reasons: vec![reason],
+                test: true,
+                risk: None,
+                runs: runs.clone(),
+                features: FileFeatures::default(),
+            }),
+        }
+    }
+    // Tests that ran the target, then ones that ran its users, then the rest.
+    let rank = |t: &FileImpact| match found.get(&t.path) {
+        Some((true, _)) => 0,
+        Some((false, _)) => 1,
+        None => 2,
+    };
+    tests.sort_by(|a, b| {
+        rank(a)
+            .cmp(&rank(b))
+            .then_with(|| b.score.total_cmp(&a.score))
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    Ok(())
+}
+
+fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(7)]
 }
 
 fn round4(x: f64) -> f64 {

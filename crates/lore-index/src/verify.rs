@@ -197,18 +197,26 @@ pub fn detect(root: &Path) -> Option<TestCommand> {
             .into_iter()
             .find(|p| exists(root, p))
             .unwrap_or("python3");
-        let source = if configures_coverage(root) {
-            ""
+        // Without a configuration of the tree's own, coverage records which
+        // test ran each line (a dynamic context per test function): impact
+        // names the tests that run a symbol from it.
+        let (rc, source) = if configures_coverage(root) {
+            (String::new(), String::new())
         } else {
-            " --source=."
+            (
+                format!(
+                    "printf '[run]\\nsource = .\\ndynamic_context = test_function\\n' > {OUT}/coveragerc; "
+                ),
+                format!(" --rcfile={OUT}/coveragerc"),
+            )
         };
         return Some(TestCommand {
             tool: "pytest",
             script: format!(
-                "mkdir -p {OUT}; if {python} -c 'import coverage' 2>/dev/null; then \
+                "mkdir -p {OUT}; {rc}if {python} -c 'import coverage' 2>/dev/null; then \
                  {python} -m coverage run --data-file={OUT}/.coverage{source} -m pytest -q -p no:cacheprovider -o junit_family=xunit1 \
                  --junitxml={OUT}/junit.xml; s=$?; \
-                 {python} -m coverage json -q --data-file={OUT}/.coverage -o {OUT}/coverage.json; exit $s; \
+                 {python} -m coverage json -q{source} --show-contexts --data-file={OUT}/.coverage -o {OUT}/coverage.json; exit $s; \
                  else {python} -m pytest -q -p no:cacheprovider -o junit_family=xunit1 --junitxml={OUT}/junit.xml; fi"
             ),
             probe: Some((
@@ -628,7 +636,9 @@ pub fn verify(
                         p.clone(),
                         json!({ "lines": f.lines.len(), "covered": f.covered.len(),
                                 "missing": f.lines.difference(&f.covered).copied().collect::<Vec<_>>(),
-                                "ran": ranges(&f.covered) }),
+                                "ran": ranges(&f.covered),
+                                "tests": f.by_test.iter().map(|(t, l)| (t.clone(), json!(ranges(l))))
+                                    .collect::<serde_json::Map<_, _>>() }),
                     )
                 })
                 .collect();
@@ -732,6 +742,42 @@ fn result_only(output: Value) -> Produced {
         ..Produced::default()
     }
 }
+
+/// The tests that ran each file's lines in the last Verify run, from its
+/// `coverage` fact: path → test (`tests/test_x.py::test_y`) → lines, and
+/// the commit the run was at. `None` when Verify has not run with
+/// coverage; files no test ran are absent.
+pub fn tests_by_file(
+    queue: &dyn lore_core::jobs::JobStore,
+    repo: &str,
+) -> Result<Option<(String, TestsByFile)>> {
+    let scope = crate::thoughts::repo_scope(repo);
+    let Some((commit, value)) = queue.fact_latest(&scope, COVERAGE_KEY)? else {
+        return Ok(None);
+    };
+    let v: Value = serde_json::from_str(&value).unwrap_or_default();
+    let mut out = TestsByFile::new();
+    for (path, f) in v.as_object().into_iter().flatten() {
+        for (test, runs) in f["tests"].as_object().into_iter().flatten() {
+            let runs: Vec<[u32; 2]> = serde_json::from_value(runs.clone()).unwrap_or_default();
+            let lines = out
+                .entry(path.clone())
+                .or_default()
+                .entry(test.clone())
+                .or_default();
+            for [a, b] in runs {
+                lines.extend(a..=b);
+            }
+        }
+    }
+    Ok(Some((commit, out)))
+}
+
+/// Path → test → lines it ran.
+pub type TestsByFile = std::collections::BTreeMap<
+    String,
+    std::collections::BTreeMap<String, std::collections::BTreeSet<u32>>,
+>;
 
 /// Sorted lines as `[first, last]` runs (the covered lines of a coverage
 /// fact: a few runs where a list would be thousands of numbers).

@@ -403,7 +403,7 @@ async function showImpact(id, target) {
   const fileRow = (f) => el("tr", {},
     el("td", {}, el("a", { href: "#", class: "impact-file", onclick: open(f.path, 1, 1) }, f.path)),
     el("td", {}, f.score.toFixed(2)),
-    el("td", {}, f.reasons.join("; ")),
+    el("td", {}, f.reasons.join("; "), f.runs && f.runs.length ? el("ul", { class: "runs" }, ...f.runs.map((t) => el("li", {}, el("code", {}, t)))) : ""),
     el("td", {}, f.risk === undefined || f.risk === null ? "" : f.risk.toFixed(2)));
   const table = (tid, files) => files.length
     ? el("table", { id: tid }, el("tr", {}, el("th", {}, "File"), el("th", {}, "Score"), el("th", {}, "Why"), el("th", {}, "Risk")), ...files.map(fileRow))

@@ -949,6 +949,10 @@ async fn the_risk_heatmap_and_verify_in_chromium() {
     assert!(touched.contains("shop/tax.py"), "{touched}");
     let tests = text_of(&client, "#impact-tests").await;
     assert!(tests.contains("tests/test_tax.py"), "{tests}");
+    assert!(
+        tests.contains("tests/test_tax.py::test_vat → vat"),
+        "Verify ran test_vat, which runs vat: {tests}"
+    );
     std::fs::write(
         artifacts().join("impact.png"),
         client.screenshot().await.unwrap(),

@@ -301,3 +301,83 @@ fn rust_go_and_javascript_imports_resolve() {
         assert_eq!(s["edge"], "resolved", "{target}: {r}");
     }
 }
+
+#[test]
+fn tests_that_ran_the_target_in_verify_come_first_with_what_they_ran() {
+    let repo = TestRepo::new();
+    repo.write("shop/__init__.py", "")
+        .write(
+            "shop/tax.py",
+            "RATE = 0.2\n\n\ndef vat(price):\n    return price * (1 + RATE)\n\n\ndef unused_rate():\n    return RATE\n",
+        )
+        .write(
+            "shop/cart.py",
+            "from shop.tax import vat\n\n\ndef total(prices):\n    return sum(vat(p) for p in prices)\n",
+        )
+        .write(
+            "tests/test_cart.py",
+            "from shop.cart import total\n\n\ndef test_total():\n    assert total([10]) == 12\n",
+        )
+        // Imports the module but runs nothing of `vat`.
+        .write(
+            "tests/test_rate.py",
+            "from shop import tax\n\n\ndef test_rate():\n    assert tax.RATE == 0.2\n",
+        )
+        .write(
+            "conftest.py",
+            "import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n",
+        );
+    repo.commit("shop");
+    ok(lore(&repo).arg("index"));
+
+    // Before Verify: tests by imports and names, and a note saying so.
+    let before = impact(&repo, "vat");
+    assert!(
+        before["uncertain"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u.as_str().unwrap().contains("Verify has not run")),
+        "{before}"
+    );
+
+    let run = json(&repo, &["verify"]);
+    assert_eq!(run["output"]["status"], "passed", "{run}");
+    let r = impact(&repo, "vat");
+    let first = &r["tests"][0];
+    assert_eq!(first["path"], "tests/test_cart.py", "{r}");
+    assert_eq!(
+        first["runs"][0], "tests/test_cart.py::test_total → vat",
+        "{r}"
+    );
+    assert!(
+        first["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("ran the target"),
+        "{r}"
+    );
+    assert!(
+        r["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["path"] != "tests/test_rate.py" || t["runs"].is_null()),
+        "test_rate imports the module but runs nothing of vat: {r}"
+    );
+
+    // A function no test runs: said plainly.
+    let lonely = impact(&repo, "unused_rate");
+    assert!(
+        lonely["uncertain"].as_array().unwrap().iter().any(|u| u
+            .as_str()
+            .unwrap()
+            .contains("no test ran the target's lines")),
+        "{lonely}"
+    );
+    let text = ok(lore(&repo).args(["impact", "vat"]));
+    assert!(
+        text.contains("tests/test_cart.py::test_total → vat"),
+        "{text}"
+    );
+}

@@ -18,6 +18,47 @@ fn coverage_py_json() {
 }
 
 #[test]
+fn coverage_py_contexts_name_the_tests_that_ran_each_line() {
+    // What `coverage json --show-contexts` writes with a dynamic context
+    // per test function (the module as pytest imported it).
+    let text = r#"{"meta": {"version": "7.6"}, "files": {
+        "/w/shop/tax.py": {"executed_lines": [1, 2, 4], "missing_lines": [5],
+            "contexts": {"1": [""], "2": ["test_tax.TestX.test_y", "test_tax.test_vat"], "4": [""]}},
+        "/w/shop/cart.py": {"executed_lines": [1, 3], "missing_lines": [],
+            "contexts": {"1": [""], "3": ["test_tax.test_vat"]}},
+        "/w/tests/test_tax.py": {"executed_lines": [1, 3, 4, 7, 8], "missing_lines": [],
+            "contexts": {"1": [""], "4": ["test_tax.test_vat"], "8": ["test_tax.TestX.test_y"]}}}}"#;
+    let c = parse(text, Format::CoveragePy, "/w", None, "coverage.json").unwrap();
+    let tax = &c["shop/tax.py"].by_test;
+    assert_eq!(
+        tax.keys().collect::<Vec<_>>(),
+        [
+            "tests/test_tax.py::TestX.test_y",
+            "tests/test_tax.py::test_vat"
+        ]
+    );
+    assert_eq!(
+        tax["tests/test_tax.py::test_vat"]
+            .iter()
+            .copied()
+            .collect::<Vec<_>>(),
+        [2]
+    );
+    assert_eq!(
+        c["shop/cart.py"].by_test.keys().collect::<Vec<_>>(),
+        ["tests/test_tax.py::test_vat"]
+    );
+    assert!(
+        c["tests/test_tax.py"].by_test.is_empty(),
+        "a test file is not attributed to itself"
+    );
+    // Without contexts, nothing is attributed.
+    let plain = r#"{"files": {"/w/a.py": {"executed_lines": [1], "missing_lines": []}}}"#;
+    let c = parse(plain, Format::CoveragePy, "/w", None, "coverage.json").unwrap();
+    assert!(c["a.py"].by_test.is_empty());
+}
+
+#[test]
 fn go_cover_profiles_by_import_path() {
     let text = "mode: set\n\
         example.com/m/pkg/a.go:3.14,5.2 2 1\n\

@@ -53,7 +53,14 @@ fn test_commands_are_detected_from_the_tree() {
     std::fs::write(dir.path().join("conftest.py"), "").unwrap();
     let pytest = detect(dir.path()).unwrap();
     assert_eq!(pytest.tool, "pytest");
-    assert!(pytest.script.contains("--source=."), "{}", pytest.script);
+    // Its own coverage settings: the whole tree, a context per test.
+    assert!(
+        pytest.script.contains("source = .")
+            && pytest.script.contains("dynamic_context = test_function")
+            && pytest.script.contains("--show-contexts"),
+        "{}",
+        pytest.script
+    );
     assert!(!pytest.env.iter().any(|(k, _)| k == "PYTHONPATH"));
     // A src layout's packages come from the tree, not from what is
     // installed; a coverage configuration of the tree's own is kept.
@@ -66,7 +73,7 @@ fn test_commands_are_detected_from_the_tree() {
             .env
             .contains(&("PYTHONPATH".to_owned(), "src".to_owned()))
     );
-    assert!(!pytest.script.contains("--source"), "{}", pytest.script);
+    assert!(!pytest.script.contains("--rcfile"), "{}", pytest.script);
     std::fs::write(dir.path().join("package.json"), "{}").unwrap();
     let npm = detect(dir.path()).unwrap();
     assert_eq!((npm.tool, npm.coverage.is_none()), ("npm", true));

@@ -107,6 +107,9 @@ pub(crate) fn impact(home: &Home, args: ImpactArgs, g: &GlobalArgs) -> Result<Ex
                 f.path,
                 f.reasons.first().map_or("", String::as_str)
             )?;
+            for run in &f.runs {
+                writeln!(out, "      {run}")?;
+            }
         }
     }
     for u in &result.uncertain {

@@ -25,6 +25,7 @@ pub mod question;
 pub mod redact;
 pub mod session;
 pub mod tokens;
+pub mod written;
 
 pub use ask::{Answer, AskOptions, Conversation, Exchange, Mode, RetrievalPolicy, Tokens, ask};
 pub use asker::{AskRequest, Asked, Asker, Thread};

@@ -897,6 +897,15 @@ pub struct DiagnoseArgs {
     /// Places listed at most.
     #[arg(short = 'k', long, default_value_t = 10, value_name = "N")]
     pub limit: usize,
+    /// Have the configured provider write a hypothesis over the places
+    /// (its citations verified); with --json, prints `{places,
+    /// hypothesis}` instead of the list. Without this flag a hypothesis is
+    /// written in text output whenever a provider is configured.
+    #[arg(long, conflicts_with = "no_llm")]
+    pub hypothesis: bool,
+    /// Never ask a provider.
+    #[arg(long)]
+    pub no_llm: bool,
     #[command(flatten)]
     pub json: JsonArg,
 }

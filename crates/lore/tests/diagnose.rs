@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use lore_test_support::{FakeHttp, FakeResponse};
 use serde_json::Value;
 
 fn fixture() -> TestRepo {
@@ -111,4 +112,76 @@ fn an_empty_symptom_is_refused() {
         String::from_utf8_lossy(&out.stderr).contains("symptom is empty"),
         "{out:?}"
     );
+}
+
+fn sse(text: &str) -> FakeResponse {
+    FakeResponse {
+        status: 200,
+        headers: vec![("content-type".into(), "text/event-stream".into())],
+        body: format!(
+            "data: {}\n\ndata: [DONE]\n\n",
+            serde_json::json!({"model": "small-model", "choices": [{"delta": {"content": text}}]})
+        ),
+    }
+}
+
+#[test]
+fn a_provider_writes_a_hypothesis_whose_citations_are_checked() {
+    let repo = fixture();
+    let out = lore(&repo)
+        .args(["diagnose", "--hypothesis", "negative invoice total"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs a provider"), "{err}");
+
+    // Evidence 1 is the raise site's function; evidence 9 was never shown.
+    let server = FakeHttp::start(|r| {
+        if r.path.ends_with("/models") {
+            FakeResponse::json(200, r#"{"data":[{"id":"small-model"}]}"#)
+        } else {
+            sse("`total` raises when the sum is negative [1:7-8]; a refund line makes it so [9:1].")
+        }
+    });
+    ok(lore(&repo).args(["config", "set", "provider.kind", "openai"]));
+    ok(lore(&repo).args(["config", "set", "provider.base_url", &server.url()]));
+    ok(lore(&repo).args(["config", "set", "provider.model", "small-model"]));
+    let r = json(
+        &repo,
+        &[
+            "diagnose",
+            "--hypothesis",
+            "-k",
+            "3",
+            "InvoiceError: negative invoice total",
+        ],
+    );
+    assert_eq!(r["places"][0]["path"], "billing/invoice.py", "{r}");
+    let h = &r["hypothesis"];
+    assert_eq!(h["model"], "small-model", "{h}");
+    assert_eq!(h["citations"].as_array().unwrap().len(), 1, "{h}");
+    assert_eq!(h["citations"][0]["path"], "billing/invoice.py", "{h}");
+    assert_eq!(h["citations"][0]["start_line"], 7, "{h}");
+    assert_eq!(h["rejected"].as_array().unwrap().len(), 1, "{h}");
+    assert!(!h["text"].as_str().unwrap().contains("[9:1]"), "{h}");
+    // The model saw the symptom and the raise site's lines.
+    let sent = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/chat/completions"))
+        .unwrap();
+    assert!(
+        sent.body.contains("negative invoice total") && sent.body.contains("raise InvoiceError"),
+        "{}",
+        sent.body
+    );
+    // Text output writes it whenever a provider is configured; the plain
+    // JSON list stays a list.
+    let text = ok(lore(&repo).args(["diagnose", "negative invoice total"]));
+    assert!(
+        text.contains("hypothesis (small-model, citations checked)"),
+        "{text}"
+    );
+    assert!(json(&repo, &["diagnose", "negative invoice total"]).is_array());
 }

@@ -132,7 +132,21 @@ pub(crate) fn diagnose(home: &Home, args: DiagnoseArgs, g: &GlobalArgs) -> Resul
         limit: args.limit.max(1),
     };
     let places = lore_index::diagnose::diagnose(&index, &symptom, &opts)?;
+    let wanted = args.hypothesis || (!args.json.json && !args.no_llm);
+    let hypothesis = if wanted && !places.is_empty() {
+        hypothesis(home, &index, &symptom, &places, args.hypothesis)?
+    } else {
+        None
+    };
     if args.json.json {
+        if args.hypothesis {
+            let hypothesis = match &hypothesis {
+                Some(Ok(w)) => serde_json::to_value(w)?,
+                Some(Err(why)) => serde_json::json!({ "not_written": why }),
+                None => serde_json::Value::Null,
+            };
+            return print_json(&serde_json::json!({ "places": places, "hypothesis": hypothesis }));
+        }
         return print_json(&places);
     }
     let mut out = std::io::stdout().lock();
@@ -157,7 +171,92 @@ pub(crate) fn diagnose(home: &Home, args: DiagnoseArgs, g: &GlobalArgs) -> Resul
             }
         }
     }
+    match hypothesis {
+        Some(Ok(w)) => {
+            writeln!(
+                out,
+                "\nhypothesis ({}, citations checked):\n{}",
+                w.model,
+                w.text.trim()
+            )?;
+            for c in &w.citations {
+                writeln!(
+                    out,
+                    "  [{}] {}:{}-{}",
+                    c.n, c.at.path, c.at.start_line, c.at.end_line
+                )?;
+            }
+            if !w.rejected.is_empty() {
+                writeln!(
+                    out,
+                    "  ({} citation(s) removed: not in the evidence shown)",
+                    w.rejected.len()
+                )?;
+            }
+        }
+        Some(Err(why)) => writeln!(out, "\nno hypothesis: {why}")?,
+        None => {}
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The configured provider's hypothesis over the first places (`None`
+/// when no provider is configured, an error then if `required`).
+fn hypothesis(
+    home: &Home,
+    index: &lore_index::RepoIndex,
+    symptom: &str,
+    places: &[lore_index::diagnose::Place],
+    required: bool,
+) -> Result<Option<std::result::Result<lore_ask::written::Written, String>>> {
+    use lore_ask::written;
+    let config = lore_ask::asker::load_config(home.path())?;
+    let Some(provider) = config.provider(&lore_ask::asker::env)? else {
+        anyhow::ensure!(
+            !required,
+            "--hypothesis needs a provider: `lore config set provider.kind ...` (see `lore providers check`)"
+        );
+        return Ok(None);
+    };
+    let provider = lore_ask::provider::open(provider);
+    // A place's lines, at most this many around its first evidence line.
+    const SPAN: u32 = 60;
+    let evidence: Vec<_> = places
+        .iter()
+        .take(5)
+        .filter_map(|p| {
+            let (mut start, mut end) = (p.start_line, p.end_line);
+            if end - start >= SPAN {
+                let line = p
+                    .evidence
+                    .iter()
+                    .filter_map(|e| {
+                        e.at.as_deref()?
+                            .strip_prefix(&format!("{}:", p.path))?
+                            .parse::<u32>()
+                            .ok()
+                    })
+                    .next()
+                    .unwrap_or(start);
+                start = line.saturating_sub(SPAN / 2).max(p.start_line);
+                end = (start + SPAN - 1).min(p.end_line);
+            }
+            written::evidence_at(index, &p.path, start, end, p.symbol.as_deref())
+        })
+        .collect();
+    let task = format!(
+        "Symptom:\n{}\n\nWhere is the bug most likely, and why?",
+        symptom.trim()
+    );
+    let done = written::write(
+        index,
+        provider.as_ref(),
+        &config,
+        written::HYPOTHESIS_PROMPT,
+        &task,
+        &evidence,
+    )?;
+    Ok(Some(done.map_err(|e| e.to_string())))
 }
 
 pub(crate) fn review(home: &Home, args: ReviewArgs, g: &GlobalArgs) -> Result<ExitCode> {

@@ -86,6 +86,15 @@ pub fn evidence_at(
     })
 }
 
+/// Evidence from text already in hand (`text` is lines `start..=end`).
+pub fn evidence(path: &str, start: u32, end: u32, text: String) -> Evidence {
+    Evidence {
+        at: Located::lines(path, start, end),
+        text,
+        score: 0.0,
+    }
+}
+
 /// Asks `provider` to write about `evidence`: `system` says what to write
 /// and how to cite, `task` is the request shown after the evidence. The
 /// evidence is packed into the context policy's budget, most important

@@ -205,6 +205,12 @@ pub const CATALOG: &[RuleInfo] = &[
         description: "A changed function departs from a convention the rest of its directory keeps: its return type or how its name is written (`lore review`).",
         hint: "Follow the convention the finding quotes, or say in the change why this one differs.",
     },
+    RuleInfo {
+        id: MODEL_COMMENT,
+        severity: Severity::Low,
+        description: "A comment the configured model wrote on the changed code, kept only when the lines it cites verify against what it was shown (`lore review` with a provider).",
+        hint: "Read the cited lines: the comment is a model's reading, checked for where it points, not for being right.",
+    },
 ];
 
 /// `lore review`: a changed function departs from its directory's convention.
@@ -213,6 +219,9 @@ pub const CONVENTION: &str = "review/convention";
 pub const MISSING_TESTS: &str = "review/missing-tests";
 /// `lore review`: a document names a changed symbol.
 pub const DOCS_MENTION: &str = "review/docs-mention";
+/// `lore review` with a provider: a model's comment whose citations of the
+/// changed code verified.
+pub const MODEL_COMMENT: &str = "review/model-comment";
 
 /// The catalog entry of `id`.
 pub fn rule_info(id: &str) -> Option<&'static RuleInfo> {
@@ -407,7 +416,8 @@ impl SmellConfig {
         self.severity.get(rule).copied()
     }
 
-    pub(crate) fn enabled(&self, rule: &str) -> bool {
+    /// Whether `rule` is on (not disabled in `[smells]`).
+    pub fn enabled(&self, rule: &str) -> bool {
         !self.disabled.iter().any(|d| d == rule)
     }
 

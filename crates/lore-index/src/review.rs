@@ -186,6 +186,91 @@ pub fn review(
     })
 }
 
+/// A stretch of a change to show a reviewer: added lines with a few lines
+/// of context, near stretches merged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hunk {
+    /// Path.
+    pub path: String,
+    /// First line (new text).
+    pub start: u32,
+    /// Last line.
+    pub end: u32,
+    /// Its lines as the change left them.
+    pub text: String,
+}
+
+/// Lines of context around added lines in a [`Hunk`], and the longest hunk.
+const HUNK_CONTEXT: u32 = 3;
+const HUNK_MAX: u32 = 80;
+
+/// The change's hunks, file by file (the order the diff gives).
+pub fn hunks(index: &RepoIndex, change: &Change) -> Result<Vec<Hunk>> {
+    let root = index.root();
+    let (from, to) = match change {
+        Change::Range(a, b) => (a.as_str(), Some(b.as_str())),
+        Change::Staged => ("HEAD", None),
+    };
+    let files = lore_git::added_lines(root, from, to)?
+        .ok_or_else(|| Error::Invalid(format!("{}: not a git repository", root.display())))?;
+    let mut out: Vec<Hunk> = Vec::new();
+    for file in &files {
+        let last = file.text.lines().count() as u32;
+        for &(a, b) in &file.lines {
+            let start = a.saturating_sub(HUNK_CONTEXT).max(1);
+            let end = (b + HUNK_CONTEXT).min(last.max(1));
+            match out.last_mut() {
+                Some(h)
+                    if h.path == file.path && start <= h.end + 1 && end - h.start < HUNK_MAX =>
+                {
+                    h.end = h.end.max(end);
+                }
+                _ => out.push(Hunk {
+                    path: file.path.clone(),
+                    start,
+                    end: end.min(start + HUNK_MAX - 1),
+                    text: String::new(),
+                }),
+            }
+        }
+        let lines: Vec<&str> = file.text.lines().collect();
+        for h in out.iter_mut().filter(|h| h.path == file.path) {
+            let (a, b) = (h.start as usize - 1, (h.end as usize).min(lines.len()));
+            h.text = lines.get(a..b).map(|l| l.join("\n")).unwrap_or_default();
+        }
+    }
+    Ok(out)
+}
+
+/// A model's review comment on `path` lines `start..=end` as a finding
+/// (fingerprinted like every other, so dismissing it sticks).
+pub fn model_comment(
+    index: &RepoIndex,
+    config: &SmellConfig,
+    path: &str,
+    (start, end): (u32, u32),
+    comment: &str,
+    model: &str,
+) -> Finding {
+    let mut f = vec![Finding {
+        rule: findings::MODEL_COMMENT.to_owned(),
+        severity: config.severity_of(findings::MODEL_COMMENT),
+        message: format!("{comment} ({model}; the cited lines verified)"),
+        hint: findings::rule_info(findings::MODEL_COMMENT)
+            .map(|r| r.hint.to_owned())
+            .unwrap_or_default(),
+        path: path.to_owned(),
+        start_line: start,
+        end_line: end,
+        symbol: None,
+        tool: "lore".to_owned(),
+        fingerprint: String::new(),
+    }];
+    let text = std::fs::read_to_string(index.root().join(path)).unwrap_or_default();
+    findings::fingerprint_all(&mut f, &text);
+    f.pop().expect("one finding")
+}
+
 /// Rules that measure a whole function (complexity, size): a change
 /// inside one already over the threshold did not cause it.
 fn is_metric(rule: &str) -> bool {

@@ -925,6 +925,10 @@ pub struct ReviewArgs {
     /// Exit 1 when a finding is at least this severe.
     #[arg(long, value_name = "SEVERITY", value_parser = ["low", "medium", "high"])]
     pub fail_on: Option<String>,
+    /// Never ask a provider for comments (with one configured, the review
+    /// adds the model's comments whose citations verify).
+    #[arg(long)]
+    pub no_llm: bool,
 }
 
 #[derive(Debug, Args)]

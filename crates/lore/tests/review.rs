@@ -448,3 +448,89 @@ fn a_function_that_departs_from_its_directorys_convention_is_flagged_with_the_ev
         "{messages:?}"
     );
 }
+
+fn sse(text: &str) -> lore_test_support::FakeResponse {
+    lore_test_support::FakeResponse {
+        status: 200,
+        headers: vec![("content-type".into(), "text/event-stream".into())],
+        body: format!(
+            "data: {}\n\ndata: [DONE]\n\n",
+            serde_json::json!({"model": "small-model", "choices": [{"delta": {"content": text}}]})
+        ),
+    }
+}
+
+#[test]
+fn a_providers_comments_are_kept_only_where_their_citations_verify() {
+    let repo = repo();
+    repo.write(
+        "app.py",
+        format!("{OLD}\n\ndef refund(amount, balance):\n    return balance + amount\n"),
+    );
+    repo.commit("Refunds");
+    ok(lore(&repo).arg("index"));
+    // Evidence 1 is the added function with context (lines 7-13 of the
+    // new app.py); evidence 7 was never shown.
+    let server = lore_test_support::FakeHttp::start(|r| {
+        if r.path.ends_with("/models") {
+            lore_test_support::FakeResponse::json(200, r#"{"data":[{"id":"small-model"}]}"#)
+        } else {
+            sse(
+                "- `refund` accepts a negative amount [1:12-13]\n- the lock is never released [7:2]\n- naming is fine\n",
+            )
+        }
+    });
+    ok(lore(&repo).args(["config", "set", "provider.kind", "openai"]));
+    ok(lore(&repo).args(["config", "set", "provider.base_url", &server.url()]));
+    ok(lore(&repo).args(["config", "set", "provider.model", "small-model"]));
+
+    let (r, code) = review(&repo, &[]);
+    assert_eq!(code, Some(0));
+    let comments: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "review/model-comment")
+        .collect();
+    assert_eq!(comments.len(), 1, "{r}");
+    let c = comments[0];
+    assert_eq!(
+        (c["path"].as_str(), c["start_line"].as_u64()),
+        (Some("app.py"), Some(12)),
+        "{r}"
+    );
+    let message = c["message"].as_str().unwrap();
+    assert!(
+        message.contains("accepts a negative amount") && message.contains("small-model"),
+        "{message}"
+    );
+    assert_eq!(c["severity"], "low");
+    // The model saw the added lines.
+    let sent = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/chat/completions"))
+        .unwrap();
+    assert!(
+        sent.body.contains("return balance + amount"),
+        "{}",
+        sent.body
+    );
+
+    let sarif = ok(lore(&repo).args(["review", "--format", "sarif"]));
+    lore_test_support::validate_sarif(&sarif).unwrap_or_else(|e| panic!("{e}\n{sarif}"));
+    assert!(sarif.contains("review/model-comment"), "{sarif}");
+
+    // --no-llm: no request, no comment.
+    let before = server.requests().len();
+    let (r, _) = review(&repo, &["--no-llm"]);
+    assert_eq!(server.requests().len(), before);
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["rule"] != "review/model-comment"),
+        "{r}"
+    );
+}

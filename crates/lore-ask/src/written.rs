@@ -166,6 +166,45 @@ pub fn write(
     }))
 }
 
+/// A diagnosis's hypothesis: the first five places' lines (at most
+/// [`HYPOTHESIS_SPAN`] around each one's first evidence line) and the
+/// symptom, written over by the model with [`HYPOTHESIS_PROMPT`].
+pub fn hypothesis(
+    index: &RepoIndex,
+    provider: &dyn ChatProvider,
+    config: &Config,
+    symptom: &str,
+    places: &[lore_index::diagnose::Place],
+) -> Result<std::result::Result<Written, NotWritten>> {
+    let evidence: Vec<Evidence> = places
+        .iter()
+        .take(5)
+        .filter_map(|p| {
+            let (mut start, mut end) = (p.start_line, p.end_line);
+            if end.saturating_sub(start) >= HYPOTHESIS_SPAN {
+                let prefix = format!("{}:", p.path);
+                let line = p
+                    .evidence
+                    .iter()
+                    .filter_map(|e| e.at.as_deref()?.strip_prefix(&prefix)?.parse::<u32>().ok())
+                    .next()
+                    .unwrap_or(start);
+                start = line.saturating_sub(HYPOTHESIS_SPAN / 2).max(p.start_line);
+                end = (start + HYPOTHESIS_SPAN - 1).min(p.end_line);
+            }
+            evidence_at(index, &p.path, start, end, p.symbol.as_deref())
+        })
+        .collect();
+    let task = format!(
+        "Symptom:\n{}\n\nWhere is the bug most likely, and why?",
+        symptom.trim()
+    );
+    write(index, provider, config, HYPOTHESIS_PROMPT, &task, &evidence)
+}
+
+/// Lines of a place shown at most.
+pub const HYPOTHESIS_SPAN: u32 = 60;
+
 /// The instructions for a diagnosis's hypothesis.
 pub const HYPOTHESIS_PROMPT: &str = "You help a developer find the bug behind a symptom. \
 The evidence is the code Lore ranked as the likeliest places, each numbered, with its lines numbered. \

@@ -311,6 +311,11 @@ struct DiagnoseParams {
     symptom: String,
     /// Places listed at most (default 10).
     limit: Option<usize>,
+    /// Also have the configured provider write a hypothesis over the
+    /// places, its citations verified (`hypothesis` in the result; null
+    /// without a provider).
+    #[serde(default)]
+    hypothesis: bool,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -756,6 +761,8 @@ impl LoreMcp {
         let opts = lore_index::diagnose::DiagnoseOptions {
             limit: p.limit.unwrap_or(10).clamp(1, 100),
         };
+        let home = self.home.path().to_owned();
+        let no_llm = self.no_llm;
         self.with_index(move |index| {
             let places = lore_index::diagnose::diagnose(index, &p.symptom, &opts)
                 .map_err(|e| e.to_string())?;
@@ -768,7 +775,11 @@ impl LoreMcp {
                     v
                 })
                 .collect();
-            Ok(json!({ "commit": index.indexed_commit(), "places": items }))
+            let mut out = json!({ "commit": index.indexed_commit(), "places": items });
+            if p.hypothesis {
+                out["hypothesis"] = hypothesis(&home, index, &p.symptom, &places, no_llm);
+            }
+            Ok(out)
         })
         .await
     }
@@ -1075,5 +1086,31 @@ mod line_tests {
             check_line(r#"{"jsonrpc": "2.0", "method": "notifications/initialized"}"#),
             LineCheck::Forward
         );
+    }
+}
+
+/// The configured provider's hypothesis over diagnosed places, as JSON:
+/// the checked text and citations, `{not_written}` when it could not be
+/// used, null without a provider (or with `--no-llm`).
+fn hypothesis(
+    home: &std::path::Path,
+    index: &RepoIndex,
+    symptom: &str,
+    places: &[lore_index::diagnose::Place],
+    no_llm: bool,
+) -> Value {
+    let config = match lore_ask::asker::load_config(home) {
+        Ok(c) => c,
+        Err(e) => return json!({ "not_written": e.to_string() }),
+    };
+    let provider = match config.provider(&lore_ask::asker::env) {
+        Ok(Some(p)) if !no_llm && !places.is_empty() => lore_ask::provider::open(p),
+        Ok(_) => return Value::Null,
+        Err(e) => return json!({ "not_written": e.to_string() }),
+    };
+    match lore_ask::written::hypothesis(index, provider.as_ref(), &config, symptom, places) {
+        Ok(Ok(w)) => serde_json::to_value(w).unwrap_or_default(),
+        Ok(Err(why)) => json!({ "not_written": why.to_string() }),
+        Err(e) => json!({ "not_written": e.to_string() }),
     }
 }

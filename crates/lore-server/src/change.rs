@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::api::blocking;
@@ -66,11 +66,16 @@ pub struct DiagnoseRequest {
     /// Places listed at most (default 10, at most 100).
     #[serde(default)]
     limit: Option<usize>,
+    /// Also have the configured provider write a hypothesis over the
+    /// places (citations verified); the response is then `{places,
+    /// hypothesis}` (`hypothesis` null without a provider).
+    #[serde(default)]
+    hypothesis: bool,
 }
 
 /// Where to look for the bug behind a symptom.
-#[utoipa::path(post, path = "/diagnose", request_body(content = Object, description = "`{repo_id, symptom, limit?}`"),
-    responses((status = 200, description = "`[{path, start_line, end_line, symbol, score, evidence: [{kind, detail, at}]}]`, likeliest first", body = [Object]), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/diagnose", request_body(content = Object, description = "`{repo_id, symptom, limit?, hypothesis?}`"),
+    responses((status = 200, description = "`[{path, start_line, end_line, symbol, score, evidence: [{kind, detail, at}]}]`, likeliest first; with `hypothesis: true`, `{places: [...], hypothesis: {text, citations, rejected, model} | null | {not_written}}`", body = [Object]), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn diagnose(
     State(state): State<AppState>,
     payload: Result<Json<DiagnoseRequest>, JsonRejection>,
@@ -88,9 +93,32 @@ pub async fn diagnose(
     blocking(move || {
         let index = state.registry.lease(&req.repo_id)?;
         let places = lore_index::diagnose::diagnose(&index, &req.symptom, &opts)?;
-        Ok(Json(
-            serde_json::to_value(places).map_err(ApiError::internal)?,
-        ))
+        if !req.hypothesis {
+            return Ok(Json(
+                serde_json::to_value(places).map_err(ApiError::internal)?,
+            ));
+        }
+        let config = lore_ask::asker::load_config(state.registry.home().path())
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let hypothesis = match config.provider(&lore_ask::asker::env) {
+            Ok(Some(provider)) if !places.is_empty() => {
+                let provider = lore_ask::provider::open(provider);
+                match lore_ask::written::hypothesis(
+                    &index,
+                    provider.as_ref(),
+                    &config,
+                    &req.symptom,
+                    &places,
+                ) {
+                    Ok(Ok(w)) => serde_json::to_value(w).map_err(ApiError::internal)?,
+                    Ok(Err(why)) => json!({ "not_written": why.to_string() }),
+                    Err(e) => json!({ "not_written": e.to_string() }),
+                }
+            }
+            Ok(_) => Value::Null,
+            Err(e) => json!({ "not_written": e.to_string() }),
+        };
+        Ok(Json(json!({ "places": places, "hypothesis": hypothesis })))
     })
     .await
 }

@@ -596,6 +596,43 @@ async fn diagnose_over_http() {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // A hypothesis asked for with no provider: the places, and null.
+    let ask =
+        json!({"repo_id": id, "symptom": "load returns None", "limit": 3, "hypothesis": true});
+    let (status, body) = send(&app, post("/diagnose", ask.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["places"][0]["path"], "app.py", "{body}");
+    assert!(body["hypothesis"].is_null(), "{body}");
+    // With one: the model's text, its citation of evidence 1 checked.
+    let server = lore_test_support::FakeHttp::start(|r| {
+        if r.path.ends_with("/models") {
+            lore_test_support::FakeResponse::json(200, r#"{"data":[{"id":"m"}]}"#)
+        } else {
+            lore_test_support::FakeResponse {
+                status: 200,
+                headers: vec![("content-type".into(), "text/event-stream".into())],
+                body: format!(
+                    "data: {}\n\ndata: [DONE]\n\n",
+                    json!({"model": "m", "choices": [{"delta": {"content": "`load` returns None [1:1]; see [4:2]."}}]})
+                ),
+            }
+        }
+    });
+    std::fs::write(
+        repo.home().join("config.toml"),
+        format!(
+            "[provider]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let (status, body) = send(&app, post("/diagnose", ask)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let h = &body["hypothesis"];
+    assert_eq!(h["model"], "m", "{body}");
+    assert_eq!(h["citations"][0]["path"], "app.py", "{body}");
+    assert_eq!(h["rejected"][0]["text"], "[4:2]", "{body}");
 }
 
 #[tokio::test]

@@ -362,11 +362,19 @@ async function showDiagnose(id) {
       e.preventDefault();
       if (!symptom.value.trim()) return;
       places.replaceChildren(el("p", { class: "muted" }, "Looking…"));
-      let found;
-      try { found = await api("/diagnose", { body: { repo_id: id, symptom: symptom.value, limit: 10 } }); }
+      let got;
+      try { got = await api("/diagnose", { body: { repo_id: id, symptom: symptom.value, limit: 10, hypothesis: true } }); }
       catch (err) { places.replaceChildren(errorBox(err)); return; }
+      const found = got.places;
       if (!found.length) { places.replaceChildren(el("p", { class: "muted" }, "Nothing in the code matches this symptom.")); return; }
-      places.replaceChildren(el("ol", { class: "places" }, ...found.map((p) => el("li", { class: "place" },
+      // With a provider configured, its hypothesis: only verified citations
+      // are links (the rest were removed before it got here).
+      const h = got.hypothesis;
+      const written = !h ? "" : h.not_written ? el("p", { class: "muted", id: "hypothesis" }, `No hypothesis: ${h.not_written}`)
+        : el("div", { id: "hypothesis", class: "card" }, el("h4", {}, `Hypothesis (${h.model}, citations checked)`),
+          answerBody(h.text, (n, a) => { const c = h.citations.find((x) => x.n === n && (!a || x.start_line === a)) || h.citations.find((x) => x.n === n); if (c) openCode(viewer, id, c.path, c.start_line, c.end_line, c.commit); }),
+          h.rejected.length ? el("p", { class: "muted" }, `${h.rejected.length} citation(s) removed: not in the evidence shown`) : "");
+      places.replaceChildren(written, el("ol", { class: "places" }, ...found.map((p) => el("li", { class: "place" },
         el("a", { href: "#", class: "place-link", onclick: (ev) => { ev.preventDefault(); openCode(viewer, id, p.path, p.start_line, p.end_line, null); } },
           `${p.path}:${p.start_line}-${p.end_line}`),
         p.symbol ? el("span", { class: "muted" }, `  ${p.symbol}`) : "",

@@ -761,6 +761,30 @@ async fn the_risk_heatmap_and_verify_in_chromium() {
         .to_string_lossy()
         .into_owned();
     let risks = common::json(&repo, &["risks"]);
+    // A provider for the diagnosis's hypothesis: evidence 1 will be the
+    // raise site's function.
+    let provider = lore_test_support::FakeHttp::start(|r| {
+        if r.path.ends_with("/models") {
+            lore_test_support::FakeResponse::json(200, r#"{"data":[{"id":"m"}]}"#)
+        } else {
+            lore_test_support::FakeResponse {
+                status: 200,
+                headers: vec![("content-type".into(), "text/event-stream".into())],
+                body: format!(
+                    "data: {}\n\ndata: [DONE]\n\n",
+                    json!({"model": "m", "choices": [{"delta": {"content": "`charge` raises when the amount exceeds the balance [1:2-3]."}}]})
+                ),
+            }
+        }
+    });
+    std::fs::write(
+        repo.home().join("config.toml"),
+        format!(
+            "[provider]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\n",
+            provider.url()
+        ),
+    )
+    .unwrap();
     let (_server, url) = serve(&repo);
     let (_driver, driver_url) = chromedriver();
     let client = browser(&driver_url).await;
@@ -978,6 +1002,19 @@ async fn the_risk_heatmap_and_verify_in_chromium() {
     assert!(first.starts_with("shop/pay.py:"), "{first}");
     let why = text_of(&client, "#places li.place:first-child .evidence").await;
     assert!(why.contains("card declined"), "{why}");
+    let hypothesis = text_of(&client, "#hypothesis").await;
+    assert!(
+        hypothesis.contains("Hypothesis (m, citations checked)")
+            && hypothesis.contains("raises when the amount exceeds"),
+        "{hypothesis}"
+    );
+    click(&client, Locator::Css("#hypothesis a.cite")).await;
+    until(
+        &client,
+        "the hypothesis's citation in the viewer",
+        "[...document.querySelectorAll('#viewer .line.hl')].some(l => l.textContent.includes('if amount > card.balance'))",
+    )
+    .await;
     click(
         &client,
         Locator::Css("#places li.place:first-child .evidence-link"),

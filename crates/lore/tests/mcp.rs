@@ -245,10 +245,14 @@ async fn every_tool_answers_with_citations_over_stdio() {
     let (diag, error) = call(
         &client,
         "diagnose",
-        json!({"symptom": "vat is wrong", "limit": 3}),
+        json!({"symptom": "vat is wrong", "limit": 3, "hypothesis": true}),
     )
     .await;
     assert!(!error, "{diag}");
+    assert!(
+        diag["hypothesis"].is_null(),
+        "no provider configured: no hypothesis, and no error: {diag}"
+    );
     assert!(
         diag["places"][0]["citation"]
             .as_str()

@@ -209,7 +209,6 @@ fn hypothesis(
     places: &[lore_index::diagnose::Place],
     required: bool,
 ) -> Result<Option<std::result::Result<lore_ask::written::Written, String>>> {
-    use lore_ask::written;
     let config = lore_ask::asker::load_config(home.path())?;
     let Some(provider) = config.provider(&lore_ask::asker::env)? else {
         anyhow::ensure!(
@@ -219,43 +218,7 @@ fn hypothesis(
         return Ok(None);
     };
     let provider = lore_ask::provider::open(provider);
-    // A place's lines, at most this many around its first evidence line.
-    const SPAN: u32 = 60;
-    let evidence: Vec<_> = places
-        .iter()
-        .take(5)
-        .filter_map(|p| {
-            let (mut start, mut end) = (p.start_line, p.end_line);
-            if end - start >= SPAN {
-                let line = p
-                    .evidence
-                    .iter()
-                    .filter_map(|e| {
-                        e.at.as_deref()?
-                            .strip_prefix(&format!("{}:", p.path))?
-                            .parse::<u32>()
-                            .ok()
-                    })
-                    .next()
-                    .unwrap_or(start);
-                start = line.saturating_sub(SPAN / 2).max(p.start_line);
-                end = (start + SPAN - 1).min(p.end_line);
-            }
-            written::evidence_at(index, &p.path, start, end, p.symbol.as_deref())
-        })
-        .collect();
-    let task = format!(
-        "Symptom:\n{}\n\nWhere is the bug most likely, and why?",
-        symptom.trim()
-    );
-    let done = written::write(
-        index,
-        provider.as_ref(),
-        &config,
-        written::HYPOTHESIS_PROMPT,
-        &task,
-        &evidence,
-    )?;
+    let done = lore_ask::written::hypothesis(index, provider.as_ref(), &config, symptom, places)?;
     Ok(Some(done.map_err(|e| e.to_string())))
 }
 

@@ -1054,6 +1054,32 @@ impl ServerHandler for LoreMcp {
     }
 }
 
+/// The configured provider's hypothesis over diagnosed places, as JSON:
+/// the checked text and citations, `{not_written}` when it could not be
+/// used, null without a provider (or with `--no-llm`).
+fn hypothesis(
+    home: &std::path::Path,
+    index: &RepoIndex,
+    symptom: &str,
+    places: &[lore_index::diagnose::Place],
+    no_llm: bool,
+) -> Value {
+    let config = match lore_ask::asker::load_config(home) {
+        Ok(c) => c,
+        Err(e) => return json!({ "not_written": e.to_string() }),
+    };
+    let provider = match config.provider(&lore_ask::asker::env) {
+        Ok(Some(p)) if !no_llm && !places.is_empty() => lore_ask::provider::open(p),
+        Ok(_) => return Value::Null,
+        Err(e) => return json!({ "not_written": e.to_string() }),
+    };
+    match lore_ask::written::hypothesis(index, provider.as_ref(), &config, symptom, places) {
+        Ok(Ok(w)) => serde_json::to_value(w).unwrap_or_default(),
+        Ok(Err(why)) => json!({ "not_written": why.to_string() }),
+        Err(e) => json!({ "not_written": e.to_string() }),
+    }
+}
+
 #[cfg(test)]
 mod line_tests {
     use super::*;
@@ -1086,31 +1112,5 @@ mod line_tests {
             check_line(r#"{"jsonrpc": "2.0", "method": "notifications/initialized"}"#),
             LineCheck::Forward
         );
-    }
-}
-
-/// The configured provider's hypothesis over diagnosed places, as JSON:
-/// the checked text and citations, `{not_written}` when it could not be
-/// used, null without a provider (or with `--no-llm`).
-fn hypothesis(
-    home: &std::path::Path,
-    index: &RepoIndex,
-    symptom: &str,
-    places: &[lore_index::diagnose::Place],
-    no_llm: bool,
-) -> Value {
-    let config = match lore_ask::asker::load_config(home) {
-        Ok(c) => c,
-        Err(e) => return json!({ "not_written": e.to_string() }),
-    };
-    let provider = match config.provider(&lore_ask::asker::env) {
-        Ok(Some(p)) if !no_llm && !places.is_empty() => lore_ask::provider::open(p),
-        Ok(_) => return Value::Null,
-        Err(e) => return json!({ "not_written": e.to_string() }),
-    };
-    match lore_ask::written::hypothesis(index, provider.as_ref(), &config, symptom, places) {
-        Ok(Ok(w)) => serde_json::to_value(w).unwrap_or_default(),
-        Ok(Err(why)) => json!({ "not_written": why.to_string() }),
-        Err(e) => json!({ "not_written": e.to_string() }),
     }
 }

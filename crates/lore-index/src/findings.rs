@@ -202,7 +202,7 @@ pub const CATALOG: &[RuleInfo] = &[
     RuleInfo {
         id: CONVENTION,
         severity: Severity::Low,
-        description: "A changed function departs from a convention the rest of its directory keeps: its return type or how its name is written (`lore review`).",
+        description: "A changed function departs from a convention the rest of its directory keeps: its return type, how its name is written, printing where the directory logs, or (Go) returning an error bare where the directory wraps it (`lore review`).",
         hint: "Follow the convention the finding quotes, or say in the change why this one differs.",
     },
     RuleInfo {

@@ -288,6 +288,9 @@ struct ChangedSymbol {
     signature: String,
     /// The change wrote its declaration line (new or re-declared).
     declared: bool,
+    /// The added lines that are its own (not a nested function's), with
+    /// their numbers.
+    added: Vec<(u32, String)>,
 }
 
 /// The innermost functions, methods and types of each file's new text
@@ -327,6 +330,14 @@ fn changed_symbols(files: &[lore_git::AddedLines]) -> Vec<ChangedSymbol> {
             };
             let touched = file.lines.iter().any(|&(a, b)| (a..=b).any(own));
             if touched {
+                let text: Vec<&str> = file.text.lines().collect();
+                let added = file
+                    .lines
+                    .iter()
+                    .flat_map(|&(a, b)| a..=b)
+                    .filter(|&l| own(l))
+                    .filter_map(|l| Some((l, (*text.get(l as usize - 1)?).to_owned())))
+                    .collect();
                 out.push(ChangedSymbol {
                     path: file.path.clone(),
                     qualname: s.qualname.clone(),
@@ -339,6 +350,7 @@ fn changed_symbols(files: &[lore_git::AddedLines]) -> Vec<ChangedSymbol> {
                         .lines
                         .iter()
                         .any(|&(a, b)| a <= s.start_line && s.start_line <= b),
+                    added,
                 });
             }
         }
@@ -490,7 +502,7 @@ fn convention_departures(
     let mut learned: std::collections::HashMap<(String, lore_core::Language), Vec<Convention>> =
         std::collections::HashMap::new();
     let mut out = Vec::new();
-    for c in changed.iter().filter(|c| c.function && c.declared) {
+    for c in changed.iter().filter(|c| c.function) {
         if crate::thoughts::entry::is_test_path(&c.path) {
             continue;
         }
@@ -500,15 +512,45 @@ fn convention_departures(
             learned.insert(key.clone(), conventions::learn(index, &dir, c.lang)?);
         }
         for conv in &learned[&key] {
-            let (found, what) = match conv.kind {
-                "return-type" => match conventions::return_type(c.lang, &c.signature) {
-                    Some(t) => (t.clone(), format!("returns `{t}`")),
+            // The first added line of the function written the other way.
+            let added_line = |way: fn(lore_core::Language, &str) -> Option<&'static str>,
+                              odd: &str| {
+                c.added
+                    .iter()
+                    .find(|(_, l)| way(c.lang, l) == Some(odd))
+                    .map(|(n, l)| (*n, l.trim().to_owned()))
+            };
+            let (found, what, line) = match conv.kind {
+                "return-type" if c.declared => match conventions::return_type(c.lang, &c.signature)
+                {
+                    Some(t) => (t.clone(), format!("returns `{t}`"), c.start),
                     None => continue,
                 },
-                _ => match conventions::naming(&c.name) {
-                    Some(style) => (style.to_owned(), format!("is named in {style}")),
+                "naming" if c.declared => match conventions::naming(&c.name) {
+                    Some(style) => (style.to_owned(), format!("is named in {style}"), c.start),
                     None => continue,
                 },
+                // Only the departure that matters: printing where the
+                // directory logs, a bare error where it wraps.
+                "logging" if conv.value == conventions::LOGGER => {
+                    match added_line(conventions::logging, conventions::PRINT) {
+                        Some((n, l)) => {
+                            (conventions::PRINT.to_owned(), format!("prints (`{l}`)"), n)
+                        }
+                        None => continue,
+                    }
+                }
+                "error-wrapping" if conv.value == conventions::WRAPPED => {
+                    match added_line(conventions::error_returns, conventions::BARE) {
+                        Some((n, l)) => (
+                            conventions::BARE.to_owned(),
+                            format!("returns an error as it came (`{l}`)"),
+                            n,
+                        ),
+                        None => continue,
+                    }
+                }
+                _ => continue,
             };
             if found == conv.value {
                 continue;
@@ -530,8 +572,8 @@ fn convention_departures(
                     .map(|r| r.hint.to_owned())
                     .unwrap_or_default(),
                 path: c.path.clone(),
-                start_line: c.start,
-                end_line: c.start,
+                start_line: line,
+                end_line: line,
                 symbol: Some(c.qualname.clone()),
                 tool: "lore".to_owned(),
                 fingerprint: String::new(),

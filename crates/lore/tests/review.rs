@@ -534,3 +534,66 @@ fn a_providers_comments_are_kept_only_where_their_citations_verify() {
         "{r}"
     );
 }
+
+#[test]
+fn printing_where_the_directory_logs_and_a_bare_error_where_it_wraps_are_flagged() {
+    let repo = TestRepo::new();
+    let mut svc = String::from("import logging\n\nlogger = logging.getLogger(__name__)\n\n");
+    for i in 0..11 {
+        svc.push_str(&format!(
+            "\ndef job_{i}(x):\n    logger.info(\"job {i} %s\", x)\n    return x\n\n"
+        ));
+    }
+    let mut store = String::from("package store\n\nimport (\n\t\"fmt\"\n\t\"os\"\n)\n\n");
+    for i in 0..11 {
+        store.push_str(&format!(
+            "func Open{i}(p string) (*os.File, error) {{\n\tf, err := os.Open(p)\n\tif err != nil {{\n\t\treturn nil, fmt.Errorf(\"open {i}: %w\", err)\n\t}}\n\treturn f, nil\n}}\n\n"
+        ));
+    }
+    repo.write("svc/jobs.py", &svc)
+        .write("store/open.go", &store)
+        .write("go.mod", "module example.com/m\n\ngo 1.21\n");
+    repo.commit("Jobs and store");
+    ok(lore(&repo).arg("index"));
+    repo.write(
+        "svc/jobs.py",
+        format!("{svc}\ndef job_new(x):\n    print(\"job new\", x)\n    return x\n\n\ndef job_quiet(x):\n    logger.debug(\"quiet %s\", x)\n    return x\n"),
+    )
+    .write(
+        "store/open.go",
+        format!("{store}func OpenNew(p string) (*os.File, error) {{\n\tf, err := os.Open(p)\n\tif err != nil {{\n\t\treturn nil, err\n\t}}\n\treturn f, nil\n}}\n"),
+    );
+    repo.commit("Two more");
+    let (r, _) = review(&repo, &["--no-llm"]);
+    let conv: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "review/convention")
+        .collect();
+    let messages: Vec<&str> = conv
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(conv.len(), 2, "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m.starts_with(
+            "`job_new` prints (`print(\"job new\", x)`); 11 of 11 functions in svc that write diagnostics use a logger"
+        )),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.starts_with(
+            "`OpenNew` returns an error as it came (`return nil, err`); 11 of 11 functions in store that return errors wrap them"
+        )),
+        "{messages:?}"
+    );
+    // Each points at the line that departs.
+    let printed = conv.iter().find(|f| f["symbol"] == "job_new").unwrap();
+    let line = printed["start_line"].as_u64().unwrap() as usize;
+    let text = std::fs::read_to_string(repo.join("svc/jobs.py")).unwrap();
+    assert!(
+        text.lines().nth(line - 1).unwrap().contains("print("),
+        "{printed}"
+    );
+}

@@ -113,6 +113,9 @@ pub fn review(
     if config.enabled(findings::CONVENTION) {
         whole.extend(convention_departures(index, &files, &changed, config)?);
     }
+    if config.enabled(findings::DUPLICATE) {
+        whole.extend(duplicated_blocks(index, &files, config)?);
+    }
     for f in whole {
         if dismissed.contains(&f.fingerprint) {
             suppressed += 1;
@@ -581,6 +584,81 @@ fn convention_departures(
             findings::fingerprint_all(&mut f, text);
             out.extend(f);
         }
+    }
+    Ok(out)
+}
+
+/// Blocks the change added that repeat code elsewhere (or each other):
+/// SmellHunt's duplicate detection over the changed files' new text and
+/// every other indexed file of a parsed language as it is on disk, kept
+/// where a copy meets added lines.
+fn duplicated_blocks(
+    index: &RepoIndex,
+    files: &[lore_git::AddedLines],
+    config: &SmellConfig,
+) -> Result<Vec<Finding>> {
+    use rayon::prelude::*;
+    let changed: std::collections::HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    let root = index.root();
+    let others: Vec<(String, lore_core::Language, String)> = index
+        .store()
+        .paths()?
+        .into_par_iter()
+        .filter(|p| !changed.contains(p.as_str()))
+        .filter_map(|p| {
+            let lang = lore_core::Language::from_path(std::path::Path::new(&p));
+            if !lang.is_parsed() {
+                return None;
+            }
+            let text = std::fs::read_to_string(root.join(&p)).ok()?;
+            Some((p, lang, text))
+        })
+        .collect();
+    let mut inputs: Vec<(&str, lore_core::Language, &str)> = files
+        .iter()
+        .map(|f| {
+            (
+                f.path.as_str(),
+                lore_core::Language::from_path(std::path::Path::new(&f.path)),
+                f.text.as_str(),
+            )
+        })
+        .filter(|(_, lang, _)| lang.is_parsed())
+        .collect();
+    inputs.extend(others.iter().map(|(p, l, t)| (p.as_str(), *l, t.as_str())));
+    let mut out = Vec::new();
+    for block in findings::duplicate_blocks(&inputs, config.duplicate_lines as usize) {
+        let Some(file) = files.iter().find(|f| f.path == block.path) else {
+            continue;
+        };
+        if !file
+            .lines
+            .iter()
+            .any(|&(a, b)| block.start_line <= b && a <= block.end_line)
+        {
+            continue;
+        }
+        let mut f = vec![Finding {
+            rule: findings::DUPLICATE.to_owned(),
+            severity: config.severity_of(findings::DUPLICATE),
+            message: format!(
+                "{} lines repeated at {}:{}",
+                block.end_line - block.start_line + 1,
+                block.other_path,
+                block.other_line
+            ),
+            hint: findings::rule_info(findings::DUPLICATE)
+                .map(|r| r.hint.to_owned())
+                .unwrap_or_default(),
+            path: block.path.clone(),
+            start_line: block.start_line,
+            end_line: block.end_line,
+            symbol: None,
+            tool: "lore".to_owned(),
+            fingerprint: String::new(),
+        }];
+        findings::fingerprint_all(&mut f, &file.text);
+        out.extend(f);
     }
     Ok(out)
 }

@@ -597,3 +597,47 @@ fn printing_where_the_directory_logs_and_a_bare_error_where_it_wraps_are_flagged
         "{printed}"
     );
 }
+
+#[test]
+fn a_block_the_change_copied_from_elsewhere_is_flagged_with_where_it_came_from() {
+    let repo = TestRepo::new();
+    let block = "def normalise(rows):\n    out = []\n    for row in rows:\n        name = row['name'].strip().lower()\n        email = row['email'].strip().lower()\n        if not name or not email:\n            continue\n        key = (name, email)\n        if key in out:\n            continue\n        out.append(key)\n    return sorted(out, key=lambda k: (k[1], k[0]))\n";
+    repo.write("etl/clean.py", block).write(
+        "etl/load.py",
+        "def load(path):\n    return open(path).read()\n",
+    );
+    repo.commit("ETL");
+    ok(lore(&repo).arg("index"));
+    let renamed = block.replace("def normalise", "def tidy");
+    repo.write(
+        "etl/load.py",
+        format!("def load(path):\n    return open(path).read()\n\n\n{renamed}"),
+    );
+    repo.commit("Tidy rows on load");
+    let (r, _) = review(&repo, &["--no-llm"]);
+    let dup: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "duplication/block")
+        .collect();
+    assert_eq!(dup.len(), 1, "{r}");
+    assert_eq!(dup[0]["path"], "etl/load.py", "{r}");
+    assert!(
+        dup[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("etl/clean.py:"),
+        "{r}"
+    );
+    // The copy that was already there is not this change's finding.
+    let (r, _) = review(&repo, &["HEAD~1", "--no-llm"]);
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["rule"] != "duplication/block"),
+        "{r}"
+    );
+}

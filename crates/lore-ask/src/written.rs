@@ -232,3 +232,62 @@ pub fn comments(written: &Written) -> Vec<(String, Vec<Citation>)> {
         })
         .collect()
 }
+
+/// The configured provider's comments on a reviewed change's hunks, added
+/// to `review` as `review/model-comment` findings: only comments whose
+/// citations verify, none like a dismissed one (counted in `suppressed`).
+/// `home` holds the provider settings; no provider (or the rule turned
+/// off, or nothing added) leaves the review as it is. `Some(reason)` when
+/// a configured provider could not be used.
+pub fn review_comments(
+    home: &std::path::Path,
+    index: &RepoIndex,
+    change: &lore_index::review::Change,
+    smells: &lore_index::findings::SmellConfig,
+    dismissed: &std::collections::HashSet<String>,
+    review: &mut lore_index::review::Review,
+) -> Result<Option<String>> {
+    if !smells.enabled(lore_index::findings::MODEL_COMMENT) || review.added_lines == 0 {
+        return Ok(None);
+    }
+    let config = crate::asker::load_config(home)?;
+    let Some(provider) = config.provider(&crate::asker::env)? else {
+        return Ok(None);
+    };
+    let provider = crate::provider::open(provider);
+    let evidence: Vec<Evidence> = lore_index::review::hunks(index, change)?
+        .into_iter()
+        .map(|h| evidence(&h.path, h.start, h.end, h.text))
+        .collect();
+    let written = match write(
+        index,
+        provider.as_ref(),
+        &config,
+        REVIEW_PROMPT,
+        "Review this change.",
+        &evidence,
+    )? {
+        Ok(w) => w,
+        Err(why) => return Ok(Some(why.to_string())),
+    };
+    for (comment, cited) in comments(&written) {
+        let c = &cited[0];
+        let f = lore_index::review::model_comment(
+            index,
+            smells,
+            &c.at.path,
+            (c.at.start_line, c.at.end_line),
+            &comment,
+            &written.model,
+        );
+        if dismissed.contains(&f.fingerprint) {
+            review.suppressed += 1;
+        } else {
+            review.findings.push(f);
+        }
+    }
+    review
+        .findings
+        .sort_by(|a, b| (&a.path, a.start_line, &a.rule).cmp(&(&b.path, b.start_line, &b.rule)));
+    Ok(None)
+}

@@ -800,6 +800,7 @@ impl LoreMcp {
                 .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?
         };
         let (home, id) = (self.home.clone(), self.id.clone());
+        let no_llm = self.no_llm;
         self.with_index(move |index| {
             let config = lore_index::findings::SmellConfig::load(&home.config_file(), index.root())
                 .map_err(|e| e.to_string())?;
@@ -807,8 +808,19 @@ impl LoreMcp {
                 lore_store::SqliteJobs::open(&home.thinker_db()).map_err(|e| e.to_string())?;
             let dismissed =
                 lore_index::findings::dismissed(&queue, &id).map_err(|e| e.to_string())?;
-            let result = lore_index::review::review(index, &change, &config, &dismissed)
+            let mut result = lore_index::review::review(index, &change, &config, &dismissed)
                 .map_err(|e| e.to_string())?;
+            if !no_llm {
+                lore_ask::written::review_comments(
+                    home.path(),
+                    index,
+                    &change,
+                    &config,
+                    &dismissed,
+                    &mut result,
+                )
+                .map_err(|e| e.to_string())?;
+            }
             let mut v = serde_json::to_value(&result).map_err(|e| e.to_string())?;
             if let Some(items) = v["findings"].as_array_mut() {
                 for f in items {

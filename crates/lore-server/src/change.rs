@@ -137,11 +137,14 @@ pub struct ReviewRequest {
     /// `json` (default) or `sarif`.
     #[serde(default)]
     format: Option<String>,
+    /// Never ask the configured provider for comments.
+    #[serde(default)]
+    no_llm: bool,
 }
 
 /// Lore's rules on the lines a change added, less findings like dismissed
 /// ones.
-#[utoipa::path(post, path = "/review", request_body(content = Object, description = "`{repo_id, range?, staged?, format?: json|sarif}`"),
+#[utoipa::path(post, path = "/review", request_body(content = Object, description = "`{repo_id, range?, staged?, format?: json|sarif, no_llm?}`"),
     responses((status = 200, description = "`{from, to, files, added_lines, findings, suppressed}`, or a SARIF 2.1.0 log", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn review(
     State(state): State<AppState>,
@@ -167,7 +170,19 @@ pub async fn review(
         let queue = lore_store::SqliteJobs::open(&state.registry.home().thinker_db())
             .map_err(ApiError::internal)?;
         let dismissed = lore_index::findings::dismissed(&queue, &req.repo_id)?;
-        let result = lore_index::review::review(&index, &change, &config, &dismissed)?;
+        let mut result = lore_index::review::review(&index, &change, &config, &dismissed)?;
+        if !req.no_llm {
+            // A provider that cannot be reached leaves the rule findings.
+            lore_ask::written::review_comments(
+                state.registry.home().path(),
+                &index,
+                &change,
+                &config,
+                &dismissed,
+                &mut result,
+            )
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        }
         let value = if sarif {
             lore_index::findings::to_sarif(&result.findings, env!("CARGO_PKG_VERSION"))
         } else {

@@ -236,6 +236,34 @@ async fn learning_runs_insights_and_cards_over_http() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// A provider answering every chat with `reply` (model `m`), configured
+/// in the repository's Lore home; dropping it stops it.
+fn fake_provider(repo: &TestRepo, reply: &'static str) -> lore_test_support::FakeHttp {
+    let server = lore_test_support::FakeHttp::start(move |r| {
+        if r.path.ends_with("/models") {
+            lore_test_support::FakeResponse::json(200, r#"{"data":[{"id":"m"}]}"#)
+        } else {
+            lore_test_support::FakeResponse {
+                status: 200,
+                headers: vec![("content-type".into(), "text/event-stream".into())],
+                body: format!(
+                    "data: {}\n\ndata: [DONE]\n\n",
+                    json!({"model": "m", "choices": [{"delta": {"content": reply}}]})
+                ),
+            }
+        }
+    });
+    std::fs::write(
+        repo.home().join("config.toml"),
+        format!(
+            "[provider]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    server
+}
+
 fn quiet_hour_half_a_day_away() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -605,28 +633,7 @@ async fn diagnose_over_http() {
     assert_eq!(body["places"][0]["path"], "app.py", "{body}");
     assert!(body["hypothesis"].is_null(), "{body}");
     // With one: the model's text, its citation of evidence 1 checked.
-    let server = lore_test_support::FakeHttp::start(|r| {
-        if r.path.ends_with("/models") {
-            lore_test_support::FakeResponse::json(200, r#"{"data":[{"id":"m"}]}"#)
-        } else {
-            lore_test_support::FakeResponse {
-                status: 200,
-                headers: vec![("content-type".into(), "text/event-stream".into())],
-                body: format!(
-                    "data: {}\n\ndata: [DONE]\n\n",
-                    json!({"model": "m", "choices": [{"delta": {"content": "`load` returns None [1:1]; see [4:2]."}}]})
-                ),
-            }
-        }
-    });
-    std::fs::write(
-        repo.home().join("config.toml"),
-        format!(
-            "[provider]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\n",
-            server.url()
-        ),
-    )
-    .unwrap();
+    let _server = fake_provider(&repo, "`load` returns None [1:1]; see [4:2].");
     let (status, body) = send(&app, post("/diagnose", ask)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let h = &body["hypothesis"];
@@ -674,4 +681,34 @@ async fn review_over_http() {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // With a provider: its comment on the added lines (evidence 1 is
+    // lines 10-16 of the new app.py), kept because its citation verifies.
+    let _server = fake_provider(
+        &repo,
+        "- `run` evaluates whatever it is given [1:15-16]\n- made up [3:1]\n",
+    );
+    let (status, body) = send(&app, post("/review", json!({"repo_id": id}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let comments: Vec<&Value> = body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "review/model-comment")
+        .collect();
+    assert_eq!(comments.len(), 1, "{body}");
+    assert_eq!(comments[0]["start_line"], 15, "{body}");
+    let (_, body) = send(
+        &app,
+        post("/review", json!({"repo_id": id, "no_llm": true})),
+    )
+    .await;
+    assert!(
+        body["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["rule"] != "review/model-comment"),
+        "{body}"
+    );
 }

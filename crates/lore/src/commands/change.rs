@@ -236,8 +236,17 @@ pub(crate) fn review(home: &Home, args: ReviewArgs, g: &GlobalArgs) -> Result<Ex
         .with_context(|| format!("{}: cannot open", home.thinker_db().display()))?;
     let dismissed = findings::dismissed(&queue, &home.repo_id(index.root()))?;
     let mut result = run_review(&index, &change, &config, &dismissed)?;
-    if !args.no_llm && config.enabled(findings::MODEL_COMMENT) && result.added_lines > 0 {
-        model_comments(home, &index, &change, &config, &dismissed, &mut result)?;
+    if !args.no_llm
+        && let Some(why) = lore_ask::written::review_comments(
+            home.path(),
+            &index,
+            &change,
+            &config,
+            &dismissed,
+            &mut result,
+        )?
+    {
+        eprintln!("lore: no model comments: {why}");
     }
     let fail_on = args.fail_on.as_deref().and_then(Severity::from_name);
     let code = match (fail_on, result.worst()) {
@@ -292,61 +301,4 @@ pub(crate) fn review(home: &Home, args: ReviewArgs, g: &GlobalArgs) -> Result<Ex
         }
     }
     Ok(code)
-}
-
-/// The configured provider's comments on the change's hunks, as findings:
-/// only comments whose citations verify, and none like a dismissed one.
-/// No provider, or one that cannot be used, leaves the review as it is
-/// (with a line on standard error).
-fn model_comments(
-    home: &Home,
-    index: &lore_index::RepoIndex,
-    change: &lore_index::review::Change,
-    config: &lore_index::findings::SmellConfig,
-    dismissed: &std::collections::HashSet<String>,
-    review: &mut lore_index::review::Review,
-) -> Result<()> {
-    use lore_ask::written;
-    let ask_config = lore_ask::asker::load_config(home.path())?;
-    let Some(provider) = ask_config.provider(&lore_ask::asker::env)? else {
-        return Ok(());
-    };
-    let provider = lore_ask::provider::open(provider);
-    let evidence: Vec<_> = lore_index::review::hunks(index, change)?
-        .into_iter()
-        .map(|h| written::evidence(&h.path, h.start, h.end, h.text))
-        .collect();
-    let task = "Review this change.";
-    match written::write(
-        index,
-        provider.as_ref(),
-        &ask_config,
-        written::REVIEW_PROMPT,
-        task,
-        &evidence,
-    )? {
-        Ok(w) => {
-            for (comment, cited) in written::comments(&w) {
-                let c = &cited[0];
-                let f = lore_index::review::model_comment(
-                    index,
-                    config,
-                    &c.at.path,
-                    (c.at.start_line, c.at.end_line),
-                    &comment,
-                    &w.model,
-                );
-                if dismissed.contains(&f.fingerprint) {
-                    review.suppressed += 1;
-                } else {
-                    review.findings.push(f);
-                }
-            }
-            review.findings.sort_by(|a, b| {
-                (&a.path, a.start_line, &a.rule).cmp(&(&b.path, b.start_line, &b.rule))
-            });
-        }
-        Err(why) => eprintln!("lore: no model comments: {why}"),
-    }
-    Ok(())
 }

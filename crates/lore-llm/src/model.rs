@@ -10,16 +10,26 @@ use candle_core::{D, DType, Device, IndexOp, Module, Tensor};
 use crate::gguf::{Arch, Gguf, Hyper};
 use crate::{Error, Result};
 
-/// A projection: `x @ Wᵀ (+ b)`.
+/// A projection: `x @ Wᵀ (+ b)`: quantized for one token at a time
+/// (decoding is bound by memory), dense for a prompt (a matrix product
+/// the dense kernel does far faster than row-by-row dot products).
 #[derive(Debug)]
 pub struct Linear {
     weight: QMatMul,
+    dense: Option<Tensor>,
     bias: Option<Tensor>,
 }
 
+/// Rows from which the dense weights are used.
+const DENSE_ROWS: usize = 8;
+
 impl Linear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = self.weight.forward(x)?;
+        let rows = x.elem_count() / x.dim(D::Minus1)?;
+        let y = match &self.dense {
+            Some(wt) if rows >= DENSE_ROWS => x.broadcast_matmul(wt)?,
+            _ => self.weight.forward(x)?,
+        };
         Ok(match &self.bias {
             Some(b) => y.broadcast_add(b)?,
             None => y,
@@ -38,7 +48,40 @@ struct Block {
     gate: Linear,
     up: Linear,
     down: Linear,
-    cache: Option<(Tensor, Tensor)>,
+    cache: Cache,
+}
+
+/// Keys and values seen so far, `[1, kv_heads, capacity, head_dim]`, the
+/// first `len` positions filled; grown by doubling, written in place.
+#[derive(Debug, Default)]
+struct Cache {
+    kv: Option<(Tensor, Tensor)>,
+    len: usize,
+}
+
+impl Cache {
+    /// Adds `k`/`v` (`[1, kv, seq, hd]`); all keys and values so far.
+    fn append(&mut self, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
+        let seq = k.dim(2)?;
+        let need = self.len + seq;
+        let capacity = self.kv.as_ref().map_or(0, |(ck, _)| ck.dim(2).unwrap_or(0));
+        if need > capacity {
+            let (b, heads, _, hd) = k.dims4()?;
+            let grown = need.next_power_of_two().max(256);
+            let nk = Tensor::zeros((b, heads, grown, hd), k.dtype(), k.device())?;
+            let nv = Tensor::zeros((b, heads, grown, hd), v.dtype(), v.device())?;
+            if let Some((ck, cv)) = &self.kv {
+                nk.slice_set(&ck.narrow(2, 0, self.len)?.contiguous()?, 2, 0)?;
+                nv.slice_set(&cv.narrow(2, 0, self.len)?.contiguous()?, 2, 0)?;
+            }
+            self.kv = Some((nk, nv));
+        }
+        let (ck, cv) = self.kv.as_ref().expect("allocated above");
+        ck.slice_set(k, 2, self.len)?;
+        cv.slice_set(v, 2, self.len)?;
+        self.len = need;
+        Ok((ck.narrow(2, 0, need)?, cv.narrow(2, 0, need)?))
+    }
 }
 
 /// A loaded model.
@@ -98,7 +141,7 @@ impl Model {
                 gate: w.linear(&format!("{p}.ffn_gate"), false)?,
                 up: w.linear(&format!("{p}.ffn_up"), false)?,
                 down: w.linear(&format!("{p}.ffn_down"), false)?,
-                cache: None,
+                cache: Cache::default(),
             });
         }
         let (cos, sin) = rope_tables(&h, &device)?;
@@ -122,16 +165,13 @@ impl Model {
     /// Forgets the cached keys and values (a new sequence follows).
     pub fn reset(&mut self) {
         for b in &mut self.blocks {
-            b.cache = None;
+            b.cache = Cache::default();
         }
     }
 
     /// Tokens in the cache.
     pub fn cached(&self) -> usize {
-        self.blocks
-            .first()
-            .and_then(|b| b.cache.as_ref())
-            .map_or(0, |(k, _)| k.dim(2).unwrap_or(0))
+        self.blocks.first().map_or(0, |b| b.cache.len)
     }
 
     /// Feeds `tokens` after the cached ones; the logits of the last, over
@@ -182,21 +222,23 @@ impl Model {
                     candle_nn::rotary_emb::rope(&k, &cos, &sin)?,
                 ),
             };
-            let (k, v) = match &b.cache {
-                Some((ck, cv)) => (Tensor::cat(&[ck, &k], 2)?, Tensor::cat(&[cv, &v], 2)?),
-                None => (k, v.contiguous()?),
-            };
-            b.cache = Some((k.clone(), v.clone()));
+            let (k, v) = b.cache.append(&k, &v.contiguous()?)?;
+            // Grouped-query attention without copying keys and values per
+            // query head: the query heads that share a key/value head are
+            // stacked as rows (`[kv, rep·seq, hd]`).
             let rep = h.heads / h.kv_heads;
-            let k = repeat_kv(&k, rep)?;
-            let v = repeat_kv(&v, rep)?;
+            let t = k.dim(2)?;
+            let q = q.reshape((1, h.kv_heads, rep * seq, hd))?;
             let att = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?;
             let att = match &mask {
-                Some(m) => att.broadcast_add(m)?,
+                Some(m) => att
+                    .reshape((1, h.kv_heads, rep, seq, t))?
+                    .broadcast_add(m)?
+                    .reshape((1, h.kv_heads, rep * seq, t))?,
                 None => att,
             };
             let att = candle_nn::ops::softmax_last_dim(&att)?;
-            let y = att.matmul(&v.contiguous()?)?;
+            let y = att.matmul(&v)?.reshape((1, h.heads, seq, hd))?;
             let y = y.transpose(1, 2)?.reshape((1, seq, h.dim))?;
             x = (x + b.o.forward(&y)?)?;
             let n = candle_nn::ops::rms_norm(&x, &b.ffn_norm, h.eps as f32)?;
@@ -232,17 +274,6 @@ fn causal_mask(seq: usize, pos: usize, device: &Device) -> Result<Tensor> {
         .flat_map(|i| (0..total).map(move |j| if j > pos + i { f32::NEG_INFINITY } else { 0.0 }))
         .collect();
     Ok(Tensor::from_vec(m, (seq, total), device)?)
-}
-
-/// Keys/values of `kv` heads repeated for the query heads that share them.
-fn repeat_kv(x: &Tensor, rep: usize) -> Result<Tensor> {
-    if rep == 1 {
-        return Ok(x.clone());
-    }
-    let (b, kv, t, d) = x.dims4()?;
-    Ok(x.unsqueeze(2)?
-        .expand((b, kv, rep, t, d))?
-        .reshape((b, kv * rep, t, d))?)
 }
 
 /// Reads tensors of one GGUF file.
@@ -283,8 +314,11 @@ impl Loader<'_> {
         } else {
             None
         };
+        // Kept transposed (`[in, out]`), the layout the product wants.
+        let dense = Some(q.dequantize(&self.device)?.t()?.contiguous()?);
         Ok(Linear {
             weight: QMatMul::from_qtensor(q)?,
+            dense,
             bias,
         })
     }

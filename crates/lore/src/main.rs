@@ -10,6 +10,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    lore_llm::pin_thread_count();
     let cli = lore::cli::Cli::parse();
     match lore::run(cli) {
         Ok(code) => code,

@@ -445,7 +445,9 @@ fn llm_answer(
         out
     };
     let frame = |block: &str| format!("{SYSTEM_PROMPT}\n\n{}", user(block));
-    let packed = pack(&evidence, commit, policy.budget_tokens, frame);
+    let budget =
+        crate::provider::prompt_budget(provider, policy.budget_tokens, policy.answer_tokens);
+    let packed = pack(&evidence, commit, budget, frame);
     let content = user(&render_all(&packed, commit));
     let request = ChatRequest {
         messages: vec![

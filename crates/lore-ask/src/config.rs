@@ -192,7 +192,7 @@ impl Config {
             return Err(bad_value(
                 "provider.kind",
                 &self.provider.kind,
-                "none, openai or ollama",
+                "none, openai, ollama or local",
             ));
         }
         if self.context.budget_tokens < 500 {
@@ -220,7 +220,7 @@ impl Config {
             return Ok(None);
         }
         let kind = ProviderKind::from_name(&kind)
-            .ok_or_else(|| bad_value("provider.kind", &kind, "none, openai or ollama"))?;
+            .ok_or_else(|| bad_value("provider.kind", &kind, "none, openai, ollama or local"))?;
         let base_url = env("LORE_BASE_URL")
             .or_else(|| {
                 (!self.provider.base_url.is_empty()).then(|| self.provider.base_url.clone())
@@ -232,6 +232,20 @@ impl Config {
                 name: "provider.model".into(),
                 what: "no model is set: `lore config set provider.model NAME` or LORE_MODEL".into(),
             });
+        }
+        if kind == ProviderKind::Local {
+            // The model is a file here; nothing is sent anywhere.
+            if !std::path::Path::new(&model).is_file() {
+                return Err(Error::Config {
+                    name: "provider.model".into(),
+                    what: format!(
+                        "`{model}` is not a file: a local provider's model is the path of a GGUF file"
+                    ),
+                });
+            }
+            let mut config = ProviderConfig::new(kind, "local", &model);
+            config.retries = 0;
+            return Ok(Some(config));
         }
         if let Err(refused) = lore_core::Endpoint::parse(&base_url) {
             return Err(Error::Config {

@@ -19,6 +19,7 @@ pub mod eval;
 mod extractive;
 pub mod feedback;
 pub mod gather;
+pub mod local;
 pub mod pack;
 pub mod provider;
 pub mod question;

@@ -25,6 +25,8 @@ pub enum ProviderKind {
     OpenAi,
     /// `POST {base}/api/chat`, one JSON object per line.
     Ollama,
+    /// A GGUF model run in this process (`model` is its path).
+    Local,
 }
 
 impl ProviderKind {
@@ -33,6 +35,7 @@ impl ProviderKind {
         match self {
             ProviderKind::OpenAi => "openai",
             ProviderKind::Ollama => "ollama",
+            ProviderKind::Local => "local",
         }
     }
 
@@ -42,6 +45,7 @@ impl ProviderKind {
         match self {
             ProviderKind::OpenAi => "https://api.openai.com/v1",
             ProviderKind::Ollama => "http://127.0.0.1:11434",
+            ProviderKind::Local => "local",
         }
     }
 
@@ -50,6 +54,7 @@ impl ProviderKind {
         match name {
             "openai" => Some(ProviderKind::OpenAi),
             "ollama" => Some(ProviderKind::Ollama),
+            "local" => Some(ProviderKind::Local),
             _ => None,
         }
     }
@@ -92,7 +97,7 @@ impl ProviderConfig {
     /// the host requests really go to; a URL that does not parse strictly
     /// ([`Endpoint::parse`]) is not, and nothing is sent to it.
     pub fn is_loopback(&self) -> bool {
-        self.endpoint().is_ok_and(|e| e.is_loopback())
+        self.kind == ProviderKind::Local || self.endpoint().is_ok_and(|e| e.is_loopback())
     }
 
     /// The parsed base URL, or why it is refused.
@@ -108,6 +113,7 @@ impl ProviderConfig {
             ProviderKind::OpenAi => format!("{base}/v1/chat/completions"),
             ProviderKind::Ollama if base.ends_with("/api/chat") => base.clone(),
             ProviderKind::Ollama => format!("{base}/api/chat"),
+            ProviderKind::Local => base.clone(),
         }
     }
 
@@ -120,6 +126,7 @@ impl ProviderConfig {
             ProviderKind::OpenAi if base.ends_with("/v1") => format!("{base}/models"),
             ProviderKind::OpenAi => format!("{base}/v1/models"),
             ProviderKind::Ollama => format!("{base}/api/tags"),
+            ProviderKind::Local => base.to_owned(),
         }
     }
 }
@@ -207,11 +214,30 @@ pub trait ChatProvider: Send + Sync {
 
     /// Lists the server's models and times the round trip.
     fn health(&self) -> Health;
+
+    /// Tokens of context the model takes, when the provider knows (a local
+    /// model's file says; servers do not).
+    fn context_window(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// The prompt's token budget: the configured one, within the model's
+/// context less the answer's tokens and a tenth for the difference between
+/// the budget's tokenizer and the model's.
+pub fn prompt_budget(provider: &dyn ChatProvider, budget: usize, answer_tokens: u32) -> usize {
+    match provider.context_window() {
+        Some(window) => budget.min(window.saturating_sub(answer_tokens as usize) * 9 / 10),
+        None => budget,
+    }
 }
 
 /// A provider for `config`.
 pub fn open(config: ProviderConfig) -> Box<dyn ChatProvider> {
-    Box::new(HttpProvider::new(config))
+    match config.kind {
+        ProviderKind::Local => Box::new(crate::local::LocalProvider::new(config)),
+        _ => Box::new(HttpProvider::new(config)),
+    }
 }
 
 /// Both wire formats over one blocking HTTP client.
@@ -264,7 +290,8 @@ impl HttpProvider {
                 }
                 body
             }
-            ProviderKind::Ollama => {
+            // Never `Local`: `open` gives it its own provider.
+            ProviderKind::Ollama | ProviderKind::Local => {
                 let mut options = serde_json::json!({"temperature": request.temperature});
                 if let Some(max) = request.max_tokens {
                     options["num_predict"] = max.into();
@@ -338,7 +365,7 @@ impl HttpProvider {
                     }
                     parse_openai_event(data)
                 }
-                ProviderKind::Ollama => {
+                ProviderKind::Ollama | ProviderKind::Local => {
                     if line.trim().is_empty() {
                         continue;
                     }
@@ -526,7 +553,7 @@ impl ChatProvider for HttpProvider {
                 .map_err(|e| format!("malformed JSON ({e}): {}", retry::snippet(&text)))?;
             let (list, key) = match self.config.kind {
                 ProviderKind::OpenAi => ("data", "id"),
-                ProviderKind::Ollama => ("models", "name"),
+                ProviderKind::Ollama | ProviderKind::Local => ("models", "name"),
             };
             Ok(value
                 .get(list)

@@ -135,7 +135,9 @@ pub fn write(
     let commit = index.indexed_commit().unwrap_or_default().to_owned();
     let policy = &config.context;
     let user = |block: &str| format!("Evidence:\n\n{block}\n{task}");
-    let packed = pack(&evidence, &commit, policy.budget_tokens, |block| {
+    let budget =
+        crate::provider::prompt_budget(provider, policy.budget_tokens, policy.answer_tokens);
+    let packed = pack(&evidence, &commit, budget, |block| {
         format!("{system}\n\n{}", user(block))
     });
     let request = ChatRequest {

@@ -307,3 +307,48 @@ fn a_reask_and_a_follow_up_are_recorded_on_the_earlier_answers() {
     assert_eq!(signals(&second), ["follow-up"]);
     assert!(signals(&third).is_empty());
 }
+
+#[test]
+fn a_local_gguf_model_answers_in_process_with_checked_citations() {
+    let repo = repo();
+    let model = lore_test_support::smollm_gguf();
+    // A path that is not a file is refused, naming the setting.
+    ok(lore(&repo).args(["config", "set", "provider.kind", "local"]));
+    ok(lore(&repo).args(["config", "set", "provider.model", "/nowhere/model.gguf"]));
+    let out = lore(&repo)
+        .args(["ask", "where is the tax added?"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("provider.model") && err.contains("/nowhere/model.gguf"),
+        "{err}"
+    );
+
+    ok(lore(&repo).args(["config", "set", "provider.model", model.to_str().unwrap()]));
+    let check = json(&repo, &["providers", "check"]);
+    assert_eq!(check["reachable"], true, "{check}");
+    let question = "Which function adds the tax? Cite it.";
+    let a = json(&repo, &["ask", "--no-cache", question]);
+    assert_eq!(a["mode"], "llm", "{a}");
+    assert!(
+        a["model"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("smollm2"),
+        "{a}"
+    );
+    assert_eq!(a["cost"], 0.0, "{a}");
+    assert!(a["tokens"]["prompt"].as_u64().unwrap() > 0, "{a}");
+    assert!(!a["answer"].as_str().unwrap().trim().is_empty(), "{a}");
+    // Whatever the model cites is checked like any provider's: each kept
+    // citation names lines of a file it was shown.
+    for c in a["citations"].as_array().unwrap() {
+        assert!(c["path"].as_str().unwrap().starts_with("billing/"), "{a}");
+    }
+    // Greedy decoding: the same question, the same answer.
+    let b = json(&repo, &["ask", "--no-cache", question]);
+    assert_eq!(a["answer"], b["answer"]);
+}

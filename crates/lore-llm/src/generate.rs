@@ -110,6 +110,11 @@ impl Generator {
         })
     }
 
+    /// The model (to train an adapter on, or attach one).
+    pub fn model_mut(&mut self) -> &mut Model {
+        &mut self.model
+    }
+
     /// The tokenizer.
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
@@ -224,10 +229,10 @@ fn pick(logits: &Tensor, sampling: Sampling, rng: &mut SplitMix) -> Result<u32> 
 }
 
 /// SplitMix64: a small seeded generator.
-struct SplitMix(u64);
+pub(crate) struct SplitMix(pub(crate) u64);
 
 impl SplitMix {
-    fn next_f64(&mut self) -> f64 {
+    pub(crate) fn next_f64(&mut self) -> f64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

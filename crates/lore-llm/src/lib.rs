@@ -7,12 +7,15 @@
 //! - [`tokenizer`]: the byte-level BPE tokenizer rebuilt from the metadata;
 //! - [`template`]: the Jinja chat template rendered with `minijinja`;
 //! - [`model`]: the llama / qwen2 transformer with a KV cache;
-//! - [`generate`]: greedy or sampled decoding with streaming and stops.
+//! - [`generate`]: greedy or sampled decoding with streaming and stops;
+//! - [`lora`]: low-rank adapters — trained with candle's autograd on the
+//!   dequantized, frozen base, saved and loaded.
 //!
 //! Nothing here downloads anything: models load from local paths.
 
 pub mod generate;
 pub mod gguf;
+pub mod lora;
 pub mod model;
 pub mod template;
 pub mod tokenizer;

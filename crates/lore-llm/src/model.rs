@@ -12,24 +12,44 @@ use crate::{Error, Result};
 
 /// A projection: `x @ Wᵀ (+ b)`: quantized for one token at a time
 /// (decoding is bound by memory), dense for a prompt (a matrix product
-/// the dense kernel does far faster than row-by-row dot products).
+/// the dense kernel does far faster than row-by-row dot products), plus
+/// a LoRA delta `scale · (x @ Aᵀ) @ Bᵀ` when an adapter is on.
 #[derive(Debug)]
 pub struct Linear {
     weight: QMatMul,
-    dense: Option<Tensor>,
+    dense: Tensor,
     bias: Option<Tensor>,
+    lora: Option<Lora>,
+    /// `[out, in]`.
+    shape: (usize, usize),
+}
+
+/// A low-rank delta: `A` is `[rank, in]`, `B` `[out, rank]`.
+#[derive(Clone, Debug)]
+pub struct Lora {
+    /// Down-projection.
+    pub a: Tensor,
+    /// Up-projection.
+    pub b: Tensor,
+    /// `alpha / rank`.
+    pub scale: f64,
 }
 
 /// Rows from which the dense weights are used.
 const DENSE_ROWS: usize = 8;
 
 impl Linear {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let rows = x.elem_count() / x.dim(D::Minus1)?;
-        let y = match &self.dense {
-            Some(wt) if rows >= DENSE_ROWS => x.broadcast_matmul(wt)?,
-            _ => self.weight.forward(x)?,
+        let mut y = if train || rows >= DENSE_ROWS {
+            x.broadcast_matmul(&self.dense)?
+        } else {
+            self.weight.forward(x)?
         };
+        if let Some(l) = &self.lora {
+            let delta = x.broadcast_matmul(&l.a.t()?)?.broadcast_matmul(&l.b.t()?)?;
+            y = (y + (delta * l.scale)?)?;
+        }
         Ok(match &self.bias {
             Some(b) => y.broadcast_add(b)?,
             None => y,
@@ -177,8 +197,30 @@ impl Model {
     /// Feeds `tokens` after the cached ones; the logits of the last, over
     /// the vocabulary.
     pub fn forward(&mut self, tokens: &[u32]) -> Result<Tensor> {
-        let h = self.hyper.clone();
         let pos = self.cached();
+        let x = self.run(tokens, pos, Pass::Decode)?;
+        let seq = tokens.len();
+        let last = x.i((.., seq - 1, ..))?;
+        let last = candle_nn::ops::rms_norm(&last, &self.norm, self.hyper.eps as f32)?;
+        Ok(self
+            .output
+            .forward(&last, false)?
+            .squeeze(0)?
+            .to_dtype(DType::F32)?)
+    }
+
+    /// The logits at every position of `tokens` (`[seq, vocab]`), from
+    /// position 0, without the cache and with operations autograd can
+    /// differentiate: what training and held-out evaluation use.
+    pub fn logits_all(&mut self, tokens: &[u32]) -> Result<Tensor> {
+        let x = self.run(tokens, 0, Pass::Train)?;
+        let x = candle_nn::ops::rms_norm_slow(&x, &self.norm, self.hyper.eps as f32)?;
+        Ok(self.output.forward(&x, true)?.squeeze(0)?)
+    }
+
+    /// The hidden states after the last block, `[1, seq, dim]`.
+    fn run(&mut self, tokens: &[u32], pos: usize, pass: Pass) -> Result<Tensor> {
+        let h = self.hyper.clone();
         let seq = tokens.len();
         if seq == 0 {
             return Err(Error::Tokenizer("nothing to feed the model".into()));
@@ -190,6 +232,7 @@ impl Model {
                 h.context
             )));
         }
+        let train = pass == Pass::Train;
         let ids = Tensor::new(tokens, &self.device)?;
         let mut x = self.embed.index_select(&ids, 0)?.unsqueeze(0)?;
         let hd = h.head_dim();
@@ -198,11 +241,26 @@ impl Model {
         let mask = (seq > 1)
             .then(|| causal_mask(seq, pos, &self.device))
             .transpose()?;
+        let norm = |x: &Tensor, w: &Tensor| -> Result<Tensor> {
+            Ok(if train {
+                candle_nn::ops::rms_norm_slow(x, w, h.eps as f32)?
+            } else {
+                candle_nn::ops::rms_norm(x, w, h.eps as f32)?
+            })
+        };
+        let rope = |x: &Tensor| -> Result<Tensor> {
+            Ok(match (h.arch, train) {
+                (Arch::Llama, false) => candle_nn::rotary_emb::rope_i(x, &cos, &sin)?,
+                (Arch::Llama, true) => candle_nn::rotary_emb::rope_i_slow(x, &cos, &sin)?,
+                (Arch::Qwen2, false) => candle_nn::rotary_emb::rope(x, &cos, &sin)?,
+                (Arch::Qwen2, true) => candle_nn::rotary_emb::rope_slow(x, &cos, &sin)?,
+            })
+        };
         for b in &mut self.blocks {
-            let n = candle_nn::ops::rms_norm(&x, &b.attn_norm, h.eps as f32)?;
-            let q = b.q.forward(&n)?;
-            let k = b.k.forward(&n)?;
-            let v = b.v.forward(&n)?;
+            let n = norm(&x, &b.attn_norm)?;
+            let q = b.q.forward(&n, train)?;
+            let k = b.k.forward(&n, train)?;
+            let v = b.v.forward(&n, train)?;
             let q = q
                 .reshape((1, seq, h.heads, hd))?
                 .transpose(1, 2)?
@@ -211,18 +269,16 @@ impl Model {
                 .reshape((1, seq, h.kv_heads, hd))?
                 .transpose(1, 2)?
                 .contiguous()?;
-            let v = v.reshape((1, seq, h.kv_heads, hd))?.transpose(1, 2)?;
-            let (q, k) = match h.arch {
-                Arch::Llama => (
-                    candle_nn::rotary_emb::rope_i(&q, &cos, &sin)?,
-                    candle_nn::rotary_emb::rope_i(&k, &cos, &sin)?,
-                ),
-                Arch::Qwen2 => (
-                    candle_nn::rotary_emb::rope(&q, &cos, &sin)?,
-                    candle_nn::rotary_emb::rope(&k, &cos, &sin)?,
-                ),
+            let v = v
+                .reshape((1, seq, h.kv_heads, hd))?
+                .transpose(1, 2)?
+                .contiguous()?;
+            let (q, k) = (rope(&q)?, rope(&k)?);
+            let (k, v) = if train {
+                (k, v)
+            } else {
+                b.cache.append(&k, &v)?
             };
-            let (k, v) = b.cache.append(&k, &v.contiguous()?)?;
             // Grouped-query attention without copying keys and values per
             // query head: the query heads that share a key/value head are
             // stacked as rows (`[kv, rep·seq, hd]`).
@@ -240,18 +296,111 @@ impl Model {
             let att = candle_nn::ops::softmax_last_dim(&att)?;
             let y = att.matmul(&v)?.reshape((1, h.heads, seq, hd))?;
             let y = y.transpose(1, 2)?.reshape((1, seq, h.dim))?;
-            x = (x + b.o.forward(&y)?)?;
-            let n = candle_nn::ops::rms_norm(&x, &b.ffn_norm, h.eps as f32)?;
-            let gated = (candle_nn::ops::silu(&b.gate.forward(&n)?)? * b.up.forward(&n)?)?;
-            x = (x + b.down.forward(&gated)?)?;
+            x = (x + b.o.forward(&y, train)?)?;
+            let n = norm(&x, &b.ffn_norm)?;
+            let gated = (b.gate.forward(&n, train)?.silu()? * b.up.forward(&n, train)?)?;
+            x = (x + b.down.forward(&gated, train)?)?;
         }
-        let last = x.i((.., seq - 1, ..))?;
-        let last = candle_nn::ops::rms_norm(&last, &self.norm, h.eps as f32)?;
-        Ok(self
-            .output
-            .forward(&last)?
-            .squeeze(0)?
-            .to_dtype(DType::F32)?)
+        Ok(x)
+    }
+
+    /// The projections an adapter can target, by name
+    /// (`blk.{i}.attn_q`, …, `blk.{i}.ffn_down`), with their shapes
+    /// (`[out, in]`).
+    pub fn projections(&self) -> Vec<(String, (usize, usize))> {
+        let mut out = Vec::new();
+        for (i, b) in self.blocks.iter().enumerate() {
+            for (name, l) in b.named() {
+                out.push((format!("blk.{i}.{name}"), l.shape));
+            }
+        }
+        out
+    }
+
+    /// Puts low-rank deltas on projections by name (`None` takes one off).
+    pub fn set_lora(&mut self, name: &str, lora: Option<Lora>) -> Result<()> {
+        let (block, proj) = name
+            .strip_prefix("blk.")
+            .and_then(|r| r.split_once('.'))
+            .and_then(|(i, p)| Some((i.parse::<usize>().ok()?, p)))
+            .ok_or_else(|| Error::Tokenizer(format!("`{name}` names no projection")))?;
+        let b = self
+            .blocks
+            .get_mut(block)
+            .ok_or_else(|| Error::Tokenizer(format!("`{name}`: no block {block}")))?;
+        let l = b
+            .named_mut(proj)
+            .ok_or_else(|| Error::Tokenizer(format!("`{name}` names no projection")))?;
+        if let Some(lora) = &lora {
+            let (out, inp) = l.shape;
+            if lora.a.dims() != [lora.a.dim(0)?, inp] || lora.b.dims() != [out, lora.a.dim(0)?] {
+                return Err(Error::Tokenizer(format!(
+                    "`{name}`: an adapter of shapes {:?} and {:?} does not fit a {out}×{inp} projection",
+                    lora.a.dims(),
+                    lora.b.dims()
+                )));
+            }
+        }
+        l.lora = lora;
+        Ok(())
+    }
+
+    /// Takes every low-rank delta off.
+    pub fn clear_lora(&mut self) {
+        for b in &mut self.blocks {
+            for p in PROJECTIONS {
+                if let Some(l) = b.named_mut(p) {
+                    l.lora = None;
+                }
+            }
+        }
+    }
+}
+
+/// How a pass runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pass {
+    /// With the cache and the fast kernels.
+    Decode,
+    /// From scratch, with operations autograd differentiates.
+    Train,
+}
+
+/// The projections of a block, by the names adapters use.
+pub const PROJECTIONS: [&str; 7] = [
+    "attn_q",
+    "attn_k",
+    "attn_v",
+    "attn_output",
+    "ffn_gate",
+    "ffn_up",
+    "ffn_down",
+];
+
+impl Block {
+    fn named(&self) -> [(&'static str, &Linear); 7] {
+        [
+            ("attn_q", &self.q),
+            ("attn_k", &self.k),
+            ("attn_v", &self.v),
+            ("attn_output", &self.o),
+            ("ffn_gate", &self.gate),
+            ("ffn_up", &self.up),
+            ("ffn_down", &self.down),
+        ]
+    }
+
+    fn named_mut(&mut self, name: &str) -> Option<&mut Linear> {
+        Some(match name {
+            "attn_q" => &mut self.q,
+            "attn_k" => &mut self.k,
+            "attn_v" => &mut self.v,
+            "attn_output" => &mut self.o,
+            "ffn_gate" => &mut self.gate,
+            "ffn_up" => &mut self.up,
+            "ffn_down" => &mut self.down,
+            _ => return None,
+        })
     }
 }
 
@@ -315,11 +464,15 @@ impl Loader<'_> {
             None
         };
         // Kept transposed (`[in, out]`), the layout the product wants.
-        let dense = Some(q.dequantize(&self.device)?.t()?.contiguous()?);
+        let full = q.dequantize(&self.device)?;
+        let (out, inp) = full.dims2()?;
+        let dense = full.t()?.contiguous()?;
         Ok(Linear {
             weight: QMatMul::from_qtensor(q)?,
             dense,
             bias,
+            lora: None,
+            shape: (out, inp),
         })
     }
 }

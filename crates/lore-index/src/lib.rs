@@ -25,6 +25,7 @@
 //! one are removed after the switch; stray newer ones are removed at the
 //! next run's start.
 
+pub mod adapt;
 mod classify;
 pub mod conventions;
 pub mod coverage;

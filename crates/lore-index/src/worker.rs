@@ -93,6 +93,10 @@ pub mod kinds {
     /// Measures retrieval quality on the repository's own evaluation set
     /// and reports what Lore learned (nightly, on the cadence).
     pub const REPORT: &str = "report";
+    /// Trains the repository's LoRA adapter over a local base model
+    /// (`{"base": PATH, "steps": N, "rank": R, "budget_secs": S}`), put in
+    /// force if it passes the held-out gate.
+    pub const ADAPT: &str = "adapt";
     /// Every kind a policy may allow.
     pub const ALL: &[&str] = &[
         SCAN_DIFF,
@@ -106,6 +110,7 @@ pub mod kinds {
         LINT,
         TRAIN_POLICY,
         REPORT,
+        ADAPT,
     ];
     /// Kinds that execute the repository's code: allowed only from the CLI
     /// or with the server's token.
@@ -369,6 +374,59 @@ fn thought(
                     ),
                 ],
                 output: report,
+                ..Produced::default()
+            })
+        }
+        kinds::ADAPT => {
+            let base = input["base"].as_str().ok_or_else(|| {
+                Error::Invalid(format!("run {}: no base model in its input", job.id))
+            })?;
+            let defaults = crate::adapt::AdaptOptions::default();
+            let rank = input["rank"]
+                .as_u64()
+                .map_or(defaults.config.rank, |r| r as usize);
+            let options = crate::adapt::AdaptOptions {
+                steps: input["steps"]
+                    .as_u64()
+                    .map_or(defaults.steps, |s| s as usize),
+                config: lore_llm::lora::AdapterConfig {
+                    rank,
+                    alpha: 2.0 * rank as f32,
+                    ..defaults.config.clone()
+                },
+                budget: input["budget_secs"]
+                    .as_u64()
+                    .map_or(defaults.budget, std::time::Duration::from_secs),
+                ..defaults
+            };
+            let index = open()?;
+            let mut log = Vec::new();
+            let v = crate::adapt::adapt(&index, std::path::Path::new(base), &options, &mut |l| {
+                log.push(l.to_owned());
+            })?;
+            log.push(v.verdict.clone());
+            Ok(Produced {
+                output: serde_json::json!({
+                    "version": v.version,
+                    "promoted": v.passed,
+                    "verdict": v.verdict,
+                    "held_out": {
+                        "base_perplexity": v.held_out.base_perplexity,
+                        "adapter_perplexity": v.held_out.adapter_perplexity,
+                        "base_exact_match": v.held_out.base_exact_match,
+                        "adapter_exact_match": v.held_out.adapter_exact_match,
+                        "windows": v.held_out.windows,
+                        "lines": v.held_out.lines,
+                    },
+                    "train": {
+                        "tokens": v.train.tokens,
+                        "seconds": v.train.seconds,
+                        "steps": v.train.steps,
+                        "first_loss": v.train.first_loss,
+                        "last_loss": v.train.last_loss,
+                    },
+                }),
+                log,
                 ..Produced::default()
             })
         }

@@ -22,6 +22,8 @@ pub struct Sampling {
     pub seed: u64,
     /// Go on past stop tokens to the token limit (benchmarks).
     pub ignore_stops: bool,
+    /// Stop once a line is complete (a newline after some text).
+    pub stop_at_newline: bool,
 }
 
 impl Default for Sampling {
@@ -30,6 +32,7 @@ impl Default for Sampling {
             temperature: 0.0,
             seed: 42,
             ignore_stops: false,
+            stop_at_newline: false,
         }
     }
 }
@@ -191,6 +194,10 @@ impl Generator {
                 shown = text.len();
             }
             if tokens.len() == max_tokens {
+                break;
+            }
+            if sampling.stop_at_newline && text.trim_start().contains('\n') {
+                stopped = true;
                 break;
             }
             logits = self.model.forward(&[next])?;

@@ -173,6 +173,11 @@ pub enum Command {
     /// back.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// The repository's own specialist: train a LoRA adapter of the local
+    /// base model (`provider.kind local`) on this repository's code; it is
+    /// put in force only if it beats the base on held-out files. `status`,
+    /// `list`, `promote V`, `rollback [V]`.
+    Adapt(AdaptArgs),
     /// What Lore learned about this repository and how well it does:
     /// retrieval quality over time, feedback, retrieval policies, A/B
     /// comparisons, which thoughts people find worth reading.
@@ -421,6 +426,52 @@ pub struct InsightsArgs {
     pub limit: usize,
     #[command(flatten)]
     pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AdaptArgs {
+    #[command(subcommand)]
+    pub command: Option<AdaptCommand>,
+    /// Optimizer steps at most (one window of 256 tokens each).
+    #[arg(long, default_value_t = 200)]
+    pub steps: usize,
+    /// Rank of the adapter (its scale is twice the rank over the rank).
+    #[arg(long, default_value_t = 8)]
+    pub rank: usize,
+    /// Wall-time budget of training, `cpu=30m` (s, m or h); evaluation
+    /// comes on top.
+    #[arg(long, value_name = "cpu=DURATION", default_value = "cpu=30m")]
+    pub budget: String,
+    /// Train now and print the result; without it the run is queued for
+    /// the worker (`lore worker`, or the server's).
+    #[arg(long)]
+    pub wait: bool,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdaptCommand {
+    /// The adapter in force, and the base model it runs on.
+    Status(JsonArg),
+    /// Every version, its held-out evaluation and which is in force.
+    List(JsonArg),
+    /// Put a version in force.
+    Promote {
+        /// The version.
+        version: u32,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Put back the version in force before (or VERSION); with none
+    /// before, the base model alone.
+    Rollback {
+        /// The version to put back.
+        version: Option<u32>,
+        #[command(flatten)]
+        json: JsonArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]

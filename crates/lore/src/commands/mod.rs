@@ -1,6 +1,7 @@
 //! One module per command group; `run` dispatches. Rendering shared by
 //! the groups lives in `crate::render`.
 
+mod adapt;
 mod change;
 mod embed;
 mod eval;
@@ -100,6 +101,7 @@ fn run_command(home: &Home, command: Command, g: &GlobalArgs) -> Result<ExitCode
         Command::History(args) => crate::ask::history(open(&home, g)?, &args),
         Command::Feedback(args) => crate::ask::feedback(open(&home, g)?, &args),
         Command::Policy(command) => policy::run(&home, command, g),
+        Command::Adapt(args) => adapt::run(&home, args, g),
         Command::Report(args) => policy::report(&home, &args, g),
         Command::Config(args) => crate::ask::config(&home, &args),
         Command::Providers(ProvidersCommand::Check(args)) => {

@@ -1,0 +1,215 @@
+//! `lore adapt`: the repository's own LoRA adapter over the local model.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use lore_core::jobs::{JobStore, NewJob};
+use lore_index::Home;
+use lore_index::adapt::{AdapterVersion, Adapters};
+use lore_index::worker::kinds;
+
+use crate::cli::{AdaptArgs, AdaptCommand, GlobalArgs};
+use crate::render::print_json;
+use crate::success;
+
+use super::open;
+
+/// `cpu=30m` → seconds.
+fn budget_secs(text: &str) -> Result<u64> {
+    let value = text.strip_prefix("cpu=").unwrap_or(text).trim();
+    let (number, unit) = value.split_at(
+        value
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(value.len()),
+    );
+    let n: u64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--budget {text:?}: expected cpu=DURATION, like cpu=30m"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => bail!("--budget {text:?}: the unit is s, m or h"),
+    };
+    if secs == 0 {
+        bail!("--budget {text:?}: a training run needs some time");
+    }
+    Ok(secs)
+}
+
+/// The local base model's file, from the provider settings.
+fn base_model(home: &Home) -> Result<std::path::PathBuf> {
+    let config = lore_ask::asker::load_config(home.path())?;
+    match config.provider(&lore_ask::asker::env)? {
+        Some(p) if p.kind == lore_ask::provider::ProviderKind::Local => Ok(p.model.into()),
+        _ => bail!(
+            "lore adapt trains over a local base model: `lore config set provider.kind local` \
+             and `lore config set provider.model /path/to/model.gguf` (a llama- or qwen2-family GGUF)"
+        ),
+    }
+}
+
+fn line(v: &AdapterVersion, current: Option<u32>) -> String {
+    let h = &v.held_out;
+    format!(
+        "{}v{}  {}  held-out perplexity {:.3} (base {:.3}), next-line exact match {:.3} (base {:.3}), rank {} — {}{}",
+        if current == Some(v.version) {
+            "* "
+        } else {
+            "  "
+        },
+        v.version,
+        lore_core::time::rfc3339(v.created_at)
+            .get(..10)
+            .unwrap_or(""),
+        h.adapter_perplexity,
+        h.base_perplexity,
+        h.adapter_exact_match,
+        h.base_exact_match,
+        v.config.rank,
+        if v.passed { "passed" } else { "refused" },
+        if v.stale { " (stale: retrain)" } else { "" },
+    )
+}
+
+fn listing(a: &Adapters) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    if a.versions.is_empty() {
+        writeln!(out, "no adapter trained yet: `lore adapt --wait`")?;
+    }
+    for v in &a.versions {
+        writeln!(out, "{}", line(v, a.current))?;
+    }
+    writeln!(
+        out,
+        "in force: {}",
+        match a.current {
+            Some(v) => format!("adapter v{v}"),
+            None => "the base model alone".to_owned(),
+        }
+    )?;
+    Ok(success())
+}
+
+pub(crate) fn run(home: &Home, args: AdaptArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    let index = open(home, g)?;
+    let data_dir = index.data_dir().to_owned();
+    match args.command {
+        Some(AdaptCommand::List(json)) => {
+            let a = Adapters::load(&data_dir)?;
+            if json.json {
+                return print_json(&a);
+            }
+            listing(&a)
+        }
+        Some(AdaptCommand::Status(json)) => {
+            let a = Adapters::load(&data_dir)?;
+            let current = a
+                .current
+                .and_then(|c| a.versions.iter().find(|v| v.version == c));
+            if json.json {
+                return print_json(&serde_json::json!({
+                    "in_force": current.map(|v| v.version),
+                    "base_model": current.map(|v| v.base_model.clone()),
+                    "base_hash": current.map(|v| v.base_hash.clone()),
+                    "versions": a.versions.len(),
+                    "stale": current.is_some_and(|v| v.stale),
+                }));
+            }
+            let mut out = std::io::stdout().lock();
+            match current {
+                Some(v) => writeln!(out, "{}\nbase: {}", line(v, a.current), v.base_model)?,
+                None => writeln!(out, "no adapter in force: the base model answers alone")?,
+            }
+            Ok(success())
+        }
+        Some(AdaptCommand::Promote { version, json }) => {
+            let a = Adapters::promote(&data_dir, version)?;
+            if json.json {
+                return print_json(&a);
+            }
+            listing(&a)
+        }
+        Some(AdaptCommand::Rollback { version, json }) => {
+            let a = Adapters::rollback(&data_dir, version)?;
+            if json.json {
+                return print_json(&a);
+            }
+            listing(&a)
+        }
+        None => {
+            let base = base_model(home)?;
+            let repo = home.repo_id(index.root());
+            let input = serde_json::json!({
+                "base": base,
+                "steps": args.steps.max(1),
+                "rank": args.rank,
+                "budget_secs": budget_secs(&args.budget)?,
+            })
+            .to_string();
+            let job = NewJob::new(kinds::ADAPT, &repo, &input);
+            drop(index);
+            if !args.wait {
+                let mut queue = lore_store::SqliteJobs::open(&home.thinker_db())?;
+                let queued = queue.enqueue(
+                    &NewJob {
+                        explicit: true,
+                        ..job
+                    },
+                    lore_core::time::now_ms(),
+                )?;
+                if args.json.json {
+                    return print_json(&serde_json::json!({
+                        "run_id": queued.id,
+                        "state": "queued",
+                    }));
+                }
+                writeln!(
+                    std::io::stdout().lock(),
+                    "queued run {} (`lore runs show {}`; a worker trains it)",
+                    queued.id,
+                    queued.id
+                )?;
+                return Ok(success());
+            }
+            let (_, trained) = super::findings::run_explicit(home, job)?;
+            if args.json.json {
+                return print_json(&trained);
+            }
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "adapter v{}: {}\n{}",
+                trained["version"],
+                trained["verdict"].as_str().unwrap_or(""),
+                if trained["promoted"] == true {
+                    "in force: `lore ask` with the local model uses it now"
+                } else {
+                    "not promoted: the adapter (or base) in force stays"
+                }
+            )?;
+            Ok(success())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_read_as_seconds() {
+        assert_eq!(budget_secs("cpu=30m").unwrap(), 1800);
+        assert_eq!(budget_secs("cpu=90s").unwrap(), 90);
+        assert_eq!(budget_secs("2h").unwrap(), 7200);
+        assert!(
+            budget_secs("cpu=30d")
+                .unwrap_err()
+                .to_string()
+                .contains("cpu=30d")
+        );
+        assert!(budget_secs("cpu=lots").is_err());
+        assert!(budget_secs("cpu=0m").is_err());
+    }
+}

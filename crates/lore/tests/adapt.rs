@@ -1,0 +1,99 @@
+//! `lore adapt` on a fixture repository with the real SmolLM2-135M as the
+//! base: a run, its stable JSON, the gate's record, promote and rollback.
+
+mod common;
+
+use common::*;
+
+/// Eight small modules written the same way (the adapter's lesson).
+fn repo() -> TestRepo {
+    let repo = TestRepo::new();
+    for (i, name) in [
+        "alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta",
+    ]
+    .iter()
+    .enumerate()
+    {
+        repo.write(
+            &format!("shop/{name}.py"),
+            format!(
+                "from shop.core import Ledger\n\n\ndef open_{name}(ledger: Ledger) -> int:\n    \"\"\"Open the {name} book.\"\"\"\n    ledger.audit(\"{name}\", {i})\n    return ledger.total(\"{name}\") + {i}\n\n\ndef close_{name}(ledger: Ledger) -> int:\n    \"\"\"Close the {name} book.\"\"\"\n    ledger.audit(\"{name}\", -{i})\n    return ledger.total(\"{name}\") - {i}\n"
+            ),
+        );
+    }
+    repo.commit("Books");
+    ok(lore(&repo).args(["index", "-q"]));
+    repo
+}
+
+#[test]
+fn an_adapter_is_trained_measured_recorded_and_put_in_force_by_the_gate() {
+    let repo = repo();
+    // Without a local base model: said how to set one.
+    let out = lore(&repo).args(["adapt", "--wait"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("provider.kind local"), "{err}");
+
+    let model = lore_test_support::smollm_gguf();
+    ok(lore(&repo).args(["config", "set", "provider.kind", "local"]));
+    ok(lore(&repo).args(["config", "set", "provider.model", model.to_str().unwrap()]));
+
+    // Queued without --wait.
+    let queued = json(&repo, &["adapt"]);
+    assert_eq!(queued["state"], "queued", "{queued}");
+    assert!(queued["run_id"].as_i64().is_some(), "{queued}");
+
+    let r = json(&repo, &["adapt", "--wait", "--steps", "4", "--rank", "4"]);
+    assert_eq!(r["version"], 1, "{r}");
+    let h = &r["held_out"];
+    let num = |v: &serde_json::Value| v.as_f64().unwrap();
+    for key in ["base_perplexity", "adapter_perplexity"] {
+        assert!(num(&h[key]) > 1.0, "{r}");
+    }
+    for key in ["base_exact_match", "adapter_exact_match"] {
+        assert!((0.0..=1.0).contains(&num(&h[key])), "{r}");
+    }
+    assert!(r["train"]["tokens"].as_u64().unwrap() > 0, "{r}");
+    assert!(num(&r["train"]["seconds"]) > 0.0, "{r}");
+    // The gate's verdict follows its numbers.
+    let passes = num(&h["adapter_perplexity"]) <= num(&h["base_perplexity"]) * 0.98
+        && num(&h["adapter_exact_match"]) >= num(&h["base_exact_match"]);
+    assert_eq!(r["promoted"], passes, "{r}");
+
+    let list = json(&repo, &["adapt", "list"]);
+    let v1 = &list["versions"][0];
+    assert_eq!(v1["base_hash"].as_str().unwrap().len(), 64, "{list}");
+    assert_eq!(v1["data_commit"].as_str().unwrap().len(), 40, "{list}");
+    let trained: Vec<&str> = v1["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    let held: Vec<&str> = v1["held_out_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(!held.is_empty() && !trained.is_empty(), "{list}");
+    assert!(
+        held.iter().all(|f| !trained.contains(f)),
+        "held-out files are never trained on: {list}"
+    );
+
+    // Promote and roll back by hand.
+    ok(lore(&repo).args(["adapt", "promote", "1"]));
+    assert_eq!(json(&repo, &["adapt", "status"])["in_force"], 1);
+    // Back to what was in force before v1: the base alone.
+    ok(lore(&repo).args(["adapt", "rollback"]));
+    assert!(json(&repo, &["adapt", "status"])["in_force"].is_null());
+    ok(lore(&repo).args(["adapt", "rollback", "1"]));
+    assert_eq!(json(&repo, &["adapt", "status"])["in_force"], 1);
+    let out = lore(&repo)
+        .args(["adapt", "promote", "9"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no adapter version 9"));
+}

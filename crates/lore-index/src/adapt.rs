@@ -228,7 +228,7 @@ struct Source {
 
 /// Whether `path` is held out (about one in ten, by a hash of the path).
 pub fn is_held_out(path: &str) -> bool {
-    blake3::hash(path.as_bytes()).as_bytes()[0] % 10 == 0
+    blake3::hash(path.as_bytes()).as_bytes()[0].is_multiple_of(10)
 }
 
 /// The repository's code as training data: indexed, parsed-language files

@@ -337,6 +337,9 @@ pub fn ask(
             );
             answer.redactions = done.redactions;
             answer.sent_chars = done.sent_chars;
+            if done.notice.is_some() {
+                answer.notice = done.notice.clone();
+            }
             answer.packed = done.packed;
             done.text
         }
@@ -375,6 +378,7 @@ struct LlmDone {
     packed: Vec<Packed>,
     redactions: usize,
     sent_chars: usize,
+    notice: Option<String>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -479,5 +483,6 @@ fn llm_answer(
         packed,
         redactions,
         sent_chars,
+        notice: response.notice,
     })
 }

@@ -170,6 +170,7 @@ impl Asker {
         question: &str,
         request: &AskRequest,
         context: &ContextPolicy,
+        data_dir: &Path,
     ) -> Result<Option<(Box<dyn ChatProvider>, &'static str)>> {
         if request.no_llm {
             return Ok(None);
@@ -177,6 +178,17 @@ impl Asker {
         let Some(mut config) = self.config.provider(&env)? else {
             return Ok(None);
         };
+        if config.kind == crate::provider::ProviderKind::Local {
+            // The repository's adapter in force, if any (`lore adapt`).
+            config.adapter = lore_index::adapt::Adapters::in_force(data_dir)
+                .ok()
+                .flatten()
+                .map(|(v, dir)| crate::provider::AdapterChoice {
+                    dir,
+                    version: v.version,
+                    base_hash: v.base_hash,
+                });
+        }
         let sized = match (request.model.as_deref(), context.model_size.as_deref()) {
             (None, Some("small")) => Some(self.config.provider.small_model.clone()),
             (None, Some("large")) => Some(self.config.provider.large_model.clone()),
@@ -224,7 +236,7 @@ impl Asker {
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Asked> {
         let context = self.context_policy();
-        let provider = self.provider(question, request, &context)?;
+        let provider = self.provider(question, request, &context, index.data_dir())?;
         let conversation = session::load(&self.history, self.conversation)?;
         let repo_id = index
             .data_dir()

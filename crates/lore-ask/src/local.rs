@@ -7,10 +7,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
+use lore_llm::lora::Adapter;
 use lore_llm::{Generator, Sampling};
 
 use crate::error::{Error, Result};
-use crate::provider::{ChatProvider, ChatRequest, ChatResponse, Health, ProviderConfig, Usage};
+use crate::provider::{
+    AdapterChoice, ChatProvider, ChatRequest, ChatResponse, Health, ProviderConfig, Usage,
+};
 
 /// Models kept loaded at once.
 const KEPT: usize = 2;
@@ -46,6 +49,81 @@ pub fn generator(path: &Path) -> Result<Loaded> {
     Ok(model)
 }
 
+/// Adapters kept loaded at once.
+const ADAPTERS_KEPT: usize = 3;
+
+/// An adapter, loaded once per process (the three most recently used are
+/// kept).
+fn adapter(dir: &Path) -> std::result::Result<Arc<Adapter>, String> {
+    static LOADED: OnceLock<Mutex<Vec<(PathBuf, Arc<Adapter>)>>> = OnceLock::new();
+    let mut all = LOADED
+        .get_or_init(|| Mutex::new(Vec::new()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(i) = all.iter().position(|(p, _)| p == dir) {
+        let entry = all.remove(i);
+        let a = entry.1.clone();
+        all.push(entry);
+        return Ok(a);
+    }
+    let a = Arc::new(Adapter::load(dir).map_err(|e| e.to_string())?);
+    all.push((dir.to_owned(), a.clone()));
+    if all.len() > ADAPTERS_KEPT {
+        all.remove(0);
+    }
+    Ok(a)
+}
+
+/// BLAKE3 of the model file at `path`, once per process.
+fn model_hash(path: &Path) -> std::result::Result<String, String> {
+    static HASHES: OnceLock<Mutex<Vec<(PathBuf, String)>>> = OnceLock::new();
+    let mut all = HASHES
+        .get_or_init(|| Mutex::new(Vec::new()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some((_, h)) = all.iter().find(|(p, _)| p == path) {
+        return Ok(h.clone());
+    }
+    let h = lore_llm::gguf::file_hash(path).map_err(|e| e.to_string())?;
+    all.push((path.to_owned(), h.clone()));
+    Ok(h)
+}
+
+/// Puts the repository's adapter on `model` (or takes any off); what it
+/// wears, for the answer's model name, or why it answers with the base.
+fn wear(
+    model: &mut Generator,
+    path: &Path,
+    choice: Option<&AdapterChoice>,
+) -> (Option<u32>, Option<String>) {
+    model.model_mut().clear_lora();
+    let Some(choice) = choice else {
+        return (None, None);
+    };
+    let fallback = |why: String| {
+        (
+            None,
+            Some(format!(
+                "adapter v{} not used ({why}): the base model answers",
+                choice.version
+            )),
+        )
+    };
+    match model_hash(path) {
+        Ok(h) if h == choice.base_hash => {}
+        Ok(_) => return fallback("it was trained on another base model".into()),
+        Err(e) => return fallback(e),
+    }
+    match adapter(&choice.dir).and_then(|a| a.attach(model.model_mut()).map_err(|e| e.to_string()))
+    {
+        Ok(()) => (Some(choice.version), None),
+        Err(e) => {
+            model.model_mut().clear_lora();
+            fallback(e)
+        }
+    }
+}
+
 /// A chat model in this process.
 #[derive(Debug)]
 pub struct LocalProvider {
@@ -73,6 +151,7 @@ impl ChatProvider for LocalProvider {
         let started = Instant::now();
         let model = generator(self.path())?;
         let mut model = model.lock().unwrap_or_else(|e| e.into_inner());
+        let (wearing, notice) = wear(&mut model, self.path(), self.config.adapter.as_ref());
         let turns: Vec<(&str, &str)> = request
             .messages
             .iter()
@@ -89,9 +168,14 @@ impl ChatProvider for LocalProvider {
                 url: self.config.model.clone(),
                 what: e.to_string(),
             })?;
+        let name = match wearing {
+            Some(v) => format!("{} + adapter v{v}", model.gguf.name()),
+            None => model.gguf.name(),
+        };
         Ok(ChatResponse {
             text: done.text,
-            model: model.gguf.name(),
+            model: name,
+            notice,
             usage: Usage {
                 prompt: done.prompt_tokens as u64,
                 completion: done.tokens.len() as u64,

@@ -77,6 +77,19 @@ pub struct ProviderConfig {
     pub backoff: Duration,
     /// Longest silence while connecting or streaming.
     pub timeout: Duration,
+    /// A local model's adapter for this repository (the version in force).
+    pub adapter: Option<AdapterChoice>,
+}
+
+/// The adapter a local model should wear.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdapterChoice {
+    /// Its directory (`adapters/vN`).
+    pub dir: std::path::PathBuf,
+    /// Its version.
+    pub version: u32,
+    /// The base model it was trained on (BLAKE3 of the file).
+    pub base_hash: String,
 }
 
 impl ProviderConfig {
@@ -90,6 +103,7 @@ impl ProviderConfig {
             retries: 4,
             backoff: Duration::from_millis(500),
             timeout: Duration::from_secs(120),
+            adapter: None,
         }
     }
 
@@ -184,6 +198,9 @@ pub struct ChatResponse {
     pub usage: Usage,
     /// Wall time of the exchange, retries included.
     pub latency_ms: u64,
+    /// Something the user should know about how it was answered (an
+    /// adapter that could not be used, say).
+    pub notice: Option<String>,
 }
 
 /// A provider's reachability.
@@ -503,6 +520,7 @@ impl ChatProvider for HttpProvider {
                         model,
                         usage,
                         latency_ms: started.elapsed().as_millis() as u64,
+                        notice: None,
                     });
                 }
                 Err(Attempt::Fatal(what)) => return Err(self.error(&url, what)),

@@ -91,6 +91,52 @@ fn an_adapter_is_trained_measured_recorded_and_put_in_force_by_the_gate() {
     assert!(json(&repo, &["adapt", "status"])["in_force"].is_null());
     ok(lore(&repo).args(["adapt", "rollback", "1"]));
     assert_eq!(json(&repo, &["adapt", "status"])["in_force"], 1);
+
+    // Asking with the local model: it wears the adapter in force.
+    let a = json(
+        &repo,
+        &["ask", "--no-cache", "What does open_alpha return?"],
+    );
+    assert_eq!(a["mode"], "llm", "{a}");
+    assert!(
+        a["model"].as_str().unwrap().ends_with("+ adapter v1"),
+        "{a}"
+    );
+    // A broken adapter file: the base answers, and says why.
+    let data_dir = std::path::PathBuf::from(
+        json(&repo, &["status"])["data_dir"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    std::fs::write(data_dir.join("adapters/v1/adapter.safetensors"), b"broken").unwrap();
+    let b = json(
+        &repo,
+        &["ask", "--no-cache", "What does open_alpha return?"],
+    );
+    assert_eq!(b["mode"], "llm", "{b}");
+    assert!(!b["model"].as_str().unwrap().contains("adapter"), "{b}");
+    assert!(
+        b["notice"]
+            .as_str()
+            .unwrap()
+            .contains("adapter v1 not used"),
+        "{b}"
+    );
+    // One trained on another base model: the same.
+    let file = data_dir.join("adapters.json");
+    let mut record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    record["versions"][0]["base_hash"] = serde_json::json!("0".repeat(64));
+    std::fs::write(&file, serde_json::to_vec(&record).unwrap()).unwrap();
+    let c = json(
+        &repo,
+        &["ask", "--no-cache", "What does open_alpha return?"],
+    );
+    assert!(
+        c["notice"].as_str().unwrap().contains("another base model"),
+        "{c}"
+    );
     let out = lore(&repo)
         .args(["adapt", "promote", "9"])
         .output()

@@ -4,7 +4,7 @@
 //! two most recently used — so a server does not reload one per question.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use lore_llm::lora::Adapter;
@@ -15,78 +15,87 @@ use crate::provider::{
     AdapterChoice, ChatProvider, ChatRequest, ChatResponse, Health, ProviderConfig, Usage,
 };
 
-/// Models kept loaded at once.
-const KEPT: usize = 2;
-
-type Loaded = Arc<Mutex<Generator>>;
-
-/// Most recently used last.
-fn loaded() -> &'static Mutex<Vec<(PathBuf, Loaded)>> {
-    static LOADED: OnceLock<Mutex<Vec<(PathBuf, Loaded)>>> = OnceLock::new();
-    LOADED.get_or_init(|| Mutex::new(Vec::new()))
+/// Things loaded from files, the `cap` most recently used kept.
+#[derive(Debug)]
+pub struct Kept<T> {
+    cap: usize,
+    items: Vec<(PathBuf, Arc<T>)>,
 }
 
-/// The model at `path`, loaded once per process (the least recently used
-/// of more than [`KEPT`] is let go).
-pub fn generator(path: &Path) -> Result<Loaded> {
-    let mut all = loaded().lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(i) = all.iter().position(|(p, _)| p == path) {
-        let entry = all.remove(i);
-        let model = entry.1.clone();
-        all.push(entry);
-        return Ok(model);
-    }
-    let model = Arc::new(Mutex::new(Generator::load(path).map_err(|e| {
-        Error::Provider {
-            url: path.display().to_string(),
-            what: e.to_string(),
+impl<T> Kept<T> {
+    /// An empty cache of at most `cap` things.
+    pub const fn new(cap: usize) -> Kept<T> {
+        Kept {
+            cap,
+            items: Vec::new(),
         }
-    })?));
-    all.push((path.to_owned(), model.clone()));
-    if all.len() > KEPT {
-        all.remove(0);
     }
-    Ok(model)
+
+    /// The thing loaded from `path`, loading it if it is not kept (and
+    /// letting go of the least recently used one beyond `cap`).
+    pub fn get<E>(
+        &mut self,
+        path: &Path,
+        load: impl FnOnce(&Path) -> std::result::Result<T, E>,
+    ) -> std::result::Result<Arc<T>, E> {
+        if let Some(i) = self.items.iter().position(|(p, _)| p == path) {
+            let entry = self.items.remove(i);
+            let thing = entry.1.clone();
+            self.items.push(entry);
+            return Ok(thing);
+        }
+        let thing = Arc::new(load(path)?);
+        self.items.push((path.to_owned(), thing.clone()));
+        if self.items.len() > self.cap {
+            self.items.remove(0);
+        }
+        Ok(thing)
+    }
+
+    /// The paths kept, least recently used first.
+    pub fn paths(&self) -> Vec<&Path> {
+        self.items.iter().map(|(p, _)| p.as_path()).collect()
+    }
 }
 
-/// Adapters kept loaded at once.
-const ADAPTERS_KEPT: usize = 3;
+/// Models kept loaded per process.
+static MODELS: Mutex<Kept<Mutex<Generator>>> = Mutex::new(Kept::new(2));
+/// Adapters kept loaded per process.
+static ADAPTERS: Mutex<Kept<Adapter>> = Mutex::new(Kept::new(3));
 
-/// An adapter, loaded once per process (the three most recently used are
-/// kept).
-fn adapter(dir: &Path) -> std::result::Result<Arc<Adapter>, String> {
-    static LOADED: OnceLock<Mutex<Vec<(PathBuf, Arc<Adapter>)>>> = OnceLock::new();
-    let mut all = LOADED
-        .get_or_init(|| Mutex::new(Vec::new()))
+/// The model at `path`, loaded once per process.
+pub fn generator(path: &Path) -> Result<Arc<Mutex<Generator>>> {
+    MODELS
         .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(i) = all.iter().position(|(p, _)| p == dir) {
-        let entry = all.remove(i);
-        let a = entry.1.clone();
-        all.push(entry);
-        return Ok(a);
-    }
-    let a = Arc::new(Adapter::load(dir).map_err(|e| e.to_string())?);
-    all.push((dir.to_owned(), a.clone()));
-    if all.len() > ADAPTERS_KEPT {
-        all.remove(0);
-    }
-    Ok(a)
+        .unwrap_or_else(|e| e.into_inner())
+        .get(path, |p| {
+            Generator::load(p)
+                .map(Mutex::new)
+                .map_err(|e| Error::Provider {
+                    url: p.display().to_string(),
+                    what: e.to_string(),
+                })
+        })
+}
+
+/// An adapter, loaded once per process.
+fn adapter(dir: &Path) -> std::result::Result<Arc<Adapter>, String> {
+    ADAPTERS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(dir, |d| Adapter::load(d).map_err(|e| e.to_string()))
 }
 
 /// BLAKE3 of the model file at `path`, once per process.
 fn model_hash(path: &Path) -> std::result::Result<String, String> {
-    static HASHES: OnceLock<Mutex<Vec<(PathBuf, String)>>> = OnceLock::new();
-    let mut all = HASHES
-        .get_or_init(|| Mutex::new(Vec::new()))
+    static HASHES: Mutex<Kept<String>> = Mutex::new(Kept::new(8));
+    HASHES
         .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some((_, h)) = all.iter().find(|(p, _)| p == path) {
-        return Ok(h.clone());
-    }
-    let h = lore_llm::gguf::file_hash(path).map_err(|e| e.to_string())?;
-    all.push((path.to_owned(), h.clone()));
-    Ok(h)
+        .unwrap_or_else(|e| e.into_inner())
+        .get(path, |p| {
+            lore_llm::gguf::file_hash(p).map_err(|e| e.to_string())
+        })
+        .map(|h| h.as_ref().clone())
 }
 
 /// Puts the repository's adapter on `model` (or takes any off); what it
@@ -212,5 +221,33 @@ impl ChatProvider for LocalProvider {
                 error: Some(e.to_string()),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_least_recently_used_is_let_go() {
+        let mut kept: Kept<String> = Kept::new(2);
+        let mut loads = 0;
+        let mut get = |kept: &mut Kept<String>, p: &str| {
+            kept.get(Path::new(p), |p| {
+                loads += 1;
+                Ok::<_, ()>(p.display().to_string())
+            })
+            .unwrap();
+        };
+        get(&mut kept, "a");
+        get(&mut kept, "b");
+        get(&mut kept, "a");
+        get(&mut kept, "c");
+        assert_eq!(kept.paths(), [Path::new("a"), Path::new("c")]);
+        get(&mut kept, "a");
+        assert_eq!(loads, 3, "a stayed loaded");
+        let failed = kept.get(Path::new("d"), |_| Err::<String, _>("broken"));
+        assert_eq!(failed.unwrap_err(), "broken");
+        assert_eq!(kept.paths().len(), 2);
     }
 }

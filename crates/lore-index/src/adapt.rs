@@ -312,8 +312,9 @@ fn line_cases(held: &[Source], n: usize) -> Vec<LineCase> {
                 continue;
             }
             let from = i.saturating_sub(30);
-            let mut prompt = lines[from..i].join("\n");
-            prompt.push('\n');
+            // No newline at the end: the tokenizer joins a line break with
+            // the next line's indentation, so the model writes both.
+            let prompt = lines[from..i].join("\n");
             all.push(LineCase {
                 prompt,
                 expected: t.to_owned(),

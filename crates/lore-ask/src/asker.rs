@@ -180,14 +180,7 @@ impl Asker {
         };
         if config.kind == crate::provider::ProviderKind::Local {
             // The repository's adapter in force, if any (`lore adapt`).
-            config.adapter = lore_index::adapt::Adapters::in_force(data_dir)
-                .ok()
-                .flatten()
-                .map(|(v, dir)| crate::provider::AdapterChoice {
-                    dir,
-                    version: v.version,
-                    base_hash: v.base_hash,
-                });
+            config.adapter = crate::local::adapter_in_force(data_dir);
         }
         let sized = match (request.model.as_deref(), context.model_size.as_deref()) {
             (None, Some("small")) => Some(self.config.provider.small_model.clone()),

@@ -224,6 +224,76 @@ impl ChatProvider for LocalProvider {
     }
 }
 
+/// The adapter in force for the repository whose data directory is
+/// `data_dir` (`lore adapt`), as a local provider wears it.
+pub fn adapter_in_force(data_dir: &Path) -> Option<AdapterChoice> {
+    lore_index::adapt::Adapters::in_force(data_dir)
+        .ok()
+        .flatten()
+        .map(|(v, dir)| AdapterChoice {
+            dir,
+            version: v.version,
+            base_hash: v.base_hash,
+        })
+}
+
+/// A completion of code.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Completed {
+    /// The lines written (without the prompt).
+    pub text: String,
+    /// The model, and the adapter it wore.
+    pub model: String,
+    /// The adapter version worn, if any.
+    pub adapter: Option<u32>,
+    /// Why no adapter was worn, when one is in force but could not be.
+    pub notice: Option<String>,
+    /// Tokens generated.
+    pub tokens: usize,
+    /// Milliseconds in all.
+    pub ms: f64,
+}
+
+/// The next `lines` lines after `prompt` (code up to the cursor, ending
+/// without its line break), greedy, by the local model of `config`
+/// wearing its adapter.
+pub fn complete(config: &ProviderConfig, prompt: &str, lines: usize) -> Result<Completed> {
+    let path = Path::new(&config.model);
+    let model = generator(path)?;
+    let mut model = model.lock().unwrap_or_else(|e| e.into_inner());
+    let (wearing, notice) = wear(&mut model, path, config.adapter.as_ref());
+    let sampling = Sampling {
+        stop_after_lines: lines.max(1),
+        ..Sampling::default()
+    };
+    let done = model
+        .complete(prompt, 64 * lines.max(1), sampling, &mut |_| {})
+        .map_err(|e| Error::Provider {
+            url: config.model.clone(),
+            what: e.to_string(),
+        })?;
+    // The text up to the last complete line asked for.
+    let body = done.text.trim_start_matches(['\r', '\n']);
+    let text: String = body
+        .split_inclusive('\n')
+        .take(lines.max(1))
+        .collect::<String>()
+        .trim_end_matches(['\r', '\n'])
+        .to_owned();
+    let name = match wearing {
+        Some(v) => format!("{} + adapter v{v}", model.gguf.name()),
+        None => model.gguf.name(),
+    };
+    Ok(Completed {
+        text,
+        model: name,
+        adapter: wearing,
+        notice,
+        tokens: done.tokens.len(),
+        ms: (done.total_ms * 10.0).round() / 10.0,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

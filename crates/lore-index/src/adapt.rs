@@ -355,7 +355,7 @@ fn exact_match(g: &mut Generator, cases: &[LineCase]) -> Result<f64> {
     }
     let mut hits = 0;
     let sampling = Sampling {
-        stop_at_newline: true,
+        stop_after_lines: 1,
         ..Sampling::default()
     };
     for c in cases {

@@ -20,7 +20,7 @@ fn main() {
     let prompt = lines[from..line - 1].join("\n");
     let mut g = Generator::load(std::path::Path::new(model)).expect("load");
     let sampling = Sampling {
-        stop_at_newline: true,
+        stop_after_lines: 1,
         ..Sampling::default()
     };
     let done = g

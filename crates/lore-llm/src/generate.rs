@@ -22,8 +22,9 @@ pub struct Sampling {
     pub seed: u64,
     /// Go on past stop tokens to the token limit (benchmarks).
     pub ignore_stops: bool,
-    /// Stop once a line is complete (a newline after some text).
-    pub stop_at_newline: bool,
+    /// Stop once this many lines are complete (line breaks after some
+    /// text); 0 never.
+    pub stop_after_lines: usize,
 }
 
 impl Default for Sampling {
@@ -32,7 +33,7 @@ impl Default for Sampling {
             temperature: 0.0,
             seed: 42,
             ignore_stops: false,
-            stop_at_newline: false,
+            stop_after_lines: 0,
         }
     }
 }
@@ -196,7 +197,9 @@ impl Generator {
             if tokens.len() == max_tokens {
                 break;
             }
-            if sampling.stop_at_newline && text.trim_start().contains('\n') {
+            if sampling.stop_after_lines > 0
+                && text.trim_start().matches('\n').count() >= sampling.stop_after_lines
+            {
                 stopped = true;
                 break;
             }

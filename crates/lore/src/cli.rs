@@ -173,6 +173,9 @@ pub enum Command {
     /// back.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// The next lines of a file at FILE:LINE, written by the local model
+    /// (`provider.kind local`) wearing this repository's adapter.
+    Complete(CompleteArgs),
     /// The repository's own specialist: train a LoRA adapter of the local
     /// base model (`provider.kind local`) on this repository's code; it is
     /// put in force only if it beats the base on held-out files. `status`,
@@ -424,6 +427,18 @@ pub struct InsightsArgs {
     /// At most this many.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// `FILE:LINE`: the lines before LINE are the prompt; what the model
+    /// writes would be line LINE on.
+    pub at: String,
+    /// Lines to write.
+    #[arg(long, default_value_t = 1)]
+    pub lines: usize,
     #[command(flatten)]
     pub json: JsonArg,
 }

@@ -102,6 +102,27 @@ fn an_adapter_is_trained_measured_recorded_and_put_in_force_by_the_gate() {
         a["model"].as_str().unwrap().ends_with("+ adapter v1"),
         "{a}"
     );
+    // The next line of a file, in the project's style, by the same model.
+    let c = json(&repo, &["complete", "shop/beta.py:6"]);
+    assert_eq!(c["line"], 6, "{c}");
+    assert!(
+        c["model"].as_str().unwrap().ends_with("+ adapter v1"),
+        "{c}"
+    );
+    assert!(!c["completion"].as_str().unwrap().trim().is_empty(), "{c}");
+    assert!(
+        !c["completion"].as_str().unwrap().contains('\n'),
+        "one line: {c}"
+    );
+    let out = lore(&repo)
+        .args(["complete", "shop/beta.py:999"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("outside the file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // A broken adapter file: the base answers, and says why.
     let data_dir = std::path::PathBuf::from(
         json(&repo, &["status"])["data_dir"]

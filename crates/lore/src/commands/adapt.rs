@@ -9,7 +9,7 @@ use lore_index::Home;
 use lore_index::adapt::{AdapterVersion, Adapters};
 use lore_index::worker::kinds;
 
-use crate::cli::{AdaptArgs, AdaptCommand, GlobalArgs};
+use crate::cli::{AdaptArgs, AdaptCommand, CompleteArgs, GlobalArgs};
 use crate::render::print_json;
 use crate::success;
 
@@ -192,6 +192,62 @@ pub(crate) fn run(home: &Home, args: AdaptArgs, g: &GlobalArgs) -> Result<ExitCo
             Ok(success())
         }
     }
+}
+
+/// `lore complete FILE:LINE`.
+pub(crate) fn complete(home: &Home, args: CompleteArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    let index = open(home, g)?;
+    let (file, line) = args
+        .at
+        .rsplit_once(':')
+        .and_then(|(f, l)| Some((f, l.parse::<usize>().ok()?)))
+        .ok_or_else(|| anyhow::anyhow!("{:?}: expected FILE:LINE, like src/app.py:42", args.at))?;
+    let path = if std::path::Path::new(file).is_absolute() {
+        std::path::PathBuf::from(file)
+    } else {
+        std::env::current_dir()?.join(file)
+    };
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let lines: Vec<&str> = text.lines().collect();
+    if line == 0 || line > lines.len() + 1 {
+        bail!(
+            "{}: line {line} is outside the file ({} lines)",
+            path.display(),
+            lines.len()
+        );
+    }
+    // The 60 lines before, ending without the line break: the model
+    // writes the break with the next line's indentation.
+    let prompt = lines[line.saturating_sub(61)..line - 1].join("\n");
+    let mut config =
+        match lore_ask::asker::load_config(home.path())?.provider(&lore_ask::asker::env)? {
+            Some(p) if p.kind == lore_ask::provider::ProviderKind::Local => p,
+            _ => bail!(
+                "lore complete runs the local model: `lore config set provider.kind local` \
+             and `lore config set provider.model /path/to/model.gguf`"
+            ),
+        };
+    config.adapter = lore_ask::local::adapter_in_force(index.data_dir());
+    let done = lore_ask::local::complete(&config, &prompt, args.lines)?;
+    if args.json.json {
+        return print_json(&serde_json::json!({
+            "path": file,
+            "line": line,
+            "completion": done.text,
+            "model": done.model,
+            "adapter": done.adapter,
+            "notice": done.notice,
+            "tokens": done.tokens,
+            "ms": done.ms,
+        }));
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", done.text)?;
+    if let Some(notice) = &done.notice {
+        eprintln!("lore: {notice}");
+    }
+    Ok(success())
 }
 
 #[cfg(test)]

@@ -102,6 +102,7 @@ fn run_command(home: &Home, command: Command, g: &GlobalArgs) -> Result<ExitCode
         Command::Feedback(args) => crate::ask::feedback(open(&home, g)?, &args),
         Command::Policy(command) => policy::run(&home, command, g),
         Command::Adapt(args) => adapt::run(&home, args, g),
+        Command::Complete(args) => adapt::complete(&home, args, g),
         Command::Report(args) => policy::report(&home, &args, g),
         Command::Config(args) => crate::ask::config(&home, &args),
         Command::Providers(ProvidersCommand::Check(args)) => {

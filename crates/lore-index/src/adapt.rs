@@ -130,7 +130,8 @@ impl Adapters {
         std::fs::rename(&tmp, &path).map_err(|source| Error::Io { path, source })
     }
 
-    fn get(&self, version: u32) -> Result<&AdapterVersion> {
+    /// Version `version`.
+    pub fn get(&self, version: u32) -> Result<&AdapterVersion> {
         self.versions
             .iter()
             .find(|v| v.version == version)
@@ -500,6 +501,48 @@ pub fn adapt(
     }
     all.save(&data_dir)?;
     Ok(record)
+}
+
+/// Measures `version` again on the held-out files as they are now (the
+/// same files by the same hash, plus any new ones), base vs adapter.
+pub fn evaluate(
+    index: &RepoIndex,
+    base: &Path,
+    version: u32,
+    options: &AdaptOptions,
+) -> Result<HeldOut> {
+    let data_dir = index.data_dir();
+    let all = Adapters::load(data_dir)?;
+    let v = all.get(version)?;
+    let hash = lore_llm::gguf::file_hash(base).map_err(llm)?;
+    if hash != v.base_hash {
+        return Err(Error::Invalid(format!(
+            "adapter v{version} was trained on another base model ({}), not {}",
+            v.base_model,
+            base.display()
+        )));
+    }
+    let (_, held) = sources(index)?;
+    let mut g = Generator::load(base).map_err(llm)?;
+    let mut held_windows = windows(&g, &held, options.seq_len)?;
+    held_windows.truncate(options.eval_windows);
+    let cases = line_cases(&held, options.eval_lines);
+    g.model_mut().clear_lora();
+    let base_ppl = perplexity(&mut g, &held_windows)?;
+    let base_em = exact_match(&mut g, &cases)?;
+    lore_llm::lora::Adapter::load(&Adapters::dir(data_dir, version))
+        .and_then(|a| a.attach(g.model_mut()))
+        .map_err(llm)?;
+    let adapter_ppl = perplexity(&mut g, &held_windows)?;
+    let adapter_em = exact_match(&mut g, &cases)?;
+    Ok(HeldOut {
+        base_perplexity: round4(base_ppl),
+        adapter_perplexity: round4(adapter_ppl),
+        base_exact_match: base_em,
+        adapter_exact_match: adapter_em,
+        windows: held_windows.len(),
+        lines: cases.len(),
+    })
 }
 
 /// The gate: lower held-out perplexity by `margin`, exact match not lower.

@@ -131,6 +131,46 @@ impl Adapter {
         Ok(())
     }
 
+    /// Writes the adapter as a GGUF LoRA file, the format llama.cpp
+    /// (`--lora`) and Ollama (`ADAPTER`) load: tensors
+    /// `blk.N.attn_q.weight.lora_a` (`[in, rank]` in GGUF's order) and
+    /// `.lora_b` (`[rank, out]`), F32; metadata `general.type = adapter`,
+    /// `adapter.type = lora`, `adapter.lora.alpha`, and the base's
+    /// architecture. Written whole or not at all.
+    pub fn export_gguf(&self, arch: &str, path: &Path) -> Result<()> {
+        use candle_core::quantized::gguf_file::Value;
+        use candle_core::quantized::{GgmlDType, QTensor};
+        let mut tensors = Vec::new();
+        for (name, (a, b)) in &self.deltas {
+            tensors.push((
+                format!("{name}.weight.lora_a"),
+                QTensor::quantize(a, GgmlDType::F32)?,
+            ));
+            tensors.push((
+                format!("{name}.weight.lora_b"),
+                QTensor::quantize(b, GgmlDType::F32)?,
+            ));
+        }
+        let metadata = [
+            ("general.architecture", Value::String(arch.to_owned())),
+            ("general.type", Value::String("adapter".into())),
+            ("adapter.type", Value::String("lora".into())),
+            ("adapter.lora.alpha", Value::F32(self.config.alpha)),
+        ];
+        let io = |p: &Path, source| Error::Io {
+            path: p.to_owned(),
+            source,
+        };
+        let tmp = path.with_extension("gguf.tmp");
+        let mut file = std::fs::File::create(&tmp).map_err(|e| io(&tmp, e))?;
+        let md: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (*k, v)).collect();
+        let ts: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, t)| (k.as_str(), t)).collect();
+        candle_core::quantized::gguf_file::write(&mut file, &md, &ts)?;
+        file.sync_all().map_err(|e| io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| io(path, e))?;
+        Ok(())
+    }
+
     /// Loads what [`Adapter::save`] wrote in `dir`.
     pub fn load(dir: &Path) -> Result<Adapter> {
         let json = dir.join("adapter.json");

@@ -239,28 +239,8 @@ async fn learning_runs_insights_and_cards_over_http() {
 /// A provider answering every chat with `reply` (model `m`), configured
 /// in the repository's Lore home; dropping it stops it.
 fn fake_provider(repo: &TestRepo, reply: &'static str) -> lore_test_support::FakeHttp {
-    let server = lore_test_support::FakeHttp::start(move |r| {
-        if r.path.ends_with("/models") {
-            lore_test_support::FakeResponse::json(200, r#"{"data":[{"id":"m"}]}"#)
-        } else {
-            lore_test_support::FakeResponse {
-                status: 200,
-                headers: vec![("content-type".into(), "text/event-stream".into())],
-                body: format!(
-                    "data: {}\n\ndata: [DONE]\n\n",
-                    json!({"model": "m", "choices": [{"delta": {"content": reply}}]})
-                ),
-            }
-        }
-    });
-    std::fs::write(
-        repo.home().join("config.toml"),
-        format!(
-            "[provider]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\n",
-            server.url()
-        ),
-    )
-    .unwrap();
+    let server = lore_test_support::fake_chat("m", reply);
+    lore_test_support::configure_provider(repo.home(), &server, "m");
     server
 }
 

@@ -222,6 +222,47 @@ impl FakeResponse {
             body: body.into(),
         }
     }
+
+    /// An OpenAI-compatible streamed chat completion: `text` by `model`,
+    /// in one event.
+    pub fn chat_stream(model: &str, text: &str) -> FakeResponse {
+        FakeResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "text/event-stream".into())],
+            body: format!(
+                "data: {}\n\ndata: [DONE]\n\n",
+                serde_json::json!({"model": model, "choices": [{"delta": {"content": text}}]})
+            ),
+        }
+    }
+}
+
+/// An OpenAI-compatible chat server that lists `model` and answers every
+/// chat with `reply`.
+pub fn fake_chat(model: &'static str, reply: &'static str) -> FakeHttp {
+    FakeHttp::start(move |r| {
+        if r.path.ends_with("/models") {
+            FakeResponse::json(
+                200,
+                serde_json::json!({"data": [{"id": model}]}).to_string(),
+            )
+        } else {
+            FakeResponse::chat_stream(model, reply)
+        }
+    })
+}
+
+/// Writes a Lore home's `config.toml` naming `server` as its OpenAI-style
+/// provider serving `model`.
+pub fn configure_provider(home: &Path, server: &FakeHttp, model: &str) {
+    std::fs::write(
+        home.join("config.toml"),
+        format!(
+            "[provider]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"{model}\"\n",
+            server.url()
+        ),
+    )
+    .expect("write config.toml");
 }
 
 type Handler = dyn Fn(&FakeRequest) -> FakeResponse + Send + Sync;

@@ -487,6 +487,26 @@ pub enum AdaptCommand {
         #[command(flatten)]
         json: JsonArg,
     },
+    /// Measure a version again on the held-out files, base vs adapter.
+    Eval {
+        /// The version.
+        version: u32,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Write a version (default: the one in force) for llama.cpp and
+    /// Ollama: DIR/adapter.gguf (GGUF LoRA) and DIR/Modelfile (`FROM` the
+    /// base, `ADAPTER` the file; `ollama create NAME -f DIR/Modelfile`).
+    Export {
+        /// The directory to write.
+        #[arg(long, value_name = "DIR")]
+        ollama: std::path::PathBuf,
+        /// The version.
+        #[arg(long)]
+        version: Option<u32>,
+        #[command(flatten)]
+        json: JsonArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]

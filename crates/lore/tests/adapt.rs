@@ -83,6 +83,11 @@ fn an_adapter_is_trained_measured_recorded_and_put_in_force_by_the_gate() {
         "held-out files are never trained on: {list}"
     );
 
+    // Measured again: the same numbers (the same held-out files, greedy).
+    let again = json(&repo, &["adapt", "eval", "1"]);
+    assert_eq!(again["held_out"], v1["held_out"], "{again}");
+    assert_eq!(again["passes"], r["promoted"], "{again}");
+
     // Promote and roll back by hand.
     ok(lore(&repo).args(["adapt", "promote", "1"]));
     assert_eq!(json(&repo, &["adapt", "status"])["in_force"], 1);
@@ -102,6 +107,24 @@ fn an_adapter_is_trained_measured_recorded_and_put_in_force_by_the_gate() {
         a["model"].as_str().unwrap().ends_with("+ adapter v1"),
         "{a}"
     );
+    // Exported for Ollama: the GGUF adapter and a Modelfile naming the base.
+    let out_dir = repo.home().join("ollama");
+    let e = json(
+        &repo,
+        &["adapt", "export", "--ollama", out_dir.to_str().unwrap()],
+    );
+    assert_eq!(e["version"], 1, "{e}");
+    let modelfile = std::fs::read_to_string(out_dir.join("Modelfile")).unwrap();
+    assert_eq!(
+        modelfile,
+        format!("FROM {}\nADAPTER ./adapter.gguf\n", model.display())
+    );
+    assert!(
+        std::fs::read(out_dir.join("adapter.gguf"))
+            .unwrap()
+            .starts_with(b"GGUF")
+    );
+
     // The next line of a file, in the project's style, by the same model.
     let c = json(&repo, &["complete", "shop/beta.py:6"]);
     assert_eq!(c["line"], 6, "{c}");

@@ -119,14 +119,7 @@ fn config_is_kept_in_lore_home_and_bad_values_are_refused() {
 }
 
 fn sse(text: &str) -> FakeResponse {
-    FakeResponse {
-        status: 200,
-        headers: vec![("content-type".into(), "text/event-stream".into())],
-        body: format!(
-            "data: {}\n\ndata: [DONE]\n\n",
-            serde_json::json!({"model": "small-model", "choices": [{"delta": {"content": text}}]})
-        ),
-    }
+    FakeResponse::chat_stream("small-model", text)
 }
 
 #[test]

@@ -763,28 +763,11 @@ async fn the_risk_heatmap_and_verify_in_chromium() {
     let risks = common::json(&repo, &["risks"]);
     // A provider for the diagnosis's hypothesis: evidence 1 will be the
     // raise site's function.
-    let provider = lore_test_support::FakeHttp::start(|r| {
-        if r.path.ends_with("/models") {
-            lore_test_support::FakeResponse::json(200, r#"{"data":[{"id":"m"}]}"#)
-        } else {
-            lore_test_support::FakeResponse {
-                status: 200,
-                headers: vec![("content-type".into(), "text/event-stream".into())],
-                body: format!(
-                    "data: {}\n\ndata: [DONE]\n\n",
-                    json!({"model": "m", "choices": [{"delta": {"content": "`charge` raises when the amount exceeds the balance [1:2-3]."}}]})
-                ),
-            }
-        }
-    });
-    std::fs::write(
-        repo.home().join("config.toml"),
-        format!(
-            "[provider]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\n",
-            provider.url()
-        ),
-    )
-    .unwrap();
+    let provider = lore_test_support::fake_chat(
+        "m",
+        "`charge` raises when the amount exceeds the balance [1:2-3].",
+    );
+    lore_test_support::configure_provider(repo.home(), &provider, "m");
     let (_server, url) = serve(&repo);
     let (_driver, driver_url) = chromedriver();
     let client = browser(&driver_url).await;

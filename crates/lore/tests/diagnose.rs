@@ -3,7 +3,6 @@
 mod common;
 
 use common::*;
-use lore_test_support::{FakeHttp, FakeResponse};
 use serde_json::Value;
 
 fn fixture() -> TestRepo {
@@ -114,17 +113,6 @@ fn an_empty_symptom_is_refused() {
     );
 }
 
-fn sse(text: &str) -> FakeResponse {
-    FakeResponse {
-        status: 200,
-        headers: vec![("content-type".into(), "text/event-stream".into())],
-        body: format!(
-            "data: {}\n\ndata: [DONE]\n\n",
-            serde_json::json!({"model": "small-model", "choices": [{"delta": {"content": text}}]})
-        ),
-    }
-}
-
 #[test]
 fn a_provider_writes_a_hypothesis_whose_citations_are_checked() {
     let repo = fixture();
@@ -137,13 +125,10 @@ fn a_provider_writes_a_hypothesis_whose_citations_are_checked() {
     assert!(err.contains("needs a provider"), "{err}");
 
     // Evidence 1 is the raise site's function; evidence 9 was never shown.
-    let server = FakeHttp::start(|r| {
-        if r.path.ends_with("/models") {
-            FakeResponse::json(200, r#"{"data":[{"id":"small-model"}]}"#)
-        } else {
-            sse("`total` raises when the sum is negative [1:7-8]; a refund line makes it so [9:1].")
-        }
-    });
+    let server = lore_test_support::fake_chat(
+        "small-model",
+        "`total` raises when the sum is negative [1:7-8]; a refund line makes it so [9:1].",
+    );
     ok(lore(&repo).args(["config", "set", "provider.kind", "openai"]));
     ok(lore(&repo).args(["config", "set", "provider.base_url", &server.url()]));
     ok(lore(&repo).args(["config", "set", "provider.model", "small-model"]));

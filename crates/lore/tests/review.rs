@@ -449,17 +449,6 @@ fn a_function_that_departs_from_its_directorys_convention_is_flagged_with_the_ev
     );
 }
 
-fn sse(text: &str) -> lore_test_support::FakeResponse {
-    lore_test_support::FakeResponse {
-        status: 200,
-        headers: vec![("content-type".into(), "text/event-stream".into())],
-        body: format!(
-            "data: {}\n\ndata: [DONE]\n\n",
-            serde_json::json!({"model": "small-model", "choices": [{"delta": {"content": text}}]})
-        ),
-    }
-}
-
 #[test]
 fn a_providers_comments_are_kept_only_where_their_citations_verify() {
     let repo = repo();
@@ -471,15 +460,10 @@ fn a_providers_comments_are_kept_only_where_their_citations_verify() {
     ok(lore(&repo).arg("index"));
     // Evidence 1 is the added function with context (lines 7-13 of the
     // new app.py); evidence 7 was never shown.
-    let server = lore_test_support::FakeHttp::start(|r| {
-        if r.path.ends_with("/models") {
-            lore_test_support::FakeResponse::json(200, r#"{"data":[{"id":"small-model"}]}"#)
-        } else {
-            sse(
-                "- `refund` accepts a negative amount [1:12-13]\n- the lock is never released [7:2]\n- naming is fine\n",
-            )
-        }
-    });
+    let server = lore_test_support::fake_chat(
+        "small-model",
+        "- `refund` accepts a negative amount [1:12-13]\n- the lock is never released [7:2]\n- naming is fine\n",
+    );
     ok(lore(&repo).args(["config", "set", "provider.kind", "openai"]));
     ok(lore(&repo).args(["config", "set", "provider.base_url", &server.url()]));
     ok(lore(&repo).args(["config", "set", "provider.model", "small-model"]));

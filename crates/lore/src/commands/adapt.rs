@@ -138,6 +138,60 @@ pub(crate) fn run(home: &Home, args: AdaptArgs, g: &GlobalArgs) -> Result<ExitCo
             }
             listing(&a)
         }
+        Some(AdaptCommand::Eval { version, json }) => {
+            let base = base_model(home)?;
+            let h = lore_index::adapt::evaluate(
+                &index,
+                &base,
+                version,
+                &lore_index::adapt::AdaptOptions::default(),
+            )?;
+            let (passed, verdict) = lore_index::adapt::gate(&h, 0.02);
+            if json.json {
+                return print_json(&serde_json::json!({
+                    "version": version, "held_out": h, "passes": passed, "verdict": verdict,
+                }));
+            }
+            writeln!(std::io::stdout().lock(), "v{version}: {verdict}")?;
+            Ok(success())
+        }
+        Some(AdaptCommand::Export {
+            ollama,
+            version,
+            json,
+        }) => {
+            let a = Adapters::load(&data_dir)?;
+            let version = version.or(a.current).ok_or_else(|| {
+                anyhow::anyhow!("no adapter in force: name a version (`lore adapt list`)")
+            })?;
+            let v = a.get(version)?;
+            let base = std::path::Path::new(&v.base_model);
+            let arch = lore_llm::Gguf::open(base)?.hyper.arch.name();
+            let adapter = lore_llm::lora::Adapter::load(&Adapters::dir(&data_dir, version))?;
+            std::fs::create_dir_all(&ollama)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", ollama.display()))?;
+            let file = ollama.join("adapter.gguf");
+            adapter.export_gguf(arch, &file)?;
+            let modelfile = ollama.join("Modelfile");
+            std::fs::write(
+                &modelfile,
+                format!("FROM {}\nADAPTER ./adapter.gguf\n", base.display()),
+            )
+            .map_err(|e| anyhow::anyhow!("{}: {e}", modelfile.display()))?;
+            if json.json {
+                return print_json(&serde_json::json!({
+                    "version": version, "adapter": file, "modelfile": modelfile,
+                }));
+            }
+            writeln!(
+                std::io::stdout().lock(),
+                "wrote {} and {} (`ollama create NAME -f {}`)",
+                file.display(),
+                modelfile.display(),
+                modelfile.display()
+            )?;
+            Ok(success())
+        }
         None => {
             let base = base_model(home)?;
             let repo = home.repo_id(index.root());

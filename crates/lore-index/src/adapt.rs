@@ -326,17 +326,12 @@ fn line_cases(held: &[Source], n: usize) -> Vec<LineCase> {
         return all;
     }
     let step = all.len() as f64 / n as f64;
-    (0..n)
-        .map(|k| (k as f64 * step) as usize)
-        .map(|i| {
-            std::mem::replace(
-                &mut all[i],
-                LineCase {
-                    prompt: String::new(),
-                    expected: String::new(),
-                },
-            )
-        })
+    let keep: std::collections::HashSet<usize> =
+        (0..n).map(|k| (k as f64 * step) as usize).collect();
+    all.into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep.contains(i))
+        .map(|(_, c)| c)
         .collect()
 }
 

@@ -33,6 +33,17 @@ data_dir=$(cd "$work/repo" && "$lore" status --json | python3 -c "import json,sy
 version=$(python3 -c "import json; print(json.load(open('$work/adapt.json'))['version'])")
 size=$(stat -c %s "$data_dir/adapters/v$version/adapter.safetensors")
 swap=$(target/release/examples/speed --swap "$model" "$data_dir/adapters/v$version")
+# The exported GGUF adapter, loaded by llama.cpp over the same base (when
+# bench/llm.sh has built llama-cpp-python into target/llama-cpp).
+(cd "$work/repo" && "$lore" adapt export --ollama "$work/ollama" --version "$version" >/dev/null)
+if PYTHONPATH=target/llama-cpp python3 -c "import llama_cpp" 2>/dev/null; then
+    PYTHONPATH=target/llama-cpp python3 - "$model" "$work/ollama/adapter.gguf" <<'PY'
+import sys
+from llama_cpp import Llama
+m = Llama(model_path=sys.argv[1], lora_path=sys.argv[2], verbose=False, n_ctx=512, n_threads=2)
+print("llama.cpp loads the exported adapter:", repr(m.create_completion("def main():\n", max_tokens=8, temperature=0.0)["choices"][0]["text"]))
+PY
+fi
 python3 - "$name" "$work/adapt.json" "$work/time.txt" "$size" "$swap" <<'PY'
 import json, sys
 name, result, timing, size, swap = sys.argv[1], json.load(open(sys.argv[2])), open(sys.argv[3]).read().strip(), int(sys.argv[4]), sys.argv[5]

@@ -61,6 +61,9 @@ pub struct TrainStats {
     pub first_loss: f64,
     /// …
     pub last_loss: f64,
+    /// The step a killed run's checkpoint let this one resume from.
+    #[serde(default)]
+    pub resumed_from: Option<usize>,
 }
 
 /// One trained adapter.
@@ -185,6 +188,60 @@ impl Adapters {
     }
 }
 
+/// The directory of an unfinished run's checkpoints, under [`DIR`].
+const PARTIAL: &str = "partial";
+
+/// Where an unfinished run was: written after the adapter it names, so a
+/// kill at any moment leaves the last whole checkpoint.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Checkpoint {
+    /// Base hash, data commit, settings: a checkpoint resumes only its own
+    /// kind of run.
+    key: String,
+    /// Steps done.
+    step: usize,
+    /// Their losses.
+    losses: Vec<f64>,
+    /// Tokens trained on.
+    tokens: usize,
+    /// Training seconds spent (they count against the budget).
+    seconds: f64,
+    /// The adapter's directory, under the partial directory.
+    dir: String,
+}
+
+impl Checkpoint {
+    fn load(partial: &Path) -> Option<Checkpoint> {
+        let bytes = std::fs::read(partial.join("checkpoint.json")).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Saves `adapter`, then the record naming it, then lets older
+    /// checkpoints go. The optimizer's moments are not kept: a resumed run
+    /// warms them up again.
+    fn save(&self, partial: &Path, adapter: &lore_llm::lora::Adapter) -> Result<()> {
+        adapter.save(&partial.join(&self.dir)).map_err(llm)?;
+        let path = partial.join("checkpoint.json");
+        let tmp = partial.join("checkpoint.json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec(self).expect("serializable")).map_err(
+            |source| Error::Io {
+                path: tmp.clone(),
+                source,
+            },
+        )?;
+        std::fs::rename(&tmp, &path).map_err(|source| Error::Io { path, source })?;
+        if let Ok(entries) = std::fs::read_dir(partial) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with("step-") && name != self.dir {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// How to train.
 #[derive(Clone, Debug)]
 pub struct AdaptOptions {
@@ -204,6 +261,8 @@ pub struct AdaptOptions {
     pub eval_windows: usize,
     /// Held-out lines tried for exact match.
     pub eval_lines: usize,
+    /// Steps between checkpoints (a killed run resumes from the last).
+    pub checkpoint_every: usize,
 }
 
 impl Default for AdaptOptions {
@@ -217,6 +276,7 @@ impl Default for AdaptOptions {
             margin: 0.02,
             eval_windows: 24,
             eval_lines: 40,
+            checkpoint_every: 25,
         }
     }
 }
@@ -415,10 +475,38 @@ pub fn adapt(
         lr: options.lr,
         ..TrainOptions::default()
     };
-    let mut trainer =
-        Trainer::new(g.model_mut(), options.config.clone(), None, &train_options).map_err(llm)?;
+    // A run killed midway left a checkpoint: resume from it when it was
+    // made from the same base, data and settings.
+    let partial = data_dir.join(DIR).join(PARTIAL);
+    let key = format!(
+        "{base_hash}|{:?}|{:?}|{}|{}|{}",
+        index.indexed_commit(),
+        options.config,
+        options.seq_len,
+        options.lr,
+        train_windows.len()
+    );
+    let resume = Checkpoint::load(&partial).filter(|c| c.key == key);
+    let from = match &resume {
+        Some(c) => Some(lore_llm::lora::Adapter::load(&partial.join(&c.dir)).map_err(llm)?),
+        None => None,
+    };
+    let mut trainer = Trainer::new(
+        g.model_mut(),
+        options.config.clone(),
+        from.as_ref(),
+        &train_options,
+    )
+    .map_err(llm)?;
+    let (first_step, mut losses, mut tokens, spent) = match resume {
+        Some(c) => {
+            progress(&format!("resumed from the checkpoint at step {}", c.step));
+            (c.step, c.losses, c.tokens, c.seconds)
+        }
+        None => (0, Vec::new(), 0, 0.0),
+    };
     let started = Instant::now();
-    let mut losses = Vec::new();
+    let elapsed = || spent + started.elapsed().as_secs_f64();
     // A fixed, shuffled order (a seeded permutation) over the windows.
     let mut order: Vec<usize> = (0..train_windows.len()).collect();
     let mut state = 0x2545_F491_4F6C_DD1Du64;
@@ -428,9 +516,8 @@ pub fn adapt(
         state ^= state << 17;
         order.swap(i, (state % (i as u64 + 1)) as usize);
     }
-    let mut tokens = 0;
-    for step in 0..options.steps {
-        if started.elapsed() >= options.budget {
+    for step in first_step..options.steps {
+        if elapsed() >= options.budget.as_secs_f64() {
             progress(&format!("budget spent after {step} steps"));
             break;
         }
@@ -441,8 +528,23 @@ pub fn adapt(
         if step % 10 == 9 {
             progress(&format!("step {}: loss {loss:.3}", step + 1));
         }
+        let done = step + 1;
+        if options.checkpoint_every > 0
+            && done % options.checkpoint_every == 0
+            && done < options.steps
+        {
+            Checkpoint {
+                key: key.clone(),
+                step: done,
+                losses: losses.clone(),
+                tokens,
+                seconds: elapsed(),
+                dir: format!("step-{done}"),
+            }
+            .save(&partial, &trainer.adapter().map_err(llm)?)?;
+        }
     }
-    let seconds = started.elapsed().as_secs_f64();
+    let seconds = elapsed();
     let tenth = (losses.len() / 10).max(1);
     let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
     let stats = TrainStats {
@@ -451,6 +553,7 @@ pub fn adapt(
         steps: losses.len(),
         first_loss: round4(mean(&losses[..tenth.min(losses.len())])),
         last_loss: round4(mean(&losses[losses.len().saturating_sub(tenth)..])),
+        resumed_from: (first_step > 0).then_some(first_step),
     };
     let adapter = trainer.adapter().map_err(llm)?;
     adapter.attach(g.model_mut()).map_err(llm)?;
@@ -495,6 +598,8 @@ pub fn adapt(
         all.current = Some(version);
     }
     all.save(&data_dir)?;
+    // The run is whole: its checkpoint is done with.
+    let _ = std::fs::remove_dir_all(&partial);
     Ok(record)
 }
 

@@ -94,8 +94,9 @@ pub mod kinds {
     /// and reports what Lore learned (nightly, on the cadence).
     pub const REPORT: &str = "report";
     /// Trains the repository's LoRA adapter over a local base model
-    /// (`{"base": PATH, "steps": N, "rank": R, "budget_secs": S}`), put in
-    /// force if it passes the held-out gate.
+    /// (`{"base": PATH, "steps": N, "rank": R, "budget_secs": S,
+    /// "checkpoint_every": K}`), put in force if it passes the held-out
+    /// gate; a killed run resumes from its last checkpoint when run again.
     pub const ADAPT: &str = "adapt";
     /// Every kind a policy may allow.
     pub const ALL: &[&str] = &[
@@ -397,6 +398,9 @@ fn thought(
                 budget: input["budget_secs"]
                     .as_u64()
                     .map_or(defaults.budget, std::time::Duration::from_secs),
+                checkpoint_every: input["checkpoint_every"]
+                    .as_u64()
+                    .map_or(defaults.checkpoint_every, |n| n as usize),
                 ..defaults
             };
             let index = open()?;
@@ -424,6 +428,7 @@ fn thought(
                         "steps": v.train.steps,
                         "first_loss": v.train.first_loss,
                         "last_loss": v.train.last_loss,
+                        "resumed_from": v.train.resumed_from,
                     },
                 }),
                 log,

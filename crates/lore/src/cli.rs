@@ -458,6 +458,10 @@ pub struct AdaptArgs {
     /// comes on top.
     #[arg(long, value_name = "cpu=DURATION", default_value = "cpu=30m")]
     pub budget: String,
+    /// Steps between checkpoints: a run killed midway resumes from the last
+    /// one when it runs again.
+    #[arg(long, default_value_t = 25, value_name = "N")]
+    pub checkpoint_every: usize,
     /// Train now and print the result; without it the run is queued for
     /// the worker (`lore worker`, or the server's).
     #[arg(long)]

@@ -187,3 +187,72 @@ fn an_adapter_is_trained_measured_recorded_and_put_in_force_by_the_gate() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("no adapter version 9"));
 }
+
+#[test]
+fn a_run_killed_midway_resumes_from_its_last_checkpoint() {
+    let repo = repo();
+    let model = lore_test_support::smollm_gguf();
+    ok(lore(&repo).args(["config", "set", "provider.kind", "local"]));
+    ok(lore(&repo).args(["config", "set", "provider.model", model.to_str().unwrap()]));
+    let data_dir = std::path::PathBuf::from(
+        json(&repo, &["status"])["data_dir"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    let checkpoint = data_dir.join("adapters/partial/checkpoint.json");
+    let args = [
+        "adapt",
+        "--wait",
+        "--json",
+        "--steps",
+        "8",
+        "--rank",
+        "2",
+        "--checkpoint-every",
+        "2",
+    ];
+    let mut child = lore(&repo)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed (SIGKILL) once a checkpoint exists.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while !checkpoint.is_file() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before a checkpoint"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint in time"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();
+    let at = saved["step"].as_u64().unwrap();
+    assert!((2..8).contains(&at), "{saved}");
+    assert!(
+        json(&repo, &["adapt", "list"])["versions"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Run again: it picks up there and does only the steps left.
+    let out = ok(lore(&repo).args(args));
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let resumed = r["train"]["resumed_from"].as_u64().unwrap();
+    assert!(resumed >= at, "{r}");
+    assert_eq!(r["train"]["steps"], 8, "{r}");
+    assert_eq!(r["version"], 1, "{r}");
+    assert!(
+        !data_dir.join("adapters/partial").exists(),
+        "a whole run leaves no checkpoint"
+    );
+}

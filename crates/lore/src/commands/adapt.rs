@@ -200,6 +200,7 @@ pub(crate) fn run(home: &Home, args: AdaptArgs, g: &GlobalArgs) -> Result<ExitCo
                 "steps": args.steps.max(1),
                 "rank": args.rank,
                 "budget_secs": budget_secs(&args.budget)?,
+                "checkpoint_every": args.checkpoint_every,
             })
             .to_string();
             let job = NewJob::new(kinds::ADAPT, &repo, &input);

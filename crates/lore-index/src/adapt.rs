@@ -242,6 +242,27 @@ impl Checkpoint {
     }
 }
 
+/// Marks the versions trained on a path `matches` stale (for retraining)
+/// and takes the paths' names out of their records (`lore purge`); how
+/// many were marked.
+pub fn mark_stale(data_dir: &Path, matches: &dyn Fn(&str) -> bool) -> Result<usize> {
+    let mut all = Adapters::load(data_dir)?;
+    let mut marked = 0;
+    for v in &mut all.versions {
+        let trained_on = v.files.iter().any(|f| matches(f));
+        v.files.retain(|f| !matches(f));
+        v.held_out_files.retain(|f| !matches(f));
+        if trained_on && !v.stale {
+            v.stale = true;
+            marked += 1;
+        }
+    }
+    if !all.versions.is_empty() {
+        all.save(data_dir)?;
+    }
+    Ok(marked)
+}
+
 /// How to train.
 #[derive(Clone, Debug)]
 pub struct AdaptOptions {

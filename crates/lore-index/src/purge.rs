@@ -51,6 +51,9 @@ pub struct PurgeReport {
     /// every documented function, these among them; the feature scores 0
     /// until the next training).
     pub translation_tables: usize,
+    /// Adapter versions trained on the paths: marked stale (for
+    /// retraining), the paths' names taken out of their records.
+    pub stale_adapters: usize,
 }
 
 /// The purged paths of a data directory.
@@ -184,6 +187,8 @@ pub fn purge(
                 report.translation_tables += 1;
             }
         }
+        // Adapters hold in their weights what they learned from the paths.
+        report.stale_adapters = crate::adapt::mark_stale(layout.dir(), &matches)?;
     }
     // The index and its vectors, rebuilt without the paths.
     crate::rebuild(home, &root, config, progress)?;

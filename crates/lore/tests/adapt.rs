@@ -255,4 +255,22 @@ fn a_run_killed_midway_resumes_from_its_last_checkpoint() {
         !data_dir.join("adapters/partial").exists(),
         "a whole run leaves no checkpoint"
     );
+
+    // The right to forget: a file it was trained on is purged; the version
+    // is marked for retraining and its record no longer names the file.
+    let list = json(&repo, &["adapt", "list"]);
+    let trained = list["versions"][0]["files"][0].as_str().unwrap().to_owned();
+    let purged = json(&repo, &["purge", &trained]);
+    assert_eq!(purged["stale_adapters"], 1, "{purged}");
+    let list = json(&repo, &["adapt", "list"]);
+    let v1 = &list["versions"][0];
+    assert_eq!(v1["stale"], true, "{list}");
+    assert!(
+        v1["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f != trained.as_str()),
+        "{list}"
+    );
 }

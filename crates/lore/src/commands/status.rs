@@ -144,6 +144,12 @@ pub(crate) fn purge(home: &Home, args: PurgeArgs, g: &GlobalArgs) -> Result<Exit
         report.facts,
         report.insights
     )?;
+    if report.stale_adapters > 0 {
+        outln!(
+            "{} adapter version(s) trained on them marked stale: `lore adapt --wait` retrains",
+            report.stale_adapters
+        )?;
+    }
     Ok(success())
 }
 

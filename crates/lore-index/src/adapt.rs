@@ -416,6 +416,30 @@ fn line_cases(held: &[Source], n: usize) -> Vec<LineCase> {
         .collect()
 }
 
+/// Held-out perplexity and next-line exact match of the model as it is.
+fn measure(g: &mut Generator, windows: &[Vec<u32>], cases: &[LineCase]) -> Result<(f64, f64)> {
+    Ok((perplexity(g, windows)?, exact_match(g, cases)?))
+}
+
+impl HeldOut {
+    /// `(perplexity, exact match)` of the base and of the adapter.
+    fn of(
+        base: (f64, f64),
+        adapter: (f64, f64),
+        windows: &[Vec<u32>],
+        cases: &[LineCase],
+    ) -> HeldOut {
+        HeldOut {
+            base_perplexity: round4(base.0),
+            adapter_perplexity: round4(adapter.0),
+            base_exact_match: base.1,
+            adapter_exact_match: adapter.1,
+            windows: windows.len(),
+            lines: cases.len(),
+        }
+    }
+}
+
 fn perplexity(g: &mut Generator, windows: &[Vec<u32>]) -> Result<f64> {
     let (mut total, mut count) = (0.0, 0usize);
     for w in windows {
@@ -486,8 +510,7 @@ pub fn adapt(
         cases.len()
     ));
     g.model_mut().clear_lora();
-    let base_ppl = perplexity(&mut g, &held_windows)?;
-    let base_em = exact_match(&mut g, &cases)?;
+    let (base_ppl, base_em) = measure(&mut g, &held_windows, &cases)?;
     progress(&format!(
         "base: held-out perplexity {base_ppl:.3}, next-line exact match {base_em:.3}"
     ));
@@ -578,19 +601,16 @@ pub fn adapt(
     };
     let adapter = trainer.adapter().map_err(llm)?;
     adapter.attach(g.model_mut()).map_err(llm)?;
-    let adapter_ppl = perplexity(&mut g, &held_windows)?;
-    let adapter_em = exact_match(&mut g, &cases)?;
+    let (adapter_ppl, adapter_em) = measure(&mut g, &held_windows, &cases)?;
     progress(&format!(
         "adapter: held-out perplexity {adapter_ppl:.3}, next-line exact match {adapter_em:.3}"
     ));
-    let held_out = HeldOut {
-        base_perplexity: round4(base_ppl),
-        adapter_perplexity: round4(adapter_ppl),
-        base_exact_match: base_em,
-        adapter_exact_match: adapter_em,
-        windows: held_windows.len(),
-        lines: cases.len(),
-    };
+    let held_out = HeldOut::of(
+        (base_ppl, base_em),
+        (adapter_ppl, adapter_em),
+        &held_windows,
+        &cases,
+    );
     let (passed, verdict) = gate(&held_out, options.margin);
 
     let mut all = Adapters::load(&data_dir)?;
@@ -649,21 +669,12 @@ pub fn evaluate(
     held_windows.truncate(options.eval_windows);
     let cases = line_cases(&held, options.eval_lines);
     g.model_mut().clear_lora();
-    let base_ppl = perplexity(&mut g, &held_windows)?;
-    let base_em = exact_match(&mut g, &cases)?;
+    let base = measure(&mut g, &held_windows, &cases)?;
     lore_llm::lora::Adapter::load(&Adapters::dir(data_dir, version))
         .and_then(|a| a.attach(g.model_mut()))
         .map_err(llm)?;
-    let adapter_ppl = perplexity(&mut g, &held_windows)?;
-    let adapter_em = exact_match(&mut g, &cases)?;
-    Ok(HeldOut {
-        base_perplexity: round4(base_ppl),
-        adapter_perplexity: round4(adapter_ppl),
-        base_exact_match: base_em,
-        adapter_exact_match: adapter_em,
-        windows: held_windows.len(),
-        lines: cases.len(),
-    })
+    let adapter = measure(&mut g, &held_windows, &cases)?;
+    Ok(HeldOut::of(base, adapter, &held_windows, &cases))
 }
 
 /// The gate: lower held-out perplexity by `margin`, exact match not lower.

@@ -14,6 +14,16 @@ fn repo() -> TestRepo {
     repo
 }
 
+/// A review's findings of `rule`.
+fn by_rule<'a>(review: &'a Value, rule: &str) -> Vec<&'a Value> {
+    review["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .collect()
+}
+
 fn review(repo: &TestRepo, args: &[&str]) -> (Value, Option<i32>) {
     let out = lore(repo)
         .args(["review", "--format", "json"])
@@ -424,12 +434,7 @@ fn a_function_that_departs_from_its_directorys_convention_is_flagged_with_the_ev
     repo.write("tests/api.rs", "#[test]\nfn t() {\n    assert!(true);\n}\n");
     repo.commit("Two more handlers");
     let (r, _) = review(&repo, &[]);
-    let conv: Vec<&Value> = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "review/convention")
-        .collect();
+    let conv: Vec<&Value> = by_rule(&r, "review/convention");
     let messages: Vec<&str> = conv
         .iter()
         .map(|f| f["message"].as_str().unwrap())
@@ -470,12 +475,7 @@ fn a_providers_comments_are_kept_only_where_their_citations_verify() {
 
     let (r, code) = review(&repo, &[]);
     assert_eq!(code, Some(0));
-    let comments: Vec<&Value> = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "review/model-comment")
-        .collect();
+    let comments: Vec<&Value> = by_rule(&r, "review/model-comment");
     assert_eq!(comments.len(), 1, "{r}");
     let c = comments[0];
     assert_eq!(
@@ -549,12 +549,7 @@ fn printing_where_the_directory_logs_and_a_bare_error_where_it_wraps_are_flagged
     );
     repo.commit("Two more");
     let (r, _) = review(&repo, &["--no-llm"]);
-    let conv: Vec<&Value> = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "review/convention")
-        .collect();
+    let conv: Vec<&Value> = by_rule(&r, "review/convention");
     let messages: Vec<&str> = conv
         .iter()
         .map(|f| f["message"].as_str().unwrap())
@@ -599,12 +594,7 @@ fn a_block_the_change_copied_from_elsewhere_is_flagged_with_where_it_came_from()
     );
     repo.commit("Tidy rows on load");
     let (r, _) = review(&repo, &["--no-llm"]);
-    let dup: Vec<&Value> = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "duplication/block")
-        .collect();
+    let dup: Vec<&Value> = by_rule(&r, "duplication/block");
     assert_eq!(dup.len(), 1, "{r}");
     assert_eq!(dup[0]["path"], "etl/load.py", "{r}");
     assert!(

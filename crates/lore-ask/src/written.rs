@@ -288,8 +288,6 @@ pub fn review_comments(
             review.findings.push(f);
         }
     }
-    review
-        .findings
-        .sort_by(|a, b| (&a.path, a.start_line, &a.rule).cmp(&(&b.path, b.start_line, &b.rule)));
+    lore_index::review::sort_findings(&mut review.findings);
     Ok(None)
 }

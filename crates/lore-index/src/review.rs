@@ -30,6 +30,21 @@ pub enum Change {
 }
 
 impl Change {
+    /// The base revision and the reviewed one (`None`: the staged changes).
+    fn bounds(&self) -> (&str, Option<&str>) {
+        match self {
+            Change::Range(a, b) => (a.as_str(), Some(b.as_str())),
+            Change::Staged => ("HEAD", None),
+        }
+    }
+
+    /// What the change added, per file.
+    fn added(&self, root: &std::path::Path) -> Result<Vec<lore_git::AddedLines>> {
+        let (from, to) = self.bounds();
+        lore_git::added_lines(root, from, to)?
+            .ok_or_else(|| Error::Invalid(format!("{}: not a git repository", root.display())))
+    }
+
     /// Parses `FROM..TO`; a single revision `R` means `R~1..R`.
     pub fn parse(range: &str) -> Result<Change> {
         match range.split_once("..") {
@@ -92,13 +107,8 @@ pub fn review(
     config: &SmellConfig,
     dismissed: &std::collections::HashSet<String>,
 ) -> Result<Review> {
-    let root = index.root();
-    let (from, to) = match change {
-        Change::Range(a, b) => (a.as_str(), Some(b.as_str())),
-        Change::Staged => ("HEAD", None),
-    };
-    let not_git = || Error::Invalid(format!("{}: not a git repository", root.display()));
-    let files = lore_git::added_lines(root, from, to)?.ok_or_else(not_git)?;
+    let (from, to) = change.bounds();
+    let files = change.added(index.root())?;
     let mut out = Vec::new();
     let mut suppressed = 0;
     let mut added = 0;
@@ -155,7 +165,7 @@ pub fn review(
             out.push(f);
         }
     }
-    out.sort_by(|a, b| (&a.path, a.start_line, &a.rule).cmp(&(&b.path, b.start_line, &b.rule)));
+    sort_findings(&mut out);
     let impact = match to {
         Some(to) if !files.is_empty() => {
             let opts = crate::impact::ImpactOptions { depth: 1, limit: 5 };
@@ -189,6 +199,12 @@ pub fn review(
     })
 }
 
+/// Findings in a review's order: by path, line and rule.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings
+        .sort_by(|a, b| (&a.path, a.start_line, &a.rule).cmp(&(&b.path, b.start_line, &b.rule)));
+}
+
 /// A stretch of a change to show a reviewer: added lines with a few lines
 /// of context, near stretches merged.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,13 +225,7 @@ const HUNK_MAX: u32 = 80;
 
 /// The change's hunks, file by file (the order the diff gives).
 pub fn hunks(index: &RepoIndex, change: &Change) -> Result<Vec<Hunk>> {
-    let root = index.root();
-    let (from, to) = match change {
-        Change::Range(a, b) => (a.as_str(), Some(b.as_str())),
-        Change::Staged => ("HEAD", None),
-    };
-    let files = lore_git::added_lines(root, from, to)?
-        .ok_or_else(|| Error::Invalid(format!("{}: not a git repository", root.display())))?;
+    let files = change.added(index.root())?;
     let mut out: Vec<Hunk> = Vec::new();
     for file in &files {
         let last = file.text.lines().count() as u32;

@@ -3,7 +3,8 @@
 # working session), copy it into a fresh git repository, index it, and
 # train the LoRA adapter over SmolLM2-135M-Instruct with a CPU budget:
 # training tokens/s and wall time, held-out perplexity and next-line
-# exact match base vs adapter, adapter size, adapter swap time.
+# exact match base vs adapter, adapter size, adapter swap time. Tokens are
+# those the loss was taken on (code windows whole, a pair's answer).
 #   bench/adapt.sh NAME [BUDGET] [RANK]   # NAME: click | commander | tokio; BUDGET cpu=30m
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,5 +55,6 @@ print(f"| {name} | {t['steps']} steps, {t['tokens']} tokens in {t['seconds']:.0f
       f"| {h['base_exact_match']:.3f} → {h['adapter_exact_match']:.3f} ({h['lines']} lines) "
       f"| {size / 1e6:.2f} MB | {swap} | {'promoted' if result['promoted'] else 'refused'} |")
 print(f"loss {t['first_loss']} → {t['last_loss']}; whole run {timing}")
+print("examples trained on:", ", ".join(f"{n} {k}" for k, n in result.get("examples", {}).items()))
 json.dump({"name": name, "result": result, "size": size, "swap": swap, "time": timing}, open(f"bench/out/adapt-{name}.json", "w"), indent=1)
 PY

@@ -22,12 +22,7 @@ const QUOTED_EXCHANGES: usize = 3;
 /// Characters of a previous answer quoted to the model.
 const QUOTED_ANSWER_CHARS: usize = 1200;
 
-const SYSTEM_PROMPT: &str = "You are Lore, the resident expert of one code repository. \
-Answer the question from the numbered evidence only. Cite every claim with the evidence id in \
-square brackets: [n] for a whole piece of evidence, [n:a-b] for its lines a to b (the line \
-numbers shown). Never cite anything that is not in the evidence and never invent file names. \
-If the evidence does not answer the question, say what is missing. Be concise: short \
-paragraphs or a list, code names in backticks.";
+const SYSTEM_PROMPT: &str = lore_core::prompt::ANSWER_SYSTEM;
 
 /// How an answer was made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -180,7 +180,7 @@ impl Asker {
         };
         if config.kind == crate::provider::ProviderKind::Local {
             // The repository's adapter in force, if any (`lore adapt`).
-            config.adapter = crate::local::adapter_in_force(data_dir);
+            config.adapter = crate::local::adapter_for(data_dir, None);
         }
         let sized = match (request.model.as_deref(), context.model_size.as_deref()) {
             (None, Some("small")) => Some(self.config.provider.small_model.clone()),

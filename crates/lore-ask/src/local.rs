@@ -224,10 +224,11 @@ impl ChatProvider for LocalProvider {
     }
 }
 
-/// The adapter in force for the repository whose data directory is
-/// `data_dir` (`lore adapt`), as a local provider wears it.
-pub fn adapter_in_force(data_dir: &Path) -> Option<AdapterChoice> {
-    lore_index::adapt::Adapters::in_force(data_dir)
+/// The adapter to wear for the repository whose data directory is
+/// `data_dir` (`lore adapt`): for code in `language`, that language's
+/// adapter in force if there is one; else the repository's.
+pub fn adapter_for(data_dir: &Path, language: Option<&str>) -> Option<AdapterChoice> {
+    lore_index::adapt::Adapters::for_language(data_dir, language)
         .ok()
         .flatten()
         .map(|(v, dir)| AdapterChoice {

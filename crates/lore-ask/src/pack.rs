@@ -84,18 +84,7 @@ pub struct Packed {
 /// Renders evidence `n` as the model sees it: a header, then each line
 /// with its number, so that citations can name exact lines.
 pub fn render(n: usize, e: &Evidence, commit: &str) -> String {
-    let mut out = format!("[{n}] {}:{}-{}", e.at.path, e.at.start_line, e.at.end_line);
-    if let Some(symbol) = &e.at.symbol {
-        out.push_str(&format!(" ({symbol})"));
-    }
-    if !commit.is_empty() {
-        out.push_str(&format!(" @{}", &commit[..commit.len().min(12)]));
-    }
-    out.push('\n');
-    for (i, line) in e.text.lines().enumerate() {
-        out.push_str(&format!("{:>5} {line}\n", e.at.start_line as usize + i));
-    }
-    out
+    lore_core::prompt::evidence(n, &e.at, &e.text, commit)
 }
 
 /// Renders a whole evidence block.

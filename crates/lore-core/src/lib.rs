@@ -13,6 +13,7 @@ pub mod jobs;
 mod lang;
 mod located;
 pub mod path;
+pub mod prompt;
 pub mod retry;
 pub mod schedule;
 pub mod store;

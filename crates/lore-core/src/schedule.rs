@@ -28,6 +28,7 @@ pub const DEFAULT_ALLOW: &[&str] = &[
     "smell-hunt",
     "train-policy",
     "report",
+    "adapt",
 ];
 
 /// A budget: `amount` units per `per_ms` (`20m/h` of CPU, `50k/day` of

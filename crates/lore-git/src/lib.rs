@@ -288,6 +288,96 @@ pub fn commit_hunks(
     Ok(Some(out))
 }
 
+/// A commit's message and its patch, file by file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitPatch {
+    /// Commit sha.
+    pub sha: String,
+    /// The whole message.
+    pub message: String,
+    /// (path relative to the root, unified diff of that file with three
+    /// lines of context, headers included).
+    pub files: Vec<(String, String)>,
+}
+
+/// Recent non-merge commits (newest first, at most `max_commits` looked
+/// at) that touched at most `max_files` files, each with its patch per
+/// file (text files only; a file's patch longer than `max_patch_bytes` is
+/// left out). Commits left with no file are dropped. `None` outside a git
+/// repository.
+pub fn commit_patches(
+    root: &Path,
+    max_commits: usize,
+    max_files: usize,
+    max_patch_bytes: usize,
+) -> Result<Option<Vec<CommitPatch>>> {
+    let Some((repo, prefix)) = open(root) else {
+        return Ok(None);
+    };
+    let err = |source| Error::Git {
+        path: root.to_owned(),
+        source,
+    };
+    let Some(head) = repo.head().ok().and_then(|h| h.peel_to_commit().ok()) else {
+        return Ok(Some(Vec::new()));
+    };
+    let mut walk = repo.revwalk().map_err(err)?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
+        .map_err(err)?;
+    walk.push(head.id()).map_err(err)?;
+    let mut out = Vec::new();
+    for oid in walk.take(max_commits) {
+        let Ok(oid) = oid else { break };
+        let commit = repo.find_commit(oid).map_err(err)?;
+        if commit.parent_count() != 1 {
+            continue;
+        }
+        let Ok(parent) = commit.parent(0).and_then(|p| p.tree()) else {
+            continue;
+        };
+        let tree = commit.tree().map_err(err)?;
+        let diff = repo
+            .diff_tree_to_tree(Some(&parent), Some(&tree), None)
+            .map_err(err)?;
+        if diff.deltas().len() > max_files {
+            continue;
+        }
+        let mut files = Vec::new();
+        for i in 0..diff.deltas().len() {
+            let Ok(Some(mut patch)) = git2::Patch::from_diff(&diff, i) else {
+                continue;
+            };
+            let delta = patch.delta();
+            if delta.new_file().is_binary() || delta.old_file().is_binary() {
+                continue;
+            }
+            let Some(rel) = delta
+                .new_file()
+                .path()
+                .or_else(|| delta.old_file().path())
+                .map(lore_core::path::from_path)
+                .and_then(|p| p.strip_prefix(prefix.as_str()).map(str::to_owned))
+            else {
+                continue;
+            };
+            let Ok(buf) = patch.to_buf() else { continue };
+            let Ok(text) = buf.as_str() else { continue };
+            if text.len() <= max_patch_bytes && text.contains("\n@@") {
+                files.push((rel, text.to_owned()));
+            }
+        }
+        if files.is_empty() {
+            continue;
+        }
+        out.push(CommitPatch {
+            sha: oid.to_string(),
+            message: commit.message().unwrap_or("").trim().to_owned(),
+            files,
+        });
+    }
+    Ok(Some(out))
+}
+
 /// A file a commit range changed, with both versions' text (UTF-8 files
 /// only; a side is `None` where the file did not exist or is binary).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -14,6 +14,7 @@
 //! it was trained on (`adapters.json` in the repository's data directory;
 //! the tensors in `adapters/vN/`).
 
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::RepoIndex;
 use crate::error::{Error, Result};
+
+mod data;
+
+pub use data::{Extras, Kind, Pair, Provenance};
 
 /// The versions file in the repository's data directory.
 pub const FILE: &str = "adapters.json";
@@ -46,6 +51,12 @@ pub struct HeldOut {
     pub windows: usize,
     /// Lines tried.
     pub lines: usize,
+    /// Perplexity of the adapter that was in force (a consolidation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_force_perplexity: Option<f64>,
+    /// …its exact match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_force_exact_match: Option<f64>,
 }
 
 /// What training took.
@@ -89,13 +100,29 @@ pub struct AdapterVersion {
     pub passed: bool,
     /// Why it passed or not, in words.
     pub verdict: String,
-    /// Files trained on (provenance).
+    /// Files its examples were made from (`provenance.jsonl` beside the
+    /// tensors has each example's kind, file, lines and commit).
     pub files: Vec<String>,
     /// Files held out.
     pub held_out_files: Vec<String>,
     /// Marked for retraining: a file it was trained on was purged.
     #[serde(default)]
     pub stale: bool,
+    /// Examples trained on, by kind (`code`, `doc_code`, `commit_diff`,
+    /// `card`, `dossier`, `rated_answer`).
+    #[serde(default)]
+    pub examples: BTreeMap<String, usize>,
+    /// The newest judged answer its data saw (a consolidation learns from
+    /// the ones after).
+    #[serde(default)]
+    pub answers_seen: i64,
+    /// The version a consolidation continued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continued_from: Option<u32>,
+    /// The language it was trained on alone (`lore adapt --language`);
+    /// none: the whole repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// Every version, the one in force and the ones before it.
@@ -108,6 +135,16 @@ pub struct Adapters {
     /// Versions in force before (`None`: the base alone), for rollback.
     #[serde(default)]
     pub previous: Vec<Option<u32>>,
+    /// The state the last consolidation was queued for, by slot (`""`:
+    /// the repository's adapter; else a language).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub consolidated: BTreeMap<String, String>,
+    /// The language adapters in force, by language.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_language: BTreeMap<String, u32>,
+    /// Language adapters in force before, by language, for rollback.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub previous_by_language: BTreeMap<String, Vec<Option<u32>>>,
 }
 
 impl Adapters {
@@ -148,24 +185,89 @@ impl Adapters {
         data_dir.join(DIR).join(format!("v{version}"))
     }
 
-    /// The version in force and its directory.
-    pub fn in_force(data_dir: &Path) -> Result<Option<(AdapterVersion, PathBuf)>> {
-        let a = Adapters::load(data_dir)?;
-        Ok(a.current.and_then(|c| a.get(c).ok().cloned()).map(|v| {
-            let dir = Adapters::dir(data_dir, v.version);
-            (v, dir)
-        }))
+    /// The version in force in a slot: the repository's (`None`) or a
+    /// language's.
+    pub fn slot(&self, language: Option<&str>) -> Option<u32> {
+        match language {
+            None => self.current,
+            Some(l) => self.by_language.get(l).copied(),
+        }
     }
 
-    /// Puts `version` in force.
+    /// Puts `version` in force in its slot, remembering the one before.
+    fn put_in_force(&mut self, version: u32) -> Result<()> {
+        let language = self.get(version)?.language.clone();
+        let before = self.slot(language.as_deref());
+        if before == Some(version) {
+            return Ok(());
+        }
+        match language {
+            None => {
+                self.previous.push(before);
+                self.current = Some(version);
+            }
+            Some(l) => {
+                self.previous_by_language
+                    .entry(l.clone())
+                    .or_default()
+                    .push(before);
+                self.by_language.insert(l, version);
+            }
+        }
+        Ok(())
+    }
+
+    /// The repository's version in force (not a language's) and its
+    /// directory.
+    pub fn in_force(data_dir: &Path) -> Result<Option<(AdapterVersion, PathBuf)>> {
+        Adapters::in_slot(data_dir, None)
+    }
+
+    /// The version in force in a slot and its directory.
+    pub fn in_slot(
+        data_dir: &Path,
+        language: Option<&str>,
+    ) -> Result<Option<(AdapterVersion, PathBuf)>> {
+        let a = Adapters::load(data_dir)?;
+        Ok(a.slot(language).and_then(|c| a.with_dir(data_dir, c)))
+    }
+
+    fn with_dir(&self, data_dir: &Path, version: u32) -> Option<(AdapterVersion, PathBuf)> {
+        let v = self.get(version).ok()?.clone();
+        let dir = Adapters::dir(data_dir, v.version);
+        Some((v, dir))
+    }
+
+    /// The adapter to wear for code in `language` (none: a question about
+    /// the repository): that language's adapter in force, else the
+    /// repository's, else — for a question — the language adapter trained
+    /// on the most files.
+    pub fn for_language(
+        data_dir: &Path,
+        language: Option<&str>,
+    ) -> Result<Option<(AdapterVersion, PathBuf)>> {
+        let a = Adapters::load(data_dir)?;
+        let chosen = language
+            .and_then(|l| a.by_language.get(l).copied())
+            .or(a.current)
+            .or_else(|| {
+                if language.is_some() {
+                    return None;
+                }
+                a.by_language
+                    .values()
+                    .filter_map(|v| a.get(*v).ok())
+                    .max_by_key(|v| v.files.len())
+                    .map(|v| v.version)
+            });
+        Ok(chosen.and_then(|c| a.with_dir(data_dir, c)))
+    }
+
+    /// Puts `version` in force (for its language, if it has one).
     pub fn promote(data_dir: &Path, version: u32) -> Result<Adapters> {
         let mut a = Adapters::load(data_dir)?;
-        a.get(version)?;
-        if a.current != Some(version) {
-            a.previous.push(a.current);
-            a.current = Some(version);
-            a.save(data_dir)?;
-        }
+        a.put_in_force(version)?;
+        a.save(data_dir)?;
         Ok(a)
     }
 
@@ -173,16 +275,22 @@ impl Adapters {
     /// force before the current one (the base alone if there was none).
     pub fn rollback(data_dir: &Path, version: Option<u32>) -> Result<Adapters> {
         let mut a = Adapters::load(data_dir)?;
-        let to = match version {
-            Some(v) => {
-                a.get(v)?;
-                Some(v)
+        match version {
+            // Into its own slot (a language adapter into its language's).
+            Some(v) => match a.get(v)?.language.clone() {
+                None => a.current = Some(v),
+                Some(l) => {
+                    a.by_language.insert(l, v);
+                }
+            },
+            None => {
+                a.current = a.previous.pop().ok_or_else(|| {
+                    Error::Invalid(
+                        "nothing to roll back to: no earlier adapter was in force".into(),
+                    )
+                })?;
             }
-            None => a.previous.pop().ok_or_else(|| {
-                Error::Invalid("nothing to roll back to: no earlier adapter was in force".into())
-            })?,
-        };
-        a.current = to;
+        }
         a.save(data_dir)?;
         Ok(a)
     }
@@ -284,6 +392,12 @@ pub struct AdaptOptions {
     pub eval_lines: usize,
     /// Steps between checkpoints (a killed run resumes from the last).
     pub checkpoint_every: usize,
+    /// Continue the adapter in force on what changed, with replay
+    /// (consolidation), when there is a good one.
+    pub incremental: bool,
+    /// Train on this language's files alone: an adapter worn for code in
+    /// it (the repository's adapter otherwise).
+    pub language: Option<Language>,
 }
 
 impl Default for AdaptOptions {
@@ -298,6 +412,8 @@ impl Default for AdaptOptions {
             eval_windows: 24,
             eval_lines: 40,
             checkpoint_every: 25,
+            incremental: false,
+            language: None,
         }
     }
 }
@@ -315,12 +431,13 @@ pub fn is_held_out(path: &str) -> bool {
 
 /// The repository's code as training data: indexed, parsed-language files
 /// read from disk, secrets redacted, split into (train, held out).
-fn sources(index: &RepoIndex) -> Result<(Vec<Source>, Vec<Source>)> {
+fn sources(index: &RepoIndex, only: Option<Language>) -> Result<(Vec<Source>, Vec<Source>)> {
     let redactor = crate::redact::Redactor::builtin();
     let mut train = Vec::new();
     let mut held = Vec::new();
     for path in index.store().paths()? {
-        if !Language::from_path(Path::new(&path)).is_parsed() {
+        let language = Language::from_path(Path::new(&path));
+        if !language.is_parsed() || only.is_some_and(|l| l != language) {
             continue;
         }
         let Ok(text) = std::fs::read_to_string(index.root().join(&path)) else {
@@ -346,10 +463,10 @@ fn sources(index: &RepoIndex) -> Result<(Vec<Source>, Vec<Source>)> {
         train.push(held.pop().expect("more than one"));
     }
     if train.is_empty() || held.is_empty() {
-        return Err(Error::Invalid(
-            "too little code to adapt to: at least two source files are needed (one is held out)"
-                .into(),
-        ));
+        return Err(Error::Invalid(format!(
+            "too little code to adapt to: at least two {}source files are needed (one is held out)",
+            only.map(|l| format!("{} ", l.name())).unwrap_or_default()
+        )));
     }
     Ok((train, held))
 }
@@ -436,6 +553,8 @@ impl HeldOut {
             adapter_exact_match: adapter.1,
             windows: windows.len(),
             lines: cases.len(),
+            in_force_perplexity: None,
+            in_force_exact_match: None,
         }
     }
 }
@@ -479,41 +598,253 @@ fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
+/// One thing to train on: token ids and the index from which the loss is
+/// taken (1 for a code window; an answer's first token for a pair).
+struct Item {
+    ids: Vec<u32>,
+    from: usize,
+    /// Index into the provenance records.
+    source: usize,
+    /// Whether it is new since the adapter in force (incremental runs).
+    new: bool,
+}
+
+/// Where a consolidation starts: the adapter in force and what it saw.
+struct Start {
+    version: AdapterVersion,
+    adapter: lore_llm::lora::Adapter,
+    /// Training files changed (or added) since its data commit.
+    changed: HashSet<String>,
+}
+
+/// The adapter in force, when a consolidation can start from it: made
+/// from the same base, not stale, its tensors readable; and the training
+/// files changed since its data commit.
+fn start_from(
+    index: &RepoIndex,
+    base_hash: &str,
+    train: &[Source],
+    language: Option<Language>,
+) -> Result<Option<Start>> {
+    let Some((version, dir)) = Adapters::in_slot(index.data_dir(), language.map(|l| l.name()))?
+    else {
+        return Ok(None);
+    };
+    if version.base_hash != base_hash || version.stale {
+        return Ok(None);
+    }
+    let Ok(adapter) = lore_llm::lora::Adapter::load(&dir) else {
+        return Ok(None);
+    };
+    let seen: HashSet<&str> = version.files.iter().map(String::as_str).collect();
+    let moved: HashSet<String> = match &version.data_commit {
+        Some(c) if Some(c.as_str()) != index.indexed_commit() => {
+            lore_git::changed_files(index.root(), c, "HEAD")
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|f| f.new_path)
+                .collect()
+        }
+        _ => HashSet::new(),
+    };
+    let changed = train
+        .iter()
+        .map(|s| s.path.as_str())
+        .filter(|p| !seen.contains(p) || moved.contains(*p))
+        .map(str::to_owned)
+        .collect();
+    Ok(Some(Start {
+        version,
+        adapter,
+        changed,
+    }))
+}
+
+/// Why a consolidation has nothing to learn, if so: no adapter in force to
+/// start from that is still good, or nothing changed and no answer rated
+/// since it was made.
+pub fn nothing_new(
+    index: &RepoIndex,
+    base: &Path,
+    language: Option<Language>,
+    extras: &Extras,
+) -> Result<Option<String>> {
+    let base_hash = lore_llm::gguf::file_hash(base).map_err(llm)?;
+    let (train, _) = sources(index, language)?;
+    let Some(start) = start_from(index, &base_hash, &train, language)? else {
+        return Ok(None);
+    };
+    let answers = extras
+        .judged
+        .iter()
+        .filter(|j| j.id > start.version.answers_seen)
+        .count();
+    Ok((start.changed.is_empty() && answers == 0).then(|| {
+        format!(
+            "nothing new since adapter v{}: no training file changed and no answer was rated",
+            start.version.version
+        )
+    }))
+}
+
 /// Trains, measures and records an adapter of the repository over the base
-/// model at `base`; puts it in force if it passes the gate. `progress` gets
-/// a line now and then.
+/// model at `base`, on its code and on the pairs `extras` and the history
+/// offer; puts it in force if it passes the gate. With
+/// `options.incremental` and a good adapter in force, continues that one
+/// on what changed since it was made plus as much replay of the rest
+/// (consolidation), and the gate also asks that it do no worse than the
+/// one in force on the held-out files. `progress` gets a line now and then.
 pub fn adapt(
     index: &RepoIndex,
     base: &Path,
     options: &AdaptOptions,
+    extras: &Extras,
     progress: &mut dyn FnMut(&str),
 ) -> Result<AdapterVersion> {
     let data_dir = index.data_dir().to_owned();
-    let (train, held) = sources(index)?;
+    let (train, held) = sources(index, options.language)?;
     let mut g = Generator::load(base).map_err(llm)?;
     let base_hash = lore_llm::gguf::file_hash(base).map_err(llm)?;
-    let train_windows = windows(&g, &train, options.seq_len)?;
+    let start = if options.incremental {
+        start_from(index, &base_hash, &train, options.language)?
+    } else {
+        None
+    };
+    let commit = index.indexed_commit().map(str::to_owned);
+
+    // What to train on, each item with its provenance.
+    let mut provenance: Vec<Provenance> = Vec::new();
+    let mut items: Vec<Item> = Vec::new();
+    let is_new = |p: &Provenance| {
+        start.as_ref().is_none_or(|s| {
+            std::iter::once(&p.path)
+                .chain(&p.also)
+                .any(|f| s.changed.contains(f))
+                || p.answer.is_some_and(|a| a > s.version.answers_seen)
+        })
+    };
+    for s in &train {
+        let p = Provenance {
+            kind: Kind::Code,
+            path: s.path.clone(),
+            lines: None,
+            commit: commit.clone(),
+            also: Vec::new(),
+            answer: None,
+        };
+        let new = is_new(&p);
+        for ids in windows(&g, std::slice::from_ref(s), options.seq_len)? {
+            items.push(Item {
+                ids,
+                from: 1,
+                source: provenance.len(),
+                new,
+            });
+        }
+        provenance.push(p);
+    }
+    let code_windows = items.len();
+    let pairs = data::pairs(index, &train, &held, extras, data::Limits::default())?;
+    let longest = 2 * options.seq_len + 1;
+    let mut paired = 0;
+    for pair in pairs {
+        // Pairs add to the code; they do not crowd it out.
+        if paired >= (code_windows / 2).max(MIN_PAIRS) {
+            break;
+        }
+        let turns: Vec<(&str, &str)> = pair.turns.iter().map(|(r, c)| (*r, c.as_str())).collect();
+        let (mut ids, from) = g.example(&turns, &pair.answer).map_err(llm)?;
+        if from + 8 > longest {
+            continue;
+        }
+        ids.truncate(longest);
+        let new = is_new(&pair.provenance);
+        items.push(Item {
+            ids,
+            from,
+            source: provenance.len(),
+            new,
+        });
+        provenance.push(pair.provenance);
+        paired += 1;
+    }
+    let answers_seen = extras
+        .judged
+        .iter()
+        .map(|j| j.id)
+        .max()
+        .unwrap_or(0)
+        .max(start.as_ref().map_or(0, |s| s.version.answers_seen));
+    // A consolidation: what is new, and as much replay of the rest (a
+    // fixed sample), so that what the adapter knew is not forgotten.
+    if start.is_some() {
+        let fresh = items.iter().filter(|i| i.new).count();
+        let mut replay: Vec<usize> = (0..items.len()).filter(|&i| !items[i].new).collect();
+        shuffle(&mut replay, 0x9E37_79B9_7F4A_7C15);
+        replay.truncate(fresh.max(1));
+        let keep: HashSet<usize> = replay.into_iter().collect();
+        let mut i = 0;
+        items.retain(|it| {
+            let k = it.new || keep.contains(&i);
+            i += 1;
+            k
+        });
+    }
     let mut held_windows = windows(&g, &held, options.seq_len)?;
     held_windows.truncate(options.eval_windows);
-    if train_windows.is_empty() || held_windows.is_empty() {
+    if items.is_empty() || held_windows.is_empty() {
         return Err(Error::Invalid(
             "too little code to adapt to once tokenized".into(),
         ));
     }
     let cases = line_cases(&held, options.eval_lines);
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    for it in &items {
+        *kinds
+            .entry(provenance[it.source].kind.name().to_owned())
+            .or_default() += 1;
+    }
     progress(&format!(
-        "{} files to train on ({} windows), {} held out ({} windows, {} lines)",
+        "{} files to train on, {} held out ({} windows, {} lines); {} items: {}{}",
         train.len(),
-        train_windows.len(),
         held.len(),
         held_windows.len(),
-        cases.len()
+        cases.len(),
+        items.len(),
+        kinds
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        match &start {
+            Some(s) => format!(
+                " (consolidating v{}: {} files changed, replay as much)",
+                s.version.version,
+                s.changed.len()
+            ),
+            None => String::new(),
+        }
     ));
     g.model_mut().clear_lora();
     let (base_ppl, base_em) = measure(&mut g, &held_windows, &cases)?;
     progress(&format!(
         "base: held-out perplexity {base_ppl:.3}, next-line exact match {base_em:.3}"
     ));
+    let in_force = match &start {
+        Some(s) => {
+            s.adapter.attach(g.model_mut()).map_err(llm)?;
+            let m = measure(&mut g, &held_windows, &cases)?;
+            g.model_mut().clear_lora();
+            progress(&format!(
+                "v{} in force: held-out perplexity {:.3}, next-line exact match {:.3}",
+                s.version.version, m.0, m.1
+            ));
+            Some(m)
+        }
+        None => None,
+    };
 
     let train_options = TrainOptions {
         lr: options.lr,
@@ -523,25 +854,27 @@ pub fn adapt(
     // made from the same base, data and settings.
     let partial = data_dir.join(DIR).join(PARTIAL);
     let key = format!(
-        "{base_hash}|{:?}|{:?}|{}|{}|{}",
-        index.indexed_commit(),
+        "{base_hash}|{:?}|{:?}|{}|{}|{}|{:?}",
+        commit,
         options.config,
         options.seq_len,
         options.lr,
-        train_windows.len()
+        items.len(),
+        start.as_ref().map(|s| s.version.version)
     );
     let resume = Checkpoint::load(&partial).filter(|c| c.key == key);
-    let from = match &resume {
-        Some(c) => Some(lore_llm::lora::Adapter::load(&partial.join(&c.dir)).map_err(llm)?),
-        None => None,
+    let from = match (&resume, &start) {
+        (Some(c), _) => Some(lore_llm::lora::Adapter::load(&partial.join(&c.dir)).map_err(llm)?),
+        (None, Some(s)) => Some(s.adapter.clone()),
+        (None, None) => None,
     };
-    let mut trainer = Trainer::new(
-        g.model_mut(),
-        options.config.clone(),
-        from.as_ref(),
-        &train_options,
-    )
-    .map_err(llm)?;
+    let config = match (&from, &start) {
+        // Continuing an adapter keeps its shape.
+        (_, Some(s)) => s.version.config.clone(),
+        _ => options.config.clone(),
+    };
+    let mut trainer =
+        Trainer::new(g.model_mut(), config.clone(), from.as_ref(), &train_options).map_err(llm)?;
     let (first_step, mut losses, mut tokens, spent) = match resume {
         Some(c) => {
             progress(&format!("resumed from the checkpoint at step {}", c.step));
@@ -551,24 +884,20 @@ pub fn adapt(
     };
     let started = Instant::now();
     let elapsed = || spent + started.elapsed().as_secs_f64();
-    // A fixed, shuffled order (a seeded permutation) over the windows.
-    let mut order: Vec<usize> = (0..train_windows.len()).collect();
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    for i in (1..order.len()).rev() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        order.swap(i, (state % (i as u64 + 1)) as usize);
-    }
+    // A fixed, shuffled order (a seeded permutation) over the items.
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    shuffle(&mut order, 0x2545_F491_4F6C_DD1D);
     for step in first_step..options.steps {
         if elapsed() >= options.budget.as_secs_f64() {
             progress(&format!("budget spent after {step} steps"));
             break;
         }
-        let w = &train_windows[order[step % order.len()]];
-        let loss = trainer.step(g.model_mut(), w).map_err(llm)?;
+        let it = &items[order[step % order.len()]];
+        let loss = trainer
+            .step_from(g.model_mut(), &it.ids, it.from)
+            .map_err(llm)?;
         losses.push(f64::from(loss));
-        tokens += w.len() - 1;
+        tokens += it.ids.len() - it.from;
         if step % 10 == 9 {
             progress(&format!("step {}: loss {loss:.3}", step + 1));
         }
@@ -605,43 +934,187 @@ pub fn adapt(
     progress(&format!(
         "adapter: held-out perplexity {adapter_ppl:.3}, next-line exact match {adapter_em:.3}"
     ));
-    let held_out = HeldOut::of(
+    let mut held_out = HeldOut::of(
         (base_ppl, base_em),
         (adapter_ppl, adapter_em),
         &held_windows,
         &cases,
     );
+    held_out.in_force_perplexity = in_force.map(|m| round4(m.0));
+    held_out.in_force_exact_match = in_force.map(|m| m.1);
     let (passed, verdict) = gate(&held_out, options.margin);
 
     let mut all = Adapters::load(&data_dir)?;
     let version = all.versions.iter().map(|v| v.version).max().unwrap_or(0) + 1;
-    adapter
-        .save(&Adapters::dir(&data_dir, version))
-        .map_err(llm)?;
+    let dir = Adapters::dir(&data_dir, version);
+    adapter.save(&dir).map_err(llm)?;
+    let used: BTreeSet<usize> = items.iter().map(|i| i.source).collect();
+    write_provenance(&dir, used.iter().map(|&i| &provenance[i]))?;
+    let mut files: BTreeSet<String> = BTreeSet::new();
+    for &i in &used {
+        let p = &provenance[i];
+        files.insert(p.path.clone());
+        files.extend(p.also.iter().cloned());
+    }
     let record = AdapterVersion {
         version,
         created_at: lore_core::time::now_ms(),
         base_model: base.display().to_string(),
         base_hash,
-        data_commit: index.indexed_commit().map(str::to_owned),
-        config: options.config.clone(),
+        data_commit: commit,
+        config,
         held_out,
         train: stats,
         passed,
         verdict,
-        files: train.iter().map(|s| s.path.clone()).collect(),
+        files: files.into_iter().collect(),
         held_out_files: held.iter().map(|s| s.path.clone()).collect(),
         stale: false,
+        examples: kinds,
+        answers_seen,
+        continued_from: start.as_ref().map(|s| s.version.version),
+        language: options.language.map(|l| l.name().to_owned()),
     };
     all.versions.push(record.clone());
     if passed {
-        all.previous.push(all.current);
-        all.current = Some(version);
+        all.put_in_force(version)?;
     }
     all.save(&data_dir)?;
     // The run is whole: its checkpoint is done with.
     let _ = std::fs::remove_dir_all(&partial);
     Ok(record)
+}
+
+/// Pairs trained on even when the code is small (beyond this, at most
+/// one pair for two code windows).
+const MIN_PAIRS: usize = 24;
+
+/// The provenance file of a version: one JSON record per line.
+pub const PROVENANCE: &str = "provenance.jsonl";
+
+fn write_provenance<'a>(dir: &Path, records: impl Iterator<Item = &'a Provenance>) -> Result<()> {
+    let mut text = String::new();
+    for r in records {
+        text.push_str(&serde_json::to_string(r).expect("provenance serializes"));
+        text.push('\n');
+    }
+    let path = dir.join(PROVENANCE);
+    std::fs::write(&path, text).map_err(|source| Error::Io { path, source })
+}
+
+/// A seeded permutation (xorshift), the same every run.
+fn shuffle(xs: &mut [usize], seed: u64) {
+    let mut state = seed;
+    for i in (1..xs.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        xs.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+}
+
+/// How long a repository must have been quiet before its adapter is
+/// consolidated: 30 minutes (`LORE_IDLE_SECS` sets it in seconds).
+pub fn idle_ms() -> i64 {
+    std::env::var("LORE_IDLE_SECS")
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+        .map_or(30 * 60_000, |s| s.max(0) * 1000)
+}
+
+/// A consolidation to queue: the adapter it continues and its run's input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Consolidation {
+    /// The version in force.
+    pub version: u32,
+    /// The run's input (`{"base", "incremental": true, "rank",
+    /// "budget_secs", "language"}`).
+    pub input: serde_json::Value,
+}
+
+/// The consolidations the repository whose data directory is `data_dir`
+/// is due at `now`, one per adapter in force (the repository's, each
+/// language's): when no question was asked and nothing indexed changed
+/// for [`idle_ms`], and something is new since that adapter's last
+/// consolidation was queued (the indexed commit, an indexed change, a
+/// judged answer, the adapter marked stale). `budget_secs` bounds each
+/// run's training. Records what it queues for, so the same state is not
+/// queued twice.
+pub fn consolidations_due(
+    data_dir: &Path,
+    now: i64,
+    budget_secs: u64,
+) -> Result<Vec<Consolidation>> {
+    use lore_core::history::HistoryStore;
+    use lore_core::store::MetaStore;
+    let mut all = Adapters::load(data_dir)?;
+    let slots: Vec<(String, u32)> = all
+        .current
+        .map(|v| (String::new(), v))
+        .into_iter()
+        .chain(all.by_language.iter().map(|(l, v)| (l.clone(), *v)))
+        .collect();
+    if slots.is_empty() {
+        return Ok(Vec::new());
+    }
+    let layout = crate::Layout::new(data_dir);
+    let meta = lore_store::SqliteStore::open_snapshot(&layout.db())?.meta()?;
+    // The last indexed change (a run that found nothing new is not one).
+    let changed_at = meta
+        .last_run
+        .as_ref()
+        .filter(|r| !(r.added.is_empty() && r.modified.is_empty() && r.deleted.is_empty()))
+        .map_or(0, |r| r.started_at);
+    // The last question: the answer history's last write.
+    let history = layout.history_db();
+    let asked_at = [history.clone(), history.with_extension("db-wal")]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .filter_map(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as i64)
+        .max()
+        .unwrap_or(0);
+    if now - changed_at.max(asked_at) < idle_ms() {
+        return Ok(Vec::new());
+    }
+    let judged = if history.exists() {
+        lore_store::SqliteHistory::open(&history)?
+            .judged_since(0)?
+            .iter()
+            .map(|(a, _)| a.id)
+            .max()
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let mut due = Vec::new();
+    for (slot, v) in slots {
+        let Ok(version) = all.get(v).cloned() else {
+            continue;
+        };
+        let key = format!(
+            "v{v}|{:?}|{changed_at}|{judged}|{}",
+            meta.head, version.stale
+        );
+        if all.consolidated.get(&slot) == Some(&key) {
+            continue;
+        }
+        all.consolidated.insert(slot, key);
+        due.push(Consolidation {
+            version: v,
+            input: serde_json::json!({
+                "base": version.base_model,
+                "incremental": true,
+                "rank": version.config.rank,
+                "budget_secs": budget_secs,
+                "language": version.language,
+            }),
+        });
+    }
+    if !due.is_empty() {
+        all.save(data_dir)?;
+    }
+    Ok(due)
 }
 
 /// Measures `version` again on the held-out files as they are now (the
@@ -663,7 +1136,8 @@ pub fn evaluate(
             base.display()
         )));
     }
-    let (_, held) = sources(index)?;
+    let language = v.language.as_deref().and_then(Language::from_name);
+    let (_, held) = sources(index, language)?;
     let mut g = Generator::load(base).map_err(llm)?;
     let mut held_windows = windows(&g, &held, options.seq_len)?;
     held_windows.truncate(options.eval_windows);
@@ -677,7 +1151,12 @@ pub fn evaluate(
     Ok(HeldOut::of(base, adapter, &held_windows, &cases))
 }
 
-/// The gate: lower held-out perplexity by `margin`, exact match not lower.
+/// How much worse than the adapter in force a consolidation's held-out
+/// perplexity may be (relative): measurement noise, not forgetting.
+const FORGETTING: f64 = 0.01;
+
+/// The gate: lower held-out perplexity by `margin`, exact match not lower;
+/// for a consolidation, perplexity not worse than the adapter in force's.
 pub fn gate(h: &HeldOut, margin: f64) -> (bool, String) {
     let drop = 1.0 - h.adapter_perplexity / h.base_perplexity.max(1e-9);
     if drop < margin {
@@ -689,6 +1168,19 @@ pub fn gate(h: &HeldOut, margin: f64) -> (bool, String) {
                 h.adapter_perplexity,
                 -drop * 100.0,
                 margin * 100.0
+            ),
+        );
+    }
+    // A consolidation must not undo what the adapter in force knew.
+    if let Some(before) = h.in_force_perplexity
+        && h.adapter_perplexity > before * (1.0 + FORGETTING)
+    {
+        return (
+            false,
+            format!(
+                "held-out perplexity {:.3} against {before:.3} for the adapter in force: \
+                 consolidating made it worse",
+                h.adapter_perplexity
             ),
         );
     }
@@ -718,6 +1210,70 @@ pub fn gate(h: &HeldOut, margin: f64) -> (bool, String) {
 mod tests {
     use super::*;
 
+    fn version(version: u32, language: Option<&str>, files: usize) -> AdapterVersion {
+        AdapterVersion {
+            version,
+            created_at: 0,
+            base_model: "base.gguf".into(),
+            base_hash: "0".repeat(64),
+            data_commit: None,
+            config: AdapterConfig::default(),
+            held_out: HeldOut::default(),
+            train: TrainStats::default(),
+            passed: true,
+            verdict: String::new(),
+            files: (0..files).map(|i| format!("f{i}")).collect(),
+            held_out_files: Vec::new(),
+            stale: false,
+            examples: BTreeMap::new(),
+            answers_seen: 0,
+            continued_from: None,
+            language: language.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn each_language_has_its_slot_and_code_wears_its_own_adapter() {
+        let dir = tempfile::tempdir().unwrap();
+        let all = Adapters {
+            versions: vec![
+                version(1, Some("python"), 3),
+                version(2, Some("rust"), 9),
+                version(3, None, 12),
+                version(4, Some("python"), 3),
+            ],
+            ..Adapters::default()
+        };
+        all.save(dir.path()).unwrap();
+        let worn = |language: Option<&str>| {
+            Adapters::for_language(dir.path(), language)
+                .unwrap()
+                .map(|(v, _)| v.version)
+        };
+        assert_eq!(worn(None), None);
+        Adapters::promote(dir.path(), 1).unwrap();
+        Adapters::promote(dir.path(), 2).unwrap();
+        // Code wears its language's adapter; other code none (there is no
+        // repository adapter); a question the one that saw the most files.
+        assert_eq!(worn(Some("python")), Some(1));
+        assert_eq!(worn(Some("go")), None);
+        assert_eq!(worn(None), Some(2));
+        Adapters::promote(dir.path(), 3).unwrap();
+        assert_eq!(worn(Some("go")), Some(3));
+        assert_eq!(worn(None), Some(3));
+        assert_eq!(worn(Some("rust")), Some(2));
+        // A newer Python adapter replaces the old one in its slot only.
+        Adapters::promote(dir.path(), 4).unwrap();
+        let a = Adapters::load(dir.path()).unwrap();
+        assert_eq!(a.slot(Some("python")), Some(4));
+        assert_eq!(a.slot(None), Some(3));
+        assert_eq!(a.previous_by_language["python"], vec![None, Some(1)]);
+        // Rolling back to a version puts it back in its own slot.
+        Adapters::rollback(dir.path(), Some(1)).unwrap();
+        assert_eq!(worn(Some("python")), Some(1));
+        assert_eq!(worn(None), Some(3));
+    }
+
     #[test]
     fn the_gate_refuses_a_worse_or_barely_better_adapter() {
         let h = |b: f64, a: f64, be: f64, ae: f64| HeldOut {
@@ -727,6 +1283,8 @@ mod tests {
             adapter_exact_match: ae,
             windows: 3,
             lines: 10,
+            in_force_perplexity: None,
+            in_force_exact_match: None,
         };
         assert!(gate(&h(10.0, 8.0, 0.2, 0.3), 0.02).0);
         let (ok, why) = gate(&h(10.0, 11.0, 0.2, 0.3), 0.02);
@@ -737,5 +1295,12 @@ mod tests {
         );
         let (ok, why) = gate(&h(10.0, 8.0, 0.3, 0.2), 0.02);
         assert!(!ok && why.contains("exact match"), "{why}");
+        let consolidated = |before: f64| HeldOut {
+            in_force_perplexity: Some(before),
+            ..h(10.0, 8.0, 0.2, 0.3)
+        };
+        assert!(gate(&consolidated(8.0), 0.02).0);
+        let (ok, why) = gate(&consolidated(7.5), 0.02);
+        assert!(!ok && why.contains("in force"), "{why}");
     }
 }

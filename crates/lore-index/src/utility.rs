@@ -84,8 +84,16 @@ impl Place {
 /// An answer people reacted to.
 #[derive(Clone, Debug)]
 pub struct Judged {
+    /// The answer's id in the history.
+    pub id: i64,
     /// The question.
     pub question: String,
+    /// The checked answer.
+    pub answer: String,
+    /// The commit its evidence was read at.
+    pub commit: String,
+    /// Its citations as recorded (JSON array of verified citations).
+    pub citations: String,
     /// Its reward.
     pub reward: Reward,
     /// What it cited.
@@ -124,7 +132,11 @@ pub fn judged_answers(history: &dyn HistoryStore, since: i64) -> Result<Vec<Judg
             }
         }
         out.push(Judged {
+            id: record.id,
             question: record.question,
+            answer: record.answer,
+            commit: record.commit,
+            citations: record.citations.clone(),
             reward: reward_of(&rows),
             cited: places(&record.citations),
             right,
@@ -220,7 +232,11 @@ mod tests {
 
     fn judged(value: f64, cited: Vec<Place>, right: Vec<Place>, wrong: Vec<Place>) -> Judged {
         Judged {
+            id: 1,
             question: "q".into(),
+            answer: String::new(),
+            commit: String::new(),
+            citations: "[]".into(),
             reward: Reward {
                 value,
                 people: 1,

@@ -401,11 +401,36 @@ fn thought(
                 checkpoint_every: input["checkpoint_every"]
                     .as_u64()
                     .map_or(defaults.checkpoint_every, |n| n as usize),
+                incremental: input["incremental"].as_bool().unwrap_or(false),
+                language: match input["language"].as_str() {
+                    Some(name) => Some(lore_core::Language::from_name(name).ok_or_else(|| {
+                        Error::Invalid(format!("run {}: no language named {name:?}", job.id))
+                    })?),
+                    None => None,
+                },
                 ..defaults
             };
+            let base = std::path::Path::new(base);
             let index = open()?;
+            let train: Vec<String> = index
+                .store()
+                .paths()?
+                .into_iter()
+                .filter(|p| !crate::adapt::is_held_out(p))
+                .collect();
+            let extras = crate::adapt::Extras::gather(home, &index, &train)?;
+            if options.incremental
+                && let Some(why) =
+                    crate::adapt::nothing_new(&index, base, options.language, &extras)?
+            {
+                return Ok(Produced {
+                    log: vec![format!("not retrained: {why}")],
+                    output: serde_json::json!({ "skipped": why }),
+                    ..Produced::default()
+                });
+            }
             let mut log = Vec::new();
-            let v = crate::adapt::adapt(&index, std::path::Path::new(base), &options, &mut |l| {
+            let v = crate::adapt::adapt(&index, base, &options, &extras, &mut |l| {
                 log.push(l.to_owned());
             })?;
             log.push(v.verdict.clone());
@@ -421,7 +446,11 @@ fn thought(
                         "adapter_exact_match": v.held_out.adapter_exact_match,
                         "windows": v.held_out.windows,
                         "lines": v.held_out.lines,
+                        "in_force_perplexity": v.held_out.in_force_perplexity,
                     },
+                    "examples": v.examples,
+                    "continued_from": v.continued_from,
+                    "language": v.language,
                     "train": {
                         "tokens": v.train.tokens,
                         "seconds": v.train.seconds,
@@ -793,6 +822,78 @@ pub struct Ran {
     pub committed: bool,
 }
 
+/// When a worker finds nothing to do (at most once a minute per process,
+/// or as often as the idle time when that is shorter): queues a
+/// consolidation of the adapter in force of each repository with learning
+/// on and `adapt` allowed that has been idle long enough and has something
+/// new ([`crate::adapt::consolidation_due`]). Its training is bounded by
+/// what the repository's CPU budget holds now (spread over the threads
+/// training uses), and by 30 minutes.
+fn maybe_consolidate(
+    home: &Home,
+    queue: &mut SqliteJobs,
+    now: i64,
+    repos: &[String],
+) -> Result<()> {
+    static LAST: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let last = LAST.load(Ordering::Relaxed);
+    if now - last < crate::adapt::idle_ms().min(60_000)
+        || LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return Ok(());
+    }
+    for entry in home.repos()? {
+        let Some(repo) = entry
+            .data_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+        else {
+            continue;
+        };
+        if entry.damaged.is_some()
+            || !repos.is_empty() && !repos.contains(&repo)
+            || !queue.learning(&repo)?
+        {
+            continue;
+        }
+        let policy = queue.policy(&repo)?;
+        if !policy.allows(kinds::ADAPT)
+            || queue
+                .jobs(Some(&repo), 200)?
+                .iter()
+                .any(|j| j.kind == kinds::ADAPT && !j.state.is_final())
+        {
+            continue;
+        }
+        let mut budget_secs = 30 * 60;
+        if let Some(b) = &policy.cpu {
+            let (buckets, _) = queue.sched(&repo)?;
+            let level = buckets
+                .cpu
+                .unwrap_or_else(|| lore_core::schedule::Bucket::full(b, now))
+                .refill(b, now)
+                .level;
+            if level <= 0.0 {
+                continue;
+            }
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+            budget_secs = budget_secs.min((level / 1000.0 / threads) as u64).max(1);
+        }
+        for due in crate::adapt::consolidations_due(&entry.data_dir, now, budget_secs)? {
+            let job = NewJob::new(kinds::ADAPT, &repo, &due.input.to_string());
+            let queued = queue.enqueue(&job, now)?;
+            tracing::info!(
+                run = queued.id,
+                version = due.version,
+                "adapter consolidation queued"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Queues `job` as a user's request (explicit, first in its repository's
 /// line) and runs the queue for that repository here until it is done:
 /// `lore findings import`, `lore verify`. Returns the run as it ended.
@@ -835,6 +936,7 @@ pub fn run_next(home: &Home, config: &WorkerConfig) -> Result<Option<Ran>> {
     })?;
     let Some(job) = queue.claim_for(&config.name, &config.repos, now, config.lease_ms)? else {
         maybe_prune(&mut queue, now)?;
+        maybe_consolidate(home, &mut queue, now, &config.repos)?;
         return Ok(None);
     };
     let _span = tracing::info_span!("thought", run = job.id, kind = %job.kind).entered();

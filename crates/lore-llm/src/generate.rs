@@ -143,6 +143,21 @@ impl Generator {
         self.template.render(&turns)
     }
 
+    /// A training example: the prompt for `turns` followed by `answer`
+    /// and the token that ends a turn, as token ids, with the index of the
+    /// answer's first token (the loss is taken from there on).
+    pub fn example(&self, turns: &[(&str, &str)], answer: &str) -> Result<(Vec<u32>, usize)> {
+        let mut ids = tokenizer::encode(&self.tokenizer, &self.prompt(turns)?)?;
+        let from = ids.len();
+        ids.extend(tokenizer::encode(&self.tokenizer, answer)?);
+        let end = STOP_TEXTS
+            .iter()
+            .find_map(|t| self.tokenizer.token_to_id(t))
+            .or_else(|| self.stops.first().copied());
+        ids.extend(end);
+        Ok((ids, from))
+    }
+
     /// Answers a conversation: at most `max_tokens` tokens; `on_text`
     /// gets the text as it grows (whole characters only).
     pub fn chat(

@@ -308,7 +308,13 @@ impl Trainer {
     /// One step on `tokens` (next-token loss over every position); the
     /// loss before the step.
     pub fn step(&mut self, model: &mut Model, tokens: &[u32]) -> Result<f32> {
-        let loss = mean_loss(model, tokens)?;
+        self.step_from(model, tokens, 1)
+    }
+
+    /// One step on `tokens` with the loss taken on the tokens from index
+    /// `from` on (an answer after its prompt); the loss before the step.
+    pub fn step_from(&mut self, model: &mut Model, tokens: &[u32], from: usize) -> Result<f32> {
+        let loss = mean_loss_from(model, tokens, from)?;
         self.optimizer.backward_step(&loss)?;
         Ok(loss.to_scalar::<f32>()?)
     }
@@ -329,14 +335,24 @@ impl Trainer {
 /// The mean next-token cross-entropy of `tokens` under `model` (as it is:
 /// with or without an adapter), differentiable.
 pub fn mean_loss(model: &mut Model, tokens: &[u32]) -> Result<Tensor> {
-    if tokens.len() < 2 {
-        return Err(Error::Tokenizer(
-            "a training sequence needs at least two tokens".into(),
-        ));
+    mean_loss_from(model, tokens, 1)
+}
+
+/// The mean next-token cross-entropy of the tokens of `tokens` from index
+/// `from` on (at least 1: the first token has nothing before it),
+/// differentiable.
+pub fn mean_loss_from(model: &mut Model, tokens: &[u32], from: usize) -> Result<Tensor> {
+    let from = from.max(1);
+    if tokens.len() <= from {
+        return Err(Error::Tokenizer(format!(
+            "a training sequence of {} tokens has nothing to learn after token {from}",
+            tokens.len()
+        )));
     }
     let n = tokens.len() - 1;
     let logits = model.logits_all(&tokens[..n])?;
-    let targets = Tensor::new(&tokens[1..], &Device::Cpu)?;
+    let logits = logits.narrow(0, from - 1, n + 1 - from)?;
+    let targets = Tensor::new(&tokens[from..], &Device::Cpu)?;
     Ok(candle_nn::loss::cross_entropy(&logits, &targets)?)
 }
 

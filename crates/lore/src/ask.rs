@@ -621,7 +621,13 @@ pub fn eval(
     let provider = if no_llm {
         None
     } else {
-        config.provider(&env)?.map(provider::open)
+        config.provider(&env)?.map(|mut p| {
+            // Measured as `lore ask` answers: wearing the adapter in force.
+            if p.kind == provider::ProviderKind::Local {
+                p.adapter = lore_ask::local::adapter_for(index.data_dir(), None);
+            }
+            provider::open(p)
+        })
     };
     let options = AskOptions {
         policy: config.context.clone(),

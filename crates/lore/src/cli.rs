@@ -462,6 +462,17 @@ pub struct AdaptArgs {
     /// one when it runs again.
     #[arg(long, default_value_t = 25, value_name = "N")]
     pub checkpoint_every: usize,
+    /// Continue the adapter in force on what changed since it was made
+    /// (code, commits, rated answers) with replay of the rest, as the
+    /// worker does when the repository has been idle; a stale adapter is
+    /// retrained whole.
+    #[arg(long)]
+    pub consolidate: bool,
+    /// Train on one language's files alone (`python`, `rust`, …): the
+    /// adapter is worn for code in that language, the repository's
+    /// adapter for the rest.
+    #[arg(long, value_name = "LANGUAGE")]
+    pub language: Option<String>,
     /// Train now and print the result; without it the run is queued for
     /// the worker (`lore worker`, or the server's).
     #[arg(long)]

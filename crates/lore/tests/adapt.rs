@@ -274,3 +274,177 @@ fn a_run_killed_midway_resumes_from_its_last_checkpoint() {
         "{list}"
     );
 }
+
+/// The provenance file of version `v`: one record per example source.
+fn provenance(data_dir: &std::path::Path, v: u32) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(data_dir.join(format!("adapters/v{v}/provenance.jsonl")))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn an_idle_repository_consolidates_its_adapter_on_what_changed_within_its_budget() {
+    let repo = repo();
+    repo.write(
+        "docs/books.md",
+        "# Books\n\nEvery book is opened with `open_alpha` first, which audits the ledger and returns its total.\n",
+    );
+    repo.commit("Document how the books are opened and audited");
+    ok(lore(&repo).args(["index", "-q"]));
+    // An answer someone rated well (asked before the local model is set:
+    // extractive, but recorded with its citations all the same).
+    let answer = json(&repo, &["ask", "--no-cache", "what does open_beta return?"]);
+    let id = answer["answer_id"].as_i64().unwrap().to_string();
+    ok(lore(&repo).args(["feedback", &id, "up"]));
+
+    let model = lore_test_support::smollm_gguf();
+    ok(lore(&repo).args(["config", "set", "provider.kind", "local"]));
+    ok(lore(&repo).args(["config", "set", "provider.model", model.to_str().unwrap()]));
+    let data_dir = std::path::PathBuf::from(
+        json(&repo, &["status"])["data_dir"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    let r = json(&repo, &["adapt", "--wait", "--steps", "3", "--rank", "2"]);
+    // Code, and pairs with their provenance: doc → code (docstrings and
+    // the Markdown paragraph), cards, commit → diff. The rated answer
+    // cites every book, the held-out one too: it is left out.
+    let examples = &r["examples"];
+    for kind in ["code", "doc_code", "card", "commit_diff"] {
+        assert!(examples[kind].as_u64().unwrap_or(0) > 0, "{kind}: {r}");
+    }
+    assert!(examples["rated_answer"].is_null(), "{r}");
+    let list = json(&repo, &["adapt", "list"]);
+    let held: Vec<&str> = list["versions"][0]["held_out_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    let records = provenance(&data_dir, 1);
+    for rec in &records {
+        assert!(
+            rec["commit"].as_str().is_some_and(|c| c.len() == 40),
+            "{rec}"
+        );
+        let path = rec["path"].as_str().unwrap();
+        assert!(!held.contains(&path), "held out, yet trained on: {rec}");
+    }
+    assert!(
+        records
+            .iter()
+            .any(|r| r["kind"] == "doc_code" && r["path"] == "docs/books.md"),
+        "{records:?}"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["kind"] == "commit_diff" && r["path"] == "docs/books.md"),
+        "{records:?}"
+    );
+    ok(lore(&repo).args(["adapt", "promote", "1"]));
+
+    // Learning on, with a CPU budget; then a change, and quiet.
+    ok(lore(&repo).args(["learn", "on", "--budget", "cpu=2m/h"]));
+    repo.write(
+        "shop/refunds.py",
+        "from shop.core import Ledger\n\n\ndef open_refunds(ledger: Ledger) -> int:\n    \"\"\"Open the refunds book.\"\"\"\n    ledger.audit(\"refunds\", 9)\n    return ledger.total(\"refunds\") + 9\n",
+    );
+    repo.commit("Add the refunds book, audited like the others");
+    ok(lore(&repo).args(["index", "-q"]));
+    let worker = |idle: &str| {
+        ok(lore(&repo)
+            .env("LORE_IDLE_SECS", idle)
+            .args(["worker", "--once"]))
+    };
+    // Not idle long enough: nothing queued.
+    worker("3600");
+    let adapt_runs = || -> Vec<serde_json::Value> {
+        json(&repo, &["runs"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == "adapt")
+            .cloned()
+            .collect()
+    };
+    let before = adapt_runs().len();
+    worker("3600");
+    assert_eq!(adapt_runs().len(), before, "not idle: no consolidation");
+    // Idle: queued when the worker has nothing else, then run.
+    worker("0");
+    worker("0");
+    let runs = adapt_runs();
+    assert_eq!(runs.len(), before + 1, "{runs:?}");
+    let run = json(&repo, &["runs", "show", &runs[0]["id"].to_string()]);
+    let input = &run["input"];
+    assert_eq!(input["incremental"], true, "{run}");
+    // The budget (2 minutes of CPU an hour) bounds the run's training.
+    let budget = input["budget_secs"].as_u64().unwrap();
+    assert!((1..=120).contains(&budget), "{run}");
+    assert_eq!(run["state"], "succeeded", "{run}");
+    let list = json(&repo, &["adapt", "list"]);
+    let v2 = &list["versions"][1];
+    assert_eq!(v2["continued_from"], 1, "{list}");
+    assert!(
+        v2["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "shop/refunds.py")
+            || lore_index::adapt::is_held_out("shop/refunds.py"),
+        "{list}"
+    );
+    // What is new, and replay of what was: files v1 saw that did not change.
+    let records = provenance(&data_dir, 2);
+    assert!(
+        records
+            .iter()
+            .any(|r| r["kind"] == "code" && r["path"] != "shop/refunds.py"),
+        "replay: {records:?}"
+    );
+    assert!(
+        v2["held_out"]["in_force_perplexity"].as_f64().is_some(),
+        "{v2}"
+    );
+
+    // Nothing new since: idle again, nothing queued.
+    worker("0");
+    worker("0");
+    assert_eq!(adapt_runs().len(), before + 1);
+
+    // A language's own adapter: worn for code in that language.
+    let py = json(
+        &repo,
+        &[
+            "adapt",
+            "--wait",
+            "--steps",
+            "2",
+            "--rank",
+            "2",
+            "--language",
+            "python",
+        ],
+    );
+    assert_eq!(py["language"], "python", "{py}");
+    let n = py["version"].as_u64().unwrap().to_string();
+    ok(lore(&repo).args(["adapt", "promote", &n]));
+    let c = json(&repo, &["complete", "shop/beta.py:6"]);
+    assert!(
+        c["model"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("+ adapter v{n}")),
+        "{c}"
+    );
+    let err = fails(lore(&repo).args(["adapt", "--wait", "--language", "klingon"]));
+    assert!(
+        String::from_utf8_lossy(&err.stderr).contains("\"klingon\""),
+        "{}",
+        String::from_utf8_lossy(&err.stderr)
+    );
+}

@@ -193,6 +193,19 @@ pub(crate) fn run(home: &Home, args: AdaptArgs, g: &GlobalArgs) -> Result<ExitCo
             Ok(success())
         }
         None => {
+            let language = match &args.language {
+                Some(name) => Some(
+                    lore_core::Language::from_name(name)
+                        .filter(|l| l.is_parsed())
+                        .ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "--language {name:?}: not a language Lore parses (python, rust, go, javascript, typescript, java, …)"
+                            )
+                        })?
+                        .name(),
+                ),
+                None => None,
+            };
             let base = base_model(home)?;
             let repo = home.repo_id(index.root());
             let input = serde_json::json!({
@@ -201,6 +214,8 @@ pub(crate) fn run(home: &Home, args: AdaptArgs, g: &GlobalArgs) -> Result<ExitCo
                 "rank": args.rank,
                 "budget_secs": budget_secs(&args.budget)?,
                 "checkpoint_every": args.checkpoint_every,
+                "incremental": args.consolidate,
+                "language": language,
             })
             .to_string();
             let job = NewJob::new(kinds::ADAPT, &repo, &input);
@@ -233,6 +248,10 @@ pub(crate) fn run(home: &Home, args: AdaptArgs, g: &GlobalArgs) -> Result<ExitCo
                 return print_json(&trained);
             }
             let mut out = std::io::stdout().lock();
+            if let Some(why) = trained["skipped"].as_str() {
+                writeln!(out, "not retrained: {why}")?;
+                return Ok(success());
+            }
             writeln!(
                 out,
                 "adapter v{}: {}\n{}",
@@ -283,7 +302,10 @@ pub(crate) fn complete(home: &Home, args: CompleteArgs, g: &GlobalArgs) -> Resul
              and `lore config set provider.model /path/to/model.gguf`"
             ),
         };
-    config.adapter = lore_ask::local::adapter_in_force(index.data_dir());
+    // The adapter for the file's language, if one is in force; else the
+    // repository's.
+    let language = lore_core::Language::from_path(std::path::Path::new(&path));
+    config.adapter = lore_ask::local::adapter_for(index.data_dir(), Some(language.name()));
     let done = lore_ask::local::complete(&config, &prompt, args.lines)?;
     if args.json.json {
         return print_json(&serde_json::json!({

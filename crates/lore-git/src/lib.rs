@@ -218,22 +218,86 @@ pub fn commit_hunks(
     max_commits: usize,
     max_files: usize,
 ) -> Result<Option<Vec<CommitHunks>>> {
+    let mut out = Vec::new();
+    let walked = each_commit_diff(
+        root,
+        max_commits,
+        max_files,
+        0,
+        &mut |head, prefix, commit, diff| {
+            let head_tree = head.tree()?;
+            let mut hunks: Vec<(String, u32, u32)> = Vec::new();
+            diff.foreach(
+                &mut |_, _| true,
+                None,
+                Some(&mut |delta, hunk| {
+                    let Some(path) = delta.new_file().path().and_then(|p| p.to_str()) else {
+                        return true;
+                    };
+                    // Still valid only if HEAD has exactly this version.
+                    let unchanged = head_tree
+                        .get_path(Path::new(path))
+                        .is_ok_and(|e| e.id() == delta.new_file().id());
+                    if let (true, Some(rel)) = (unchanged, path.strip_prefix(prefix)) {
+                        let start = hunk.new_start().max(1);
+                        let end = start + hunk.new_lines().max(1) - 1;
+                        hunks.push((rel.to_owned(), start, end));
+                    }
+                    true
+                }),
+                None,
+            )?;
+            if !hunks.is_empty() {
+                let message = commit.message().unwrap_or("");
+                let subject = message.lines().next().unwrap_or("").trim().to_owned();
+                out.push(CommitHunks {
+                    sha: commit.id().to_string(),
+                    subject,
+                    hunks,
+                });
+            }
+            Ok(())
+        },
+    )?;
+    Ok(walked.then_some(out))
+}
+
+/// What [`each_commit_diff`] calls: HEAD, the path prefix of the root in
+/// the work tree, the commit and its diff.
+type OnCommitDiff<'a> = dyn FnMut(
+        &git2::Commit<'_>,
+        &str,
+        &git2::Commit<'_>,
+        &git2::Diff<'_>,
+    ) -> std::result::Result<(), git2::Error>
+    + 'a;
+
+/// Walks the non-merge commits from HEAD of the repository containing
+/// `root` (newest first, at most `max_commits` looked at) and calls `f`
+/// with each one's diff against its parent (`context` lines around each
+/// hunk) when it touched at most `max_files` files. False outside a git
+/// repository.
+fn each_commit_diff(
+    root: &Path,
+    max_commits: usize,
+    max_files: usize,
+    context: u32,
+    f: &mut OnCommitDiff<'_>,
+) -> Result<bool> {
     let Some((repo, prefix)) = open(root) else {
-        return Ok(None);
+        return Ok(false);
     };
     let err = |source| Error::Git {
         path: root.to_owned(),
         source,
     };
     let Some(head) = repo.head().ok().and_then(|h| h.peel_to_commit().ok()) else {
-        return Ok(Some(Vec::new()));
+        return Ok(true);
     };
-    let head_tree = head.tree().map_err(err)?;
     let mut walk = repo.revwalk().map_err(err)?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
         .map_err(err)?;
     walk.push(head.id()).map_err(err)?;
-    let mut out = Vec::new();
     for oid in walk.take(max_commits) {
         let Ok(oid) = oid else { break };
         let commit = repo.find_commit(oid).map_err(err)?;
@@ -245,47 +309,16 @@ pub fn commit_hunks(
         };
         let tree = commit.tree().map_err(err)?;
         let mut opts = DiffOptions::new();
-        opts.context_lines(0);
+        opts.context_lines(context);
         let diff = repo
             .diff_tree_to_tree(Some(&parent), Some(&tree), Some(&mut opts))
             .map_err(err)?;
         if diff.deltas().len() > max_files {
             continue;
         }
-        let mut hunks: Vec<(String, u32, u32)> = Vec::new();
-        diff.foreach(
-            &mut |_, _| true,
-            None,
-            Some(&mut |delta, hunk| {
-                let Some(path) = delta.new_file().path().and_then(|p| p.to_str()) else {
-                    return true;
-                };
-                // Still valid only if HEAD has exactly this version.
-                let unchanged = head_tree
-                    .get_path(Path::new(path))
-                    .is_ok_and(|e| e.id() == delta.new_file().id());
-                if let (true, Some(rel)) = (unchanged, path.strip_prefix(prefix.as_str())) {
-                    let start = hunk.new_start().max(1);
-                    let end = start + hunk.new_lines().max(1) - 1;
-                    hunks.push((rel.to_owned(), start, end));
-                }
-                true
-            }),
-            None,
-        )
-        .map_err(err)?;
-        if hunks.is_empty() {
-            continue;
-        }
-        let message = commit.message().unwrap_or("");
-        let subject = message.lines().next().unwrap_or("").trim().to_owned();
-        out.push(CommitHunks {
-            sha: oid.to_string(),
-            subject,
-            hunks,
-        });
+        f(&head, &prefix, &commit, &diff).map_err(err)?;
     }
-    Ok(Some(out))
+    Ok(true)
 }
 
 /// A commit's message and its patch, file by file.
@@ -311,71 +344,48 @@ pub fn commit_patches(
     max_files: usize,
     max_patch_bytes: usize,
 ) -> Result<Option<Vec<CommitPatch>>> {
-    let Some((repo, prefix)) = open(root) else {
-        return Ok(None);
-    };
-    let err = |source| Error::Git {
-        path: root.to_owned(),
-        source,
-    };
-    let Some(head) = repo.head().ok().and_then(|h| h.peel_to_commit().ok()) else {
-        return Ok(Some(Vec::new()));
-    };
-    let mut walk = repo.revwalk().map_err(err)?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
-        .map_err(err)?;
-    walk.push(head.id()).map_err(err)?;
     let mut out = Vec::new();
-    for oid in walk.take(max_commits) {
-        let Ok(oid) = oid else { break };
-        let commit = repo.find_commit(oid).map_err(err)?;
-        if commit.parent_count() != 1 {
-            continue;
-        }
-        let Ok(parent) = commit.parent(0).and_then(|p| p.tree()) else {
-            continue;
-        };
-        let tree = commit.tree().map_err(err)?;
-        let diff = repo
-            .diff_tree_to_tree(Some(&parent), Some(&tree), None)
-            .map_err(err)?;
-        if diff.deltas().len() > max_files {
-            continue;
-        }
-        let mut files = Vec::new();
-        for i in 0..diff.deltas().len() {
-            let Ok(Some(mut patch)) = git2::Patch::from_diff(&diff, i) else {
-                continue;
-            };
-            let delta = patch.delta();
-            if delta.new_file().is_binary() || delta.old_file().is_binary() {
-                continue;
+    let walked = each_commit_diff(
+        root,
+        max_commits,
+        max_files,
+        3,
+        &mut |_, prefix, commit, diff| {
+            let mut files = Vec::new();
+            for i in 0..diff.deltas().len() {
+                let Ok(Some(mut patch)) = git2::Patch::from_diff(diff, i) else {
+                    continue;
+                };
+                let delta = patch.delta();
+                if delta.new_file().is_binary() || delta.old_file().is_binary() {
+                    continue;
+                }
+                let Some(rel) = delta
+                    .new_file()
+                    .path()
+                    .or_else(|| delta.old_file().path())
+                    .map(lore_core::path::from_path)
+                    .and_then(|p| p.strip_prefix(prefix).map(str::to_owned))
+                else {
+                    continue;
+                };
+                let Ok(buf) = patch.to_buf() else { continue };
+                let Ok(text) = buf.as_str() else { continue };
+                if text.len() <= max_patch_bytes && text.contains("\n@@") {
+                    files.push((rel, text.to_owned()));
+                }
             }
-            let Some(rel) = delta
-                .new_file()
-                .path()
-                .or_else(|| delta.old_file().path())
-                .map(lore_core::path::from_path)
-                .and_then(|p| p.strip_prefix(prefix.as_str()).map(str::to_owned))
-            else {
-                continue;
-            };
-            let Ok(buf) = patch.to_buf() else { continue };
-            let Ok(text) = buf.as_str() else { continue };
-            if text.len() <= max_patch_bytes && text.contains("\n@@") {
-                files.push((rel, text.to_owned()));
+            if !files.is_empty() {
+                out.push(CommitPatch {
+                    sha: commit.id().to_string(),
+                    message: commit.message().unwrap_or("").trim().to_owned(),
+                    files,
+                });
             }
-        }
-        if files.is_empty() {
-            continue;
-        }
-        out.push(CommitPatch {
-            sha: oid.to_string(),
-            message: commit.message().unwrap_or("").trim().to_owned(),
-            files,
-        });
-    }
-    Ok(Some(out))
+            Ok(())
+        },
+    )?;
+    Ok(walked.then_some(out))
 }
 
 /// A file a commit range changed, with both versions' text (UTF-8 files

@@ -12,12 +12,14 @@ use crate::{Error, Result};
 
 /// A projection: `x @ Wᵀ (+ b)`: quantized for one token at a time
 /// (decoding is bound by memory), dense for a prompt (a matrix product
-/// the dense kernel does far faster than row-by-row dot products), plus
-/// a LoRA delta `scale · (x @ Aᵀ) @ Bᵀ` when an adapter is on.
+/// the dense kernel does far faster than row-by-row dot products) when the
+/// model's dense budget kept a dense copy, plus a LoRA delta
+/// `scale · (x @ Aᵀ) @ Bᵀ` when an adapter is on.
 #[derive(Debug)]
 pub struct Linear {
     weight: QMatMul,
-    dense: Tensor,
+    /// `Wᵀ` in f32, `[in, out]`, if kept.
+    dense: Option<Tensor>,
     bias: Option<Tensor>,
     lora: Option<Lora>,
     /// `[out, in]`.
@@ -41,10 +43,12 @@ const DENSE_ROWS: usize = 8;
 impl Linear {
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let rows = x.elem_count() / x.dim(D::Minus1)?;
-        let mut y = if train || rows >= DENSE_ROWS {
-            x.broadcast_matmul(&self.dense)?
-        } else {
-            self.weight.forward(x)?
+        let mut y = match &self.dense {
+            Some(dense) if train || rows >= DENSE_ROWS => x.broadcast_matmul(dense)?,
+            // Training needs f32 weights autograd can go through: made
+            // for this pass when no copy is kept.
+            None if train => x.broadcast_matmul(&self.dequantized()?.t()?)?,
+            _ => self.weight.forward(x)?,
         };
         if let Some(l) = &self.lora {
             let delta = x.broadcast_matmul(&l.a.t()?)?.broadcast_matmul(&l.b.t()?)?;
@@ -55,6 +59,31 @@ impl Linear {
             None => y,
         })
     }
+
+    /// `W` in f32, `[out, in]`.
+    fn dequantized(&self) -> Result<Tensor> {
+        Ok(match &self.weight {
+            QMatMul::QTensor(q) => q.dequantize(&Device::Cpu)?,
+            QMatMul::Tensor(t) => t.clone(),
+            QMatMul::TensorF16(t) => t.to_dtype(DType::F32)?,
+        })
+    }
+
+    /// Bytes its dense copy takes (0 when none is kept).
+    fn dense_bytes(&self) -> usize {
+        self.dense.as_ref().map_or(0, |d| d.elem_count() * 4)
+    }
+}
+
+/// Bytes of dense f32 weight copies a model keeps for prompts (and
+/// training), at most: `LORE_LLM_DENSE_MB` (default 1024). Projections
+/// past it multiply quantized: prompts run slower, memory stays bounded.
+pub fn dense_budget() -> usize {
+    std::env::var("LORE_LLM_DENSE_MB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1024)
+        << 20
 }
 
 #[derive(Debug)]
@@ -127,8 +156,15 @@ fn fast(dtype: GgmlDType) -> bool {
 }
 
 impl Model {
-    /// Loads the weights of `gguf` onto the CPU.
+    /// Loads the weights of `gguf` onto the CPU, with dense copies of the
+    /// projections up to [`dense_budget`].
     pub fn load(gguf: &Gguf) -> Result<Model> {
+        Model::load_with(gguf, dense_budget())
+    }
+
+    /// Loads the weights of `gguf`, with dense copies of the projections
+    /// (in load order) while they fit in `dense_bytes`.
+    pub fn load_with(gguf: &Gguf, dense_bytes: usize) -> Result<Model> {
         let device = Device::Cpu;
         let h = gguf.hyper.clone();
         let mut w = Loader {
@@ -138,6 +174,7 @@ impl Model {
                 source,
             })?,
             device: device.clone(),
+            dense_left: dense_bytes,
         };
         let embed = w.dense("token_embd.weight")?;
         let norm = w.dense("output_norm.weight")?;
@@ -180,6 +217,17 @@ impl Model {
     /// Its shape.
     pub fn hyper(&self) -> &Hyper {
         &self.hyper
+    }
+
+    /// Bytes the dense copies of its projections take.
+    pub fn dense_bytes(&self) -> usize {
+        self.output.dense_bytes()
+            + self
+                .blocks
+                .iter()
+                .flat_map(|b| [&b.q, &b.k, &b.v, &b.o, &b.gate, &b.up, &b.down])
+                .map(Linear::dense_bytes)
+                .sum::<usize>()
     }
 
     /// Forgets the cached keys and values (a new sequence follows).
@@ -430,6 +478,8 @@ struct Loader<'a> {
     gguf: &'a Gguf,
     file: std::fs::File,
     device: Device,
+    /// Bytes of dense copies still allowed.
+    dense_left: usize,
 }
 
 impl Loader<'_> {
@@ -463,10 +513,16 @@ impl Loader<'_> {
         } else {
             None
         };
-        // Kept transposed (`[in, out]`), the layout the product wants.
-        let full = q.dequantize(&self.device)?;
-        let (out, inp) = full.dims2()?;
-        let dense = full.t()?.contiguous()?;
+        // Kept transposed (`[in, out]`), the layout the product wants,
+        // while the budget lasts.
+        let (out, inp) = q.shape().dims2()?;
+        let bytes = out * inp * 4;
+        let dense = if bytes <= self.dense_left {
+            self.dense_left -= bytes;
+            Some(q.dequantize(&self.device)?.t()?.contiguous()?)
+        } else {
+            None
+        };
         Ok(Linear {
             weight: QMatMul::from_qtensor(q)?,
             dense,

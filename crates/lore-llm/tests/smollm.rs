@@ -103,3 +103,49 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// A model whose dense budget keeps no dense copies multiplies its
+/// prompts quantized (the same answer, memory bounded) and trains through
+/// weights dequantized for the pass (the same loss).
+#[test]
+fn without_dense_copies_prompts_run_quantized_and_training_is_unchanged() {
+    use lore_llm::Model;
+    let gguf = Gguf::open(&lore_test_support::smollm_gguf()).unwrap();
+    let mut full = Model::load_with(&gguf, usize::MAX).unwrap();
+    let mut lean = Model::load_with(&gguf, 0).unwrap();
+    assert!(full.dense_bytes() > 400 << 20, "{}", full.dense_bytes());
+    assert_eq!(lean.dense_bytes(), 0);
+    let tok = tokenizer::from_gguf(&gguf).unwrap();
+    let ids = tokenizer::encode(
+        &tok,
+        "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return",
+    )
+    .unwrap();
+    assert!(ids.len() >= 8, "a prompt long enough for the dense path");
+    let a: Vec<f32> = full.forward(&ids).unwrap().to_vec1().unwrap();
+    let b: Vec<f32> = lean.forward(&ids).unwrap().to_vec1().unwrap();
+    let argmax = |v: &[f32]| {
+        v.iter()
+            .enumerate()
+            .max_by(|x, y| x.1.total_cmp(y.1))
+            .unwrap()
+            .0
+    };
+    assert_eq!(argmax(&a), argmax(&b));
+    let dot: f64 = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| f64::from(*x) * f64::from(*y))
+        .sum();
+    let norm = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    let cosine = dot / (norm(&a) * norm(&b));
+    assert!(cosine > 0.99, "cosine {cosine}");
+    let loss = |m: &mut Model| {
+        lore_llm::lora::mean_loss(m, &ids)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    };
+    let (la, lb) = (loss(&mut full), loss(&mut lean));
+    assert!((la - lb).abs() / la < 1e-3, "{la} vs {lb}");
+}

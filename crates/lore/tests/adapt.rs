@@ -26,6 +26,20 @@ fn repo() -> TestRepo {
     repo
 }
 
+/// Sets the real SmolLM2 file as the local model; the repository's data
+/// directory.
+fn use_local_model(repo: &TestRepo) -> std::path::PathBuf {
+    let model = lore_test_support::smollm_gguf();
+    ok(lore(repo).args(["config", "set", "provider.kind", "local"]));
+    ok(lore(repo).args(["config", "set", "provider.model", model.to_str().unwrap()]));
+    std::path::PathBuf::from(
+        json(repo, &["status"])["data_dir"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
+}
+
 #[test]
 fn an_adapter_is_trained_measured_recorded_and_put_in_force_by_the_gate() {
     let repo = repo();
@@ -191,15 +205,7 @@ fn an_adapter_is_trained_measured_recorded_and_put_in_force_by_the_gate() {
 #[test]
 fn a_run_killed_midway_resumes_from_its_last_checkpoint() {
     let repo = repo();
-    let model = lore_test_support::smollm_gguf();
-    ok(lore(&repo).args(["config", "set", "provider.kind", "local"]));
-    ok(lore(&repo).args(["config", "set", "provider.model", model.to_str().unwrap()]));
-    let data_dir = std::path::PathBuf::from(
-        json(&repo, &["status"])["data_dir"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-    );
+    let data_dir = use_local_model(&repo);
     let checkpoint = data_dir.join("adapters/partial/checkpoint.json");
     let args = [
         "adapt",
@@ -299,15 +305,7 @@ fn an_idle_repository_consolidates_its_adapter_on_what_changed_within_its_budget
     let id = answer["answer_id"].as_i64().unwrap().to_string();
     ok(lore(&repo).args(["feedback", &id, "up"]));
 
-    let model = lore_test_support::smollm_gguf();
-    ok(lore(&repo).args(["config", "set", "provider.kind", "local"]));
-    ok(lore(&repo).args(["config", "set", "provider.model", model.to_str().unwrap()]));
-    let data_dir = std::path::PathBuf::from(
-        json(&repo, &["status"])["data_dir"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-    );
+    let data_dir = use_local_model(&repo);
     let r = json(&repo, &["adapt", "--wait", "--steps", "3", "--rank", "2"]);
     // Code, and pairs with their provenance: doc → code (docstrings and
     // the Markdown paragraph), cards, commit → diff. The rated answer

@@ -408,7 +408,8 @@ fn learn_sets_a_policy_that_status_reports_and_refuses_bad_values() {
             "maintain-vectors",
             "smell-hunt",
             "train-policy",
-            "report"
+            "report",
+            "adapt"
         ])
     );
     // The first time on, the repository is mapped, summarized, hunted

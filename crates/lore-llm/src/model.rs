@@ -37,6 +37,9 @@ pub struct Lora {
     pub scale: f64,
 }
 
+/// Tokens of a prompt fed to the model at once (by default).
+const PREFILL_CHUNK: usize = 512;
+
 /// Rows from which the dense weights are used.
 const DENSE_ROWS: usize = 8;
 
@@ -144,6 +147,7 @@ pub struct Model {
     cos: Tensor,
     sin: Tensor,
     device: Device,
+    prefill_chunk: usize,
 }
 
 /// Quantized formats whose CPU dot products candle vectorises; others are
@@ -211,12 +215,18 @@ impl Model {
             cos,
             sin,
             device,
+            prefill_chunk: PREFILL_CHUNK,
         })
     }
 
     /// Its shape.
     pub fn hyper(&self) -> &Hyper {
         &self.hyper
+    }
+
+    /// Feeds prompts in chunks of `tokens` (at least 1).
+    pub fn set_prefill_chunk(&mut self, tokens: usize) {
+        self.prefill_chunk = tokens.max(1);
     }
 
     /// Bytes the dense copies of its projections take.
@@ -245,9 +255,18 @@ impl Model {
     /// Feeds `tokens` after the cached ones; the logits of the last, over
     /// the vocabulary.
     pub fn forward(&mut self, tokens: &[u32]) -> Result<Tensor> {
-        let pos = self.cached();
-        let x = self.run(tokens, pos, Pass::Decode)?;
-        let seq = tokens.len();
+        if tokens.is_empty() {
+            return Err(Error::Tokenizer("nothing to feed the model".into()));
+        }
+        // A long prompt goes in chunks: each chunk's attention scores are
+        // `[heads, chunk, seen]`, not `[heads, seq, seq]` (gigabytes for a
+        // prompt of thousands of tokens).
+        let mut last = None;
+        for chunk in tokens.chunks(self.prefill_chunk) {
+            let pos = self.cached();
+            last = Some((self.run(chunk, pos, Pass::Decode)?, chunk.len()));
+        }
+        let (x, seq) = last.expect("at least one chunk");
         let last = x.i((.., seq - 1, ..))?;
         let last = candle_nn::ops::rms_norm(&last, &self.norm, self.hyper.eps as f32)?;
         Ok(self

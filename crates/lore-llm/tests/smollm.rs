@@ -149,3 +149,31 @@ fn without_dense_copies_prompts_run_quantized_and_training_is_unchanged() {
     let (la, lb) = (loss(&mut full), loss(&mut lean));
     assert!((la - lb).abs() / la < 1e-3, "{la} vs {lb}");
 }
+
+/// A prompt longer than one prefill chunk gives the logits it gives fed
+/// whole.
+#[test]
+fn a_long_prompt_fed_in_chunks_gives_the_logits_of_one_pass() {
+    use lore_llm::Model;
+    let gguf = Gguf::open(&lore_test_support::smollm_gguf()).unwrap();
+    let mut model = Model::load(&gguf).unwrap();
+    let tok = tokenizer::from_gguf(&gguf).unwrap();
+    let text: String = (0..30)
+        .map(|i| format!("def f{i}(x):\n    return x * {i} + {}\n", i % 7))
+        .collect();
+    let ids = tokenizer::encode(&tok, &text).unwrap();
+    assert!(ids.len() > 300, "{} tokens", ids.len());
+    let mut logits = |chunk: usize| -> Vec<f32> {
+        model.reset();
+        model.set_prefill_chunk(chunk);
+        model.forward(&ids).unwrap().to_vec1().unwrap()
+    };
+    let whole = logits(usize::MAX);
+    let chunked = logits(128);
+    let max = whole.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let diff = chunked
+        .iter()
+        .zip(&whole)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(diff / max < 1e-4, "max difference {diff} of {max}");
+}

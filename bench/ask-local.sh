@@ -43,6 +43,7 @@ report = {
     "adapter_in_force": status.get("in_force"),
     "extractive": {k: extractive[k] for k in keys},
     "local": {k: local[k] for k in keys + ("llm_answers",)},
+    "local_results": local["results"],
     "seconds": {"extractive": round(t_ex, 1), "local": round(t_llm, 1)},
 }
 json.dump(report, open(out, "w"), indent=2)

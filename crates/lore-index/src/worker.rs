@@ -826,7 +826,7 @@ pub struct Ran {
 /// or as often as the idle time when that is shorter): queues a
 /// consolidation of the adapter in force of each repository with learning
 /// on and `adapt` allowed that has been idle long enough and has something
-/// new ([`crate::adapt::consolidation_due`]). Its training is bounded by
+/// new ([`crate::adapt::consolidations_due`]). Its training is bounded by
 /// what the repository's CPU budget holds now (spread over the threads
 /// training uses), and by 30 minutes.
 fn maybe_consolidate(
